@@ -1,0 +1,51 @@
+# Escalation Desk: `make run` serves the app, `make test` runs every test.
+# Both set up what they need on a fresh machine (Python 3.11, git, make, root).
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench setup init browser-deps postgres clean help
+
+help:
+	@echo "make run    - set up, migrate, seed demo data, create first admin, serve on http://127.0.0.1:$(PORT)"
+	@echo "make test   - set up test tools (incl. Debian chromium) and run the whole suite"
+	@echo "make bench  - build large datasets and print dashboard/list timings"
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found). Set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(VENV)/bin/python requirements.txt requirements-dev.txt
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+init: setup
+	$(PY) -m core init
+
+run: init
+	$(PY) -m streamlit run app.py --server.address=127.0.0.1 --server.port=$(PORT) \
+		--server.headless=true --browser.gatherUsageStats=false
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian chromium for the browser tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
+		command -v pg_ctlcluster >/dev/null 2>&1 && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; }
+
+test: setup browser-deps postgres
+	$(PY) -m pytest
+
+bench: setup postgres
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,120 @@
+"""The incident lifecycle: statuses, milestones and the moves allowed between statuses.
+
+One table says which status may follow which; every status move in the app
+goes through `check_move`, so an illegal move is refused with the list of
+moves that are allowed. Pure: no I/O, no clock reading.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class IncidentStatus(StrEnum):
+    """Where an incident stands."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    MOBILIZED = "mobilized"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+STATUS_LABELS: dict[IncidentStatus, str] = {
+    IncidentStatus.NEW: "New",
+    IncidentStatus.ACKNOWLEDGED: "Acknowledged",
+    IncidentStatus.MOBILIZED: "Team mobilised",
+    IncidentStatus.MITIGATED: "Workaround in place",
+    IncidentStatus.RESOLVED: "Resolved",
+    IncidentStatus.CLOSED: "Closed",
+    IncidentStatus.REOPENED: "Reopened",
+}
+
+OPEN_STATUSES = frozenset(
+    {
+        IncidentStatus.NEW,
+        IncidentStatus.ACKNOWLEDGED,
+        IncidentStatus.MOBILIZED,
+        IncidentStatus.MITIGATED,
+        IncidentStatus.REOPENED,
+    }
+)
+
+_S = IncidentStatus
+ALLOWED_MOVES: dict[IncidentStatus, frozenset[IncidentStatus]] = {
+    _S.NEW: frozenset({_S.ACKNOWLEDGED, _S.MOBILIZED, _S.MITIGATED, _S.RESOLVED}),
+    _S.ACKNOWLEDGED: frozenset({_S.MOBILIZED, _S.MITIGATED, _S.RESOLVED}),
+    _S.MOBILIZED: frozenset({_S.MITIGATED, _S.RESOLVED}),
+    _S.MITIGATED: frozenset({_S.MOBILIZED, _S.RESOLVED}),
+    _S.RESOLVED: frozenset({_S.CLOSED, _S.REOPENED}),
+    _S.CLOSED: frozenset({_S.REOPENED}),
+    _S.REOPENED: frozenset({_S.ACKNOWLEDGED, _S.MOBILIZED, _S.MITIGATED, _S.RESOLVED}),
+}
+
+
+class Milestone(StrEnum):
+    """A moment in an incident's life that a clock starts or stops on."""
+
+    DETECTED = "detected"
+    ACKNOWLEDGED = "acknowledged"
+    CLIENT_NOTIFIED = "client_notified"
+    MOBILIZED = "mobilized"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+MILESTONE_LABELS: dict[Milestone, str] = {
+    Milestone.DETECTED: "Detected",
+    Milestone.ACKNOWLEDGED: "Acknowledged",
+    Milestone.CLIENT_NOTIFIED: "Client notified",
+    Milestone.MOBILIZED: "Team mobilised",
+    Milestone.MITIGATED: "Workaround in place",
+    Milestone.RESOLVED: "Resolved",
+    Milestone.CLOSED: "Closed",
+}
+
+# The incident column each milestone stamps.
+MILESTONE_FIELDS: dict[Milestone, str] = {
+    Milestone.DETECTED: "detected_at",
+    Milestone.ACKNOWLEDGED: "acknowledged_at",
+    Milestone.CLIENT_NOTIFIED: "client_notified_at",
+    Milestone.MOBILIZED: "mobilized_at",
+    Milestone.MITIGATED: "mitigated_at",
+    Milestone.RESOLVED: "resolved_at",
+    Milestone.CLOSED: "closed_at",
+}
+
+
+class IllegalMove(ValueError):
+    """A status move the lifecycle does not allow; the message lists the allowed ones."""
+
+
+def is_open(status: str) -> bool:
+    """True while the incident still needs work (not resolved or closed)."""
+    return IncidentStatus(status) in OPEN_STATUSES
+
+
+def allowed_moves(status: str) -> list[IncidentStatus]:
+    """The statuses that may follow `status`, in lifecycle order."""
+    allowed = ALLOWED_MOVES[IncidentStatus(status)]
+    return [s for s in IncidentStatus if s in allowed]
+
+
+def check_move(current: str, target: str) -> IncidentStatus:
+    """The target status when the move is allowed; IllegalMove naming the allowed moves otherwise."""
+    try:
+        to = IncidentStatus(target)
+    except ValueError:
+        names = ", ".join(s.value for s in IncidentStatus)
+        raise IllegalMove(f"Unknown status {target!r}: statuses are {names}.") from None
+    frm = IncidentStatus(current)
+    if to not in ALLOWED_MOVES[frm]:
+        allowed = ", ".join(STATUS_LABELS[s] for s in allowed_moves(frm)) or "none"
+        raise IllegalMove(
+            f"An incident that is {STATUS_LABELS[frm]} cannot become {STATUS_LABELS[to]}. "
+            f"Allowed next: {allowed}."
+        )
+    return to

@@ -1,0 +1,401 @@
+"""User accounts: sign-in with lockout, passwords, roles, enabling and disabling.
+
+The app's Admin page, the Profile page and the `python -m core users`
+command all call these functions, so the rules are the same everywhere.
+Every function takes the Session of the caller's unit of work and `now`;
+none commits. This module must never import streamlit, and never return or
+log a password except a freshly generated one-time password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import available_timezones
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.access import Role, parse_role
+from core.passwords import (
+    burn_verification_time,
+    check_password_rules,
+    generate_one_time_password,
+    hash_password,
+    verify_password,
+)
+from db.models import LoginThrottle, RevokedSession, User
+from db.rows import get_for_update, get_or_create_for_update
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+LOCK_DURATION = dt.timedelta(minutes=15)
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class UserError(ValueError):
+    """A user change that cannot be made; the message says what to fix."""
+
+
+class SignInOutcome(StrEnum):
+    """How a sign-in attempt ended."""
+
+    OK = "ok"
+    INVALID = "invalid"
+    LOCKED = "locked"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of one sign-in attempt, with what the person should be told."""
+
+    outcome: SignInOutcome
+    message: str
+    locked_until: dt.datetime | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is making a change (a signed-in user, or the command line)."""
+
+    id: int | None
+    name: str
+
+
+SYSTEM = Actor(id=None, name="system")
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are case-insensitive: stored and compared lower-case, trimmed."""
+    return username.strip().lower()
+
+
+def check_username(username: str) -> str:
+    """The normalised username, or UserError saying what a valid one looks like."""
+    name = normalise_username(username)
+    if not USERNAME_PATTERN.match(name):
+        raise UserError(
+            f"Username {username!r} is not allowed: use 3 to 64 characters, lower-case letters, "
+            "digits, dots, dashes or underscores, starting with a letter or digit."
+        )
+    return name
+
+
+def check_email(email: str) -> str:
+    """The trimmed email (may be empty), or UserError when it is not an address."""
+    email = email.strip()
+    if email and not EMAIL_PATTERN.match(email):
+        raise UserError(f"Email {email!r} is not an address like name@example.com.")
+    return email
+
+
+def check_time_zone(name: str) -> str:
+    """The IANA time zone name, or UserError with an example of a valid one."""
+    if name not in available_timezones() and name != "UTC":
+        raise UserError(f"Time zone {name!r} is unknown: use an IANA name such as Europe/Paris.")
+    return name
+
+
+def get_by_username(session: Session, username: str) -> User | None:
+    """The user with this username (any case), or None."""
+    return session.scalar(select(User).where(User.username == normalise_username(username)))
+
+
+def get_by_id(session: Session, user_id: int) -> User | None:
+    """The user with this id, or None."""
+    return session.get(User, user_id)
+
+
+def list_users(session: Session, *, include_disabled: bool = True) -> list[User]:
+    """All users, ordered by username."""
+    stmt = select(User).order_by(User.username)
+    if not include_disabled:
+        stmt = stmt.where(User.is_active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def count_admins(session: Session) -> int:
+    """How many active admins there are."""
+    stmt = select(func.count()).where(User.role == Role.ADMIN.value, User.is_active.is_(True))
+    return session.scalar(stmt) or 0
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    email: str = "",
+    time_zone: str = "UTC",
+    password: str | None = None,
+    actor: Actor,
+    now: dt.datetime,
+) -> tuple[User, str | None]:
+    """Create a user; without `password` a one-time password is generated and returned."""
+    name = check_username(username)
+    if get_by_username(session, name) is not None:
+        raise UserError(f"Username {name!r} is taken: choose another one.")
+    if not display_name.strip():
+        raise UserError("Enter the person's name as colleagues know it.")
+    one_time = None
+    if password is None:
+        one_time = password = generate_one_time_password()
+    check_password_rules(password)
+    user = User(
+        username=name,
+        display_name=display_name.strip(),
+        email=check_email(email),
+        role=parse_role(role).value,
+        password_hash=hash_password(password),
+        must_change_password=one_time is not None,
+        is_active=True,
+        time_zone=check_time_zone(time_zone),
+        created_at=now,
+        password_changed_at=now,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        entity_type="user",
+        entity_id=user.id,
+        action="create",
+        changes={"username": [None, name], "role": [None, user.role]},
+        at=now,
+    )
+    return user, one_time
+
+
+def authenticate(session: Session, *, username: str, password: str, now: dt.datetime) -> SignInResult:
+    """Check a sign-in attempt, counting failures per username across every session and process."""
+    name = normalise_username(username)
+    if not name or not password:
+        return SignInResult(SignInOutcome.INVALID, "Enter your username and password.")
+    throttle = get_or_create_for_update(session, LoginThrottle, name, failures=0)
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        return _locked(throttle.locked_until, now)
+    user = get_by_username(session, name)
+    if user is None:
+        burn_verification_time(password)
+        matches = False
+    else:
+        matches = verify_password(password, user.password_hash)
+    if matches and user is not None:
+        throttle.failures, throttle.window_started_at, throttle.locked_until = 0, None, None
+        if not user.is_active:
+            return SignInResult(
+                SignInOutcome.DISABLED,
+                "This account is disabled. Ask an administrator to re-enable it.",
+            )
+        return SignInResult(SignInOutcome.OK, "Signed in.", user_id=user.id)
+    if throttle.window_started_at is None or now - throttle.window_started_at >= FAILURE_WINDOW:
+        throttle.window_started_at, throttle.failures = now, 0
+    throttle.failures += 1
+    if throttle.failures >= MAX_FAILURES:
+        throttle.locked_until = now + LOCK_DURATION
+        throttle.failures, throttle.window_started_at = 0, None
+        audit.record(
+            session,
+            actor_id=None,
+            actor_name=name,
+            entity_type="sign_in",
+            entity_id=name,
+            action="locked",
+            changes={"locked_until": [None, throttle.locked_until]},
+            at=now,
+        )
+        return _locked(throttle.locked_until, now)
+    left = MAX_FAILURES - throttle.failures
+    return SignInResult(
+        SignInOutcome.INVALID,
+        f"Username or password is incorrect. {left} more failed attempt{'s' if left != 1 else ''} "
+        f"within {int(FAILURE_WINDOW.total_seconds() // 60)} minutes locks this username "
+        f"for {int(LOCK_DURATION.total_seconds() // 60)} minutes.",
+    )
+
+
+def _locked(until: dt.datetime, now: dt.datetime) -> SignInResult:
+    minutes = max(1, int((until - now).total_seconds() + 59) // 60)
+    return SignInResult(
+        SignInOutcome.LOCKED,
+        f"Too many failed sign-ins: this username is locked until {until:%H:%M} UTC "
+        f"(about {minutes} minute{'s' if minutes != 1 else ''}). Try again then, "
+        "or ask an administrator to reset your password.",
+        locked_until=until,
+    )
+
+
+def _locked_user(session: Session, username: str) -> User:
+    user = get_by_username(session, username)
+    if user is None:
+        raise UserError(f"No user is called {normalise_username(username)!r}.")
+    locked = get_for_update(session, User, user.id)
+    assert locked is not None
+    return locked
+
+
+def change_own_password(
+    session: Session, *, user_id: int, current: str, new: str, now: dt.datetime
+) -> None:
+    """A user replaces their password, proving they know the current one."""
+    user = get_for_update(session, User, user_id)
+    if user is None or not user.is_active:
+        raise UserError("Your account is no longer active.")
+    if not verify_password(current, user.password_hash):
+        raise UserError("The current password is not right. Type it again.")
+    if new == current:
+        raise UserError("The new password must differ from the current one.")
+    check_password_rules(new)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = now
+    user.sessions_valid_after = now
+    audit.record(
+        session,
+        actor_id=user.id,
+        actor_name=user.username,
+        entity_type="user",
+        entity_id=user.id,
+        action="change_password",
+        at=now,
+    )
+
+
+def reset_password(session: Session, *, username: str, actor: Actor, now: dt.datetime) -> str:
+    """Give a user a new one-time password (returned once), ending their sessions and any lock."""
+    user = _locked_user(session, username)
+    one_time = generate_one_time_password()
+    user.password_hash = hash_password(one_time)
+    user.must_change_password = True
+    user.password_changed_at = now
+    user.sessions_valid_after = now
+    throttle = session.get(LoginThrottle, user.username)
+    if throttle is not None:
+        throttle.failures, throttle.window_started_at, throttle.locked_until = 0, None, None
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        entity_type="user",
+        entity_id=user.id,
+        action="reset_password",
+        at=now,
+    )
+    return one_time
+
+
+def set_active(session: Session, *, username: str, active: bool, actor: Actor, now: dt.datetime) -> User:
+    """Disable (signing the user out everywhere) or re-enable a user."""
+    user = _locked_user(session, username)
+    if user.is_active == active:
+        return user
+    if not active and user.role == Role.ADMIN.value and count_admins(session) <= 1:
+        raise UserError("This is the last active administrator: make someone else admin first.")
+    if not active and actor.id == user.id:
+        raise UserError("You cannot disable your own account.")
+    user.is_active = active
+    if not active:
+        user.sessions_valid_after = now
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        entity_type="user",
+        entity_id=user.id,
+        action="enable" if active else "disable",
+        changes={"is_active": [not active, active]},
+        at=now,
+    )
+    return user
+
+
+def set_role(session: Session, *, username: str, role: str, actor: Actor, now: dt.datetime) -> User:
+    """Change a user's role; the last active admin cannot be demoted."""
+    user = _locked_user(session, username)
+    new_role = parse_role(role).value
+    if new_role == user.role:
+        return user
+    if user.role == Role.ADMIN.value and user.is_active and count_admins(session) <= 1:
+        raise UserError("This is the last active administrator: make someone else admin first.")
+    before = user.role
+    user.role = new_role
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        entity_type="user",
+        entity_id=user.id,
+        action="set_role",
+        changes={"role": [before, new_role]},
+        at=now,
+    )
+    return user
+
+
+def update_profile(
+    session: Session, *, user_id: int, display_name: str, email: str, time_zone: str, now: dt.datetime
+) -> User:
+    """A user edits their own name, email and time zone."""
+    user = get_for_update(session, User, user_id)
+    if user is None:
+        raise UserError("Your account no longer exists.")
+    if not display_name.strip():
+        raise UserError("Enter your name as colleagues know it.")
+    before = {"display_name": user.display_name, "email": user.email, "time_zone": user.time_zone}
+    user.display_name = display_name.strip()
+    user.email = check_email(email)
+    user.time_zone = check_time_zone(time_zone)
+    after = {"display_name": user.display_name, "email": user.email, "time_zone": user.time_zone}
+    changes = audit.field_changes(before, after)
+    if changes:
+        audit.record(
+            session,
+            actor_id=user.id,
+            actor_name=user.username,
+            entity_type="user",
+            entity_id=user.id,
+            action="update_profile",
+            changes=changes,
+            at=now,
+        )
+    return user
+
+
+def revoke_session(session: Session, *, username: str, token_expires: float, now: dt.datetime) -> None:
+    """End one sign-in cookie (Sign out) so a copy of it no longer works."""
+    session.add(
+        RevokedSession(username=normalise_username(username), token_expires=token_expires, revoked_at=now)
+    )
+
+
+def session_problem(
+    session: Session, *, username: str, token_expires: float | None, issued_at: dt.datetime | None
+) -> str | None:
+    """Why a signed-in session must end now (disabled, password changed, signed out), or None."""
+    user = get_by_username(session, username)
+    if user is None:
+        return "Your account no longer exists."
+    if not user.is_active:
+        return "Your account has been disabled. Ask an administrator if this is a mistake."
+    if issued_at is not None and user.sessions_valid_after is not None:
+        if issued_at < user.sessions_valid_after:
+            return "Your password was changed or reset since you signed in: sign in again."
+    if token_expires is not None:
+        revoked = session.scalar(
+            select(RevokedSession.id).where(
+                RevokedSession.username == user.username,
+                RevokedSession.token_expires == token_expires,
+            )
+        )
+        if revoked is not None:
+            return "This session was signed out: sign in again."
+    return None

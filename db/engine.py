@@ -1,0 +1,123 @@
+"""One database engine per process and the unit-of-work scopes every caller uses.
+
+`DATABASE_URL` picks the database: an SQLite file under the data folder by
+default, PostgreSQL for a team running several app processes. SQLite is
+tuned so concurrent writers never lose an update (WAL, busy timeout and
+`BEGIN IMMEDIATE` on every write transaction); PostgreSQL callers lock rows
+they read-modify-write. This module must never hold a Session beyond one
+unit of work, and never cache ORM objects.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def data_dir() -> Path:
+    """The folder that holds the SQLite file and local secrets (outside git)."""
+    path = Path(os.environ.get("ESCALATION_DESK_DATA", REPO_ROOT / "data"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def normalise_url(url: str) -> str:
+    """Accept the `postgres://` spelling that hosting providers hand out."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql+psycopg2://"):
+        return "postgresql://" + url[len("postgresql+psycopg2://") :]
+    return url
+
+
+def database_url() -> str:
+    """The configured database URL: `DATABASE_URL`, else the SQLite file in the data folder."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        return normalise_url(url)
+    return f"sqlite:///{data_dir() / 'escalation_desk.db'}"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        # Let SQLAlchemy, not the driver, decide when transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "busy_timeout=15000",
+            "foreign_keys=ON",
+            "synchronous=NORMAL",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # noqa: ANN001
+        # Writers take the write lock up front: a deferred transaction that
+        # reads, then writes, is how SQLite silently loses updates.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    """Create a new engine for `url` with the settings this app relies on."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for `url` (default: the configured database)."""
+    url = normalise_url(url or database_url())
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = make_engine(url)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, forked workers)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    engine = engine or get_engine()
+    with Session(engine, expire_on_commit=False) as session:
+        with session.begin():
+            yield session
+
+
+@contextmanager
+def read_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A read-only unit of work that does not take SQLite's write lock."""
+    engine = engine or get_engine()
+    bind = engine.execution_options(sqlite_begin="DEFERRED") if is_sqlite(engine) else engine
+    with Session(bind, expire_on_commit=False, autoflush=False) as session:
+        yield session  # closing the session rolls back: nothing is ever written here

@@ -1,0 +1,367 @@
+"""The schema: typed SQLAlchemy 2 models for everything the app stores.
+
+Times are stored in UTC (`UtcDateTime` refuses naive values) and shown in
+the user's zone by the pages. Status and role values are plain strings here;
+their vocabulary and the moves between them live in `core`. Rows that people
+edit carry a `version` column that SQLAlchemy checks on every UPDATE, so a
+stale edit fails instead of overwriting. This module must never contain
+business rules or queries: those live in `core`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that is always timezone-aware UTC in Python and UTC in the database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store timezone-aware UTC times")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (Alembic diffs stay clean)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class User(Base):
+    """A person who signs in: a CSM, a lead or an admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(100))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    password_changed_at: Mapped[dt.datetime | None]
+    # Sign-in cookies issued before this moment are refused (password change,
+    # reset, disable): the cookie itself cannot be recalled from a browser.
+    sessions_valid_after: Mapped[dt.datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per username, shared by every session and process."""
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime | None]
+    locked_until: Mapped[dt.datetime | None]
+
+
+class RevokedSession(Base):
+    """A sign-in cookie ended by "Sign out" before it expired."""
+
+    __tablename__ = "revoked_sessions"
+    __table_args__ = (Index("ix_revoked_sessions_username_exp", "username", "token_expires"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    token_expires: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class Account(Base):
+    """A customer account that a CSM owns."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    annual_contract_value: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    renewal_date: Mapped[dt.date | None] = mapped_column(Date)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Response commitments and service credits agreed in the contract.
+    contract_terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    archived_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now, onupdate=_now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    owner: Mapped[User | None] = relationship()
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="Contact.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Contact(Base):
+    """A person at a customer account we talk to during an incident."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    preferred_channel: Mapped[str] = mapped_column(String(16), default="email")
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    account: Mapped[Account] = relationship(back_populates="contacts")
+
+
+class PolicyVersion(Base):
+    """One saved version of an escalation policy (YAML text as written)."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_policy_versions_name_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(200), default="custom")
+    yaml_text: Mapped[str] = mapped_column(Text)
+    is_preset: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class Setting(Base):
+    """A team-wide setting (default policy, SMTP host, ...); secrets never live here."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now, onupdate=_now)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Incident(Base):
+    """A client emergency: triage answers, the computed result and its lifecycle."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_status_severity", "status", "severity"),
+        Index("ix_incidents_account_detected", "account_id", "detected_at"),
+        Index("ix_incidents_owner_status", "owner_id", "status"),
+        Index("ix_incidents_detected_at", "detected_at"),
+        Index("ix_incidents_next_deadline", "next_deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    # The policy as it was when the incident was opened: later edits of the
+    # policy never move this incident's deadlines.
+    policy_name: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[int] = mapped_column(Integer)
+    policy_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    triage_result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    severity: Mapped[str] = mapped_column(String(2))
+    red_status: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_category: Mapped[str] = mapped_column(String(16), default="none")
+    required_level: Mapped[str | None] = mapped_column(String(8))
+    current_level: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    detected_at: Mapped[dt.datetime]
+    acknowledged_at: Mapped[dt.datetime | None]
+    client_notified_at: Mapped[dt.datetime | None]
+    mobilized_at: Mapped[dt.datetime | None]
+    mitigated_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    reopened_at: Mapped[dt.datetime | None]
+    last_client_update_at: Mapped[dt.datetime | None]
+    # Denormalised for lists and boards at scale: kept current by core flows.
+    next_deadline_at: Mapped[dt.datetime | None]
+    next_deadline_clock: Mapped[str | None] = mapped_column(String(32))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now, onupdate=_now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    account: Mapped[Account] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class IncidentAssignment(Base):
+    """A person in an incident role (incident commander, technical lead, ...)."""
+
+    __tablename__ = "incident_assignments"
+    __table_args__ = (UniqueConstraint("incident_id", "role", name="uq_incident_assignments_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class TimelineEvent(Base):
+    """One append-only entry in an incident's timeline."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (Index("ix_timeline_events_incident_occurred", "incident_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    occurred_at: Mapped[dt.datetime]
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Escalation(Base):
+    """An escalation to a higher level, with its handoff summary."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    from_level: Mapped[str | None] = mapped_column(String(8))
+    to_level: Mapped[str] = mapped_column(String(8))
+    escalated_at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    handoff: Mapped[str] = mapped_column(Text, default="")
+    contacts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class SlaPause(Base):
+    """A span during which the policy allows some clocks to stop (e.g. waiting on the client)."""
+
+    __tablename__ = "sla_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Communication(Base):
+    """A message sent to the client (or marked sent), kept exactly as it went out."""
+
+    __tablename__ = "communications"
+    __table_args__ = (Index("ix_communications_incident_sent", "incident_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    template_key: Mapped[str] = mapped_column(String(64), default="")
+    template_version: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[dt.datetime]
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    delivery: Mapped[str] = mapped_column(String(16), default="sent")
+
+
+class ActionItem(Base):
+    """A follow-up task with an owner and a due date."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (Index("ix_action_items_owner_done", "owner_id", "done_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(16), default="incident")
+    title: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[dt.datetime | None]
+    done_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class AuditEntry(Base):
+    """Who changed what, when: one row per change, never edited."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=_now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(64), default="system")
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

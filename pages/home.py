@@ -1,0 +1,52 @@
+"""Home: who you are and the open incidents you own, most urgent first."""
+
+from ui.page import page_setup
+
+user = page_setup("home", "Home", ":material/home:")
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from core import incident_queries  # noqa: E402
+from core.access import ROLE_DUTIES, ROLE_LABELS  # noqa: E402
+from db.engine import read_scope  # noqa: E402
+from ui.auth import utcnow  # noqa: E402
+from ui.format import local_time, time_left  # noqa: E402
+
+st.title(f"Hello, {user.name}")
+st.caption(f"{ROLE_LABELS[user.role]}: {ROLE_DUTIES[user.role]}.")
+
+now = utcnow()
+with read_scope() as session:
+    mine = incident_queries.my_open_incidents(session, user_id=user.id)
+    team_open = incident_queries.count_open(session)
+
+left, right = st.columns(2)
+left.metric("My open incidents", len(mine))
+if incident_queries.sees_all_accounts(user.role):
+    right.metric("Open across the team", team_open)
+
+st.subheader("My open incidents")
+if not mine:
+    st.success("No open incident is assigned to you or to an account you own.")
+else:
+    table = pd.DataFrame(
+        [
+            {
+                "ID": row.id,
+                "Severity": row.severity + (" · RED" if row.red_status else ""),
+                "Account": f"{row.account} ({row.tier})",
+                "Title": row.title,
+                "Status": row.status,
+                "Owner": row.owner,
+                "Detected": local_time(row.detected_at, user.time_zone),
+                "Next deadline": (
+                    f"{row.next_deadline_clock}: {time_left(row.next_deadline_at, now)}"
+                    if row.next_deadline_at
+                    else "—"
+                ),
+            }
+            for row in mine
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch")

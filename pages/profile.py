@@ -1,0 +1,39 @@
+"""My profile: name, email, time zone and password of the signed-in user."""
+
+from ui.page import page_setup
+
+user = page_setup("profile", "My profile", ":material/person:")
+
+import streamlit as st  # noqa: E402
+
+from core import users  # noqa: E402
+from db.engine import session_scope  # noqa: E402
+from ui import auth  # noqa: E402
+from ui.forms import password_change_form, time_zone_options  # noqa: E402
+
+st.title("My profile")
+st.caption(f"Signed in as `{user.username}` · role `{user.role.value}` (an administrator changes roles).")
+
+if user.must_change_password:
+    st.warning("You signed in with a one-time password: choose your own password below.")
+
+st.subheader("Details")
+with st.form("profile"):
+    name = st.text_input("Name", value=user.name, key="profile_name")
+    email = st.text_input("Email", value=user.email, key="profile_email")
+    zones = time_zone_options()
+    zone = st.selectbox("Time zone for showing times", zones, index=zones.index(user.time_zone),
+                        key="profile_zone")
+    saved = st.form_submit_button("Save details")
+if saved:
+    try:
+        with session_scope() as session:
+            users.update_profile(session, user_id=user.id, display_name=name, email=email,
+                                 time_zone=zone, now=auth.utcnow())
+        st.success("Details saved.")
+    except users.UserError as error:
+        st.error(str(error))
+
+st.subheader("Password")
+if password_change_form(user):
+    st.button("Continue")

@@ -1,0 +1,98 @@
+"""Shared test fixtures: an isolated data folder, migrated SQLite and PostgreSQL databases, users.
+
+PostgreSQL is not optional: the database layer is tested on both engines.
+Each run works in its own PostgreSQL schema, dropped at the end, so runs
+never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+# Before any app import: cheap bcrypt, a private data folder, a private SQLite file.
+_TMP = Path(tempfile.mkdtemp(prefix="escalation-desk-tests-"))
+os.environ["ESCALATION_DESK_BCRYPT_ROUNDS"] = "4"
+os.environ["ESCALATION_DESK_DATA"] = str(_TMP / "data")
+os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'app.db'}"
+os.environ.setdefault("ESCALATION_DESK_COOKIE_KEY", "tests-only-" + uuid.uuid4().hex)
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from core import users  # noqa: E402
+from db.engine import get_engine, make_engine, session_scope  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+
+PG_BASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+TEST_PASSWORD = "correct horse battery"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    upgrade(get_engine())
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A migrated PostgreSQL schema private to this test run."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_BASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    upgrade(make_engine(rendered))
+    yield rendered
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path):
+    """A freshly migrated database on each engine (SQLite file per test, shared PG schema)."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        upgrade(eng)
+    else:
+        eng = make_engine(request.getfixturevalue("pg_url"))
+        _truncate(eng)
+    yield eng
+    eng.dispose()
+
+
+def _truncate(eng) -> None:  # noqa: ANN001
+    from db.models import Base
+
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with eng.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app_db():
+    """The app's own configured database (the one pages use), emptied of users and incidents."""
+    eng = get_engine()
+    from db.models import Base
+
+    with eng.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    return eng
+
+
+def make_user(eng, username: str, role: str, *, must_change: bool = False, active: bool = True) -> int:  # noqa: ANN001
+    """Create a user with TEST_PASSWORD on `eng`; returns its id."""
+    with session_scope(eng) as session:
+        user, _ = users.create_user(
+            session, username=username, display_name=username.title(), role=role,
+            email=f"{username}@example.com", password=TEST_PASSWORD, actor=users.SYSTEM, now=NOW,
+        )
+        user.must_change_password = must_change
+        user.is_active = active
+        return user.id

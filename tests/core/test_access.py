@@ -1,0 +1,26 @@
+"""Role access table: what each role may open."""
+
+import pytest
+
+from core.access import PAGE_ACCESS, can_open, parse_role
+
+CASES = [
+    ("home", {"csm": True, "lead": True, "admin": True}),
+    ("profile", {"csm": True, "lead": True, "admin": True}),
+    ("admin_users", {"csm": False, "lead": False, "admin": True}),
+]
+
+
+@pytest.mark.parametrize("page, expected", CASES)
+def test_page_access(page, expected):
+    assert {role: can_open(role, page) for role in expected} == expected
+
+
+def test_table_covers_every_page():
+    assert {page for page, _ in CASES} == set(PAGE_ACCESS)
+
+
+def test_unknown_role_and_page_are_refused():
+    assert not can_open("root", "home") and not can_open("admin", "nope")
+    with pytest.raises(ValueError, match="use one of csm, lead, admin"):
+        parse_role("boss")

@@ -1,0 +1,38 @@
+"""AppTest helpers: run a page script as a signed-in user of a given role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import make_user
+
+ROLES = ("csm", "lead", "admin")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def people(app_db):
+    """One user per role in the app's database; returns {role: user_id}."""
+    return {role: make_user(app_db, f"{role}1", role) for role in ROLES}
+
+
+def page_as(script: str, username: str | None, timeout: float = 15) -> AppTest:
+    """Run `script` with the library's session state set as if `username` had signed in."""
+    at = AppTest.from_file(str(REPO / script), default_timeout=timeout)
+    if username:
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = username
+        at.session_state["name"] = username.title()
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    """Every piece of text a page showed, joined, for `in` checks."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning",
+                 "info", "success", "code"):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    return "\n".join(parts)

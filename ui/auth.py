@@ -1,0 +1,230 @@
+"""Sign-in for every page: streamlit-authenticator for the session and cookie, our DB for the rules.
+
+The library keeps `authentication_status`/`username` in `st.session_state`
+and writes the re-authentication cookie. Passwords, lockout, disabled users
+and revoked cookies are decided by `core.users` against the database, so
+they hold across sessions and processes. This module must never keep a
+database Session or ORM object in `st.session_state`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from streamlit_authenticator.utilities import LoginError
+
+from core import users
+from core.access import Role
+from db.engine import data_dir, read_scope, session_scope
+
+COOKIE_NAME = "escalation_desk_session"
+COOKIE_EXPIRY_DAYS = 7.0
+_ISSUED_AT = "_ed_session_issued_at"
+_TOKEN_EXP = "_ed_session_token_exp"
+_NOTICE = "_ed_signin_notice"
+_AUTHENTICATOR = "_ed_authenticator"
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """The signed-in person, as pages need it (plain values, no ORM object)."""
+
+    id: int
+    username: str
+    name: str
+    email: str
+    role: Role
+    time_zone: str
+    must_change_password: bool
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def cookie_key() -> str:
+    """The cookie signing key: st.secrets, then the environment, then a 0600 file made at first run."""
+    try:
+        key = st.secrets.get("cookie_key")
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        key = None
+    key = key or os.environ.get("ESCALATION_DESK_COOKIE_KEY")
+    if key:
+        return str(key)
+    return _key_file(data_dir() / "cookie_key")
+
+
+def _key_file(path: Path) -> str:
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _credentials() -> dict:
+    # Only active users: a disabled user's cookie no longer signs anyone in.
+    with read_scope() as session:
+        people = users.list_users(session, include_disabled=False)
+        return {
+            "usernames": {
+                u.username: {
+                    "name": u.display_name,
+                    "email": u.email,
+                    "password": u.password_hash,
+                    "roles": [u.role],
+                }
+                for u in people
+            }
+        }
+
+
+def authenticator() -> stauth.Authenticate:
+    """A streamlit-authenticator bound to the database's active users."""
+    return stauth.Authenticate(
+        _credentials(),
+        COOKIE_NAME,
+        cookie_key(),
+        COOKIE_EXPIRY_DAYS,
+        auto_hash=False,
+        login_sleep_time=0,
+    )
+
+
+def _issued_at(token_exp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(token_exp, dt.UTC) - dt.timedelta(days=COOKIE_EXPIRY_DAYS)
+
+
+def _restore_from_cookie(auth: stauth.Authenticate) -> None:
+    try:
+        auth.login(location="unrendered")
+    except LoginError:
+        # The cookie names someone who is no longer an active user.
+        auth.cookie_controller.delete_cookie()
+        _clear_session()
+        st.session_state[_NOTICE] = "Your account is disabled or was removed."
+        return
+    if st.session_state.get("authentication_status") and _TOKEN_EXP not in st.session_state:
+        token = auth.cookie_controller.get_cookie()
+        if token:
+            st.session_state[_TOKEN_EXP] = float(token["exp_date"])
+            st.session_state[_ISSUED_AT] = _issued_at(float(token["exp_date"]))
+
+
+def _clear_session() -> None:
+    for key in ("authentication_status", "username", "name", "email", "roles"):
+        st.session_state[key] = None
+    for key in (_ISSUED_AT, _TOKEN_EXP):
+        st.session_state.pop(key, None)
+
+
+def _login_form(auth: stauth.Authenticate) -> None:
+    placeholder = st.empty()
+    with placeholder.container():
+        st.title("Escalation Desk")
+        st.caption("Sign in to triage and run client emergencies.")
+        notice = st.session_state.pop(_NOTICE, None)
+        if notice:
+            st.warning(notice)
+        with st.form("sign_in"):
+            username = st.text_input("Username", key="sign_in_username", autocomplete="username")
+            password = st.text_input(
+                "Password", type="password", key="sign_in_password", autocomplete="current-password"
+            )
+            submitted = st.form_submit_button("Sign in", type="primary")
+        if not submitted:
+            st.stop()
+        with session_scope() as session:
+            result = users.authenticate(session, username=username, password=password, now=utcnow())
+        if result.outcome is not users.SignInOutcome.OK:
+            st.error(result.message)
+            st.stop()
+    placeholder.empty()
+    # The library sets the session state and writes the cookie. It checks the
+    # password once more; that cannot fail after `authenticate` said OK.
+    auth.authentication_controller.login(users.normalise_username(username), password)
+    auth.cookie_controller.set_cookie()
+    exp = auth.cookie_controller.cookie_model.exp_date
+    st.session_state[_TOKEN_EXP] = float(exp)
+    st.session_state[_ISSUED_AT] = utcnow()
+
+
+def current_user() -> CurrentUser | None:
+    """The signed-in user, checked against the database on every run; None when signed out."""
+    username = st.session_state.get("username")
+    if not st.session_state.get("authentication_status") or not username:
+        return None
+    with read_scope() as session:
+        problem = users.session_problem(
+            session,
+            username=username,
+            token_expires=st.session_state.get(_TOKEN_EXP),
+            issued_at=st.session_state.get(_ISSUED_AT),
+        )
+        user = None if problem else users.get_by_username(session, username)
+        if user is None:
+            st.session_state[_NOTICE] = problem
+            return None
+        return CurrentUser(
+            id=user.id,
+            username=user.username,
+            name=user.display_name,
+            email=user.email,
+            role=Role(user.role),
+            time_zone=user.time_zone,
+            must_change_password=user.must_change_password,
+        )
+
+
+def run_authenticator() -> stauth.Authenticate:
+    """The authenticator made for this run by `require_user` (its cookie component exists once a run)."""
+    return st.session_state[_AUTHENTICATOR]
+
+
+def require_user() -> tuple[CurrentUser, stauth.Authenticate]:
+    """The signed-in user; otherwise show the sign-in form and stop the page."""
+    auth = authenticator()
+    st.session_state[_AUTHENTICATOR] = auth
+    if not st.session_state.get("authentication_status"):
+        _restore_from_cookie(auth)
+    user = current_user()
+    if user is None and st.session_state.get("authentication_status"):
+        # Signed in before, but disabled, reset or signed out since: end it here.
+        sign_out(auth, revoke=False)
+    if user is None:
+        _login_form(auth)
+        user = current_user()
+        if user is None:
+            st.error("Signing in did not complete. Reload the page and try again.")
+            st.stop()
+    return user, auth
+
+
+def sign_out(auth: stauth.Authenticate, *, revoke: bool = True) -> None:
+    """End this session: revoke its cookie server-side, delete it in the browser, clear state."""
+    username = st.session_state.get("username")
+    token_exp = st.session_state.get(_TOKEN_EXP)
+    if revoke and username and token_exp is not None:
+        with session_scope() as session:
+            users.revoke_session(session, username=username, token_expires=token_exp, now=utcnow())
+    try:
+        auth.logout(location="unrendered")
+    except Exception:  # noqa: BLE001 - the library raises when already signed out
+        pass
+    _clear_session()
+
+
+def refresh_cookie_after_password_change() -> None:
+    """Issue a new cookie so this session survives the change that ended all older ones."""
+    auth = run_authenticator()
+    auth.cookie_controller.set_cookie()
+    st.session_state[_TOKEN_EXP] = float(auth.cookie_controller.cookie_model.exp_date)
+    st.session_state[_ISSUED_AT] = utcnow()

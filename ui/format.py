@@ -1,0 +1,37 @@
+"""How times and durations are shown: in the viewer's time zone, explicitly labelled."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+
+def local_time(value: dt.datetime | None, time_zone: str, fmt: str = "%a %d %b %H:%M") -> str:
+    """`value` (UTC) shown in `time_zone`, with the zone's abbreviation."""
+    if value is None:
+        return "—"
+    local = value.astimezone(ZoneInfo(time_zone))
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
+def time_left(deadline: dt.datetime | None, now: dt.datetime) -> str:
+    """'in 1h 05m' or 'overdue 12m' relative to `now`."""
+    if deadline is None:
+        return "—"
+    seconds = int((deadline - now).total_seconds())
+    text = human_duration(abs(seconds))
+    return f"in {text}" if seconds >= 0 else f"overdue {text}"
+
+
+def human_duration(seconds: int) -> str:
+    """A compact duration: 45s, 12m, 1h 05m, 3d 4h."""
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"

@@ -1,0 +1,52 @@
+"""Forms shared by several pages. Each validates through `core` and keeps what was typed on error."""
+
+from __future__ import annotations
+
+import functools
+from zoneinfo import available_timezones
+
+import streamlit as st
+
+from core import users
+from core.passwords import PasswordRuleError
+from db.engine import session_scope
+from ui import auth
+from ui.auth import CurrentUser
+
+
+@functools.cache
+def time_zone_options() -> list[str]:
+    """Every IANA time zone name, sorted, UTC first."""
+    return ["UTC", *sorted(z for z in available_timezones() if z != "UTC")]
+
+
+def password_change_form(user: CurrentUser) -> bool:
+    """Let the signed-in user replace their password; True once it has been changed."""
+    with st.form("change_password", clear_on_submit=False):
+        current = st.text_input("Current password", type="password", key="pw_current")
+        new = st.text_input(
+            "New password",
+            type="password",
+            key="pw_new",
+            help="At least 12 characters and at most 72 bytes; no leading or trailing space.",
+        )
+        repeat = st.text_input("Repeat the new password", type="password", key="pw_repeat")
+        submitted = st.form_submit_button("Change password", type="primary")
+    if not submitted:
+        return False
+    if new != repeat:
+        st.error("The two new passwords differ. Type the same password twice.")
+        return False
+    try:
+        with session_scope() as session:
+            users.change_own_password(
+                session, user_id=user.id, current=current, new=new, now=auth.utcnow()
+            )
+    except (users.UserError, PasswordRuleError) as error:
+        st.error(str(error))
+        return False
+    auth.refresh_cookie_after_password_change()
+    for key in ("pw_current", "pw_new", "pw_repeat"):
+        st.session_state.pop(key, None)
+    st.success("Password changed. Other sessions signed in with the old password have been signed out.")
+    return True

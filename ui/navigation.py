@@ -1,0 +1,49 @@
+"""The page registry: every page script, its title and icon, grouped for the sidebar.
+
+`app.py` builds `st.navigation` from it for the signed-in user's role; the
+access rule itself lives in `core.access.PAGE_ACCESS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.access import Role, can_open
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page: its key in the access table, its script, title, icon and sidebar group."""
+
+    key: str
+    script: str
+    title: str
+    icon: str
+    group: str
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("home", "pages/home.py", "Home", ":material/home:", "Work"),
+    PageSpec("profile", "pages/profile.py", "My profile", ":material/person:", "Account"),
+    PageSpec("admin_users", "pages/admin_users.py", "Users", ":material/group:", "Admin"),
+)
+
+
+def spec(key: str) -> PageSpec:
+    """The page spec for `key`."""
+    return next(p for p in PAGES if p.key == key)
+
+
+def navigation(role: Role | None) -> dict[str, list]:
+    """st.Page objects by group for `role`; with no role, every page (each page's guard signs in)."""
+    groups: dict[str, list] = {}
+    for page in PAGES:
+        if role is not None and not can_open(role, page.key):
+            continue
+        groups.setdefault(page.group, []).append(
+            st.Page(page.script, title=page.title, icon=page.icon, url_path=page.key,
+                    default=page.key == "home")
+        )
+    return groups

@@ -1,0 +1,55 @@
+"""The one call every page makes first: page config, sign-in, role check, sidebar.
+
+A freshly started Streamlit server serves `pages/x.py` by URL before
+`app.py` has ever run, so the gate cannot live in the router: each page
+calls `page_setup()` as its first line. This module must never render
+page content itself, and never let a page run for someone it refuses.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.access import PAGE_ACCESS, ROLE_LABELS, can_open, roles_for
+from ui import auth
+from ui.auth import CurrentUser
+from ui.forms import password_change_form
+
+
+def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
+    """Configure the page, require a signed-in user allowed on `page`, draw the sidebar."""
+    if page not in PAGE_ACCESS:
+        raise KeyError(f"page {page!r} is not in core.access.PAGE_ACCESS")
+    st.set_page_config(page_title=f"{title} · Escalation Desk", page_icon=icon or None, layout="wide")
+    user, authenticator = auth.require_user()
+    _sidebar(user, authenticator)
+    if user.must_change_password and page != "profile":
+        _force_password_change(user)
+    if not can_open(user.role, page):
+        allowed = ", ".join(r.value for r in roles_for(page))
+        st.error(
+            f"Your role ({user.role.value}) cannot open {title}. It is for: {allowed}. "
+            "Ask an administrator if you need access."
+        )
+        st.stop()
+    return user
+
+
+def _sidebar(user: CurrentUser, authenticator) -> None:  # noqa: ANN001
+    with st.sidebar:
+        st.markdown(f"**{user.name}**  \n{ROLE_LABELS[user.role]} · `{user.username}`")
+        st.caption(f"Times shown in {user.time_zone}")
+        if st.button("Sign out", key="sign_out_button", width="stretch"):
+            auth.sign_out(authenticator)
+            st.rerun()
+
+
+def _force_password_change(user: CurrentUser) -> None:
+    st.title("Choose your own password")
+    st.info(
+        "You signed in with a one-time password. Choose your own password to continue: "
+        "at least 12 characters, at most 72 bytes."
+    )
+    if password_change_form(user):
+        st.button("Continue", type="primary")
+    st.stop()
