@@ -232,6 +232,8 @@ class Incident(Base):
     closed_at: Mapped[dt.datetime | None]
     reopened_at: Mapped[dt.datetime | None]
     last_client_update_at: Mapped[dt.datetime | None]
+    # When the current escalation level first reached the required one: stops the escalation clock.
+    required_level_reached_at: Mapped[dt.datetime | None]
     # Denormalised for lists and boards at scale: kept current by core flows.
     next_deadline_at: Mapped[dt.datetime | None]
     next_deadline_clock: Mapped[str | None] = mapped_column(String(32))

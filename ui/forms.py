@@ -22,15 +22,18 @@ def time_zone_options() -> list[str]:
 
 def password_change_form(user: CurrentUser) -> bool:
     """Let the signed-in user replace their password; True once it has been changed."""
-    with st.form("change_password", clear_on_submit=False):
-        current = st.text_input("Current password", type="password", key="pw_current")
+    # A new generation of widget keys empties the form after a successful change,
+    # while a refused change keeps what was typed.
+    gen = st.session_state.setdefault("_pw_form_generation", 0)
+    with st.form(f"change_password_{gen}", clear_on_submit=False):
+        current = st.text_input("Current password", type="password", key=f"pw_current_{gen}")
         new = st.text_input(
             "New password",
             type="password",
-            key="pw_new",
+            key=f"pw_new_{gen}",
             help="At least 12 characters and at most 72 bytes; no leading or trailing space.",
         )
-        repeat = st.text_input("Repeat the new password", type="password", key="pw_repeat")
+        repeat = st.text_input("Repeat the new password", type="password", key=f"pw_repeat_{gen}")
         submitted = st.form_submit_button("Change password", type="primary")
     if not submitted:
         return False
@@ -46,7 +49,6 @@ def password_change_form(user: CurrentUser) -> bool:
         st.error(str(error))
         return False
     auth.refresh_cookie_after_password_change()
-    for key in ("pw_current", "pw_new", "pw_repeat"):
-        st.session_state.pop(key, None)
+    st.session_state["_pw_form_generation"] = gen + 1
     st.success("Password changed. Other sessions signed in with the old password have been signed out.")
     return True

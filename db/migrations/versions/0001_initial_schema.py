@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-22 07:41:47.007320
+Create Date: 2026-11-22 07:50:32.965855
 """
 
 from collections.abc import Sequence
@@ -153,6 +153,7 @@ def upgrade() -> None:
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reopened_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_client_update_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('required_level_reached_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('next_deadline_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('next_deadline_clock', sa.String(length=32), nullable=True),
     sa.Column('owner_id', sa.Integer(), nullable=True),
