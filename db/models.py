@@ -367,3 +367,22 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MessageTemplateVersion(Base):
+    """One saved version of a client message template; sent messages keep their own text."""
+
+    __tablename__ = "message_template_versions"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_message_template_versions_key_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    is_shipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
