@@ -1,0 +1,159 @@
+"""Command line for the escalation rules: ``python -m core <command>``.
+
+A thin, stable contract for scripts and tests: ``policies`` lists the bundled
+presets and ``triage`` prints the triage of one checklist as a JSON object.
+Bad input (unknown field, bad value, unknown policy, bad time) exits with code
+2 and a message on stderr naming what is wrong and what is allowed. This
+module only parses arguments, reads the answers and prints; every decision is
+made in core.triage and core.policy. It never imports streamlit.
+
+Adding a command: write ``register(subparsers)`` in its own module; it adds a
+sub-parser and calls ``set_defaults(func=handler)`` where ``handler(args)``
+returns the exit code. Then list it in ``EXTRA_COMMANDS`` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from core.policy import Policy, PolicyError, load_policy_file, load_preset, preset_names
+from core.triage import AnswersError, parse_answers, triage
+
+RegisterCommand = Callable[[argparse._SubParsersAction], None]
+
+
+
+def _register_admin(subparsers: argparse._SubParsersAction) -> None:
+    # Imported late so the triage contract's module graph stays free of the
+    # database layer until the parser is built.
+    from core import admin_cli
+
+    admin_cli.register(subparsers)
+
+
+# Commands defined in other modules: (name, register). main() registers them
+# after the built-in ones.
+EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users", _register_admin)]
+
+EXIT_USAGE = 2
+
+
+def parse_detection_time(text: str) -> datetime:
+    """Parse an ISO-8601 detection time; a time without offset is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid --at {text!r}: use ISO-8601, e.g. 2025-03-04T09:30:00Z or 2025-03-04T10:30:00+01:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def resolve_policy(name_or_path: str) -> Policy:
+    """Load a preset by name, or a custom policy from a YAML file path."""
+    if name_or_path in preset_names():
+        return load_preset(name_or_path)
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.is_file() or "/" in name_or_path:
+        return load_policy_file(path)
+    return load_preset(name_or_path)  # raises, listing the presets
+
+
+def _read_answers(source: str | None) -> object:
+    if source is None:
+        return {}
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AnswersError(f"answers: cannot read {source}: {exc.strerror or exc}") from None
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AnswersError(f"answers: not valid JSON ({exc})") from None
+
+
+def _command_policies(args: argparse.Namespace) -> int:
+    for name in preset_names():
+        print(name)
+    return 0
+
+
+def _command_triage(args: argparse.Namespace) -> int:
+    try:
+        policy = resolve_policy(args.policy)
+        answers = parse_answers(_read_answers(args.answers))
+    except (PolicyError, AnswersError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    detected_at = args.at or datetime.now(timezone.utc)
+    result = triage(answers, policy, detected_at)
+    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _register_policies(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("policies", help="list the bundled policy presets, one per line")
+    parser.set_defaults(func=_command_policies)
+
+
+def _register_triage(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "triage",
+        help="triage one incident and print the outcome as JSON",
+        description="Triage one incident: severity, red status, escalation, deadlines and reasons as JSON.",
+    )
+    parser.add_argument("--policy", required=True, help="preset name (see 'policies') or path to a policy YAML file")
+    parser.add_argument(
+        "--at",
+        type=parse_detection_time,
+        default=None,
+        help="detection time, ISO-8601 (default: now; without an offset it is UTC)",
+    )
+    parser.add_argument(
+        "--answers",
+        default=None,
+        metavar="FILE",
+        help="checklist answers as a JSON object, from FILE or '-' for stdin (default: no answers)",
+    )
+    parser.set_defaults(func=_command_triage)
+
+
+BUILTIN_COMMANDS: list[tuple[str, RegisterCommand]] = [
+    ("policies", _register_policies),
+    ("triage", _register_triage),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every built-in and extra sub-command."""
+    parser = argparse.ArgumentParser(prog="python -m core", description="Escalation Desk rules from the command line.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for _name, register in BUILTIN_COMMANDS + EXTRA_COMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse reports usage errors by exiting with 2
+        return int(exc.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

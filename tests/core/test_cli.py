@@ -1,0 +1,138 @@
+"""The ``python -m core`` contract, exercised as a real subprocess."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import __main__ as cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_policies_lists_presets_one_per_line():
+    done = run("policies")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        "crisis\ndefault\ngrowth-engine\nred-status\nspark\nteamflow\n",
+        "",
+    )
+
+
+def test_triage_prints_the_json_contract(tmp_path):
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"complete_outage": True, "outage_minutes": 90, "customer": "Acme"}))
+    done = run("triage", "--policy", "red-status", "--at", "2025-03-03T10:00:00+01:00", "--answers", str(answers))
+    assert (done.returncode, done.stderr) == (0, "")
+    result = json.loads(done.stdout)
+    assert list(result) == [
+        "policy", "severity", "red_status", "escalation_category", "escalation_level", "reasons", "deadlines",
+    ]
+    assert {key: value for key, value in result.items() if key != "reasons"} == {
+        "policy": "red-status",
+        "severity": "P0",
+        "red_status": True,
+        "escalation_category": "immediate",
+        "escalation_level": "L3",
+        "deadlines": {
+            "acknowledge": "2025-03-03T09:15:00+00:00",
+            "client_notification": "2025-03-03T09:30:00+00:00",
+            "mobilization": "2025-03-03T09:45:00+00:00",
+            "client_update": "2025-03-03T09:30:00+00:00",
+            "resolution": "2025-03-03T11:00:00+00:00",
+            "escalation": "2025-03-03T13:00:00+00:00",
+        },
+    }
+    assert [(r["rule_id"], r["section"]) for r in result["reasons"]] == [
+        ("complete-outage-over-1h", "Trigger Conditions › Emergency Escalation Triggers"),
+        ("critical-technical-failure", "Trigger Conditions › Critical Red Status Indicators"),
+        ("severity-p0", "Trigger Conditions › Emergency Escalation Triggers"),
+    ]
+    assert all(set(r) == {"text", "section", "rule_id", "outcome"} and r["text"] for r in result["reasons"])
+
+
+def test_triage_reads_answers_from_stdin_and_takes_naive_time_as_utc():
+    done = run("triage", "--policy", "spark", "--at", "2025-03-03T09:00", "--answers", "-",
+               stdin='{"feature_request": true}')
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["severity"], result["deadlines"]) == (
+        "P3",
+        {"acknowledge": "2025-03-05T09:00:00+00:00", "resolution": "2025-06-01T09:00:00+00:00"},
+    )
+
+
+def test_triage_without_answers_or_time_uses_defaults():
+    done = run("triage", "--policy", "teamflow")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["severity"], result["escalation_level"], list(result["deadlines"])) == ("P3", "L1", ["acknowledge"])
+
+
+def test_triage_with_a_custom_policy_file(tmp_path):
+    custom = tmp_path / "ours.yaml"
+    custom.write_text(
+        (ROOT / "core/presets/crisis.yaml").read_text().replace("name: crisis", "name: ours").replace(
+            "source: crisis-management-workflow.md", "source: custom"
+        )
+    )
+    done = run("triage", "--policy", str(custom), "--at", "2025-03-03T09:00Z", "--answers", "-",
+               stdin='{"payment_failure": true}')
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["policy"] == "ours"
+
+
+@pytest.mark.parametrize(
+    "args, stdin, fragments",
+    [
+        (["--policy", "spark", "--answers", "-"], '{"colour": "red"}',
+         ["unknown field 'colour'", "allowed fields: customer, customer_tier"]),
+        (["--policy", "spark", "--answers", "-"], '{"business_impact": "stoped"}',
+         ["field 'business_impact'", "'stopped', 'major', 'minor' or 'none'"]),
+        (["--policy", "spark", "--answers", "-"], '{"csat": 11}',
+         ["field 'csat'", "a number from 0 to 10"]),
+        (["--policy", "spark", "--answers", "-"], "{not json",
+         ["answers: not valid JSON"]),
+        (["--policy", "gold"], None,
+         ["unknown policy 'gold'", "crisis, default, growth-engine, red-status, spark, teamflow"]),
+        (["--policy", "spark", "--at", "last tuesday"], None,
+         ["invalid --at 'last tuesday'", "ISO-8601"]),
+        (["--policy", "/nonexistent/policy.yaml"], None,
+         ["policy.yaml: cannot read policy file"]),
+    ],
+)
+def test_bad_input_exits_2_and_says_why(args, stdin, fragments):
+    done = run("triage", *args, stdin=stdin)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert [f for f in fragments if f not in done.stderr] == [], done.stderr
+
+
+def test_no_command_prints_help_and_exits_2():
+    done = run()
+    assert done.returncode == 2
+    assert "policies" in done.stderr and "triage" in done.stderr
+
+
+def test_extra_commands_plug_into_the_parser(monkeypatch, capsys):
+    def register(subparsers):
+        parser = subparsers.add_parser("hello", help="say hello")
+        parser.add_argument("--name", default="world")
+        parser.set_defaults(func=lambda args: print(f"hello {args.name}") or 0)
+
+    monkeypatch.setattr(cli, "EXTRA_COMMANDS", [("hello", register)])
+    assert cli.main(["hello", "--name", "desk"]) == 0
+    assert capsys.readouterr().out == "hello desk\n"
+    assert cli.main(["policies"]) == 0
