@@ -38,6 +38,8 @@ ADMINS = frozenset({Role.ADMIN})
 PAGE_ACCESS: dict[str, frozenset[Role]] = {
     "home": EVERYONE,
     "profile": EVERYONE,
+    "triage": EVERYONE,
+    "policies": ADMINS,
     "admin_users": ADMINS,
 }
 

@@ -26,7 +26,9 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("home", "pages/home.py", "Home", ":material/home:", "Work"),
+    PageSpec("triage", "pages/triage.py", "Triage", ":material/emergency:", "Work"),
     PageSpec("profile", "pages/profile.py", "My profile", ":material/person:", "Account"),
+    PageSpec("policies", "pages/policies.py", "Policies", ":material/policy:", "Admin"),
     PageSpec("admin_users", "pages/admin_users.py", "Users", ":material/group:", "Admin"),
 )
 

@@ -7,6 +7,8 @@ from core.access import PAGE_ACCESS, can_open, parse_role
 CASES = [
     ("home", {"csm": True, "lead": True, "admin": True}),
     ("profile", {"csm": True, "lead": True, "admin": True}),
+    ("triage", {"csm": True, "lead": True, "admin": True}),
+    ("policies", {"csm": False, "lead": False, "admin": True}),
     ("admin_users", {"csm": False, "lead": False, "admin": True}),
 ]
 

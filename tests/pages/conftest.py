@@ -36,3 +36,21 @@ def texts(at: AppTest) -> str:
                  "info", "success", "code"):
         parts.extend(str(e.value) for e in getattr(at, kind))
     return "\n".join(parts)
+
+
+@pytest.fixture
+def workspace(people, app_db):
+    """People, the shipped policies and two accounts: one owned by csm1, one by nobody."""
+    from decimal import Decimal
+
+    from core import policy_store
+    from db.engine import session_scope
+    from db.models import Account
+    from tests.conftest import NOW
+
+    with session_scope(app_db) as s:
+        policy_store.install_presets(s, now=NOW)
+        s.add(Account(name="Acme Corp", tier="enterprise", annual_contract_value=Decimal(120000),
+                      owner_id=people["csm"], time_zone="Europe/Paris"))
+        s.add(Account(name="Globex", tier="basic", annual_contract_value=Decimal(3000), owner_id=None))
+    return people

@@ -1,0 +1,48 @@
+"""Policies page: list, edit with validation errors, new versions, team default, audit diff."""
+
+from core import policy_store
+from db.engine import session_scope
+from tests.pages.conftest import page_as, texts
+
+
+def test_lists_every_preset_with_the_default(workspace):
+    at = page_as("pages/policies.py", "admin1")
+    table = at.dataframe[0].value
+    assert set(table["Policy"]) == {"crisis", "default", "growth-engine", "red-status", "spark", "teamflow"}
+    assert table.loc[table["Policy"] == "default", "Team default"].item()
+
+
+def test_invalid_yaml_shows_where_and_keeps_the_text(workspace, app_db):
+    at = page_as("pages/policies.py", "admin1")
+    at.selectbox(key="policy_pick").select("spark").run()
+    area = at.text_area(key="policy_yaml_spark")
+    broken = area.value.replace("P1: {", "P1: {acknowledge: soon, ", 1) if "P1: {" in area.value else area.value + "\nbogus_key: 1\n"
+    area.input(broken).run()
+    at.button(key="policy_save").click().run()
+    assert at.error, "a broken policy is refused"
+    assert "spark.yaml" in at.error[0].value
+    assert at.text_area(key="policy_yaml_spark").value == broken
+    with session_scope(app_db) as s:
+        assert policy_store.version_count(s, "spark") == 1
+
+
+def test_valid_edit_adds_a_version_and_is_audited_with_a_diff(workspace, app_db):
+    at = page_as("pages/policies.py", "admin1")
+    at.selectbox(key="policy_pick").select("spark").run()
+    area = at.text_area(key="policy_yaml_spark")
+    area.input(area.value.replace("title: ", "title: Edited ", 1)).run()
+    at.button(key="policy_save").click().run()
+    assert "Saved spark version 2" in texts(at)
+    with session_scope(app_db) as s:
+        assert policy_store.version_count(s, "spark") == 2
+    at.selectbox(key="policy_pick").select("spark").run()
+    assert any("+title: Edited" in c.value for c in at.code)
+
+
+def test_set_team_default(workspace, app_db):
+    at = page_as("pages/policies.py", "admin1")
+    at.selectbox(key="policy_pick").select("teamflow").run()
+    at.button(key="policy_default").click().run()
+    assert "teamflow is now the team default" in texts(at)
+    with session_scope(app_db) as s:
+        assert policy_store.default_name(s) == "teamflow"
