@@ -1,0 +1,60 @@
+"""`python -m core init` and `python -m core users ...` on a private database."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cli(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "ESCALATION_DESK_DATA": str(tmp_path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "core", *args], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    return run
+
+
+def test_init_creates_the_first_admin_once_and_prints_its_password(cli):
+    first = cli("init", "--no-demo")
+    assert first.returncode == 0, first.stderr
+    assert "Installed policy presets: crisis, default, growth-engine, red-status, spark, teamflow" in first.stdout
+    assert re.search(r"one-time password: \S{16}", first.stdout)
+    again = cli("init", "--no-demo")
+    assert again.returncode == 0 and "one-time password" not in again.stdout
+    listed = cli("users", "list")
+    assert listed.stdout.splitlines() == ["admin\tadmin\tactive\tAdministrator (must change password)"]
+
+
+def test_user_administration_commands(cli):
+    cli("init", "--no-demo")
+    added = cli("users", "add", "Jdoe", "--name", "Jane Doe", "--role", "csm", "--email", "jane@example.com")
+    assert added.returncode == 0 and re.search(r"Added jdoe \(csm\)\. One-time password \(shown once\): \S{16}", added.stdout)
+    assert cli("users", "set-role", "jdoe", "lead").stdout.strip() == "jdoe is now lead."
+    assert cli("users", "disable", "jdoe").returncode == 0
+    assert "jdoe\tlead\tdisabled" in cli("users", "list").stdout
+    assert cli("users", "enable", "jdoe").returncode == 0
+    reset = cli("users", "reset-password", "jdoe")
+    assert reset.returncode == 0 and re.search(r"shown once\): \S{16}", reset.stdout)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("users", "add", "x", "--name", "X", "--role", "csm"), "3 to 64 characters"),
+        (("users", "disable", "nobody"), "No user is called 'nobody'"),
+        (("users", "set-role", "admin", "csm"), "last active administrator"),
+        (("users", "add", "bob", "--name", "Bob", "--role", "csm", "--email", "bob@"), "not an address"),
+    ],
+)
+def test_errors_exit_2_with_a_clear_message(cli, args, message):
+    cli("init", "--no-demo")
+    result = cli(*args)
+    assert result.returncode == 2 and message in result.stderr

@@ -1,0 +1,84 @@
+"""The demo dataset: deterministic, realistic, built through the app's own flows."""
+
+import datetime as dt
+import hashlib
+
+import pytest
+from sqlalchemy import func, select
+
+from core import demo, policy_store
+from core.lifecycle import OPEN_STATUSES
+from db.engine import make_engine, session_scope
+from db.migrate import upgrade
+from db.models import Account, Incident, TimelineEvent
+
+NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+
+
+def _load(engine):
+    with session_scope(engine) as s:
+        policy_store.install_presets(s, now=NOW)
+    with session_scope(engine) as s:
+        return demo.load_if_empty(s, now=NOW)
+
+
+def _fingerprint(engine) -> str:
+    with session_scope(engine) as s:
+        rows = s.execute(select(Incident.id, Incident.title, Incident.severity, Incident.status,
+                                Incident.detected_at, Incident.resolved_at, Incident.policy_name)
+                         .order_by(Incident.id)).all()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory, pg_url):
+    sqlite = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}")
+    upgrade(sqlite)
+    summary = _load(sqlite)
+    pg = make_engine(pg_url)
+    from tests.conftest import _truncate
+
+    _truncate(pg)
+    _load(pg)
+    yield sqlite, pg, summary
+    _truncate(pg)
+    sqlite.dispose()
+    pg.dispose()
+
+
+def test_same_seed_same_data_on_both_databases(loaded):
+    sqlite, pg, _ = loaded
+    assert _fingerprint(sqlite) == _fingerprint(pg)
+
+
+def test_shape_of_the_dataset(loaded):
+    sqlite, _, summary = loaded
+    assert summary.startswith("Demo data loaded: 7 team members, 40 accounts")
+    with session_scope(sqlite) as s:
+        tiers = dict(s.execute(select(Account.tier, func.count()).group_by(Account.tier)).all())
+        severities = dict(s.execute(select(Incident.severity, func.count()).group_by(Incident.severity)).all())
+        statuses = set(s.scalars(select(Incident.status).distinct()))
+        first = s.scalar(select(func.min(Incident.detected_at)))
+        policies = set(s.scalars(select(Incident.policy_name).distinct()))
+        events = s.scalar(select(func.count()).select_from(TimelineEvent))
+        total = s.scalar(select(func.count()).select_from(Incident))
+    assert tiers == {"enterprise": 10, "pro": 16, "basic": 14}
+    assert set(severities) == {"P0", "P1", "P2", "P3"}
+    assert {"new", "acknowledged", "mobilized", "mitigated", "closed"} <= statuses
+    assert NOW - first > dt.timedelta(days=700)
+    assert policies == {"default", "red-status", "spark", "crisis", "growth-engine", "teamflow"}
+    assert events > total * 4, "incidents carry their milestones in the timeline"
+
+
+def test_some_open_incidents_are_already_breached(loaded):
+    sqlite, _, _ = loaded
+    with session_scope(sqlite) as s:
+        open_rows = s.scalars(select(Incident).where(Incident.status.in_([x.value for x in OPEN_STATUSES]))).all()
+        overdue = [i for i in open_rows if i.next_deadline_at and i.next_deadline_at < NOW]
+    assert len(open_rows) >= 10 and overdue
+
+
+def test_not_loaded_twice(loaded):
+    sqlite, _, _ = loaded
+    with session_scope(sqlite) as s:
+        assert demo.load_if_empty(s, now=NOW).startswith("Demo data not loaded")
