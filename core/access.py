@@ -39,6 +39,9 @@ PAGE_ACCESS: dict[str, frozenset[Role]] = {
     "home": EVERYONE,
     "profile": EVERYONE,
     "triage": EVERYONE,
+    "incidents": EVERYONE,
+    "incident": EVERYONE,
+    "board": EVERYONE,
     "policies": ADMINS,
     "admin_users": ADMINS,
 }

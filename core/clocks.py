@@ -170,6 +170,6 @@ def compute_clocks(facts: IncidentFacts, policy: Policy, now: dt.datetime) -> li
 
 
 def most_urgent(clocks: list[SlaClock]) -> SlaClock | None:
-    """The open clock with the earliest deadline (overdue ones first), or None when all stopped."""
-    open_clocks = [c for c in clocks if c.is_open or (c.state is ClockState.BREACHED and c.stopped_at is None)]
+    """The running clock with the earliest deadline (overdue ones first); paused and stopped ones never count."""
+    open_clocks = [c for c in clocks if c.stopped_at is None and c.state is not ClockState.PAUSED]
     return min(open_clocks, key=lambda c: c.deadline, default=None)

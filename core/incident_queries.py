@@ -76,3 +76,98 @@ def count_open(session: Session) -> int:
 def sees_all_accounts(role: Role) -> bool:
     """Leads and admins work on every account; a CSM on the accounts they own."""
     return role in (Role.LEAD, Role.ADMIN)
+
+
+SORTS: dict[str, str] = {
+    "most urgent": "urgent",
+    "newest first": "newest",
+    "oldest first": "oldest",
+    "severity": "severity",
+}
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What the incident list shows; every field optional."""
+
+    statuses: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    account_id: int | None = None
+    owner_id: int | None = None
+    policy: str | None = None
+    urgency: str = "any"  # any | breached | due_within_hour
+    detected_from: dt.datetime | None = None
+    detected_to: dt.datetime | None = None
+    text: str = ""
+    sort: str = "urgent"
+
+
+def search(session: Session, flt: IncidentFilter, *, now: dt.datetime, page: int = 1,
+           page_size: int = 50) -> tuple[list[IncidentRow], int]:
+    """One page of incidents matching the filter, and how many match in all."""
+    stmt = _row_query()
+    conditions = []
+    if flt.statuses:
+        conditions.append(Incident.status.in_(flt.statuses))
+    if flt.severities:
+        conditions.append(Incident.severity.in_(flt.severities))
+    if flt.account_id:
+        conditions.append(Incident.account_id == flt.account_id)
+    if flt.owner_id:
+        conditions.append(Incident.owner_id == flt.owner_id)
+    if flt.policy:
+        conditions.append(Incident.policy_name == flt.policy)
+    if flt.detected_from:
+        conditions.append(Incident.detected_at >= flt.detected_from)
+    if flt.detected_to:
+        conditions.append(Incident.detected_at < flt.detected_to)
+    if flt.urgency == "breached":
+        conditions.append(Incident.next_deadline_at < now)
+    elif flt.urgency == "due_within_hour":
+        conditions.append(Incident.next_deadline_at.between(now, now + dt.timedelta(hours=1)))
+    text = flt.text.strip()
+    if text:
+        if text.lstrip("#").isdigit():
+            conditions.append(Incident.id == int(text.lstrip("#")))
+        else:
+            like = f"%{text.lower()}%"
+            conditions.append(or_(func.lower(Incident.title).like(like), func.lower(Account.name).like(like)))
+    for condition in conditions:
+        stmt = stmt.where(condition)
+    count_stmt = select(func.count()).select_from(Incident).join(Account, Account.id == Incident.account_id)
+    for condition in conditions:
+        count_stmt = count_stmt.where(condition)
+    total = session.scalar(count_stmt) or 0
+    order = {
+        "urgent": (Incident.next_deadline_at.is_(None), Incident.next_deadline_at, Incident.id.desc()),
+        "newest": (Incident.detected_at.desc(), Incident.id.desc()),
+        "oldest": (Incident.detected_at, Incident.id),
+        "severity": (Incident.severity, Incident.detected_at.desc()),
+    }[flt.sort]
+    stmt = stmt.order_by(*order).limit(page_size).offset(max(0, page - 1) * page_size)
+    return [IncidentRow(*row) for row in session.execute(stmt)], total
+
+
+def board(session: Session, *, limit: int = 300) -> list[IncidentRow]:
+    """Every open incident for the emergency board, most urgent first (bounded)."""
+    stmt = (_row_query().where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
+            .order_by(Incident.next_deadline_at.is_(None), Incident.next_deadline_at).limit(limit))
+    return [IncidentRow(*row) for row in session.execute(stmt)]
+
+
+def owners(session: Session) -> list[tuple[int, str]]:
+    """Active team members as (id, name) for pickers."""
+    stmt = select(User.id, User.display_name).where(User.is_active.is_(True)).order_by(User.display_name)
+    return [(uid, name) for uid, name in session.execute(stmt)]
+
+
+EMERGENCY_SEVERITIES = ("P0", "P1")
+BOARD_COLUMNS = ("new", "reopened", "acknowledged", "mobilized", "mitigated")
+
+
+def board_lanes(rows: list[IncidentRow]) -> tuple[list[IncidentRow], dict[str, list[IncidentRow]]]:
+    """Split open incidents into the emergency lane (P0/P1) and status columns for the rest."""
+    lane = [r for r in rows if r.severity in EMERGENCY_SEVERITIES]
+    columns = {status: [r for r in rows if r.status == status and r.severity not in EMERGENCY_SEVERITIES]
+               for status in BOARD_COLUMNS}
+    return lane, columns

@@ -228,3 +228,279 @@ def record_milestone(
                  entity_id=incident.id, action=f"milestone:{milestone.value}", changes=changes, at=now)
     refresh_next_deadline(session, incident, now)
     return incident
+
+
+INCIDENT_ROLES: dict[str, str] = {
+    "incident_commander": "Incident commander",
+    "csm": "Customer Success Manager",
+    "technical_lead": "Technical lead",
+    "executive_sponsor": "Executive sponsor",
+    "communications_lead": "Communications lead",
+}
+
+
+def _audit(session: Session, incident: Incident, actor: Actor, action: str, changes: dict, now: dt.datetime) -> None:
+    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
+                 entity_id=incident.id, action=action, changes=changes, at=now)
+
+
+def _touch(session: Session, incident: Incident, now: dt.datetime) -> None:
+    incident.updated_at = now
+    refresh_next_deadline(session, incident, now)
+
+
+def move_status(
+    session: Session, *, incident_id: int, target: str, actor: Actor, now: dt.datetime,
+    reason: str = "", expected_version: int | None = None,
+) -> Incident:
+    """Move the status along the lifecycle, stamping resolved/closed/reopened times."""
+    incident = lock(session, incident_id, expected_version)
+    to = check_move(incident.status, target)
+    before = incident.status
+    changes: dict[str, list] = {"status": [before, to.value]}
+    if to is IncidentStatus.RESOLVED and incident.resolved_at is None:
+        incident.resolved_at = now
+        changes["resolved_at"] = [None, now]
+    elif to is IncidentStatus.CLOSED and incident.closed_at is None:
+        incident.closed_at = now
+        changes["closed_at"] = [None, now]
+    elif to is IncidentStatus.REOPENED:
+        if not reason.strip():
+            raise IncidentError("Say why the incident is reopened (what the client still sees).")
+        # The earlier resolution stays in the timeline and the audit log; the
+        # clocks run again until the incident is resolved anew.
+        changes["resolved_at"] = [incident.resolved_at, None]
+        changes["closed_at"] = [incident.closed_at, None]
+        incident.resolved_at, incident.closed_at, incident.reopened_at = None, None, now
+    elif to is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_at is None:
+        incident.acknowledged_at = now
+    elif to is IncidentStatus.MOBILIZED and incident.mobilized_at is None:
+        incident.mobilized_at = now
+    elif to is IncidentStatus.MITIGATED and incident.mitigated_at is None:
+        incident.mitigated_at = now
+    incident.status = to.value
+    add_event(session, incident.id, kind="status", actor=actor, occurred_at=now, now=now,
+              summary=f"Status {before} → {to.value}" + (f": {reason.strip()}" if reason.strip() else ""))
+    _audit(session, incident, actor, "status", changes, now)
+    _touch(session, incident, now)
+    return incident
+
+
+def change_severity(
+    session: Session, *, incident_id: int, severity: str, reason: str, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None,
+) -> Incident:
+    """Change the severity with a reason; clocks are recomputed from the incident's policy snapshot."""
+    from core.policy import level_rank
+
+    incident = lock(session, incident_id, expected_version)
+    policy = policy_of(incident)
+    if severity not in [s.id for s in policy.severities]:
+        raise IncidentError(f"Unknown severity {severity!r}: choose one of P0, P1, P2, P3.")
+    if severity == incident.severity:
+        raise IncidentError(f"The incident is already {severity}.")
+    if not reason.strip():
+        raise IncidentError("Say why the severity changes; the reason is kept in the history.")
+    implied = policy.severity(severity)
+    tier = incident.answers.get("customer_tier") or incident.account.tier
+    targets = {c: t.total_seconds() for c in policy_clock_names() if (t := policy.target(c, severity, tier))}
+    before = {"severity": incident.severity, "red_status": incident.red_status,
+              "required_level": incident.required_level, "targets": incident.triage_result.get("targets")}
+    condition_level = incident.triage_result.get("condition_level")
+    levels = [lvl for lvl in (implied.escalation_level, condition_level) if lvl]
+    incident.severity = severity
+    incident.red_status = implied.red_status or bool(incident.triage_result.get("red_flags_red_status"))
+    incident.escalation_category = implied.escalation_category
+    incident.required_level = max(levels, key=level_rank) if levels else None
+    incident.triage_result = {**incident.triage_result, "targets": targets,
+                              "severity_changes": [*incident.triage_result.get("severity_changes", []),
+                                                   {"from": before["severity"], "to": severity,
+                                                    "reason": reason.strip(), "at": now.isoformat(),
+                                                    "by": actor.name, "previous_targets": before["targets"]}]}
+    add_event(session, incident.id, kind="severity", actor=actor, occurred_at=now, now=now,
+              summary=f"Severity {before['severity']} → {severity}: {reason.strip()}")
+    _audit(session, incident, actor, "severity",
+           {"severity": [before["severity"], severity], "required_level": [before["required_level"],
+                                                                            incident.required_level]}, now)
+    _touch(session, incident, now)
+    return incident
+
+
+def policy_clock_names() -> tuple[str, ...]:
+    """The clock names every policy may define."""
+    from core.policy import CLOCKS
+
+    return CLOCKS
+
+
+def assign_role(
+    session: Session, *, incident_id: int, role: str, user_id: int | None, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None,
+) -> Incident:
+    """Put a person in an incident role (or clear it); the CSM role also sets the incident owner."""
+    from db.models import IncidentAssignment, User
+
+    if role not in INCIDENT_ROLES:
+        raise IncidentError(f"Unknown incident role {role!r}: use one of {', '.join(INCIDENT_ROLES)}.")
+    incident = lock(session, incident_id, expected_version)
+    current = session.scalar(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id,
+                                                              IncidentAssignment.role == role))
+    person = session.get(User, user_id) if user_id else None
+    if user_id and (person is None or not person.is_active):
+        raise IncidentError("Choose an active team member.")
+    before = current.user_id if current else None
+    if current is not None:
+        session.delete(current)
+        session.flush()
+    if person is not None:
+        session.add(IncidentAssignment(incident_id=incident_id, role=role, user_id=person.id, assigned_at=now))
+    if role == "csm":
+        incident.owner_id = person.id if person else None
+    who = person.display_name if person else "nobody"
+    add_event(session, incident.id, kind="role", actor=actor, occurred_at=now, now=now,
+              summary=f"{INCIDENT_ROLES[role]}: {who}")
+    _audit(session, incident, actor, f"role:{role}", {"user_id": [before, user_id]}, now)
+    _touch(session, incident, now)
+    return incident
+
+
+def add_note(session: Session, *, incident_id: int, text: str, actor: Actor, now: dt.datetime) -> None:
+    """Append a note to the timeline (notes never conflict: they only add)."""
+    if not text.strip():
+        raise IncidentError("Write the note first.")
+    if session.get(Incident, incident_id) is None:
+        raise IncidentError(f"Incident {incident_id} does not exist.")
+    add_event(session, incident_id, kind="note", actor=actor, occurred_at=now, now=now, summary=text.strip())
+
+
+def add_action_item(
+    session: Session, *, incident_id: int, title: str, owner_id: int | None, due_at: dt.datetime | None,
+    actor: Actor, now: dt.datetime, source: str = "incident",
+) -> int:
+    """Create an action item with an owner and a due date; returns its id."""
+    from db.models import ActionItem
+
+    if not title.strip():
+        raise IncidentError("Describe the action item.")
+    if due_at is not None and due_at < now - dt.timedelta(days=1):
+        raise IncidentError("The due date is in the past: choose today or later.")
+    item = ActionItem(incident_id=incident_id, source=source, title=title.strip(), owner_id=owner_id,
+                      due_at=due_at, created_at=now, created_by_id=actor.id)
+    session.add(item)
+    session.flush()
+    add_event(session, incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
+              summary=f"Action item: {title.strip()}")
+    return item.id
+
+
+def set_action_done(
+    session: Session, *, item_id: int, done: bool, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None,
+) -> None:
+    """Mark an action item done (or not done again)."""
+    from db.models import ActionItem
+
+    item = get_for_update(session, ActionItem, item_id)
+    if item is None:
+        raise IncidentError(f"Action item {item_id} does not exist.")
+    if expected_version is not None and item.version != expected_version:
+        raise ConflictError("Someone changed this action item meanwhile; reload and check it.", [])
+    item.done_at = now if done else None
+    add_event(session, item.incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
+              summary=f"Action item {'done' if done else 'reopened'}: {item.title}")
+
+
+def pause_clocks(session: Session, *, incident_id: int, reason: str, actor: Actor, now: dt.datetime,
+                 expected_version: int | None = None) -> None:
+    """Stop the clocks the policy lets pause (e.g. waiting on the client)."""
+    incident = lock(session, incident_id, expected_version)
+    policy = policy_of(incident)
+    if not policy.pausable_clocks:
+        raise IncidentError(f"Policy {policy.name} lets no clock pause.")
+    if not reason.strip():
+        raise IncidentError("Say why the clocks pause (e.g. 'waiting for the client's logs').")
+    if any(p.ended_at is None for p in pauses_of(session, incident_id)):
+        raise IncidentError("The clocks are already paused.")
+    session.add(SlaPause(incident_id=incident_id, started_at=now, reason=reason.strip(), actor_id=actor.id))
+    session.flush()
+    add_event(session, incident_id, kind="pause", actor=actor, occurred_at=now, now=now,
+              summary=f"Clocks paused ({', '.join(policy.pausable_clocks)}): {reason.strip()}")
+    _audit(session, incident, actor, "pause", {"reason": [None, reason.strip()]}, now)
+    _touch(session, incident, now)
+
+
+def resume_clocks(session: Session, *, incident_id: int, actor: Actor, now: dt.datetime,
+                  expected_version: int | None = None) -> None:
+    """Restart paused clocks."""
+    incident = lock(session, incident_id, expected_version)
+    running = [p for p in pauses_of(session, incident_id) if p.ended_at is None]
+    if not running:
+        raise IncidentError("The clocks are not paused.")
+    for pause in running:
+        pause.ended_at = now
+    add_event(session, incident_id, kind="pause", actor=actor, occurred_at=now, now=now, summary="Clocks resumed")
+    _audit(session, incident, actor, "resume", {}, now)
+    _touch(session, incident, now)
+
+
+def escalation_of(session: Session, incident: Incident, now: dt.datetime):  # noqa: ANN201
+    """The escalation status of the incident at `now` (required level, due time, next escalation)."""
+    from core.escalation import escalation_status
+
+    return escalation_status(
+        facts=facts_of(incident, pauses_of(session, incident.id)), policy=policy_of(incident),
+        answers=Answers.model_validate(incident.answers), triage_level=incident.triage_result.get("escalation_level"),
+        now=now,
+    )
+
+
+def escalate(
+    session: Session, *, incident_id: int, to_level: str, reason: str, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None,
+) -> str:
+    """Record an escalation (who, when, to which level, why) and return its handoff summary."""
+    from core.escalation import handoff_summary
+    from core.policy import level_rank
+    from db.models import Escalation
+
+    incident = lock(session, incident_id, expected_version)
+    policy = policy_of(incident)
+    try:
+        level = policy.level(to_level)
+    except KeyError as error:
+        raise IncidentError(str(error).strip("'\"")) from None
+    if incident.current_level and level_rank(to_level) <= level_rank(incident.current_level):
+        raise IncidentError(f"The incident is already at {incident.current_level}; escalate to a higher level.")
+    if not reason.strip():
+        raise IncidentError("Say why you escalate: the next level reads it first.")
+    events = session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
+                             .order_by(TimelineEvent.occurred_at)).all()
+    actions = [f"{e.occurred_at:%d %b %H:%M} UTC {e.summary}" for e in events if e.kind in ("milestone", "status", "note")]
+    answers = incident.answers
+    impact = ", ".join(filter(None, [
+        f"business {answers['business_impact']}" if answers.get("business_impact") else "",
+        f"{answers['users_affected_pct']:g}% of users" if answers.get("users_affected_pct") is not None else "",
+        f"workaround {answers['workaround']}" if answers.get("workaround") else "",
+    ])) or "not assessed yet"
+    summary = handoff_summary(
+        level=to_level, policy=policy, incident_title=incident.title, account_name=incident.account.name,
+        tier=incident.account.tier, severity=incident.severity, severity_label=policy.severity_label(incident.severity),
+        detected_at=incident.detected_at, status=incident.status, actions_taken=actions[-12:],
+        evidence=[incident.summary] if incident.summary else [], business_impact=impact,
+        revenue_per_hour=answers.get("revenue_impact_per_hour"), elapsed=now - incident.detected_at,
+        recommendations=[reason.strip()],
+    )
+    session.add(Escalation(incident_id=incident_id, from_level=incident.current_level, to_level=to_level,
+                           escalated_at=now, actor_id=actor.id, reason=reason.strip(), handoff=summary,
+                           contacts=[c.model_dump(mode="json", exclude_none=True) for c in level.contacts]))
+    before = incident.current_level
+    incident.current_level = to_level
+    if incident.required_level_reached_at is None and (
+        incident.required_level is None or level_rank(to_level) >= level_rank(incident.required_level)
+    ):
+        incident.required_level_reached_at = now
+    add_event(session, incident.id, kind="escalation", actor=actor, occurred_at=now, now=now,
+              summary=f"Escalated {before or 'none'} → {to_level} ({level.name}): {reason.strip()}")
+    _audit(session, incident, actor, "escalate", {"current_level": [before, to_level]}, now)
+    _touch(session, incident, now)
+    return summary

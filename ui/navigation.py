@@ -27,6 +27,9 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("home", "pages/home.py", "Home", ":material/home:", "Work"),
     PageSpec("triage", "pages/triage.py", "Triage", ":material/emergency:", "Work"),
+    PageSpec("incidents", "pages/incidents.py", "Incidents", ":material/list_alt:", "Work"),
+    PageSpec("board", "pages/board.py", "Emergency board", ":material/view_kanban:", "Work"),
+    PageSpec("incident", "pages/incident.py", "Incident", ":material/crisis_alert:", "Work"),
     PageSpec("profile", "pages/profile.py", "My profile", ":material/person:", "Account"),
     PageSpec("policies", "pages/policies.py", "Policies", ":material/policy:", "Admin"),
     PageSpec("admin_users", "pages/admin_users.py", "Users", ":material/group:", "Admin"),

@@ -8,6 +8,9 @@ CASES = [
     ("home", {"csm": True, "lead": True, "admin": True}),
     ("profile", {"csm": True, "lead": True, "admin": True}),
     ("triage", {"csm": True, "lead": True, "admin": True}),
+    ("incidents", {"csm": True, "lead": True, "admin": True}),
+    ("incident", {"csm": True, "lead": True, "admin": True}),
+    ("board", {"csm": True, "lead": True, "admin": True}),
     ("policies", {"csm": False, "lead": False, "admin": True}),
     ("admin_users", {"csm": False, "lead": False, "admin": True}),
 ]

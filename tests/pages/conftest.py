@@ -54,3 +54,26 @@ def workspace(people, app_db):
                       owner_id=people["csm"], time_zone="Europe/Paris"))
         s.add(Account(name="Globex", tier="basic", annual_contract_value=Decimal(3000), owner_id=None))
     return people
+
+
+def open_test_incident(app_db, account_name: str, answers: dict, *, title: str = "Checkout down",
+                       policy: str = "growth-engine", minutes_ago: int = 30) -> int:
+    """Open an incident through the real flow, detected `minutes_ago`; returns its id."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from core import incidents
+    from core.triage import Answers
+    from core.users import SYSTEM
+    from db.engine import session_scope
+    from db.models import Account
+
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(app_db) as s:
+        account = s.scalar(select(Account).where(Account.name == account_name))
+        opened = incidents.open_incident(
+            s, account_id=account.id, title=title, summary="Customers cannot pay.",
+            answers=Answers.model_validate(answers), policy_name=policy, actor=SYSTEM, now=now,
+            detected_at=now - dt.timedelta(minutes=minutes_ago))
+        return opened.id

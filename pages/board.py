@@ -1,0 +1,51 @@
+"""Emergency board: open incidents as cards by status, with an emergency lane for P0 and P1."""
+
+from ui.page import page_setup
+
+user = page_setup("board", "Emergency board", ":material/view_kanban:")
+
+import streamlit as st  # noqa: E402
+
+from core import incident_queries as q  # noqa: E402
+from core.lifecycle import STATUS_LABELS, IncidentStatus  # noqa: E402
+from db.engine import read_scope  # noqa: E402
+from ui.auth import utcnow  # noqa: E402
+from ui.format import time_left  # noqa: E402
+
+st.title("Emergency board")
+now = utcnow()
+with read_scope() as session:
+    rows = q.board(session)
+emergencies, columns_by_status = q.board_lanes(rows)
+st.caption(f"{len(rows)} open · {len(emergencies)} in the emergency lane · "
+           f"{sum(1 for r in rows if r.next_deadline_at and r.next_deadline_at < now)} with an overdue clock")
+
+
+def card(row) -> None:  # noqa: ANN001
+    """One incident card: severity, customer, title, owner, most urgent clock."""
+    overdue = row.next_deadline_at is not None and row.next_deadline_at < now
+    with st.container(border=True):
+        st.markdown(f"**[#{row.id}](/incident?id={row.id}) · {row.severity}**"
+                    + (" :red-background[RED]" if row.red_status else "") + f"  \n{row.account}")
+        st.write(row.title)
+        clock = (f"{row.next_deadline_clock}: {time_left(row.next_deadline_at, now)}"
+                 if row.next_deadline_at else "no clock running")
+        st.markdown(f"@{row.owner or 'unassigned'}  \n" + (f":red[**{clock}**]" if overdue else clock))
+
+
+st.subheader("🚨 Emergency lane (P0 / P1)")
+if emergencies:
+    lane = st.columns(4)
+    for index, row in enumerate(emergencies):
+        with lane[index % 4]:
+            card(row)
+else:
+    st.success("No P0 or P1 incident is open.")
+
+st.subheader("Everything else by status")
+columns = st.columns(len(columns_by_status))
+for column, (status, cards) in zip(columns, columns_by_status.items(), strict=True):
+    with column:
+        st.markdown(f"**{STATUS_LABELS[IncidentStatus(status)]}** ({len(cards)})")
+        for row in cards:
+            card(row)

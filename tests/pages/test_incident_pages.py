@@ -1,0 +1,149 @@
+"""Incident list, incident page and board through AppTest, per role, with conflicts."""
+
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import Escalation, Incident
+from tests.pages.conftest import REPO, open_test_incident, page_as, texts
+
+
+def incident_page(username: str, incident_id: int):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "pages/incident.py"), default_timeout=20)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.query_params["id"] = str(incident_id)
+    return at.run()
+
+
+def _incident(app_db, incident_id):
+    with session_scope(app_db) as s:
+        row = s.get(Incident, incident_id)
+        return row.status, row.acknowledged_at, row.current_level, row.version
+
+
+def test_page_shows_severity_levels_and_every_clock(workspace, app_db):
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"})
+    at = incident_page("csm1", iid)
+    assert not at.exception
+    shown = texts(at)
+    assert f"#{iid} · Checkout down" in shown and "P1" in shown
+    clocks = at.dataframe[0].value
+    assert list(clocks["Clock"]) == ["Acknowledge", "Resolve", "Resolve (hard limit)",
+                                     "Reach the required escalation level"]
+    assert set(clocks["State"]) <= {"⏳ running", "🔴 breached"}
+    assert any(m.label == "Escalation required" and m.value == "L3" for m in at.metric)
+
+
+def test_csm_acknowledges_with_one_click(workspace, app_db):
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"})
+    at = incident_page("csm1", iid)
+    at.button(key="ms_acknowledged").click().run()
+    assert not at.exception
+    status, acknowledged_at, _, _ = _incident(app_db, iid)
+    assert status == "acknowledged" and acknowledged_at is not None
+    assert "Acknowledged recorded" in texts(at)
+
+
+def test_csm_reads_but_cannot_change_another_accounts_incident(workspace, app_db):
+    iid = open_test_incident(app_db, "Globex", {"business_impact": "minor"})
+    at = incident_page("csm1", iid)
+    assert "You can read this incident" in texts(at)
+    assert not [b for b in at.button if b.key and b.key.startswith("ms_")]
+    lead = incident_page("lead1", iid)
+    assert [b for b in lead.button if b.key == "ms_acknowledged"]
+
+
+def test_illegal_move_names_the_allowed_moves(workspace, app_db):
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"})
+    at = incident_page("lead1", iid)
+    at.selectbox(key="status_target").select("closed")
+    at.button[[b.label for b in at.button].index("Move status")].click().run()
+    assert "cannot become Closed. Allowed next: Acknowledged, Team mobilised, Workaround in place, Resolved" in texts(at)
+    assert _incident(app_db, iid)[0] == "new"
+
+
+def test_second_save_on_a_stale_page_is_a_conflict_not_a_lost_update(workspace, app_db):
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"})
+    alice = incident_page("csm1", iid)
+    bob = incident_page("lead1", iid)
+    alice.button(key="ms_acknowledged").click().run()
+    bob.button(key="ms_mobilized").click().run()
+    shown = texts(bob)
+    assert "was changed by someone else" in shown and "Their recent changes" in shown
+    assert "milestone:acknowledged" in shown
+    status, acknowledged_at, _, version = _incident(app_db, iid)
+    assert status == "acknowledged" and acknowledged_at is not None
+    bob.button(key="ms_mobilized").click().run()
+    assert _incident(app_db, iid)[0] == "mobilized", "after seeing the change, the retry applies"
+
+
+def test_escalate_records_who_why_and_the_handoff(workspace, app_db):
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major", "revenue_impact_per_hour": 5000})
+    at = incident_page("lead1", iid)
+    at.text_area(key="esc_reason").input("Need architecture decision on the payment gateway")
+    at.button[[b.label for b in at.button].index("Escalate")].click().run()
+    assert not at.exception
+    assert "Escalated to L3" in texts(at)
+    with session_scope(app_db) as s:
+        esc = s.scalars(select(Escalation).where(Escalation.incident_id == iid)).one()
+        assert esc.to_level == "L3" and "payment gateway" in esc.reason and esc.handoff
+        assert s.get(Incident, iid).current_level == "L3"
+
+
+def test_severity_change_needs_a_reason_and_recomputes_clocks(workspace, app_db):
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"})
+    at = incident_page("lead1", iid)
+    at.selectbox(key="sev_new").select("P0")
+    at.button[[b.label for b in at.button].index("Change severity")].click().run()
+    assert "Say why the severity changes" in texts(at)
+    at.text_input(key="sev_reason").input("All payments failing now")
+    at.button[[b.label for b in at.button].index("Change severity")].click().run()
+    assert "Severity changed to P0" in texts(at)
+    with session_scope(app_db) as s:
+        row = s.get(Incident, iid)
+        assert row.severity == "P0" and row.required_level == "L4"
+        assert row.triage_result["targets"]["resolution"] == 2 * 3600
+
+
+def test_missing_or_unknown_id(workspace):
+    assert "add `?id=<number>`" in texts(page_as("pages/incident.py", "csm1"))
+    assert "There is no incident #999999" in texts(incident_page("csm1", 999999))
+
+
+def test_list_filters_and_links(workspace, app_db):
+    a = open_test_incident(app_db, "Acme Corp", {"business_impact": "stopped"}, title="Total outage")
+    b = open_test_incident(app_db, "Globex", {"business_impact": "minor"}, title="Slow report")
+    at = page_as("pages/incidents.py", "lead1")
+    table = at.dataframe[0].value
+    assert set(table["ID"]) == {a, b}
+    assert f"/incident?id={a}" in set(table["Open"])
+    at.multiselect(key="f_severity").select("P0").run()
+    assert list(at.dataframe[0].value["ID"]) == [a]
+    at.text_input(key="f_text").input("globex").run()
+    assert "No incident matches" in texts(at)
+
+
+def test_board_has_an_emergency_lane(workspace, app_db):
+    open_test_incident(app_db, "Acme Corp", {"business_impact": "stopped"}, title="Total outage")
+    open_test_incident(app_db, "Globex", {"business_impact": "minor"}, title="Slow report")
+    at = page_as("pages/board.py", "csm1")
+    shown = texts(at)
+    assert "2 open · 1 in the emergency lane" in shown
+    assert "Total outage" in shown and "Slow report" in shown
+
+
+def test_board_lanes():
+    import datetime as dt
+
+    from core.incident_queries import IncidentRow, board_lanes
+
+    def row(i, sev, status):
+        return IncidentRow(i, "t", "a", "pro", sev, False, status, "", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None, None)
+
+    lane, columns = board_lanes([row(1, "P0", "new"), row(2, "P2", "new"), row(3, "P1", "mitigated"),
+                                 row(4, "P3", "reopened")])
+    assert [r.id for r in lane] == [1, 3]
+    assert {k: [r.id for r in v] for k, v in columns.items()} == {
+        "new": [2], "reopened": [4], "acknowledged": [], "mobilized": [], "mitigated": []}

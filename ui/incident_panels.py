@@ -1,0 +1,248 @@
+"""The incident page's panels: header, clocks, milestones, status, escalation, roles, work log.
+
+Each panel renders part of an `IncidentView` and, when the viewer may edit,
+offers the changes that belong to it through `ui.incident_actions.run_change`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from core import incidents
+from core.clocks import ClockState
+from core.incident_view import IncidentView
+from core.incidents import INCIDENT_ROLES
+from core.lifecycle import MILESTONE_LABELS, STATUS_LABELS, IncidentStatus, Milestone
+from core.users import Actor
+from ui.auth import CurrentUser, utcnow
+from ui.format import human_duration, local_time, time_left
+from ui.incident_actions import run_change
+from ui.triage_view import severity_badge
+
+STATE_ICONS = {ClockState.MET: "✅ met", ClockState.BREACHED: "🔴 breached", ClockState.RUNNING: "⏳ running",
+               ClockState.PAUSED: "⏸ paused"}
+
+
+def header(view: IncidentView, user: CurrentUser) -> None:
+    """Title, severity, red status, levels, owner and account."""
+    st.title(f"#{view.id} · {view.title}")
+    st.markdown(severity_badge(view.severity, view.severity_label, view.red_status)
+                + f"  ·  **{STATUS_LABELS[IncidentStatus(view.status)]}**")
+    esc = view.escalation
+    cols = st.columns(4)
+    cols[0].metric("Account", view.account_name, view.account_tier, delta_color="off")
+    cols[1].metric("Owner", view.owner_name)
+    required = esc.required_level or "none"
+    cols[2].metric("Escalation required", required, view.level_names.get(esc.required_level or "", ""),
+                   delta_color="off")
+    cols[3].metric("Current level", view.current_level or "none",
+                   "overdue" if esc.overdue else None, delta_color="inverse")
+    if esc.overdue:
+        st.error(f"Escalation to {esc.required_level} is overdue (was due {local_time(esc.due_at, user.time_zone)}).")
+    if view.summary:
+        st.write(view.summary)
+    st.caption(f"Policy {view.policy_title} (`{view.policy_name}` v{view.policy_version}) · "
+               f"{view.severity_definition}")
+
+
+def clocks(view: IncidentView, user: CurrentUser) -> None:
+    """Every SLA clock: target, deadline, time left or overdue, state."""
+    now = utcnow()
+    rows = [{"Clock": c.label, "Target": human_duration(int(c.target.total_seconds())),
+             "Deadline": local_time(c.deadline, user.time_zone),
+             "Stopped": local_time(c.stopped_at, user.time_zone) if c.stopped_at else "",
+             "Time left": "" if c.stopped_at else time_left(c.deadline, now),
+             "State": STATE_ICONS[c.state]} for c in view.clocks]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if view.paused:
+        st.info(f"Clocks paused: {', '.join(view.pausable_clocks)} are stopped until you resume them.")
+
+
+def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
+    """Record a milestone now with one click, or at an earlier time with a reason."""
+    actor = Actor(user.id, user.username)
+    pending = [m for m in Milestone if m is not Milestone.DETECTED and (
+        view.milestones.get(m.value) is None or m is Milestone.CLIENT_NOTIFIED)]
+    done = {m: view.milestones.get(m.value) for m in Milestone if view.milestones.get(m.value)}
+    st.caption(" · ".join(f"{MILESTONE_LABELS[m]} {local_time(at, user.time_zone, '%d %b %H:%M')}"
+                          for m, at in done.items()))
+    buttons = [m for m in pending if m is not Milestone.CLIENT_NOTIFIED or not done.get(m)]
+    cols = st.columns(max(1, len(buttons)))
+    for col, milestone in zip(cols, buttons, strict=False):
+        if col.button(f"{MILESTONE_LABELS[milestone]} now", key=f"ms_{milestone.value}"):
+            run_change(view.id, lambda s, m=milestone: incidents.record_milestone(
+                s, incident_id=view.id, milestone=m, actor=actor, now=utcnow(), expected_version=expected),
+                f"{MILESTONE_LABELS[milestone]} recorded.")
+    with st.expander("Record a milestone at an earlier time"):
+        with st.form("past_milestone"):
+            milestone = st.selectbox("Milestone", buttons or list(Milestone)[1:],
+                                     format_func=lambda m: MILESTONE_LABELS[m], key="past_ms")
+            zone = ZoneInfo(user.time_zone)
+            now_local = utcnow().astimezone(zone)
+            day = st.date_input("Date", value=now_local.date(), key="past_day")
+            at_time = st.time_input("Time", value=now_local.time().replace(second=0, microsecond=0), key="past_time",
+                                    help=f"In your time zone, {user.time_zone}.")
+            reason = st.text_input("Why now and not live", key="past_reason",
+                                   placeholder="e.g. phoned the client at 09:12, logging it after the call")
+            if st.form_submit_button("Record"):
+                at = dt.datetime.combine(day, at_time, tzinfo=zone).astimezone(dt.UTC)
+                run_change(view.id, lambda s: incidents.record_milestone(
+                    s, incident_id=view.id, milestone=milestone, actor=actor, now=utcnow(), at=at, reason=reason,
+                    expected_version=expected), f"{MILESTONE_LABELS[milestone]} recorded.")
+
+
+def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
+    """Move the status along the lifecycle; illegal moves are refused with the allowed ones."""
+    actor = Actor(user.id, user.username)
+    options = [s.value for s in IncidentStatus if s.value != view.status]
+    with st.form("status_move"):
+        target = st.selectbox("Move to", options, format_func=lambda s: STATUS_LABELS[IncidentStatus(s)],
+                              key="status_target")
+        reason = st.text_input("Reason (required to reopen)", key="status_reason")
+        st.caption("Allowed from here: " + (", ".join(STATUS_LABELS[IncidentStatus(s)]
+                                                       for s in view.allowed_moves) or "none"))
+        if st.form_submit_button("Move status"):
+            run_change(view.id, lambda s: incidents.move_status(
+                s, incident_id=view.id, target=target, actor=actor, now=utcnow(), reason=reason,
+                expected_version=expected), f"Status moved to {STATUS_LABELS[IncidentStatus(target)]}.")
+    if view.pausable_clocks and view.is_open:
+        if view.paused:
+            if st.button("Resume clocks", key="resume"):
+                run_change(view.id, lambda s: incidents.resume_clocks(
+                    s, incident_id=view.id, actor=actor, now=utcnow(), expected_version=expected), "Clocks resumed.")
+        else:
+            with st.form("pause"):
+                why = st.text_input(f"Pause {', '.join(view.pausable_clocks)} because", key="pause_reason",
+                                    placeholder="e.g. waiting for the client's export")
+                if st.form_submit_button("Pause clocks"):
+                    run_change(view.id, lambda s: incidents.pause_clocks(
+                        s, incident_id=view.id, reason=why, actor=actor, now=utcnow(), expected_version=expected),
+                        "Clocks paused.")
+
+
+def severity(view: IncidentView, user: CurrentUser, expected: int) -> None:
+    """Change the severity with a reason; clocks recompute from the policy snapshot."""
+    actor = Actor(user.id, user.username)
+    with st.form("severity_change"):
+        options = [s for s in ("P0", "P1", "P2", "P3") if s != view.severity]
+        new = st.selectbox("New severity", options, key="sev_new")
+        reason = st.text_input("Reason", key="sev_reason", placeholder="e.g. workaround found, impact now minor")
+        if st.form_submit_button("Change severity"):
+            run_change(view.id, lambda s: incidents.change_severity(
+                s, incident_id=view.id, severity=new, reason=reason, actor=actor, now=utcnow(),
+                expected_version=expected), f"Severity changed to {new}; clocks recomputed.")
+
+
+def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: bool) -> None:
+    """Required level now, the next escalation due, and the Escalate action with its handoff."""
+    esc = view.escalation
+    if esc.next_level and esc.next_due_at:
+        st.write(f"Next escalation: **{esc.next_level}** ({view.level_names.get(esc.next_level, '')}) "
+                 f"{local_time(esc.next_due_at, user.time_zone)} if still unresolved.")
+    for reason in esc.reasons:
+        st.markdown(f"- {reason}")
+    if esc.contacts:
+        st.markdown("**Who to contact at the required level**")
+        st.dataframe(pd.DataFrame([c.model_dump(exclude_none=True) for c in esc.contacts]), hide_index=True)
+    if editable and view.is_open:
+        higher = [lvl for lvl in view.level_names if not view.current_level or lvl > view.current_level]
+        if higher:
+            with st.form("escalate"):
+                target = st.selectbox("Escalate to", higher, key="esc_level",
+                                      index=higher.index(esc.required_level) if esc.required_level in higher else 0,
+                                      format_func=lambda lvl: f"{lvl} · {view.level_names[lvl]}")
+                reason = st.text_area("Why, and what you need from them", key="esc_reason", height=80)
+                if st.form_submit_button("Escalate", type="primary"):
+                    run_change(view.id, lambda s: incidents.escalate(
+                        s, incident_id=view.id, to_level=target, reason=reason, actor=Actor(user.id, user.username),
+                        now=utcnow(), expected_version=expected), f"Escalated to {target}. Handoff summary:")
+    for item in view.escalations:
+        with st.expander(f"{local_time(item['at'], user.time_zone)} · {item['from'] or 'none'} → {item['to']} "
+                         f"by {item['by']}"):
+            st.code(item["handoff"], language=None)
+
+
+def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tuple[int, str]], editable: bool) -> None:
+    """Who holds each incident role; editable for people who may work on the incident."""
+    names = {uid: name for uid, name in people}
+    if not editable:
+        for role, title in INCIDENT_ROLES.items():
+            holder = view.assignments.get(role)
+            st.write(f"**{title}**: {holder[1] if holder else 'unassigned'}")
+        return
+    ids = [0, *names]
+    with st.form("incident_roles_form"):
+        chosen = {}
+        for role, title in INCIDENT_ROLES.items():
+            current = view.assignments[role][0] if role in view.assignments else 0
+            chosen[role] = st.selectbox(title, ids, index=ids.index(current) if current in ids else 0,
+                                        format_func=lambda uid: names.get(uid, "unassigned"), key=f"role_{role}")
+        if st.form_submit_button("Save roles"):
+            changed = {r: c for r, c in chosen.items()
+                       if c != (view.assignments[r][0] if r in view.assignments else 0)}
+
+            def assign(session):  # noqa: ANN001, ANN202
+                if not changed:
+                    raise incidents.IncidentError("No role changed.")
+                for index, (role, uid) in enumerate(changed.items()):
+                    incidents.assign_role(session, incident_id=view.id, role=role, user_id=uid or None,
+                                          actor=Actor(user.id, user.username), now=utcnow(),
+                                          expected_version=expected if index == 0 else None)
+
+            run_change(view.id, assign, "Roles saved.")
+
+
+def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]], editable: bool) -> None:
+    """Action items, notes and the append-only timeline."""
+    actor = Actor(user.id, user.username)
+    now = utcnow()
+    st.markdown("**Action items**")
+    for item in view.action_items:
+        overdue = item.due_at and not item.done_at and item.due_at < now
+        label = (f"{item.title} · {item.owner} · due {local_time(item.due_at, user.time_zone, '%d %b %H:%M')}"
+                 + (" · :red[overdue]" if overdue else ""))
+        done = st.checkbox(label, value=item.done_at is not None, key=f"ai_{item.id}", disabled=not editable)
+        if editable and done != (item.done_at is not None):
+            run_change(view.id, lambda s, i=item, d=done: incidents.set_action_done(
+                s, item_id=i.id, done=d, actor=actor, now=utcnow(), expected_version=i.version),
+                "Action item updated.")
+    if editable:
+        names = dict(people)
+        with st.form("new_action_item", clear_on_submit=False):
+            title = st.text_input("New action item", key="ai_title")
+            c1, c2 = st.columns(2)
+            owner = c1.selectbox("Owner", list(names), format_func=names.get, key="ai_owner",
+                                 index=list(names).index(user.id) if user.id in names else 0)
+            due = c2.date_input("Due", value=None, key="ai_due")
+            if st.form_submit_button("Add action item"):
+                due_at = (dt.datetime.combine(due, dt.time(17, 0), tzinfo=ZoneInfo(user.time_zone)).astimezone(dt.UTC)
+                          if due else None)
+                run_change(view.id, lambda s: incidents.add_action_item(
+                    s, incident_id=view.id, title=title, owner_id=owner, due_at=due_at, actor=actor, now=utcnow()),
+                    "Action item added.")
+        with st.form("note", clear_on_submit=False):
+            note = st.text_area("Add a note to the timeline", key="note_text", height=70)
+            if st.form_submit_button("Add note"):
+                run_change(view.id, lambda s: incidents.add_note(s, incident_id=view.id, text=note, actor=actor,
+                                                                 now=utcnow()), "Note added.")
+    st.markdown("**Timeline**")
+    st.dataframe(pd.DataFrame([{"When": local_time(e.occurred_at, user.time_zone), "Who": e.actor, "What": e.kind,
+                                "Details": e.summary} for e in view.timeline]), hide_index=True, width="stretch")
+
+
+def history(view: IncidentView, user: CurrentUser) -> None:
+    """Client messages and the audit log of field changes."""
+    st.markdown("**Client communications**")
+    if view.communications:
+        st.dataframe(pd.DataFrame([{"Sent": local_time(c["at"], user.time_zone), "Channel": c["channel"],
+                                    "To": c["to"], "Subject": c["subject"], "By": c["by"]}
+                                   for c in view.communications]), hide_index=True, width="stretch")
+    else:
+        st.caption("No client message logged yet.")
+    st.markdown("**Audit log**")
+    st.dataframe(pd.DataFrame([{"When": local_time(a["at"], user.time_zone), "Who": a["by"], "Action": a["action"],
+                                "Changes": str(a["changes"])} for a in view.audit]), hide_index=True, width="stretch")
