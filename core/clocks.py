@@ -124,7 +124,8 @@ def _one_shot(clock: str, facts: IncidentFacts, policy: Policy, now: dt.datetime
     if clock == "escalation" and not facts.required_level:
         return None
     calendar = policy.calendar_for(clock)
-    stopped_at = getattr(facts, STOPPED_BY[clock])
+    # Resolution ends every clock still running: nothing is due any more.
+    stopped_at = getattr(facts, STOPPED_BY[clock]) or facts.resolved_at
     pausable = clock in policy.pausable_clocks
     end = stopped_at or now
     paused = _paused_time(facts.pauses, facts.detected_at, end, calendar) if pausable else dt.timedelta(0)

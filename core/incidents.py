@@ -104,7 +104,9 @@ def clocks_of(session: Session, incident: Incident, now: dt.datetime) -> list[Sl
 
 def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime) -> None:
     """Store the most urgent open clock on the row, for lists and boards."""
-    urgent = most_urgent(clocks_of(session, incident, now))
+    # No autoflush: the change and this refresh go out as one UPDATE, one version.
+    with session.no_autoflush:
+        urgent = most_urgent(clocks_of(session, incident, now))
     incident.next_deadline_at = urgent.deadline if urgent else None
     incident.next_deadline_clock = urgent.clock if urgent else None
 

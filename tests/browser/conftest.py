@@ -70,13 +70,14 @@ class Server:
 
 
 @contextmanager
-def running_server(tmp: Path, users: dict[str, str]):
+def running_server(tmp: Path, users: dict[str, str], prepare=None):  # noqa: ANN001
     """Start a cold server whose database holds `users` ({username: role}) with TEST_PASSWORD."""
     server = Server(tmp)
     engine = make_engine(server.db_url)
     upgrade(engine)
-    for username, role in users.items():
-        make_user(engine, username, role)
+    ids = {username: make_user(engine, username, role) for username, role in users.items()}
+    if prepare is not None:
+        prepare(engine, ids)
     engine.dispose()
     server.start()
     try:

@@ -29,8 +29,8 @@ def test_page_shows_severity_levels_and_every_clock(workspace, app_db):
     assert not at.exception
     shown = texts(at)
     assert f"#{iid} · Checkout down" in shown and "P1" in shown
-    clocks = at.dataframe[0].value
-    assert list(clocks["Clock"]) == ["Acknowledge", "Resolve", "Resolve (hard limit)",
+    clocks = at.table[0].value
+    assert list(clocks.index) == ["Acknowledge", "Resolve", "Resolve (hard limit)",
                                      "Reach the required escalation level"]
     assert set(clocks["State"]) <= {"⏳ running", "🔴 breached"}
     assert any(m.label == "Escalation required" and m.value == "L3" for m in at.metric)

@@ -1,0 +1,55 @@
+"""The main path in a real browser: sign in, triage, open the incident, walk it to closed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from playwright.sync_api import expect
+
+from core import policy_store
+from db.engine import session_scope
+from db.models import Account
+from tests.browser.conftest import running_server, sign_in, wait_idle
+from tests.conftest import NOW, TEST_PASSWORD
+
+
+def _prepare(engine, ids):  # noqa: ANN001
+    with session_scope(engine) as s:
+        policy_store.install_presets(s, now=NOW)
+        s.add(Account(name="Acme Corp", tier="enterprise", annual_contract_value=Decimal(120000),
+                      owner_id=ids["carl"], time_zone="Europe/Paris"))
+
+
+def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path):
+    with running_server(tmp_path, {"carl": "csm"}, prepare=_prepare) as server:
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(f"{server.url}/triage")
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=20000)
+        sign_in(page, "carl", TEST_PASSWORD)
+        expect(page.get_by_role("heading", name="Triage")).to_be_visible(timeout=20000)
+        # The cookie component reruns the script once after sign-in; let that settle.
+        page.wait_for_timeout(1500)
+        wait_idle(page)
+
+        page.get_by_label("Title").fill("Checkout returns errors for every order")
+        page.get_by_label("Title").press("Tab")
+        wait_idle(page)
+        page.get_by_text("Complete outage").click()
+        wait_idle(page)
+        expect(page.get_by_text("P0 · Critical")).to_be_visible(timeout=20000)
+        page.get_by_role("button", name="Open incident").click()
+        wait_idle(page)
+        expect(page.get_by_text("Incident #1 opened as P0")).to_be_visible(timeout=20000)
+
+        page.goto(f"{server.url}/incident?id=1")
+        expect(page.get_by_text("#1 · Checkout returns errors for every order")).to_be_visible(timeout=20000)
+        for button in ("Acknowledged now", "Client notified now", "Team mobilised now", "Resolved now", "Closed now"):
+            page.get_by_role("button", name=button).click()
+            wait_idle(page)
+            expect(page.get_by_text(button.replace(" now", "") + " recorded.")).to_be_visible(timeout=20000)
+        table = page.locator("[data-testid='stTable']").first.inner_text()
+        for clock in ("Acknowledge", "Notify the client", "Mobilise the team", "Resolve"):
+            assert clock in table
+        assert "breached" not in table and "running" not in table
+        assert table.count("met") >= 4
+        page.screenshot(path=str(tmp_path / "closed-incident.png"), full_page=True)

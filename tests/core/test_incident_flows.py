@@ -1,0 +1,126 @@
+"""Incident flows on SQLite and PostgreSQL: milestones, status moves, conflicts, two processes."""
+
+import datetime as dt
+import multiprocessing
+from decimal import Decimal
+
+import pytest
+
+from core import incidents, policy_store
+from core.lifecycle import IllegalMove, Milestone
+from core.triage import Answers
+from core.users import SYSTEM
+from db.engine import make_engine, session_scope
+from db.models import Account, Incident, TimelineEvent
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+MIN = dt.timedelta(minutes=1)
+
+
+def _open(engine, answers=None, policy="growth-engine") -> int:
+    with session_scope(engine) as s:
+        policy_store.install_presets(s, now=NOW)
+        account = Account(name=f"Acme {policy}", tier="enterprise", annual_contract_value=Decimal(90000))
+        s.add(account)
+        s.flush()
+        return incidents.open_incident(
+            s, account_id=account.id, title="Payments down", summary="", policy_name=policy,
+            answers=Answers.model_validate(answers or {"business_impact": "major"}), actor=SYSTEM,
+            now=NOW, detected_at=NOW - 10 * MIN).id
+
+
+def test_main_path_stamps_milestones_and_meets_the_clocks(engine):
+    iid = _open(engine)
+    for minutes, milestone in enumerate([Milestone.ACKNOWLEDGED, Milestone.CLIENT_NOTIFIED, Milestone.MOBILIZED,
+                                         Milestone.RESOLVED, Milestone.CLOSED], start=1):
+        with session_scope(engine) as s:
+            incidents.record_milestone(s, incident_id=iid, milestone=milestone, actor=SYSTEM, now=NOW + minutes * MIN)
+    with session_scope(engine) as s:
+        incident = s.get(Incident, iid)
+        clocks = incidents.clocks_of(s, incident, NOW + 10 * MIN)
+        kinds = [e.kind for e in s.query(TimelineEvent).filter_by(incident_id=iid).order_by(TimelineEvent.id)]
+    assert incident.status == "closed" and incident.next_deadline_at is None
+    assert {c.clock: c.state.value for c in clocks} == {
+        "acknowledge": "met", "resolution": "met", "resolution_max": "met", "escalation": "met"}
+    assert kinds == ["opened"] + ["milestone"] * 5
+
+
+def test_past_milestone_needs_a_reason_and_cannot_precede_detection(engine):
+    iid = _open(engine)
+    with pytest.raises(incidents.IncidentError, match="Say why"):
+        with session_scope(engine) as s:
+            incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM,
+                                       now=NOW, at=NOW - 5 * MIN)
+    with pytest.raises(incidents.IncidentError, match="cannot be before detection"):
+        with session_scope(engine) as s:
+            incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM,
+                                       now=NOW, at=NOW - 60 * MIN, reason="typo")
+
+
+def test_illegal_status_move_is_refused(engine):
+    iid = _open(engine)
+    with pytest.raises(IllegalMove, match="Allowed next"):
+        with session_scope(engine) as s:
+            incidents.move_status(s, incident_id=iid, target="closed", actor=SYSTEM, now=NOW)
+
+
+def test_reopen_runs_the_clocks_again_and_keeps_history(engine):
+    iid = _open(engine)
+    with session_scope(engine) as s:
+        incidents.move_status(s, incident_id=iid, target="resolved", actor=SYSTEM, now=NOW)
+    with session_scope(engine) as s:
+        incidents.move_status(s, incident_id=iid, target="reopened", actor=SYSTEM, now=NOW + MIN,
+                              reason="client still sees errors")
+    with session_scope(engine) as s:
+        incident = s.get(Incident, iid)
+        assert (incident.status, incident.resolved_at, incident.reopened_at) == ("reopened", None, NOW + MIN)
+        assert incident.next_deadline_at is not None
+        summaries = [e.summary for e in s.query(TimelineEvent).filter_by(incident_id=iid)]
+    assert "Status resolved → reopened: client still sees errors" in summaries
+
+
+def test_stale_version_is_a_conflict_naming_the_change(engine):
+    iid = _open(engine)
+    with session_scope(engine) as s:
+        seen = s.get(Incident, iid).version
+    with session_scope(engine) as s:
+        incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM, now=NOW,
+                                   expected_version=seen)
+    with pytest.raises(incidents.ConflictError) as conflict:
+        with session_scope(engine) as s:
+            incidents.move_status(s, incident_id=iid, target="mobilized", actor=SYSTEM, now=NOW,
+                                  expected_version=seen)
+    assert "changed by someone else" in str(conflict.value)
+    assert any("milestone:acknowledged" in line for line in conflict.value.changes)
+    with session_scope(engine) as s:
+        assert s.get(Incident, iid).status == "acknowledged"
+
+
+def _race(url: str, iid: int, version: int, target: str, queue) -> None:  # noqa: ANN001
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            incidents.move_status(s, incident_id=iid, target=target, actor=SYSTEM, now=NOW, expected_version=version)
+        queue.put(("saved", target))
+    except incidents.ConflictError:
+        queue.put(("conflict", target))
+    finally:
+        engine.dispose()
+
+
+def test_two_app_processes_saving_the_same_version(engine):
+    iid = _open(engine)
+    with session_scope(engine) as s:
+        version = s.get(Incident, iid).version
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    url = engine.url.render_as_string(hide_password=False)
+    procs = [ctx.Process(target=_race, args=(url, iid, version, t, queue)) for t in ("acknowledged", "mobilized")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    outcomes = sorted(queue.get(timeout=5)[0] for _ in procs)
+    assert outcomes == ["conflict", "saved"]
+    with session_scope(engine) as s:
+        assert s.get(Incident, iid).version == version + 1
