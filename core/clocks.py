@@ -103,14 +103,21 @@ class SlaClock:
         return self.state in (ClockState.RUNNING, ClockState.PAUSED)
 
 
-def _paused_time(pauses: tuple[Pause, ...], start: dt.datetime, end: dt.datetime, calendar) -> dt.timedelta:  # noqa: ANN001
-    total = dt.timedelta(0)
-    for pause in pauses:
-        lo = max(pause.started_at, start)
+def _deadline_with_pauses(pauses: tuple[Pause, ...], start: dt.datetime, target: dt.timedelta,
+                          end: dt.datetime, calendar) -> dt.datetime:  # noqa: ANN001
+    # Only pause time before the (moving) deadline pushes it out: a pause that
+    # starts after a breach cannot undo it, and overlapping pauses count once.
+    deadline = add_working_time(start, target, calendar)
+    covered = start
+    for pause in sorted(pauses, key=lambda p: p.started_at):
+        lo = max(pause.started_at, covered)
+        if lo >= deadline:
+            break
         hi = min(pause.ended_at or end, end)
         if hi > lo:
-            total += working_time_between(lo, hi, calendar)
-    return total
+            deadline = add_working_time(deadline, working_time_between(lo, hi, calendar), calendar)
+            covered = hi
+    return deadline
 
 
 def _is_paused(pauses: tuple[Pause, ...], now: dt.datetime) -> bool:
@@ -128,11 +135,13 @@ def _one_shot(clock: str, facts: IncidentFacts, policy: Policy, now: dt.datetime
     stopped_at = getattr(facts, STOPPED_BY[clock]) or facts.resolved_at
     pausable = clock in policy.pausable_clocks
     end = stopped_at or now
-    paused = _paused_time(facts.pauses, facts.detected_at, end, calendar) if pausable else dt.timedelta(0)
-    deadline = add_working_time(facts.detected_at, target + paused, calendar)
+    if pausable:
+        deadline = _deadline_with_pauses(facts.pauses, facts.detected_at, target, end, calendar)
+    else:
+        deadline = add_working_time(facts.detected_at, target, calendar)
     if stopped_at is not None:
         state = ClockState.MET if stopped_at <= deadline else ClockState.BREACHED
-    elif pausable and _is_paused(facts.pauses, now):
+    elif pausable and _is_paused(facts.pauses, now) and now <= deadline:
         state = ClockState.PAUSED
     else:
         state = ClockState.RUNNING if now <= deadline else ClockState.BREACHED
