@@ -210,6 +210,25 @@ def _play(session: Session, rng: random.Random, incident_id: int, detected: dt.d
         last = at
 
 
+def _escalate_and_reopen(session: Session, rng: random.Random, accounts: list[Account], now: dt.datetime) -> None:
+    """Escalate some open incidents to the level they need, and reopen one the client still sees."""
+    from core.lifecycle import OPEN_STATUSES
+
+    open_ids = session.scalars(select(Incident.id).where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
+                               .where(Incident.required_level.is_not(None)).order_by(Incident.id)).all()
+    for incident_id in open_ids[::2]:
+        level = session.get(Incident, incident_id).required_level
+        incidents.escalate(session, incident_id=incident_id, to_level=level, actor=DEMO, now=now,
+                           reason="Needs decisions above the team's authority (demo data).")
+    account = accounts[5]
+    detected = now - dt.timedelta(hours=30)
+    incident_id, targets = _opened(session, rng, account, detected, now)
+    _play(session, rng, incident_id, detected, targets, [M.ACKNOWLEDGED, M.CLIENT_NOTIFIED, M.MOBILIZED, M.RESOLVED],
+          now=now - dt.timedelta(hours=6))
+    incidents.move_status(session, incident_id=incident_id, target="reopened", actor=DEMO, now=now - dt.timedelta(hours=2),
+                          reason="The client still sees failed exports after the fix (demo data).")
+
+
 def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
     """Create the team, the accounts and the incidents; returns counts."""
     rng = random.Random(SEED)
@@ -239,5 +258,7 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
         incident_id, targets = _opened(session, rng, account, detected, now)
         _play(session, rng, incident_id, detected, targets, path, now=now, late_odds=0.4)
         total += 1
+    _escalate_and_reopen(session, rng, accounts, now)
+    total += 1
     open_count = session.scalar(select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None)))
     return {"users": len(TEAM), "accounts": len(accounts), "incidents": total, "open": open_count or 0}

@@ -64,7 +64,7 @@ def test_shape_of_the_dataset(loaded):
         total = s.scalar(select(func.count()).select_from(Incident))
     assert tiers == {"enterprise": 10, "pro": 16, "basic": 14}
     assert set(severities) == {"P0", "P1", "P2", "P3"}
-    assert {"new", "acknowledged", "mobilized", "mitigated", "closed"} <= statuses
+    assert {"new", "acknowledged", "mobilized", "mitigated", "reopened", "closed"} <= statuses
     assert NOW - first > dt.timedelta(days=700)
     assert policies == {"default", "red-status", "spark", "crisis", "growth-engine", "teamflow"}
     assert events > total * 4, "incidents carry their milestones in the timeline"
@@ -76,6 +76,16 @@ def test_some_open_incidents_are_already_breached(loaded):
         open_rows = s.scalars(select(Incident).where(Incident.status.in_([x.value for x in OPEN_STATUSES]))).all()
         overdue = [i for i in open_rows if i.next_deadline_at and i.next_deadline_at < NOW]
     assert len(open_rows) >= 10 and overdue
+
+
+def test_some_open_incidents_are_escalated(loaded):
+    from db.models import Escalation
+
+    sqlite, _, _ = loaded
+    with session_scope(sqlite) as s:
+        escalated = s.scalars(select(Escalation.incident_id)).all()
+        levels = s.scalars(select(Incident.current_level).where(Incident.current_level.is_not(None))).all()
+    assert escalated and len(levels) == len(set(escalated))
 
 
 def test_not_loaded_twice(loaded):
