@@ -6,6 +6,8 @@ user = page_setup("board", "Emergency board", ":material/view_kanban:")
 
 import streamlit as st  # noqa: E402
 
+from core.clocks import CLOCK_LABELS  # noqa: E402
+
 from core import incident_queries as q  # noqa: E402
 from core.lifecycle import STATUS_LABELS, IncidentStatus  # noqa: E402
 from db.engine import read_scope  # noqa: E402
@@ -28,7 +30,7 @@ def card(row) -> None:  # noqa: ANN001
         st.markdown(f"**[#{row.id}](/incident?id={row.id}) · {row.severity}**"
                     + (" :red-background[RED]" if row.red_status else "") + f"  \n{row.account}")
         st.write(row.title)
-        clock = (f"{row.next_deadline_clock}: {time_left(row.next_deadline_at, now)}"
+        clock = (f"{CLOCK_LABELS.get(row.next_deadline_clock, row.next_deadline_clock)}: {time_left(row.next_deadline_at, now)}"
                  if row.next_deadline_at else "no clock running")
         st.markdown(f"@{row.owner or 'unassigned'}  \n" + (f":red[**{clock}**]" if overdue else clock))
 

@@ -7,6 +7,8 @@ user = page_setup("home", "Home", ":material/home:")
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from core.clocks import CLOCK_LABELS  # noqa: E402
+
 from core import incident_queries  # noqa: E402
 from core.access import ROLE_DUTIES, ROLE_LABELS  # noqa: E402
 from db.engine import read_scope  # noqa: E402
@@ -41,7 +43,7 @@ else:
                 "Owner": row.owner,
                 "Detected": local_time(row.detected_at, user.time_zone),
                 "Next deadline": (
-                    f"{row.next_deadline_clock}: {time_left(row.next_deadline_at, now)}"
+                    f"{CLOCK_LABELS.get(row.next_deadline_clock, row.next_deadline_clock)}: {time_left(row.next_deadline_at, now)}"
                     if row.next_deadline_at
                     else "—"
                 ),

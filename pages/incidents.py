@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from core.clocks import CLOCK_LABELS  # noqa: E402
+
 from core import incident_queries as q  # noqa: E402
 from core import policy_store  # noqa: E402
 from core.accounts import accounts_for  # noqa: E402
@@ -64,7 +66,7 @@ table = pd.DataFrame([{
     "Open": f"/incident?id={r.id}", "ID": r.id, "Severity": r.severity + (" RED" if r.red_status else ""),
     "Customer": f"{r.account} ({r.tier})", "Title": r.title, "Status": STATUS_LABELS[IncidentStatus(r.status)],
     "Owner": r.owner or "unassigned", "Detected": local_time(r.detected_at, user.time_zone),
-    "Most urgent clock": (f"{r.next_deadline_clock}: {time_left(r.next_deadline_at, now)}"
+    "Most urgent clock": (f"{CLOCK_LABELS.get(r.next_deadline_clock, r.next_deadline_clock)}: {time_left(r.next_deadline_at, now)}"
                           if r.next_deadline_at else "—"),
     "Overdue": bool(r.next_deadline_at and r.next_deadline_at < now),
 } for r in rows])
