@@ -7,7 +7,8 @@ user = page_setup("policies", "Policies", ":material/policy:")
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import audit, policy_store  # noqa: E402
+from core import audit, incident_queries, policy_store  # noqa: E402
+from core.lifecycle import OPEN_STATUSES  # noqa: E402
 from core.policy import PolicyError, parse_policy  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
@@ -17,6 +18,7 @@ st.title("Policies")
 st.caption("A policy is YAML: severities, SLA targets, triage rules, escalation levels, calendars and reviews. "
            "Saving adds a version; open incidents keep the version they were triaged under.")
 
+OPEN = tuple(s.value for s in OPEN_STATUSES)
 notice = st.session_state.pop("policies_notice", None)
 if notice:
     st.success(notice)
@@ -42,7 +44,20 @@ if name is not None and name != default and st.button(f"Make {name} the team def
     st.session_state["policies_notice"] = f"{name} is now the team default."
     st.rerun()
 
-edit, upload, history = st.tabs(["View and edit", "Upload a new policy", "History"])
+edit, in_use_tab, upload, history = st.tabs(["View and edit", "Open incidents using it", "Upload a new policy",
+                                             "History"])
+with in_use_tab:
+    if name is not None:
+        with read_scope() as session:
+            using, count = incident_queries.search(
+                session, incident_queries.IncidentFilter(statuses=OPEN, policy=name), now=utcnow(), page_size=100)
+        st.caption(f"{count} open incident{'s' if count != 1 else ''} use {name} (each keeps the version it was "
+                   "opened with; saving a new version changes none of them).")
+        if using:
+            st.dataframe(pd.DataFrame([{"Open": f"/incident?id={r.id}", "ID": r.id, "Severity": r.severity,
+                                        "Customer": r.account, "Title": r.title, "Status": r.status} for r in using]),
+                         hide_index=True, width="stretch",
+                         column_config={"Open": st.column_config.LinkColumn("Open", display_text="open")})
 with edit:
     if name is None:
         st.write("Nothing to edit yet.")

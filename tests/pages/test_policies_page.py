@@ -46,3 +46,13 @@ def test_set_team_default(workspace, app_db):
     assert "teamflow is now the team default" in texts(at)
     with session_scope(app_db) as s:
         assert policy_store.default_name(s) == "teamflow"
+
+
+def test_shows_the_open_incidents_that_use_a_policy(workspace, app_db):
+    from tests.pages.conftest import open_test_incident
+
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"}, policy="spark")
+    at = page_as("pages/policies.py", "admin1")
+    at.selectbox(key="policy_pick").select("spark").run()
+    assert "1 open incident use spark" in texts(at)
+    assert list(at.dataframe[1].value["ID"]) == [iid]
