@@ -106,8 +106,28 @@ def wait_idle(page: Page) -> None:
 
 
 def sign_in(page: Page, username: str, password: str) -> None:
-    """Fill and submit the sign-in form."""
+    """Fill and submit the sign-in form, then let the cookie component's own rerun settle."""
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     wait_idle(page)
+    # While a rerun is under way Streamlit keeps the previous elements (stale)
+    # beside the new ones; the cookie write triggers one more rerun.
+    page.wait_for_timeout(1500)
+    wait_idle(page)
+
+
+def open_app(page: Page, url: str) -> None:
+    """Go to `url` and wait for the app to connect; reload once if the first connection failed.
+
+    On a loaded two-core machine the first websocket of a fresh browser context
+    occasionally times out ("Connection error"): that is the test bed, not the app.
+    """
+    page.goto(url)
+    try:
+        page.wait_for_selector("[data-testid='stMain']", timeout=20000)
+        wait_idle(page)
+    except Exception:  # noqa: BLE001
+        page.reload()
+        page.wait_for_selector("[data-testid='stMain']", timeout=30000)
+        wait_idle(page)

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from core import policy_store
 from db.engine import session_scope
 from db.models import Account
-from tests.browser.conftest import running_server, sign_in, wait_idle
+from tests.browser.conftest import open_app, running_server, sign_in, wait_idle
 from tests.conftest import NOW, TEST_PASSWORD
 
 
@@ -23,30 +23,27 @@ def _prepare(engine, ids):  # noqa: ANN001
 def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path):
     with running_server(tmp_path, {"carl": "csm"}, prepare=_prepare) as server:
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        page.goto(f"{server.url}/triage")
-        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=20000)
+        open_app(page, f"{server.url}/triage")
+        expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
         sign_in(page, "carl", TEST_PASSWORD)
         expect(page.get_by_role("heading", name="Triage")).to_be_visible(timeout=20000)
-        # The cookie component reruns the script once after sign-in; let that settle.
-        page.wait_for_timeout(1500)
-        wait_idle(page)
 
         page.get_by_label("Title").fill("Checkout returns errors for every order")
         page.get_by_label("Title").press("Tab")
         wait_idle(page)
         page.get_by_text("Complete outage").click()
         wait_idle(page)
-        expect(page.get_by_text("P0 · Critical")).to_be_visible(timeout=20000)
+        expect(page.get_by_text("P0 · Critical").first).to_be_visible(timeout=20000)
         page.get_by_role("button", name="Open incident").click()
         wait_idle(page)
-        expect(page.get_by_text("Incident #1 opened as P0")).to_be_visible(timeout=20000)
+        expect(page.get_by_text("Incident #1 opened as P0").first).to_be_visible(timeout=20000)
 
-        page.goto(f"{server.url}/incident?id=1")
-        expect(page.get_by_text("#1 · Checkout returns errors for every order")).to_be_visible(timeout=20000)
+        open_app(page, f"{server.url}/incident?id=1")
+        expect(page.get_by_text("#1 · Checkout returns errors for every order").first).to_be_visible(timeout=20000)
         for button in ("Acknowledged now", "Client notified now", "Team mobilised now", "Resolved now", "Closed now"):
             page.get_by_role("button", name=button).click()
             wait_idle(page)
-            expect(page.get_by_text(button.replace(" now", "") + " recorded.")).to_be_visible(timeout=20000)
+            expect(page.get_by_text(button.replace(" now", "") + " recorded.").first).to_be_visible(timeout=20000)
         table = page.locator("[data-testid='stTable']").first.inner_text()
         for clock in ("Acknowledge", "Notify the client", "Mobilise the team", "Resolve"):
             assert clock in table
