@@ -32,6 +32,11 @@ class IncidentRow:
     detected_at: dt.datetime
     next_deadline_at: dt.datetime | None
     next_deadline_clock: str | None
+    escalation_due_at: dt.datetime | None = None
+
+    def escalation_overdue(self, now: dt.datetime) -> bool:
+        """True when a required escalation has fallen due and not happened."""
+        return self.escalation_due_at is not None and self.escalation_due_at < now
 
 
 def _row_query():  # noqa: ANN202
@@ -49,6 +54,7 @@ def _row_query():  # noqa: ANN202
             Incident.detected_at,
             Incident.next_deadline_at,
             Incident.next_deadline_clock,
+            Incident.escalation_due_at,
         )
         .join(Account, Account.id == Incident.account_id)
         .outerjoin(owner, owner.id == Incident.owner_id)
@@ -95,7 +101,7 @@ class IncidentFilter:
     account_id: int | None = None
     owner_id: int | None = None
     policy: str | None = None
-    urgency: str = "any"  # any | breached | due_within_hour
+    urgency: str = "any"  # any | breached | escalation_overdue | due_within_hour
     detected_from: dt.datetime | None = None
     detected_to: dt.datetime | None = None
     text: str = ""
@@ -123,6 +129,8 @@ def search(session: Session, flt: IncidentFilter, *, now: dt.datetime, page: int
         conditions.append(Incident.detected_at < flt.detected_to)
     if flt.urgency == "breached":
         conditions.append(Incident.next_deadline_at < now)
+    elif flt.urgency == "escalation_overdue":
+        conditions.append(Incident.escalation_due_at < now)
     elif flt.urgency == "due_within_hour":
         conditions.append(Incident.next_deadline_at.between(now, now + dt.timedelta(hours=1)))
     text = flt.text.strip()

@@ -107,8 +107,12 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
     # No autoflush: the change and this refresh go out as one UPDATE, one version.
     with session.no_autoflush:
         urgent = most_urgent(clocks_of(session, incident, now))
+        escalation = escalation_of(session, incident, now)
     incident.next_deadline_at = urgent.deadline if urgent else None
     incident.next_deadline_clock = urgent.clock if urgent else None
+    # A pending required level is due at due_at; otherwise the next time trigger
+    # will require one at next_due_at. Either way, past that moment it is overdue.
+    incident.escalation_due_at = None if incident.resolved_at else (escalation.due_at or escalation.next_due_at)
 
 
 def add_event(

@@ -204,6 +204,7 @@ class Incident(Base):
         Index("ix_incidents_owner_status", "owner_id", "status"),
         Index("ix_incidents_detected_at", "detected_at"),
         Index("ix_incidents_next_deadline", "next_deadline_at"),
+        Index("ix_incidents_escalation_due", "escalation_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -237,6 +238,9 @@ class Incident(Base):
     # Denormalised for lists and boards at scale: kept current by core flows.
     next_deadline_at: Mapped[dt.datetime | None]
     next_deadline_clock: Mapped[str | None] = mapped_column(String(32))
+    # When the escalation the policy requires (now or next, by time trigger) falls
+    # due while the incident is below it: lists flag it once it has passed.
+    escalation_due_at: Mapped[dt.datetime | None]
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)

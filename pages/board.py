@@ -20,7 +20,8 @@ with read_scope() as session:
     rows = q.board(session)
 emergencies, columns_by_status = q.board_lanes(rows)
 st.caption(f"{len(rows)} open · {len(emergencies)} in the emergency lane · "
-           f"{sum(1 for r in rows if r.next_deadline_at and r.next_deadline_at < now)} with an overdue clock")
+           f"{sum(1 for r in rows if r.next_deadline_at and r.next_deadline_at < now)} with an overdue clock · "
+           f"{sum(1 for r in rows if r.escalation_overdue(now))} with an overdue escalation")
 
 
 def card(row) -> None:  # noqa: ANN001
@@ -33,6 +34,8 @@ def card(row) -> None:  # noqa: ANN001
         clock = (f"{CLOCK_LABELS.get(row.next_deadline_clock, row.next_deadline_clock)}: {time_left(row.next_deadline_at, now)}"
                  if row.next_deadline_at else "no clock running")
         st.markdown(f"@{row.owner or 'unassigned'}  \n" + (f":red[**{clock}**]" if overdue else clock))
+        if row.escalation_overdue(now):
+            st.markdown(":red-background[**Escalation overdue**]")
 
 
 st.subheader("🚨 Emergency lane (P0 / P1)")

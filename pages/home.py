@@ -42,6 +42,7 @@ else:
                 "Status": row.status,
                 "Owner": row.owner,
                 "Detected": local_time(row.detected_at, user.time_zone),
+                "Escalation overdue": row.escalation_overdue(now),
                 "Next deadline": (
                     f"{CLOCK_LABELS.get(row.next_deadline_clock, row.next_deadline_clock)}: {time_left(row.next_deadline_at, now)}"
                     if row.next_deadline_at

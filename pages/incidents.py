@@ -41,8 +41,9 @@ with st.container(border=True):
                          format_func=lambda uid: "anyone" if uid is None else dict(people)[uid])
     c5, c6, c7, c8 = st.columns(4)
     policy = c5.selectbox("Policy", [None, *policies], key="f_policy", format_func=lambda p: p or "any")
-    urgency = c6.selectbox("Clocks", ["any", "breached", "due_within_hour"], key="f_urgency",
+    urgency = c6.selectbox("Clocks", ["any", "breached", "escalation_overdue", "due_within_hour"], key="f_urgency",
                            format_func={"any": "any", "breached": "overdue now",
+                                        "escalation_overdue": "escalation overdue",
                                         "due_within_hour": "due within the hour"}.get)
     dates = c7.date_input("Detected between", value=(), key="f_dates")
     sort = c8.selectbox("Sort", list(q.SORTS), key="f_sort")
@@ -69,11 +70,13 @@ table = pd.DataFrame([{
     "Most urgent clock": (f"{CLOCK_LABELS.get(r.next_deadline_clock, r.next_deadline_clock)}: {time_left(r.next_deadline_at, now)}"
                           if r.next_deadline_at else "—"),
     "Overdue": bool(r.next_deadline_at and r.next_deadline_at < now),
+    "Escalation overdue": r.escalation_overdue(now),
 } for r in rows])
 if table.empty:
     st.info("No incident matches these filters.")
 else:
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "Open": st.column_config.LinkColumn("Open", display_text="open"),
-        "Overdue": st.column_config.CheckboxColumn("Overdue")})
+        "Overdue": st.column_config.CheckboxColumn("Overdue"),
+        "Escalation overdue": st.column_config.CheckboxColumn("Escalation overdue")})
 st.number_input("Page", min_value=1, max_value=pages, value=page, key="f_page")

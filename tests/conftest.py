@@ -7,8 +7,11 @@ never see each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import sys
+import types
 import tempfile
 import uuid
 from pathlib import Path
@@ -96,3 +99,18 @@ def make_user(eng, username: str, role: str, *, must_change: bool = False, activ
         user.must_change_password = must_change
         user.is_active = active
         return user.id
+
+
+@contextlib.contextmanager
+def clean_main_module():
+    """Start spawned processes without re-running whatever script is `__main__`.
+
+    AppTest leaves a page script as `__main__`; multiprocessing's spawn would run
+    that page again in the child. Children here only need importable functions.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main

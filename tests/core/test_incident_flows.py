@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import clean_main_module
+
 from core import incidents, policy_store
 from core.lifecycle import IllegalMove, Milestone
 from core.triage import Answers
@@ -116,11 +118,28 @@ def test_two_app_processes_saving_the_same_version(engine):
     queue = ctx.Queue()
     url = engine.url.render_as_string(hide_password=False)
     procs = [ctx.Process(target=_race, args=(url, iid, version, t, queue)) for t in ("acknowledged", "mobilized")]
-    for p in procs:
-        p.start()
+    with clean_main_module():
+        for p in procs:
+            p.start()
     for p in procs:
         p.join(timeout=120)
     outcomes = sorted(queue.get(timeout=5)[0] for _ in procs)
     assert outcomes == ["conflict", "saved"]
     with session_scope(engine) as s:
         assert s.get(Incident, iid).version == version + 1
+
+
+def test_escalation_due_is_kept_on_the_row_for_lists(engine):
+    iid = _open(engine)  # growth-engine P1, detected 10 minutes before NOW: L3 due within 1 h
+    detected = NOW - 10 * MIN
+    with session_scope(engine) as s:
+        assert s.get(Incident, iid).escalation_due_at == detected + dt.timedelta(hours=1)
+    with session_scope(engine) as s:
+        incidents.escalate(s, incident_id=iid, to_level="L3", reason="needs experts", actor=SYSTEM, now=NOW)
+    with session_scope(engine) as s:
+        # L3 reached; the next one (L4) falls due when the 4 h resolution target is breached.
+        assert s.get(Incident, iid).escalation_due_at == detected + dt.timedelta(hours=4)
+    with session_scope(engine) as s:
+        incidents.move_status(s, incident_id=iid, target="resolved", actor=SYSTEM, now=NOW + MIN)
+    with session_scope(engine) as s:
+        assert s.get(Incident, iid).escalation_due_at is None

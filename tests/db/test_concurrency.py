@@ -9,6 +9,8 @@ import multiprocessing
 import threading
 
 import pytest
+
+from tests.conftest import clean_main_module
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.engine import make_engine, session_scope
@@ -64,8 +66,9 @@ def test_two_processes_keep_every_update(engine):
     url = engine.url.render_as_string(hide_password=False)
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_worker, args=(url, incident_id, 200, m)) for m in "ab"]
-    for p in procs:
-        p.start()
+    with clean_main_module():
+        for p in procs:
+            p.start()
     for p in procs:
         p.join(timeout=240)
         assert p.exitcode == 0

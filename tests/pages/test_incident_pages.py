@@ -140,10 +140,26 @@ def test_board_lanes():
     from core.incident_queries import IncidentRow, board_lanes
 
     def row(i, sev, status):
-        return IncidentRow(i, "t", "a", "pro", sev, False, status, "", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None, None)
+        return IncidentRow(i, "t", "a", "pro", sev, False, status, "", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None,
+                           None, None)
 
     lane, columns = board_lanes([row(1, "P0", "new"), row(2, "P2", "new"), row(3, "P1", "mitigated"),
                                  row(4, "P3", "reopened")])
     assert [r.id for r in lane] == [1, 3]
     assert {k: [r.id for r in v] for k, v in columns.items()} == {
         "new": [2], "reopened": [4], "acknowledged": [], "mobilized": [], "mitigated": []}
+
+
+def test_overdue_escalations_are_flagged_on_list_board_and_home(workspace, app_db):
+    late = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"}, title="Late", minutes_ago=90)
+    open_test_incident(app_db, "Acme Corp", {"business_impact": "major"}, title="Fresh", minutes_ago=5)
+    at = page_as("pages/incidents.py", "lead1")
+    table = at.dataframe[0].value
+    assert dict(zip(table["Title"], table["Escalation overdue"])) == {"Late": True, "Fresh": False}
+    at.selectbox(key="f_urgency").select("escalation_overdue").run()
+    assert list(at.dataframe[0].value["ID"]) == [late]
+    board = page_as("pages/board.py", "lead1")
+    assert "1 with an overdue escalation" in texts(board) and "Escalation overdue" in texts(board)
+    home = page_as("pages/home.py", "csm1")
+    assert dict(zip(home.dataframe[0].value["Title"], home.dataframe[0].value["Escalation overdue"])) == {
+        "Late": True, "Fresh": False}
