@@ -17,7 +17,7 @@ from ui.format import time_left  # noqa: E402
 st.title("Emergency board")
 now = utcnow()
 with read_scope() as session:
-    rows = q.board(session)
+    rows = q.board(session, now=now)
 emergencies, columns_by_status = q.board_lanes(rows)
 st.caption(f"{len(rows)} open · {len(emergencies)} in the emergency lane · "
            f"{sum(1 for r in rows if r.next_deadline_at and r.next_deadline_at < now)} with an overdue clock · "
