@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from core.access import Role
 from core.lifecycle import OPEN_STATUSES
 from db.models import Account, Incident, User
 
@@ -78,10 +77,6 @@ def count_open(session: Session) -> int:
     stmt = select(func.count()).where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
     return session.scalar(stmt) or 0
 
-
-def sees_all_accounts(role: Role) -> bool:
-    """Leads and admins work on every account; a CSM on the accounts they own."""
-    return role in (Role.LEAD, Role.ADMIN)
 
 
 SORTS: dict[str, str] = {

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from core import audit, policy_store
 from core.clocks import IncidentFacts, Pause, SlaClock, compute_clocks, most_urgent
 from core.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, IncidentStatus, Milestone, check_move
-from core.policy import Policy
-from core.triage import Answers, TriageResult, triage
+from core.policy import CLOCKS, Policy
+from core.triage import Answers, TriageResult, implied_by_answers, triage
 from core.users import Actor
 from db.models import Account, Incident, SlaPause, TimelineEvent
 from db.rows import get_for_update
@@ -176,7 +176,7 @@ def lock(session: Session, incident_id: int, expected_version: int | None) -> In
     if incident is None:
         raise IncidentError(f"Incident {incident_id} does not exist.")
     if expected_version is not None and incident.version != expected_version:
-        changes = _changes_since(session, incident_id, expected_version)
+        changes = _recent_changes(session, incident_id)
         raise ConflictError(
             f"Incident {incident_id} was changed by someone else while you were looking at it "
             f"(you had version {expected_version}, it is now {incident.version}). Nothing of yours "
@@ -186,7 +186,7 @@ def lock(session: Session, incident_id: int, expected_version: int | None) -> In
     return incident
 
 
-def _changes_since(session: Session, incident_id: int, version: int) -> list[str]:
+def _recent_changes(session: Session, incident_id: int) -> list[str]:
     from db.models import AuditEntry
 
     stmt = (select(AuditEntry).where(AuditEntry.entity_type == "incident",
@@ -309,13 +309,14 @@ def change_severity(
         raise IncidentError("Say why the severity changes; the reason is kept in the history.")
     implied = policy.severity(severity)
     tier = incident.answers.get("customer_tier") or incident.account.tier
-    targets = {c: t.total_seconds() for c in policy_clock_names() if (t := policy.target(c, severity, tier))}
+    targets = {c: t.total_seconds() for c in CLOCKS if (t := policy.target(c, severity, tier))}
     before = {"severity": incident.severity, "red_status": incident.red_status,
               "required_level": incident.required_level, "targets": incident.triage_result.get("targets")}
-    condition_level = incident.triage_result.get("condition_level")
+    # What the answers themselves imply (a breach needs executives) survives a severity change.
+    condition_level, condition_red = implied_by_answers(Answers.model_validate(incident.answers), policy)
     levels = [lvl for lvl in (implied.escalation_level, condition_level) if lvl]
     incident.severity = severity
-    incident.red_status = implied.red_status or bool(incident.triage_result.get("red_flags_red_status"))
+    incident.red_status = implied.red_status or condition_red
     incident.escalation_category = implied.escalation_category
     incident.required_level = max(levels, key=level_rank) if levels else None
     incident.triage_result = {**incident.triage_result, "targets": targets,
@@ -330,13 +331,6 @@ def change_severity(
                                                                             incident.required_level]}, now)
     _touch(session, incident, now)
     return incident
-
-
-def policy_clock_names() -> tuple[str, ...]:
-    """The clock names every policy may define."""
-    from core.policy import CLOCKS
-
-    return CLOCKS
 
 
 def assign_role(

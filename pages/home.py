@@ -11,6 +11,7 @@ from core.clocks import CLOCK_LABELS  # noqa: E402
 
 from core import incident_queries  # noqa: E402
 from core.access import ROLE_DUTIES, ROLE_LABELS  # noqa: E402
+from core.accounts import works_on_all_accounts  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.format import local_time, time_left  # noqa: E402
@@ -25,7 +26,7 @@ with read_scope() as session:
 
 left, right = st.columns(2)
 left.metric("My open incidents", len(mine))
-if incident_queries.sees_all_accounts(user.role):
+if works_on_all_accounts(user.role):
     right.metric("Open across the team", team_open)
 
 st.subheader("My open incidents")

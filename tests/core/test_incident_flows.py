@@ -143,3 +143,17 @@ def test_escalation_due_is_kept_on_the_row_for_lists(engine):
         incidents.move_status(s, incident_id=iid, target="resolved", actor=SYSTEM, now=NOW + MIN)
     with session_scope(engine) as s:
         assert s.get(Incident, iid).escalation_due_at is None
+
+
+def test_lowering_severity_keeps_what_the_answers_require(engine):
+    iid = _open(engine, {"business_impact": "major", "security_breach": True}, policy="red-status")
+    with session_scope(engine) as s:
+        before = s.get(Incident, iid)
+        assert (before.severity, before.required_level, before.red_status) == ("P0", "L3", True)
+    with session_scope(engine) as s:
+        incidents.change_severity(s, incident_id=iid, severity="P2", reason="contained, one user left",
+                                  actor=SYSTEM, now=NOW)
+    with session_scope(engine) as s:
+        after = s.get(Incident, iid)
+        # The breach still needs the executive level and keeps the incident red.
+        assert (after.severity, after.required_level, after.red_status) == ("P2", "L3", True)
