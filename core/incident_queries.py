@@ -9,11 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, or_, select, table
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased
 
 from core.lifecycle import OPEN_STATUSES
 from db.models import Account, Incident, User
+
+# The FTS5 index of incident titles and summaries (SQLite only, migration 0004).
+INCIDENTS_FTS = table("incidents_fts", column("rowid"))
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class IncidentFilter:
     sort: str = "urgent"
 
 
-def _conditions(flt: IncidentFilter, now: dt.datetime) -> list:
+def _conditions(flt: IncidentFilter, now: dt.datetime, dialect: str) -> list:
     # Only incident columns (the customer name goes through an IN subquery):
     # a join here lets SQLite drive the query from the 40-row accounts table
     # through every incident, 100x slower at a million rows.
@@ -133,10 +137,32 @@ def _conditions(flt: IncidentFilter, now: dt.datetime) -> list:
         if text.lstrip("#").isdigit():
             conditions.append(Incident.id == int(text.lstrip("#")))
         else:
-            like = f"%{text.lower()}%"
-            accounts = select(Account.id).where(func.lower(Account.name).like(like))
-            conditions.append(or_(func.lower(Incident.title).like(like), Incident.account_id.in_(accounts)))
+            conditions.append(_text_matches(text, dialect))
     return conditions
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _text_matches(text: str, dialect: str):  # noqa: ANN202
+    """Incidents whose title, summary or customer name contains `text` (any case).
+
+    SQLite answers from the FTS5 trigram index of migration 0004 (a phrase
+    query is a substring match); PostgreSQL's ILIKE uses its pg_trgm indexes.
+    Fewer than three characters cannot use a trigram index and scan instead.
+    """
+    like = _like_pattern(text)
+    accounts = select(Account.id).where(func.lower(Account.name).like(like, escape="\\"))
+    by_customer = Incident.account_id.in_(accounts)
+    if len(text) >= 3 and dialect == "sqlite":
+        phrase = '"' + text.replace('"', '""') + '"'
+        matching = select(INCIDENTS_FTS.c.rowid).where(
+            sql_text("incidents_fts MATCH :phrase").bindparams(phrase=phrase))
+        return or_(Incident.id.in_(matching), by_customer)
+    return or_(Incident.title.ilike(like, escape="\\"), Incident.summary.ilike(like, escape="\\"),
+               by_customer)
 
 
 def _order(sort: str) -> tuple:
@@ -151,7 +177,7 @@ def _order(sort: str) -> tuple:
 def search(session: Session, flt: IncidentFilter, *, now: dt.datetime, page: int = 1,
            page_size: int = 50) -> tuple[list[IncidentRow], int]:
     """One page of incidents matching the filter, and how many match in all."""
-    conditions = _conditions(flt, now)
+    conditions = _conditions(flt, now, session.get_bind().dialect.name)
     total = session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
     # Pick the page's ids on the incidents table alone, then join for display.
     page_ids = (select(Incident.id).where(*conditions).order_by(*_order(flt.sort))

@@ -47,7 +47,7 @@ with st.container(border=True):
                                         "due_within_hour": "due within the hour"}.get)
     dates = c7.date_input("Detected between", value=(), key="f_dates")
     sort = c8.selectbox("Sort", list(q.SORTS), key="f_sort")
-    text = st.text_input("Search title or customer, or #id", key="f_text")
+    text = st.text_input("Search title, summary or customer, or #id", key="f_text")
 
 zone = ZoneInfo(user.time_zone)
 start = dt.datetime.combine(dates[0], dt.time(), tzinfo=zone) if len(dates) >= 1 else None

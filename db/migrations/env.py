@@ -3,6 +3,7 @@
 from alembic import context
 
 from db.engine import get_engine, make_engine
+from db.migrate import include_name
 from db.models import Base
 
 config = context.config
@@ -28,6 +29,7 @@ def _run(connection) -> None:  # noqa: ANN001
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

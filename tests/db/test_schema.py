@@ -8,12 +8,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from db.engine import normalise_url, session_scope
+from db.migrate import include_name
 from db.models import Base, User
 
 
 def test_migrations_match_models(engine):
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         assert compare_metadata(context, Base.metadata) == []
 
 
