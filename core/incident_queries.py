@@ -100,14 +100,14 @@ class IncidentFilter:
     account_id: int | None = None
     owner_id: int | None = None
     policy: str | None = None
-    urgency: str = "any"  # any | breached | escalation_overdue | due_within_hour
+    urgency: str = "any"  # any | breached | escalation_overdue | client_update_overdue | due_within_hour
     detected_from: dt.datetime | None = None
     detected_to: dt.datetime | None = None
     text: str = ""
     sort: str = "urgent"
 
 
-def _conditions(flt: IncidentFilter, now: dt.datetime, dialect: str) -> list:
+def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list:
     # Only incident columns (the customer name goes through an IN subquery):
     # a join here lets SQLite drive the query from the 40-row accounts table
     # through every incident, 100x slower at a million rows.
@@ -130,6 +130,8 @@ def _conditions(flt: IncidentFilter, now: dt.datetime, dialect: str) -> list:
         conditions.append(Incident.next_deadline_at < now)
     elif flt.urgency == "escalation_overdue":
         conditions.append(Incident.escalation_due_at < now)
+    elif flt.urgency == "client_update_overdue":
+        conditions.append(Incident.next_client_update_due_at < now)
     elif flt.urgency == "due_within_hour":
         conditions.append(Incident.next_deadline_at.between(now, now + dt.timedelta(hours=1)))
     text = flt.text.strip()
@@ -137,7 +139,7 @@ def _conditions(flt: IncidentFilter, now: dt.datetime, dialect: str) -> list:
         if text.lstrip("#").isdigit():
             conditions.append(Incident.id == int(text.lstrip("#")))
         else:
-            conditions.append(_text_matches(text, dialect))
+            conditions.append(_text_matches(session, text))
     return conditions
 
 
@@ -146,21 +148,24 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _text_matches(text: str, dialect: str):  # noqa: ANN202
+def _text_matches(session: Session, text: str):  # noqa: ANN202
     """Incidents whose title, summary or customer name contains `text` (any case).
 
     SQLite answers from the FTS5 trigram index of migration 0004 (a phrase
     query is a substring match); PostgreSQL's ILIKE uses its pg_trgm indexes.
     Fewer than three characters cannot use a trigram index and scan instead.
+    The matching customers are looked up first, so the condition is a plain
+    OR of indexable terms: with a subquery in the OR, PostgreSQL scans.
     """
     like = _like_pattern(text)
-    accounts = select(Account.id).where(func.lower(Account.name).like(like, escape="\\"))
-    by_customer = Incident.account_id.in_(accounts)
-    if len(text) >= 3 and dialect == "sqlite":
+    customers = list(session.scalars(
+        select(Account.id).where(func.lower(Account.name).like(like, escape="\\"))))
+    by_customer = Incident.account_id.in_(customers)
+    if len(text) >= 3 and session.get_bind().dialect.name == "sqlite":
         phrase = '"' + text.replace('"', '""') + '"'
-        matching = select(INCIDENTS_FTS.c.rowid).where(
+        by_text = select(INCIDENTS_FTS.c.rowid).where(
             sql_text("incidents_fts MATCH :phrase").bindparams(phrase=phrase))
-        return or_(Incident.id.in_(matching), by_customer)
+        return or_(Incident.id.in_(by_text), by_customer)
     return or_(Incident.title.ilike(like, escape="\\"), Incident.summary.ilike(like, escape="\\"),
                by_customer)
 
@@ -177,7 +182,7 @@ def _order(sort: str) -> tuple:
 def search(session: Session, flt: IncidentFilter, *, now: dt.datetime, page: int = 1,
            page_size: int = 50) -> tuple[list[IncidentRow], int]:
     """One page of incidents matching the filter, and how many match in all."""
-    conditions = _conditions(flt, now, session.get_bind().dialect.name)
+    conditions = _conditions(session, flt, now)
     total = session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
     # Pick the page's ids on the incidents table alone, then join for display.
     page_ids = (select(Incident.id).where(*conditions).order_by(*_order(flt.sort))
