@@ -42,8 +42,18 @@ PAGE_ACCESS: dict[str, frozenset[Role]] = {
     "incidents": EVERYONE,
     "incident": EVERYONE,
     "board": EVERYONE,
+    "compose": EVERYONE,
+    "templates_admin": ADMINS,
+    "report": EVERYONE,
+    "postmortem": EVERYONE,
     "policies": ADMINS,
     "admin_users": ADMINS,
+    # Accounts and early warning: CSMs see their own accounts, leads and admins all.
+    "accounts": EVERYONE,
+    "account": EVERYONE,
+    "health": EVERYONE,
+    # SLA dashboard: leads and admins see everything, a CSM only their own accounts.
+    "dashboard": EVERYONE,
 }
 
 

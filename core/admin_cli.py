@@ -154,6 +154,19 @@ def cmd_init(args: argparse.Namespace) -> int:
         with session_scope() as session:
             summary = demo.load_if_empty(session, now=_now())
         print(summary)
+    from core import sla_summary
+
+    with session_scope() as session:
+        # Incidents stored before the dashboard summary existed get their rows once.
+        if sla_summary.summary_is_missing(session):
+            print(f"Dashboard summary filled for {sla_summary.backfill(session, now=_now()):,} incidents.")
+    from core import communications
+
+    with session_scope() as session:
+        # Open incidents stored before the client-update due time was kept get it once.
+        filled = communications.backfill_client_update_due(session, now=_now())
+    if filled:
+        print(f"Client-update due times filled for {filled:,} open incidents.")
     if first:
         bar = "=" * 64
         print(f"\n{bar}\nFirst administrator created.\n  username: {FIRST_ADMIN}\n"

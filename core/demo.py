@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import incidents, users
+from core import demo_communications, demo_health, demo_reports, incidents, users
 from core.lifecycle import Milestone
 from core.triage import Answers
 from db.models import Account, Contact, Incident
@@ -259,6 +259,9 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
         _play(session, rng, incident_id, detected, targets, path, now=now, late_odds=0.4)
         total += 1
     _escalate_and_reopen(session, rng, accounts, now)
+    demo_communications.load(session, now=now)  # logged client messages, some updates overdue
+    demo_health.load(session, now=now)  # health signals that trigger every early-warning rule
+    demo_reports.load(session, now=now)  # reports, post-mortems, reviews; last: it empties the session
     total += 1
     open_count = session.scalar(select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None)))
     return {"users": len(TEAM), "accounts": len(accounts), "incidents": total, "open": open_count or 0}

@@ -102,14 +102,29 @@ def clocks_of(session: Session, incident: Incident, now: dt.datetime) -> list[Sl
     return compute_clocks(facts_of(incident, pauses_of(session, incident.id)), policy_of(incident), now)
 
 
+def client_update_due(clocks: list[SlaClock]) -> dt.datetime | None:
+    """When the client must next hear from us: the first notice's deadline, then each update's; None once done."""
+    for name in ("client_update", "client_notification"):
+        clock = next((c for c in clocks if c.clock == name and c.stopped_at is None), None)
+        if clock is not None:
+            return clock.deadline
+    return None
+
+
 def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime) -> None:
     """Store the most urgent open clock on the row, for lists and boards."""
     # No autoflush: the change and this refresh go out as one UPDATE, one version.
     with session.no_autoflush:
-        urgent = most_urgent(clocks_of(session, incident, now))
+        clocks = clocks_of(session, incident, now)
+        urgent = most_urgent(clocks)
         escalation = escalation_of(session, incident, now)
+        # The dashboard summary changes in the same unit of work as the incident.
+        from core.sla_summary import sync_incident
+
+        sync_incident(session, incident, clocks, now)
     incident.next_deadline_at = urgent.deadline if urgent else None
     incident.next_deadline_clock = urgent.clock if urgent else None
+    incident.next_client_update_due_at = client_update_due(clocks)
     # A pending required level is due at due_at; otherwise the next time trigger
     # will require one at next_due_at. Either way, past that moment it is overdue.
     incident.escalation_due_at = None if incident.resolved_at else (escalation.due_at or escalation.next_due_at)

@@ -69,6 +69,21 @@ CalendarKey = Literal[
     "escalation",
 ]
 Comparison = Literal["lt", "lte", "gt", "gte", "eq"]
+# Account health signals an early-warning rule can watch, and how it measures them
+# (see core.health for what each kind computes).
+SignalMetric = Literal["support_tickets", "csat", "error_rate", "uptime_pct", "key_metric"]
+WarningKind = Literal["increase_pct", "count_in_window", "rising_for", "below_target_pct", "below_value", "dropping"]
+SIGNAL_METRICS: tuple[str, ...] = get_args(SignalMetric)
+# Metrics that count events per day: windows add them up instead of averaging.
+COUNT_METRICS: tuple[str, ...] = ("support_tickets",)
+_KIND_NEEDS: dict[str, tuple[str, ...]] = {
+    "increase_pct": ("window", "value"),
+    "count_in_window": ("window", "value"),
+    "rising_for": ("duration",),
+    "below_target_pct": ("value",),
+    "below_value": ("value",),
+    "dropping": (),
+}
 
 CLOCKS: tuple[str, ...] = get_args(Clock)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
@@ -560,6 +575,14 @@ class Review(_Strict):
     title: Text
     after_resolution: Duration
 
+    @model_validator(mode="after")
+    def _after_resolution(self) -> Review:
+        # A review at the moment of resolution could never be prepared: it must lie after it.
+        if self.after_resolution <= timedelta(0):
+            raise _policy_error("a review falls due some time after resolution: give e.g. 24h or 1w",
+                                ["after_resolution"])
+        return self
+
 
 class _Measured(_Strict):
     """A number or duration compared against a threshold."""
@@ -601,7 +624,12 @@ class Objective(_Measured):
 
 
 class EarlyWarning(_Measured):
-    """A signal that predicts an emergency before the customer reports one."""
+    """A signal that predicts an emergency before the customer reports one.
+
+    With ``metric`` and ``kind`` the rule is evaluated on account health signals
+    (core.health): it fires when the measure of its kind compares to the
+    threshold as ``comparison`` says. Without them it is documentation only.
+    """
 
     key: Slug
     title: Text
@@ -609,6 +637,30 @@ class EarlyWarning(_Measured):
     answer_field: str | None = None
     window: Duration | None = None
     predicts: tuple[Severity, ...] = ()
+    metric: SignalMetric | None = None
+    kind: WarningKind | None = None
+
+    @model_validator(mode="after")
+    def _evaluable(self) -> EarlyWarning:
+        if self.metric is None and self.kind is None:
+            return self
+        if self.metric is None or self.kind is None:
+            raise _policy_error("give both metric and kind, or neither (the rule is then not evaluated)")
+        needs = _KIND_NEEDS[self.kind]
+        if "window" in needs and self.window is None:
+            raise _policy_error(f"kind {self.kind} compares a time window: give window, e.g. 1w", ["window"])
+        if "value" in needs and self.value is None:
+            raise _policy_error(f"kind {self.kind} needs a numeric threshold: comparison, value and unit", ["value"])
+        if "duration" in needs and self.duration is None:
+            raise _policy_error(f"kind {self.kind} needs a duration threshold: comparison and duration, e.g. 48h",
+                                ["duration"])
+        if self.kind == "dropping" and self.duration is not None:
+            raise _policy_error("kind dropping takes no duration; give value for the smallest drop, or nothing",
+                                ["duration"])
+        if self.kind in ("count_in_window", "increase_pct") and self.metric not in COUNT_METRICS:
+            raise _policy_error(f"kind {self.kind} adds up counts; metric must be one of: {', '.join(COUNT_METRICS)}",
+                                ["metric"])
+        return self
 
 
 # --------------------------------------------------------------------------

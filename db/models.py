@@ -205,6 +205,7 @@ class Incident(Base):
         Index("ix_incidents_detected_at", "detected_at"),
         Index("ix_incidents_next_deadline", "next_deadline_at"),
         Index("ix_incidents_escalation_due", "escalation_due_at"),
+        Index("ix_incidents_next_client_update_due", "next_client_update_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -241,6 +242,9 @@ class Incident(Base):
     # When the escalation the policy requires (now or next, by time trigger) falls
     # due while the incident is below it: lists flag it once it has passed.
     escalation_due_at: Mapped[dt.datetime | None]
+    # When the client must next hear from us (first notice, then each update on the
+    # policy cadence); None once resolved. Lists and home flag it once it has passed.
+    next_client_update_due_at: Mapped[dt.datetime | None]
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
@@ -390,3 +394,225 @@ class MessageTemplateVersion(Base):
     is_shipped: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+# ---------------------------------------------------------------------------
+# After the incident: critical incident reports, blameless post-mortems and the
+# review schedule (issue 7). Post-mortem action items are ActionItem rows with
+# source "postmortem".
+
+
+class IncidentReport(Base):
+    """A written account of a resolved incident: the critical incident report or the post-mortem."""
+
+    __tablename__ = "incident_reports"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "kind", name="uq_incident_reports_incident_kind"),
+        Index("ix_incident_reports_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    # Section key -> text, as generated from the record and then edited.
+    sections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status_changed_at: Mapped[dt.datetime]
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ReviewTask(Base):
+    """A post-resolution review from the incident's policy, due a set time after resolution."""
+
+    __tablename__ = "review_tasks"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "key", name="uq_review_tasks_incident_key"),
+        Index("ix_review_tasks_due_done", "due_at", "done_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    after_resolution_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[dt.datetime]
+    done_at: Mapped[dt.datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+# --------------------------------------------------------------------------
+# Account health signals (issue 8: accounts and early warning).
+
+
+class HealthSignal(Base):
+    """One health reading of an account (tickets per day, CSAT, error rate, uptime, key metric)."""
+
+    __tablename__ = "health_signals"
+    __table_args__ = (
+        UniqueConstraint("account_id", "metric", "observed_at", "source", name="uq_health_signals_reading"),
+        Index("ix_health_signals_account_metric_observed", "account_id", "metric", "observed_at"),
+        Index("ix_health_signals_observed_at", "observed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(32))
+    observed_at: Mapped[dt.datetime]
+    value: Mapped[float] = mapped_column(Float)
+    # The agreed target for a key business metric; empty for the other metrics.
+    target: Mapped[float | None] = mapped_column(Float)
+    # Where the reading came from: "form" or "import" (readings derived from incidents are never stored).
+    source: Mapped[str] = mapped_column(String(16), default="form")
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# --------------------------------------------------------------------------
+# SLA summary for the dashboard (issue 6). Kept current by core.sla_summary on
+# every incident write, so dashboards aggregate small tables, never incidents.
+
+# Buckets of the time-to-milestone histogram (core.metrics.DURATION_BOUNDS plus one open-ended).
+SLA_DURATION_BUCKETS = 31
+from sqlalchemy import text  # noqa: E402 - partial index conditions of the summary tables
+SLA_BUCKET_COLUMNS = tuple(f"h{i:02d}" for i in range(SLA_DURATION_BUCKETS))
+
+
+class SlaClockFact(Base):
+    """One incident's SLA clock as of its last write: target, deadline, stop, actual time, state."""
+
+    __tablename__ = "sla_clock_facts"
+    __table_args__ = (
+        Index("ix_sla_clock_facts_account_week", "account_id", "week"),
+        # Open clocks are few: partial indexes hold only them (is_open = 1 in the query picks them).
+        Index("ix_sla_clock_facts_open_week", "week", sqlite_where=text("is_open = 1"),
+              postgresql_where=text("is_open")),
+        Index("ix_sla_clock_facts_open_clock", "clock", "policy_name", "week",
+              sqlite_where=text("is_open = 1"), postgresql_where=text("is_open")),
+        Index("ix_sla_clock_facts_open_state_detected", "is_open", "state", "detected_at"),
+    )
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    clock: Mapped[str] = mapped_column(String(32), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(2))
+    tier: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int] = mapped_column(Integer)
+    # The account's CSM when the incident was last written (0: none).
+    csm_id: Mapped[int] = mapped_column(Integer)
+    policy_name: Mapped[str] = mapped_column(String(64))
+    detected_at: Mapped[dt.datetime]
+    week: Mapped[dt.date] = mapped_column(Date)
+    weekday: Mapped[int] = mapped_column(Integer)
+    hour: Mapped[int] = mapped_column(Integer)
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    deadline: Mapped[dt.datetime]
+    stopped_at: Mapped[dt.datetime | None]
+    actual_seconds: Mapped[int | None] = mapped_column(Integer)
+    bucket: Mapped[int | None] = mapped_column(Integer)
+    # met / breached (stopped), running / paused / breached (still open) at write time.
+    state: Mapped[str] = mapped_column(String(16))
+    is_open: Mapped[bool] = mapped_column(Boolean)
+
+
+class SlaRollup(Base):
+    """Stopped clocks per week, clock, severity, tier, CSM, policy and target: met, breached, duration histogram."""
+
+    __tablename__ = "sla_rollup"
+    __table_args__ = (
+        UniqueConstraint("week", "clock", "severity", "tier", "csm_id", "policy_name", "target_seconds",
+                         name="uq_sla_rollup_key"),
+        # Objectives read one clock over the range.
+        Index("ix_sla_rollup_clock_week", "clock", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date)
+    clock: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(2))
+    tier: Mapped[str] = mapped_column(String(16))
+    csm_id: Mapped[int] = mapped_column(Integer)
+    policy_name: Mapped[str] = mapped_column(String(64))
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    met: Mapped[int] = mapped_column(Integer, default=0)
+    breached: Mapped[int] = mapped_column(Integer, default=0)
+    # One count column per duration bucket (h00 ... h30).
+    for _column in SLA_BUCKET_COLUMNS:
+        locals()[_column] = mapped_column(Integer, default=0, nullable=False)
+    del _column
+
+
+class SlaBreachHeat(Base):
+    """Stopped breached clocks per week, severity, tier, CSM, policy, weekday and hour of detection (UTC)."""
+
+    __tablename__ = "sla_breach_heat"
+    __table_args__ = (
+        UniqueConstraint("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour",
+                         name="uq_sla_breach_heat_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date)
+    severity: Mapped[str] = mapped_column(String(2))
+    tier: Mapped[str] = mapped_column(String(16))
+    csm_id: Mapped[int] = mapped_column(Integer)
+    policy_name: Mapped[str] = mapped_column(String(64))
+    weekday: Mapped[int] = mapped_column(Integer)
+    hour: Mapped[int] = mapped_column(Integer)
+    breached: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentFact(Base):
+    """One incident as the dashboard counts it: dimensions, repeat flag, emergency time once resolved."""
+
+    __tablename__ = "incident_facts"
+    __table_args__ = (
+        Index("ix_incident_facts_account_detected", "account_id", "detected_at"),
+        Index("ix_incident_facts_resolved_at", "resolved_at"),
+        Index("ix_incident_facts_updated_at", "updated_at"),
+    )
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer)
+    csm_id: Mapped[int] = mapped_column(Integer)
+    severity: Mapped[str] = mapped_column(String(2))
+    tier: Mapped[str] = mapped_column(String(16))
+    policy_name: Mapped[str] = mapped_column(String(64))
+    detected_at: Mapped[dt.datetime]
+    week: Mapped[dt.date] = mapped_column(Date)
+    resolved_at: Mapped[dt.datetime | None]
+    is_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Detection to resolution for a resolved P0/P1 (emergency work); empty otherwise.
+    emergency_seconds: Mapped[float | None] = mapped_column(Float)
+    # Changes with every write: the dashboard's cache key.
+    updated_at: Mapped[dt.datetime]
+
+
+class IncidentRollup(Base):
+    """Incidents per week, account, severity, tier, CSM and policy: count, repeats, emergency time of resolved ones."""
+
+    __tablename__ = "incident_rollup"
+    __table_args__ = (
+        UniqueConstraint("week", "account_id", "severity", "tier", "csm_id", "policy_name",
+                         name="uq_incident_rollup_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date)
+    account_id: Mapped[int] = mapped_column(Integer)
+    severity: Mapped[str] = mapped_column(String(2))
+    tier: Mapped[str] = mapped_column(String(16))
+    csm_id: Mapped[int] = mapped_column(Integer)
+    policy_name: Mapped[str] = mapped_column(String(64))
+    incidents: Mapped[int] = mapped_column(Integer, default=0)
+    repeats: Mapped[int] = mapped_column(Integer, default=0)
+    emergency_seconds: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,0 +1,130 @@
+"""Exports: Markdown and PDF of the report and post-mortem, and the client's recovery summary."""
+
+import dataclasses
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+
+from core import exports, incidents, policy_store, reports, reviews
+from core.access import Role
+from core.lifecycle import Milestone
+from core.triage import Answers
+from core.users import SYSTEM, Actor
+from db.engine import session_scope
+from db.models import Account
+from tests.conftest import NOW, make_user
+
+DETECTED = NOW - dt.timedelta(hours=8)
+NOTE = "Pool exhausted after the 07:40 deploy by the platform team"
+
+
+@pytest.fixture
+def resolved(engine):
+    """A red-status outage at Acme, escalated, noted, resolved 7 h after detection, with both documents."""
+    csm = make_user(engine, "csm1", "csm")
+    lead = make_user(engine, "lead1", "lead")
+    with session_scope(engine) as s:
+        policy_store.install_presets(s, now=NOW)
+        account = Account(name="Acme Corp", tier="enterprise", annual_contract_value=Decimal(120000), owner_id=csm,
+                          time_zone="America/New_York",
+                          contract_terms={"service_credits": "10% of the monthly fee per hour of outage beyond SLA"})
+        s.add(account)
+        s.flush()
+        answers = Answers(business_impact="stopped", complete_outage=True, revenue_impact_per_hour=8000,
+                          users_affected_pct=100)
+        iid = incidents.open_incident(s, account_id=account.id, title="Checkout down", summary="Customers cannot pay.",
+                                      answers=answers, policy_name="red-status", actor=SYSTEM, now=DETECTED,
+                                      detected_at=DETECTED).id
+        for milestone, minutes in ((Milestone.ACKNOWLEDGED, 6), (Milestone.CLIENT_NOTIFIED, 18),
+                                   (Milestone.MOBILIZED, 30)):
+            at = DETECTED + dt.timedelta(minutes=minutes)
+            incidents.record_milestone(s, incident_id=iid, milestone=milestone, actor=SYSTEM, now=at, at=at)
+        incidents.escalate(s, incident_id=iid, to_level="L2", reason="Needs the engineering manager",
+                           actor=SYSTEM, now=DETECTED + dt.timedelta(hours=1))
+        incidents.add_note(s, incident_id=iid, text=NOTE, actor=SYSTEM, now=DETECTED + dt.timedelta(hours=2))
+        incidents.record_milestone(s, incident_id=iid, milestone=Milestone.RESOLVED, actor=SYSTEM,
+                                   now=DETECTED + dt.timedelta(hours=7), at=DETECTED + dt.timedelta(hours=7))
+    lead_actor = Actor(lead, "lead1")
+    with session_scope(engine) as s:
+        reviews.ensure_schedule(s, incident_id=iid, actor=lead_actor, now=NOW)
+        for kind in ("report", "postmortem"):
+            reports.ensure_report(s, incident_id=iid, kind=kind, actor=lead_actor, now=NOW)
+        reports.add_postmortem_action(s, incident_id=iid, title="Add a canary stage to deploys", owner_id=csm,
+                                      due_at=NOW + dt.timedelta(days=7), role=Role.LEAD, actor=lead_actor, now=NOW)
+    return engine, iid
+
+
+def _views(engine, iid):
+    with session_scope(engine) as s:
+        return (reports.report_view(s, iid, "report", now=NOW), reports.report_view(s, iid, "postmortem", now=NOW),
+                reviews.review_tasks(s, iid))
+
+
+def _pdf_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_markdown_has_every_section_and_the_key_figures(resolved):
+    engine, iid = resolved
+    report, postmortem, _ = _views(engine, iid)
+    text = exports.to_markdown(report, now=NOW)
+    assert text.startswith(f"# Critical incident report: #{iid} Checkout down")
+    for section in reports.REPORT_SECTIONS:
+        assert f"\n## {section.title}\n" in text
+    assert "Client: Acme Corp | Package: enterprise | CSM: Csm1" in text
+    assert "Total duration: 7h 00m" in text and "Service credits: $5,000" in text and "$56,000" in text
+    pm = exports.to_markdown(postmortem, now=NOW)
+    for title in ("Incident summary", "What went well", "What could be improved", "Action items"):
+        assert f"\n## {title}\n" in pm
+    assert "| Add a canary stage to deploys | Csm1 | 2026-03-09 09:00 UTC | open |" in pm
+
+
+def test_pdf_text_holds_the_sections_figures_and_timeline(resolved):
+    engine, iid = resolved
+    report, postmortem, _ = _views(engine, iid)
+    data = exports.to_pdf(report, now=NOW)
+    assert data.startswith(b"%PDF-")
+    text = " ".join(_pdf_text(data).split())
+    for section in reports.REPORT_SECTIONS:
+        assert section.title in text
+    for figure in (f"#{iid} Checkout down", "Total duration: 7h 00m", "Service credits: $5,000", "$56,000",
+                   "Users affected: 100%", "Incident timeline", "Resolve target", "To L2"):
+        assert figure in text, figure
+    pm_text = " ".join(_pdf_text(exports.to_pdf(postmortem, now=NOW)).split())
+    for title in ("Blameless post-mortem", "What went well", "What could be improved", "Action items",
+                  "Add a canary stage to deploys"):
+        assert title in pm_text, title
+
+
+def test_chart_marks_milestones_and_escalations_in_order(resolved):
+    engine, iid = resolved
+    report, _, _ = _views(engine, iid)
+    labels = [label for _at, label in exports.chart_points(report.record)]
+    assert labels == ["Detected", "Acknowledged", "Client told", "Mobilised", "To L2", "Resolved"]
+
+
+def test_pdf_survives_text_beyond_latin1(resolved):
+    engine, iid = resolved
+    report, _, _ = _views(engine, iid)
+    edited = dataclasses.replace(report, sections={**report.sections, "prevention": "Canary → prod — “quoted” 日本"})
+    text = _pdf_text(exports.to_pdf(edited, now=NOW))
+    assert 'Canary -> prod - "quoted" ??' in text
+
+
+def test_recovery_summary_speaks_to_the_client_without_internals(resolved):
+    engine, iid = resolved
+    report, _, tasks = _views(engine, iid)
+    text = exports.recovery_summary(report.record, tasks)
+    assert text.startswith(f"Subject: Resolved: Checkout down (reference #{iid})")
+    # Times in the client's zone: detection 01:00 UTC is 20:00 the evening before in New York.
+    assert "Sunday 01 March 2026, 20:00 EST" in text and "7h 00m later" in text
+    assert "service credit of $5,000.00" in text
+    assert "- Add a canary stage to deploys" in text
+    assert text.count("We will check in with you on:") == 1 and "Monday 09 March 2026" in text
+    for internal in (NOTE, "Csm1", "csm1", "lead1", "P1", "P0", "red-status", "L2", "engineering manager",
+                     "$56,000", "revenue", "Severity", "policy"):
+        assert internal not in text, internal
