@@ -8,6 +8,7 @@ import streamlit as st  # noqa: E402
 
 from core.clocks import CLOCK_LABELS  # noqa: E402
 
+from core import communications  # noqa: E402
 from core import incident_queries as q  # noqa: E402
 from core.lifecycle import STATUS_LABELS, IncidentStatus  # noqa: E402
 from db.engine import read_scope  # noqa: E402
@@ -18,10 +19,12 @@ st.title("Emergency board")
 now = utcnow()
 with read_scope() as session:
     rows = q.board(session, now=now)
+    update_due = communications.client_update_due(session, [r.id for r in rows])
 emergencies, columns_by_status = q.board_lanes(rows)
 st.caption(f"{len(rows)} open · {len(emergencies)} in the emergency lane · "
            f"{sum(1 for r in rows if r.next_deadline_at and r.next_deadline_at < now)} with an overdue clock · "
-           f"{sum(1 for r in rows if r.escalation_overdue(now))} with an overdue escalation")
+           f"{sum(1 for r in rows if r.escalation_overdue(now))} with an overdue escalation · "
+           f"{sum(1 for r in rows if (update_due.get(r.id) or now) < now)} with an overdue client update")
 
 
 def card(row) -> None:  # noqa: ANN001
@@ -36,6 +39,10 @@ def card(row) -> None:  # noqa: ANN001
         st.markdown(f"@{row.owner or 'unassigned'}  \n" + (f":red[**{clock}**]" if overdue else clock))
         if row.escalation_overdue(now):
             st.markdown(":red-background[**Escalation overdue**]")
+        due = update_due.get(row.id)
+        if due is not None:
+            st.markdown(":red-background[**Client update overdue**] " + time_left(due, now) if due < now
+                        else f"Client update {time_left(due, now)}")
 
 
 st.subheader("🚨 Emergency lane (P0 / P1)")

@@ -9,12 +9,15 @@ import streamlit as st  # noqa: E402
 
 from core.clocks import CLOCK_LABELS  # noqa: E402
 
-from core import incident_queries  # noqa: E402
+from core import communications, incident_queries  # noqa: E402
 from core.access import ROLE_DUTIES, ROLE_LABELS  # noqa: E402
 from core.accounts import works_on_all_accounts  # noqa: E402
 from db.engine import read_scope  # noqa: E402
+from ui.account_risk import home_panel as at_risk_home_panel  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
+from ui.compose_view import updates_due_panel  # noqa: E402
 from ui.format import local_time, time_left  # noqa: E402
+from ui.report_panels import my_overdue_actions  # noqa: E402
 
 st.title(f"Hello, {user.name}")
 st.caption(f"{ROLE_LABELS[user.role]}: {ROLE_DUTIES[user.role]}.")
@@ -23,11 +26,15 @@ now = utcnow()
 with read_scope() as session:
     mine = incident_queries.my_open_incidents(session, user_id=user.id)
     team_open = incident_queries.count_open(session)
+    due_soon = communications.updates_due(session, user_id=None if works_on_all_accounts(user.role) else user.id,
+                                          now=now, within=communications.DUE_SOON)
 
 left, right = st.columns(2)
 left.metric("My open incidents", len(mine))
 if works_on_all_accounts(user.role):
     right.metric("Open across the team", team_open)
+
+updates_due_panel(due_soon, user.time_zone, now, team=works_on_all_accounts(user.role))
 
 st.subheader("My open incidents")
 if not mine:
@@ -54,3 +61,7 @@ else:
         ]
     )
     st.dataframe(table, hide_index=True, width="stretch")
+
+my_overdue_actions(user)
+
+at_risk_home_panel(user, now)

@@ -9,10 +9,12 @@ user = page_setup("incident", "Incident", ":material/crisis_alert:")
 
 import streamlit as st  # noqa: E402
 
-from core import incident_queries, incident_view  # noqa: E402
+from core import communications, incident_queries, incident_view  # noqa: E402
 from core.accounts import may_work_on  # noqa: E402
 from db.engine import read_scope  # noqa: E402
+from ui import compose_view  # noqa: E402
 from ui import incident_panels as panel  # noqa: E402
+from ui import report_panels  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.incident_actions import pop_notice, remember_version, seen_version  # noqa: E402
 
@@ -26,6 +28,8 @@ incident_id = int(raw_id)
 with read_scope() as session:
     view = incident_view.load(session, incident_id, now=utcnow())
     people = incident_queries.owners(session)
+    messages_log = communications.communication_log(session, incident_id)
+    update_due = communications.client_update_due(session, [incident_id]).get(incident_id)
 if view is None:
     st.error(f"There is no incident #{incident_id}. Check the number in the link.")
     st.stop()
@@ -39,11 +43,13 @@ if notice:
         st.code(notice[1], language=None)
 
 panel.header(view, user)
+report_panels.after_incident(view.id, view.milestones["resolved"] is not None, user)
 if not editable:
     st.info("You can read this incident; changes are for the account's CSM, its owner, leads and admins.")
 panel.clocks(view, user)
 
-work, escalation, people_tab, history = st.tabs(["Work", "Escalation", "Roles", "History"])
+work, client_tab, escalation, people_tab, history = st.tabs(
+    ["Work", f"Client messages ({len(messages_log)})", "Escalation", "Roles", "History"])
 with work:
     if editable:
         panel.milestones(view, user, expected)
@@ -53,6 +59,8 @@ with work:
         with right:
             panel.severity(view, user, expected)
     panel.work_log(view, user, people, editable)
+with client_tab:
+    compose_view.incident_messages(incident_id, messages_log, update_due, user.time_zone, utcnow(), editable=editable)
 with escalation:
     panel.escalation(view, user, expected, editable)
 with people_tab:

@@ -12,6 +12,7 @@ import streamlit as st  # noqa: E402
 
 from core.clocks import CLOCK_LABELS  # noqa: E402
 
+from core import communications  # noqa: E402
 from core import incident_queries as q  # noqa: E402
 from core import policy_store  # noqa: E402
 from core.accounts import accounts_for  # noqa: E402
@@ -41,9 +42,11 @@ with st.container(border=True):
                          format_func=lambda uid: "anyone" if uid is None else dict(people)[uid])
     c5, c6, c7, c8 = st.columns(4)
     policy = c5.selectbox("Policy", [None, *policies], key="f_policy", format_func=lambda p: p or "any")
-    urgency = c6.selectbox("Clocks", ["any", "breached", "escalation_overdue", "due_within_hour"], key="f_urgency",
+    urgency = c6.selectbox("Clocks", ["any", "breached", "escalation_overdue", "client_update_overdue",
+                                      "due_within_hour"], key="f_urgency",
                            format_func={"any": "any", "breached": "overdue now",
                                         "escalation_overdue": "escalation overdue",
+                                        "client_update_overdue": "client update overdue",
                                         "due_within_hour": "due within the hour"}.get)
     dates = c7.date_input("Detected between", value=(), key="f_dates")
     sort = c8.selectbox("Sort", list(q.SORTS), key="f_sort")
@@ -58,6 +61,7 @@ flt = q.IncidentFilter(statuses=tuple(statuses), severities=tuple(severities),
 page = st.session_state.get("f_page", 1)
 with read_scope() as session:
     rows, total = q.search(session, flt, now=now, page=page, page_size=PAGE_SIZE)
+    update_due = communications.client_update_due(session, [r.id for r in rows])
 pages = max(1, -(-total // PAGE_SIZE))
 if page > pages:
     page = 1
@@ -71,6 +75,8 @@ table = pd.DataFrame([{
                           if r.next_deadline_at else "—"),
     "Overdue": bool(r.next_deadline_at and r.next_deadline_at < now),
     "Escalation overdue": r.escalation_overdue(now),
+    "Client update": time_left(update_due.get(r.id), now),
+    "Client update overdue": bool(update_due.get(r.id) and update_due[r.id] < now),
 } for r in rows])
 if table.empty:
     st.info("No incident matches these filters.")
@@ -78,5 +84,6 @@ else:
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "Open": st.column_config.LinkColumn("Open", display_text="open"),
         "Overdue": st.column_config.CheckboxColumn("Overdue"),
-        "Escalation overdue": st.column_config.CheckboxColumn("Escalation overdue")})
+        "Escalation overdue": st.column_config.CheckboxColumn("Escalation overdue"),
+        "Client update overdue": st.column_config.CheckboxColumn("Client update overdue")})
 st.number_input("Page", min_value=1, max_value=pages, value=page, key="f_page")

@@ -16,6 +16,7 @@ from core.users import Actor  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.checklist import checklist  # noqa: E402
+from ui.account_triage import prefill_from_warning  # noqa: E402
 from ui.triage_view import show_result  # noqa: E402
 
 st.title("Triage")
@@ -33,6 +34,7 @@ with read_scope() as session:
 if not choices:
     st.warning("You own no active account yet. Ask a lead to assign accounts to you.")
     st.stop()
+prefill_from_warning(choices, utcnow())  # ?account=<id>&warning=<rule> from the Account health page
 
 left, right = st.columns([3, 2], gap="large")
 with left:

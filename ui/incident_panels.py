@@ -236,14 +236,7 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
 
 
 def history(view: IncidentView, user: CurrentUser) -> None:
-    """Client messages and the audit log of field changes."""
-    st.markdown("**Client communications**")
-    if view.communications:
-        st.dataframe(pd.DataFrame([{"Sent": local_time(c["at"], user.time_zone), "Channel": c["channel"],
-                                    "To": c["to"], "Subject": c["subject"], "By": c["by"]}
-                                   for c in view.communications]), hide_index=True, width="stretch")
-    else:
-        st.caption("No client message logged yet.")
+    """The audit log of field changes (client messages have their own tab)."""
     st.markdown("**Audit log**")
     st.dataframe(pd.DataFrame([{"When": local_time(a["at"], user.time_zone), "Who": a["by"], "Action": a["action"],
                                 "Changes": str(a["changes"])} for a in view.audit]), hide_index=True, width="stretch")

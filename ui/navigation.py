@@ -30,9 +30,17 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("incidents", "pages/incidents.py", "Incidents", ":material/list_alt:", "Work"),
     PageSpec("board", "pages/board.py", "Emergency board", ":material/view_kanban:", "Work"),
     PageSpec("incident", "pages/incident.py", "Incident", ":material/crisis_alert:", "Work"),
+    PageSpec("compose", "pages/compose.py", "Write to the client", ":material/mail:", "Work"),
+    PageSpec("report", "pages/report.py", "Incident report", ":material/description:", "Work"),
+    PageSpec("postmortem", "pages/postmortem.py", "Post-mortem", ":material/psychology:", "Work"),
+    PageSpec("dashboard", "pages/dashboard.py", "SLA dashboard", ":material/monitoring:", "Reports"),
+    PageSpec("accounts", "pages/accounts.py", "Accounts", ":material/business:", "Accounts"),
+    PageSpec("account", "pages/account.py", "Account", ":material/domain:", "Accounts"),
+    PageSpec("health", "pages/health.py", "Account health", ":material/monitor_heart:", "Accounts"),
     PageSpec("profile", "pages/profile.py", "My profile", ":material/person:", "Account"),
     PageSpec("policies", "pages/policies.py", "Policies", ":material/policy:", "Admin"),
     PageSpec("admin_users", "pages/admin_users.py", "Users", ":material/group:", "Admin"),
+    PageSpec("templates_admin", "pages/templates_admin.py", "Message templates", ":material/edit_note:", "Admin"),
 )
 
 

@@ -13,6 +13,18 @@ CASES = [
     ("board", {"csm": True, "lead": True, "admin": True}),
     ("policies", {"csm": False, "lead": False, "admin": True}),
     ("admin_users", {"csm": False, "lead": False, "admin": True}),
+    # Client communications: everyone writes to clients (of their accounts); only admins edit templates.
+    ("compose", {"csm": True, "lead": True, "admin": True}),
+    ("templates_admin", {"csm": False, "lead": False, "admin": True}),
+    # Accounts and early warning: every role opens them; what each sees is filtered by ownership.
+    ("accounts", {"csm": True, "lead": True, "admin": True}),
+    ("account", {"csm": True, "lead": True, "admin": True}),
+    ("health", {"csm": True, "lead": True, "admin": True}),
+    # After the incident: everyone reads reports; editing rights are checked per account in core.reports.
+    ("report", {"csm": True, "lead": True, "admin": True}),
+    ("postmortem", {"csm": True, "lead": True, "admin": True}),
+    # SLA dashboard: every role; a CSM's figures are restricted to their own accounts (core.sla_summary.restrict).
+    ("dashboard", {"csm": True, "lead": True, "admin": True}),
 ]
 
 

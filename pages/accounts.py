@@ -1,0 +1,47 @@
+"""Accounts: the accounts you may see, a new-account form (leads, admins) and CSV import (admins)."""
+
+from ui.page import page_setup
+
+user = page_setup("accounts", "Accounts", ":material/business:")
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from core import account_service  # noqa: E402
+from db.engine import read_scope  # noqa: E402
+from ui.account_forms import account_form, editor_of, import_panel, pop_notice, save_account  # noqa: E402
+from ui.auth import utcnow  # noqa: E402
+
+st.title("Accounts")
+pop_notice()
+editor = editor_of(user)
+show_archived = account_service.may_archive(editor) and st.toggle("Show archived accounts", key="accounts_archived")
+with read_scope() as session:
+    rows = account_service.list_accounts(session, editor, include_archived=show_archived)
+    owners = account_service.owners(session)
+
+if not rows:
+    st.info("You own no account yet. A lead assigns accounts to CSMs." if not account_service.may_create(editor)
+            else "No account yet: create one below or import a CSV.")
+else:
+    st.dataframe(pd.DataFrame([{
+        "Open": f"/account?id={a.id}", "Name": a.name, "Tier": a.tier, "ACV": float(a.annual_contract_value),
+        "Renewal": a.renewal_date, "Owner": a.owner, "Contacts": a.contacts,
+        **({"Archived": a.archived} if show_archived else {}),
+    } for a in rows]), hide_index=True, width="stretch", column_config={
+        "Open": st.column_config.LinkColumn("Open", display_text="open"),
+        "ACV": st.column_config.NumberColumn("ACV", format="%.0f"),
+    })
+    st.caption(f"{len(rows)} account(s).")
+
+if account_service.may_create(editor):
+    with st.expander("New account", expanded=not rows):
+        raw = account_form("new_account_", {}, owners, can_change_owner=True, submit_label="Create account")
+        if raw is not None:
+            save_account(lambda session: account_service.create_account(
+                session, data=account_service.parse_account(raw), editor=editor, now=utcnow()),
+                prefix="new_account_", success=f"Account {raw['name']} created.")
+
+if account_service.may_archive(editor):
+    with st.expander("Import accounts from CSV"):
+        import_panel("accounts", user, utcnow())

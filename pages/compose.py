@@ -1,0 +1,103 @@
+"""Write to the client: pick an incident and a message, edit the prefilled fields, preview, then copy, download or send.
+
+Open it for one incident with `?id=<number>`. A message that was sent or
+marked sent goes into the incident's communication log and restarts the
+client-update clock; a refused or failed one keeps the draft and logs nothing.
+"""
+
+from ui.page import page_setup
+
+user = page_setup("compose", "Write to the client", ":material/mail:")
+
+import streamlit as st  # noqa: E402
+
+from core import communications as comms  # noqa: E402
+from core import messages  # noqa: E402
+from core.accounts import may_work_on  # noqa: E402
+from db.engine import read_scope  # noqa: E402
+from ui import compose_actions as actions  # noqa: E402
+from ui import compose_view as view  # noqa: E402
+from ui.auth import utcnow  # noqa: E402
+from ui.format import local_time, time_left  # noqa: E402
+from ui.incident_actions import remember_version, seen_version  # noqa: E402
+
+st.title("Write to the client")
+now = utcnow()
+with read_scope() as session:
+    choices = dict(comms.composable_incidents(session, user_id=user.id, role=user.role))
+raw_id = st.query_params.get("id", "")
+if raw_id.isdigit() and int(raw_id) not in choices:
+    choices = {int(raw_id): f"#{raw_id}", **choices}
+if not choices:
+    st.info("No incident to write about: you see incidents of the accounts you own. Open one from Triage first.")
+    st.stop()
+ids = list(choices)
+incident_id = st.selectbox("Incident", ids, index=ids.index(int(raw_id)) if raw_id.isdigit() else 0,
+                           format_func=choices.get, key="compose_incident")
+st.query_params["id"] = str(incident_id)
+
+with read_scope() as session:
+    source = comms.compose_source(session, incident_id, signer_id=user.id, now=now)
+    smtp, _ = comms.smtp_settings(session)
+if source is None:
+    st.error(f"There is no incident #{incident_id}. Check the number in the link.")
+    st.stop()
+if not (may_work_on(user.role, user.id, source.account_owner_id) or source.owner_id == user.id):
+    st.error("You write to clients of your own accounts only; this incident belongs to another CSM's account. "
+             "A lead or an admin can write for any account.")
+    st.stop()
+
+expected = seen_version(incident_id, source.version)
+notice = view.pop_notice(incident_id)
+if notice:
+    st.success(notice)
+due = source.next_update_due_at
+st.markdown(f"[Open incident #{incident_id}](/incident?id={incident_id}) · {source.severity} · " + (
+    f"next client update due **{local_time(due, user.time_zone)}** ({time_left(due, now)})" if due
+    else "no client update due"))
+
+specs = {spec.key: spec for spec in messages.catalog()}
+keys = list(specs)
+key = st.selectbox("Message", keys, index=keys.index(source.suggested_template), key=f"compose_template_{incident_id}",
+                   format_func=lambda k: f"{specs[k].title} ({specs[k].channel})")
+spec = specs[key]
+st.caption(f"Use it: {spec.use_when}")
+
+with read_scope() as session:
+    fields = comms.template_fields(comms.current_template(session, key).sources)
+with st.expander("Fields, prefilled from the record (times in the client's zone, "
+                 f"{source.context.client_time_zone})", expanded=True):
+    edits = view.field_editors(source, fields, spec.requires)
+    st.button("Refill every field from the record", key="compose_refill", on_click=view.clear_draft,
+              args=(incident_id,))
+recipients, cc = view.recipients_input(source, spec.channel)
+
+try:
+    context = comms.apply_edits(source.context, edits)
+    with read_scope() as session:
+        prepared = comms.prepare_message(session, key=key, context=context)
+except (comms.CommunicationError, messages.RenderError) as error:
+    st.error(f"{error} Your draft is kept; correct the field and the preview comes back.")
+    remember_version(incident_id, source.version)
+    st.stop()
+if prepared.missing:
+    st.warning("Still empty, and needed before this message goes out: " + ", ".join(prepared.missing) + ".")
+
+if prepared.subject:
+    st.markdown("**Subject**")
+    st.code(prepared.subject, language=None)
+text_col, html_col = st.columns(2) if prepared.html else (st.container(), None)
+with text_col:
+    st.markdown("**Plain text** (copy button at the top right)")
+    st.code(prepared.text, language=None, wrap_lines=True)
+if html_col is not None:
+    with html_col:
+        st.markdown("**HTML, as the client will see it**")
+        view.html_preview(prepared.html)
+
+if spec.channel == "email":
+    actions.email_actions(source, prepared, recipients, cc, smtp, user, expected, now)
+else:
+    actions.other_actions(source, prepared, recipients, user, expected)
+
+remember_version(incident_id, source.version)

@@ -1,0 +1,45 @@
+"""The blameless post-mortem of a resolved incident: sections, owned action items, review status, exports.
+
+Open it with `?id=<incident number>`. Generated from the record the first
+time it is opened, then edited; action items are tracked until done.
+"""
+
+from ui.page import page_setup
+
+user = page_setup("postmortem", "Post-mortem", ":material/psychology:")
+
+import streamlit as st  # noqa: E402
+
+from core import incident_queries  # noqa: E402
+from core.reports import ReportKind, may_edit  # noqa: E402
+from db.engine import read_scope  # noqa: E402
+from ui import report_panels as panel  # noqa: E402
+
+raw_id = st.query_params.get("id", "")
+if not raw_id.isdigit():
+    st.title("Post-mortem")
+    st.info("Open a resolved incident and follow its post-mortem link, or add `?id=<number>` to this page's address.")
+    st.stop()
+
+problem, view = panel.load(int(raw_id), ReportKind.POSTMORTEM, user)
+if view is None:
+    st.error(problem)
+    st.stop()
+editor = may_edit(user.role, user.id, view.record.account_owner_id)
+with read_scope() as session:
+    people = incident_queries.owners(session)
+
+panel.header(view, user)
+st.caption("Blameless: describe what the systems and processes allowed, not who was at fault.")
+if not editor:
+    st.info("You can read this post-mortem; editing is for the account's CSM, leads and admins.")
+panel.earlier_postmortems(view.record.earlier, user)
+text, actions, review, export = st.tabs(["Post-mortem", "Action items", "Review status", "Export"])
+with text:
+    panel.sections_form(view, user, editor)
+with actions:
+    panel.actions_panel(view, user, editor, people)
+with review:
+    panel.status_panel(view, user, editor)
+with export:
+    panel.exports_panel(view, [])

@@ -1,0 +1,42 @@
+"""The critical incident report of a resolved incident: sections, review status, reviews, exports.
+
+Open it with `?id=<incident number>`. The report is generated from the record
+the first time it is opened, then edited; the review schedule and the client
+recovery summary live here too.
+"""
+
+from ui.page import page_setup
+
+user = page_setup("report", "Incident report", ":material/description:")
+
+import streamlit as st  # noqa: E402
+
+from core.reports import ReportKind, may_edit  # noqa: E402
+from ui import report_panels as panel  # noqa: E402
+
+raw_id = st.query_params.get("id", "")
+if not raw_id.isdigit():
+    st.title("Incident report")
+    st.info("Open a resolved incident and follow its report link, or add `?id=<number>` to this page's address.")
+    st.stop()
+
+problem, view = panel.load(int(raw_id), ReportKind.REPORT, user)
+if view is None:
+    st.error(problem)
+    st.stop()
+editor = may_edit(user.role, user.id, view.record.account_owner_id)
+tasks = panel.load_tasks(view.record.id)
+
+panel.header(view, user)
+if not editor:
+    st.info("You can read this report; editing is for the account's CSM, leads and admins.")
+panel.earlier_postmortems(view.record.earlier, user)
+text, review, schedule, export = st.tabs(["Report", "Review status", "Review schedule", "Export"])
+with text:
+    panel.sections_form(view, user, editor)
+with review:
+    panel.status_panel(view, user, editor)
+with schedule:
+    panel.reviews_panel(view, tasks, user, editor)
+with export:
+    panel.exports_panel(view, tasks)

@@ -1,0 +1,36 @@
+"""Home per role: the open-incident sections stay, and the at-risk accounts section shows mine or the team's."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pages.conftest import open_test_incident, page_as, texts
+from tests.pages.test_account_pages import account, link_texts, reading
+
+
+@pytest.mark.parametrize(
+    "role, heading, sees_globex",
+    [("csm", "My at-risk accounts", False), ("lead", "At-risk accounts across the team", True),
+     ("admin", "At-risk accounts across the team", True)],
+)
+def test_home_lists_at_risk_accounts_per_role(workspace, app_db, role, heading, sees_globex):
+    reading(app_db, "Acme Corp", "uptime_pct", 93.0)
+    reading(app_db, "Globex", "csat", 5.0)
+    at = page_as("pages/home.py", f"{role}1")
+    assert not at.exception, at.exception
+    subheaders = [s.value for s in at.subheader]
+    assert "My open incidents" in subheaders and heading in subheaders
+    shown = link_texts(at)
+    acme, globex = account(app_db, "Acme Corp"), account(app_db, "Globex")
+    assert "Latest Uptime (%) is 93 (rule: under 95%)" in shown
+    assert f"/triage?account={acme.id}&warning=low-uptime" in shown
+    assert (f"/account?id={globex.id}" in shown) is sees_globex
+    assert "[All account health](/health)" in shown
+
+
+def test_home_without_warnings_says_so_and_keeps_my_incidents(workspace, app_db):
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"})
+    at = page_as("pages/home.py", "csm1")
+    assert not at.exception, at.exception
+    assert "No account shows an early-warning signal." in texts(at)
+    assert iid in list(at.dataframe[0].value["ID"])

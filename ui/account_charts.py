@@ -1,0 +1,39 @@
+"""Small Altair charts of account health: a sparkline per metric and the account's trend panel.
+
+Charts only: the readings come from core.signals, already bounded in time.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from core.health import METRIC_LABELS, Observation
+
+
+def _frame(readings: list[Observation]) -> pd.DataFrame:
+    return pd.DataFrame([{"observed_at": o.observed_at, "value": o.value, "metric": METRIC_LABELS.get(o.metric, o.metric),
+                          "target": o.target} for o in readings])
+
+
+def sparkline(readings: list[Observation], *, width: int = 160, height: int = 36) -> alt.Chart:
+    """A bare line of one metric's readings over time, with the latest point marked."""
+    frame = _frame(readings)
+    base = alt.Chart(frame).encode(
+        x=alt.X("observed_at:T", axis=None),
+        y=alt.Y("value:Q", axis=None, scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("observed_at:T", title="observed (UTC)"), alt.Tooltip("value:Q")],
+    )
+    latest = alt.Chart(frame.tail(1)).mark_point(filled=True, size=30).encode(x="observed_at:T", y="value:Q")
+    return (base.mark_line(strokeWidth=1.5) + latest).properties(width=width, height=height)
+
+
+def trend(readings: list[Observation]) -> alt.Chart:
+    """One small line chart per metric (own scale each), targets dashed where a metric has them."""
+    frame = _frame(readings)
+    line = alt.Chart().mark_line(point=True).encode(
+        x=alt.X("observed_at:T", title=None), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g")),
+        tooltip=[alt.Tooltip("observed_at:T", title="observed (UTC)"), "value:Q", "target:Q"])
+    target = alt.Chart().mark_line(strokeDash=[4, 3], color="gray").encode(x="observed_at:T", y="target:Q")
+    return alt.layer(line, target, data=frame).properties(width=260, height=110).facet(
+        facet=alt.Facet("metric:N", title=None), columns=3).resolve_scale(y="independent")

@@ -1,0 +1,67 @@
+"""The at-risk accounts list: each account's risk score, the warnings with their reasons, sparklines,
+and a one-click link that starts a triage prefilled from a warning.
+
+Used by the Account health page (every visible account) and Home (my or the
+team's accounts). Ranking and reasons come from core.health via core.signals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from core import account_service, signals
+from core.account_service import AccountSummary
+from core.signals import HealthReport
+from db.engine import read_scope
+from ui.account_charts import sparkline
+from ui.account_forms import editor_of
+from ui.auth import CurrentUser
+
+
+def triage_link(account_id: int, rule: str) -> str:
+    """The URL that opens Triage with the account selected and the warning's answers filled in."""
+    return f"/triage?account={account_id}&warning={rule}"
+
+
+def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, limit: int = 50,
+                 charts: bool = True) -> None:
+    """Draw the ranked at-risk accounts (at most `limit`), or say that none is at risk."""
+    ranked = [r for r in report.ranked if r.account_id in accounts]
+    if not report.rules:
+        st.info(f"The team default policy ({report.policy_name}) has no early-warning rules to evaluate. An admin "
+                "can make a policy with early warnings (default, spark or red-status) the team default.")
+        return
+    if not ranked:
+        st.success("No account shows an early-warning signal.")
+        return
+    for risk in ranked[:limit]:
+        account = accounts[risk.account_id]
+        with st.container(border=True):
+            head, reasons, lines = st.columns([2, 5, 2]) if charts else (*st.columns([2, 5]), None)
+            head.markdown(f"**[{account.name}](/account?id={account.id})**  \n{account.tier} · {account.owner}")
+            head.caption(f"Risk score {risk.score} · {len(risk.warnings)} warning(s)")
+            for warning in risk.warnings:
+                predicts = "/".join(warning.predicts) or "—"
+                reasons.markdown(f"**{warning.title}** (predicts {predicts}): {warning.reason}. "
+                                 f"[Start triage]({triage_link(account.id, warning.rule)})")
+            if lines is not None:
+                for metric in dict.fromkeys(w.metric for w in risk.warnings):
+                    series = report.series(account.id, metric)
+                    if series:
+                        lines.altair_chart(sparkline(series), width="content")
+    if len(ranked) > limit:
+        st.caption(f"{len(ranked) - limit} more account(s) at risk are not shown; open Account health for all.")
+
+
+def home_panel(user: CurrentUser, now: dt.datetime, *, limit: int = 5) -> None:
+    """Home's section: my at-risk accounts (a CSM's own; the whole team's for leads and admins)."""
+    editor = editor_of(user)
+    team = account_service.may_create(editor)
+    st.subheader("At-risk accounts across the team" if team else "My at-risk accounts")
+    with read_scope() as session:
+        visible = {a.id: a for a in account_service.list_accounts(session, editor)}
+        report = signals.health_report(session, list(visible), now)
+    at_risk_list(report, visible, limit=limit, charts=False)
+    st.markdown("[All account health](/health)")

@@ -1,0 +1,114 @@
+"""Altair charts of the SLA dashboard, and their PNG and CSV downloads.
+
+Each function takes the small frames `ui.dashboard_data` built and returns a
+chart; nothing here queries the database or computes a metric (core.metrics
+defines them). PNGs are rendered offline with vl-convert only when someone
+clicks the download button.
+"""
+
+from __future__ import annotations
+
+import io
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+PASS_COLORS = alt.Scale(domain=["pass", "fail", "no data"], range=["#2e7d32", "#c62828", "#9e9e9e"])
+
+
+def attainment_chart(frame: pd.DataFrame, targets: pd.DataFrame) -> alt.Chart:
+    """Attainment % per clock and severity, with the policies' objective values as target ticks."""
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("Severity:N", title=None),
+        y=alt.Y("Attainment %:Q", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("Severity:N", legend=None),
+        tooltip=["Clock", "Severity", "Met", "Breached", "Running", "Paused", alt.Tooltip("Attainment %:Q", format=".1f")],
+    )
+    layers = [bars]
+    if not targets.empty:
+        ticks = alt.Chart(targets).mark_tick(color="black", thickness=2, size=28).encode(
+            x="Severity:N", y="Target %:Q", tooltip=["Objective", "Policy", "Target %"])
+        layers.append(ticks)
+    return alt.layer(*layers, data=frame).facet(column=alt.Column("Clock:N", title=None)).properties(
+        title="Attainment by clock and severity (black tick: policy objective)")
+
+
+def trend_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Weekly median and 90th percentile of the time-to-milestone figures, in hours."""
+    long = frame.melt(id_vars=["Week", "Measure"], value_vars=["Median h", "P90 h"], var_name="Statistic",
+                      value_name="Hours")
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("Week:T"), y=alt.Y("Hours:Q", scale=alt.Scale(type="symlog")),
+        color="Measure:N", strokeDash="Statistic:N",
+        tooltip=["Week:T", "Measure", "Statistic", alt.Tooltip("Hours:Q", format=".2f")],
+    ).properties(title="Weekly time to acknowledge, notify, mobilise and resolve (hours, log scale)")
+
+
+def heat_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Breached clocks by weekday and hour of detection (UTC)."""
+    return alt.Chart(frame).mark_rect().encode(
+        x=alt.X("Hour:O", title="Hour of detection (UTC)"),
+        y=alt.Y("Weekday:N", sort=WEEKDAYS),
+        color=alt.Color("Breaches:Q", scale=alt.Scale(scheme="reds")),
+        tooltip=["Weekday", "Hour", "Breaches"],
+    ).properties(title="Breaches by weekday and hour")
+
+
+def accounts_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Incidents per account, split into first incidents and repeats."""
+    long = frame.melt(id_vars=["Account"], value_vars=["First incidents", "Repeats"], var_name="Kind",
+                      value_name="Count")
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("Account:N", sort="-x", title=None), x=alt.X("sum(Count):Q", title="Incidents"),
+        color=alt.Color("Kind:N", scale=alt.Scale(domain=["First incidents", "Repeats"],
+                                                  range=["#90a4ae", "#e65100"])),
+        tooltip=["Account", "Kind", "Count"],
+    ).properties(title="Incidents per account (repeats highlighted)")
+
+
+def emergency_chart(frame: pd.DataFrame, limit: float | None) -> alt.Chart:
+    """Weekly share of capacity spent on P0/P1 work against the policy's buffer line (when one is set)."""
+    over = alt.datum["Share %"] > (limit if limit is not None else 100)
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("Week:T"), y=alt.Y("Share %:Q"),
+        color=alt.condition(over, alt.value("#c62828"), alt.value("#1565c0")),
+        tooltip=["Week:T", alt.Tooltip("Hours:Q", format=".1f"), alt.Tooltip("Share %:Q", format=".1f")])
+    if limit is None:
+        return bars.properties(title="Emergency work (P0/P1) as a share of capacity")
+    rule = alt.Chart(pd.DataFrame({"Buffer %": [limit]})).mark_rule(color="black", strokeDash=[4, 4]).encode(
+        y="Buffer %:Q")
+    return (bars + rule).properties(title=f"Emergency work (P0/P1) as a share of capacity; line: {limit:g} % buffer")
+
+
+def objectives_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Measured percent objectives against their thresholds, coloured pass / fail."""
+    frame = frame[["Policy", "Objective", "Target", "Actual", "Threshold", "Result"]]
+    bars = alt.Chart(frame).mark_bar().encode(
+        y=alt.Y("Objective:N", title=None), x=alt.X("Actual:Q", title="%"),
+        color=alt.Color("Result:N", scale=PASS_COLORS), tooltip=["Policy", "Objective", "Target", "Actual", "Result"])
+    ticks = alt.Chart(frame).mark_tick(color="black", thickness=2).encode(y="Objective:N", x="Threshold:Q")
+    return (bars + ticks).properties(title="Policy objectives (black tick: the threshold)")
+
+
+def show(chart: alt.Chart, key: str) -> None:
+    """Draw a chart with a PNG download that renders only when clicked."""
+    st.altair_chart(chart, width="stretch")
+    st.download_button("PNG", data=lambda: png(chart), file_name=f"{key}.png", mime="image/png",
+                       key=f"png_{key}", icon=":material/image:", on_click="ignore")
+
+
+def png(chart: alt.Chart) -> bytes:
+    """The chart as a PNG (vl-convert, offline)."""
+    buffer = io.BytesIO()
+    chart.save(buffer, format="png", scale_factor=2)
+    return buffer.getvalue()
+
+
+def table(frame: pd.DataFrame, key: str, *, link: bool = False) -> None:
+    """A table with a CSV download; with `link`, its Open column links to each incident."""
+    config = {"Open": st.column_config.LinkColumn("Open", display_text="open")} if link else None
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    st.download_button("CSV", data=lambda: frame.to_csv(index=False).encode(), file_name=f"{key}.csv",
+                       mime="text/csv", key=f"csv_{key}", icon=":material/download:", on_click="ignore")

@@ -1,0 +1,44 @@
+"""Words of the SLA dashboard: the metric definitions shown on the page and the breakdown choices.
+
+Kept apart from the page script so it stays short; the definitions restate,
+in plain words, what core.metrics computes. Nothing here queries or computes.
+"""
+
+from __future__ import annotations
+
+from core.metrics import DEFAULT_HOURS_PER_WEEK, DEFAULT_REPEAT_WINDOW, DURATION_BOUNDS
+
+DEFINITIONS = f"""
+- **Clock states.** Every incident has one clock per target its policy sets (acknowledge, notify the
+  client, mobilise, resolve, the hard resolution limit, reach the required escalation level). A clock
+  is **met** when its milestone came before the deadline, **breached** when it came after it *or* when
+  it is still running past the deadline, **running** while open and in time, **paused** while the
+  policy lets it pause (pauses push the deadline out). Resolving an incident stops every clock.
+  A reopened incident counts by its current state: its resolution clock runs again from detection.
+- **Attainment %** = met / (met + breached). Running and paused clocks are not counted until decided.
+- **Time to acknowledge, notify, mobilise, resolve**: wall-clock time from detection to the milestone
+  (or to resolution when the milestone was never recorded), for clocks that stopped. Median and 90th
+  percentile come from a histogram with fixed bounds (1 min ... 90 days); each value is exact to within
+  its bucket. Only incidents whose policy sets that clock are counted.
+- **The client-update cadence** restarts with every update and is not part of attainment.
+- **Repeat incident**: the same customer had another incident detected in the
+  {DEFAULT_REPEAT_WINDOW.days} days before this one.
+- **Emergency work**: hours from detection to resolution of P0 and P1 incidents (open ones up to now),
+  by week of detection, as a share of capacity = people x {DEFAULT_HOURS_PER_WEEK:g} planned hours a week. It assumes one person
+  works an emergency while it is open.
+- **Objectives** come from each policy's `objectives` section and are measured on that policy's incidents:
+  "done within X" objectives count the clocks stopped within X (open clocks already past X count as
+  failures); without severities they cover the clocks whose own target is X (e.g. outages with a 2-hour
+  target). Thresholds must be one of the histogram bounds ({len(DURATION_BOUNDS)} of them).
+- **Weeks** run Monday to Sunday in UTC; breaches by hour use the hour of detection in UTC.
+- **CSM** means the owner of the account when the incident was last updated.
+"""
+
+
+def breakdown_options(is_csm: bool) -> dict[str, str]:
+    """The dimensions attainment can be broken down by (a CSM has only their own, so no CSM choice)."""
+    options = {"severity": "Severity", "tier": "Tier", "policy_name": "Policy", "week": "Week",
+               "account_id": "Customer", "csm_id": "CSM"}
+    if is_csm:
+        options.pop("csm_id")
+    return options

@@ -1,0 +1,294 @@
+"""Panels of the report and post-mortem pages, and the "after the incident" box on the incident page.
+
+Each panel renders part of a `core.reports.ReportView` and runs its changes
+through `run_report_change`, which passes the version the person saw: a stale
+save shows the other person's text next to the form, which keeps what the
+person typed. No SQL here: reads and writes go through `core`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from core import exports, reports, reviews
+from core.accounts import works_on_all_accounts
+from core.incidents import ConflictError, IncidentError
+from core.reports import (
+    KIND_TITLES,
+    REPORT_STATUS_LABELS,
+    SECTIONS,
+    ReportConflict,
+    ReportError,
+    ReportKind,
+    ReportStatus,
+    ReportView,
+)
+from core.reviews import ReviewError, ReviewTaskRow
+from core.users import Actor
+from db.engine import read_scope, session_scope
+from ui.auth import CurrentUser, utcnow
+from ui.format import local_time
+
+_SEEN = "report_seen_{}_{}"
+_GEN = "report_gen_{}_{}"
+_NOTICE = "report_notice_{}_{}"
+_THEIRS = "report_theirs_{}_{}"
+PAGE_OF: dict[ReportKind, str] = {ReportKind.REPORT: "report", ReportKind.POSTMORTEM: "postmortem"}
+
+
+def base_url() -> str:
+    """The address people open the app at, for links that leave the app (calendar files)."""
+    return os.environ.get("ESCALATION_DESK_BASE_URL", "http://127.0.0.1:8501").rstrip("/")
+
+
+def actor_of(user: CurrentUser) -> Actor:
+    """The Actor for the signed-in user."""
+    return Actor(user.id, user.username)
+
+
+def load(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[str, ReportView | None]:
+    """The report's view, creating the report and the review schedule on first opening; (problem, view)."""
+    now = utcnow()
+    with read_scope() as session:
+        record = reports.load_record(session, incident_id, now=now)
+        if record is None:
+            return f"There is no incident #{incident_id}. Check the number in the link.", None
+        if record.resolved_at is None:
+            return (f"Incident #{incident_id} is not resolved yet: the {KIND_TITLES[kind].lower()} is written "
+                    "after resolution."), None
+        missing = not reports.report_exists(session, incident_id, kind) or reviews.schedule_missing(session,
+                                                                                                  incident_id)
+    if missing:
+        with session_scope() as session:
+            reports.ensure_report(session, incident_id=incident_id, kind=kind, actor=actor_of(user), now=now)
+            reviews.ensure_schedule(session, incident_id=incident_id, actor=actor_of(user), now=now)
+    with read_scope() as session:
+        return "", reports.report_view(session, incident_id, kind, now=now)
+
+
+def run_report_change(view: ReportView, change: Callable, success: str, typed: dict[str, str] | None = None) -> bool:
+    """Apply `change(session)` as one unit of work; on success rerun with fresh widgets, else explain."""
+    key = (view.kind.value, view.record.id)
+    try:
+        with session_scope() as session:
+            change(session)
+    except ReportConflict as conflict:
+        st.error(str(conflict))
+        for section in SECTIONS[view.kind]:
+            if typed is not None and conflict.their_sections.get(section.key) != typed.get(section.key):
+                with st.expander(f"Their saved text: {section.title}", expanded=True):
+                    st.code(conflict.their_sections.get(section.key, ""), language=None, wrap_lines=True)
+        st.session_state[_THEIRS.format(*key)] = conflict.their_sections
+        # They have now seen the newer version: saving again applies to it, deliberately.
+        st.session_state[_SEEN.format(*key)] = conflict.their_version
+        return False
+    except (ReportError, ReviewError, IncidentError, ConflictError, ValueError) as error:
+        st.error(str(error))
+        return False
+    st.session_state[_NOTICE.format(*key)] = success
+    st.session_state.pop(_SEEN.format(*key), None)
+    st.session_state.pop(_THEIRS.format(*key), None)
+    st.session_state[_GEN.format(*key)] = st.session_state.get(_GEN.format(*key), 0) + 1
+    st.rerun()
+    return True
+
+
+def seen_version(view: ReportView) -> int:
+    """The report version this person started from (kept across reruns until a save)."""
+    return st.session_state.setdefault(_SEEN.format(view.kind.value, view.record.id), view.version)
+
+
+def header(view: ReportView, user: CurrentUser) -> None:
+    """Title, the incident's facts, the document's status and who moved it, links to the other pages."""
+    record = view.record
+    seen_version(view)  # remember the version on screen now; saves check against it
+    notice = st.session_state.pop(_NOTICE.format(view.kind.value, record.id), None)
+    if notice:
+        st.success(notice)
+    st.title(f"{KIND_TITLES[view.kind]} · #{record.id} {record.title}")
+    other = ReportKind.POSTMORTEM if view.kind is ReportKind.REPORT else ReportKind.REPORT
+    st.markdown(f"[Back to the incident](/incident?id={record.id}) · "
+                f"[{KIND_TITLES[other]}](/{PAGE_OF[other]}?id={record.id})")
+    cols = st.columns(4)
+    cols[0].metric("Status", REPORT_STATUS_LABELS[ReportStatus(view.status)])
+    cols[1].metric("Client", record.account_name, record.account_tier, delta_color="off")
+    cols[2].metric("Severity", record.severity, "red status" if record.red_status else None, delta_color="off")
+    cols[3].metric("Duration", reports.span(record.duration))
+    st.caption(f"Status set by {view.status_changed_by} {local_time(view.status_changed_at, user.time_zone)} · "
+               f"last edit by {view.updated_by} {local_time(view.updated_at, user.time_zone)} · version {view.version}")
+
+
+def status_panel(view: ReportView, user: CurrentUser, editor: bool) -> None:
+    """Move the document through draft, in review, reviewed and closed; shows who moved it when."""
+    moves = reports.allowed_report_moves(view.status, user.role, editor)
+    expected = seen_version(view)
+    if moves:
+        with st.form(f"report_move_{view.kind.value}"):
+            target = st.selectbox("Move to", [m.value for m in moves], key=f"report_target_{view.kind.value}",
+                                  format_func=lambda s: REPORT_STATUS_LABELS[ReportStatus(s)])
+            if st.form_submit_button("Move status"):
+                run_report_change(view, lambda s: reports.move_report(
+                    s, incident_id=view.record.id, kind=view.kind, target=target, role=user.role,
+                    actor=actor_of(user), now=utcnow(), expected_version=expected),
+                    f"Moved to {REPORT_STATUS_LABELS[ReportStatus(target)]}.")
+    if not works_on_all_accounts(user.role) and view.status in (ReportStatus.IN_REVIEW, ReportStatus.REVIEWED):
+        st.caption("Marking it reviewed or closed is for leads and admins.")
+    if view.history:
+        st.markdown("**Status history**")
+        st.dataframe(pd.DataFrame([{"When": local_time(h.at, user.time_zone), "Who": h.by,
+                                    "From": REPORT_STATUS_LABELS[ReportStatus(h.before)] if h.before else "—",
+                                    "To": REPORT_STATUS_LABELS[ReportStatus(h.after)]} for h in view.history]),
+                     hide_index=True, width="stretch")
+
+
+def sections_form(view: ReportView, user: CurrentUser, editor: bool) -> None:
+    """The document's sections: an editing form while it may change, read-only text otherwise."""
+    if not (editor and view.editable_text):
+        if editor:
+            st.info("The text is locked once reviewed; a lead can move it back to review to change it.")
+        for section in SECTIONS[view.kind]:
+            st.subheader(section.title)
+            st.markdown(view.sections.get(section.key, ""))
+        return
+    key = (view.kind.value, view.record.id)
+    gen = st.session_state.get(_GEN.format(*key), 0)
+    theirs = st.session_state.get(_THEIRS.format(*key))
+    expected = seen_version(view)
+    with st.form(f"report_sections_{view.kind.value}", clear_on_submit=False):
+        typed = {}
+        for section in SECTIONS[view.kind]:
+            typed[section.key] = st.text_area(section.title, value=view.sections.get(section.key, ""), height=200,
+                                              key=f"rep_{view.kind.value}_{view.record.id}_{section.key}_{gen}",
+                                              help=section.guidance)
+            if theirs and theirs.get(section.key) != typed[section.key]:
+                with st.expander(f"Their saved text: {section.title}"):
+                    st.code(theirs.get(section.key, ""), language=None, wrap_lines=True)
+        if st.form_submit_button("Save", type="primary"):
+            run_report_change(view, lambda s: reports.save_sections(
+                s, incident_id=view.record.id, kind=view.kind, sections=typed, role=user.role, actor=actor_of(user),
+                now=utcnow(), expected_version=expected), "Saved.", typed)
+
+
+def exports_panel(view: ReportView, tasks: list[ReviewTaskRow]) -> None:
+    """Downloads: Markdown, PDF with the timeline chart and (on the report) the client's recovery summary."""
+    now = utcnow()
+    stem = f"incident-{view.record.id}-{view.kind.value}"
+    left, right = st.columns(2)
+    left.download_button("Download Markdown", exports.to_markdown(view, now=now), file_name=f"{stem}.md",
+                         mime="text/markdown", key=f"dl_md_{view.kind.value}")
+    right.download_button("Download PDF", exports.to_pdf(view, now=now), file_name=f"{stem}.pdf",
+                          mime="application/pdf", key=f"dl_pdf_{view.kind.value}")
+    if view.kind is ReportKind.REPORT:
+        summary = exports.recovery_summary(view.record, tasks)
+        st.markdown("**Recovery summary for the client** (plain text, nothing internal)")
+        st.code(summary, language=None, wrap_lines=True)
+        st.download_button("Download the client summary", summary, file_name=f"incident-{view.record.id}-client.txt",
+                           mime="text/plain", key="dl_client")
+
+
+def load_tasks(incident_id: int) -> list[ReviewTaskRow]:
+    """The incident's review tasks."""
+    with read_scope() as session:
+        return reviews.review_tasks(session, incident_id)
+
+
+def reviews_panel(view: ReportView, tasks: list[ReviewTaskRow], user: CurrentUser, editor: bool) -> None:
+    """The policy's post-resolution reviews, ticked off by people, and their calendar file."""
+    now = utcnow()
+    if not tasks:
+        st.caption(f"The incident's policy ({view.record.policy_title}) schedules no review.")
+        return
+    for task in tasks:
+        when = local_time(task.due_at, user.time_zone)
+        state = (f"done {local_time(task.done_at, user.time_zone)} by {task.done_by}" if task.done_at
+                 else (":red[overdue]" if task.overdue(now) else "to do"))
+        cols = st.columns([5, 1])
+        cols[0].markdown(f"**{task.title}** · due {when} · {state}")
+        if editor and cols[1].button("Reopen" if task.done_at else "Done", key=f"review_{task.id}"):
+            run_report_change(view, lambda s, t=task: reviews.set_review_done(
+                s, task_id=t.id, done=t.done_at is None, role=user.role, actor=actor_of(user), now=utcnow(),
+                expected_version=t.version), "Review updated.")
+    ics = reviews.reviews_ics(tasks, incident_id=view.record.id, incident_title=view.record.title,
+                              account_name=view.record.account_name,
+                              link=f"{base_url()}/incident?id={view.record.id}")
+    st.download_button("Add to my calendar (.ics)", ics, file_name=f"incident-{view.record.id}-reviews.ics",
+                       mime="text/calendar", key="dl_ics")
+
+
+def actions_panel(view: ReportView, user: CurrentUser, editor: bool, people: list[tuple[int, str]]) -> None:
+    """The post-mortem's action items: each with an owner and a due date, ticked off when done."""
+    now = utcnow()
+    items = view.postmortem_items
+    if not items:
+        st.caption("No action item yet.")
+    for item in items:
+        overdue = item.due_at and not item.done_at and item.due_at < now
+        label = (f"{item.title} · {item.owner} · due {local_time(item.due_at, user.time_zone, '%d %b %Y')}"
+                 + (" · :red[overdue]" if overdue else ""))
+        may_tick = editor or item.owner_id == user.id
+        done = st.checkbox(label, value=item.done_at is not None, key=f"pm_ai_{item.id}", disabled=not may_tick)
+        if may_tick and done != (item.done_at is not None):
+            run_report_change(view, lambda s, i=item, d=done: reports.set_postmortem_action_done(
+                s, item_id=i.id, done=d, role=user.role, actor=actor_of(user), now=utcnow(),
+                expected_version=i.version), "Action item updated.")
+    if not editor:
+        return
+    names = dict(people)
+    with st.form("pm_new_action", clear_on_submit=False):
+        title = st.text_input("New action item", key="pm_ai_title",
+                              placeholder="e.g. Alert when the sync job has not run for 2 hours")
+        c1, c2 = st.columns(2)
+        owner = c1.selectbox("Owner", list(names), format_func=names.get, key="pm_ai_owner",
+                             index=list(names).index(user.id) if user.id in names else 0)
+        due = c2.date_input("Due", value=None, key="pm_ai_due", help=f"End of that day in {user.time_zone}.")
+        if st.form_submit_button("Add action item"):
+            due_at = (dt.datetime.combine(due, dt.time(17, 0), tzinfo=ZoneInfo(user.time_zone)).astimezone(dt.UTC)
+                      if due else None)
+            run_report_change(view, lambda s: reports.add_postmortem_action(
+                s, incident_id=view.record.id, title=title, owner_id=owner, due_at=due_at, role=user.role,
+                actor=actor_of(user), now=utcnow()), "Action item added.")
+
+
+def earlier_postmortems(earlier: list[reports.EarlierPostMortem], user: CurrentUser) -> None:
+    """Links to post-mortems of earlier incidents on the same account (prevention that did not hold)."""
+    if not earlier:
+        return
+    st.markdown("**Earlier post-mortems on this account**")
+    for e in earlier:
+        st.markdown(f"- [#{e.incident_id} {e.title}](/postmortem?id={e.incident_id}) · detected "
+                    f"{local_time(e.detected_at, user.time_zone, '%d %b %Y')} · "
+                    f"{REPORT_STATUS_LABELS[ReportStatus(e.status)].lower()}")
+
+
+def after_incident(incident_id: int, resolved: bool, user: CurrentUser) -> None:
+    """On the incident page: links to the report and post-mortem once resolved, and earlier post-mortems."""
+    with read_scope() as session:
+        earlier = reports.repeat_of(session, incident_id)
+        missing = resolved and reviews.schedule_missing(session, incident_id)
+    if missing:
+        # Resolution happened since the schedule was last made: place the reviews now.
+        with session_scope() as session:
+            reviews.ensure_schedule(session, incident_id=incident_id, actor=actor_of(user), now=utcnow())
+    if resolved:
+        st.markdown(f":material/description: [Critical incident report](/report?id={incident_id}) · "
+                    f":material/psychology: [Blameless post-mortem](/postmortem?id={incident_id})")
+    earlier_postmortems(earlier, user)
+
+
+def my_overdue_actions(user: CurrentUser) -> None:
+    """Home page section: the signed-in person's overdue post-mortem action items, with links."""
+    with read_scope() as session:
+        overdue = reports.overdue_action_items(session, owner_id=user.id, now=utcnow())
+    if not overdue:
+        return
+    st.subheader(f"My overdue post-mortem actions ({len(overdue)})")
+    for item in overdue:
+        st.markdown(f"- :red[due {local_time(item.due_at, user.time_zone, '%d %b %Y')}] {item.title} · "
+                    f"[#{item.incident_id} {item.incident_title}](/postmortem?id={item.incident_id}) "
+                    f"({item.account_name})")
