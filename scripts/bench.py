@@ -1,0 +1,398 @@
+"""Benchmark: build large incident datasets and time the dashboard and the incident list on them.
+
+`make bench` (or `make bench SIZES=10000,100000`) builds one dataset per size
+under bench-data/ (SQLite files; a schema per size in PostgreSQL when a server
+answers), reuses them on later runs, then for each dataset prints the median
+seconds of several runs of:
+
+- the SLA dashboard page (AppTest, default view over the dataset's last 12 weeks),
+- the incident list page (AppTest, default view) and a free-text search on it,
+- a naive baseline: load every incident with pandas and aggregate in memory.
+
+Every page run is measured cold: a new incident is written through the real
+flow right before it, so no cached read model can be reused. One unmeasured
+warm-up run per page and dataset loads the Python modules first. Datasets are
+written in bulk (Core executemany of plain dicts, summary rows computed in
+bulk with the app's own clock engine, rollups by SQL GROUP BY), never through
+the ORM one incident at a time. Never run against a real database: it
+creates and drops what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+BENCH_DIR = REPO / "bench-data"
+os.environ.setdefault("ESCALATION_DESK_BCRYPT_ROUNDS", "4")
+os.environ.setdefault("ESCALATION_DESK_DATA", str(Path(tempfile.mkdtemp(prefix="escalation-bench-"))))
+os.environ.setdefault("ESCALATION_DESK_COOKIE_KEY", "bench-only-" + uuid.uuid4().hex)
+
+import pandas as pd  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from core import incidents as flows  # noqa: E402
+from core import metrics, policy_store, sla_summary, users  # noqa: E402
+from core.clocks import IncidentFacts, compute_clocks  # noqa: E402
+from core.policy import CLOCKS, load_preset  # noqa: E402
+from core.triage import Answers  # noqa: E402
+from db.engine import make_engine, session_scope  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from db.models import Account, Incident, IncidentFact, Setting, SlaClockFact, User  # noqa: E402
+
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_DB = "escalation_bench"
+MARKER = "bench_dataset"
+HISTORY_DAYS = 730
+ACCOUNTS = 400
+CSMS = 12
+VIEW_WEEKS = 12
+# A team mostly works under its default policy; some accounts have their own.
+POLICIES = [("default", 0.7), ("red-status", 0.2), ("teamflow", 0.1)]
+SEVERITY_MIX = [("P0", 0.03), ("P1", 0.12), ("P2", 0.35), ("P3", 0.50)]
+TITLES = ["Checkout API returns 500s", "Login fails for SSO users", "Reports export times out",
+          "Nightly sync drops records", "Dashboard slow for some users", "Webhook deliveries delayed",
+          "Invoice totals wrong", "Mobile app crashes on start", "Search returns stale results",
+          "Payment refunds stuck", "Email notifications not sent", "Data import rejected",
+          "Permissions reset after upgrade", "CSV upload corrupts accents", "API rate limit too strict"]
+SEARCH_TEXT = "checkout"
+
+
+# --------------------------------------------------------------------------
+# Datasets.
+
+
+def schema_revisions(engine) -> list[str]:  # noqa: ANN001
+    """The migration revisions applied to a database (a dataset is rebuilt when they change)."""
+    with engine.connect() as conn:
+        return sorted(r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version")))
+
+
+def dataset_ready(engine, size: int) -> bool:  # noqa: ANN001
+    """True when the database holds a complete dataset of `size` built on the current migrations."""
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(select(Setting.value).where(Setting.key == MARKER)).scalar()
+    except Exception:  # noqa: BLE001 - no table yet: not built
+        return False
+    return bool(value) and value.get("incidents") == size and value.get("revisions") == schema_revisions(engine)
+
+
+def _pick(rng: random.Random, mix: list[tuple[str, float]]) -> str:
+    return rng.choices([m[0] for m in mix], weights=[m[1] for m in mix])[0]
+
+
+def _milestone(rng: random.Random, start: dt.datetime, target: dt.timedelta | None, fallback: dt.timedelta,
+               late_odds: float) -> dt.timedelta:
+    base = target or fallback
+    factor = rng.uniform(1.05, 3.0) if rng.random() < late_odds else rng.uniform(0.1, 0.98)
+    return max(dt.timedelta(minutes=1), base * factor)
+
+
+def build(engine, size: int, now: dt.datetime) -> dict:  # noqa: ANN001, C901
+    """Fill an empty, migrated database with `size` incidents and their summary; returns timings."""
+    timings = {}
+    started = time.perf_counter()
+    rng = random.Random(size)
+    with session_scope(engine) as session:
+        policy_store.install_presets(session, now=now)
+        team = {}
+        for i in range(CSMS):
+            user, _ = users.create_user(session, username=f"csm{i:02d}", display_name=f"CSM {i:02d}", role="csm",
+                                        password="bench password 123", actor=users.SYSTEM, now=now)
+            team[user.id] = user
+        for username, role in (("lead", "lead"), ("admin", "admin")):
+            user, _ = users.create_user(session, username=username, display_name=username.title(), role=role,
+                                        password="bench password 123", actor=users.SYSTEM, now=now)
+        for user in session.scalars(select(User)):
+            user.must_change_password = False
+    csm_ids = sorted(team)
+    policies = {name: load_preset(name) for name, _ in POLICIES}
+    versions = {name: 1 for name in policies}
+    tiers = ["enterprise"] * 10 + ["pro"] * 16 + ["basic"] * 14
+    accounts = []
+    for i in range(ACCOUNTS):
+        accounts.append({"id": i + 1, "name": f"Customer {i + 1:04d}", "tier": rng.choice(tiers),
+                         "owner_id": csm_ids[i % len(csm_ids)], "policy": _pick(rng, POLICIES),
+                         "weight": 6 if i % 17 == 0 else 1})
+    with engine.begin() as conn:
+        conn.execute(insert(Account), [{"id": a["id"], "name": a["name"], "tier": a["tier"], "owner_id": a["owner_id"],
+                                        "time_zone": "UTC", "contract_terms": {}, "created_at": now,
+                                        "updated_at": now, "version": 1} for a in accounts])
+    weights = [a["weight"] for a in accounts]
+    span = dt.timedelta(days=HISTORY_DAYS).total_seconds()
+    incident_rows, clock_rows, incident_facts = [], [], []
+    fallback = {"acknowledge": dt.timedelta(hours=1), "client_notification": dt.timedelta(hours=2),
+                "mobilization": dt.timedelta(hours=2), "resolution": dt.timedelta(hours=24)}
+    detections = []
+    for n in range(1, size + 1):
+        account = rng.choices(accounts, weights=weights)[0]
+        policy = policies[account["policy"]]
+        severity = _pick(rng, SEVERITY_MIX)
+        tier = account["tier"]
+        detected = now - dt.timedelta(seconds=rng.random() * span)
+        detected = detected.replace(microsecond=0)
+        targets = {c: t for c in CLOCKS if (t := policy.target(c, severity, tier))}
+        age = now - detected
+        times = {}
+        open_incident = age < dt.timedelta(days=3) and rng.random() < 0.5
+        late = 0.08 if severity in ("P0", "P1") else 0.15
+        for clock, field in (("acknowledge", "acknowledged_at"), ("client_notification", "client_notified_at"),
+                             ("mobilization", "mobilized_at"), ("resolution", "resolved_at")):
+            at = detected + _milestone(rng, detected, targets.get(clock), fallback[clock], late)
+            times[field] = at if at <= now and not (open_incident and clock == "resolution") else None
+        if times["resolved_at"] is not None:
+            for field in ("acknowledged_at", "client_notified_at", "mobilized_at"):
+                if times[field] is not None and times[field] > times["resolved_at"]:
+                    times[field] = times["resolved_at"]
+        status = "closed" if times["resolved_at"] else ("acknowledged" if times["acknowledged_at"] else "new")
+        title = f"{rng.choice(TITLES)} ({account['name']})"
+        incident_rows.append({
+            "id": n, "title": title, "summary": "", "account_id": account["id"], "policy_name": policy.name,
+            "policy_version": versions[policy.name],
+            # The real snapshot is ~15 KB per incident; the benchmark rows carry a stub, so scans of the
+            # incidents table here are cheaper than on real data (this favours the naive baseline).
+            "policy_snapshot": {"bench": policy.name}, "answers": {"customer_tier": tier},
+            "triage_result": {"targets": {c: t.total_seconds() for c, t in targets.items()}},
+            "severity": severity, "red_status": severity in ("P0", "P1"), "escalation_category": "none",
+            "required_level": None, "current_level": None, "status": status, "detected_at": detected,
+            **times, "closed_at": times["resolved_at"], "created_at": detected, "updated_at": now, "version": 1,
+            "owner_id": account["owner_id"],
+        })
+        facts = IncidentFacts(severity=severity, tier=tier, detected_at=detected, targets=targets, **times)
+        dims = sla_summary.IncidentDims(n, account["id"], account["owner_id"], severity, tier, policy.name, detected)
+        clock_rows += sla_summary.clock_rows(dims, compute_clocks(facts, policy, now))
+        incident_facts.append(sla_summary.incident_row(dims, resolved_at=times["resolved_at"], is_repeat=False,
+                                                       now=now))
+        detections.append((n, account["id"], detected))
+    flags = metrics.repeat_flags(detections)
+    for row in incident_facts:
+        row["is_repeat"] = flags[row["incident_id"]]
+    timings["generate_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    chunk = 20000
+    with engine.begin() as conn:
+        for table, rows in ((Incident.__table__, incident_rows), (SlaClockFact.__table__, clock_rows),
+                            (IncidentFact.__table__, incident_facts)):
+            for start in range(0, len(rows), chunk):
+                conn.execute(insert(table), rows[start:start + chunk])
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('incidents', 'id'), (SELECT max(id) FROM incidents))"))
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('accounts', 'id'), (SELECT max(id) FROM accounts))"))
+    timings["insert_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        sla_summary.rebuild_rollups(session)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    timings["rollups_s"] = time.perf_counter() - started
+    with session_scope(engine) as session:
+        session.add(Setting(key=MARKER, value={"incidents": size, "built_at": now.isoformat(),
+                                               "revisions": schema_revisions(engine)}))
+    return timings
+
+
+def sqlite_url(size: int) -> str:
+    """Where the SQLite dataset of `size` lives."""
+    return f"sqlite:///{BENCH_DIR / f'incidents-{size}.db'}"
+
+
+def postgres_url(size: int) -> str | None:
+    """A PostgreSQL schema for the dataset of `size`, or None when no server answers."""
+    try:
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": PG_DB}).scalar():
+                conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
+        admin.dispose()
+    except Exception as error:  # noqa: BLE001 - PostgreSQL is optional for the benchmark
+        print(f"PostgreSQL not available ({type(error).__name__}); SQLite only.")
+        return None
+    base = make_url(PG_URL).set(database=PG_DB)
+    schema = f"bench_{size}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    engine.dispose()
+    return base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+def ensure_dataset(url: str, size: int, now: dt.datetime) -> None:
+    """Build the dataset at `url` unless a complete one is there already."""
+    engine = make_engine(url)
+    upgrade(engine)
+    if dataset_ready(engine, size):
+        print(f"  reusing {size:,} incidents at {engine.url.render_as_string(hide_password=True)}")
+        engine.dispose()
+        return
+    engine.dispose()
+    if url.startswith("sqlite"):
+        Path(make_url(url).database).unlink(missing_ok=True)
+    else:
+        schema = f"bench_{size}"
+        admin = create_engine(make_url(url).set(query={}))
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+    engine = make_engine(url)
+    upgrade(engine)
+    print(f"  building {size:,} incidents ...", flush=True)
+    timings = build(engine, size, now)
+    print("  built: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), flush=True)
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------
+# Measurements.
+
+
+def write_incident(engine, now: dt.datetime) -> None:  # noqa: ANN001
+    """Open one incident through the real flow (what makes the next page run cold)."""
+    with session_scope(engine) as session:
+        account_id = session.scalar(select(Account.id).order_by(Account.id).limit(1))
+        flows.open_incident(session, account_id=account_id, title="Benchmark write", summary="",
+                            answers=Answers.model_validate({"business_impact": "minor"}), policy_name="default",
+                            actor=users.SYSTEM, now=now)
+
+
+def page_run(script: str, state: dict) -> float:
+    """Seconds for one AppTest run of `script` as the bench lead, with `state` preset."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / script), default_timeout=120)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "lead"
+    at.session_state["name"] = "Lead"
+    for key, value in state.items():
+        at.session_state[key] = value
+    started = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        raise RuntimeError(f"{script} failed: {at.exception[0].value}")
+    return elapsed
+
+
+def naive_baseline(engine, view_from: dt.datetime, now: dt.datetime) -> float:  # noqa: ANN001
+    """Seconds to load every incident with pandas and aggregate attainment and percentiles in memory."""
+    started = time.perf_counter()
+    frame = pd.read_sql(
+        "SELECT i.id, i.severity, i.policy_name, i.detected_at, i.acknowledged_at, i.client_notified_at, "
+        "i.mobilized_at, i.resolved_at, a.tier, a.owner_id FROM incidents i JOIN accounts a ON a.id = i.account_id",
+        engine)
+    for column in ("detected_at", "acknowledged_at", "client_notified_at", "mobilized_at", "resolved_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="mixed")
+    frame = frame[frame["detected_at"] >= view_from]
+    frame["week"] = frame["detected_at"].dt.tz_localize(None).dt.to_period("W").dt.start_time
+    for clock, field in (("acknowledge", "acknowledged_at"), ("resolution", "resolved_at")):
+        targets = {(p, s, t): (load_preset(p).target(clock, s, t) or dt.timedelta(0)).total_seconds()
+                   for p, _ in POLICIES for s, _ in SEVERITY_MIX for t in ("basic", "pro", "enterprise")}
+        target = pd.Series([targets.get(k, 0) for k in zip(frame.policy_name, frame.severity, frame.tier)],
+                           index=frame.index)
+        actual = (frame[field].fillna(now) - frame["detected_at"]).dt.total_seconds()
+        frame[f"{clock}_breached"] = actual > target
+        frame[f"{clock}_actual"] = actual.where(frame[field].notna())
+        frame.groupby(["week", "severity"])[f"{clock}_breached"].mean()
+        frame.groupby("week")[f"{clock}_actual"].quantile([0.5, 0.9])
+    return time.perf_counter() - started
+
+
+def measure(url: str, runs: int) -> dict:
+    """Median seconds of the dashboard, the list, the search and the naive baseline on one dataset."""
+    os.environ["DATABASE_URL"] = url
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        built = dt.datetime.fromisoformat(conn.execute(select(Setting.value).where(Setting.key == MARKER))
+                                          .scalar()["built_at"])
+    # Show the dataset's own last 12 weeks even when it was built days ago.
+    view_to = built.date()
+    view_from = view_to - dt.timedelta(weeks=VIEW_WEEKS)
+    pages = {
+        "dashboard": ("pages/dashboard.py", {"d_dates": (view_from, view_to)}),
+        "list": ("pages/incidents.py", {}),
+        "search": ("pages/incidents.py", {"f_text": SEARCH_TEXT}),
+    }
+    results: dict[str, list[float]] = {name: [] for name in [*pages, "naive"]}
+    for script, state in pages.values():
+        write_incident(engine, dt.datetime.now(dt.UTC))
+        page_run(script, state)  # warm-up: imports, not measured
+    for _ in range(runs):
+        for name, (script, state) in pages.items():
+            write_incident(engine, dt.datetime.now(dt.UTC))
+            results[name].append(page_run(script, state))
+        results["naive"].append(naive_baseline(engine, dt.datetime.combine(view_from, dt.time(), dt.UTC),
+                                               dt.datetime.now(dt.UTC)))
+    engine.dispose()
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build or reuse the datasets, measure, print the table (and save it to bench-data/results.json)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=os.environ.get("SIZES") or "10000,100000,1000000",
+                        help="comma-separated dataset sizes (default 10000,100000,1000000)")
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per page and dataset (median)")
+    parser.add_argument("--engines", default="sqlite,postgresql", help="sqlite, postgresql or both")
+    parser.add_argument("--build-only", action="store_true", help="build or check the datasets, measure nothing")
+    args = parser.parse_args(argv)
+    try:
+        sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
+    except ValueError:
+        parser.error(f"--sizes takes whole numbers separated by commas, e.g. 10000,100000; got {args.sizes!r}")
+    if not sizes or min(sizes) < 100:
+        parser.error("give at least one size of 100 incidents or more")
+    BENCH_DIR.mkdir(exist_ok=True)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    table = []
+    for engine_name in engines:
+        for size in sizes:
+            url = sqlite_url(size) if engine_name == "sqlite" else postgres_url(size)
+            if url is None:
+                break
+            print(f"{engine_name} {size:,}:", flush=True)
+            ensure_dataset(url, size, now)
+            if args.build_only:
+                continue
+            medians = measure(url, args.runs)
+            table.append({"engine": engine_name, "incidents": size, **medians})
+            print("  " + ", ".join(f"{k} {v:.3f} s" for k, v in medians.items()), flush=True)
+    if args.build_only:
+        return 0
+    print_table(table)
+    (BENCH_DIR / "results.json").write_text(json.dumps({"measured_at": now.isoformat(), "runs": args.runs,
+                                                        "rows": table}, indent=2))
+    return 0
+
+
+def print_table(table: list[dict]) -> None:
+    """The results as a Markdown table, plus the 1M/10k (largest/smallest) ratios."""
+    print("\n| engine | incidents | dashboard s | list s | search s | naive pandas s | naive / dashboard |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in table:
+        print(f"| {row['engine']} | {row['incidents']:,} | {row['dashboard']:.3f} | {row['list']:.3f} | "
+              f"{row['search']:.3f} | {row['naive']:.3f} | {row['naive'] / row['dashboard']:.1f}x |")
+    for engine_name in sorted({r["engine"] for r in table}):
+        rows = sorted((r for r in table if r["engine"] == engine_name), key=lambda r: r["incidents"])
+        if len(rows) > 1:
+            small, large = rows[0], rows[-1]
+            ratio = {k: large[k] / small[k] for k in ("dashboard", "list", "search", "naive")}
+            print(f"\n{engine_name} {large['incidents']:,}/{small['incidents']:,}: " +
+                  ", ".join(f"{k} {v:.2f}" for k, v in ratio.items()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
