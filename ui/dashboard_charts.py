@@ -20,19 +20,21 @@ PASS_COLORS = alt.Scale(domain=["pass", "fail", "no data"], range=["#2e7d32", "#
 
 def attainment_chart(frame: pd.DataFrame, targets: pd.DataFrame) -> alt.Chart:
     """Attainment % per clock and severity, with the policies' objective values as target ticks."""
-    bars = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("Severity:N", title=None),
+    # One dataset for both layers: a faceted layer filters only the data it owns,
+    # so layers carrying their own data would repeat every clock in every panel.
+    data = pd.concat([frame.assign(Layer="attainment"), targets.assign(Layer="objective")], ignore_index=True)
+    base = alt.Chart().encode(x=alt.X("Severity:N", title=None, sort=["P0", "P1", "P2", "P3"]))
+    bars = base.mark_bar().encode(
         y=alt.Y("Attainment %:Q", scale=alt.Scale(domain=[0, 100])),
         color=alt.Color("Severity:N", legend=None),
         tooltip=["Clock", "Severity", "Met", "Breached", "Running", "Paused", alt.Tooltip("Attainment %:Q", format=".1f")],
-    )
-    layers = [bars]
-    if not targets.empty:
-        ticks = alt.Chart(targets).mark_tick(color="black", thickness=2, size=28).encode(
-            x="Severity:N", y="Target %:Q", tooltip=["Objective", "Policy", "Target %"])
-        layers.append(ticks)
-    return alt.layer(*layers, data=frame).facet(column=alt.Column("Clock:N", title=None)).properties(
-        title="Attainment by clock and severity (black tick: policy objective)")
+    ).transform_filter(alt.datum.Layer == "attainment")
+    ticks = base.mark_tick(color="black", thickness=2, size=18).encode(
+        y="Target %:Q", tooltip=["Objective", "Policy", "Target %"],
+    ).transform_filter(alt.datum.Layer == "objective")
+    return alt.layer(bars, ticks, data=data).properties(width=95, height=220).facet(
+        column=alt.Column("Clock:N", title=None, header=alt.Header(labelLimit=95, labelFontSize=11)),
+    ).properties(title="Attainment by clock and severity (black tick: policy objective)")
 
 
 def trend_chart(frame: pd.DataFrame) -> alt.Chart:
