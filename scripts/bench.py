@@ -40,6 +40,7 @@ os.environ.setdefault("ESCALATION_DESK_DATA", str(Path(tempfile.mkdtemp(prefix="
 os.environ.setdefault("ESCALATION_DESK_COOKIE_KEY", "bench-only-" + uuid.uuid4().hex)
 
 import pandas as pd  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -49,7 +50,7 @@ from core.clocks import IncidentFacts, compute_clocks  # noqa: E402
 from core.policy import CLOCKS, load_preset  # noqa: E402
 from core.triage import Answers  # noqa: E402
 from db.engine import make_engine, session_scope  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
+from db.migrate import alembic_config, upgrade  # noqa: E402
 from db.models import Account, Incident, IncidentFact, Setting, SlaClockFact, User  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -75,9 +76,9 @@ SEARCH_TEXT = "checkout"
 
 
 def schema_revisions(engine) -> list[str]:  # noqa: ANN001
-    """The migration revisions applied to a database (a dataset is rebuilt when they change)."""
-    with engine.connect() as conn:
-        return sorted(r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version")))
+    """The migration heads a dataset is built on (it is rebuilt when the migrations gain a revision)."""
+    del engine  # the code's heads, not the database's rows: one answer before and after upgrade
+    return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def dataset_ready(engine, size: int) -> bool:  # noqa: ANN001

@@ -67,15 +67,20 @@ def upgrade() -> None:
         return
     schema = _trgm_schema(bind)
     if schema is None:
-        try:
-            with bind.begin_nested():
-                op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except sa.exc.DBAPIError as exc:
-            log.warning("pg_trgm is not available (%s); incident search will scan instead of "
-                        "using an index. A database owner can run CREATE EXTENSION pg_trgm.",
-                        exc.orig)
-            return
+        # In public when we may, so that dropping an app schema never drops it for the others.
+        for statement in ("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public",
+                          "CREATE EXTENSION IF NOT EXISTS pg_trgm"):
+            try:
+                with bind.begin_nested():
+                    op.execute(statement)
+                break
+            except sa.exc.DBAPIError as exc:
+                problem = exc.orig
         schema = _trgm_schema(bind)
+        if schema is None:
+            log.warning("pg_trgm is not available (%s); incident search will scan instead of "
+                        "using an index. A database owner can run CREATE EXTENSION pg_trgm.", problem)
+            return
     # Qualified: the extension may live outside this schema's search_path.
     ops = f'"{schema}".gin_trgm_ops'
     op.execute(f"CREATE INDEX ix_incidents_title_trgm ON incidents USING gin (title {ops})")
