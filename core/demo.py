@@ -208,6 +208,15 @@ def _play(session: Session, rng: random.Random, incident_id: int, detected: dt.d
         incidents.record_milestone(session, incident_id=incident_id, milestone=milestone, actor=DEMO,
                                    now=now, at=at, reason="from the incident log (demo data)")
         last = at
+    resolved = last if M.RESOLVED in path else None
+    required = session.get(Incident, incident_id).required_level
+    if resolved and required:
+        # Resolved incidents that needed a level reached it, mostly in time.
+        delay = _delay(rng, targets.get("escalation"), dt.timedelta(hours=1), late_odds)
+        at = min(detected + max(delay, dt.timedelta(minutes=1)), resolved - dt.timedelta(minutes=1))
+        if at > detected:
+            incidents.escalate(session, incident_id=incident_id, to_level=required, actor=DEMO, now=now, at=at,
+                               reason="Needed decisions above the team's authority (demo data).")
 
 
 def _escalate_and_reopen(session: Session, rng: random.Random, accounts: list[Account], now: dt.datetime) -> None:

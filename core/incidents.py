@@ -471,9 +471,13 @@ def escalation_of(session: Session, incident: Incident, now: dt.datetime):  # no
 
 def escalate(
     session: Session, *, incident_id: int, to_level: str, reason: str, actor: Actor, now: dt.datetime,
-    expected_version: int | None = None,
+    expected_version: int | None = None, at: dt.datetime | None = None,
 ) -> str:
-    """Record an escalation (who, when, to which level, why) and return its handoff summary."""
+    """Record an escalation (who, when, to which level, why) and return its handoff summary.
+
+    `at` records one made earlier (a call at 02:10 logged at 02:40); it must lie
+    between detection and now.
+    """
     from core.escalation import handoff_summary
     from core.policy import level_rank
     from db.models import Escalation
@@ -488,6 +492,11 @@ def escalate(
         raise IncidentError(f"The incident is already at {incident.current_level}; escalate to a higher level.")
     if not reason.strip():
         raise IncidentError("Say why you escalate: the next level reads it first.")
+    at = at or now
+    if at > now:
+        raise IncidentError("The escalation time is in the future: enter when you escalated.")
+    if at < incident.detected_at:
+        raise IncidentError(f"An escalation cannot be before detection ({incident.detected_at:%Y-%m-%d %H:%M} UTC).")
     events = session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
                              .order_by(TimelineEvent.occurred_at)).all()
     actions = [f"{e.occurred_at:%d %b %H:%M} UTC {e.summary}" for e in events if e.kind in ("milestone", "status", "note")]
@@ -502,19 +511,19 @@ def escalate(
         tier=incident.account.tier, severity=incident.severity, severity_label=policy.severity_label(incident.severity),
         detected_at=incident.detected_at, status=incident.status, actions_taken=actions[-12:],
         evidence=[incident.summary] if incident.summary else [], business_impact=impact,
-        revenue_per_hour=answers.get("revenue_impact_per_hour"), elapsed=now - incident.detected_at,
+        revenue_per_hour=answers.get("revenue_impact_per_hour"), elapsed=at - incident.detected_at,
         recommendations=[reason.strip()],
     )
     session.add(Escalation(incident_id=incident_id, from_level=incident.current_level, to_level=to_level,
-                           escalated_at=now, actor_id=actor.id, reason=reason.strip(), handoff=summary,
+                           escalated_at=at, actor_id=actor.id, reason=reason.strip(), handoff=summary,
                            contacts=[c.model_dump(mode="json", exclude_none=True) for c in level.contacts]))
     before = incident.current_level
     incident.current_level = to_level
     if incident.required_level_reached_at is None and (
         incident.required_level is None or level_rank(to_level) >= level_rank(incident.required_level)
     ):
-        incident.required_level_reached_at = now
-    add_event(session, incident.id, kind="escalation", actor=actor, occurred_at=now, now=now,
+        incident.required_level_reached_at = at
+    add_event(session, incident.id, kind="escalation", actor=actor, occurred_at=at, now=now,
               summary=f"Escalated {before or 'none'} → {to_level} ({level.name}): {reason.strip()}")
     _audit(session, incident, actor, "escalate", {"current_level": [before, to_level]}, now)
     _touch(session, incident, now)

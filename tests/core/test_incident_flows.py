@@ -145,6 +145,32 @@ def test_escalation_due_is_kept_on_the_row_for_lists(engine):
         assert s.get(Incident, iid).escalation_due_at is None
 
 
+@pytest.mark.parametrize("minutes_after_detection, problem", [
+    (-1, "cannot be before detection"),
+    (11, "in the future"),
+])
+def test_escalation_at_a_past_time_must_lie_between_detection_and_now(engine, minutes_after_detection, problem):
+    iid = _open(engine)  # detected 10 minutes before NOW
+    with pytest.raises(incidents.IncidentError, match=problem):
+        with session_scope(engine) as s:
+            incidents.escalate(s, incident_id=iid, to_level="L3", reason="needs experts", actor=SYSTEM, now=NOW,
+                               at=NOW - 10 * MIN + minutes_after_detection * MIN)
+
+
+def test_escalation_recorded_late_counts_from_when_it_happened(engine):
+    iid = _open(engine)  # growth-engine P1: L3 due 1 h after detection
+    detected = NOW - 10 * MIN
+    with session_scope(engine) as s:
+        incidents.escalate(s, incident_id=iid, to_level="L3", reason="called the VP at 09:55", actor=SYSTEM,
+                           now=NOW + dt.timedelta(hours=2), at=detected + 45 * MIN)
+    with session_scope(engine) as s:
+        incident = s.get(Incident, iid)
+        clocks = {c.clock: c for c in incidents.clocks_of(s, incident, NOW + dt.timedelta(hours=2))}
+        event = s.query(TimelineEvent).filter_by(incident_id=iid, kind="escalation").one()
+    assert incident.required_level_reached_at == detected + 45 * MIN
+    assert clocks["escalation"].state.value == "met" and event.occurred_at == detected + 45 * MIN
+
+
 def test_lowering_severity_keeps_what_the_answers_require(engine):
     iid = _open(engine, {"business_impact": "major", "security_breach": True}, policy="red-status")
     with session_scope(engine) as s:
