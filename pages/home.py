@@ -1,4 +1,7 @@
-"""Home: who you are and the open incidents you own, most urgent first."""
+"""Home: the open incidents, client updates, overdue actions and accounts at risk you answer for.
+
+A CSM sees their own; a lead or admin sees the whole team's.
+"""
 
 from ui.page import page_setup
 
@@ -24,21 +27,26 @@ st.caption(f"{ROLE_LABELS[user.role]}: {ROLE_DUTIES[user.role]}.")
 
 now = utcnow()
 with read_scope() as session:
+    team = works_on_all_accounts(user.role)
     mine = incident_queries.my_open_incidents(session, user_id=user.id)
     team_open = incident_queries.count_open(session)
-    due_soon = communications.updates_due(session, user_id=None if works_on_all_accounts(user.role) else user.id,
+    # A lead answers for the team: the most urgent open incidents of everyone.
+    listed = incident_queries.board(session, now=now, limit=50) if team else mine
+    due_soon = communications.updates_due(session, user_id=None if team else user.id,
                                           now=now, within=communications.DUE_SOON)
 
 left, right = st.columns(2)
 left.metric("My open incidents", len(mine))
-if works_on_all_accounts(user.role):
+if team:
     right.metric("Open across the team", team_open)
 
-updates_due_panel(due_soon, user.time_zone, now, team=works_on_all_accounts(user.role))
+updates_due_panel(due_soon, user.time_zone, now, team=team)
 
-st.subheader("My open incidents")
-if not mine:
-    st.success("No open incident is assigned to you or to an account you own.")
+st.subheader("Team's open incidents, most urgent first" if team else "My open incidents")
+if team and team_open > len(listed):
+    st.caption(f"The {len(listed)} most urgent of {team_open}; the [incident list](/incidents) has them all.")
+if not listed:
+    st.success("No incident is open." if team else "No open incident is assigned to you or to an account you own.")
 else:
     table = pd.DataFrame(
         [
@@ -57,11 +65,11 @@ else:
                     else "—"
                 ),
             }
-            for row in mine
+            for row in listed
         ]
     )
     st.dataframe(table, hide_index=True, width="stretch")
 
-my_overdue_actions(user)
+my_overdue_actions(user, team=team)
 
 at_risk_home_panel(user, now)

@@ -281,14 +281,15 @@ def after_incident(incident_id: int, resolved: bool, user: CurrentUser) -> None:
     earlier_postmortems(earlier, user)
 
 
-def my_overdue_actions(user: CurrentUser) -> None:
-    """Home page section: the signed-in person's overdue post-mortem action items, with links."""
+def my_overdue_actions(user: CurrentUser, *, team: bool = False) -> None:
+    """Home page section: overdue post-mortem action items (the person's own, or the team's), with links."""
     with read_scope() as session:
-        overdue = reports.overdue_action_items(session, owner_id=user.id, now=utcnow())
+        overdue = reports.overdue_action_items(session, owner_id=None if team else user.id, now=utcnow())
     if not overdue:
         return
-    st.subheader(f"My overdue post-mortem actions ({len(overdue)})")
+    st.subheader(f"{'Team' if team else 'My'} overdue post-mortem actions ({len(overdue)})")
     for item in overdue:
-        st.markdown(f"- :red[due {local_time(item.due_at, user.time_zone, '%d %b %Y')}] {item.title} · "
+        owner = f" · {item.owner}" if team else ""
+        st.markdown(f"- :red[due {local_time(item.due_at, user.time_zone, '%d %b %Y')}] {item.title}{owner} · "
                     f"[#{item.incident_id} {item.incident_title}](/postmortem?id={item.incident_id}) "
                     f"({item.account_name})")
