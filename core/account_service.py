@@ -29,12 +29,11 @@ from core.accounts import may_work_on, works_on_all_accounts
 from core.clocks import CLOCK_LABELS, ClockState, compute_clocks
 from core.incidents import facts_of, policy_of
 from core.policy import CLOCKS, TIERS, Tier
-from core.users import Actor
+from core.users import EMAIL_PATTERN, Actor
 from db.models import Account, AuditEntry, Communication, Contact, Incident, SlaPause, User
 from db.rows import get_for_update
 
 CHANNELS: tuple[str, ...] = ("email", "phone", "sms", "chat")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ().-]{5,40}$")
 
 
@@ -93,7 +92,7 @@ class ContactInput(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        if value and not _EMAIL.match(value):
+        if value and not EMAIL_PATTERN.match(value):
             raise ValueError(f"{value!r} is not an email address (name@company.com)")
         return value
 

@@ -183,3 +183,15 @@ def most_urgent(clocks: list[SlaClock]) -> SlaClock | None:
     """The running clock with the earliest deadline (overdue ones first); paused and stopped ones never count."""
     open_clocks = [c for c in clocks if c.stopped_at is None and c.state is not ClockState.PAUSED]
     return min(open_clocks, key=lambda c: c.deadline, default=None)
+
+
+def compact_duration(span: dt.timedelta) -> str:
+    """A duration to the minute, compact: 45m, 3h 20m, 2d 4h (a negative span shows as 0m)."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from core import audit, incidents
 from core.access import Role
 from core.accounts import may_work_on, works_on_all_accounts
-from core.clocks import CLOCK_LABELS, ClockState, SlaClock
+from core.clocks import CLOCK_LABELS, ClockState, SlaClock, compact_duration
 from core.lifecycle import STATUS_LABELS, IncidentStatus
 from core.triage import FIELD_LABELS, FLAG_FIELDS
 from core.users import Actor
@@ -336,16 +336,7 @@ def _when(value: dt.datetime | None) -> str:
 
 def span(value: dt.timedelta | None) -> str:
     """A duration as people read it in a report: 45m, 3h 20m, 2d 4h."""
-    if value is None:
-        return "not recorded"
-    minutes = max(0, int(value.total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+    return "not recorded" if value is None else compact_duration(value)
 
 
 def _money(value: float | Decimal) -> str:

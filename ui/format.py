@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from core.clocks import compact_duration
+
 
 def local_time(value: dt.datetime | None, time_zone: str, fmt: str = "%a %d %b %H:%M") -> str:
     """`value` (UTC) shown in `time_zone`, with the zone's abbreviation."""
@@ -25,13 +27,4 @@ def time_left(deadline: dt.datetime | None, now: dt.datetime) -> str:
 
 def human_duration(seconds: int) -> str:
     """A compact duration: 45s, 12m, 1h 05m, 3d 4h."""
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, _ = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+    return f"{seconds}s" if seconds < 60 else compact_duration(dt.timedelta(seconds=seconds))
