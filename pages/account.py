@@ -14,20 +14,18 @@ from ui import account_panels  # noqa: E402
 from ui.account_forms import editor_of, pop_notice  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.format import local_time  # noqa: E402
+from ui.page import id_from_link  # noqa: E402
 
-raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
-    st.title("Account")
-    st.info("Open an account from the [Accounts](/accounts) page or the [Account health](/health) page.")
-    st.stop()
+account_id = id_from_link(
+    "Account", "Open an account from the [Accounts](/accounts) page or the [Account health](/health) page.")
 editor, now = editor_of(user), utcnow()
 with read_scope() as session:
-    view = account_service.account_view(session, int(raw_id), now=now)
+    view = account_service.account_view(session, account_id, now=now)
     report = signals.health_report(session, [view.id], now) if view else None
     owners = account_service.owners(session)
 if view is None or not account_service.may_see(editor, view.owner_id):
     st.title("Account")
-    st.error(f"Account {raw_id} does not exist or is not one of yours. CSMs see the accounts they own.")
+    st.error(f"Account {account_id} does not exist or is not one of yours. CSMs see the accounts they own.")
     st.stop()
 
 st.title(view.name)

@@ -17,13 +17,10 @@ from ui import incident_panels as panel  # noqa: E402
 from ui import report_panels  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.incident_actions import pop_notice, remember_version, seen_version  # noqa: E402
+from ui.page import id_from_link  # noqa: E402
 
-raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
-    st.title("Incident")
-    st.info("Open an incident from the Incidents list or the Board, or add `?id=<number>` to this page's address.")
-    st.stop()
-incident_id = int(raw_id)
+incident_id = id_from_link(
+    "Incident", "Open an incident from the Incidents list or the Board, or add `?id=<number>` to this page's address.")
 
 with read_scope() as session:
     view = incident_view.load(session, incident_id, now=utcnow())

@@ -11,21 +11,14 @@ user = page_setup("postmortem", "Post-mortem", ":material/psychology:")
 import streamlit as st  # noqa: E402
 
 from core import incident_queries  # noqa: E402
-from core.reports import ReportKind, may_edit  # noqa: E402
+from core.reports import ReportKind  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import report_panels as panel  # noqa: E402
+from ui.page import id_from_link  # noqa: E402
 
-raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
-    st.title("Post-mortem")
-    st.info("Open a resolved incident and follow its post-mortem link, or add `?id=<number>` to this page's address.")
-    st.stop()
-
-problem, view = panel.load(int(raw_id), ReportKind.POSTMORTEM, user)
-if view is None:
-    st.error(problem)
-    st.stop()
-editor = may_edit(user.role, user.id, view.record.account_owner_id)
+incident_id = id_from_link(
+    "Post-mortem", "Open a resolved incident and follow its post-mortem link, or add `?id=<number>` to this page's address.")
+view, editor = panel.open_document(incident_id, ReportKind.POSTMORTEM, user)
 with read_scope() as session:
     people = incident_queries.owners(session)
 

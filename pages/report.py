@@ -11,20 +11,13 @@ user = page_setup("report", "Incident report", ":material/description:")
 
 import streamlit as st  # noqa: E402
 
-from core.reports import ReportKind, may_edit  # noqa: E402
+from core.reports import ReportKind  # noqa: E402
 from ui import report_panels as panel  # noqa: E402
+from ui.page import id_from_link  # noqa: E402
 
-raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
-    st.title("Incident report")
-    st.info("Open a resolved incident and follow its report link, or add `?id=<number>` to this page's address.")
-    st.stop()
-
-problem, view = panel.load(int(raw_id), ReportKind.REPORT, user)
-if view is None:
-    st.error(problem)
-    st.stop()
-editor = may_edit(user.role, user.id, view.record.account_owner_id)
+incident_id = id_from_link(
+    "Incident report", "Open a resolved incident and follow its report link, or add `?id=<number>` to this page's address.")
+view, editor = panel.open_document(incident_id, ReportKind.REPORT, user)
 tasks = panel.load_tasks(view.record.id)
 
 panel.header(view, user)

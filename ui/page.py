@@ -16,6 +16,16 @@ from ui.auth import CurrentUser
 from ui.forms import password_change_form
 
 
+def id_from_link(title: str, how_to_open: str) -> int:
+    """The number in this page's `?id=`; without one, title the page, say how to open it and stop."""
+    raw = st.query_params.get("id", "")
+    if not raw.isdigit():
+        st.title(title)
+        st.info(how_to_open)
+        st.stop()
+    return int(raw)
+
+
 def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
     """Configure the page, require a signed-in user allowed on `page`, draw the sidebar."""
     if page not in PAGE_ACCESS:

@@ -72,6 +72,15 @@ def load(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[str, Re
         return "", reports.report_view(session, incident_id, kind, now=now)
 
 
+def open_document(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[ReportView, bool]:
+    """The document's view and whether `user` may edit it; explains and stops the page when it cannot open."""
+    problem, view = load(incident_id, kind, user)
+    if view is None:
+        st.error(problem)
+        st.stop()
+    return view, reports.may_edit(user.role, user.id, view.record.account_owner_id)
+
+
 def run_report_change(view: ReportView, change: Callable, success: str, typed: dict[str, str] | None = None) -> bool:
     """Apply `change(session)` as one unit of work; on success rerun with fresh widgets, else explain."""
     key = (view.kind.value, view.record.id)
