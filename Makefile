@@ -7,11 +7,13 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench setup init browser-deps postgres clean help
+.PHONY: run test test-fast lint bench setup init browser-deps postgres clean help
 
 help:
 	@echo "make run    - set up, migrate, seed demo data, create first admin, serve on http://127.0.0.1:$(PORT)"
-	@echo "make test   - set up test tools (incl. Debian chromium) and run the whole suite"
+	@echo "make test   - set up test tools (Debian chromium, PostgreSQL when none answers) and run the whole suite"
+	@echo "make test-fast - rules and core only, no browser and no pages (day-to-day, under a minute)"
+	@echo "make lint   - ruff, mypy and import-linter (CI runs it before the tests)"
 	@echo "make bench  - build large datasets and print dashboard/list timings"
 
 $(VENV)/bin/python:
@@ -38,11 +40,18 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }
 
 postgres:
-	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
-		command -v pg_ctlcluster >/dev/null 2>&1 && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; }
+	@bash scripts/ensure_postgres.sh
 
 test: setup browser-deps postgres
 	$(PY) -m pytest
+
+test-fast: setup postgres
+	$(PY) -m pytest tests/core
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: setup postgres
 	$(PY) scripts/bench.py
