@@ -365,8 +365,7 @@ def _check_recipients(channel: str, recipients: Sequence[str]) -> list[str]:
         raise CommunicationError("Say who received the message: add at least one recipient." if channel != "phone"
                                  else "Say whom you called: add at least one name or number.")
     for value in cleaned:
-        if any(ch in value for ch in "\r\n\x00"):
-            raise mail.HeaderInjectionError(f"The recipient {value!r} contains a line break; remove it.")
+        mail.check_header_text(value, f"The recipient {value!r}")
         if channel == "email":
             mail.parse_address(value, what="the recipient")
     return cleaned
@@ -385,8 +384,7 @@ def record_communication(
         raise CommunicationError(f"Unknown delivery {delivery!r}: use one of {', '.join(DELIVERIES)}.")
     if not body_text.strip():
         raise CommunicationError("The message text is empty: nothing to log.")
-    if any(ch in subject for ch in "\r\n\x00"):
-        raise mail.HeaderInjectionError("The subject contains a line break, which is not allowed; remove it.")
+    mail.check_header_text(subject, "The subject")
     if len(subject) > mail.MAX_SUBJECT_CHARS:
         raise CommunicationError(f"The subject is {len(subject)} characters long; keep it under "
                                  f"{mail.MAX_SUBJECT_CHARS}.")

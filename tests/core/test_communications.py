@@ -188,6 +188,10 @@ def test_stale_version_is_a_conflict_and_logs_nothing(setup):
         ({"recipients": []}, comms.CommunicationError, "add at least one recipient"),
         ({"recipients": ["ana@acme.example\r\nBcc: x@evil.example"]}, HeaderInjectionError, "line break"),
         ({"subject": "Hi\nBcc: x@evil.example"}, HeaderInjectionError, "line break"),
+        ({"subject": "Hi\u2028Bcc: x@evil.example"}, HeaderInjectionError, "line separator \\(U\\+2028\\)"),
+        ({"recipients": ["ana@acme.example\x85Bcc: x@evil.example"]}, HeaderInjectionError, "U\\+0085"),
+        ({"recipients": ["=?utf-8?q?Ana=0D=0ABcc:_x@evil.example?= <ana@acme.example>"]}, HeaderInjectionError,
+         "encoded word"),
         ({"body_text": "   "}, comms.CommunicationError, "text is empty"),
         ({"channel": "fax"}, comms.CommunicationError, "Unknown channel"),
         ({"sent_at": NOW + 2 * HOUR}, comms.CommunicationError, "in the future"),
@@ -237,6 +241,8 @@ def test_send_delivers_both_parts_and_logs_the_exact_text(setup, smtp):
     [
         (["refuse@acme.example"], RecipientRefused),   # the server says no
         (["Ana <ana@acme>"], AddressError),             # refused before connecting
+        (["=?utf-8?q?Ana=0D=0ABcc:_x@evil.example?= <ana@acme.example>"], HeaderInjectionError),
+        (["Ana\x0bBcc: x@evil.example <ana@acme.example>"], HeaderInjectionError),
     ],
 )
 def test_a_refused_send_logs_nothing(setup, smtp, to, error):
@@ -251,6 +257,28 @@ def test_a_refused_send_logs_nothing(setup, smtp, to, error):
     assert _count(setup.engine, Communication) == 0
     row = _incident(setup.engine, setup.incident_id)
     assert row.client_notified_at is None and row.version == source.version
+
+
+def test_a_title_holding_an_encoded_word_goes_out_literally_with_no_extra_header(setup, smtp):
+    # The subject is filled from the incident title, which any CSM can edit: its '=?' is encoded by the app.
+    settings, server = smtp
+    before = len(server.messages)
+    title = "=?utf-8?q?Checkout=0D=0AReply-To:_attacker@evil.example?="
+    prepared, source = _prepared(setup, "emergency_acknowledgement", title=title)
+    assert title in prepared.subject
+    comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
+                          to=source.default_recipients, reply_to="csm1@example.com", settings=settings,
+                          password=None, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
+    _, rcpts, raw = server.messages[before]
+    head = raw.partition(b"\r\n\r\n")[0]
+    names = sorted(line.partition(b":")[0].lower() for line in head.split(b"\r\n") if line[:1] not in b" \t")
+    assert names == [b"content-type", b"date", b"from", b"message-id", b"mime-version", b"reply-to", b"subject",
+                     b"to"]
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == prepared.subject and parsed["Reply-To"] == "csm1@example.com"
+    assert rcpts == ["ana@acme.example"]
+    with session_scope(setup.engine) as s:
+        assert s.scalars(select(Communication.subject)).all() == [prepared.subject]
 
 
 def test_an_unreachable_server_logs_nothing(setup):

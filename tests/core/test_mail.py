@@ -7,9 +7,11 @@ and optionally requires a login (user "csm", password "right").
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email
 import email.policy
+import re
 import socket
 import threading
 import time
@@ -18,6 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from core import mail
 from core.messages import render, sample_context
 from core.mail import (
     AddressError,
@@ -369,3 +372,202 @@ def test_concurrent_sends_each_get_their_own_connection(smtp_server):
     for t in threads:
         t.join()
     assert errors == [] and len(handler.messages) == 5
+
+
+# --------------------------------------------------------------------------
+# Header injection: every variant, on the .eml bytes and through a real SMTP server.
+#
+# CPython before 3.11.10 decodes an encoded word when a header is set and writes a decoded CR/LF out raw
+# (CVE-2024-6923). Each variant must end either refused with a clear reason, or delivered with exactly the
+# headers the message was built with and only the intended recipients; a subject is then read literally.
+
+
+def _b(text: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+BCC = "Bcc: x@evil.example"
+INJECTIONS = [
+    # Subjects holding encoded words are encoded by the app: delivered, and read literally (None).
+    pytest.param({"subject": "=?utf-8?q?Update=0D=0AReply-To:_attacker@evil.example?="}, None, id="subject-q-crlf"),
+    pytest.param({"subject": _b(f"Update\r\n{BCC}")}, None, id="subject-b-crlf"),
+    pytest.param({"subject": _b(f"Update\r\n{BCC}").replace("utf-8?b", "UTF-8?B")}, None, id="subject-B-upper"),
+    pytest.param({"subject": "=?UTF-8?Q?Update=0ABcc:_x@evil.example?="}, None, id="subject-Q-lf"),
+    pytest.param({"subject": "=?iso-8859-1?q?Update=0DBcc:_x@evil.example?="}, None, id="subject-latin1-cr"),
+    pytest.param({"subject": "=?utf-8*en?q?Update=0D=0ABcc:_x@evil.example?="}, None, id="subject-language-tag"),
+    pytest.param({"subject": "Exports failing =?utf-8?q?=0D=0ABcc:_x@evil.example?= [INC-1042]"}, None,
+                 id="subject-word-mid-text"),
+    pytest.param({"subject": "=?utf-8?q?Update=0D?= =?utf-8?q?=0ABcc:_x@evil.example?="}, None, id="subject-cr-lf-split"),
+    pytest.param({"subject": "x" * 66 + " =?utf-8?q?a=0D=0ABcc:_x@evil.example?="}, None, id="subject-word-at-fold"),
+    pytest.param({"subject": "=?utf-8?q?Update=0D=0A=09Bcc:_x@evil.example?="}, None, id="subject-encoded-fold"),
+    pytest.param({"subject": "Update =?utf-8?q?Bcc?=: x@evil.example"}, None, id="subject-encoded-name"),
+    # Raw control characters and line separators are refused, naming the character.
+    pytest.param({"subject": f"Update\r{BCC}"}, "carriage return (CR)", id="subject-cr"),
+    pytest.param({"subject": f"Update\n{BCC}"}, "line feed (LF)", id="subject-lf"),
+    pytest.param({"subject": f"Update\r\n{BCC}"}, "carriage return (CR)", id="subject-crlf"),
+    pytest.param({"subject": f"Update\r\n\t{BCC}"}, "carriage return (CR)", id="subject-crlf-tab-fold"),
+    pytest.param({"subject": f"Update\n {BCC}"}, "line feed (LF)", id="subject-lf-space-fold"),
+    pytest.param({"subject": f"Update\x00{BCC}"}, "NUL character", id="subject-nul"),
+    pytest.param({"subject": f"Update\u2028{BCC}"}, "line separator (U+2028)", id="subject-u2028"),
+    pytest.param({"subject": f"Update\u2029{BCC}"}, "paragraph separator (U+2029)", id="subject-u2029"),
+    pytest.param({"subject": f"Update\x85{BCC}"}, "next-line character (U+0085)", id="subject-u0085"),
+    pytest.param({"subject": f"Update\x0b{BCC}"}, "vertical tab", id="subject-vt"),
+    pytest.param({"subject": f"Update\x0c{BCC}"}, "form feed", id="subject-ff"),
+    pytest.param({"subject": f"Update\x1c{BCC}"}, "control character (U+001C)", id="subject-file-separator"),
+    # Encoded words in any address entry are refused.
+    pytest.param({"recipients": ["=?utf-8?q?Ana=0D=0ABcc:_x@evil.example?= <ana@acme.example>"]}, "'=?'",
+                 id="to-encoded-name"),
+    pytest.param({"recipients": ['"=?utf-8?q?Ana=0D=0ABcc:_x@evil.example?=" <ana@acme.example>']}, "'=?'",
+                 id="to-quoted-encoded-name"),
+    pytest.param({"recipients": ["=?utf-8?q?x=22_=3Cx@evil.example=3E,_=22?= <ana@acme.example>"]}, "'=?'",
+                 id="to-name-smuggling-an-address"),
+    pytest.param({"recipients": ["=?utf-8?q?x=0D=0A?=@acme.example"]}, "'=?'", id="to-encoded-local-part"),
+    pytest.param({"cc": [_b(f"IT\r\n{BCC}") + " <it@acme.example>"]}, "'=?'", id="cc-b-encoded-name"),
+    pytest.param({"sender": "=?utf-8?q?Sam=0D=0ABcc:_x@evil.example?= <sam.lee@example.com>"}, "'=?'",
+                 id="from-encoded-name"),
+    pytest.param({"reply_to": "=?utf-8?q?Desk=0D=0ABcc:_x@evil.example?= <support@example.com>"}, "'=?'",
+                 id="reply-to-encoded-name"),
+    pytest.param({"attachments": [Attachment("=?utf-8?q?a=0D=0AX-Evil:_1?=.txt", b"x", "text/plain")]}, "'=?'",
+                 id="attachment-encoded-name"),
+    # Raw breaks in addresses and names are refused; a list squeezed into one entry is not an address.
+    pytest.param({"recipients": [f"Ana\n{BCC} <ana@acme.example>"]}, "line feed (LF)", id="to-lf-in-name"),
+    pytest.param({"recipients": [f"Ana\u2028{BCC} <ana@acme.example>"]}, "U+2028", id="to-u2028-in-name"),
+    pytest.param({"cc": [f"it@acme.example\x85{BCC}"]}, "U+0085", id="cc-u0085"),
+    pytest.param({"reply_to": f"support@example.com\x0b{BCC}"}, "vertical tab", id="reply-to-vt"),
+    pytest.param({"sender": f"sam.lee@example.com\x00{BCC}"}, "NUL character", id="from-nul"),
+    pytest.param({"recipients": ["ana@acme.example, x@evil.example"]}, "not a valid email address",
+                 id="to-two-addresses-in-one-entry"),
+    # Commas and header-like text inside a display name stay inside it: one recipient, no extra header.
+    pytest.param({"recipients": ['"Martin, Ana" <ana@acme.example>']}, None, id="to-comma-in-quoted-name"),
+    pytest.param({"recipients": ["x@evil.example, Ana <ana@acme.example>"]}, None, id="to-list-text-as-name"),
+    pytest.param({"recipients": [f"Ana {BCC} <ana@acme.example>"]}, None, id="to-header-text-as-name"),
+]
+# Built without a Reply-To: a Reply-To line in the output can only be injected.
+BUILT_HEADERS = ["cc", "content-type", "date", "from", "message-id", "mime-version", "subject", "to"]
+RECIPIENTS = ["ana@acme.example", "it@acme.example"]
+
+
+def _read_header_names(raw: bytes) -> list[str]:
+    """Header names as the most lenient reader sees them: a CR, an LF or a CRLF each ends a line."""
+    head = raw.partition(b"\r\n\r\n")[0]
+    assert head.isascii() and not re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", head.replace(b"\r\n", b""))
+    names = []
+    for line in re.split(rb"\r\n|\r|\n", raw):
+        if not line.strip():
+            break
+        if line[:1] not in (b" ", b"\t"):
+            names.append(line.partition(b":")[0].decode("ascii").lower())
+    return names
+
+
+def _assert_clean(raw: bytes, changes: dict, literal: bool) -> None:
+    assert sorted(_read_header_names(raw)) == BUILT_HEADERS
+    received = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [a.addr_spec for h in ("To", "Cc") for a in received[h].addresses] == RECIPIENTS
+    if literal and "subject" in changes:
+        assert received["Subject"] == changes["subject"].strip(), "the recipient reads the subject literally"
+
+
+def _attempt(changes: dict, refused_with: str | None, controller, handler, *, literal: bool = True) -> str:
+    """Build, download and send one variant; 'refused' or 'clean', or an assertion naming what got through."""
+    handler.messages.clear()
+    try:
+        message = _message(**{"reply_to": None, **changes})
+        eml = to_eml_bytes(message)
+        receipt = send(message, _settings(controller))
+    except MailError as refusal:
+        assert handler.messages == [], "a refused message reached the server"
+        if refused_with is not None:
+            assert refused_with in str(refusal)
+        return "refused"
+    assert refused_with is None, f"expected a refusal naming {refused_with!r}"
+    _assert_clean(eml, changes, literal)
+    [(_, rcpt_tos, raw)] = handler.messages
+    assert rcpt_tos == RECIPIENTS == list(receipt.accepted), "only the intended recipients get the message"
+    _assert_clean(raw, changes, literal)
+    return "clean"
+
+
+@pytest.mark.parametrize("changes, refused_with", INJECTIONS)
+def test_header_injection_variant_is_refused_or_delivered_clean(changes, refused_with, smtp_server):
+    controller, handler = smtp_server
+    outcome = _attempt(changes, refused_with, controller, handler)
+    assert outcome == ("clean" if refused_with is None else "refused")
+
+
+def _input_checks_off(monkeypatch) -> None:
+    monkeypatch.setattr(mail, "check_header_text", lambda value, what: None)
+    monkeypatch.setattr(mail, "_no_encoded_words", lambda value, what: None)
+    monkeypatch.setattr(mail, "_set_subject", lambda message, subject: message.__setitem__("Subject", subject))
+
+
+@pytest.mark.parametrize("changes, refused_with", INJECTIONS)
+def test_the_serialized_header_check_alone_stops_every_variant(changes, refused_with, smtp_server, monkeypatch):
+    # With the input checks off, what stands between the library and the client is the read-back of the
+    # bytes: whatever this interpreter writes, either the variant is refused or its bytes are clean.
+    controller, handler = smtp_server
+    _input_checks_off(monkeypatch)
+    # The library decodes encoded words then, so only the headers and the recipients are checked.
+    assert _attempt(changes, None, controller, handler, literal=False) in ("refused", "clean")
+
+
+def test_header_injection_corpus(smtp_server, monkeypatch):
+    controller, handler = smtp_server
+    outcomes = {param.id: _attempt(*param.values, controller, handler) for param in INJECTIONS}
+    blocked = sum(outcome in ("refused", "clean") for outcome in outcomes.values())
+    print(f"header injection: {len(outcomes)} variants checked, {blocked} blocked "
+          f"({list(outcomes.values()).count('refused')} refused, {list(outcomes.values()).count('clean')} "
+          "delivered clean)")
+    _input_checks_off(monkeypatch)
+    alone = [param.id for param in INJECTIONS if _attempt(param.values[0], None, controller, handler, literal=False) == "refused"]
+    print(f"header injection, input checks off: {len(alone)} of {len(INJECTIONS)} refused by the serialized "
+          "header check or the library, the rest delivered clean")
+    assert len(outcomes) >= 20 and blocked == len(outcomes)
+
+
+@pytest.mark.parametrize(
+    "tamper, reason",
+    [
+        pytest.param(lambda m: m.set_raw("Subject", f"Hi\r\n{BCC}"), "header", id="raw-bcc-line"),
+        pytest.param(lambda m: m.set_raw("Subject", f"Hi\r\n \r\n{BCC}"), "header", id="blank-continuation"),
+        pytest.param(lambda m: m.set_raw("Subject", "A second subject"), "Subject", id="second-subject"),
+        pytest.param(lambda m: m.__setitem__("X-Mailer", "evil"), "X-Mailer", id="header-never-set"),
+        pytest.param(lambda m: m.set_raw("Subject", "Caf\xe9"), "header", id="non-ascii-raw"),
+        pytest.param(lambda m: m.get_payload()[0].__setitem__("X-Evil", "1"), "MIME part", id="part-header"),
+    ],
+)
+def test_a_message_whose_header_block_comes_out_wrong_is_neither_saved_nor_sent(tamper, reason, smtp_server):
+    controller, handler = smtp_server
+    handler.messages.clear()
+    message = _message()
+    tamper(message)
+    with pytest.raises(HeaderInjectionError, match="did not come out as it was built") as caught:
+        to_eml_bytes(message)
+    assert reason in str(caught.value)
+    with pytest.raises(HeaderInjectionError, match="Nothing was sent|not sent"):
+        send(message, _settings(controller))
+    assert handler.messages == []
+
+
+def test_an_address_too_long_for_one_header_line_is_refused():
+    with pytest.raises(HeaderInjectionError, match="the limit is 998"):
+        to_eml_bytes(_message(recipients=["a" * 1000 + "@acme.example"]))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"subject": "Résolu : export des commandes 🔥 " * 9},
+        {"subject": "x" * 300},
+        {"subject": "Is a =? b ?= c, or =?x?"},
+        {"subject": "Order   exports\u00a0failing"},
+        {"recipients": ['Ana "the boss" Martin <ana@acme.example>', "Back\\slash <b@acme.example>"]},
+        {"recipients": [f"user{i}@acme.example" for i in range(40)], "cc": ["Ünïcödé Nämé; with: colon <c@acme.example>"]},
+        {"attachments": [Attachment("Incident timeline, été.csv", b"a,b\n", "text/csv")]},
+    ],
+)
+def test_ordinary_messages_pass_the_header_check(changes):
+    message = _message(**changes)
+    parsed = email.message_from_bytes(to_eml_bytes(message), policy=email.policy.default)
+    assert parsed["Subject"] == message["Subject"]
+    assert [a.addr_spec for a in parsed["To"].addresses] == [a.addr_spec for a in message["To"].addresses]

@@ -158,6 +158,7 @@ def test_send_through_smtp_logs_the_exact_text_and_notifies_the_client(acme, app
         ("up", "ana@acme", "is not a valid email address"),
         ("up", "refuse@acme.example", "refused this recipient"),
         ("up", "ana@acme.example\nBcc: x@evil.example", "is not a valid email address"),
+        ("up", "=?utf-8?q?Ana=0D=0ABcc:_x@evil.example?= <ana@acme.example>", "the start of an encoded word"),
     ],
 )
 def test_a_failed_send_keeps_the_draft_and_logs_nothing(acme, app_db, smtp_server, server, to, message):
@@ -174,6 +175,36 @@ def test_a_failed_send_keeps_the_draft_and_logs_nothing(acme, app_db, smtp_serve
     assert field(at, acme, "greeting").value == "Dear Ana" and field(at, acme, "_to_email").value == to
     assert logged(app_db) == [] and len(collector.messages) == before
     assert incident_row(app_db, acme).client_notified_at is None
+
+
+@pytest.mark.parametrize(
+    "title, refused_with",
+    [
+        # A line separator in the title is folded into a space with the rest of the subject; a NUL is not.
+        ("Checkout down\x00Bcc: x@evil.example", "The subject contains a NUL character"),
+        ("=?utf-8?q?Checkout=0D=0ABcc:_x@evil.example?=", None),  # sent, and read literally
+    ],
+)
+def test_a_title_cannot_add_header_lines(acme, app_db, smtp_server, title, refused_with):
+    port, collector = smtp_server
+    use_smtp(app_db, port)
+    before = len(collector.messages)
+    at = pick(compose("csm1", acme), acme, "emergency_acknowledgement")
+    field(at, acme, "title").input(title)
+    at.button(key="compose_send").click().run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    if refused_with:
+        assert refused_with in errors and "Your draft is kept" in errors
+        assert "Cannot build the email yet" in errors, "the .eml download is withheld too"
+        assert field(at, acme, "title").value == title
+        assert logged(app_db) == [] and len(collector.messages) == before
+        return
+    assert errors == ""
+    _, rcpts, raw = collector.messages[before]
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert title in parsed["Subject"] and parsed.get_all("Bcc") is None and rcpts == ["ana@acme.example"]
+    assert [row.subject for row in logged(app_db)] == [parsed["Subject"]]
 
 
 def test_missing_required_fields_block_marking_sent(acme, app_db):
