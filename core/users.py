@@ -144,6 +144,11 @@ def list_users(session: Session, *, include_disabled: bool = True) -> list[User]
     return list(session.scalars(stmt))
 
 
+def has_users(session: Session) -> bool:
+    """True once at least one account exists (active or not)."""
+    return session.scalar(select(User.id).limit(1)) is not None
+
+
 def count_admins(session: Session) -> int:
     """How many active admins there are."""
     stmt = select(func.count()).where(User.role == Role.ADMIN.value, User.is_active.is_(True))

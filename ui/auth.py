@@ -176,6 +176,15 @@ def _login_form(auth: stauth.Authenticate) -> None:
         notice = st.session_state.pop(_NOTICE, None)
         if notice:
             st.warning(notice)
+        with read_scope() as session:
+            nobody = not users.has_users(session)
+        if nobody:
+            # A database migrated at start by `streamlit run app.py` has no account yet.
+            st.info(
+                "No account exists yet. On the server, run `.venv/bin/python -m core init` in the "
+                "project folder: it creates the first administrator and prints a one-time password "
+                "(add `--no-demo` to leave out the demo data)."
+            )
         with st.form("sign_in"):
             username = st.text_input("Username", key="sign_in_username", autocomplete="username")
             password = st.text_input(
