@@ -307,7 +307,7 @@ def test_two_processes_at_once_share_the_username_delay(engine):
     # 2 processes x 10 wrong passwords at the same instant, each from its own address:
     # the first one counted starts a 4 s delay that refuses all the others, whoever they are.
     plans = [_plan("alice", WRONG, A, [0] * 10), _plan("alice", WRONG, B, [0] * 10)]
-    outcomes = sum(_run_processes(engine, plans, together=True), [])
+    outcomes = [o for one in _run_processes(engine, plans, together=True) for o in one]
     assert sorted(outcomes) == ["invalid"] + ["wait"] * 19
     with session_scope(engine) as s:
         assert s.get(LoginDelay, "alice").failures == 3
