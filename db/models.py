@@ -99,14 +99,30 @@ class User(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per username, shared by every session and process."""
+    """Failed sign-ins for one username from one client (an address, or a trusted browser)."""
 
     __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_last_failure_at", "last_failure_at"),)
 
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # An IP address, "local", or "device:<digest>" for a browser holding a device cookie.
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[dt.datetime | None]
     locked_until: Mapped[dt.datetime | None]
+    last_failure_at: Mapped[dt.datetime]
+
+
+class LoginDelay(Base):
+    """Consecutive failed sign-ins for one username from anywhere: when the next try may come."""
+
+    __tablename__ = "login_delays"
+    __table_args__ = (Index("ix_login_delays_last_failure_at", "last_failure_at"),)
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_after: Mapped[dt.datetime]
+    last_failure_at: Mapped[dt.datetime]
 
 
 class RevokedSession(Base):

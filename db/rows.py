@@ -23,11 +23,12 @@ def get_for_update(session: Session, model: type[M], key: Any) -> M | None:
 
 
 def get_or_create_for_update(session: Session, model: type[M], key: Any, **defaults: Any) -> M:
-    """Lock the row with primary key `key`, inserting it first when it does not exist."""
-    pk_name = model.__mapper__.primary_key[0].name
+    """Lock the row with primary key `key` (a tuple for a composite key), inserting it first when missing."""
+    pk_names = [column.name for column in model.__mapper__.primary_key]
+    values = dict(zip(pk_names, key if isinstance(key, tuple) else (key,), strict=True))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).values({pk_name: key, **defaults}).on_conflict_do_nothing()
+    stmt = insert(model).values({**values, **defaults}).on_conflict_do_nothing()
     session.execute(stmt)
     row = get_for_update(session, model, key)
     assert row is not None  # just inserted or already there

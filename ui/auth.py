@@ -1,10 +1,13 @@
 """Sign-in for every page: streamlit-authenticator for the session and cookie, our DB for the rules.
 
 The library keeps `authentication_status`/`username` in `st.session_state`
-and writes the re-authentication cookie. Passwords, lockout, disabled users
-and revoked cookies are decided by `core.users` against the database, so
-they hold across sessions and processes. This module must never keep a
-database Session or ORM object in `st.session_state`.
+and writes the re-authentication cookie. Passwords, throttling, disabled
+users and revoked cookies are decided by `core.users` against the database,
+so they hold across sessions and processes; this module only supplies the
+client's address (the connection's, or a configured proxy header's) and the
+browser's device cookie, which survives sign-out so that others' failed
+guesses never lock a person out of the browser they use. This module must
+never keep a database Session or ORM object in `st.session_state`.
 """
 
 from __future__ import annotations
@@ -25,10 +28,16 @@ from db.engine import data_dir, read_scope, session_scope
 
 COOKIE_NAME = "escalation_desk_session"
 COOKIE_EXPIRY_DAYS = 7.0
+# One device cookie per username, so two people sharing a browser both keep theirs.
+DEVICE_COOKIE_PREFIX = "escalation_desk_device_"
+TRUSTED_IP_HEADER_ENV = "ESCALATION_DESK_TRUSTED_IP_HEADER"
 _ISSUED_AT = "_ed_session_issued_at"
 _TOKEN_EXP = "_ed_session_token_exp"
 _NOTICE = "_ed_signin_notice"
 _AUTHENTICATOR = "_ed_authenticator"
+# Device tokens issued to this browser session: st.context.cookies only holds the
+# cookies of the page load, so one set after it is read back from here.
+_DEVICE_TOKENS = "_ed_device_tokens"
 
 
 @dataclass(frozen=True)
@@ -49,16 +58,49 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _setting(secret: str, env: str) -> str | None:
+    try:
+        value = st.secrets.get(secret)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        value = None
+    value = value or os.environ.get(env)
+    return str(value) if value else None
+
+
 def cookie_key() -> str:
     """The cookie signing key: st.secrets, then the environment, then a 0600 file made at first run."""
-    try:
-        key = st.secrets.get("cookie_key")
-    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        key = None
-    key = key or os.environ.get("ESCALATION_DESK_COOKIE_KEY")
-    if key:
-        return str(key)
-    return _key_file(data_dir() / "cookie_key")
+    return _setting("cookie_key", "ESCALATION_DESK_COOKIE_KEY") or _key_file(data_dir() / "cookie_key")
+
+
+def trusted_ip_header() -> str | None:
+    """The proxy header that carries the client's address (`trusted_ip_header` secret or env), if set."""
+    return _setting("trusted_ip_header", TRUSTED_IP_HEADER_ENV)
+
+
+def client_address() -> str:
+    """The address sign-in failures are counted against for this browser."""
+    header = trusted_ip_header()
+    # Honoured only when configured: without a proxy that sets it, anyone could send it.
+    # A repeated header counts as one list, so its right-most entry is still the proxy's.
+    forwarded = ",".join(st.context.headers.get_all(header)) if header else None
+    return users.client_address(st.context.ip_address, forwarded)
+
+
+def _device_cookie(username: str) -> str:
+    return DEVICE_COOKIE_PREFIX + username
+
+
+def _device_token(username: str) -> str | None:
+    issued = st.session_state.get(_DEVICE_TOKENS, {}).get(username)
+    return issued or st.context.cookies.get(_device_cookie(username))
+
+
+def _keep_device_token(auth: stauth.Authenticate, username: str, token: str) -> None:
+    st.session_state.setdefault(_DEVICE_TOKENS, {})[username] = token
+    auth.cookie_controller.cookie_model.cookie_manager.set(
+        _device_cookie(username), token, key="set_device_cookie",
+        expires_at=dt.datetime.now() + users.DEVICE_TRUST,
+    )
 
 
 def _key_file(path: Path) -> str:
@@ -134,6 +176,15 @@ def _login_form(auth: stauth.Authenticate) -> None:
         notice = st.session_state.pop(_NOTICE, None)
         if notice:
             st.warning(notice)
+        with read_scope() as session:
+            nobody = not users.has_users(session)
+        if nobody:
+            # A database migrated at start by `streamlit run app.py` has no account yet.
+            st.info(
+                "No account exists yet. On the server, run `.venv/bin/python -m core init` in the "
+                "project folder: it creates the first administrator and prints a one-time password "
+                "(add `--no-demo` to leave out the demo data)."
+            )
         with st.form("sign_in"):
             username = st.text_input("Username", key="sign_in_username", autocomplete="username")
             password = st.text_input(
@@ -142,16 +193,22 @@ def _login_form(auth: stauth.Authenticate) -> None:
             submitted = st.form_submit_button("Sign in", type="primary")
         if not submitted:
             st.stop()
+        name = users.normalise_username(username)
         with session_scope() as session:
-            result = users.authenticate(session, username=username, password=password, now=utcnow())
+            result = users.authenticate(
+                session, username=name, password=password, now=utcnow(), client=client_address(),
+                device_token=_device_token(name), device_key=cookie_key(),
+            )
         if result.outcome is not users.SignInOutcome.OK:
             st.error(result.message)
             st.stop()
     placeholder.empty()
     # The library sets the session state and writes the cookie. It checks the
     # password once more; that cannot fail after `authenticate` said OK.
-    auth.authentication_controller.login(users.normalise_username(username), password)
+    auth.authentication_controller.login(name, password)
     auth.cookie_controller.set_cookie()
+    if result.device_token:
+        _keep_device_token(auth, name, result.device_token)
     exp = auth.cookie_controller.cookie_model.exp_date
     st.session_state[_TOKEN_EXP] = float(exp)
     st.session_state[_ISSUED_AT] = utcnow()

@@ -1,9 +1,11 @@
-"""The one call every page makes first: page config, sign-in, role check, sidebar.
+"""The one call every page makes first: page config, database, sign-in, role check, sidebar.
 
 A freshly started Streamlit server serves `pages/x.py` by URL before
-`app.py` has ever run, so the gate cannot live in the router: each page
-calls `page_setup()` as its first line. This module must never render
-page content itself, and never let a page run for someone it refuses.
+`app.py` has ever run, so neither the gate nor the start-up migration can
+live in the router alone: each page calls `page_setup()` as its first line.
+This module must never render page content itself, never let a page run
+for someone it refuses, and never show a visitor a traceback because the
+database is not ready.
 """
 
 from __future__ import annotations
@@ -11,9 +13,20 @@ from __future__ import annotations
 import streamlit as st
 
 from core.access import PAGE_ACCESS, ROLE_LABELS, can_open, roles_for
+from db.migrate import DatabaseNotReady, prepare_database
 from ui import auth
 from ui.auth import CurrentUser
 from ui.forms import password_change_form
+
+
+def require_database() -> None:
+    """Migrate the database at start (once per process); when that cannot be done, say what to run and stop."""
+    try:
+        prepare_database()
+    except DatabaseNotReady as problem:
+        st.title("Escalation Desk")
+        st.error(str(problem))
+        st.stop()
 
 
 def id_from_link(title: str, how_to_open: str) -> int:
@@ -31,6 +44,7 @@ def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
     if page not in PAGE_ACCESS:
         raise KeyError(f"page {page!r} is not in core.access.PAGE_ACCESS")
     st.set_page_config(page_title=f"{title} · Escalation Desk", page_icon=icon or None, layout="wide")
+    require_database()
     user, authenticator = auth.require_user()
     _sidebar(user, authenticator)
     if user.must_change_password and page != "profile":

@@ -1,10 +1,11 @@
-"""The login gate in a real browser: cold server, sign in, stay signed in, sign out, roles, lockout."""
+"""The login gate in a real browser: cold server, sign in, stay signed in, sign out, roles, lockout, device cookie."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
+from core import users
 from tests.browser.conftest import open_app, running_server, sign_in, wait_idle
 from tests.conftest import TEST_PASSWORD
 from ui.navigation import PAGES
@@ -86,18 +87,81 @@ def test_csm_cannot_open_the_admin_page_by_url(browser, tmp_path):
         context.close()
 
 
-def test_lockout_after_five_bad_passwords_holds_in_a_second_browser(browser, tmp_path):
+def _fail_five_times(page, username: str) -> None:
+    """Five wrong passwords, each after the username's delay (1, 2, 4, 8 s) has passed."""
+    for attempt in range(5):
+        if attempt:
+            page.wait_for_timeout(users.login_delay(attempt).total_seconds() * 1000 + 200)
+        sign_in(page, username, f"not the password {attempt}")
+    expect(page.get_by_text("locked here until").first).to_be_visible(timeout=20000)
+
+
+def test_lockout_after_five_bad_passwords_holds_in_a_second_browser(browser, tmp_path, monkeypatch):
+    # Streamlit's web server (uvicorn) itself believes X-Forwarded-For from 127.0.0.1 by default;
+    # trusting no proxy there shows what the app does with a header nobody configured.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")
     with running_server(tmp_path, PEOPLE) as server:
         first = browser.new_context().new_page()
         open_app(first, server.url)
         expect(first.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
-        for attempt in range(5):
-            sign_in(first, "carl", f"not the password {attempt}")
-        expect(first.get_by_text("locked until").first).to_be_visible(timeout=20000)
+        _fail_five_times(first, "carl")
 
-        second = browser.new_context().new_page()
+        # Same address, a browser that never signed in as carl: locked too. The forwarded-for
+        # header it sends is ignored, since no proxy header is configured.
+        second = browser.new_context(extra_http_headers={"X-Forwarded-For": "198.51.100.23"}).new_page()
         open_app(second, server.url)
         expect(second.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
         sign_in(second, "carl", TEST_PASSWORD)
-        expect(second.get_by_text("locked until").first).to_be_visible(timeout=20000)
+        expect(second.get_by_text("locked here until").first).to_be_visible(timeout=20000)
         assert "Hello, Carl" not in second.locator("body").inner_text()
+
+
+def test_the_browser_carl_signed_in_from_is_not_locked_out_by_someone_else(browser, tmp_path):
+    with running_server(tmp_path, PEOPLE) as server:
+        own = browser.new_context()
+        page = own.new_page()
+        open_app(page, server.url)
+        expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
+        sign_in(page, "carl", TEST_PASSWORD)
+        expect(page.get_by_text("Hello, Carl").first).to_be_visible(timeout=20000)
+        assert any(c["name"] == "escalation_desk_device_carl" for c in own.cookies())
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
+        # The device cookie outlives sign-out (it signs nobody in; it only vouches for the browser).
+        assert any(c["name"] == "escalation_desk_device_carl" for c in own.cookies())
+
+        attacker = browser.new_context().new_page()
+        open_app(attacker, server.url)
+        expect(attacker.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
+        _fail_five_times(attacker, "carl")
+
+        # A new page load, so the cookie comes from the browser, not from this session's memory.
+        open_app(page, server.url)
+        expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
+        sign_in(page, "carl", TEST_PASSWORD)
+        expect(page.get_by_text("Hello, Carl").first).to_be_visible(timeout=20000)
+        own.close()
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_lock(browser, tmp_path, monkeypatch):
+    monkeypatch.setenv("ESCALATION_DESK_TRUSTED_IP_HEADER", "X-Forwarded-For")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")  # the app's setting does the work, not uvicorn's
+    with running_server(tmp_path, PEOPLE) as server:
+        def visitor(forwarded_for: str):  # noqa: ANN202
+            page = browser.new_context(extra_http_headers={"X-Forwarded-For": forwarded_for}).new_page()
+            open_app(page, server.url)
+            expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
+            return page
+
+        _fail_five_times(visitor("203.0.113.7"), "carl")
+        # The address the proxy added is the right-most one; what the browser put before it is ignored.
+        spoofed = visitor("198.51.100.23, 203.0.113.7")
+        sign_in(spoofed, "carl", TEST_PASSWORD)
+        expect(spoofed.get_by_text("locked here until").first).to_be_visible(timeout=20000)
+        colleague = visitor("198.51.100.23")
+        # Not locked at this address; only the username's delay (16 s after the 5th failure) may hold.
+        sign_in(colleague, "carl", TEST_PASSWORD)
+        if "before trying again" in colleague.locator("body").inner_text():
+            colleague.wait_for_timeout(users.login_delay(5).total_seconds() * 1000)
+            sign_in(colleague, "carl", TEST_PASSWORD)
+        expect(colleague.get_by_text("Hello, Carl").first).to_be_visible(timeout=20000)

@@ -1,0 +1,154 @@
+"""Start-up migration: an empty database is migrated once, concurrent starts agree, failures explain.
+
+On SQLite and on a fresh, empty PostgreSQL schema per test.
+"""
+
+import multiprocessing
+import uuid
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+
+from db.engine import make_engine
+from db.migrate import (
+    DatabaseNotReady,
+    alembic_config,
+    code_heads,
+    current_revisions,
+    prepare_database,
+    upgrade,
+)
+from db.models import Base
+from tests.conftest import PG_BASE_URL, clean_main_module
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path):
+    """The URL of a database nothing has migrated yet (a new SQLite file, a new PostgreSQL schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    schema = f"e_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_BASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_an_empty_database_is_migrated_at_start_then_left_alone(empty_url):
+    engine = make_engine(empty_url)
+    assert current_revisions(engine) == set()
+    prepare_database(engine)
+    assert current_revisions(engine) == code_heads()
+    assert {t.name for t in Base.metadata.sorted_tables} <= set(inspect(engine).get_table_names())
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for _ in range(1000):
+        prepare_database(engine)
+    # Every page calls it: once the database is ready, it costs no query at all.
+    assert statements == []
+    engine.dispose()
+
+
+def _start(url: str, barrier, results) -> None:  # noqa: ANN001
+    """One app process starting: prepare the database as the router and the pages do."""
+    engine = make_engine(url)
+    barrier.wait(timeout=60)
+    try:
+        prepare_database(engine)
+        results.put("ready")
+    except DatabaseNotReady as problem:
+        results.put(str(problem))
+    finally:
+        engine.dispose()
+
+
+def test_two_processes_starting_at_once_on_an_empty_database_both_come_up(empty_url):
+    ctx = multiprocessing.get_context("spawn")
+    results, barrier = ctx.Queue(), ctx.Barrier(2)
+    procs = [ctx.Process(target=_start, args=(empty_url, barrier, results)) for _ in range(2)]
+    with clean_main_module():
+        for proc in procs:
+            proc.start()
+    outcomes = [results.get(timeout=240) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+    assert outcomes == ["ready", "ready"]
+    engine = make_engine(empty_url)
+    assert current_revisions(engine) == code_heads()
+    engine.dispose()
+
+
+def test_a_schema_newer_than_the_code_is_refused_with_what_to_do(empty_url):
+    engine = make_engine(empty_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    with pytest.raises(DatabaseNotReady) as refused:
+        prepare_database(engine)
+    message = str(refused.value)
+    assert "revision 0999" in message and "newer code has upgraded it" in message
+    assert "DATABASE_URL" in message
+    # Nothing was changed on the way.
+    assert current_revisions(engine) == {"0999"}
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("sqlite:///{tmp}/no/such/folder/app.db", "unable to open database file"),
+        ("sqlite:///file:{tmp}/readonly.db?mode=ro&uri=true", "readonly database"),
+        ("postgresql://postgres:s3cret@127.0.0.1:1/test", "127.0.0.1"),
+        ("postgresql://postgres@127.0.0.1:5432/no_such_database_h6", "no_such_database_h6"),
+    ],
+    ids=["missing folder", "read-only file", "server down", "unknown database"],
+)
+def test_a_database_that_cannot_be_migrated_gets_a_message_naming_the_command(tmp_path, url, reason):
+    (tmp_path / "readonly.db").touch()
+    engine = make_engine(url.format(tmp=tmp_path))
+    with pytest.raises(DatabaseNotReady) as refused:
+        prepare_database(engine)
+    message = str(refused.value)
+    assert reason in message
+    assert "Check DATABASE_URL" in message and "`.venv/bin/python -m core init`" in message
+    assert "s3cret" not in message
+    engine.dispose()
+
+
+def test_a_failed_start_is_not_remembered(tmp_path):
+    folder = tmp_path / "later"
+    engine = make_engine(f"sqlite:///{folder / 'app.db'}")
+    with pytest.raises(DatabaseNotReady):
+        prepare_database(engine)
+    folder.mkdir()  # the operator fixes the cause; the next page load works
+    prepare_database(engine)
+    assert current_revisions(engine) == code_heads()
+    engine.dispose()
+
+
+def test_migration_0009_upgrades_and_downgrades_with_old_rows(empty_url):
+    engine = make_engine(empty_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0008")
+        conn.execute(text("INSERT INTO login_throttle (username, failures) VALUES ('alice', 3)"))
+    upgrade(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("login_throttle")}
+    assert {"username", "client", "last_failure_at"} <= columns
+    assert "login_delays" in inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0008")
+    assert "login_delays" not in inspect(engine).get_table_names()
+    assert "client" not in {c["name"] for c in inspect(engine).get_columns("login_throttle")}
+    upgrade(engine)
+    assert current_revisions(engine) == code_heads()
+    engine.dispose()
