@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from core.text import WORD_JOINER as WJ
 from core.text import markdown_literal
-from tests.literal_text import visible_text
+from tests.literal_text import CORPUS, visible_text
 
 NBSP = "\u00a0"
 
@@ -50,6 +50,11 @@ def test_escapes(value, expected):
 
 def test_an_exception_is_shown_by_its_message():
     assert markdown_literal(ValueError("name *x* is taken")) == r"name \*x\* is taken"
+
+
+@pytest.mark.parametrize("value", CORPUS)
+def test_the_browser_corpus_reads_back(value):
+    assert visible_text(markdown_literal(value)) == _normalised(value)
 
 
 # What a reader sees must be the text; these two characters are what the escaping itself adds.

@@ -3,7 +3,7 @@
 Every free-text field is seeded with hostile Markdown (tests.pages.hostile_world),
 then every page is run for a role that sees the data. Each string of each
 element the page sent is checked: wherever Streamlit renders it as Markdown
-(titles, captions, alerts, labels, metrics, expander and tab labels, help),
+(titles, captions, alerts, labels, metrics, expander and tab labels, help, st.table cells),
 no hostile fragment may appear unescaped. Plain-text places (st.text, st.code,
 text inputs, selectbox options, dataframes, the sandboxed HTML preview) may
 hold the raw text: they show it literally. Each page must show the fields
@@ -25,6 +25,7 @@ from ui import navigation
 PLAIN_FIELDS = {
     "Text.body", "Code.code_text", "TextInput.value", "TextInput.default", "TextArea.value", "TextArea.default",
     "Selectbox.options", "Selectbox.raw_value", "MultiSelect.options", "MultiSelect.raw_values", "IFrame.srcdoc",
+    "dataframe.cell",  # st.table cells, unlike these, are Markdown
 }
 
 # Page, user, query (by World attribute), fields it must show. csm1 owns the account; csm2 only reads.
@@ -73,13 +74,13 @@ def _strings(message: Message, path: str):
 
 
 def page_strings(node) -> list[tuple[str, str]]:  # noqa: ANN001
-    """Every (proto field, text) the page sent, dataframe cells included (as `Dataframe.cell`)."""
+    """Every (proto field, text) the page sent; the cells of st.dataframe (plain) and st.table (Markdown) too."""
     found = []
     proto = getattr(node, "proto", None)
     if isinstance(proto, Message):
         found += _strings(proto, type(proto).__name__)
-    if getattr(node, "type", None) == "dataframe":
-        found += [("Dataframe.cell", str(cell)) for cell in node.value.to_numpy().ravel()]
+    if getattr(node, "type", None) in ("dataframe", "table"):
+        found += [(f"{node.type}.cell", str(cell)) for cell in node.value.to_numpy().ravel()]
     for child in getattr(node, "children", {}).values():
         found += page_strings(child)
     return found
@@ -111,7 +112,7 @@ def test_every_page_shows_typed_text_literally(world):
             continue
         shown = set()
         for field, text in page_strings(at._tree):
-            plain = field in PLAIN_FIELDS or field == "Dataframe.cell"
+            plain = field in PLAIN_FIELDS
             for tag in hostile_world.FIELDS:
                 if not plain and any(fragment in text for fragment in raw_fragments(tag)):
                     problems.append(f"{where}: {tag} reaches {field} unescaped: {text[:160]!r}")
