@@ -1,16 +1,20 @@
 """Exports of the after-incident documents: Markdown, PDF with a timeline chart, and the client summary.
 
 The Markdown and PDF carry the report or post-mortem exactly as saved, with
-its status and a header from the record; the PDF draws the incident's
-timeline itself (fpdf2, no browser, no network). The client recovery summary
-is plain text written for the client: it never contains internal names,
-notes, severities, policies, escalation levels or revenue estimates. Never
-imports streamlit, never reads the clock.
+its status and a header from the record. In the Markdown every text people
+wrote (titles, names, sections, action items) is escaped, so a viewer shows
+it literally and never as a link, an image to fetch, or HTML; the PDF prints
+text as text. The PDF draws the incident's timeline itself (fpdf2, no
+browser, no network). The client recovery summary is plain text written for
+the client: it never contains internal names, notes, severities, policies,
+escalation levels or revenue estimates. Never imports streamlit, never reads
+the clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
@@ -29,6 +33,7 @@ from core.reports import (
     span,
 )
 from core.reviews import ReviewTaskRow
+from core.text import markdown_literal
 
 # Helvetica in a PDF speaks Latin-1 only: the few characters our texts use
 # beyond it get an honest ASCII stand-in rather than a question mark.
@@ -40,17 +45,23 @@ def _utc(value: dt.datetime | None) -> str:
     return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if value else "not recorded"
 
 
-def _header_lines(view: ReportView) -> list[str]:
+def _plain(text: str) -> str:
+    return text
+
+
+def _header_lines(view: ReportView, shown: Callable[[str], str] = _plain) -> list[str]:
+    # `shown` turns each value people typed into what the format needs (escaped for Markdown).
     record = view.record
     status = REPORT_STATUS_LABELS[ReportStatus(view.status)]
     return [
-        f"Incident: #{record.id} {record.title}",
-        f"Client: {record.account_name} | Package: {record.account_tier} | CSM: {record.owner_name}",
-        f"Severity: {record.severity} ({record.severity_label})" + (" | RED STATUS" if record.red_status else ""),
+        f"Incident: #{record.id} {shown(record.title)}",
+        f"Client: {shown(record.account_name)} | Package: {shown(record.account_tier)} | "
+        f"CSM: {shown(record.owner_name)}",
+        f"Severity: {record.severity} ({shown(record.severity_label)})" + (" | RED STATUS" if record.red_status else ""),
         f"Detected {_utc(record.milestones['detected'])} | Resolved {_utc(record.resolved_at)} | "
         f"Duration {span(record.duration)}",
-        f"Status: {status}, moved by {view.status_changed_by} on {_utc(view.status_changed_at)} | "
-        f"Last edit by {view.updated_by} on {_utc(view.updated_at)} (version {view.version})",
+        f"Status: {status}, moved by {shown(view.status_changed_by)} on {_utc(view.status_changed_at)} | "
+        f"Last edit by {shown(view.updated_by)} on {_utc(view.updated_at)} (version {view.version})",
     ]
 
 
@@ -66,21 +77,26 @@ def _item_line(item: RecordItem, now: dt.datetime) -> tuple[str, str, str, str]:
 
 def to_markdown(view: ReportView, *, now: dt.datetime) -> str:
     """The report or post-mortem as a Markdown document."""
-    lines = [f"# {KIND_TITLES[view.kind]}: #{view.record.id} {view.record.title}", ""]
-    lines += [f"- {line}" for line in _header_lines(view)]
+    lines = [f"# {KIND_TITLES[view.kind]}: #{view.record.id} {markdown_literal(view.record.title)}", ""]
+    lines += [f"- {line}" for line in _header_lines(view, markdown_literal)]
     for section in SECTIONS[view.kind]:
-        lines += ["", f"## {section.title}", "", view.sections.get(section.key, "").strip() or "_(empty)_"]
+        text = view.sections.get(section.key, "").strip()
+        lines += ["", f"## {section.title}", "", markdown_literal(text) if text else "_(empty)_"]
     if view.kind is ReportKind.POSTMORTEM:
         lines += ["", "## Action items", ""]
         items = view.postmortem_items
         if items:
             lines += ["| Action | Owner | Due | State |", "|---|---|---|---|"]
-            lines += ["| " + " | ".join(cell.replace("|", "/") for cell in _item_line(i, now)) + " |" for i in items]
+            for item in items:
+                title, owner, due, state = _item_line(item, now)
+                # A table row is one line: line breaks in a cell become spaces.
+                title, owner = (markdown_literal(" ".join(cell.split())) for cell in (title, owner))
+                lines.append(f"| {title} | {owner} | {due} | {state} |")
         else:
             lines.append("No action item yet.")
     if view.record.earlier:
         lines += ["", "## Earlier post-mortems on this account", ""]
-        lines += [f"- #{e.incident_id} {e.title} (detected {_utc(e.detected_at)}, post-mortem "
+        lines += [f"- #{e.incident_id} {markdown_literal(e.title)} (detected {_utc(e.detected_at)}, post-mortem "
                   f"{REPORT_STATUS_LABELS[ReportStatus(e.status)].lower()})" for e in view.record.earlier]
     return "\n".join(lines) + "\n"
 

@@ -9,6 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core import account_service, signals  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import account_panels  # noqa: E402
 from ui.account_forms import editor_of, pop_notice  # noqa: E402
@@ -28,7 +29,7 @@ if view is None or not account_service.may_see(editor, view.owner_id):
     st.error(f"Account {account_id} does not exist or is not one of yours. CSMs see the accounts they own.")
     st.stop()
 
-st.title(view.name)
+st.title(markdown_literal(view.name))
 pop_notice()
 if view.archived_at:
     st.warning(f"Archived on {local_time(view.archived_at, user.time_zone)}: hidden from lists and triage; "

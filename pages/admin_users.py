@@ -10,6 +10,7 @@ import streamlit as st  # noqa: E402
 from core import users  # noqa: E402
 from core.access import ROLE_DUTIES, Role  # noqa: E402
 from core.passwords import PasswordRuleError  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.format import local_time  # noqa: E402
@@ -23,7 +24,7 @@ st.caption("Roles: " + " · ".join(f"**{r.value}**: {ROLE_DUTIES[r]}" for r in R
 
 notice = st.session_state.pop("admin_users_notice", None)
 if notice:
-    st.success(notice[0])
+    st.success(markdown_literal(notice[0]))
     if notice[1]:
         st.code(notice[1], language=None)
         st.caption("Shown once. Hand it over privately; it must be changed at first sign-in.")
@@ -53,7 +54,7 @@ def run(change, success: str) -> None:  # noqa: ANN001
         with session_scope() as session:
             secret = change(session)
     except (users.UserError, PasswordRuleError, ValueError) as error:
-        st.error(str(error))
+        st.error(markdown_literal(error))
         return
     st.session_state["admin_users_notice"] = (success, secret if isinstance(secret, str) else None)
     st.rerun()
@@ -80,7 +81,7 @@ with manage:
     names = [p.username for p in people]
     target = st.selectbox("User", names, key="manage_user")
     chosen = next(p for p in people if p.username == target)
-    st.write(f"**{chosen.display_name}** · role `{chosen.role}` · "
+    st.markdown(f"**{markdown_literal(chosen.display_name)}** · role `{chosen.role}` · "
              f"{'active' if chosen.is_active else 'disabled'}")
     new_role = st.selectbox("New role", ROLES, index=ROLES.index(chosen.role), key="manage_role")
     c1, c2, c3 = st.columns(3)

@@ -11,6 +11,7 @@ from core.clocks import CLOCK_LABELS  # noqa: E402
 from core import communications  # noqa: E402
 from core import incident_queries as q  # noqa: E402
 from core.lifecycle import STATUS_LABELS, IncidentStatus  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.format import time_left  # noqa: E402
@@ -32,11 +33,12 @@ def card(row) -> None:  # noqa: ANN001
     overdue = row.next_deadline_at is not None and row.next_deadline_at < now
     with st.container(border=True):
         st.markdown(f"**[#{row.id}](/incident?id={row.id}) · {row.severity}**"
-                    + (" :red-background[RED]" if row.red_status else "") + f"  \n{row.account}")
-        st.write(row.title)
+                    + (" :red-background[RED]" if row.red_status else "") + f"  \n{markdown_literal(row.account)}")
+        st.markdown(markdown_literal(row.title))
         clock = (f"{CLOCK_LABELS.get(row.next_deadline_clock, row.next_deadline_clock)}: {time_left(row.next_deadline_at, now)}"
                  if row.next_deadline_at else "no clock running")
-        st.markdown(f"@{row.owner or 'unassigned'}  \n" + (f":red[**{clock}**]" if overdue else clock))
+        st.markdown(f"@{markdown_literal(row.owner or 'unassigned')}  \n"
+                    + (f":red[**{clock}**]" if overdue else clock))
         if row.escalation_overdue(now):
             st.markdown(":red-background[**Escalation overdue**]")
         due = update_due.get(row.id)

@@ -14,6 +14,7 @@ import streamlit as st  # noqa: E402
 from core import communications as comms  # noqa: E402
 from core import messages  # noqa: E402
 from core.accounts import may_work_on  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import compose_actions as actions  # noqa: E402
 from ui import compose_view as view  # noqa: E402
@@ -50,7 +51,7 @@ if not (may_work_on(user.role, user.id, source.account_owner_id) or source.owner
 expected = seen_version(incident_id, source.version)
 notice = view.pop_notice(incident_id)
 if notice:
-    st.success(notice)
+    st.success(markdown_literal(notice))
 due = source.next_update_due_at
 st.markdown(f"[Open incident #{incident_id}](/incident?id={incident_id}) · {source.severity} · " + (
     f"next client update due **{local_time(due, user.time_zone)}** ({time_left(due, now)})" if due
@@ -77,7 +78,7 @@ try:
     with read_scope() as session:
         prepared = comms.prepare_message(session, key=key, context=context)
 except (comms.CommunicationError, messages.RenderError) as error:
-    st.error(f"{error} Your draft is kept; correct the field and the preview comes back.")
+    st.error(markdown_literal(f"{error} Your draft is kept; correct the field and the preview comes back."))
     remember_version(incident_id, source.version)
     st.stop()
 if prepared.missing:

@@ -7,6 +7,7 @@ user = page_setup("health", "Account health", ":material/monitor_heart:")
 import streamlit as st  # noqa: E402
 
 from core import account_service, signals  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.account_forms import editor_of, import_panel, pop_notice  # noqa: E402
 from ui.account_risk import at_risk_list  # noqa: E402
@@ -21,7 +22,8 @@ with read_scope() as session:
     report = signals.health_report(session, list(visible), now)
 
 scope = "your accounts" if not account_service.may_create(editor) else "every active account"
-st.caption(f"Early-warning rules of the team default policy **{report.policy_name}**, evaluated on {scope}: "
+st.caption(f"Early-warning rules of the team default policy **{markdown_literal(report.policy_name)}**, "
+           f"evaluated on {scope}: "
            "readings entered or imported, plus tickets, CSAT and uptime from incidents. "
            "Start a triage from a warning to have its answers filled in.")
 left, middle, right = st.columns(3)
@@ -30,7 +32,8 @@ middle.metric("Accounts at risk", len([r for r in report.ranked if r.account_id 
 right.metric("Rules evaluated", len(report.rules))
 with st.expander("Rules of this policy"):
     for rule in report.rules:
-        st.markdown(f"- **{rule.title}** ({rule.metric}, {rule.kind}) — {rule.section}")
+        st.markdown(f"- **{markdown_literal(rule.title)}** ({rule.metric}, {rule.kind}) — "
+                    f"{markdown_literal(rule.section)}")
 
 at_risk_list(report, visible)
 

@@ -15,6 +15,7 @@ from core.clocks import CLOCK_LABELS  # noqa: E402
 from core import communications, incident_queries  # noqa: E402
 from core.access import ROLE_DUTIES, ROLE_LABELS  # noqa: E402
 from core.accounts import works_on_all_accounts  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.account_risk import home_panel as at_risk_home_panel  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
@@ -22,7 +23,7 @@ from ui.compose_view import updates_due_panel  # noqa: E402
 from ui.format import local_time, time_left  # noqa: E402
 from ui.report_panels import my_overdue_actions  # noqa: E402
 
-st.title(f"Hello, {user.name}")
+st.title(f"Hello, {markdown_literal(user.name)}")
 st.caption(f"{ROLE_LABELS[user.role]}: {ROLE_DUTIES[user.role]}.")
 
 now = utcnow()

@@ -11,6 +11,7 @@ import streamlit as st  # noqa: E402
 
 from core import communications, incident_queries, incident_view  # noqa: E402
 from core.accounts import may_work_on  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import compose_view  # noqa: E402
 from ui import incident_panels as panel  # noqa: E402
@@ -35,7 +36,7 @@ expected = seen_version(incident_id, view.version)
 editable = may_work_on(user.role, user.id, view.account_owner_id) or view.owner_id == user.id
 notice = pop_notice(incident_id)
 if notice:
-    st.success(notice[0])
+    st.success(markdown_literal(notice[0]))
     if notice[1]:
         st.code(notice[1], language=None)
 

@@ -10,6 +10,7 @@ import streamlit as st  # noqa: E402
 from core import audit, incident_queries, policy_store  # noqa: E402
 from core.lifecycle import OPEN_STATUSES  # noqa: E402
 from core.policy import PolicyError, parse_policy  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.format import local_time  # noqa: E402
@@ -21,7 +22,7 @@ st.caption("A policy is YAML: severities, SLA targets, triage rules, escalation 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 notice = st.session_state.pop("policies_notice", None)
 if notice:
-    st.success(notice)
+    st.success(markdown_literal(notice))
 
 with read_scope() as session:
     names = policy_store.policy_names(session)
@@ -38,7 +39,8 @@ st.dataframe(
 if not names:
     st.info("No policy is saved yet. `python -m core init` installs the shipped presets; or upload one below.")
 name = st.selectbox("Policy", names, index=names.index(default) if default in names else 0, key="policy_pick")
-if name is not None and name != default and st.button(f"Make {name} the team default", key="policy_default"):
+if name is not None and name != default and st.button(f"Make {markdown_literal(name)} the team default",
+                                                      key="policy_default"):
     with session_scope() as session:
         policy_store.set_default(session, name=name, actor_id=user.id, actor_name=user.username, now=utcnow())
     st.session_state["policies_notice"] = f"{name} is now the team default."
@@ -51,7 +53,8 @@ with in_use_tab:
         with read_scope() as session:
             using, count = incident_queries.search(
                 session, incident_queries.IncidentFilter(statuses=OPEN, policy=name), now=utcnow(), page_size=100)
-        st.caption(f"{count} open incident{'s' if count != 1 else ''} use {name} (each keeps the version it was "
+        st.caption(f"{count} open incident{'s' if count != 1 else ''} use {markdown_literal(name)} "
+                   "(each keeps the version it was "
                    "opened with; saving a new version changes none of them).")
         if using:
             st.dataframe(pd.DataFrame([{"Open": f"/incident?id={r.id}", "ID": r.id, "Severity": r.severity,
@@ -70,7 +73,7 @@ with edit:
                                                     actor_name=user.username, now=utcnow())
                     number = row.version
             except PolicyError as error:
-                st.error(str(error))
+                st.error(markdown_literal(error))
             else:
                 st.session_state["policies_notice"] = f"Saved {name} version {number}."
                 st.rerun()
@@ -87,18 +90,19 @@ with upload:
                                                 actor_name=user.username, now=utcnow())
                 saved = (row.name, row.version)
         except UnicodeDecodeError:
-            st.error(f"{uploaded.name} is not UTF-8 text: save it as UTF-8 and upload again.")
+            st.error(markdown_literal(f"{uploaded.name} is not UTF-8 text: save it as UTF-8 and upload again."))
         except PolicyError as error:
-            st.error(str(error))
+            st.error(markdown_literal(error))
         else:
             st.session_state["policies_notice"] = f"Saved {saved[0]} version {saved[1]}."
             st.rerun()
 
 with history, read_scope() as session:
     for entry in audit.entries_for(session, "policy", name, limit=50) if name else []:
-        st.markdown(f"**{local_time(entry.at, user.time_zone)}** · {entry.actor_name} · {entry.action}")
+        st.markdown(f"**{local_time(entry.at, user.time_zone)}** · {markdown_literal(entry.actor_name)} · "
+                    f"{entry.action}")
         diff = entry.changes.get("diff")
         if diff:
             st.code(diff, language="diff")
         elif entry.changes:
-            st.caption(str(entry.changes))
+            st.caption(markdown_literal(entry.changes))

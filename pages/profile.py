@@ -7,6 +7,7 @@ user = page_setup("profile", "My profile", ":material/person:")
 import streamlit as st  # noqa: E402
 
 from core import users  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import session_scope  # noqa: E402
 from ui import auth  # noqa: E402
 from ui.forms import password_change_form, time_zone_options  # noqa: E402
@@ -32,7 +33,7 @@ if saved:
                                  time_zone=zone, now=auth.utcnow())
         st.success("Details saved.")
     except users.UserError as error:
-        st.error(str(error))
+        st.error(markdown_literal(error))
 
 st.subheader("Password")
 if password_change_form(user):

@@ -14,6 +14,7 @@ import streamlit as st  # noqa: E402
 
 from core import communications as comms  # noqa: E402
 from core import messages  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from core.users import Actor  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui import compose_view  # noqa: E402
@@ -23,7 +24,7 @@ from ui.format import local_time  # noqa: E402
 st.title("Message templates")
 notice = st.session_state.pop("templates_notice", None)
 if notice:
-    st.success(notice)
+    st.success(markdown_literal(notice))
 actor = Actor(user.id, user.username)
 PARTS = ("subject", "text", "html")
 
@@ -67,9 +68,9 @@ with templates_tab:
             st.error("Not saved: fix these and save again (your draft is still in the editor).")
             for problem in refused.problems:
                 where = f"{problem.part} part" + (f", line {problem.line}" if problem.line else "")
-                st.error(f"{where}: {problem.message}")
+                st.error(markdown_literal(f"{where}: {problem.message}"))
         except (comms.CommunicationError, messages.RenderError) as error:
-            st.error(str(error))
+            st.error(markdown_literal(error))
         else:
             st.session_state.pop(f"tpl_base_{key}")
             st.session_state["templates_notice"] = f"Saved {spec.title} as version {number}; new messages use it."
@@ -82,7 +83,7 @@ with templates_tab:
             sample = messages.render(spec, messages.sample_context(), subject_src=subject, text_src=text,
                                      html_src=html)
         except messages.RenderError as error:
-            st.error(str(error))
+            st.error(markdown_literal(error))
         else:
             if sample.subject:
                 st.code(sample.subject, language=None)
@@ -101,7 +102,8 @@ with templates_tab:
                  "Subject": messages.shipped_sources(key).subject})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for h in history:
-        with st.expander(f"Version {h.version} · {local_time(h.saved_at, user.time_zone)} · {h.saved_by}"):
+        with st.expander(f"Version {h.version} · {local_time(h.saved_at, user.time_zone)} · "
+                         f"{markdown_literal(h.saved_by)}"):
             st.code(h.text, language=None, wrap_lines=True)
             if h.html:
                 st.code(h.html, language="html", wrap_lines=True)
@@ -132,7 +134,7 @@ with smtp_tab:
                                              username=username, from_address=from_address,
                                              expected_revision=revision, actor=actor, now=utcnow())
             except comms.SettingsError as error:
-                st.error(str(error))
+                st.error(markdown_literal(error))
             else:
                 st.session_state["templates_notice"] = f"Email settings saved: {host}:{int(port)}."
                 st.rerun()

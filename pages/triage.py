@@ -11,6 +11,7 @@ import streamlit as st  # noqa: E402
 
 from core import accounts, incidents, policy_store  # noqa: E402
 from core.policy import PolicyError  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from core.triage import AnswersError, parse_answers, triage  # noqa: E402
 from core.users import Actor  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
@@ -62,10 +63,10 @@ with right:
             policy, version = policy_store.load(session, policy_name)
         result = triage(answers, policy, detected_at)
     except (AnswersError, PolicyError) as error:
-        st.error(str(error))
+        st.error(markdown_literal(error))
         st.stop()
     show_result(result, policy, detected_at=detected_at, time_zone=user.time_zone)
-    st.caption(f"Policy {policy.title}, version {version}.")
+    st.caption(f"Policy {markdown_literal(policy.title)}, version {version}.")
     if st.button("Open incident", type="primary", key="triage_open", width="stretch"):
         try:
             with session_scope() as session:
@@ -75,7 +76,7 @@ with right:
                     detected_at=detected_at, owner_id=user.id,
                 )
         except (incidents.IncidentError, PolicyError) as error:
-            st.error(str(error))
+            st.error(markdown_literal(error))
         else:
             for key in [k for k in st.session_state if str(k).startswith(("answer_", "triage_"))]:
                 del st.session_state[key]

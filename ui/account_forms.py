@@ -19,6 +19,7 @@ from core import account_import, account_service, signals
 from core.account_service import CHANNELS, AccountConflict, AccountError, Editor
 from core.health import METRIC_LABELS
 from core.policy import SIGNAL_METRICS, TIERS
+from core.text import markdown_literal
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser
 
@@ -117,14 +118,14 @@ def save_account(change: Callable[[Any], Any], *, prefix: str, success: str) -> 
         with session_scope() as session:
             change(session)
     except AccountConflict as conflict:
-        st.error(str(conflict))
+        st.error(markdown_literal(conflict))
         st.markdown("**Their recent changes**")
         for line in conflict.changes:
-            st.markdown(f"- {line}")
+            st.markdown(f"- {markdown_literal(line)}")
         st.session_state.pop(f"{prefix}seen_version", None)  # the next save applies to what they now see
         return False
     except AccountError as error:
-        st.error(f"Not saved. Fix the following and save again:\n\n{error}")
+        st.error(f"Not saved. Fix the following and save again:\n\n{markdown_literal(error)}")
         return False
     clear_form(prefix)
     st.session_state["account_notice"] = success
@@ -159,7 +160,7 @@ def reading_form(account_id: int, user: CurrentUser, now: dt.datetime) -> None:
             signals.record(session, account_id=account_id, reading=reading, source="form",
                            actor=editor_of(user).actor, now=now)
     except signals.SignalError as error:
-        st.error(f"Not recorded: {error}")
+        st.error(f"Not recorded: {markdown_literal(error)}")
         return
     clear_form(prefix)
     st.session_state["account_notice"] = f"{METRIC_LABELS[metric]} reading recorded."
@@ -187,11 +188,11 @@ def import_panel(kind: str, user: CurrentUser, now: dt.datetime) -> None:
             with session_scope() as session:
                 count = run(session, data, editor=editor_of(user), now=now)
         except account_import.ImportRefused as refused:
-            st.error(str(refused))
+            st.error(markdown_literal(refused))
             show_preview(refused.preview)
             return
         except AccountError as error:
-            st.error(str(error))
+            st.error(markdown_literal(error))
             return
         st.session_state["account_notice"] = f"Imported {count} row(s) from {upload.name}."
         st.rerun()
@@ -200,7 +201,7 @@ def import_panel(kind: str, user: CurrentUser, now: dt.datetime) -> None:
 def show_preview(preview: account_import.ImportPreview) -> None:
     """The preview of an import: file problems, row problems by line, or the rows it would import."""
     for problem in preview.file_errors:
-        st.error(problem)
+        st.error(markdown_literal(problem))
     if preview.row_errors:
         st.error(f"{len(preview.row_errors)} row(s) need fixing; nothing will be imported until they are.")
         st.dataframe(pd.DataFrame([{"Line": line, "Problem": message} for line, message in preview.row_errors]),
@@ -224,4 +225,4 @@ def pop_notice() -> None:
     """Show the message of the last saved account change, once."""
     notice = st.session_state.pop("account_notice", None)
     if notice:
-        st.success(notice)
+        st.success(markdown_literal(notice))

@@ -14,6 +14,7 @@ import streamlit as st
 from core import account_service
 from core.account_service import AccountView, Editor
 from core.signals import HealthReport
+from core.text import markdown_literal
 from ui.account_charts import trend
 from ui.account_forms import account_form, editor_of, reading_form, save_account, seen_version
 from ui.account_risk import triage_link
@@ -27,10 +28,10 @@ def summary(view: AccountView, user: CurrentUser) -> None:
     c1.metric("Tier", view.tier)
     c2.metric("Annual contract value", f"{view.annual_contract_value:,.0f}")
     c3.metric("Renewal", view.renewal_date.isoformat() if view.renewal_date else "—")
-    c4.metric("Owner (CSM)", view.owner)
+    c4.metric("Owner (CSM)", markdown_literal(view.owner))
     terms = view.contract_terms
-    st.markdown(f"**Response commitments:** {terms.get('response_commitment') or '—'}  \n"
-                f"**Service credits:** {terms.get('service_credits') or '—'}  \n"
+    st.markdown(f"**Response commitments:** {markdown_literal(terms.get('response_commitment') or '—')}  \n"
+                f"**Service credits:** {markdown_literal(terms.get('service_credits') or '—')}  \n"
                 f"**Account time zone:** {view.time_zone}")
     if view.contacts:
         st.dataframe(pd.DataFrame([{
@@ -46,12 +47,13 @@ def health(view: AccountView, report: HealthReport | None, user: CurrentUser, no
     if report is not None:
         warnings = report.warnings_for(view.id)
         if not report.rules:
-            st.info(f"The team default policy ({report.policy_name}) has no early-warning rules.")
+            st.info(f"The team default policy ({markdown_literal(report.policy_name)}) has no early-warning rules.")
         elif not warnings:
-            st.success(f"No early-warning rule of the {report.policy_name} policy fires for this account.")
+            st.success(f"No early-warning rule of the {markdown_literal(report.policy_name)} policy fires for "
+                       "this account.")
         for warning in warnings:
             link = f" [Start triage]({triage_link(view.id, warning.rule)})" if view.archived_at is None else ""
-            st.warning(f"**{warning.title}**: {warning.reason}.{link}")
+            st.warning(f"**{markdown_literal(warning.title)}**: {markdown_literal(warning.reason)}.{link}")
         readings = [o for o in report.observations if o.account_id == view.id]
         if readings:
             st.altair_chart(trend(readings), width="content")

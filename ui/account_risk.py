@@ -14,6 +14,7 @@ import streamlit as st
 from core import account_service, signals
 from core.account_service import AccountSummary
 from core.signals import HealthReport
+from core.text import markdown_literal
 from db.engine import read_scope
 from ui.account_charts import sparkline
 from ui.account_forms import editor_of
@@ -30,7 +31,8 @@ def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, l
     """Draw the ranked at-risk accounts (at most `limit`), or say that none is at risk."""
     ranked = [r for r in report.ranked if r.account_id in accounts]
     if not report.rules:
-        st.info(f"The team default policy ({report.policy_name}) has no early-warning rules to evaluate. An admin "
+        st.info(f"The team default policy ({markdown_literal(report.policy_name)}) has no early-warning rules to "
+                "evaluate. An admin "
                 "can make a policy with early warnings (default, spark or red-status) the team default.")
         return
     if not ranked:
@@ -40,11 +42,13 @@ def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, l
         account = accounts[risk.account_id]
         with st.container(border=True):
             head, reasons, lines = st.columns([2, 5, 2]) if charts else (*st.columns([2, 5]), None)
-            head.markdown(f"**[{account.name}](/account?id={account.id})**  \n{account.tier} · {account.owner}")
+            head.markdown(f"**[{markdown_literal(account.name)}](/account?id={account.id})**  \n"
+                          f"{account.tier} · {markdown_literal(account.owner)}")
             head.caption(f"Risk score {risk.score} · {len(risk.warnings)} warning(s)")
             for warning in risk.warnings:
                 predicts = "/".join(warning.predicts) or "—"
-                reasons.markdown(f"**{warning.title}** (predicts {predicts}): {warning.reason}. "
+                reasons.markdown(f"**{markdown_literal(warning.title)}** (predicts {predicts}): "
+                                 f"{markdown_literal(warning.reason)}. "
                                  f"[Start triage]({triage_link(account.id, warning.rule)})")
             if lines is not None:
                 for metric in dict.fromkeys(w.metric for w in risk.warnings):

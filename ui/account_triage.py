@@ -16,6 +16,7 @@ import streamlit as st
 from core import signals
 from core.accounts import AccountChoice
 from core.health import triage_prefill
+from core.text import markdown_literal
 from db.engine import read_scope
 
 _NOTE = "triage_warning_note"
@@ -33,15 +34,15 @@ def prefill_from_warning(choices: list[AccountChoice], now: dt.datetime) -> None
         _apply(raw_account, rule, choices, now)
     note = st.session_state.get(_NOTE)
     if note:
-        st.info(note, icon=":material/monitor_heart:")
+        st.info(markdown_literal(note), icon=":material/monitor_heart:")
 
 
 def _apply(raw_account: str, rule: str, choices: list[AccountChoice], now: dt.datetime) -> None:
     choice = next((c for c in choices if str(c.id) == raw_account.strip()), None)
     if choice is None:
         st.session_state[_NOTE] = None
-        st.warning(f"Account {raw_account!r} is not one you can open incidents on (it may be archived or owned by "
-                   "someone else). Pick the account below.")
+        st.warning(markdown_literal(f"Account {raw_account!r} is not one you can open incidents on (it may be "
+                                    "archived or owned by someone else). Pick the account below."))
         return
     for key in [k for k in st.session_state if str(k).startswith("answer_")]:
         del st.session_state[key]

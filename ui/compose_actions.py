@@ -15,6 +15,7 @@ from core import communications as comms
 from core.communications import ComposeSource, PreparedMessage
 from core.incidents import ConflictError
 from core.mail import MailError, SmtpSettings
+from core.text import markdown_literal
 from core.users import Actor
 from db.engine import session_scope
 from ui import compose_view as view
@@ -23,11 +24,11 @@ from ui.incident_actions import remember_version
 
 
 def _refused(error: Exception, what: str) -> None:
-    st.error(f"{error} {what}")
+    st.error(markdown_literal(f"{error} {what}"))
     if isinstance(error, ConflictError) and error.changes:
         st.markdown("**Their recent changes**")
         for line in error.changes:
-            st.markdown(f"- {line}")
+            st.markdown(f"- {markdown_literal(line)}")
 
 
 def _mark(source: ComposeSource, prepared: PreparedMessage, channel: str, recipients: list[str], user: CurrentUser,
@@ -75,7 +76,7 @@ def email_actions(source: ComposeSource, prepared: PreparedMessage, to: list[str
         eml = comms.eml_file(prepared, sender=sender, to=to, cc=cc, reply_to=user.email or None, now=now)
     except MailError as error:
         eml = None
-        st.error(f"Cannot build the email yet: {error}")
+        st.error(f"Cannot build the email yet: {markdown_literal(error)}")
     send_col, eml_col, mark_col = st.columns(3)
     if send_col.button("Send to the client", type="primary", key="compose_send", disabled=smtp is None,
                        help=None if smtp else "An admin sets up the email server under Admin › Message templates."):

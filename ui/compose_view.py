@@ -20,6 +20,7 @@ import streamlit as st
 from core import communications
 from core.communications import ComposeSource, LogEntry, UpdateDue
 from core.messages import MessageContext
+from core.text import markdown_literal
 from ui.format import local_time, time_left
 
 PASSWORD_SECRET = "smtp_password"
@@ -95,7 +96,7 @@ def recipients_input(source: ComposeSource, channel: str) -> tuple[list[str], li
         cc = right.text_area("Cc (one address per line)", key=cc_key, height=80)
         known = [c.address for c in source.contacts if c.address]
         if known:
-            st.caption("Contacts on file: " + " · ".join(known))
+            st.caption("Contacts on file: " + " · ".join(markdown_literal(a) for a in known))
         return _lines(to), _lines(cc)
     primary = next((c for c in source.contacts if c.is_primary), source.contacts[0] if source.contacts else None)
     default = (", ".join(x for x in (primary.name, primary.phone) if x) if primary and channel == "phone" else "")
@@ -135,8 +136,8 @@ def communication_log(entries: list[LogEntry], time_zone: str) -> None:
         return
     for entry in entries:
         title = (f"{local_time(entry.sent_at, time_zone)} · {communications.CHANNELS.get(entry.channel, entry.channel)}"
-                 f" · {entry.sent_by} → {', '.join(entry.recipients)}"
-                 + (f" · {entry.subject}" if entry.subject else ""))
+                 f" · {markdown_literal(entry.sent_by)} → {markdown_literal(', '.join(entry.recipients))}"
+                 + (f" · {markdown_literal(entry.subject)}" if entry.subject else ""))
         with st.expander(title):
             version = f"version {entry.template_version}" if entry.template_version else "shipped text"
             st.caption(f"{communications.DELIVERIES.get(entry.delivery, entry.delivery).capitalize()} · template "

@@ -16,6 +16,7 @@ import streamlit as st
 from core import sla_backtest
 from core.access import Role
 from core.policy import PolicyError, parse_policy
+from core.text import markdown_literal
 from db.engine import read_scope
 from ui import dashboard_charts as charts
 from ui.auth import CurrentUser
@@ -53,14 +54,15 @@ def backtest_section(user: CurrentUser, policies: dict[str, str], now: dt.dateti
             raise PolicyError("draft: paste a whole policy YAML (start from a preset on the Policies page).")
         candidate = parse_policy(text, source)
     except PolicyError as error:
-        st.error(f"The policy cannot be replayed: {error}")
+        st.error(f"The policy cannot be replayed: {markdown_literal(error)}")
         return
     with read_scope() as session:
         result = sla_backtest.backtest(session, candidate, months=int(months), now=now,
                                        csm_id=user.id if user.role is Role.CSM else None)
     used = f"{result.incidents_used:,} of {result.incidents_in_period:,} incidents since {result.since:%d %b %Y}"
     st.write(f"Replayed **{used}**" + (" (the most recent ones; the rest were left out)." if result.capped else "."))
-    st.caption(f"{result.severity_changed:,} incidents would get another severity under {result.policy}.")
+    st.caption(f"{result.severity_changed:,} incidents would get another severity under "
+               f"{markdown_literal(result.policy)}.")
     frame = _frame(result)
     if frame.empty:
         st.info("No incident in that period.")

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core import users
 from core.passwords import PasswordRuleError
+from core.text import markdown_literal
 from db.engine import session_scope
 from ui import auth
 from ui.auth import CurrentUser
@@ -46,7 +47,7 @@ def password_change_form(user: CurrentUser) -> bool:
                 session, user_id=user.id, current=current, new=new, now=auth.utcnow()
             )
     except (users.UserError, PasswordRuleError) as error:
-        st.error(str(error))
+        st.error(markdown_literal(error))
         return False
     auth.refresh_cookie_after_password_change()
     st.session_state["_pw_form_generation"] = gen + 1

@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.incidents import ConflictError, IncidentError
 from core.lifecycle import IllegalMove
+from core.text import markdown_literal
 from db.engine import session_scope
 
 _SEEN = "incident_seen_version_{}"
@@ -35,16 +36,16 @@ def run_change(incident_id: int, change: Callable, success: str) -> bool:
         with session_scope() as session:
             extra = change(session)
     except ConflictError as conflict:
-        st.error(str(conflict))
+        st.error(markdown_literal(conflict))
         if conflict.changes:
             st.markdown("**Their recent changes**")
             for line in conflict.changes:
-                st.markdown(f"- {line}")
+                st.markdown(f"- {markdown_literal(line)}")
         # They have now seen the newer version: the next attempt applies to it.
         st.session_state.pop(_SEEN.format(incident_id), None)
         return False
     except (IncidentError, IllegalMove, ValueError) as error:
-        st.error(str(error))
+        st.error(markdown_literal(error))
         return False
     st.session_state[_NOTICE.format(incident_id)] = (success, extra if isinstance(extra, str) else None)
     st.session_state.pop(_SEEN.format(incident_id), None)

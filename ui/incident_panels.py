@@ -17,6 +17,7 @@ from core.clocks import ClockState
 from core.incident_view import IncidentView
 from core.incidents import INCIDENT_ROLES
 from core.lifecycle import MILESTONE_LABELS, STATUS_LABELS, IncidentStatus, Milestone
+from core.text import markdown_literal
 from core.users import Actor
 from ui.auth import CurrentUser, utcnow
 from ui.format import human_duration, local_time, time_left
@@ -29,24 +30,27 @@ STATE_ICONS = {ClockState.MET: "✅ met", ClockState.BREACHED: "🔴 breached", 
 
 def header(view: IncidentView, user: CurrentUser) -> None:
     """Title, severity, red status, levels, owner and account."""
-    st.title(f"#{view.id} · {view.title}")
+    st.title(f"#{view.id} · {markdown_literal(view.title)}")
     st.markdown(severity_badge(view.severity, view.severity_label, view.red_status)
                 + f"  ·  **{STATUS_LABELS[IncidentStatus(view.status)]}**")
     esc = view.escalation
     cols = st.columns(4)
-    cols[0].metric("Account", view.account_name, view.account_tier, delta_color="off")
-    cols[1].metric("Owner", view.owner_name)
-    required = esc.required_level or "none"
-    cols[2].metric("Escalation required", required, view.level_names.get(esc.required_level or "", ""),
+    cols[0].metric("Account", markdown_literal(view.account_name), markdown_literal(view.account_tier),
                    delta_color="off")
-    cols[3].metric("Current level", view.current_level or "none",
+    cols[1].metric("Owner", markdown_literal(view.owner_name))
+    required = esc.required_level or "none"
+    cols[2].metric("Escalation required", markdown_literal(required),
+                   markdown_literal(view.level_names.get(esc.required_level or "", "")),
+                   delta_color="off")
+    cols[3].metric("Current level", markdown_literal(view.current_level or "none"),
                    "overdue" if esc.overdue else None, delta_color="inverse")
     if esc.overdue:
-        st.error(f"Escalation to {esc.required_level} is overdue (was due {local_time(esc.due_at, user.time_zone)}).")
+        st.error(f"Escalation to {markdown_literal(esc.required_level)} is overdue "
+                 f"(was due {local_time(esc.due_at, user.time_zone)}).")
     if view.summary:
-        st.write(view.summary)
-    st.caption(f"Policy {view.policy_title} (`{view.policy_name}` v{view.policy_version}) · "
-               f"{view.severity_definition}")
+        st.text(view.summary)
+    st.caption(f"Policy {markdown_literal(view.policy_title)} (`{view.policy_name}` v{view.policy_version}) · "
+               f"{markdown_literal(view.severity_definition)}")
 
 
 def clocks(view: IncidentView, user: CurrentUser) -> None:
@@ -142,10 +146,11 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
     """Required level now, the next escalation due, and the Escalate action with its handoff."""
     esc = view.escalation
     if esc.next_level and esc.next_due_at:
-        st.write(f"Next escalation: **{esc.next_level}** ({view.level_names.get(esc.next_level, '')}) "
-                 f"{local_time(esc.next_due_at, user.time_zone)} if still unresolved.")
+        st.markdown(f"Next escalation: **{markdown_literal(esc.next_level)}** "
+                    f"({markdown_literal(view.level_names.get(esc.next_level, ''))}) "
+                    f"{local_time(esc.next_due_at, user.time_zone)} if still unresolved.")
     for reason in esc.reasons:
-        st.markdown(f"- {reason}")
+        st.markdown(f"- {markdown_literal(reason)}")
     if esc.contacts:
         st.markdown("**Who to contact at the required level**")
         st.dataframe(pd.DataFrame([c.model_dump(exclude_none=True) for c in esc.contacts]), hide_index=True)
@@ -162,8 +167,8 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
                         s, incident_id=view.id, to_level=target, reason=reason, actor=Actor(user.id, user.username),
                         now=utcnow(), expected_version=expected), f"Escalated to {target}. Handoff summary:")
     for item in view.escalations:
-        with st.expander(f"{local_time(item['at'], user.time_zone)} · {item['from'] or 'none'} → {item['to']} "
-                         f"by {item['by']}"):
+        with st.expander(f"{local_time(item['at'], user.time_zone)} · {markdown_literal(item['from'] or 'none')} → "
+                         f"{markdown_literal(item['to'])} by {markdown_literal(item['by'])}"):
             st.code(item["handoff"], language=None)
 
 
@@ -173,7 +178,7 @@ def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tup
     if not editable:
         for role, title in INCIDENT_ROLES.items():
             holder = view.assignments.get(role)
-            st.write(f"**{title}**: {holder[1] if holder else 'unassigned'}")
+            st.markdown(f"**{title}**: {markdown_literal(holder[1]) if holder else 'unassigned'}")
         return
     ids = [0, *names]
     with st.form("incident_roles_form"):
@@ -204,7 +209,8 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
     st.markdown("**Action items**")
     for item in view.action_items:
         overdue = item.due_at and not item.done_at and item.due_at < now
-        label = (f"{item.title} · {item.owner} · due {local_time(item.due_at, user.time_zone, '%d %b %H:%M')}"
+        label = (f"{markdown_literal(item.title)} · {markdown_literal(item.owner)} · "
+                 f"due {local_time(item.due_at, user.time_zone, '%d %b %H:%M')}"
                  + (" · :red[overdue]" if overdue else ""))
         done = st.checkbox(label, value=item.done_at is not None, key=f"ai_{item.id}", disabled=not editable)
         if editable and done != (item.done_at is not None):

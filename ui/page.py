@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.access import PAGE_ACCESS, ROLE_LABELS, can_open, roles_for
+from core.text import markdown_literal
 from db.migrate import DatabaseNotReady, prepare_database
 from ui import auth
 from ui.auth import CurrentUser
@@ -61,7 +62,7 @@ def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
 
 def _sidebar(user: CurrentUser, authenticator) -> None:  # noqa: ANN001
     with st.sidebar:
-        st.markdown(f"**{user.name}**  \n{ROLE_LABELS[user.role]} · `{user.username}`")
+        st.markdown(f"**{markdown_literal(user.name)}**  \n{ROLE_LABELS[user.role]} · `{user.username}`")
         st.caption(f"Times shown in {user.time_zone}")
         if st.button("Sign out", key="sign_out_button", width="stretch"):
             auth.sign_out(authenticator)

@@ -30,6 +30,7 @@ from core.reports import (
     ReportView,
 )
 from core.reviews import ReviewError, ReviewTaskRow
+from core.text import markdown_literal
 from core.users import Actor
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser, utcnow
@@ -76,7 +77,7 @@ def open_document(incident_id: int, kind: ReportKind, user: CurrentUser) -> tupl
     """The document's view and whether `user` may edit it; explains and stops the page when it cannot open."""
     problem, view = load(incident_id, kind, user)
     if view is None:
-        st.error(problem)
+        st.error(markdown_literal(problem))
         st.stop()
     return view, reports.may_edit(user.role, user.id, view.record.account_owner_id)
 
@@ -88,7 +89,7 @@ def run_report_change(view: ReportView, change: Callable, success: str, typed: d
         with session_scope() as session:
             change(session)
     except ReportConflict as conflict:
-        st.error(str(conflict))
+        st.error(markdown_literal(conflict))
         for section in SECTIONS[view.kind]:
             if typed is not None and conflict.their_sections.get(section.key) != typed.get(section.key):
                 with st.expander(f"Their saved text: {section.title}", expanded=True):
@@ -98,7 +99,7 @@ def run_report_change(view: ReportView, change: Callable, success: str, typed: d
         st.session_state[_SEEN.format(*key)] = conflict.their_version
         return False
     except (ReportError, ReviewError, IncidentError, ConflictError, ValueError) as error:
-        st.error(str(error))
+        st.error(markdown_literal(error))
         return False
     st.session_state[_NOTICE.format(*key)] = success
     st.session_state.pop(_SEEN.format(*key), None)
@@ -119,18 +120,20 @@ def header(view: ReportView, user: CurrentUser) -> None:
     seen_version(view)  # remember the version on screen now; saves check against it
     notice = st.session_state.pop(_NOTICE.format(view.kind.value, record.id), None)
     if notice:
-        st.success(notice)
-    st.title(f"{KIND_TITLES[view.kind]} · #{record.id} {record.title}")
+        st.success(markdown_literal(notice))
+    st.title(f"{KIND_TITLES[view.kind]} · #{record.id} {markdown_literal(record.title)}")
     other = ReportKind.POSTMORTEM if view.kind is ReportKind.REPORT else ReportKind.REPORT
     st.markdown(f"[Back to the incident](/incident?id={record.id}) · "
                 f"[{KIND_TITLES[other]}](/{PAGE_OF[other]}?id={record.id})")
     cols = st.columns(4)
     cols[0].metric("Status", REPORT_STATUS_LABELS[ReportStatus(view.status)])
-    cols[1].metric("Client", record.account_name, record.account_tier, delta_color="off")
+    cols[1].metric("Client", markdown_literal(record.account_name), record.account_tier, delta_color="off")
     cols[2].metric("Severity", record.severity, "red status" if record.red_status else None, delta_color="off")
     cols[3].metric("Duration", reports.span(record.duration))
-    st.caption(f"Status set by {view.status_changed_by} {local_time(view.status_changed_at, user.time_zone)} · "
-               f"last edit by {view.updated_by} {local_time(view.updated_at, user.time_zone)} · version {view.version}")
+    st.caption(f"Status set by {markdown_literal(view.status_changed_by)} "
+               f"{local_time(view.status_changed_at, user.time_zone)} · "
+               f"last edit by {markdown_literal(view.updated_by)} {local_time(view.updated_at, user.time_zone)} · "
+               f"version {view.version}")
 
 
 def status_panel(view: ReportView, user: CurrentUser, editor: bool) -> None:
@@ -163,7 +166,7 @@ def sections_form(view: ReportView, user: CurrentUser, editor: bool) -> None:
             st.info("The text is locked once reviewed; a lead can move it back to review to change it.")
         for section in SECTIONS[view.kind]:
             st.subheader(section.title)
-            st.markdown(view.sections.get(section.key, ""))
+            st.text(view.sections.get(section.key, ""))
         return
     key = (view.kind.value, view.record.id)
     gen = st.session_state.get(_GEN.format(*key), 0)
@@ -211,14 +214,14 @@ def reviews_panel(view: ReportView, tasks: list[ReviewTaskRow], user: CurrentUse
     """The policy's post-resolution reviews, ticked off by people, and their calendar file."""
     now = utcnow()
     if not tasks:
-        st.caption(f"The incident's policy ({view.record.policy_title}) schedules no review.")
+        st.caption(f"The incident's policy ({markdown_literal(view.record.policy_title)}) schedules no review.")
         return
     for task in tasks:
         when = local_time(task.due_at, user.time_zone)
-        state = (f"done {local_time(task.done_at, user.time_zone)} by {task.done_by}" if task.done_at
+        state = (f"done {local_time(task.done_at, user.time_zone)} by {markdown_literal(task.done_by)}" if task.done_at
                  else (":red[overdue]" if task.overdue(now) else "to do"))
         cols = st.columns([5, 1])
-        cols[0].markdown(f"**{task.title}** · due {when} · {state}")
+        cols[0].markdown(f"**{markdown_literal(task.title)}** · due {when} · {state}")
         if editor and cols[1].button("Reopen" if task.done_at else "Done", key=f"review_{task.id}"):
             run_report_change(view, lambda s, t=task: reviews.set_review_done(
                 s, task_id=t.id, done=t.done_at is None, role=user.role, actor=actor_of(user), now=utcnow(),
@@ -238,7 +241,8 @@ def actions_panel(view: ReportView, user: CurrentUser, editor: bool, people: lis
         st.caption("No action item yet.")
     for item in items:
         overdue = item.due_at and not item.done_at and item.due_at < now
-        label = (f"{item.title} · {item.owner} · due {local_time(item.due_at, user.time_zone, '%d %b %Y')}"
+        label = (f"{markdown_literal(item.title)} · {markdown_literal(item.owner)} · "
+                 f"due {local_time(item.due_at, user.time_zone, '%d %b %Y')}"
                  + (" · :red[overdue]" if overdue else ""))
         may_tick = editor or item.owner_id == user.id
         done = st.checkbox(label, value=item.done_at is not None, key=f"pm_ai_{item.id}", disabled=not may_tick)
@@ -270,7 +274,7 @@ def earlier_postmortems(earlier: list[reports.EarlierPostMortem], user: CurrentU
         return
     st.markdown("**Earlier post-mortems on this account**")
     for e in earlier:
-        st.markdown(f"- [#{e.incident_id} {e.title}](/postmortem?id={e.incident_id}) · detected "
+        st.markdown(f"- [#{e.incident_id} {markdown_literal(e.title)}](/postmortem?id={e.incident_id}) · detected "
                     f"{local_time(e.detected_at, user.time_zone, '%d %b %Y')} · "
                     f"{REPORT_STATUS_LABELS[ReportStatus(e.status)].lower()}")
 
@@ -298,7 +302,7 @@ def my_overdue_actions(user: CurrentUser, *, team: bool = False) -> None:
         return
     st.subheader(f"{'Team' if team else 'My'} overdue post-mortem actions ({len(overdue)})")
     for item in overdue:
-        owner = f" · {item.owner}" if team else ""
-        st.markdown(f"- :red[due {local_time(item.due_at, user.time_zone, '%d %b %Y')}] {item.title}{owner} · "
-                    f"[#{item.incident_id} {item.incident_title}](/postmortem?id={item.incident_id}) "
-                    f"({item.account_name})")
+        owner = f" · {markdown_literal(item.owner)}" if team else ""
+        st.markdown(f"- :red[due {local_time(item.due_at, user.time_zone, '%d %b %Y')}] {markdown_literal(item.title)}"
+                    f"{owner} · [#{item.incident_id} {markdown_literal(item.incident_title)}]"
+                    f"(/postmortem?id={item.incident_id}) ({markdown_literal(item.account_name)})")

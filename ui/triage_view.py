@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.clocks import CLOCK_LABELS
 from core.policy import Policy
+from core.text import markdown_literal
 from core.triage import TriageResult
 from ui.format import local_time
 
@@ -17,22 +18,23 @@ SEVERITY_COLOURS = {"P0": "red", "P1": "orange", "P2": "blue", "P3": "gray"}
 def severity_badge(severity: str, label: str, red_status: bool) -> str:
     """Markdown badge like ':red-background[P0 · Critical]' plus a red-status marker."""
     colour = SEVERITY_COLOURS.get(severity, "gray")
-    badge = f":{colour}-background[**{severity} · {label}**]"
+    badge = f":{colour}-background[**{severity} · {markdown_literal(label)}**]"
     return badge + ("  :red-background[**RED STATUS**]" if red_status else "")
 
 
 def show_result(result: TriageResult, policy: Policy, *, detected_at: dt.datetime, time_zone: str) -> None:
     """Render a triage outcome with its reasons and the deadlines it starts."""
     st.markdown(severity_badge(result.severity, policy.severity_label(result.severity), result.red_status))
-    st.caption(policy.severity(result.severity).definition)
+    st.caption(markdown_literal(policy.severity(result.severity).definition))
     level = result.escalation_level
     level_text = f"{level} · {policy.level(level).name}" if level else "none required"
     c1, c2 = st.columns(2)
-    c1.metric("Escalation", result.escalation_category)
-    c2.metric("Level to reach", level_text)
+    c1.metric("Escalation", markdown_literal(result.escalation_category))
+    c2.metric("Level to reach", markdown_literal(level_text))
     st.markdown("**Why**")
     for reason in result.reasons:
-        st.markdown(f"- {reason.text} → *{reason.outcome}*  \n  _{policy.source} › {reason.section}_")
+        st.markdown(f"- {markdown_literal(reason.text)} → *{markdown_literal(reason.outcome)}*  \n  "
+                    f"_{markdown_literal(policy.source)} › {markdown_literal(reason.section)}_")
     st.markdown(f"**Deadlines it starts** (detected {local_time(detected_at, time_zone)})")
     rows = [
         {"Clock": CLOCK_LABELS[clock], "Due": local_time(moment, time_zone),

@@ -36,10 +36,10 @@ def _free_port() -> int:
 
 
 class Server:
-    """A running `streamlit run app.py` with a private database."""
+    """A running `streamlit run <script>` (the app by default) with a private database."""
 
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
+    def __init__(self, tmp: Path, script: str = "app.py"):
+        self.tmp, self.script = tmp, script
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = f"sqlite:///{tmp / 'app.db'}"
@@ -48,7 +48,7 @@ class Server:
     def start(self) -> None:
         env = {**os.environ, "DATABASE_URL": self.db_url, "ESCALATION_DESK_DATA": str(self.tmp)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+            [sys.executable, "-m", "streamlit", "run", self.script, "--server.headless=true",
              f"--server.port={self.port}", "--server.address=127.0.0.1",
              "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(self.tmp / "server.log", "w"),

@@ -3,6 +3,7 @@
 import dataclasses
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from core.users import SYSTEM, Actor
 from db.engine import session_scope
 from db.models import Account
 from tests.conftest import NOW, make_user
+from tests.literal_text import hostile, raw_fragments, visible_text
 
 DETECTED = NOW - dt.timedelta(hours=8)
 NOTE = "Pool exhausted after the 07:40 deploy by the platform team"
@@ -76,11 +78,52 @@ def test_markdown_has_every_section_and_the_key_figures(resolved):
     for section in reports.REPORT_SECTIONS:
         assert f"\n## {section.title}\n" in text
     assert "Client: Acme Corp | Package: enterprise | CSM: Csm1" in text
-    assert "Total duration: 7h 00m" in text and "Service credits: $5,000" in text and "$56,000" in text
+    # Section text is what people wrote: escaped in the file, the same words on screen.
+    shown = visible_text(text)
+    assert "Total duration: 7h 00m" in shown and "Service credits: $5,000" in shown and "$56,000" in shown
     pm = exports.to_markdown(postmortem, now=NOW)
     for title in ("Incident summary", "What went well", "What could be improved", "Action items"):
         assert f"\n## {title}\n" in pm
     assert "| Add a canary stage to deploys | Csm1 | 2026-03-09 09:00 UTC | open |" in pm
+
+
+def _hostile(view):
+    """The view with hostile text in every field people type that the documents show."""
+    record = dataclasses.replace(
+        view.record, title=hostile("title"), account_name=hostile("account"), owner_name=hostile("owner"),
+        severity_label=hostile("label"),
+        action_items=[dataclasses.replace(i, title=hostile("action"), owner=hostile("actionowner"))
+                      for i in view.record.action_items],
+        earlier=[reports.EarlierPostMortem(99, hostile("earlier"), NOW, NOW, "draft")])
+    return dataclasses.replace(view, record=record, updated_by=hostile("editor"), status_changed_by=hostile("mover"),
+                               sections={key: hostile(f"section{key.replace('_', '')}") for key in view.sections})
+
+
+def test_markdown_and_pdf_show_typed_text_literally(resolved):
+    engine, iid = resolved
+    checked = 0
+    for view in (_hostile(v) for v in _views(engine, iid)[:2]):
+        tags = ["title", "account", "owner", "label", "earlier", "editor", "mover",
+                *(f"section{key.replace('_', '')}" for key in view.sections)]
+        if view.kind is reports.ReportKind.POSTMORTEM:
+            tags += ["action", "actionowner"]
+        md = exports.to_markdown(view, now=NOW)
+        pdf = " ".join(_pdf_text(exports.to_pdf(view, now=NOW)).split())
+        for tag in tags:
+            assert not [f for f in raw_fragments(tag) if f in md], tag
+            assert hostile(tag) in visible_text(md), f"{tag} is shown in the Markdown"
+            # Action-item cells are narrow table columns that wrap: their first words must survive as typed.
+            printed = f"**B-{tag}**" if tag.startswith("action") else hostile(tag)
+            assert printed in pdf, f"{tag} is printed as typed in the PDF"
+            checked += 1
+        # Unescaped syntax anywhere in the file: an image, a link target, HTML.
+        assert not re.search(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(|(?<!\\)<", md)
+        assert [line for line in md.splitlines() if line.startswith("#")] == [
+            md.splitlines()[0], *(f"## {s.title}" for s in reports.SECTIONS[view.kind]),
+            *(["## Action items"] if view.kind is reports.ReportKind.POSTMORTEM else []),
+            "## Earlier post-mortems on this account"]
+    print(f"literal text in exports: {checked} fields checked in Markdown and PDF")
+    assert checked >= 25  # 13 fields of the report, 12 of the post-mortem
 
 
 def test_pdf_text_holds_the_sections_figures_and_timeline(resolved):

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import make_user
+from tests.literal_text import visible_text
 
 ROLES = ("csm", "lead", "admin")
 REPO = Path(__file__).resolve().parents[2]
@@ -30,11 +31,11 @@ def page_as(script: str, username: str | None, timeout: float = 15) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    """Every piece of text a page showed, joined, for `in` checks."""
+    """Every piece of text a page showed, as the reader sees it (Markdown escapes undone), joined for `in` checks."""
     parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning",
-                 "info", "success", "code"):
-        parts.extend(str(e.value) for e in getattr(at, kind))
+    for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success"):
+        parts.extend(visible_text(str(e.value)) for e in getattr(at, kind))
+    parts.extend(str(e.value) for e in at.code)
     return "\n".join(parts)
 
 

@@ -13,6 +13,7 @@ from core.access import Role
 from core.users import Actor
 from db.engine import session_scope
 from db.models import Account, Incident
+from tests.literal_text import visible_text
 from tests.pages.conftest import REPO, open_test_incident, page_as, texts
 
 
@@ -42,7 +43,7 @@ def reading(app_db, name: str, metric: str, value: float, *, days_ago: float = 1
 
 
 def link_texts(at: AppTest) -> str:
-    return "\n".join(str(m.value) for m in at.markdown)
+    return "\n".join(visible_text(str(m.value)) for m in at.markdown)
 
 
 # --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from core.users import SYSTEM, Actor
 from db.engine import session_scope
 from db.models import Account, Communication, Contact, Incident
 from tests.core.test_communications import Collector, free_port
+from tests.literal_text import visible_text
 from tests.pages.conftest import REPO, open_test_incident, page_as, texts
 
 P1 = {"business_impact": "major"}  # red-status: first notice within 30 min, then every hour
@@ -170,7 +171,7 @@ def test_a_failed_send_keeps_the_draft_and_logs_nothing(acme, app_db, smtp_serve
     field(at, acme, "_to_email").input(to)
     at.button(key="compose_send").click().run()
     assert not at.exception, at.exception
-    errors = " ".join(e.value for e in at.error)
+    errors = " ".join(visible_text(e.value) for e in at.error)
     assert message in errors and "Your draft is kept" in errors
     assert field(at, acme, "greeting").value == "Dear Ana" and field(at, acme, "_to_email").value == to
     assert logged(app_db) == [] and len(collector.messages) == before
@@ -281,7 +282,8 @@ def test_incident_page_links_to_compose_and_shows_the_log(acme, app_db):
     assert not at.exception, at.exception
     shown = texts(at)
     assert f"/compose?id={acme}" in shown
-    assert any("Email · system → ana@acme.example · Update 1: Checkout down" in e.label for e in at.expander)
+    assert any("Email · system → ana@acme.example · Update 1: Checkout down" in visible_text(e.label)
+               for e in at.expander)
     assert "Exact words sent." in shown
 
 

@@ -2,6 +2,7 @@
 
 from core import policy_store
 from db.engine import session_scope
+from tests.literal_text import visible_text
 from tests.pages.conftest import page_as, texts
 
 
@@ -20,7 +21,7 @@ def test_invalid_yaml_shows_where_and_keeps_the_text(workspace, app_db):
     area.input(broken).run()
     at.button(key="policy_save").click().run()
     assert at.error, "a broken policy is refused"
-    assert "spark.yaml" in at.error[0].value
+    assert "spark.yaml" in visible_text(at.error[0].value)
     assert at.text_area(key="policy_yaml_spark").value == broken
     with session_scope(app_db) as s:
         assert policy_store.version_count(s, "spark") == 1

@@ -9,6 +9,7 @@ from core import communications as comms
 from core.messages import shipped_sources
 from db.engine import session_scope
 from db.models import MessageTemplateVersion, Setting
+from tests.literal_text import visible_text
 from tests.pages.conftest import page_as, texts
 
 PAGE = "pages/templates_admin.py"
@@ -59,7 +60,7 @@ def test_a_refused_template_shows_the_line_and_keeps_the_draft(people, app_db, t
     at = open_status_update()
     editor(at, "text", "status_update").input(text)
     at.button(key="tpl_save").click().run()
-    errors = [e.value for e in at.error]
+    errors = [visible_text(e.value) for e in at.error]
     assert any(e.startswith(where) and message in e for e in errors), errors
     assert "your draft is still in the editor" in " ".join(errors)
     assert editor(at, "text", "status_update").value == text

@@ -1,0 +1,157 @@
+"""A database where every free-text field holds hostile Markdown, for the literal-text page test.
+
+Everything is written through the real core functions (as the pages write
+it), except the user accounts, which are created with hostile display names
+and emails. Each field gets its own tag (see tests.literal_text.hostile).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import yaml
+
+from core import account_service, communications, incidents, policy_store, reports, reviews, signals, users
+from core.access import Role
+from core.account_service import Editor
+from core.lifecycle import Milestone
+from core.triage import Answers
+from core.users import Actor
+from db.engine import session_scope
+from tests.conftest import TEST_PASSWORD
+from tests.literal_text import hostile, hostile_short
+
+POLICY = "red-status"  # has early warnings, reviews and a second escalation level
+
+# Every field the fixture seeds, by tag.
+FIELDS = (
+    "namecsm", "namelead", "nameadmin", "namereader", "emailcsm",
+    "account", "response", "credits", "cname", "crole", "contactemail",
+    "policytitle", "policysource", "sevlabel", "sevdef", "rulereason", "rulesection", "defaultreason",
+    "levelname", "levelreason", "reviewtitle", "warningtitle", "warningsection",
+    "opentitle", "opensummary", "note", "actionitem", "sevreason", "pausereason", "escreason", "msreason",
+    "resolvedtitle", "resolvedsummary", "subject", "body", "recipient", "callee",
+    "sectiontimeline", "sectionimpact", "sectionrootcause", "sectionresolution", "sectionclientmitigation",
+    "sectionprevention", "sectionsummary", "sectionwentwell", "sectionimprove", "pmaction",
+)
+
+
+def hostile_email(tag: str) -> str:
+    """A hostile string that still passes the email check (one @, no space, a dot after it)."""
+    return f"**B-{tag}**![px-{tag}](http://t.example/p.png)@e.example"
+
+
+def hostile_recipient(tag: str) -> str:
+    """A hostile display name in front of a valid address."""
+    return f'"**B-{tag}** ![px-{tag}](http://t.example/p.png) [s-{tag}](http://e.example) :red[R-{tag}]" <r@e.example>'
+
+
+@dataclass(frozen=True)
+class World:
+    """What the pages are opened with."""
+
+    users: dict[str, int]
+    account_id: int
+    open_id: int
+    resolved_id: int
+
+
+def _user(session, username: str, role: str, tag: str, now: dt.datetime) -> int:  # noqa: ANN001
+    user, _ = users.create_user(session, username=username, display_name=hostile(f"name{tag}"), role=role,
+                                email=hostile_email(f"email{tag}") if tag == "csm" else f"{username}@example.com",
+                                password=TEST_PASSWORD, actor=users.SYSTEM, now=now)
+    user.must_change_password = False
+    return user.id
+
+
+def _hostile_policy(text: str) -> str:
+    data = yaml.safe_load(text)
+    data["title"], data["source"] = hostile("policytitle"), hostile("policysource")
+    for severity in data["severities"]:
+        severity["label"], severity["definition"] = hostile("sevlabel"), hostile("sevdef")
+    data["default"]["reason"] = hostile("defaultreason")
+    for rule in data["rules"]:
+        rule["reason"], rule["section"] = hostile("rulereason"), hostile("rulesection")
+    for level in data["escalation_levels"]:
+        level["name"] = hostile("levelname")
+        for trigger in level.get("triggers", []):
+            trigger["reason"] = hostile("levelreason")
+    for review in data["reviews"]:
+        review["title"] = hostile("reviewtitle")
+    for warning in data["early_warning"]:
+        warning["title"], warning["section"] = hostile("warningtitle"), hostile("warningsection")
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def build(engine) -> World:  # noqa: ANN001
+    """Seed users, a hostile policy (the team default), an account with contacts, two incidents, reports, a reading."""
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(engine) as s:
+        ids = {role: _user(s, f"{role}1", role, role, now) for role in ("csm", "lead", "admin")}
+        # A CSM who does not own the account: reads the incident and the report without editing.
+        ids["reader"] = _user(s, "csm2", "csm", "reader", now)
+        policy_store.install_presets(s, now=now)
+        policy_store.save_version(s, name=POLICY, yaml_text=_hostile_policy(policy_store.latest_version(s, POLICY)
+                                                                            .yaml_text),
+                                  actor_id=ids["admin"], actor_name="admin1", now=now)
+        policy_store.set_default(s, name=POLICY, actor_id=ids["admin"], actor_name="admin1", now=now)
+    lead = Editor(ids["lead"], "lead1", Role.LEAD)
+    with session_scope(engine) as s:
+        account_id = account_service.create_account(s, data=account_service.parse_account({
+            "name": hostile("account"), "tier": "enterprise", "annual_contract_value": Decimal(120000),
+            "owner_id": ids["csm"], "time_zone": "Europe/Paris",
+            "contract_terms": {"response_commitment": hostile("response"), "service_credits": hostile("credits")},
+            "contacts": [{"name": hostile_short("cname"), "role": hostile_short("crole"),
+                          "email": hostile_email("contactemail"), "is_primary": True}],
+        }), editor=lead, now=now)
+        signals.record(s, account_id=account_id, reading=signals.parse_reading(
+            {"metric": "csat", "observed_at": now - dt.timedelta(hours=1), "value": 5.0}),
+            source="form", actor=lead.actor, now=now)
+    csm = Actor(ids["csm"], "csm1")
+    answers = Answers(complete_outage=True, outage_minutes=90, csat=5)
+    start = now - dt.timedelta(hours=5)
+    with session_scope(engine) as s:
+        resolved = incidents.open_incident(
+            s, account_id=account_id, title=hostile("resolvedtitle"), summary=hostile("resolvedsummary"),
+            answers=answers, policy_name=POLICY, actor=csm, now=start, detected_at=start, owner_id=ids["csm"]).id
+        incidents.record_milestone(s, incident_id=resolved, milestone=Milestone.RESOLVED, actor=csm, now=now,
+                                   at=now - dt.timedelta(hours=2), reason=hostile("msreason"))
+    with session_scope(engine) as s:
+        reports.ensure_report(s, incident_id=resolved, kind="report", actor=csm, now=now)
+        reports.ensure_report(s, incident_id=resolved, kind="postmortem", actor=csm, now=now)
+        reviews.ensure_schedule(s, incident_id=resolved, actor=csm, now=now)
+    with session_scope(engine) as s:
+        for kind in reports.ReportKind:
+            view = reports.report_view(s, resolved, kind, now=now)
+            reports.save_sections(s, incident_id=resolved, kind=kind, role=Role.CSM, actor=csm, now=now,
+                                  expected_version=view.version,
+                                  sections={sec.key: hostile("section" + sec.key.replace("_", ""))
+                                            + "\nsecond line"
+                                            for sec in reports.SECTIONS[kind]})
+        reports.add_postmortem_action(s, incident_id=resolved, title=hostile("pmaction"), owner_id=ids["csm"],
+                                      due_at=now - dt.timedelta(days=1), role=Role.LEAD,
+                                      actor=Actor(ids["lead"], "lead1"), now=now)
+    with session_scope(engine) as s:
+        opened = incidents.open_incident(
+            s, account_id=account_id, title=hostile("opentitle"), summary=hostile("opensummary") + "\nline two",
+            answers=answers, policy_name=POLICY, actor=csm, now=now - dt.timedelta(minutes=30),
+            detected_at=now - dt.timedelta(minutes=30), owner_id=ids["csm"]).id
+        incidents.add_note(s, incident_id=opened, text=hostile("note"), actor=csm, now=now)
+        incidents.add_action_item(s, incident_id=opened, title=hostile("actionitem"), owner_id=ids["csm"],
+                                  due_at=now - dt.timedelta(minutes=5), actor=csm, now=now)
+        incidents.change_severity(s, incident_id=opened, severity="P1", reason=hostile("sevreason"), actor=csm,
+                                  now=now)
+        incidents.pause_clocks(s, incident_id=opened, reason=hostile("pausereason"), actor=csm, now=now)
+        incidents.resume_clocks(s, incident_id=opened, actor=csm, now=now)
+        incidents.escalate(s, incident_id=opened, to_level="L2", reason=hostile("escreason"), actor=csm, now=now)
+        incidents.assign_role(s, incident_id=opened, role="incident_commander", user_id=ids["lead"], actor=csm,
+                              now=now)
+        for channel, recipients in (("email", [hostile_recipient("recipient")]), ("phone", [hostile("callee")])):
+            communications.mark_sent(s, incident_id=opened, expected_version=None, channel=channel,
+                                     recipients=recipients, actor=csm, now=now,
+                                     prepared=communications.PreparedMessage(
+                                         "status_update", None, channel, "client",
+                                         hostile("subject") if channel == "email" else "", hostile("body"), "", ()))
+    return World(ids, account_id, opened, resolved)
