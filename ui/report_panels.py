@@ -62,12 +62,10 @@ def load(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[str, Re
         if record.resolved_at is None:
             return (f"Incident #{incident_id} is not resolved yet: the {KIND_TITLES[kind].lower()} is written "
                     "after resolution."), None
-        missing = not reports.report_exists(session, incident_id, kind) or reviews.schedule_missing(session,
-                                                                                                  incident_id)
+        missing = not reports.report_exists(session, incident_id, kind)
     if missing:
         with session_scope() as session:
             reports.ensure_report(session, incident_id=incident_id, kind=kind, actor=actor_of(user), now=now)
-            reviews.ensure_schedule(session, incident_id=incident_id, actor=actor_of(user), now=now)
     with read_scope() as session:
         return "", reports.report_view(session, incident_id, kind, now=now)
 
@@ -279,11 +277,6 @@ def after_incident(incident_id: int, resolved: bool, user: CurrentUser) -> None:
     """On the incident page: links to the report and post-mortem once resolved, and earlier post-mortems."""
     with read_scope() as session:
         earlier = reports.repeat_of(session, incident_id)
-        missing = resolved and reviews.schedule_missing(session, incident_id)
-    if missing:
-        # Resolution happened since the schedule was last made: place the reviews now.
-        with session_scope() as session:
-            reviews.ensure_schedule(session, incident_id=incident_id, actor=actor_of(user), now=utcnow())
     if resolved:
         st.markdown(f":material/description: [Critical incident report](/report?id={incident_id}) · "
                     f":material/psychology: [Blameless post-mortem](/postmortem?id={incident_id})")

@@ -49,7 +49,6 @@ def resolved(engine):
                                    now=DETECTED + dt.timedelta(hours=7), at=DETECTED + dt.timedelta(hours=7))
     lead_actor = Actor(lead, "lead1")
     with session_scope(engine) as s:
-        reviews.ensure_schedule(s, incident_id=iid, actor=lead_actor, now=NOW)
         for kind in ("report", "postmortem"):
             reports.ensure_report(s, incident_id=iid, kind=kind, actor=lead_actor, now=NOW)
         reports.add_postmortem_action(s, incident_id=iid, title="Add a canary stage to deploys", owner_id=csm,
