@@ -85,8 +85,13 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
         assert resolved is not None
         written = min(resolved + dt.timedelta(hours=20), now)
         for kind, offset in ((ReportKind.REPORT, 0), (ReportKind.POSTMORTEM, 2)):
-            report = reports.ensure_report(session, incident_id=incident.id, kind=kind, actor=writer,
-                                           now=min(resolved + dt.timedelta(hours=2), now))
+            # The CSM saves the first draft as written from the record, then edits it later that day.
+            drafted = min(resolved + dt.timedelta(hours=2), now)
+            draft = reports.get_or_draft_report(session, incident.id, kind, role=writer_role, actor=writer,
+                                                now=drafted)
+            assert draft is not None  # the account's CSM (or the lead) may edit it
+            report = reports.save_sections(session, incident_id=incident.id, kind=kind, sections={},
+                                           role=writer_role, actor=writer, now=drafted, expected_version=draft.version)
             cause = ROOT_CAUSES[index % len(ROOT_CAUSES)]
             edits = ({"root_cause": f"Primary cause: {cause}\n\n{report.sections['root_cause']}"}
                      if kind is ReportKind.REPORT else
