@@ -595,7 +595,7 @@ def _get(session: Session, incident_id: int, kind: ReportKind, *, lock: bool = F
     return session.scalar(stmt.execution_options(populate_existing=True))
 
 
-def resolved_record(session: Session, incident_id: int, kind: ReportKind, *, now: dt.datetime) -> IncidentRecord:
+def _resolved_record(session: Session, incident_id: int, kind: ReportKind, *, now: dt.datetime) -> IncidentRecord:
     """The record of a resolved incident; ReportError saying why there is no document otherwise."""
     record = load_record(session, incident_id, now=now)
     if record is None:
@@ -630,7 +630,7 @@ def get_or_draft_report(session: Session, incident_id: int, kind: ReportKind | s
                         now: dt.datetime) -> IncidentReport | None:
     """The saved report; else an unsaved draft for someone who may edit it, None for anyone else. Never writes."""
     kind = parse_kind(str(kind))
-    return _saved_or_draft(session, resolved_record(session, incident_id, kind, now=now), kind, role, actor, now)
+    return _saved_or_draft(session, _resolved_record(session, incident_id, kind, now=now), kind, role, actor, now)
 
 
 def _check_editor(session: Session, incident: Incident, role: Role, user_id: int | None) -> bool:
@@ -662,7 +662,7 @@ def _cleaned(kind: ReportKind, sections: dict[str, str]) -> dict[str, str]:
 
 def _first_save(session: Session, *, incident_id: int, kind: ReportKind, sections: dict[str, str], role: Role,
                 actor: Actor, now: dt.datetime, expected_version: int) -> IncidentReport:
-    record = resolved_record(session, incident_id, kind, now=now)
+    record = _resolved_record(session, incident_id, kind, now=now)
     if not _may_edit(record, role, actor):
         raise ReportForbidden("Only the account's CSM, leads and admins may edit this report.")
     cleaned = _cleaned(kind, sections)
@@ -729,7 +729,7 @@ def move_report(
     report = _get(session, incident_id, kind, lock=True)
     if report is None:
         # Nobody has saved it, so nobody has read it: sending it on would put an unread draft up for review.
-        record = resolved_record(session, incident_id, kind, now=now)
+        record = _resolved_record(session, incident_id, kind, now=now)
         if not _may_edit(record, role, actor):
             raise ReportForbidden("Only the account's CSM, leads and admins may change this report.")
         raise ReportError(f"The {KIND_TITLES[kind].lower()} is not written yet: check the draft and save it "
@@ -818,8 +818,8 @@ class ReportView:
     status_changed_at: dt.datetime | None
     status_changed_by: str
     history: list[StatusChange]
-    saved: bool = True
-    editor: bool = False
+    saved: bool
+    editor: bool
 
     @property
     def editable_text(self) -> bool:
@@ -836,7 +836,7 @@ def report_view(session: Session, incident_id: int, kind: ReportKind | str, *, r
                 now: dt.datetime) -> ReportView:
     """The report page's read model for this person; ReportError when the incident has no documents. Never writes."""
     kind = parse_kind(str(kind))
-    record = resolved_record(session, incident_id, kind, now=now)
+    record = _resolved_record(session, incident_id, kind, now=now)
     editor = _may_edit(record, role, actor)
     report = _saved_or_draft(session, record, kind, role, actor, now)
     if report is None or report.version == UNSAVED_VERSION:

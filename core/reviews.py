@@ -103,15 +103,19 @@ def backfill_missing(session: Session, *, now: dt.datetime) -> int:
     Incidents resolved before the resolve flow scheduled reviews got their tasks
     only when someone opened them; `python -m core init` runs this once.
     """
-    without = (select(Incident).where(Incident.resolved_at.is_not(None),
-                                      ~select(ReviewTask.id).where(ReviewTask.incident_id == Incident.id).exists())
+    without = (select(Incident.id).where(Incident.resolved_at.is_not(None),
+                                         ~select(ReviewTask.id).where(ReviewTask.incident_id == Incident.id).exists())
                .order_by(Incident.id))
     filled = 0
-    for incident in session.scalars(without).all():
-        if _planned_for(incident):
-            locked = get_for_update(session, Incident, incident.id)
-            schedule_reviews(session, locked, actor=SYSTEM, now=now)  # type: ignore[arg-type]
+    for count, incident_id in enumerate(session.scalars(without).all(), start=1):
+        incident = get_for_update(session, Incident, incident_id)
+        if incident is not None and incident.resolved_at is not None and _planned_for(incident):
+            schedule_reviews(session, incident, actor=SYSTEM, now=now)
             filled += 1
+        if count % 500 == 0:
+            # Each incident carries its policy snapshot: do not keep thousands of them in memory.
+            session.flush()
+            session.expunge_all()
     session.flush()
     return filled
 
