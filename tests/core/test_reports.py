@@ -10,7 +10,7 @@ from core import incidents, policy_store, reports
 from core.access import Role
 from core.clocks import ClockState, SlaClock
 from core.lifecycle import Milestone
-from core.reports import ReportConflict, ReportError, ReportKind, ReportStatus
+from core.reports import ReportConflict, ReportError, ReportStatus
 from core.triage import Answers
 from core.users import SYSTEM, Actor
 from db.engine import session_scope

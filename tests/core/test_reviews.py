@@ -250,7 +250,7 @@ def test_ics_holds_one_event_per_review_at_the_right_utc_time(engine):
 
 
 def test_review_task_rows_match_the_database(engine):
-    _ids, iid = _setup(engine, policy="teamflow")
+    _setup(engine, policy="teamflow")
     with session_scope(engine) as s:
         row = s.scalar(select(ReviewTask))
         assert (row.key, row.after_resolution_minutes, row.due_at) == ("root-cause-analysis", 48 * 60,
