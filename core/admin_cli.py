@@ -167,6 +167,13 @@ def cmd_init(args: argparse.Namespace) -> int:
         filled = communications.backfill_client_update_due(session, now=_now())
     if filled:
         print(f"Client-update due times filled for {filled:,} open incidents.")
+    from core import reviews
+
+    with session_scope() as session:
+        # Incidents resolved when reviews were scheduled on first opening, and never opened, get them once.
+        scheduled = reviews.backfill_missing(session, now=_now())
+    if scheduled:
+        print(f"Reviews scheduled for resolved incidents that had none: {scheduled:,}.")
     if first:
         bar = "=" * 64
         print(f"\n{bar}\nFirst administrator created.\n  username: {FIRST_ADMIN}\n"

@@ -3,10 +3,12 @@
 Called once by `core.demo.load` after the incidents exist. It picks recently
 resolved incidents of every policy (and two incidents on the busiest account,
 so "earlier post-mortems" has something to show) and runs the same flows the
-pages use: reports generated from the record, edited, moved through review by
-a lead; review schedules with some reviews done and some overdue; post-mortem
-action items with some done and some overdue. Deterministic for a given `now`.
-It flushes and empties the caller's session first: it must run last.
+pages use: reports drafted from the record, edited and saved, moved through
+review by a lead; post-mortem action items with some done and some overdue.
+Every resolved incident already has its review tasks (resolving scheduled
+them): the team held the reviews of the older incidents, and of the chosen
+ones a third are left overdue. Deterministic for a given `now`. It flushes and
+empties the caller's session first: it must run last.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from core import reports, reviews
 from core.access import Role
 from core.reports import ReportKind, ReportStatus
 from core.users import Actor
-from db.models import Account, Incident, User
+from db.models import Account, Incident, ReviewTask, User
 
 PER_POLICY = 3
 # Findings a team would write once it knew more than the record shows.
@@ -73,7 +75,8 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
         return {"reports": 0}
     reviewer = Actor(lead.id, lead.username)
     counts = {"reports": 0, "postmortems": 0, "reviews_done": 0, "action_items": 0}
-    for index, incident in enumerate(_chosen(session, now)):
+    chosen = _chosen(session, now)
+    for index, incident in enumerate(chosen):
         owner_id = session.get(Account, incident.account_id).owner_id or lead.id  # type: ignore[union-attr]
         owner = session.get(User, owner_id)
         writer = Actor(owner.id, owner.username)  # type: ignore[union-attr]
@@ -81,10 +84,14 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
         resolved = incident.resolved_at
         assert resolved is not None
         written = min(resolved + dt.timedelta(hours=20), now)
-        reviews.ensure_schedule(session, incident_id=incident.id, actor=writer, now=resolved + dt.timedelta(minutes=5))
         for kind, offset in ((ReportKind.REPORT, 0), (ReportKind.POSTMORTEM, 2)):
-            report = reports.ensure_report(session, incident_id=incident.id, kind=kind, actor=writer,
-                                           now=min(resolved + dt.timedelta(hours=2), now))
+            # The CSM saves the first draft as written from the record, then edits it later that day.
+            drafted = min(resolved + dt.timedelta(hours=2), now)
+            draft = reports.get_or_draft_report(session, incident.id, kind, role=writer_role, actor=writer,
+                                                now=drafted)
+            assert draft is not None  # the account's CSM (or the lead) may edit it
+            report = reports.save_sections(session, incident_id=incident.id, kind=kind, sections={},
+                                           role=writer_role, actor=writer, now=drafted, expected_version=draft.version)
             cause = ROOT_CAUSES[index % len(ROOT_CAUSES)]
             edits = ({"root_cause": f"Primary cause: {cause}\n\n{report.sections['root_cause']}"}
                      if kind is ReportKind.REPORT else
@@ -113,4 +120,19 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
                 reviews.set_review_done(session, task_id=task.id, done=True, role=Role.LEAD, actor=reviewer,
                                         now=min(task.due_at + dt.timedelta(hours=2), now))
                 counts["reviews_done"] += 1
+    counts["reviews_done"] += _hold_past_reviews(session, {i.id for i in chosen}, reviewer, now)
     return counts
+
+
+def _hold_past_reviews(session: Session, chosen: set[int], reviewer: Actor, now: dt.datetime) -> int:
+    """Mark done the due reviews of the incidents not chosen above: the team held them on time."""
+    due = session.execute(select(ReviewTask.id, ReviewTask.due_at)
+                          .where(ReviewTask.done_at.is_(None), ReviewTask.due_at < now,
+                                 ReviewTask.incident_id.not_in(chosen))
+                          .order_by(ReviewTask.due_at, ReviewTask.id)).all()
+    for count, (task_id, due_at) in enumerate(due, start=1):
+        reviews.set_review_done(session, task_id=task_id, done=True, role=Role.LEAD, actor=reviewer,
+                                now=min(due_at + dt.timedelta(hours=2), now))
+        if count % 200 == 0:
+            session.expunge_all()  # keep autoflush cheap, as above
+    return len(due)

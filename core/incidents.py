@@ -4,7 +4,8 @@ Each flow runs inside the caller's unit of work, locks the incident row it
 changes, checks the version the person was looking at (a stale edit is a
 `ConflictError`, never a silent overwrite), stamps the time, appends to the
 timeline and the audit log, and keeps the denormalised "next deadline"
-current. Never imports streamlit; never reads the clock (callers pass `now`).
+current. Resolving also schedules the policy's reviews, in the same unit of
+work. Never imports streamlit; never reads the clock (callers pass `now`).
 """
 
 from __future__ import annotations
@@ -248,6 +249,8 @@ def record_milestone(
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
                  entity_id=incident.id, action=f"milestone:{milestone.value}", changes=changes, at=now)
     refresh_next_deadline(session, incident, now)
+    if milestone is Milestone.RESOLVED:
+        _resolved(session, incident, actor, now)
     return incident
 
 
@@ -268,6 +271,16 @@ def _audit(session: Session, incident: Incident, actor: Actor, action: str, chan
 def _touch(session: Session, incident: Incident, now: dt.datetime) -> None:
     incident.updated_at = now
     refresh_next_deadline(session, incident, now)
+
+
+def _resolved(session: Session, incident: Incident, actor: Actor, now: dt.datetime) -> None:
+    # Every resolution schedules the policy's reviews in the same unit of work
+    # (and a re-resolution re-dates them), whoever resolves: page, CLI, demo.
+    # Called once the row is final, never from refresh_next_deadline, which
+    # runs on every write.
+    from core.reviews import schedule_reviews
+
+    schedule_reviews(session, incident, actor=actor, now=now)
 
 
 def move_status(
@@ -304,6 +317,8 @@ def move_status(
               summary=f"Status {before} → {to.value}" + (f": {reason.strip()}" if reason.strip() else ""))
     _audit(session, incident, actor, "status", changes, now)
     _touch(session, incident, now)
+    if "resolved_at" in changes and incident.resolved_at is not None:
+        _resolved(session, incident, actor, now)
     return incident
 
 

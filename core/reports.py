@@ -2,9 +2,12 @@
 
 Both documents are generated from the incident's record (milestones, clocks,
 triage answers, timeline, escalations, client messages, action items), then
-edited by people. Each moves through one review lifecycle (draft, in review,
-reviewed, closed) with who moved it and when; saving uses the row's version,
-so a stale save is refused and never overwrites someone else's text. The
+edited by people. Reading never writes: until someone who may edit saves it,
+a document is a first draft built in memory for its editors and "not written
+yet" for everyone else; the first save stores it. Each moves through one
+review lifecycle (draft, in review, reviewed, closed) with who moved it and
+when; saving uses the row's version, so a stale save (a first one too) is
+refused and never overwrites someone else's text. The
 report's sections follow the red-status playbook's incident documentation, the
 post-mortem's follow the crisis-management playbook. This module also answers
 the dashboard's questions: overdue post-mortem action items and earlier
@@ -138,6 +141,10 @@ class ReportError(ValueError):
     """A report change that cannot be made; the message says what to fix."""
 
 
+class ReportForbidden(ReportError, PermissionError):
+    """This person may not make the change (it is for the account's CSM, leads and admins)."""
+
+
 class ReportConflict(ReportError):
     """Someone saved the report since it was loaded; carries their text so nothing is lost."""
 
@@ -188,9 +195,9 @@ def check_report_move(current: str, target: str, role: Role, editor: bool) -> Re
         raise ReportError(f"A report that is {REPORT_STATUS_LABELS[frm]} cannot become "
                           f"{REPORT_STATUS_LABELS[to]}. Possible next: {nxt}.")
     if who == "lead" and not works_on_all_accounts(role):
-        raise ReportError(f"Only a lead or an admin may move a report to {REPORT_STATUS_LABELS[to]}.")
+        raise ReportForbidden(f"Only a lead or an admin may move a report to {REPORT_STATUS_LABELS[to]}.")
     if not editor and not works_on_all_accounts(role):
-        raise ReportError("Only the account's CSM, leads and admins may change this report.")
+        raise ReportForbidden("Only the account's CSM, leads and admins may change this report.")
     return to
 
 
@@ -570,7 +577,11 @@ def generate_sections(record: IncidentRecord, kind: ReportKind) -> dict[str, str
 
 
 # --------------------------------------------------------------------------
-# Writes.
+# The first draft (in memory) and writes.
+
+# The version a person editing the not-yet-saved first draft started from; a
+# stored row starts at 1.
+UNSAVED_VERSION = 0
 
 
 def _report_entity(report: IncidentReport) -> str:
@@ -584,44 +595,42 @@ def _get(session: Session, incident_id: int, kind: ReportKind, *, lock: bool = F
     return session.scalar(stmt.execution_options(populate_existing=True))
 
 
-def ensure_report(session: Session, *, incident_id: int, kind: ReportKind | str, actor: Actor,
-                  now: dt.datetime) -> IncidentReport:
-    """The incident's report of this kind, generated from the record the first time it is asked for."""
-    kind = parse_kind(str(kind))
-    existing = _get(session, incident_id, kind)
-    if existing is not None:
-        return existing
+def _resolved_record(session: Session, incident_id: int, kind: ReportKind, *, now: dt.datetime) -> IncidentRecord:
+    """The record of a resolved incident; ReportError saying why there is no document otherwise."""
     record = load_record(session, incident_id, now=now)
     if record is None:
-        raise ReportError(f"Incident {incident_id} does not exist.")
+        raise ReportError(f"There is no incident #{incident_id}. Check the number in the link.")
     if record.resolved_at is None:
-        raise ReportError(f"Incident {incident_id} is not resolved yet: the {KIND_TITLES[kind].lower()} is written "
+        raise ReportError(f"Incident #{incident_id} is not resolved yet: the {KIND_TITLES[kind].lower()} is written "
                           "after resolution.")
-    report = IncidentReport(incident_id=incident_id, kind=kind.value, status=ReportStatus.DRAFT.value,
-                            sections=generate_sections(record, kind), status_changed_at=now,
-                            status_changed_by_id=actor.id, created_at=now, created_by_id=actor.id, updated_at=now,
-                            updated_by_id=actor.id)
-    try:
-        # Two people opening the report at once: the second one reads the first one's row.
-        with session.begin_nested():
-            session.add(report)
-            session.flush()
-    except IntegrityError:
-        existing = _get(session, incident_id, kind)
-        assert existing is not None
-        return existing
-    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident_report",
-                 entity_id=_report_entity(report), action="create", changes={"status": [None, "draft"]}, at=now)
-    return report
+    return record
 
 
-def _locked(session: Session, incident_id: int, kind: ReportKind) -> tuple[IncidentReport, Incident]:
-    report = _get(session, incident_id, kind, lock=True)
-    if report is None:
-        raise ReportError(f"Incident {incident_id} has no {KIND_TITLES[kind].lower()} yet: open it first.")
-    incident = session.get(Incident, incident_id)
-    assert incident is not None
-    return report, incident
+def draft_report(record: IncidentRecord, kind: ReportKind, *, actor: Actor, now: dt.datetime) -> IncidentReport:
+    """The first draft written from the record, in memory only: it is not added to any session."""
+    return IncidentReport(incident_id=record.id, kind=kind.value, status=ReportStatus.DRAFT.value,
+                          sections=generate_sections(record, kind), status_changed_at=now,
+                          status_changed_by_id=actor.id, created_at=now, created_by_id=actor.id, updated_at=now,
+                          updated_by_id=actor.id, version=UNSAVED_VERSION)
+
+
+def _may_edit(record: IncidentRecord, role: Role, actor: Actor) -> bool:
+    return actor.id is not None and may_edit(role, actor.id, record.account_owner_id)
+
+
+def _saved_or_draft(session: Session, record: IncidentRecord, kind: ReportKind, role: Role, actor: Actor,
+                    now: dt.datetime) -> IncidentReport | None:
+    saved = _get(session, record.id, kind)
+    if saved is not None:
+        return saved
+    return draft_report(record, kind, actor=actor, now=now) if _may_edit(record, role, actor) else None
+
+
+def get_or_draft_report(session: Session, incident_id: int, kind: ReportKind | str, *, role: Role, actor: Actor,
+                        now: dt.datetime) -> IncidentReport | None:
+    """The saved report; else an unsaved draft for someone who may edit it, None for anyone else. Never writes."""
+    kind = parse_kind(str(kind))
+    return _saved_or_draft(session, _resolved_record(session, incident_id, kind, now=now), kind, role, actor, now)
 
 
 def _check_editor(session: Session, incident: Incident, role: Role, user_id: int | None) -> bool:
@@ -629,25 +638,17 @@ def _check_editor(session: Session, incident: Incident, role: Role, user_id: int
     return user_id is not None and may_edit(role, user_id, owner)
 
 
-def save_sections(
-    session: Session, *, incident_id: int, kind: ReportKind | str, sections: dict[str, str], role: Role,
-    actor: Actor, now: dt.datetime, expected_version: int,
-) -> IncidentReport:
-    """Save edited section texts; a stale `expected_version` is a ReportConflict carrying the saved text."""
-    kind = parse_kind(str(kind))
-    report, incident = _locked(session, incident_id, kind)
-    if not _check_editor(session, incident, role, actor.id):
-        raise ReportError("Only the account's CSM, leads and admins may edit this report.")
-    if report.version != expected_version:
-        who = session.get(User, report.updated_by_id).display_name if report.updated_by_id else "someone"
-        raise ReportConflict(
-            f"{who} saved this {KIND_TITLES[kind].lower()} at {_when(report.updated_at)} while you were editing "
-            f"(you started from version {expected_version}, it is now {report.version}). Your text was not saved "
-            "and is still in the form; compare it with theirs below, merge, and save again.",
-            dict(report.sections), report.version)
-    if ReportStatus(report.status) not in EDITABLE_STATUSES:
-        raise ReportError(f"The report is {REPORT_STATUS_LABELS[ReportStatus(report.status)]}: a lead must move it "
-                          "back to review before its text can change.")
+def _stale(session: Session, report: IncidentReport, kind: ReportKind, expected_version: int) -> ReportConflict:
+    who = session.get(User, report.updated_by_id).display_name if report.updated_by_id else "someone"
+    started = ("the first draft, before anyone had saved it" if expected_version == UNSAVED_VERSION
+               else f"version {expected_version}, it is now {report.version}")
+    return ReportConflict(
+        f"{who} saved this {KIND_TITLES[kind].lower()} at {_when(report.updated_at)} while you were editing "
+        f"(you started from {started}). Your text was not saved and is still in the form; compare it with theirs "
+        "below, merge, and save again.", dict(report.sections), report.version)
+
+
+def _cleaned(kind: ReportKind, sections: dict[str, str]) -> dict[str, str]:
     known = {s.key for s in SECTIONS[kind]}
     unknown = set(sections) - known
     if unknown:
@@ -656,6 +657,58 @@ def save_sections(
     empty = [s.title for s in SECTIONS[kind] if s.key in cleaned and not cleaned[s.key]]
     if empty:
         raise ReportError(f"Write something in: {', '.join(empty)} (say 'none' if there is nothing to report).")
+    return cleaned
+
+
+def _first_save(session: Session, *, incident_id: int, kind: ReportKind, sections: dict[str, str], role: Role,
+                actor: Actor, now: dt.datetime, expected_version: int) -> IncidentReport:
+    record = _resolved_record(session, incident_id, kind, now=now)
+    if not _may_edit(record, role, actor):
+        raise ReportForbidden("Only the account's CSM, leads and admins may edit this report.")
+    cleaned = _cleaned(kind, sections)
+    report = draft_report(record, kind, actor=actor, now=now)
+    edited = sorted(k for k, v in cleaned.items() if report.sections.get(k) != v)
+    report.sections = {**report.sections, **cleaned}
+    try:
+        # Two people saving the first draft at once: the unique (incident, kind)
+        # lets one row in; the other person gets the conflict with its text.
+        with session.begin_nested():
+            session.add(report)
+            session.flush()
+    except IntegrityError:
+        theirs = _get(session, incident_id, kind)
+        assert theirs is not None
+        raise _stale(session, theirs, kind, expected_version) from None
+    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident_report",
+                 entity_id=_report_entity(report), action="create",
+                 changes={"status": [None, ReportStatus.DRAFT.value], **{k: ["…", "…"] for k in edited}}, at=now)
+    return report
+
+
+def save_sections(
+    session: Session, *, incident_id: int, kind: ReportKind | str, sections: dict[str, str], role: Role,
+    actor: Actor, now: dt.datetime, expected_version: int,
+) -> IncidentReport:
+    """Save edited section texts; the first save stores the draft. A stale save is a ReportConflict with their text.
+
+    The first save (no row yet) writes the draft generated from the record now,
+    with `sections` applied; empty `sections` stores the draft as generated.
+    """
+    kind = parse_kind(str(kind))
+    report = _get(session, incident_id, kind, lock=True)
+    if report is None:
+        return _first_save(session, incident_id=incident_id, kind=kind, sections=sections, role=role, actor=actor,
+                           now=now, expected_version=expected_version)
+    incident = session.get(Incident, incident_id)
+    assert incident is not None
+    if not _check_editor(session, incident, role, actor.id):
+        raise ReportForbidden("Only the account's CSM, leads and admins may edit this report.")
+    if report.version != expected_version:
+        raise _stale(session, report, kind, expected_version)
+    if ReportStatus(report.status) not in EDITABLE_STATUSES:
+        raise ReportError(f"The report is {REPORT_STATUS_LABELS[ReportStatus(report.status)]}: a lead must move it "
+                          "back to review before its text can change.")
+    cleaned = _cleaned(kind, sections)
     changed = {k: [report.sections.get(k, ""), v] for k, v in cleaned.items() if report.sections.get(k) != v}
     if not changed:
         raise ReportError("Nothing changed: edit a section before saving.")
@@ -671,9 +724,18 @@ def move_report(
     session: Session, *, incident_id: int, kind: ReportKind | str, target: str, role: Role, actor: Actor,
     now: dt.datetime, expected_version: int | None = None,
 ) -> IncidentReport:
-    """Move a report along its review lifecycle, stamping who moved it and when."""
+    """Move a saved report along its review lifecycle, stamping who moved it and when."""
     kind = parse_kind(str(kind))
-    report, incident = _locked(session, incident_id, kind)
+    report = _get(session, incident_id, kind, lock=True)
+    if report is None:
+        # Nobody has saved it, so nobody has read it: sending it on would put an unread draft up for review.
+        record = _resolved_record(session, incident_id, kind, now=now)
+        if not _may_edit(record, role, actor):
+            raise ReportForbidden("Only the account's CSM, leads and admins may change this report.")
+        raise ReportError(f"The {KIND_TITLES[kind].lower()} is not written yet: check the draft and save it "
+                          "first, then move it on.")
+    incident = session.get(Incident, incident_id)
+    assert incident is not None
     if expected_version is not None and report.version != expected_version:
         raise ReportConflict(f"The report changed since you loaded it (version {expected_version}, now "
                              f"{report.version}): check the new text and status, then move it again.",
@@ -699,7 +761,7 @@ def add_postmortem_action(
     if incident is None:
         raise ReportError(f"Incident {incident_id} does not exist.")
     if not _check_editor(session, incident, role, actor.id):
-        raise ReportError("Only the account's CSM, leads and admins may add post-mortem actions.")
+        raise ReportForbidden("Only the account's CSM, leads and admins may add post-mortem actions.")
     if owner_id is None or session.get(User, owner_id) is None:
         raise ReportError("Choose who owns the action item.")
     if due_at is None:
@@ -718,7 +780,7 @@ def set_postmortem_action_done(
         raise ReportError(f"Action item {item_id} does not exist.")
     incident = session.get(Incident, item.incident_id)
     if item.owner_id != actor.id and not _check_editor(session, incident, role, actor.id):  # type: ignore[arg-type]
-        raise ReportError("Only the item's owner, the account's CSM, leads and admins may tick it off.")
+        raise ReportForbidden("Only the item's owner, the account's CSM, leads and admins may tick it off.")
     incidents.set_action_done(session, item_id=item_id, done=done, actor=actor, now=now,
                               expected_version=expected_version)
 
@@ -739,18 +801,25 @@ class StatusChange:
 
 @dataclass(frozen=True)
 class ReportView:
-    """Everything a report page shows, as plain values."""
+    """Everything a report page shows, as plain values.
+
+    `saved` is False until someone who may edit saves the document: its editors
+    then see the first draft written from the record (`sections`), everyone
+    else sees that it is not written yet (`sections` empty).
+    """
 
     kind: ReportKind
     record: IncidentRecord
     status: str
     sections: dict[str, str]
     version: int
-    updated_at: dt.datetime
+    updated_at: dt.datetime | None
     updated_by: str
-    status_changed_at: dt.datetime
+    status_changed_at: dt.datetime | None
     status_changed_by: str
     history: list[StatusChange]
+    saved: bool
+    editor: bool
 
     @property
     def editable_text(self) -> bool:
@@ -763,13 +832,18 @@ class ReportView:
         return [i for i in self.record.action_items if i.source == POSTMORTEM_SOURCE]
 
 
-def report_view(session: Session, incident_id: int, kind: ReportKind | str, *, now: dt.datetime) -> ReportView | None:
-    """The report page's read model, or None when the report does not exist yet."""
+def report_view(session: Session, incident_id: int, kind: ReportKind | str, *, role: Role, actor: Actor,
+                now: dt.datetime) -> ReportView:
+    """The report page's read model for this person; ReportError when the incident has no documents. Never writes."""
     kind = parse_kind(str(kind))
-    report = _get(session, incident_id, kind)
-    record = load_record(session, incident_id, now=now)
-    if report is None or record is None:
-        return None
+    record = _resolved_record(session, incident_id, kind, now=now)
+    editor = _may_edit(record, role, actor)
+    report = _saved_or_draft(session, record, kind, role, actor, now)
+    if report is None or report.version == UNSAVED_VERSION:
+        return ReportView(kind=kind, record=record, status=ReportStatus.DRAFT.value,
+                          sections=dict(report.sections) if report is not None else {}, version=UNSAVED_VERSION,
+                          updated_at=None, updated_by="", status_changed_at=None, status_changed_by="", history=[],
+                          saved=False, editor=editor)
     names = dict(session.execute(select(User.id, User.display_name)).all())
     entries = audit.entries_for(session, "incident_report", _report_entity(report))
     history = [StatusChange(e.at, e.actor_name, *(e.changes.get("status") or [None, ""]))
@@ -777,12 +851,8 @@ def report_view(session: Session, incident_id: int, kind: ReportKind | str, *, n
     return ReportView(kind=kind, record=record, status=report.status, sections=dict(report.sections),
                       version=report.version, updated_at=report.updated_at,
                       updated_by=names.get(report.updated_by_id, "system"), status_changed_at=report.status_changed_at,
-                      status_changed_by=names.get(report.status_changed_by_id, "system"), history=history)
-
-
-def report_exists(session: Session, incident_id: int, kind: ReportKind | str) -> bool:
-    """True when the incident already has a report of this kind."""
-    return _get(session, incident_id, parse_kind(str(kind))) is not None
+                      status_changed_by=names.get(report.status_changed_by_id, "system"), history=history,
+                      saved=True, editor=editor)
 
 
 @dataclass(frozen=True)

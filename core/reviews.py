@@ -1,12 +1,14 @@
 """The post-resolution review schedule: review tasks from the incident's policy, and an .ics of them.
 
 Each policy lists its reviews (`reviews:` in the preset YAML: a key, a title
-and how long after resolution it falls due). When an incident is resolved it
-gets one task per review, due that long after its resolution; a task is
-marked done by a person. A reopened and re-resolved incident moves the
-not-yet-done tasks to the new resolution time. The calendar file follows RFC
-5545 (one VEVENT per task, UID stable per task, times in UTC). Never imports
-streamlit; never reads the clock (callers pass `now`).
+and how long after resolution it falls due). The flow that resolves an
+incident (`core.incidents`) calls `schedule_reviews` in its own unit of work:
+the incident gets one task per review, due that long after its resolution; a
+task is marked done by a person. A reopened and re-resolved incident moves the
+not-yet-done tasks to the new resolution time. Reading never schedules
+anything: pages only list the tasks. The calendar file follows RFC 5545 (one
+VEVENT per task, UID stable per task, times in UTC). Never imports streamlit;
+never reads the clock (callers pass `now`).
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ from dataclasses import dataclass
 
 from icalendar import Calendar, Event
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit, incidents
 from core.access import Role
 from core.accounts import may_work_on
-from core.users import Actor
+from core.users import SYSTEM, Actor
 from db.models import Account, Incident, ReviewTask, User
 from db.rows import get_for_update
 
@@ -67,46 +68,56 @@ def _tasks(session: Session, incident_id: int) -> list[ReviewTask]:
     return list(session.scalars(stmt))
 
 
-def schedule_missing(session: Session, incident_id: int) -> bool:
-    """True when a resolved incident lacks a review task, or one still waits on an old resolution time."""
-    incident = session.get(Incident, incident_id)
-    if incident is None or incident.resolved_at is None:
-        return False
-    have = {t.key: t for t in _tasks(session, incident_id)}
-    return any(p.key not in have or (have[p.key].done_at is None and have[p.key].due_at != p.due_at)
-               for p in _planned_for(incident))
-
-
-def ensure_schedule(session: Session, *, incident_id: int, actor: Actor, now: dt.datetime) -> list[ReviewTask]:
-    """Create the incident's missing review tasks (and re-date open ones after a new resolution)."""
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise ReviewError(f"Incident {incident_id} does not exist.")
-    if incident.resolved_at is None:
-        raise ReviewError(f"Incident {incident_id} is not resolved: reviews are scheduled from its resolution.")
-    have = {t.key: t for t in _tasks(session, incident_id)}
-    created = []
-    for planned in _planned_for(incident):
-        task = have.get(planned.key)
+def schedule_reviews(session: Session, incident: Incident, *, actor: Actor, now: dt.datetime) -> None:
+    """Give a just-resolved incident its review tasks, or move its open ones to the new resolution time."""
+    planned = _planned_for(incident)
+    if not planned:
+        return
+    # The resolve flow calls this last, once the incident row is final: the
+    # autoflush of this query sends the incident's one UPDATE, nothing more.
+    # The flow holds the incident's row lock, so no one else schedules it meanwhile.
+    have = {t.key: t for t in _tasks(session, incident.id)}
+    created, moved = [], []
+    for p in planned:
+        task = have.get(p.key)
         if task is None:
-            task = ReviewTask(incident_id=incident_id, key=planned.key, title=planned.title,
-                              after_resolution_minutes=int(planned.after_resolution.total_seconds() // 60),
-                              due_at=planned.due_at, created_at=now)
-            try:
-                # Someone else scheduling the same incident at the same moment wins; nothing is doubled.
-                with session.begin_nested():
-                    session.add(task)
-                    session.flush()
-            except IntegrityError:
-                continue
-            created.append(planned.key)
-        elif task.done_at is None and task.due_at != planned.due_at:
-            task.due_at = planned.due_at
+            session.add(ReviewTask(incident_id=incident.id, key=p.key, title=p.title,
+                                   after_resolution_minutes=int(p.after_resolution.total_seconds() // 60),
+                                   due_at=p.due_at, created_at=now))
+            created.append(p.key)
+        elif task.done_at is None and task.due_at != p.due_at:
+            task.due_at = p.due_at
+            moved.append(p.key)
+    resolved_at = incident.resolved_at
     if created:
-        incidents.add_event(session, incident_id, kind="review", actor=actor, occurred_at=now, now=now,
+        incidents.add_event(session, incident.id, kind="review", actor=actor, occurred_at=resolved_at, now=now,
                             summary="Reviews scheduled: " + ", ".join(created))
+    if moved:
+        incidents.add_event(session, incident.id, kind="review", actor=actor, occurred_at=resolved_at, now=now,
+                            summary="Reviews moved to the new resolution time: " + ", ".join(moved))
+
+
+def backfill_missing(session: Session, *, now: dt.datetime) -> int:
+    """Schedule the reviews of resolved incidents that have no review task yet; returns how many got some.
+
+    Incidents resolved before the resolve flow scheduled reviews got their tasks
+    only when someone opened them; `python -m core init` runs this once.
+    """
+    without = (select(Incident.id).where(Incident.resolved_at.is_not(None),
+                                         ~select(ReviewTask.id).where(ReviewTask.incident_id == Incident.id).exists())
+               .order_by(Incident.id))
+    filled = 0
+    for count, incident_id in enumerate(session.scalars(without).all(), start=1):
+        incident = get_for_update(session, Incident, incident_id)
+        if incident is not None and incident.resolved_at is not None and _planned_for(incident):
+            schedule_reviews(session, incident, actor=SYSTEM, now=now)
+            filled += 1
+        if count % 500 == 0:
+            # Each incident carries its policy snapshot: do not keep thousands of them in memory.
+            session.flush()
+            session.expunge_all()
     session.flush()
-    return _tasks(session, incident_id)
+    return filled
 
 
 def set_review_done(

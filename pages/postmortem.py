@@ -1,7 +1,7 @@
 """The blameless post-mortem of a resolved incident: sections, owned action items, review status, exports.
 
-Open it with `?id=<incident number>`. Generated from the record the first
-time it is opened, then edited; action items are tracked until done.
+Open it with `?id=<incident number>`. A first draft written from the record
+until someone who may edit saves it; action items are tracked until done.
 """
 
 from ui.page import page_setup
@@ -24,8 +24,7 @@ with read_scope() as session:
 
 panel.header(view, user)
 st.caption("Blameless: describe what the systems and processes allowed, not who was at fault.")
-if not editor:
-    st.info("You can read this post-mortem; editing is for the account's CSM, leads and admins.")
+panel.reader_notice(view)
 panel.earlier_postmortems(view.record.earlier, user)
 text, actions, review, export = st.tabs(["Post-mortem", "Action items", "Review status", "Export"])
 with text:

@@ -1,8 +1,8 @@
 """The critical incident report of a resolved incident: sections, review status, reviews, exports.
 
-Open it with `?id=<incident number>`. The report is generated from the record
-the first time it is opened, then edited; the review schedule and the client
-recovery summary live here too.
+Open it with `?id=<incident number>`. Until someone who may edit saves it, the
+report is a first draft written from the record (shown to its editors only);
+the review schedule and the client recovery summary live here too.
 """
 
 from ui.page import page_setup
@@ -21,8 +21,7 @@ view, editor = panel.open_document(incident_id, ReportKind.REPORT, user)
 tasks = panel.load_tasks(view.record.id)
 
 panel.header(view, user)
-if not editor:
-    st.info("You can read this report; editing is for the account's CSM, leads and admins.")
+panel.reader_notice(view)
 panel.earlier_postmortems(view.record.earlier, user)
 text, review, schedule, export = st.tabs(["Report", "Review status", "Review schedule", "Export"])
 with text:

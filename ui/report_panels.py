@@ -3,7 +3,10 @@
 Each panel renders part of a `core.reports.ReportView` and runs its changes
 through `run_report_change`, which passes the version the person saw: a stale
 save shows the other person's text next to the form, which keeps what the
-person typed. No SQL here: reads and writes go through `core`.
+person typed. Opening a page only reads: a document nobody has saved yet is
+shown to its editors as the first draft and to everyone else as not written
+yet; who may edit is decided in `core`. No SQL here: reads and writes go
+through `core`.
 """
 
 from __future__ import annotations
@@ -54,23 +57,13 @@ def actor_of(user: CurrentUser) -> Actor:
 
 
 def load(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[str, ReportView | None]:
-    """The report's view, creating the report and the review schedule on first opening; (problem, view)."""
-    now = utcnow()
+    """The report's view for `user` (read only: nothing is written); (problem, view)."""
     with read_scope() as session:
-        record = reports.load_record(session, incident_id, now=now)
-        if record is None:
-            return f"There is no incident #{incident_id}. Check the number in the link.", None
-        if record.resolved_at is None:
-            return (f"Incident #{incident_id} is not resolved yet: the {KIND_TITLES[kind].lower()} is written "
-                    "after resolution."), None
-        missing = not reports.report_exists(session, incident_id, kind) or reviews.schedule_missing(session,
-                                                                                                  incident_id)
-    if missing:
-        with session_scope() as session:
-            reports.ensure_report(session, incident_id=incident_id, kind=kind, actor=actor_of(user), now=now)
-            reviews.ensure_schedule(session, incident_id=incident_id, actor=actor_of(user), now=now)
-    with read_scope() as session:
-        return "", reports.report_view(session, incident_id, kind, now=now)
+        try:
+            return "", reports.report_view(session, incident_id, kind, role=user.role, actor=actor_of(user),
+                                           now=utcnow())
+        except ReportError as error:
+            return str(error), None
 
 
 def open_document(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[ReportView, bool]:
@@ -79,7 +72,19 @@ def open_document(incident_id: int, kind: ReportKind, user: CurrentUser) -> tupl
     if view is None:
         st.error(markdown_literal(problem))
         st.stop()
-    return view, reports.may_edit(user.role, user.id, view.record.account_owner_id)
+    return view, view.editor
+
+
+def reader_notice(view: ReportView) -> None:
+    """Tell someone who may not edit that they read the document, or that it is not written yet."""
+    if view.editor:
+        return
+    title = KIND_TITLES[view.kind].lower()
+    if view.saved:
+        st.info(f"You can read this {title}; editing is for the account's CSM, leads and admins.")
+    else:
+        st.info(f"The {title} is not written yet. The account's CSM, a lead or an admin writes it; "
+                "it shows here once they save it.")
 
 
 def run_report_change(view: ReportView, change: Callable, success: str, typed: dict[str, str] | None = None) -> bool:
@@ -126,18 +131,25 @@ def header(view: ReportView, user: CurrentUser) -> None:
     st.markdown(f"[Back to the incident](/incident?id={record.id}) · "
                 f"[{KIND_TITLES[other]}](/{PAGE_OF[other]}?id={record.id})")
     cols = st.columns(4)
-    cols[0].metric("Status", REPORT_STATUS_LABELS[ReportStatus(view.status)])
+    cols[0].metric("Status", REPORT_STATUS_LABELS[ReportStatus(view.status)] if view.saved else "Not written yet")
     cols[1].metric("Client", markdown_literal(record.account_name), record.account_tier, delta_color="off")
     cols[2].metric("Severity", record.severity, "red status" if record.red_status else None, delta_color="off")
     cols[3].metric("Duration", reports.span(record.duration))
-    st.caption(f"Status set by {markdown_literal(view.status_changed_by)} "
-               f"{local_time(view.status_changed_at, user.time_zone)} · "
-               f"last edit by {markdown_literal(view.updated_by)} {local_time(view.updated_at, user.time_zone)} · "
-               f"version {view.version}")
+    if view.saved:
+        st.caption(f"Status set by {markdown_literal(view.status_changed_by)} "
+                   f"{local_time(view.status_changed_at, user.time_zone)} · "
+                   f"last edit by {markdown_literal(view.updated_by)} {local_time(view.updated_at, user.time_zone)} · "
+                   f"version {view.version}")
+    elif view.editor:
+        st.caption("Not saved yet: this first draft is written from the record as it stands now. "
+                   "It is stored when you save it; until then nobody else sees it.")
 
 
 def status_panel(view: ReportView, user: CurrentUser, editor: bool) -> None:
     """Move the document through draft, in review, reviewed and closed; shows who moved it when."""
+    if not view.saved:
+        st.caption("Save the draft first; then it can go to review." if editor else "Not written yet.")
+        return
     moves = reports.allowed_report_moves(view.status, user.role, editor)
     expected = seen_version(view)
     if moves:
@@ -161,6 +173,9 @@ def status_panel(view: ReportView, user: CurrentUser, editor: bool) -> None:
 
 def sections_form(view: ReportView, user: CurrentUser, editor: bool) -> None:
     """The document's sections: an editing form while it may change, read-only text otherwise."""
+    if not view.saved and not editor:
+        st.caption(f"The {KIND_TITLES[view.kind].lower()} is not written yet.")
+        return
     if not (editor and view.editable_text):
         if editor:
             st.info("The text is locked once reviewed; a lead can move it back to review to change it.")
@@ -189,6 +204,9 @@ def sections_form(view: ReportView, user: CurrentUser, editor: bool) -> None:
 
 def exports_panel(view: ReportView, tasks: list[ReviewTaskRow]) -> None:
     """Downloads: Markdown, PDF with the timeline chart and (on the report) the client's recovery summary."""
+    if not view.saved:
+        st.caption(f"Nothing to export until the {KIND_TITLES[view.kind].lower()} is saved.")
+        return
     now = utcnow()
     stem = f"incident-{view.record.id}-{view.kind.value}"
     left, right = st.columns(2)
@@ -283,11 +301,6 @@ def after_incident(incident_id: int, resolved: bool, user: CurrentUser) -> None:
     """On the incident page: links to the report and post-mortem once resolved, and earlier post-mortems."""
     with read_scope() as session:
         earlier = reports.repeat_of(session, incident_id)
-        missing = resolved and reviews.schedule_missing(session, incident_id)
-    if missing:
-        # Resolution happened since the schedule was last made: place the reviews now.
-        with session_scope() as session:
-            reviews.ensure_schedule(session, incident_id=incident_id, actor=actor_of(user), now=utcnow())
     if resolved:
         st.markdown(f":material/description: [Critical incident report](/report?id={incident_id}) · "
                     f":material/psychology: [Blameless post-mortem](/postmortem?id={incident_id})")

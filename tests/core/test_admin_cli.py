@@ -58,3 +58,39 @@ def test_errors_exit_2_with_a_clear_message(cli, args, message):
     cli("init", "--no-demo")
     result = cli(*args)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_init_schedules_the_reviews_of_incidents_resolved_without_them(cli, tmp_path):
+    import datetime as dt
+    from decimal import Decimal
+
+    from sqlalchemy import delete, func, select
+
+    from core import incidents
+    from core.lifecycle import Milestone
+    from core.triage import Answers
+    from core.users import SYSTEM
+    from db.engine import make_engine, session_scope
+    from db.models import Account, ReviewTask
+
+    assert cli("init", "--no-demo").returncode == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(engine) as s:
+        account = Account(name="Acme Corp", tier="pro", annual_contract_value=Decimal(1000))
+        s.add(account)
+        s.flush()
+        iid = incidents.open_incident(s, account_id=account.id, title="Sync stalled", summary="",
+                                      answers=Answers(business_impact="major"), policy_name="growth-engine",
+                                      actor=SYSTEM, now=now - dt.timedelta(hours=2)).id
+        incidents.record_milestone(s, incident_id=iid, milestone=Milestone.RESOLVED, actor=SYSTEM,
+                                   now=now - dt.timedelta(hours=1))
+        # As an older version stored it: resolved, its reviews left for the first page view.
+        s.execute(delete(ReviewTask))
+    ran = cli("init", "--no-demo")
+    assert ran.returncode == 0, ran.stderr
+    assert "Reviews scheduled for resolved incidents that had none: 1." in ran.stdout
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(ReviewTask)) == 1
+    assert "Reviews scheduled" not in cli("init", "--no-demo").stdout
+    engine.dispose()

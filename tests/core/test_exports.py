@@ -51,9 +51,9 @@ def resolved(engine):
                                    now=DETECTED + dt.timedelta(hours=7), at=DETECTED + dt.timedelta(hours=7))
     lead_actor = Actor(lead, "lead1")
     with session_scope(engine) as s:
-        reviews.ensure_schedule(s, incident_id=iid, actor=lead_actor, now=NOW)
         for kind in ("report", "postmortem"):
-            reports.ensure_report(s, incident_id=iid, kind=kind, actor=lead_actor, now=NOW)
+            reports.save_sections(s, incident_id=iid, kind=kind, sections={}, role=Role.LEAD, actor=lead_actor,
+                                  now=NOW, expected_version=reports.UNSAVED_VERSION)
         reports.add_postmortem_action(s, incident_id=iid, title="Add a canary stage to deploys", owner_id=csm,
                                       due_at=NOW + dt.timedelta(days=7), role=Role.LEAD, actor=lead_actor, now=NOW)
     return engine, iid
@@ -61,7 +61,8 @@ def resolved(engine):
 
 def _views(engine, iid):
     with session_scope(engine) as s:
-        return (reports.report_view(s, iid, "report", now=NOW), reports.report_view(s, iid, "postmortem", now=NOW),
+        return (reports.report_view(s, iid, "report", role=Role.LEAD, actor=SYSTEM, now=NOW),
+                reports.report_view(s, iid, "postmortem", role=Role.LEAD, actor=SYSTEM, now=NOW),
                 reviews.review_tasks(s, iid))
 
 

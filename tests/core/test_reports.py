@@ -10,7 +10,7 @@ from core import incidents, policy_store, reports
 from core.access import Role
 from core.clocks import ClockState, SlaClock
 from core.lifecycle import Milestone
-from core.reports import ReportConflict, ReportError, ReportKind, ReportStatus
+from core.reports import ReportConflict, ReportError, ReportStatus
 from core.triage import Answers
 from core.users import SYSTEM, Actor
 from db.engine import session_scope
@@ -139,7 +139,7 @@ def test_report_is_generated_from_the_record(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine, note="Connection pool exhausted after the 07:40 deploy")
     with session_scope(engine) as s:
-        report = reports.ensure_report(s, incident_id=iid, kind="report", actor=actor(ids, "csm1"), now=NOW)
+        report = reports.get_or_draft_report(s, iid, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
         sections = dict(report.sections)
     assert list(sections) == [s.key for s in reports.REPORT_SECTIONS]
     assert "First detection: 2026-03-02 01:00 UTC" in sections["timeline"]
@@ -160,8 +160,8 @@ def test_postmortem_sections_say_what_went_well_and_what_to_improve(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine)
     with session_scope(engine) as s:
-        sections = dict(reports.ensure_report(s, incident_id=iid, kind="postmortem", actor=actor(ids, "lead1"),
-                                              now=NOW).sections)
+        sections = dict(reports.get_or_draft_report(s, iid, "postmortem", role=Role.LEAD, actor=actor(ids, "lead1"),
+                                                    now=NOW).sections)
     assert list(sections) == ["summary", "went_well", "improve"]
     assert "Checkout down at Acme Corp (enterprise)" in sections["summary"]
     assert "Acknowledge: took 6m, target 15m (9m inside the target)" in sections["went_well"]
@@ -172,25 +172,166 @@ def test_no_report_before_resolution(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine, resolve_after=None)
     with session_scope(engine) as s, pytest.raises(ReportError, match="not resolved yet"):
-        reports.ensure_report(s, incident_id=iid, kind="report", actor=actor(ids, "csm1"), now=NOW)
+        reports.get_or_draft_report(s, iid, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
+    with session_scope(engine) as s, pytest.raises(ReportError, match="There is no incident #999999"):
+        reports.report_view(s, 999999, "report", role=Role.LEAD, actor=actor(ids, "lead1"), now=NOW)
 
 
-def test_opening_twice_gives_the_same_report(engine):
+# --------------------------------------------------------------------------
+# Reading writes nothing; the first save stores the draft.
+
+def _table_rows(engine):
+    from db.models import Base
+
+    with session_scope(engine) as s:
+        return {t.name: s.execute(select(t).order_by(*t.primary_key.columns)).all() for t in Base.metadata.sorted_tables}
+
+
+READERS = [("csm1", Role.CSM, True), ("csm2", Role.CSM, False), ("lead1", Role.LEAD, True),
+           ("admin1", Role.ADMIN, True)]
+
+
+@pytest.mark.parametrize("kind", ["report", "postmortem"])
+def test_reading_a_document_nobody_saved_writes_nothing(engine, kind):
     ids = setup_people(engine)
     iid = resolved_incident(engine)
-    for _ in range(2):
+    before = _table_rows(engine)
+    seen = {}
+    for who, role, _ in READERS:
         with session_scope(engine) as s:
-            reports.ensure_report(s, incident_id=iid, kind=ReportKind.REPORT, actor=actor(ids, "csm1"), now=NOW)
+            draft = reports.get_or_draft_report(s, iid, kind, role=role, actor=actor(ids, who), now=NOW)
+            assert draft is None or draft not in s, "the draft is never added to the session"
+            view = reports.report_view(s, iid, kind, role=role, actor=actor(ids, who), now=NOW)
+            assert not s.new and not s.dirty
+        seen[who] = (draft is not None, view.saved, view.editor, bool(view.sections), view.version)
+    assert _table_rows(engine) == before, "no row was written, changed or removed"
+    assert seen == {who: (editor, False, editor, editor, reports.UNSAVED_VERSION) for who, _, editor in READERS}, (
+        "editors get the first draft in memory; csm2, who does not own the account, gets 'not written yet'")
+
+
+def test_first_save_stores_the_draft_with_the_edits(engine):
+    ids = setup_people(engine)
+    iid = resolved_incident(engine)
     with session_scope(engine) as s:
-        assert len(s.scalars(select(IncidentReport)).all()) == 1
+        draft = reports.get_or_draft_report(s, iid, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
+    later = NOW + dt.timedelta(hours=1)
+    with session_scope(engine) as s:
+        saved = reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "Expired cert"},
+                                      role=Role.CSM, actor=actor(ids, "csm1"), now=later, expected_version=draft.version)
+        assert saved.version == 1
+    with session_scope(engine) as s:
+        row = s.scalar(select(IncidentReport))
+        assert (row.status, row.created_at, row.created_by_id, row.version) == (D, later, ids["csm1"], 1)
+        assert row.sections == {**draft.sections, "root_cause": "Expired cert"}
+        view = reports.report_view(s, iid, "report", role=Role.CSM, actor=actor(ids, "csm2"), now=later)
+        assert (view.saved, view.editor, view.sections["root_cause"]) == (True, False, "Expired cert"), (
+            "once saved, everyone reads it")
+        assert [(h.by, h.before, h.after) for h in view.history] == [("csm1", None, D)]
+
+
+def test_first_save_without_edits_stores_the_draft_as_written(engine):
+    ids = setup_people(engine)
+    iid = resolved_incident(engine)
+    with session_scope(engine) as s:
+        reports.save_sections(s, incident_id=iid, kind="postmortem", sections={}, role=Role.LEAD,
+                              actor=actor(ids, "lead1"), now=NOW, expected_version=reports.UNSAVED_VERSION)
+    with session_scope(engine) as s:
+        assert list(s.scalar(select(IncidentReport)).sections) == ["summary", "went_well", "improve"]
+
+
+@pytest.mark.parametrize("change", ["save", "move"])
+def test_someone_who_may_not_edit_is_refused_by_core(engine, change):
+    ids = setup_people(engine)
+    iid = resolved_incident(engine)  # Acme: csm1's account, not csm2's
+    with session_scope(engine) as s, pytest.raises(PermissionError) as refused:
+        if change == "save":
+            reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "csm2 was here"},
+                                  role=Role.CSM, actor=actor(ids, "csm2"), now=NOW,
+                                  expected_version=reports.UNSAVED_VERSION)
+        else:
+            reports.move_report(s, incident_id=iid, kind="report", target=IR, role=Role.CSM, actor=actor(ids, "csm2"),
+                                now=NOW)
+    assert isinstance(refused.value, ReportError)
+    assert str(refused.value).startswith("Only the account's CSM, leads and admins may ")
+    with session_scope(engine) as s:
+        assert s.scalars(select(IncidentReport)).all() == []
+
+
+def test_moving_a_document_nobody_saved_is_refused(engine):
+    ids = setup_people(engine)
+    iid = resolved_incident(engine)
+    with session_scope(engine) as s, pytest.raises(ReportError, match="not written yet: check the draft and save it"):
+        reports.move_report(s, incident_id=iid, kind="report", target=IR, role=Role.CSM, actor=actor(ids, "csm1"),
+                            now=NOW)
+    with session_scope(engine) as s:
+        assert s.scalars(select(IncidentReport)).all() == []
+
+
+def test_two_first_saves_one_after_the_other_one_wins_the_other_conflicts(engine):
+    ids = setup_people(engine)
+    iid = resolved_incident(engine)
+    first = dict(incident_id=iid, kind="report", now=NOW, expected_version=reports.UNSAVED_VERSION)
+    with session_scope(engine) as s:
+        reports.save_sections(s, sections={"root_cause": "Pool (lead)"}, role=Role.LEAD, actor=actor(ids, "lead1"),
+                              **first)
+    with pytest.raises(ReportConflict) as conflict, session_scope(engine) as s:
+        reports.save_sections(s, sections={"root_cause": "Cert (csm)"}, role=Role.CSM, actor=actor(ids, "csm1"),
+                              **first)
+    assert "Lead1 saved this critical incident report" in str(conflict.value)
+    assert "before anyone had saved it" in str(conflict.value)
+    assert (conflict.value.their_sections["root_cause"], conflict.value.their_version) == ("Pool (lead)", 1)
+    with session_scope(engine) as s:
+        assert [r.sections["root_cause"] for r in s.scalars(select(IncidentReport))] == ["Pool (lead)"]
+
+
+def test_two_first_saves_at_the_same_moment_leave_one_row_and_one_conflict(engine):
+    import threading
+
+    ids = setup_people(engine)
+    iid = resolved_incident(engine)
+    first = dict(incident_id=iid, kind="report", now=NOW, expected_version=reports.UNSAVED_VERSION)
+    flushed, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def lead_saves():
+        with session_scope(engine) as s:
+            reports.save_sections(s, sections={"root_cause": "Pool (lead)"}, role=Role.LEAD,
+                                  actor=actor(ids, "lead1"), **first)
+            flushed.set()
+            release.wait(10)  # the row is inserted, not committed, while the CSM saves
+
+    def csm_saves():
+        try:
+            with session_scope(engine) as s:
+                reports.save_sections(s, sections={"root_cause": "Cert (csm)"}, role=Role.CSM,
+                                      actor=actor(ids, "csm1"), **first)
+            outcome["csm"] = "saved"
+        except ReportConflict as conflict:
+            outcome["csm"] = conflict.their_sections["root_cause"]
+
+    lead = threading.Thread(target=lead_saves)
+    lead.start()
+    assert flushed.wait(10)
+    csm = threading.Thread(target=csm_saves)
+    csm.start()
+    csm.join(0.5)
+    assert csm.is_alive(), "the second first-save waits for the first one's transaction"
+    release.set()
+    lead.join(10)
+    csm.join(20)
+    assert outcome == {"csm": "Pool (lead)"}, "the CSM gets the conflict with the lead's text"
+    with session_scope(engine) as s:
+        assert [r.sections["root_cause"] for r in s.scalars(select(IncidentReport))] == ["Pool (lead)"]
 
 
 # --------------------------------------------------------------------------
 # Editing: conflicts and permissions.
 
-def _open_report(engine, ids, iid, kind="report"):
+def _open_report(engine, ids, iid, kind="report", who="lead1", role=Role.LEAD):
+    """Save the first draft (as written from the record); returns the stored version."""
     with session_scope(engine) as s:
-        return reports.ensure_report(s, incident_id=iid, kind=kind, actor=actor(ids, "csm1"), now=NOW).version
+        return reports.save_sections(s, incident_id=iid, kind=kind, sections={}, role=role, actor=actor(ids, who),
+                                     now=NOW, expected_version=reports.UNSAVED_VERSION).version
 
 
 def test_stale_save_is_refused_with_the_saved_text(engine):
@@ -240,14 +381,14 @@ def test_who_may_edit(engine, who, role, account, allowed):
 def test_review_path_is_recorded_and_locks_the_text(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine)
-    _open_report(engine, ids, iid)
+    _open_report(engine, ids, iid, who="csm1", role=Role.CSM)
     moves = [("csm1", Role.CSM, IR, NOW), ("lead1", Role.LEAD, RV, NOW + dt.timedelta(hours=1))]
     for who, role, target, at in moves:
         with session_scope(engine) as s:
             reports.move_report(s, incident_id=iid, kind="report", target=target, role=role, actor=actor(ids, who),
                                 now=at)
     with session_scope(engine) as s:
-        view = reports.report_view(s, iid, "report", now=NOW)
+        view = reports.report_view(s, iid, "report", role=Role.LEAD, actor=actor(ids, "lead1"), now=NOW)
         assert [(h.by, h.before, h.after) for h in view.history] == [
             ("csm1", None, D), ("csm1", D, IR), ("lead1", IR, RV)]
         assert view.status_changed_by == "Lead1" and view.status_changed_at == NOW + dt.timedelta(hours=1)
@@ -343,15 +484,16 @@ def test_repeat_of_lists_earlier_postmortems_on_the_account_within_six_months(en
     elsewhere = resolved_incident(engine, "Globex", detected=NOW - dt.timedelta(days=10), title="Globex outage")
     for iid in (old, recent, elsewhere):
         with session_scope(engine) as s:
-            reports.ensure_report(s, incident_id=iid, kind="postmortem", actor=actor(ids, "lead1"),
-                                  now=NOW - dt.timedelta(days=5))
+            reports.save_sections(s, incident_id=iid, kind="postmortem", sections={}, role=Role.LEAD,
+                                  actor=actor(ids, "lead1"), now=NOW - dt.timedelta(days=5),
+                                  expected_version=reports.UNSAVED_VERSION)
     new = resolved_incident(engine, title="Outage again")
     with session_scope(engine) as s:
         assert [(e.incident_id, e.title, e.status) for e in reports.repeat_of(s, new)] == [
             (recent, "Recent outage", "draft")]
         assert reports.repeat_of(s, old) == [] and reports.repeat_of(s, 999999) == []
         assert no_pm not in [e.incident_id for e in reports.repeat_of(s, new)]
-        report = reports.ensure_report(s, incident_id=new, kind="report", actor=actor(ids, "csm1"), now=NOW)
+        report = reports.get_or_draft_report(s, new, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
         assert f"#{recent} Recent outage" in report.sections["prevention"]
 
 
@@ -385,7 +527,8 @@ def test_demo_report_of_every_preset_fills_every_section_the_record_supports(dem
         iid = s.scalar(select(Incident.id).join(IncidentReport, IncidentReport.incident_id == Incident.id)
                        .where(Incident.policy_name == preset, IncidentReport.kind == "report").limit(1))
         assert iid is not None, f"the demo has a report for a {preset} incident"
-        view = reports.report_view(s, iid, "report", now=DEMO_NOW)
+        view = reports.report_view(s, iid, "report", role=Role.LEAD, actor=SYSTEM, now=DEMO_NOW)
+        assert view.saved
     record = view.record
     assert all(view.sections[sec.key].strip() for sec in reports.REPORT_SECTIONS)
     assert f"First detection: {record.milestones['detected']:%Y-%m-%d %H:%M} UTC" in view.sections["timeline"]

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import icalendar
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from core import incidents, policy_store, reviews
 from core.access import Role
@@ -15,7 +15,7 @@ from core.reviews import ReviewConflict, ReviewError
 from core.triage import Answers
 from core.users import SYSTEM, Actor
 from db.engine import session_scope
-from db.models import Account, ReviewTask
+from db.models import Account, Incident, ReviewTask, TimelineEvent
 from tests.conftest import NOW, make_user
 
 RESOLVED = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
@@ -56,42 +56,125 @@ def _setup(engine, policy="red-status", account_owner="csm1"):
     return ids, opened.id
 
 
-def test_schedule_is_created_once_and_follows_a_new_resolution(engine):
+def _resolve_by_milestone(s, iid, at):
+    incidents.record_milestone(s, incident_id=iid, milestone=Milestone.RESOLVED, actor=SYSTEM, now=at, at=at)
+
+
+def _resolve_by_status(s, iid, at):
+    incidents.move_status(s, incident_id=iid, target="resolved", actor=SYSTEM, now=at)
+
+
+RESOLVE_PATHS = pytest.mark.parametrize("resolve", [_resolve_by_milestone, _resolve_by_status],
+                                        ids=["milestone", "status"])
+
+
+def _unresolved(engine, policy="red-status"):
+    """An incident of `policy` opened 5 h before RESOLVED and not resolved."""
+    ids = {name: make_user(engine, name, role) for name, role in (("csm1", "csm"), ("lead1", "lead"))}
+    with session_scope(engine) as s:
+        policy_store.install_presets(s, now=NOW)
+        account = Account(name="Acme Corp", tier="enterprise", annual_contract_value=Decimal(120000),
+                          owner_id=ids["csm1"])
+        s.add(account)
+        s.flush()
+        opened = incidents.open_incident(s, account_id=account.id, title="Checkout down", summary="",
+                                         answers=Answers(business_impact="stopped"), policy_name=policy,
+                                         actor=SYSTEM, now=RESOLVED - 5 * H, detected_at=RESOLVED - 5 * H)
+    return ids, opened.id
+
+
+@RESOLVE_PATHS
+def test_resolving_schedules_the_reviews_in_the_same_unit_of_work(engine, resolve):
+    _ids, iid = _unresolved(engine)
+    with session_scope(engine) as s:
+        assert reviews.review_tasks(s, iid) == []
+        resolve(s, iid, RESOLVED)
+        # Same transaction: the tasks are there before anything is committed.
+        assert [(t.key, t.due_at) for t in reviews.review_tasks(s, iid)] == [
+            ("review-24h", RESOLVED + 24 * H), ("review-1w", RESOLVED + W), ("review-1m", RESOLVED + D30)]
+        events = s.scalars(select(TimelineEvent.summary).where(TimelineEvent.incident_id == iid,
+                                                               TimelineEvent.kind == "review")).all()
+        assert events == ["Reviews scheduled: review-24h, review-1w, review-1m"]
+
+
+@RESOLVE_PATHS
+def test_a_resolution_rolled_back_leaves_no_review_task(engine, resolve):
+    _ids, iid = _unresolved(engine)
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        resolve(s, iid, RESOLVED)
+        raise RuntimeError("the unit of work fails after the resolution")
+    with session_scope(engine) as s:
+        assert reviews.review_tasks(s, iid) == []
+        assert s.get(Incident, iid).resolved_at is None
+
+
+def test_reading_a_resolved_incident_schedules_nothing_more(engine):
+    _ids, iid = _setup(engine)
+    with session_scope(engine) as s:
+        before = [(t.id, t.due_at, t.version) for t in reviews.review_tasks(s, iid)]
+    with session_scope(engine) as s:
+        assert [(t.id, t.due_at, t.version) for t in reviews.review_tasks(s, iid)] == before
+        assert s.scalar(select(func.count()).select_from(ReviewTask)) == 3
+
+
+@RESOLVE_PATHS
+def test_a_new_resolution_re_dates_the_open_reviews(engine, resolve):
     ids, iid = _setup(engine)
     lead = Actor(ids["lead1"], "lead1")
     with session_scope(engine) as s:
-        assert reviews.schedule_missing(s, iid)
-        reviews.ensure_schedule(s, incident_id=iid, actor=lead, now=RESOLVED)
-        assert not reviews.schedule_missing(s, iid)
-        reviews.ensure_schedule(s, incident_id=iid, actor=lead, now=RESOLVED)
         tasks = reviews.review_tasks(s, iid)
-    assert [(t.key, t.due_at) for t in tasks] == [("review-24h", RESOLVED + 24 * H), ("review-1w", RESOLVED + W),
-                                                  ("review-1m", RESOLVED + D30)]
-    with session_scope(engine) as s:
         reviews.set_review_done(s, task_id=tasks[0].id, done=True, role=Role.LEAD, actor=lead, now=RESOLVED + 20 * H)
     later = RESOLVED + 2 * 24 * H
     with session_scope(engine) as s:
         incidents.move_status(s, incident_id=iid, target="reopened", reason="still failing", actor=SYSTEM, now=later)
     with session_scope(engine) as s:
-        incidents.move_status(s, incident_id=iid, target="resolved", actor=SYSTEM, now=later + 3 * H)
-    with session_scope(engine) as s:
-        assert reviews.schedule_missing(s, iid)
-        reviews.ensure_schedule(s, incident_id=iid, actor=lead, now=later + 3 * H)
-        moved = reviews.review_tasks(s, iid)
+        # Reopening alone moves nothing: there is no new resolution time to count from.
+        assert [t.due_at for t in reviews.review_tasks(s, iid)] == [t.due_at for t in tasks]
     again = later + 3 * H
-    assert [(t.key, t.due_at, t.done_at is not None) for t in moved] == [
-        ("review-24h", RESOLVED + 24 * H, True),  # done reviews keep their date
-        ("review-1w", again + W, False), ("review-1m", again + D30, False)]
+    with session_scope(engine) as s:
+        resolve(s, iid, again)
+        moved = reviews.review_tasks(s, iid)
+        summaries = s.scalars(select(TimelineEvent.summary).where(TimelineEvent.incident_id == iid,
+                                                                  TimelineEvent.kind == "review")
+                              .order_by(TimelineEvent.id)).all()
+    assert [(t.id, t.key, t.due_at, t.done_at is not None) for t in moved] == [
+        (tasks[0].id, "review-24h", RESOLVED + 24 * H, True),  # done reviews keep their date
+        (tasks[1].id, "review-1w", again + W, False), (tasks[2].id, "review-1m", again + D30, False)]
+    assert summaries[-1] == "Reviews moved to the new resolution time: review-1w, review-1m"
+
+
+def test_a_policy_without_reviews_schedules_none(engine):
+    _ids, iid = _unresolved(engine)
+    with session_scope(engine) as s:
+        incident = s.get(Incident, iid)
+        incident.policy_snapshot = {**incident.policy_snapshot, "reviews": []}
+    with session_scope(engine) as s:
+        _resolve_by_milestone(s, iid, RESOLVED)
+    with session_scope(engine) as s:
+        assert reviews.review_tasks(s, iid) == []
+        assert reviews.backfill_missing(s, now=RESOLVED + H) == 0
+
+
+def test_backfill_schedules_incidents_resolved_before_the_flow_did(engine):
+    _ids, iid = _setup(engine)
+    with session_scope(engine) as s:
+        s.execute(delete(ReviewTask).where(ReviewTask.incident_id == iid))  # as stored by older versions
+    with session_scope(engine) as s:
+        assert reviews.backfill_missing(s, now=RESOLVED + H) == 1
+    with session_scope(engine) as s:
+        assert [(t.key, t.due_at) for t in reviews.review_tasks(s, iid)] == [
+            ("review-24h", RESOLVED + 24 * H), ("review-1w", RESOLVED + W), ("review-1m", RESOLVED + D30)]
+        assert reviews.backfill_missing(s, now=RESOLVED + H) == 0, "once only"
 
 
 def test_no_schedule_for_an_open_incident(engine):
-    ids, iid = _setup(engine)
+    _ids, iid = _unresolved(engine)
     with session_scope(engine) as s:
-        incidents.move_status(s, incident_id=iid, target="reopened", reason="back", actor=SYSTEM, now=RESOLVED + H)
+        incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM,
+                                   now=RESOLVED, at=RESOLVED)
     with session_scope(engine) as s:
-        assert not reviews.schedule_missing(s, iid)
-        with pytest.raises(ReviewError, match="not resolved"):
-            reviews.ensure_schedule(s, incident_id=iid, actor=SYSTEM, now=RESOLVED + H)
+        assert reviews.review_tasks(s, iid) == []
+        assert reviews.backfill_missing(s, now=RESOLVED + H) == 0
 
 
 @pytest.mark.parametrize("who, role, allowed", [("csm1", Role.CSM, True), ("csm2", Role.CSM, False),
@@ -99,7 +182,7 @@ def test_no_schedule_for_an_open_incident(engine):
 def test_who_may_tick_off_a_review(engine, who, role, allowed):
     ids, iid = _setup(engine, policy="spark")
     with session_scope(engine) as s:
-        task = reviews.ensure_schedule(s, incident_id=iid, actor=SYSTEM, now=RESOLVED)[0]
+        task = reviews.review_tasks(s, iid)[0]
     change = dict(task_id=task.id, done=True, role=role, actor=Actor(ids[who], who), now=RESOLVED + H)
     if allowed:
         with session_scope(engine) as s:
@@ -116,7 +199,7 @@ def test_stale_tick_is_a_conflict(engine):
     ids, iid = _setup(engine, policy="spark")
     lead = Actor(ids["lead1"], "lead1")
     with session_scope(engine) as s:
-        task = reviews.ensure_schedule(s, incident_id=iid, actor=lead, now=RESOLVED)[0]
+        task = reviews.review_tasks(s, iid)[0]
         seen = task.version
     with session_scope(engine) as s:
         reviews.set_review_done(s, task_id=task.id, done=True, role=Role.LEAD, actor=lead, now=RESOLVED + H,
@@ -131,7 +214,7 @@ def test_stale_tick_is_a_conflict(engine):
 def test_overdue_reviews(engine):
     ids, iid = _setup(engine)
     with session_scope(engine) as s:
-        tasks = reviews.ensure_schedule(s, incident_id=iid, actor=SYSTEM, now=RESOLVED)
+        tasks = reviews.review_tasks(s, iid)
         reviews.set_review_done(s, task_id=tasks[0].id, done=True, role=Role.LEAD,
                                 actor=Actor(ids["lead1"], "lead1"), now=RESOLVED + H)
     at = RESOLVED + 8 * 24 * H
@@ -145,7 +228,6 @@ def test_overdue_reviews(engine):
 def test_ics_holds_one_event_per_review_at_the_right_utc_time(engine):
     _ids, iid = _setup(engine)
     with session_scope(engine) as s:
-        reviews.ensure_schedule(s, incident_id=iid, actor=SYSTEM, now=RESOLVED + H)
         tasks = reviews.review_tasks(s, iid)
     link = f"https://desk.example/incident?id={iid}"
     data = reviews.reviews_ics(tasks, incident_id=iid, incident_title="Checkout down", account_name="Acme Corp",
@@ -158,7 +240,7 @@ def test_ics_holds_one_event_per_review_at_the_right_utc_time(engine):
     assert [e.decoded("DTSTART") for e in events] == [RESOLVED + 24 * H, RESOLVED + W, RESOLVED + D30]
     for event in events:
         assert event.decoded("DTSTART").utcoffset() == dt.timedelta(0)
-        assert event.decoded("DTSTAMP") == RESOLVED + H
+        assert event.decoded("DTSTAMP") == RESOLVED, "when the resolution created the task"
         assert str(event["SUMMARY"]).startswith(f"Review #{iid}: ")
         assert link in str(event["DESCRIPTION"])
     assert b"DTSTART:20260303T080000Z" in data, "UTC times are written with the Z suffix"
@@ -168,9 +250,8 @@ def test_ics_holds_one_event_per_review_at_the_right_utc_time(engine):
 
 
 def test_review_task_rows_match_the_database(engine):
-    _ids, iid = _setup(engine, policy="teamflow")
+    _setup(engine, policy="teamflow")
     with session_scope(engine) as s:
-        reviews.ensure_schedule(s, incident_id=iid, actor=SYSTEM, now=RESOLVED)
         row = s.scalar(select(ReviewTask))
         assert (row.key, row.after_resolution_minutes, row.due_at) == ("root-cause-analysis", 48 * 60,
                                                                        RESOLVED + 48 * H)

@@ -39,7 +39,15 @@ def page(script, username, incident_id):
 def _report(app_db, iid, kind="report"):
     with session_scope(app_db) as s:
         row = s.scalar(select(IncidentReport).where(IncidentReport.incident_id == iid, IncidentReport.kind == kind))
-        return row.status, dict(row.sections), row.version
+        return (row.status, dict(row.sections), row.version) if row else None
+
+
+def _save_draft(app_db, iid, username, role, kind="report"):
+    """Store the first draft as written from the record, as `username` would by pressing Save."""
+    with session_scope(app_db) as s:
+        user = s.scalar(select(User).where(User.username == username))
+        reports.save_sections(s, incident_id=iid, kind=kind, sections={}, role=role, actor=Actor(user.id, username),
+                              now=dt.datetime.now(dt.UTC), expected_version=reports.UNSAVED_VERSION)
 
 
 def _area(at, iid, section, kind="report", gen=0):
@@ -60,16 +68,26 @@ def test_every_role_opens_the_document_and_its_editors_can_edit(workspace, app_d
     assert f"{heading} · #{iid} Checkout down" in texts(at)
     sections = [s.key for s in reports.SECTIONS[reports.ReportKind(kind)]]
     assert all(_area(at, iid, key, kind).value.strip() for key in sections), "generated from the record"
-    assert _report(app_db, iid, kind)[0] == "draft"
+    assert "Not saved yet: this first draft is written from the record" in texts(at)
+    assert _report(app_db, iid, kind) is None, "opening the page stores nothing"
 
 
-def test_csm_of_another_account_reads_but_cannot_edit(workspace, app_db):
+@pytest.mark.parametrize("script, kind, title", [("pages/report.py", "report", "critical incident report"),
+                                                 ("pages/postmortem.py", "postmortem", "blameless post-mortem")])
+def test_csm_of_another_account_sees_not_written_yet_then_reads(workspace, app_db, script, kind, title):
     iid = resolved_incident(app_db, "Globex")
-    at = page("pages/report.py", "csm1", iid)
+    at = page(script, "csm1", iid)
     assert not at.exception
     shown = texts(at)
-    assert "You can read this report" in shown and "Impact assessment" in shown
-    assert not at.text_area and "Move status" not in [b.label for b in at.button]
+    assert f"The {title} is not written yet" in shown
+    assert not any(s.title in shown for s in reports.SECTIONS[reports.ReportKind(kind)]), "no draft shown as if saved"
+    assert not at.text_area and {"Move status", "Save"}.isdisjoint(b.label for b in at.button)
+    assert not [d for d in at.get("download_button") if d.proto.label.startswith("Download")], "nothing to export"
+    assert _report(app_db, iid, kind) is None
+    _save_draft(app_db, iid, "lead1", Role.LEAD, kind)
+    shown = texts(page(script, "csm1", iid))
+    assert f"You can read this {title}" in shown and "not written yet" not in shown
+    assert all(s.title in shown for s in reports.SECTIONS[reports.ReportKind(kind)])
 
 
 def test_save_edits_the_report(workspace, app_db):
@@ -85,12 +103,13 @@ def test_save_edits_the_report(workspace, app_db):
 def test_stale_save_is_refused_and_keeps_what_was_typed(workspace, app_db):
     iid = resolved_incident(app_db)
     at = page("pages/report.py", "csm1", iid)
-    _, _, version = _report(app_db, iid)
+    assert _report(app_db, iid) is None
     with session_scope(app_db) as s:
+        # The lead saves the first draft while the CSM edits it.
         lead = s.scalar(select(User).where(User.username == "lead1"))
         reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "Lead's finding"},
                               role=Role.LEAD, actor=Actor(lead.id, "lead1"), now=dt.datetime.now(dt.UTC),
-                              expected_version=version)
+                              expected_version=reports.UNSAVED_VERSION)
     _area(at, iid, "root_cause").set_value("My finding")
     _click(at, "Save")
     shown = texts(at)
@@ -106,6 +125,10 @@ def test_stale_save_is_refused_and_keeps_what_was_typed(workspace, app_db):
 def test_csm_sends_to_review_and_only_a_lead_marks_it_reviewed(workspace, app_db):
     iid = resolved_incident(app_db)
     csm = page("pages/report.py", "csm1", iid)
+    assert "Save the draft first; then it can go to review." in texts(csm)
+    assert "Move status" not in [b.label for b in csm.button]
+    _click(csm, "Save")
+    assert _report(app_db, iid)[0] == "draft"
     assert csm.selectbox(key="report_target_report").options == ["In review"]
     _click(csm, "Move status")
     assert _report(app_db, iid)[0] == "in_review"
@@ -125,11 +148,11 @@ def test_csm_sends_to_review_and_only_a_lead_marks_it_reviewed(workspace, app_db
 
 def test_review_schedule_is_created_and_ticked_off(workspace, app_db):
     iid = resolved_incident(app_db)
-    at = page("pages/report.py", "csm1", iid)
     with session_scope(app_db) as s:
         tasks = s.scalars(select(ReviewTask).where(ReviewTask.incident_id == iid).order_by(ReviewTask.due_at)).all()
-        assert [t.key for t in tasks] == ["review-24h", "review-1w", "review-1m"]
+        assert [t.key for t in tasks] == ["review-24h", "review-1w", "review-1m"], "resolving scheduled them"
         first = tasks[0].id
+    at = page("pages/report.py", "csm1", iid)
     assert "Add to my calendar (.ics)" in [d.proto.label for d in at.get("download_button")]
     at.button(key=f"review_{first}").click().run()
     assert not at.exception and "Review updated." in texts(at)
@@ -140,6 +163,8 @@ def test_review_schedule_is_created_and_ticked_off(workspace, app_db):
 def test_report_exports_and_client_summary(workspace, app_db):
     iid = resolved_incident(app_db)
     at = page("pages/report.py", "lead1", iid)
+    assert "Nothing to export until the critical incident report is saved." in texts(at)
+    _click(at, "Save")
     labels = [d.proto.label for d in at.get("download_button")]
     assert {"Download Markdown", "Download PDF", "Download the client summary"} <= set(labels)
     summary = "\n".join(c.value for c in at.code)
@@ -168,7 +193,6 @@ def test_overdue_postmortem_action_shows_on_the_owners_home(workspace, app_db):
     iid = resolved_incident(app_db)
     now = dt.datetime.now(dt.UTC)
     with session_scope(app_db) as s:
-        reports.ensure_report(s, incident_id=iid, kind="postmortem", actor=SYSTEM, now=now)
         csm = s.scalar(select(User).where(User.username == "csm1"))
         lead = s.scalar(select(User).where(User.username == "lead1"))
         reports.add_postmortem_action(s, incident_id=iid, title="Rotate the gateway certificate", owner_id=csm.id,
@@ -183,8 +207,7 @@ def test_overdue_postmortem_action_shows_on_the_owners_home(workspace, app_db):
 
 def test_incident_page_links_documents_and_earlier_postmortems(workspace, app_db):
     earlier = resolved_incident(app_db, title="Earlier outage")
-    with session_scope(app_db) as s:
-        reports.ensure_report(s, incident_id=earlier, kind="postmortem", actor=SYSTEM, now=dt.datetime.now(dt.UTC))
+    _save_draft(app_db, earlier, "lead1", Role.LEAD, "postmortem")
     iid = resolved_incident(app_db, title="Outage again")
     at = page("pages/incident.py", "csm1", iid)
     assert not at.exception
