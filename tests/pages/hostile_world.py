@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import yaml
 
-from core import account_service, communications, incidents, policy_store, reports, reviews, signals, users
+from core import account_service, communications, incidents, policy_store, reports, signals, users
 from core.access import Role
 from core.account_service import Editor
 from core.lifecycle import Milestone
@@ -119,14 +119,10 @@ def build(engine) -> World:  # noqa: ANN001
         incidents.record_milestone(s, incident_id=resolved, milestone=Milestone.RESOLVED, actor=csm, now=now,
                                    at=now - dt.timedelta(hours=2), reason=hostile("msreason"))
     with session_scope(engine) as s:
-        reports.ensure_report(s, incident_id=resolved, kind="report", actor=csm, now=now)
-        reports.ensure_report(s, incident_id=resolved, kind="postmortem", actor=csm, now=now)
-        reviews.ensure_schedule(s, incident_id=resolved, actor=csm, now=now)
-    with session_scope(engine) as s:
+        # Resolving scheduled the reviews; the first save stores each document.
         for kind in reports.ReportKind:
-            view = reports.report_view(s, resolved, kind, now=now)
             reports.save_sections(s, incident_id=resolved, kind=kind, role=Role.CSM, actor=csm, now=now,
-                                  expected_version=view.version,
+                                  expected_version=reports.UNSAVED_VERSION,
                                   sections={sec.key: hostile("section" + sec.key.replace("_", ""))
                                             + "\nsecond line"
                                             for sec in reports.SECTIONS[kind]})
