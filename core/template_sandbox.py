@@ -132,7 +132,8 @@ def _finalize(value: Any) -> Any:
     """Only values are written into a message: never a function, class, macro or generator's repr."""
     if isinstance(value, Undefined):
         return value  # printing it raises the usual "'x' is undefined"
-    if callable(value) or isinstance(value, (Iterator, ModuleType)):
+    # A cycler is not callable, but its repr shows Jinja's module path and a memory address.
+    if callable(value) or isinstance(value, (Iterator, ModuleType, Cycler)):
         raise SecurityError(f"a {type(value).__name__} cannot be written into a message; write a value instead")
     return value
 
@@ -379,6 +380,7 @@ _HTML_ENV = MessageSandbox(html=True)
 # Rendering and checking one part (subject, text or HTML).
 
 MAX_MESSAGE_CHARS = 500  # an error message quotes at most this much (a hostile value could be huge)
+NESTED_SOURCE_MESSAGE = "the template nests its tags, loops or brackets too deeply: flatten it"
 
 
 class RenderError(ValueError):
@@ -475,7 +477,10 @@ def render_part(html: bool, source: str, label: str, variables: Mapping[str, Any
     started = time.monotonic()
     token = _BUDGET.set(_Budget(deadline=deadline if deadline is not None else started + MAX_RENDER_SECONDS))
     try:
-        template = _compile(html, source, label)
+        try:
+            template = _compile(html, source, label)
+        except (RecursionError, SyntaxError) as exc:  # Jinja's parser or Python's compiler gave up on the nesting
+            raise RenderError(label, None, NESTED_SOURCE_MESSAGE) from exc
         chunks: list[str] = []
         size = 0
         for chunk in template.generate(variables):
@@ -484,6 +489,8 @@ def render_part(html: bool, source: str, label: str, variables: Mapping[str, Any
                 raise MessageTooLarge(f"the message is longer than {MAX_OUTPUT_CHARS:,} characters")
             chunks.append(chunk)
         return "".join(chunks)
+    except RenderError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure of an untrusted template becomes a RenderError
         raise RenderError(label, _error_line(exc, label), _describe(exc, variables if fields is None else fields)
                           ) from exc
@@ -506,8 +513,8 @@ def check_part(html: bool, source: str, label: str, *, fields: Collection[str], 
         _compile(html, source, label)
     except TemplateSyntaxError as exc:
         return [PartProblem(exc.lineno, _describe(exc, fields), "TemplateSyntaxError")]
-    except RecursionError:
-        return [PartProblem(None, "the template nests its tags or brackets too deeply", "RecursionError")]
+    except (RecursionError, SyntaxError) as exc:  # Jinja's parser or Python's compiler gave up on the nesting
+        return [PartProblem(None, NESTED_SOURCE_MESSAGE, error_kind(exc))]
     problems: list[PartProblem] = []
     for node in tree.find_all(nodes.Filter):
         if node.name not in env.filters:

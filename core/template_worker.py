@@ -7,9 +7,9 @@ of the app. Here every render and every check runs in a separate program,
 `python -m core.template_worker`, which imports only Jinja2 and
 core.template_sandbox, caps its address space at its own baseline plus
 MAX_RENDER_MEGABYTES and its CPU time per request, and is killed by the app
-when a request runs past MAX_RENDER_SECONDS. The app side keeps a small
-pool of such workers (created lazily, shared by all threads of the
-process); a thread waits on the worker's pipe, which releases the
+when a request runs a quarter second past MAX_RENDER_SECONDS. The app side
+keeps a small pool of such workers (created lazily, shared by all threads of
+the process); a thread waits on the worker's pipe, which releases the
 interpreter lock, so other sessions keep working. A worker that hit a limit
 is replaced, never reused. Messages go both ways as length-prefixed JSON
 (never pickle). This module must never import pydantic, YAML, SQLAlchemy or
@@ -38,7 +38,7 @@ from core import template_sandbox as sandbox
 from core.template_sandbox import MEMORY_LIMIT_MESSAGE, TIME_LIMIT_MESSAGE, PartProblem, RenderError
 
 POOL_SIZE = 2
-GRACE_SECONDS = 0.5        # past MAX_RENDER_SECONDS before the app kills a worker (its own check speaks first)
+GRACE_SECONDS = 0.25       # past MAX_RENDER_SECONDS before the app kills a worker (its own check speaks first)
 STARTUP_SECONDS = 20.0     # a cold worker on a loaded machine; normally 0.2-0.4 s
 QUEUE_SECONDS = 30.0       # how long a render waits for a free worker
 MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -240,13 +240,18 @@ class _Worker:
         self.close_pipes()
 
     def stop(self) -> None:
-        """Ask the worker to finish (closing its stdin), then kill it if it does not within a second."""
-        try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-            self.proc.wait(timeout=1)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+        """Ask a ready worker to finish (closing its stdin), kill it if it does not within a second.
+
+        A worker still starting up is killed at once: it would only see the
+        closed pipe after loading Jinja.
+        """
+        if self.info is not None:
+            try:
+                if self.proc.stdin is not None:
+                    self.proc.stdin.close()
+                self.proc.wait(timeout=1)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
         self.kill()
 
     def close_pipes(self) -> None:
@@ -278,6 +283,12 @@ class TemplateWorkerPool:
         """What each started worker announced: pid, baseline and address-space limit in bytes."""
         with self._changed:
             return [dict(w.info) for w in [*self._idle, *self._busy] if w.info]
+
+    def prestart(self) -> None:
+        """Start one worker now, without waiting for it, unless one is already there."""
+        with self._changed:
+            if not self._closed and not self._idle and not self._busy:
+                self._idle.append(_Worker())
 
     def call(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Run one request on a free worker; WorkerFailed when it overran or died (it is then replaced)."""
