@@ -36,9 +36,16 @@ def _register_admin(subparsers: argparse._SubParsersAction) -> None:
     admin_cli.register(subparsers)
 
 
+def _register_templates(subparsers: argparse._SubParsersAction) -> None:
+    from core import templates_cli
+
+    templates_cli.register(subparsers)
+
+
 # Commands defined in other modules: (name, register). main() registers them
 # after the built-in ones.
-EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users", _register_admin)]
+EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users", _register_admin),
+                                                     ("templates", _register_templates)]
 
 EXIT_USAGE = 2
 

@@ -11,13 +11,18 @@ import argparse
 import datetime as dt
 import sys
 
-from core import users
 from core.access import Role
-from core.passwords import PasswordRuleError
-from db.engine import get_engine, read_scope, session_scope
 
-CLI_ACTOR = users.Actor(id=None, name="cli")
+# The database layer (core.users, db.engine) is imported inside each command, not here: building the
+# `python -m core` parser imports this module for every command, and loading SQLAlchemy and the models
+# took longer than everything else a command like `templates check` does.
 FIRST_ADMIN = "admin"
+
+
+def _cli_actor():  # noqa: ANN202 (core.users.Actor, imported late)
+    from core import users
+
+    return users.Actor(id=None, name="cli")
 
 
 def _now() -> dt.datetime:
@@ -63,6 +68,9 @@ def _fail(error: Exception) -> int:
 
 def cmd_list(_args: argparse.Namespace) -> int:
     """Print every user, one per line."""
+    from core import users
+    from db.engine import read_scope
+
     with read_scope() as session:
         for u in users.list_users(session):
             state = "active" if u.is_active else "disabled"
@@ -73,11 +81,15 @@ def cmd_list(_args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Add a user and print their one-time password."""
+    from core import users
+    from core.passwords import PasswordRuleError
+    from db.engine import session_scope
+
     try:
         with session_scope() as session:
             user, otp = users.create_user(
                 session, username=args.username, display_name=args.name, role=args.role,
-                email=args.email, time_zone=args.time_zone, actor=CLI_ACTOR, now=_now(),
+                email=args.email, time_zone=args.time_zone, actor=_cli_actor(), now=_now(),
             )
             username = user.username
     except (users.UserError, PasswordRuleError, ValueError) as error:
@@ -87,6 +99,9 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def _change(change, done: str) -> int:  # noqa: ANN001
+    from core import users
+    from db.engine import session_scope
+
     try:
         with session_scope() as session:
             result = change(session)
@@ -98,38 +113,48 @@ def _change(change, done: str) -> int:  # noqa: ANN001
 
 def cmd_disable(args: argparse.Namespace) -> int:
     """Disable a user."""
+    from core import users
+
     return _change(
-        lambda s: users.set_active(s, username=args.username, active=False, actor=CLI_ACTOR, now=_now()),
+        lambda s: users.set_active(s, username=args.username, active=False, actor=_cli_actor(), now=_now()),
         f"Disabled {args.username}; their sessions end at their next click.",
     )
 
 
 def cmd_enable(args: argparse.Namespace) -> int:
     """Re-enable a user."""
+    from core import users
+
     return _change(
-        lambda s: users.set_active(s, username=args.username, active=True, actor=CLI_ACTOR, now=_now()),
+        lambda s: users.set_active(s, username=args.username, active=True, actor=_cli_actor(), now=_now()),
         f"Enabled {args.username}.",
     )
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
     """Reset a user's password and print the new one-time password."""
+    from core import users
+
     return _change(
-        lambda s: users.reset_password(s, username=args.username, actor=CLI_ACTOR, now=_now()),
+        lambda s: users.reset_password(s, username=args.username, actor=_cli_actor(), now=_now()),
         f"New one-time password for {args.username} (shown once): {{result}}",
     )
 
 
 def cmd_set_role(args: argparse.Namespace) -> int:
     """Change a user's role."""
+    from core import users
+
     return _change(
-        lambda s: users.set_role(s, username=args.username, role=args.role, actor=CLI_ACTOR, now=_now()),
+        lambda s: users.set_role(s, username=args.username, role=args.role, actor=_cli_actor(), now=_now()),
         f"{args.username} is now {args.role}.",
     )
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Migrate, create the first admin when there is no user, load demo data when empty."""
+    from core import users
+    from db.engine import get_engine, session_scope
     from db.migrate import upgrade
 
     engine = get_engine()
@@ -146,7 +171,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not users.list_users(session):
             user, first = users.create_user(
                 session, username=FIRST_ADMIN, display_name="Administrator", role=Role.ADMIN.value,
-                actor=CLI_ACTOR, now=_now(),
+                actor=_cli_actor(), now=_now(),
             )
     if not args.no_demo:
         from core import demo

@@ -67,6 +67,30 @@ def test_a_refused_template_shows_the_line_and_keeps_the_draft(people, app_db, t
     assert versions(app_db, "status_update") == []
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{% set row = [1] * 5000 %}{{ ([row] * 5000)|sum(start=[])|length }}",
+         "this template took more than 2 s to render"),
+        ("{% set big = (('x' * 20000,) * 5000,) * 5000 %}{{ big|string }}",
+         "this template needed more than 64 MB to render"),
+    ],
+)
+def test_a_draft_past_the_render_limits_is_explained_and_kept(people, app_db, text, message):
+    at = open_status_update()
+    editor(at, "text", "status_update").input(text)
+    at.run(timeout=30)  # the preview renders on this rerun
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("status_update.txt.j2") and message in e for e in errors), errors
+    assert editor(at, "text", "status_update").value == text
+    at.button(key="tpl_save").click().run(timeout=30)
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("text part") and message in e for e in errors), errors
+    assert "your draft is still in the editor" in " ".join(errors)
+    assert editor(at, "text", "status_update").value == text
+    assert versions(app_db, "status_update") == []
+
+
 def test_shipped_text_can_be_put_back_in_the_editor(people, app_db):
     at = open_status_update()
     editor(at, "text", "status_update").input("Hello {{ greeting }}\n")
