@@ -30,8 +30,10 @@ TITLE = TextLimit("title", 200, single_line=True)
 NAME = TextLimit("name", 120, single_line=True)
 EMAIL = TextLimit("email address", 254, single_line=True)
 FREE_TEXT = TextLimit("free text", 10_000, single_line=False)
+# A contract's response commitment or service-credit clause: a sentence or two, quoted in reports.
+CONTRACT_TERM = TextLimit("contract term", 500, single_line=False)
 
-LIMITS: tuple[TextLimit, ...] = (TITLE, NAME, EMAIL, FREE_TEXT)
+LIMITS: tuple[TextLimit, ...] = (TITLE, NAME, EMAIL, FREE_TEXT, CONTRACT_TERM)
 
 
 def text_problem(value: str, limit: TextLimit) -> str | None:
@@ -69,3 +71,4 @@ TitleText = Annotated[str, _validator(TITLE)]
 NameText = Annotated[str, _validator(NAME)]
 EmailText = Annotated[str, _validator(EMAIL)]
 FreeText = Annotated[str, _validator(FREE_TEXT)]
+ContractTermText = Annotated[str, _validator(CONTRACT_TERM)]
