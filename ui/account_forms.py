@@ -206,6 +206,11 @@ def show_preview(preview: account_import.ImportPreview) -> None:
         st.error(f"{len(preview.row_errors)} row(s) need fixing; nothing will be imported until they are.")
         st.dataframe(pd.DataFrame([{"Line": line, "Problem": message} for line, message in preview.row_errors]),
                      hide_index=True, width="stretch")
+    if preview.warnings:
+        st.warning(f"{len(preview.warnings)} value(s) start like a spreadsheet formula. They are imported as text, "
+                   "and CSV downloads add a leading ' so that no spreadsheet runs them.")
+        st.dataframe(pd.DataFrame([{"Line": line, "Warning": message} for line, message in preview.warnings]),
+                     hide_index=True, width="stretch")
     if preview.ok:
         st.success(f"{len(preview.rows)} row(s) ready to import.")
         st.dataframe(pd.DataFrame([{"Line": line, **_row_summary(item)} for line, item in preview.rows]),
