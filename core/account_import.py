@@ -30,6 +30,7 @@ from core.account_service import (
     describe_errors,
     may_archive,
 )
+from core.csv_safety import looks_like_formula
 from core.signals import SignalInput
 from db.models import Account, HealthSignal, User
 
@@ -44,6 +45,11 @@ ACCOUNT_COLUMNS: tuple[str, ...] = (
 ACCOUNT_REQUIRED: tuple[str, ...] = ("name", "tier", "annual_contract_value")
 SIGNAL_COLUMNS: tuple[str, ...] = ("account", "metric", "observed_at", "value", "target")
 SIGNAL_REQUIRED: tuple[str, ...] = ("account", "metric", "observed_at", "value")
+# Free text that is stored as typed, and so could reach a spreadsheet through an export.
+ACCOUNT_TEXT_COLUMNS: tuple[str, ...] = (
+    "name", "owner", "response_commitment", "service_credits", "contact_name", "contact_role", "contact_email",
+)
+SIGNAL_TEXT_COLUMNS: tuple[str, ...] = ("account",)
 
 
 class ImportRefused(AccountError):
@@ -56,11 +62,13 @@ class ImportRefused(AccountError):
 
 @dataclass
 class ImportPreview:
-    """What a file would import: valid rows by line, row errors, and errors about the file itself."""
+    """What a file would import: valid rows by line, row errors, errors about the file itself, warnings."""
 
     rows: list[tuple[int, Any]] = field(default_factory=list)
     row_errors: list[tuple[int, str]] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
+    # Cells that a spreadsheet could run as formulas: shown, never a reason to refuse.
+    warnings: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -74,8 +82,12 @@ class ImportPreview:
 
 
 def read_table(data: bytes, allowed: tuple[str, ...], required: tuple[str, ...],
-               preview: ImportPreview) -> list[tuple[int, dict[str, str]]]:
-    """Check size, encoding and columns; the rows as (line, {column: text}), or [] with file errors set."""
+               preview: ImportPreview, text_columns: tuple[str, ...] = ()) -> list[tuple[int, dict[str, str]]]:
+    """Check size, encoding, columns and CSV syntax; the rows as (line, {column: text}), or [] with file errors.
+
+    Lines the CSV reader cannot read, and values with a NUL character, are row
+    errors; a value in `text_columns` that starts like a formula is a warning.
+    """
     if len(data) > MAX_BYTES:
         preview.file_errors.append(
             f"The file is {len(data) / 1_000_000:.1f} MB; the limit is {MAX_BYTES / 1_000_000:g} MB. "
@@ -89,7 +101,7 @@ def read_table(data: bytes, allowed: tuple[str, ...], required: tuple[str, ...],
             f"The file is not UTF-8: byte 0x{data[exc.start]:02X} at position {exc.start} (line {line}) cannot be "
             "read. Save it as \"CSV UTF-8\" and upload again.")
         return []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header = next(reader, None)
     if not header or not any(h.strip() for h in header):
         preview.file_errors.append(f"The file is empty: the first line must name the columns ({', '.join(allowed)}).")
@@ -108,20 +120,55 @@ def read_table(data: bytes, allowed: tuple[str, ...], required: tuple[str, ...],
     if preview.file_errors:
         return []
     rows = []
-    for values in reader:
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # The reader goes on at the next line; the file is refused anyway, so every bad line is listed.
+            preview.row_errors.append((start, _csv_problem(exc)))
+            continue
         if not any(v.strip() for v in values):
             continue
         if len(rows) == MAX_ROWS:
             preview.file_errors.append(f"The file has more than {MAX_ROWS} rows; split it into smaller files.")
             return []
         if len(values) != len(columns):
-            preview.row_errors.append((reader.line_num, f"has {len(values)} values but the header names "
-                                                        f"{len(columns)} columns"))
+            preview.row_errors.append((start, f"has {len(values)} values but the header names "
+                                              f"{len(columns)} columns"))
             continue
-        rows.append((reader.line_num, {c: v.strip() for c, v in zip(columns, values, strict=True)}))
+        row = {c: v.strip() for c, v in zip(columns, values, strict=True)}
+        with_nul = [c for c, v in row.items() if "\x00" in v]
+        if with_nul:
+            preview.row_errors.append((start, f"{with_nul[0].replace('_', ' ')}: contains a NUL character (\\0): "
+                                              "remove it"))
+            continue
+        for column in (c for c in text_columns if c in row):
+            raw = values[columns.index(column)]
+            first = raw[:1] if looks_like_formula(raw) else row[column][:1]
+            if looks_like_formula(first):
+                preview.warnings.append((start, f"{column.replace('_', ' ')}: starts with {first!r}, which a "
+                                                "spreadsheet could run as a formula; it is stored as text and "
+                                                "exported with a leading '"))
+        rows.append((start, row))
     if not rows and not preview.row_errors:
         preview.file_errors.append("The file has a header but no rows.")
     return rows
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """A CSV reader error in words: what is wrong on the line and how to fix it."""
+    text = str(exc)
+    if text.startswith("field larger than field limit"):
+        return (f"a value is longer than {csv.field_size_limit():,} characters (a quote may be missing, or the "
+                "file is not a CSV of this kind)")
+    if text == "unexpected end of data":
+        return 'a quoted value that starts on this line is never closed: add the missing "'
+    if text.startswith("',' expected after '\"'"):
+        return 'text follows a closing quote: put the whole value in quotes and double any " inside it ("")'
+    return f"cannot be read as CSV ({text})"
 
 
 # --------------------------------------------------------------------------
@@ -131,7 +178,7 @@ def read_table(data: bytes, allowed: tuple[str, ...], required: tuple[str, ...],
 def preview_accounts(session: Session, data: bytes) -> ImportPreview:
     """Validate an accounts CSV against the database without writing anything."""
     preview = ImportPreview()
-    rows = read_table(data, ACCOUNT_COLUMNS, ACCOUNT_REQUIRED, preview)
+    rows = read_table(data, ACCOUNT_COLUMNS, ACCOUNT_REQUIRED, preview, ACCOUNT_TEXT_COLUMNS)
     existing = {n.lower() for n in session.scalars(select(Account.name))}
     usernames = dict(session.execute(select(func.lower(User.username), User.id).where(User.is_active.is_(True))).all())
     seen: dict[str, int] = {}
@@ -196,7 +243,7 @@ def import_accounts(session: Session, data: bytes, *, editor: Editor, now: dt.da
 def preview_signals(session: Session, data: bytes, *, now: dt.datetime) -> ImportPreview:
     """Validate a health-signals CSV against the database without writing anything."""
     preview = ImportPreview()
-    rows = read_table(data, SIGNAL_COLUMNS, SIGNAL_REQUIRED, preview)
+    rows = read_table(data, SIGNAL_COLUMNS, SIGNAL_REQUIRED, preview, SIGNAL_TEXT_COLUMNS)
     accounts = {name.lower(): (aid, archived is not None)
                 for aid, name, archived in session.execute(select(Account.id, Account.name, Account.archived_at))}
     seen: dict[tuple, int] = {}

@@ -28,6 +28,7 @@ from core.access import Role
 from core.accounts import may_work_on, works_on_all_accounts
 from core.clocks import CLOCK_LABELS, ClockState, compute_clocks
 from core.incidents import facts_of, policy_of
+from core.limits import ContractTermText, EmailText, NameText
 from core.policy import CLOCKS, TIERS, Tier
 from core.users import EMAIL_PATTERN, Actor
 from db.models import Account, AuditEntry, Communication, Contact, Incident, SlaPause, User
@@ -81,9 +82,9 @@ class ContactInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=120)
-    role: str = Field(default="", max_length=120)
-    email: str = Field(default="", max_length=254)
+    name: NameText = Field(min_length=1)
+    role: NameText = ""
+    email: EmailText = ""
     phone: str = Field(default="", max_length=40)
     time_zone: str = "UTC"
     preferred_channel: Literal["email", "phone", "sms", "chat"] = "email"
@@ -114,8 +115,8 @@ class ContractTerms(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    response_commitment: str = Field(default="", max_length=500)
-    service_credits: str = Field(default="", max_length=500)
+    response_commitment: ContractTermText = ""
+    service_credits: ContractTermText = ""
 
 
 class AccountInput(BaseModel):
@@ -123,7 +124,7 @@ class AccountInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: NameText = Field(min_length=1)
     tier: Tier
     annual_contract_value: Decimal = Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)
     renewal_date: dt.date | None = None

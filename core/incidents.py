@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core import audit, policy_store
 from core.clocks import IncidentFacts, Pause, SlaClock, compute_clocks, most_urgent
 from core.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, IncidentStatus, Milestone, check_move
+from core.limits import FREE_TEXT, TITLE, check_text
 from core.policy import CLOCKS, Policy
 from core.triage import Answers, TriageResult, implied_by_answers, triage
 from core.users import Actor
@@ -148,6 +149,8 @@ def open_incident(
     owner_id: int | None = None,
 ) -> OpenedIncident:
     """Triage the answers under the saved policy and store the incident with a policy snapshot."""
+    title = check_text(title, TITLE, "The title", IncidentError)
+    summary = check_text(summary, FREE_TEXT, "The summary", IncidentError)
     if not title.strip():
         raise IncidentError("Give the incident a short title, e.g. 'Checkout API returns 500s'.")
     account = session.get(Account, account_id)
@@ -216,6 +219,7 @@ def record_milestone(
     at: dt.datetime | None = None, reason: str = "", expected_version: int | None = None,
 ) -> Incident:
     """Stamp a milestone (now, or at a past time with a reason) and move the status it implies."""
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
     incident = lock(session, incident_id, expected_version)
     at = at or now
     if at > now:
@@ -288,6 +292,7 @@ def move_status(
     reason: str = "", expected_version: int | None = None,
 ) -> Incident:
     """Move the status along the lifecycle, stamping resolved/closed/reopened times."""
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
     incident = lock(session, incident_id, expected_version)
     to = check_move(incident.status, target)
     before = incident.status
@@ -327,6 +332,7 @@ def change_severity(
     expected_version: int | None = None,
 ) -> Incident:
     """Change the severity with a reason; clocks are recomputed from the incident's policy snapshot."""
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
     from core.policy import level_rank
 
     incident = lock(session, incident_id, expected_version)
@@ -396,6 +402,7 @@ def assign_role(
 
 def add_note(session: Session, *, incident_id: int, text: str, actor: Actor, now: dt.datetime) -> None:
     """Append a note to the timeline (notes never conflict: they only add)."""
+    text = check_text(text, FREE_TEXT, "The note", IncidentError)
     if not text.strip():
         raise IncidentError("Write the note first.")
     if session.get(Incident, incident_id) is None:
@@ -408,6 +415,7 @@ def add_action_item(
     actor: Actor, now: dt.datetime, source: str = "incident",
 ) -> int:
     """Create an action item with an owner and a due date; returns its id."""
+    title = check_text(title, TITLE, "The action item", IncidentError)
     from db.models import ActionItem
 
     if not title.strip():
@@ -443,6 +451,7 @@ def set_action_done(
 def pause_clocks(session: Session, *, incident_id: int, reason: str, actor: Actor, now: dt.datetime,
                  expected_version: int | None = None) -> None:
     """Stop the clocks the policy lets pause (e.g. waiting on the client)."""
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
     incident = lock(session, incident_id, expected_version)
     policy = policy_of(incident)
     if not policy.pausable_clocks:
@@ -493,6 +502,7 @@ def escalate(
     `at` records one made earlier (a call at 02:10 logged at 02:40); it must lie
     between detection and now.
     """
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
     from core.escalation import handoff_summary
     from core.policy import level_rank
     from db.models import Escalation

@@ -34,6 +34,7 @@ from core.access import Role
 from core.accounts import may_work_on, works_on_all_accounts
 from core.clocks import CLOCK_LABELS, ClockState, SlaClock, compact_duration
 from core.lifecycle import STATUS_LABELS, IncidentStatus
+from core.limits import FREE_TEXT, TITLE, check_text
 from core.triage import FIELD_LABELS, FLAG_FIELDS
 from core.users import Actor
 from db.models import (
@@ -712,6 +713,10 @@ def save_sections(
     changed = {k: [report.sections.get(k, ""), v] for k, v in cleaned.items() if report.sections.get(k) != v}
     if not changed:
         raise ReportError("Nothing changed: edit a section before saving.")
+    # Only what people write is held to the limit: a generated section that quotes many long reasons may be longer.
+    titles = {s.key: s.title for s in SECTIONS[kind]}
+    for key in changed:
+        check_text(cleaned[key], FREE_TEXT, titles[key], ReportError)
     report.sections = {**report.sections, **cleaned}
     report.updated_at, report.updated_by_id = now, actor.id
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident_report",
@@ -757,6 +762,7 @@ def add_postmortem_action(
     role: Role, actor: Actor, now: dt.datetime,
 ) -> int:
     """Add a post-mortem action item; it needs an owner and a due date. Returns its id."""
+    title = check_text(title, TITLE, "The action item", ReportError)
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise ReportError(f"Incident {incident_id} does not exist.")

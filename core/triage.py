@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from core.calendar import add_working_time
+from core.limits import TITLE, TitleText
 from core.policy import (
     CLOCKS,
     ESCALATION_CATEGORIES,
@@ -57,7 +58,8 @@ class Answers(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # Account
-    customer: str | None = None
+    # The account's name; accounts named before the 120-character limit may have up to 200 (the column).
+    customer: TitleText | None = None
     customer_tier: TierChoice | None = None
     annual_contract_value: Money | None = None
     # Customer impact
@@ -306,6 +308,8 @@ def describe_answer_errors(exc: ValidationError) -> str:
         message = error["msg"]
         if error["type"] == "literal_error":
             message = f"{error['input']!r} is not allowed; allowed values: {ctx.get('expected')}"
+        elif error["type"] == "value_error" and loc and loc[0] in TEXT_FIELDS:
+            message = message.removeprefix("Value error, ")  # a text limit (core.limits) says it all
         elif error["type"] == "model_type":
             lines.append("answers: must be a JSON object mapping field names to values")
             continue
@@ -319,7 +323,7 @@ def _allowed_values(name: str) -> str:
     if name in FLAG_FIELDS:
         return "true or false"
     if name in TEXT_FIELDS:
-        return "text"
+        return f"text on one line, at most {TITLE.max_chars} characters"
     low, high = number_range(name)
     return f"a number from {low:g} to {high:g}" if high is not None else f"a number of at least {low:g}"
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.access import Role, parse_role
+from core.limits import EMAIL, NAME, check_text
 from core.passwords import (
     burn_verification_time,
     check_password_rules,
@@ -113,7 +114,7 @@ def check_username(username: str) -> str:
 
 def check_email(email: str) -> str:
     """The trimmed email (may be empty), or UserError when it is not an address."""
-    email = email.strip()
+    email = check_text(email, EMAIL, "The email address", UserError)
     if email and not EMAIL_PATTERN.match(email):
         raise UserError(f"Email {email!r} is not an address like name@example.com.")
     return email
@@ -171,6 +172,7 @@ def create_user(
     name = check_username(username)
     if get_by_username(session, name) is not None:
         raise UserError(f"Username {name!r} is taken: choose another one.")
+    display_name = check_text(display_name, NAME, "The name", UserError)
     if not display_name.strip():
         raise UserError("Enter the person's name as colleagues know it.")
     one_time = None
@@ -532,6 +534,7 @@ def update_profile(
     user = get_for_update(session, User, user_id)
     if user is None:
         raise UserError("Your account no longer exists.")
+    display_name = check_text(display_name, NAME, "The name", UserError)
     if not display_name.strip():
         raise UserError("Enter your name as colleagues know it.")
     before = {"display_name": user.display_name, "email": user.email, "time_zone": user.time_zone}

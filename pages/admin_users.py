@@ -10,6 +10,7 @@ import streamlit as st  # noqa: E402
 from core import users  # noqa: E402
 from core.access import ROLE_DUTIES, Role  # noqa: E402
 from core.passwords import PasswordRuleError  # noqa: E402
+from core.limits import EMAIL, NAME  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
@@ -63,8 +64,8 @@ def run(change, success: str) -> None:  # noqa: ANN001
 add, manage = st.tabs(["Add a user", "Change a user"])
 with add, st.form("add_user"):
     username = st.text_input("Username", key="new_username", placeholder="e.g. jdoe")
-    name = st.text_input("Name", key="new_name")
-    email = st.text_input("Email", key="new_email")
+    name = st.text_input("Name", key="new_name", max_chars=NAME.max_chars)
+    email = st.text_input("Email", key="new_email", max_chars=EMAIL.max_chars)
     role = st.selectbox("Role", ROLES, key="new_role")
     zones = time_zone_options()
     zone = st.selectbox("Time zone", zones, key="new_zone")

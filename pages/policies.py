@@ -9,7 +9,7 @@ import streamlit as st  # noqa: E402
 
 from core import audit, incident_queries, policy_store  # noqa: E402
 from core.lifecycle import OPEN_STATUSES  # noqa: E402
-from core.policy import PolicyError, parse_policy  # noqa: E402
+from core.policy import PolicyError, parse_policy, policy_text  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
@@ -83,14 +83,12 @@ with upload:
     uploaded = st.file_uploader("Policy file", type=["yaml", "yml"], key="policy_upload")
     if uploaded is not None and st.button("Validate and save upload", key="policy_upload_save"):
         try:
-            content = uploaded.getvalue().decode("utf-8")
+            content = policy_text(uploaded.getvalue(), uploaded.name)
             parsed = parse_policy(content, uploaded.name)
             with session_scope() as session:
                 row = policy_store.save_version(session, name=parsed.name, yaml_text=content, actor_id=user.id,
                                                 actor_name=user.username, now=utcnow())
                 saved = (row.name, row.version)
-        except UnicodeDecodeError:
-            st.error(markdown_literal(f"{uploaded.name} is not UTF-8 text: save it as UTF-8 and upload again."))
         except PolicyError as error:
             st.error(markdown_literal(error))
         else:

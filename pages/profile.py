@@ -7,6 +7,7 @@ user = page_setup("profile", "My profile", ":material/person:")
 import streamlit as st  # noqa: E402
 
 from core import users  # noqa: E402
+from core.limits import EMAIL, NAME  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import session_scope  # noqa: E402
 from ui import auth  # noqa: E402
@@ -20,8 +21,8 @@ if user.must_change_password:
 
 st.subheader("Details")
 with st.form("profile"):
-    name = st.text_input("Name", value=user.name, key="profile_name")
-    email = st.text_input("Email", value=user.email, key="profile_email")
+    name = st.text_input("Name", value=user.name, key="profile_name", max_chars=NAME.max_chars)
+    email = st.text_input("Email", value=user.email, key="profile_email", max_chars=EMAIL.max_chars)
     zones = time_zone_options()
     zone = st.selectbox("Time zone for showing times", zones, index=zones.index(user.time_zone),
                         key="profile_zone")

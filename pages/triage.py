@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core import accounts, incidents, policy_store  # noqa: E402
+from core.limits import FREE_TEXT, TITLE  # noqa: E402
 from core.policy import PolicyError  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from core.triage import AnswersError, parse_answers, triage  # noqa: E402
@@ -42,8 +43,8 @@ with left:
     account = st.selectbox("Customer account", choices, format_func=lambda a: a.label, key="triage_account")
     policy_name = st.selectbox("Policy", names, index=names.index(default_policy) if default_policy in names else 0,
                                key="triage_policy", help="The team default is preselected.")
-    title = st.text_input("Title", key="triage_title", placeholder="e.g. Checkout API returns 500s for all users")
-    summary = st.text_area("What is happening", key="triage_summary", height=90)
+    title = st.text_input("Title", key="triage_title", max_chars=TITLE.max_chars, placeholder="e.g. Checkout API returns 500s for all users")
+    summary = st.text_area("What is happening", key="triage_summary", height=90, max_chars=FREE_TEXT.max_chars)
     zone = ZoneInfo(user.time_zone)
     now_local = utcnow().astimezone(zone)
     c1, c2 = st.columns(2)

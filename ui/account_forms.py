@@ -18,6 +18,7 @@ import streamlit as st
 from core import account_import, account_service, signals
 from core.account_service import CHANNELS, AccountConflict, AccountError, Editor
 from core.health import METRIC_LABELS
+from core.limits import CONTRACT_TERM, EMAIL, NAME
 from core.policy import SIGNAL_METRICS, TIERS
 from core.text import markdown_literal
 from db.engine import read_scope, session_scope
@@ -59,7 +60,7 @@ def account_form(prefix: str, initial: dict, owners: list[tuple[int, str]], *, c
     contacts = pd.DataFrame(initial.get("contacts") or [], columns=_CONTACT_COLUMNS)
     with st.form(f"{prefix}form", clear_on_submit=False):
         left, right = st.columns(2)
-        left.text_input("Name", key=f"{prefix}name", max_chars=200)
+        left.text_input("Name", key=f"{prefix}name", max_chars=NAME.max_chars)
         right.selectbox("Tier", TIERS, key=f"{prefix}tier")
         left.number_input("Annual contract value", min_value=0.0, step=1000.0, format="%.2f", key=f"{prefix}acv")
         right.date_input("Renewal date", key=f"{prefix}renewal", format="YYYY-MM-DD")
@@ -67,17 +68,17 @@ def account_form(prefix: str, initial: dict, owners: list[tuple[int, str]], *, c
                        format_func=lambda i: "unassigned" if i is None else names.get(i, f"user {i}"),
                        help=None if can_change_owner else "Only a lead or an admin can change the owner.")
         right.selectbox("Account time zone", zones, key=f"{prefix}tz")
-        st.text_area("Response commitments", key=f"{prefix}response", height=70,
+        st.text_area("Response commitments", key=f"{prefix}response", height=70, max_chars=CONTRACT_TERM.max_chars,
                      placeholder="e.g. 1 hour, 24/7 for P0 and P1")
-        st.text_area("Service credits", key=f"{prefix}credits", height=70,
+        st.text_area("Service credits", key=f"{prefix}credits", height=70, max_chars=CONTRACT_TERM.max_chars,
                      placeholder="e.g. 10% of the monthly fee per hour of outage beyond the SLA")
         st.markdown("**Contacts** (add a row with the + below the table)")
         edited = st.data_editor(
             contacts, key=f"{prefix}contacts", num_rows="dynamic", hide_index=True, width="stretch",
             column_config={
-                "name": st.column_config.TextColumn("Name"),
-                "role": st.column_config.TextColumn("Role"),
-                "email": st.column_config.TextColumn("Email"),
+                "name": st.column_config.TextColumn("Name", max_chars=NAME.max_chars),
+                "role": st.column_config.TextColumn("Role", max_chars=NAME.max_chars),
+                "email": st.column_config.TextColumn("Email", max_chars=EMAIL.max_chars),
                 "phone": st.column_config.TextColumn("Phone"),
                 "time_zone": st.column_config.SelectboxColumn("Time zone", options=zones, default="UTC"),
                 "preferred_channel": st.column_config.SelectboxColumn("Preferred channel", options=CHANNELS,
@@ -205,6 +206,11 @@ def show_preview(preview: account_import.ImportPreview) -> None:
     if preview.row_errors:
         st.error(f"{len(preview.row_errors)} row(s) need fixing; nothing will be imported until they are.")
         st.dataframe(pd.DataFrame([{"Line": line, "Problem": message} for line, message in preview.row_errors]),
+                     hide_index=True, width="stretch")
+    if preview.warnings:
+        st.warning(f"{len(preview.warnings)} value(s) start like a spreadsheet formula. They are imported as text, "
+                   "and CSV downloads add a leading ' so that no spreadsheet runs them.")
+        st.dataframe(pd.DataFrame([{"Line": line, "Warning": message} for line, message in preview.warnings]),
                      hide_index=True, width="stretch")
     if preview.ok:
         st.success(f"{len(preview.rows)} row(s) ready to import.")

@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from core.triage import ANSWER_FIELDS, FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, FLAG_FIELDS, NUMBER_FIELDS
+from core.limits import TITLE
 
 NOT_ANSWERED = "— not answered —"
 # Filled from the chosen account, not typed.
@@ -50,4 +51,4 @@ def _widget(name: str, prefill: Any) -> Any:
         default = {} if key in st.session_state else {"value": None}
         return st.number_input(label, min_value=0.0, max_value=LIMITS.get(name), key=key,
                                help=help_text, placeholder="not answered", **default)
-    return st.text_input(label, key=key, help=help_text) or None
+    return st.text_input(label, key=key, help=help_text, max_chars=TITLE.max_chars) or None

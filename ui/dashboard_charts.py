@@ -14,6 +14,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core import csv_safety
+
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 PASS_COLORS = alt.Scale(domain=["pass", "fail", "no data"], range=["#2e7d32", "#c62828", "#9e9e9e"])
 
@@ -108,9 +110,14 @@ def png(chart: alt.Chart) -> bytes:
     return buffer.getvalue()
 
 
+def csv_file(frame: pd.DataFrame) -> bytes:
+    """The table as a CSV file that is safe to open in a spreadsheet (core.csv_safety)."""
+    return csv_safety.to_csv(frame.columns, frame.itertuples(index=False, name=None))
+
+
 def table(frame: pd.DataFrame, key: str, *, link: bool = False) -> None:
     """A table with a CSV download; with `link`, its Open column links to each incident."""
     config = {"Open": st.column_config.LinkColumn("Open", display_text="open")} if link else None
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
-    st.download_button("CSV", data=lambda: frame.to_csv(index=False).encode(), file_name=f"{key}.csv",
-                       mime="text/csv", key=f"csv_{key}", icon=":material/download:", on_click="ignore")
+    st.download_button("CSV", data=lambda: csv_file(frame), file_name=f"{key}.csv", mime="text/csv",
+                       key=f"csv_{key}", icon=":material/download:", on_click="ignore")

@@ -17,6 +17,7 @@ from core.clocks import ClockState
 from core.incident_view import IncidentView
 from core.incidents import INCIDENT_ROLES
 from core.lifecycle import MILESTONE_LABELS, STATUS_LABELS, IncidentStatus, Milestone
+from core.limits import FREE_TEXT, TITLE
 from core.text import markdown_literal
 from core.users import Actor
 from ui.auth import CurrentUser, utcnow
@@ -91,7 +92,7 @@ def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
             day = st.date_input("Date", value=now_local.date(), key="past_day")
             at_time = st.time_input("Time", value=now_local.time().replace(second=0, microsecond=0), key="past_time",
                                     help=f"In your time zone, {user.time_zone}.")
-            reason = st.text_input("Why now and not live", key="past_reason",
+            reason = st.text_input("Why now and not live", key="past_reason", max_chars=FREE_TEXT.max_chars,
                                    placeholder="e.g. phoned the client at 09:12, logging it after the call")
             if st.form_submit_button("Record"):
                 at = dt.datetime.combine(day, at_time, tzinfo=zone).astimezone(dt.UTC)
@@ -107,7 +108,7 @@ def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
     with st.form("status_move"):
         target = st.selectbox("Move to", options, format_func=lambda s: STATUS_LABELS[IncidentStatus(s)],
                               key="status_target")
-        reason = st.text_input("Reason (required to reopen)", key="status_reason")
+        reason = st.text_input("Reason (required to reopen)", key="status_reason", max_chars=FREE_TEXT.max_chars)
         st.caption("Allowed from here: " + (", ".join(STATUS_LABELS[IncidentStatus(s)]
                                                        for s in view.allowed_moves) or "none"))
         if st.form_submit_button("Move status"):
@@ -122,6 +123,7 @@ def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
         else:
             with st.form("pause"):
                 why = st.text_input(f"Pause {', '.join(view.pausable_clocks)} because", key="pause_reason",
+                                    max_chars=FREE_TEXT.max_chars,
                                     placeholder="e.g. waiting for the client's export")
                 if st.form_submit_button("Pause clocks"):
                     run_change(view.id, lambda s: incidents.pause_clocks(
@@ -135,7 +137,8 @@ def severity(view: IncidentView, user: CurrentUser, expected: int) -> None:
     with st.form("severity_change"):
         options = [s for s in ("P0", "P1", "P2", "P3") if s != view.severity]
         new = st.selectbox("New severity", options, key="sev_new")
-        reason = st.text_input("Reason", key="sev_reason", placeholder="e.g. workaround found, impact now minor")
+        reason = st.text_input("Reason", key="sev_reason", max_chars=FREE_TEXT.max_chars,
+                               placeholder="e.g. workaround found, impact now minor")
         if st.form_submit_button("Change severity"):
             run_change(view.id, lambda s: incidents.change_severity(
                 s, incident_id=view.id, severity=new, reason=reason, actor=actor, now=utcnow(),
@@ -161,7 +164,8 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
                 target = st.selectbox("Escalate to", higher, key="esc_level",
                                       index=higher.index(esc.required_level) if esc.required_level in higher else 0,
                                       format_func=lambda lvl: f"{lvl} · {view.level_names[lvl]}")
-                reason = st.text_area("Why, and what you need from them", key="esc_reason", height=80)
+                reason = st.text_area("Why, and what you need from them", key="esc_reason", height=80,
+                                      max_chars=FREE_TEXT.max_chars)
                 if st.form_submit_button("Escalate", type="primary"):
                     run_change(view.id, lambda s: incidents.escalate(
                         s, incident_id=view.id, to_level=target, reason=reason, actor=Actor(user.id, user.username),
@@ -220,7 +224,7 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
     if editable:
         names = dict(people)
         with st.form("new_action_item", clear_on_submit=False):
-            title = st.text_input("New action item", key="ai_title")
+            title = st.text_input("New action item", key="ai_title", max_chars=TITLE.max_chars)
             c1, c2 = st.columns(2)
             owner = c1.selectbox("Owner", list(names), format_func=names.get, key="ai_owner",
                                  index=list(names).index(user.id) if user.id in names else 0)
@@ -232,7 +236,7 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
                     s, incident_id=view.id, title=title, owner_id=owner, due_at=due_at, actor=actor, now=utcnow()),
                     "Action item added.")
         with st.form("note", clear_on_submit=False):
-            note = st.text_area("Add a note to the timeline", key="note_text", height=70)
+            note = st.text_area("Add a note to the timeline", key="note_text", height=70, max_chars=FREE_TEXT.max_chars)
             if st.form_submit_button("Add note"):
                 run_change(view.id, lambda s: incidents.add_note(s, incident_id=view.id, text=note, actor=actor,
                                                                  now=utcnow()), "Note added.")

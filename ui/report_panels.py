@@ -22,6 +22,7 @@ import streamlit as st
 from core import exports, reports, reviews
 from core.accounts import works_on_all_accounts
 from core.incidents import ConflictError, IncidentError
+from core.limits import TITLE
 from core.reports import (
     KIND_TITLES,
     REPORT_STATUS_LABELS,
@@ -272,7 +273,7 @@ def actions_panel(view: ReportView, user: CurrentUser, editor: bool, people: lis
         return
     names = dict(people)
     with st.form("pm_new_action", clear_on_submit=False):
-        title = st.text_input("New action item", key="pm_ai_title",
+        title = st.text_input("New action item", key="pm_ai_title", max_chars=TITLE.max_chars,
                               placeholder="e.g. Alert when the sync job has not run for 2 hours")
         c1, c2 = st.columns(2)
         owner = c1.selectbox("Owner", list(names), format_func=names.get, key="pm_ai_owner",

@@ -184,3 +184,100 @@ def test_signals_for_archived_accounts_are_refused(engine, admin, accounts):
     with read_scope(engine) as s:
         preview = imp.preview_signals(s, SIGNALS.encode(), now=NOW)
     assert [m for _, m in preview.row_errors] == ["account: 'Acme Corp' is archived; restore it first"] * 2
+
+
+# --------------------------------------------------------------------------
+# Hostile files: each is refused with a message naming the line (or the file), and nothing is imported.
+
+H = "name,tier,annual_contract_value\n"
+SH = "account,metric,observed_at,value,target\n"
+LONG = "x" * 140_000
+
+HOSTILE_CSV = [
+    # (name, kind, content, line or None for a file problem, fragment)
+    ("field over the csv limit", "accounts", f"{H}Acme,pro,{LONG}\n", 2, "a value is longer than 131,072 characters"),
+    ("quoted field over the limit", "accounts", f'{H}Acme,pro,1\n"{LONG}\n{LONG}",pro,1\n', 3,
+     "a value is longer than 131,072 characters"),
+    ("NUL in a name", "accounts", f"{H}Ac\x00me,pro,1\n", 2, "name: contains a NUL character"),
+    ("NUL in a tier", "accounts", f"{H}Acme,pr\x00o,1\n", 2, "tier: contains a NUL character"),
+    ("NUL in a contact email", "accounts", "name,tier,annual_contract_value,contact_name,contact_email\n"
+     "Acme,pro,1,Ana,ana\x00@acme.example\n", 2, "contact email: contains a NUL character"),
+    ("quote never closed", "accounts", f'{H}Acme,pro,1\n"Globex,basic,2\nInitech,pro,3\n', 3,
+     "never closed"),
+    ("text after a closing quote", "accounts", f'{H}"Acme"Corp,pro,1\n', 2, "text follows a closing quote"),
+    ("too many columns", "accounts", f"{H}Acme,pro,1,extra\n", 2, "has 4 values but the header names 3 columns"),
+    ("too few columns", "accounts", f"{H}Acme,pro\n", 2, "has 2 values but the header names 3 columns"),
+    ("latin-1 bytes", "accounts", f"{H}Café,pro,1\n".encode("latin-1"), None, "not UTF-8: byte 0xE9"),
+    ("UTF-16 with its BOM", "accounts", f"{H}Acme,pro,1\n".encode("utf-16"), None, "not UTF-8: byte 0xFF"),
+    ("two BOMs", "accounts", ("\ufeff" + H + "Acme,pro,1\n").encode("utf-8-sig"), None, "Unknown column(s): \ufeffname"),
+    ("CR-only line endings", "accounts", "name,tier,annual_contract_value\rAcme,pro,1\rGlobex,gold,1\r", 3,
+     "tier: 'gold' is not allowed"),
+    ("formula name and a negative value", "accounts", f'{H}"=HYPERLINK(""http://x.example"")",pro,-1\n', 2,
+     "annual contract value"),
+    ("name over 120 characters", "accounts", f"{H}{'N' * 121},pro,1\n", 2, "name: is 121 characters long"),
+    ("name on two lines", "accounts", f'{H}"Acme\nCorp",pro,1\n', 2, "name: must be on one line"),
+    ("contract term over 500 characters", "accounts", "name,tier,annual_contract_value,service_credits\n"
+     f"Acme,pro,1,{'c' * 501}\n", 2, "is 501 characters long; the limit is 500"),
+    ("empty file", "accounts", "", None, "The file is empty"),
+    ("header only", "accounts", H, None, "header but no rows"),
+    ("formula as a column name", "accounts", "name,tier,annual_contract_value,=cmd|'/C calc'!A0\nA,pro,1,x\n",
+     None, "Unknown column(s): =cmd"),
+    ("the same account twice", "accounts", f"{H}Acme,pro,1\nacme,pro,2\n", 3, "also on line 2"),
+    ("over the size limit", "accounts", H + "Acme,pro,1\n" * 200_000, None, "the limit is 2 MB"),
+    ("over the row limit", "accounts", H + "".join(f"A{i},pro,1\n" for i in range(imp.MAX_ROWS + 1)), None,
+     f"more than {imp.MAX_ROWS} rows"),
+    ("signal: NUL in the account", "signals", f"{SH}Acme\x00 Corp,csat,2026-03-01,5,\n", 2,
+     "account: contains a NUL character"),
+    ("signal: field over the limit", "signals", f"{SH}Acme Corp,csat,2026-03-01,{LONG},\n", 2,
+     "a value is longer than 131,072 characters"),
+    ("signal: quote never closed", "signals", f'{SH}Acme Corp,csat,"2026-03-01,5,\n', 2, "never closed"),
+]
+
+
+def _preview(engine, kind, data):
+    with read_scope(engine) as s:
+        return imp.preview_accounts(s, data) if kind == "accounts" else imp.preview_signals(s, data, now=NOW)
+
+
+def _stored(engine) -> tuple[int, int]:
+    with read_scope(engine) as s:
+        return (s.scalar(select(func.count()).select_from(Account)),
+                s.scalar(select(func.count()).select_from(HealthSignal)))
+
+
+def test_hostile_csv_files_are_refused_line_by_line_and_import_nothing(engine, admin, accounts):
+    before = _stored(engine)
+    refused = 0
+    for name, kind, content, line, fragment in HOSTILE_CSV:
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        preview = _preview(engine, kind, data)
+        assert not preview.ok, name
+        if line is None:
+            assert any(fragment in e for e in preview.file_errors), (name, preview.file_errors)
+        else:
+            assert any(at == line and fragment in m for at, m in preview.row_errors), (name, preview.row_errors)
+        run = imp.import_accounts if kind == "accounts" else imp.import_signals
+        with pytest.raises(imp.ImportRefused), session_scope(engine) as s:
+            run(s, data, editor=admin, now=NOW)
+        assert _stored(engine) == before, name
+        refused += 1
+    print(f"hostile CSV files: {len(HOSTILE_CSV)} checked, {refused} refused, nothing imported")
+    assert refused == len(HOSTILE_CSV) >= 20
+
+
+def test_formula_like_text_is_a_warning_not_a_refusal(engine, admin):
+    content = ("name,tier,annual_contract_value,service_credits,contact_name,contact_role\n"
+               "Acme,pro,1,=1+2,Ana,@ops\n"
+               "Globex,basic,2,\"\t-10% per hour\",Bo,+cmd\n"
+               "Initech,pro,3,10% per hour,Cy,Lead\n").encode()
+    with read_scope(engine) as s:
+        preview = imp.preview_accounts(s, content)
+    assert preview.ok
+    assert [(line, message.split(":")[0]) for line, message in preview.warnings] == [
+        (2, "service credits"), (2, "contact role"), (3, "service credits"), (3, "contact role")]
+    assert "starts with '='" in preview.warnings[0][1] and "starts with '\\t'" in preview.warnings[2][1]
+    with session_scope(engine) as s:
+        assert imp.import_accounts(s, content, editor=admin, now=NOW) == 3
+    with read_scope(engine) as s:  # stored as typed: only exports neutralise
+        acme = s.scalar(select(Account).where(Account.name == "Acme"))
+        assert acme.contract_terms["service_credits"] == "=1+2" and acme.contacts[0].role == "@ops"

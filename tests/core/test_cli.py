@@ -1,13 +1,16 @@
 """The ``python -m core`` contract, exercised as a real subprocess."""
 
 import json
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from core import __main__ as cli
+from tests.hostile_policies import HOSTILE_POLICIES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,7 +114,7 @@ def test_triage_with_a_custom_policy_file(tmp_path):
         (["--policy", "spark", "--at", "last tuesday"], None,
          ["invalid --at 'last tuesday'", "ISO-8601"]),
         (["--policy", "/nonexistent/policy.yaml"], None,
-         ["policy.yaml: cannot read policy file"]),
+         ["policy.yaml:1: (file): cannot read policy file"]),
     ],
 )
 def test_bad_input_exits_2_and_says_why(args, stdin, fragments):
@@ -136,3 +139,57 @@ def test_extra_commands_plug_into_the_parser(monkeypatch, capsys):
     assert cli.main(["hello", "--name", "desk"]) == 0
     assert capsys.readouterr().out == "hello desk\n"
     assert cli.main(["policies"]) == 0
+
+
+# --------------------------------------------------------------------------
+# policies check FILE
+
+
+def test_policies_check_prints_the_name_of_a_valid_policy(tmp_path):
+    path = tmp_path / "ours.yaml"
+    path.write_text((ROOT / "core/presets/spark.yaml").read_text().replace("name: spark", "name: ours"))
+    done = run("policies", "check", str(path))
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ours\n", "")
+
+
+def test_policies_check_lists_each_problem_with_file_line_and_path(tmp_path):
+    text = (ROOT / "core/presets/spark.yaml").read_text()
+    broken = text.replace("acknowledge: ", "acknowledge: soon # ", 1).replace("severities:", "colour: red\nseverities:", 1)
+    path = tmp_path / "broken.yaml"
+    path.write_text(broken)
+    done = run("policies", "check", str(path))
+    assert (done.returncode, done.stdout) == (2, "")
+    colour_line = broken.splitlines().index("colour: red") + 1
+    assert done.stderr.splitlines() == [
+        f"{path}:{colour_line}: colour: unknown key 'colour'; allowed keys: name, title, source, description, "
+        "severities, default, targets, calendars, pausable_clocks, escalate_on_breach, rules, escalation_levels, "
+        "directory, roles, phases, reviews, objectives, early_warning",
+    ]
+
+
+def test_policies_check_without_a_file_is_a_usage_error():
+    done = run("policies", "check")
+    assert done.returncode == 2 and "FILE" in done.stderr and done.stdout == ""
+
+
+PROBLEM_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<path>\S+): (?P<what>\S.*)$")
+
+
+def test_hostile_policy_files_are_refused_fast_without_a_traceback(tmp_path):
+    timings = {}
+    for name, (data, fragment) in HOSTILE_POLICIES.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_bytes(data)
+        started = time.perf_counter()
+        done = run("policies", "check", str(path))
+        timings[name] = time.perf_counter() - started
+        lines = done.stderr.splitlines()
+        assert (done.returncode, done.stdout) == (2, ""), name
+        assert "Traceback" not in done.stderr and lines, name
+        assert all((m := PROBLEM_LINE.match(line)) and m["file"] == str(path) for line in lines), done.stderr
+        assert fragment in done.stderr, done.stderr
+    slowest = max(timings, key=timings.get)
+    print(f"hostile policy files: {len(timings)} checked by the CLI, {len(timings)} refused with exit 2; "
+          f"slowest {slowest} in {timings[slowest]:.2f} s")
+    assert len(timings) >= 5
+    assert timings[slowest] < 2.0, timings

@@ -1,6 +1,8 @@
 """Policy files: loading, validation messages, the rule language and the presets' data."""
 
 import json
+import re
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +15,9 @@ from core.policy import (
     TIERS,
     Condition,
     Policy,
+    MAX_POLICY_BYTES,
     PolicyError,
+    PolicyFileError,
     format_duration,
     load_policy_file,
     load_preset,
@@ -22,6 +26,7 @@ from core.policy import (
     preset_names,
 )
 from core.triage import Answers, triage
+from tests.hostile_policies import HOSTILE_POLICIES
 
 UTC = timezone.utc
 PRESETS = ["crisis", "default", "growth-engine", "red-status", "spark", "teamflow"]
@@ -539,8 +544,76 @@ def test_files_that_are_not_policies(text, fragment):
         parse_policy(text, "odd.yaml")
 
 
+# --------------------------------------------------------------------------
+# Limits checked before and while parsing: size, depth, aliases.
+
+PROBLEM_LINE = re.compile(r"^[^:\n]+:\d+: \S+: \S.*$")
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_POLICIES))
+def test_hostile_files_are_refused_quickly_with_one_line_per_problem(name):
+    data, fragment = HOSTILE_POLICIES[name]
+    started = time.perf_counter()
+    with pytest.raises(PolicyFileError) as excinfo:
+        parse_policy(data, f"{name}.yaml")
+    elapsed = time.perf_counter() - started
+    assert fragment in str(excinfo.value)
+    assert all(PROBLEM_LINE.match(str(p)) for p in excinfo.value.problems), str(excinfo.value)
+    assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
+
+
+def test_hostile_corpus_size():
+    refused = sum(1 for data, _f in HOSTILE_POLICIES.values() if _refused(data))
+    print(f"hostile policy files: {len(HOSTILE_POLICIES)} checked, {refused} refused")
+    assert refused == len(HOSTILE_POLICIES) >= 5
+
+
+def _refused(data: bytes) -> bool:
+    try:
+        parse_policy(data, "x.yaml")
+    except PolicyFileError:
+        return True
+    return False
+
+
+def test_the_same_limits_apply_to_text_and_to_files(tmp_path):
+    text = "name: x\ndescription: '" + "é" * (MAX_POLICY_BYTES // 2) + "'\n"  # few characters, many bytes
+    with pytest.raises(PolicyFileError, match="at most 262,144 bytes"):
+        parse_policy(text, "wide.yaml")
+    path = tmp_path / "wide.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyFileError, match=r"^wide.yaml:1: \(file\): the file is 262,?\d+ bytes"):
+        load_policy_file(path)
+
+
+def test_a_small_alias_is_still_allowed():
+    text = (PRESET_DIR / "spark.yaml").read_text(encoding="utf-8")
+    assert "&" not in text  # the presets use no anchors; a team may
+    first, second = re.findall(r"section: ([^,}\n]+)", text)[:2]
+    anchored = text.replace(f"section: {first}", f"section: &first {first}", 1)
+    aliased = anchored[::-1].replace(f"section: {second}"[::-1], "section: *first"[::-1], 1)[::-1]
+    policy = parse_policy(aliased, "spark.yaml")
+    assert "*first" in aliased and policy.name == "spark"
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ("acknowledge: 15m", "acknowledge: 15 minutes", "broken.yaml:13: targets.P0.acknowledge: not a duration"),
+        ("title: Minimal policy\n", "title: Minimal policy\ncolour: red\n", "broken.yaml:3: colour: unknown key"),
+        ("{gt: 60}", "{above: 60}", "broken.yaml:17: rules[0].when.any[1].outage_minutes.above: operator 'above'"),
+        ("title: Minimal policy\n", "title: Minimal policy\ntitle: Again\n",
+         "broken.yaml:3: (file): not valid YAML: duplicate key 'title'"),
+    ],
+)
+def test_problems_carry_the_line_they_are_on(old, new, expected):
+    with pytest.raises(PolicyFileError) as excinfo:
+        parse_policy(MINIMAL.replace(old, new, 1), "broken.yaml")
+    assert str(excinfo.value).startswith(expected), str(excinfo.value)
+
+
 def test_missing_file_and_unknown_preset():
-    with pytest.raises(PolicyError, match="nowhere.yaml: cannot read policy file"):
+    with pytest.raises(PolicyError, match=r"nowhere.yaml:1: \(file\): cannot read policy file"):
         load_policy_file("/nonexistent/nowhere.yaml")
     with pytest.raises(PolicyError) as excinfo:
         load_preset("gold")

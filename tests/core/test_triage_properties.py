@@ -61,7 +61,8 @@ ANSWERS = st.fixed_dictionaries(
         **{name: _choice(name) for name in FIELD_CHOICES},
         **{name: st.booleans() for name in FLAG_FIELDS},
         **{name: _number(name) for name in NUMBER_FIELDS},
-        "customer": st.none() | st.text(max_size=8),
+        # Single-line text without NUL: what core.limits accepts for a customer name.
+        "customer": st.none() | st.text(st.characters(blacklist_characters="\x00\r\n"), max_size=8),
     },
 ).map(lambda data: Answers(**data))
 

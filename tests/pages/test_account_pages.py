@@ -257,3 +257,20 @@ def test_opening_the_incident_does_not_prefill_the_next_triage_again(workspace, 
             acme.id, 6.0, "Early warning: Satisfaction under 7 out of 10")
     assert at.number_input(key="answer_csat").value is None
     assert at.text_input(key="triage_title").value == ""
+
+
+def test_csv_import_lists_bad_lines_and_warns_about_formulas(workspace, app_db):
+    at = page_as("pages/accounts.py", "admin1")
+    hostile = ("name,tier,annual_contract_value\n=HYPERLINK(\"http://x.example\"),pro,1\nInitech,pro,"
+               + "9" * 140_000 + "\nUm\x00brella,pro,1\n").encode()
+    at.file_uploader(key="import_accounts_file").set_value(("hostile.csv", hostile, "text/csv")).run()
+    assert not at.exception
+    tables = {tuple(d.value.columns): d.value for d in at.dataframe}
+    shown = texts(at)
+    assert "2 row(s) need fixing; nothing will be imported" in shown
+    assert "1 value(s) start like a spreadsheet formula" in shown
+    assert list(tables[("Line", "Problem")]["Line"]) == [3, 4]
+    assert list(tables[("Line", "Warning")]["Line"]) == [2]
+    assert "import_accounts_go" not in [b.key for b in at.button]
+    with session_scope(app_db) as s:
+        assert s.scalar(select(Account).where(Account.name == "Initech")) is None

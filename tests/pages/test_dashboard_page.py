@@ -147,3 +147,13 @@ def test_anonymous_visitor_gets_the_sign_in_form(workspace):
     at = page_as(PAGE, None)
     assert "SLA dashboard" not in [t.value for t in at.title]
     assert not at.get("vega_lite_chart")
+
+
+def test_dashboard_csv_downloads_are_neutralised():
+    import pandas as pd
+
+    from ui.dashboard_charts import csv_file
+
+    frame = pd.DataFrame({"Customer": ["=HYPERLINK(\"x\")", "Acme"], "Delta": [-3, 4], "Share": [0.5, None]})
+    assert csv_file(frame).decode("utf-8").splitlines() == [
+        "Customer,Delta,Share", "\"'=HYPERLINK(\"\"x\"\")\",-3,0.5", "Acme,4,"]

@@ -57,3 +57,49 @@ def test_shows_the_open_incidents_that_use_a_policy(workspace, app_db):
     at.selectbox(key="policy_pick").select("spark").run()
     assert "1 open incident use spark" in texts(at)
     assert list(at.dataframe[1].value["ID"]) == [iid]
+
+
+def test_hostile_yaml_in_the_editor_is_refused_with_a_message_and_kept(workspace, app_db):
+    import time
+
+    from tests.hostile_policies import HOSTILE_POLICIES
+
+    at = page_as("pages/policies.py", "admin1")
+    at.selectbox(key="policy_pick").select("spark").run()
+    refused = 0
+    # Streamlit itself refuses widget state over 25 MB before the page runs, so the
+    # 50 MB file can only reach the page as an upload (next test).
+    editable = {name: entry for name, entry in HOSTILE_POLICIES.items() if len(entry[0]) < 25_000_000}
+    for name, (data, fragment) in editable.items():
+        # The editor holds text: bytes that are not UTF-8 arrive as whatever the browser made of them.
+        text = data.decode("utf-8", "replace") if name != "binary-junk" else data.decode("latin-1")
+        at.text_area(key="policy_yaml_spark").input(text).run(timeout=30)
+        assert not at.exception, (name, at.exception)
+        started = time.perf_counter()
+        at.button(key="policy_save").click().run(timeout=30)
+        elapsed = time.perf_counter() - started
+        assert not at.exception, (name, at.exception)
+        assert at.error and "spark.yaml:" in at.error[0].value, name
+        assert fragment in at.error[0].value or name == "binary-junk", (name, at.error[0].value)
+        assert at.text_area(key="policy_yaml_spark").value == text, name
+        refused += 1
+        print(f"{name}: refused by the page in {elapsed:.2f} s")
+    with session_scope(app_db) as s:
+        assert policy_store.version_count(s, "spark") == 1
+    print(f"hostile policy files: {refused} refused by the policy editor, text kept")
+    assert refused == len(HOSTILE_POLICIES) - 1 >= 5
+
+
+def test_hostile_upload_is_refused_with_a_message(workspace, app_db):
+    from tests.hostile_policies import HOSTILE_POLICIES
+
+    at = page_as("pages/policies.py", "admin1")
+    for name in ("fifty-megabytes", "binary-junk", "billion-laughs", "list-nested-100k-deep"):
+        data, fragment = HOSTILE_POLICIES[name]
+        at.file_uploader(key="policy_upload").set_value((f"{name}.yaml", data, "application/yaml")).run(timeout=30)
+        at.button(key="policy_upload_save").click().run(timeout=30)
+        assert not at.exception, (name, at.exception)
+        assert at.error and f"{name}.yaml:" in at.error[0].value and fragment in at.error[0].value, name
+    with session_scope(app_db) as s:
+        assert policy_store.policy_names(s) == sorted(policy_store.policy_names(s))
+        assert policy_store.version_count(s, "spark") == 1
