@@ -7,7 +7,7 @@ and ``triage`` prints the triage of one checklist as a JSON object.
 Bad input (unknown field, bad value, unknown policy, bad time) exits with code
 2 and a message on stderr naming what is wrong and what is allowed. This
 module only parses arguments, reads the answers and prints; every decision is
-made in core.triage and core.policy. It never imports streamlit.
+made in core.triage.rules and core.policy.schema. It never imports streamlit.
 
 Adding a command: write ``register(subparsers)`` in its own module; it adds a
 sub-parser and calls ``set_defaults(func=handler)`` where ``handler(args)``
@@ -23,8 +23,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.policy import Policy, PolicyError, PolicyFileError, load_policy_file, load_preset, preset_names
-from core.triage import AnswersError, parse_answers, triage
+from core.policy.schema import Policy, PolicyError, PolicyFileError, load_policy_file, load_preset, preset_names
+from core.triage.rules import AnswersError, parse_answers, triage
 
 RegisterCommand = Callable[[argparse._SubParsersAction], None]
 
@@ -33,13 +33,13 @@ RegisterCommand = Callable[[argparse._SubParsersAction], None]
 def _register_admin(subparsers: argparse._SubParsersAction) -> None:
     # Imported late so the triage contract's module graph stays free of the
     # database layer until the parser is built.
-    from core import admin_cli
+    from core.cli import admin as admin_cli
 
     admin_cli.register(subparsers)
 
 
 def _register_templates(subparsers: argparse._SubParsersAction) -> None:
-    from core import templates_cli
+    from core.cli import templates as templates_cli
 
     templates_cli.register(subparsers)
 

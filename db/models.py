@@ -495,10 +495,10 @@ class HealthSignal(Base):
 
 
 # --------------------------------------------------------------------------
-# SLA summary for the dashboard (issue 6). Kept current by core.sla_summary on
+# SLA summary for the dashboard (issue 6). Kept current by core.sla.projection on
 # every incident write, so dashboards aggregate small tables, never incidents.
 
-# Buckets of the time-to-milestone histogram (core.metrics.DURATION_BOUNDS plus one open-ended).
+# Buckets of the time-to-milestone histogram (core.sla.metrics.DURATION_BOUNDS plus one open-ended).
 SLA_DURATION_BUCKETS = 31
 from sqlalchemy import text  # noqa: E402 - partial index conditions of the summary tables
 SLA_BUCKET_COLUMNS = tuple(f"h{i:02d}" for i in range(SLA_DURATION_BUCKETS))

@@ -8,7 +8,8 @@ user = page_setup("account", "Account", ":material/domain:")
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import account_service, signals  # noqa: E402
+from core.account import service as account_service  # noqa: E402
+from core.account import signals
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import account_panels  # noqa: E402

@@ -7,7 +7,7 @@ user = page_setup("accounts", "Accounts", ":material/business:")
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import account_service  # noqa: E402
+from core.account import service as account_service  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.account_forms import account_form, editor_of, import_panel, pop_notice, save_account  # noqa: E402
 from ui.auth import utcnow  # noqa: E402

@@ -7,9 +7,9 @@ user = page_setup("admin_users", "Users", ":material/group:")
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import users  # noqa: E402
-from core.access import ROLE_DUTIES, Role  # noqa: E402
-from core.passwords import PasswordRuleError  # noqa: E402
+from core.people import users  # noqa: E402
+from core.people.access import ROLE_DUTIES, Role  # noqa: E402
+from core.people.passwords import PasswordRuleError  # noqa: E402
 from core.limits import EMAIL, NAME  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402

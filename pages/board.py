@@ -6,11 +6,11 @@ user = page_setup("board", "Emergency board", ":material/view_kanban:")
 
 import streamlit as st  # noqa: E402
 
-from core.clocks import CLOCK_LABELS  # noqa: E402
+from core.sla.clocks import CLOCK_LABELS  # noqa: E402
 
-from core import communications  # noqa: E402
-from core import incident_queries as q  # noqa: E402
-from core.lifecycle import STATUS_LABELS, IncidentStatus  # noqa: E402
+from core.communication import flows as communications  # noqa: E402
+from core.incident import service as q  # noqa: E402
+from core.incident.lifecycle import STATUS_LABELS, IncidentStatus  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402

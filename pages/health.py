@@ -6,7 +6,8 @@ user = page_setup("health", "Account health", ":material/monitor_heart:")
 
 import streamlit as st  # noqa: E402
 
-from core import account_service, signals  # noqa: E402
+from core.account import service as account_service  # noqa: E402
+from core.account import signals
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.account_forms import editor_of, import_panel, pop_notice  # noqa: E402

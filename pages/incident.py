@@ -9,8 +9,10 @@ user = page_setup("incident", "Incident", ":material/crisis_alert:")
 
 import streamlit as st  # noqa: E402
 
-from core import communications, incident_queries, incident_view  # noqa: E402
-from core.accounts import may_work_on  # noqa: E402
+from core.communication import flows as communications  # noqa: E402
+from core.incident import service as incident_queries
+from core.incident import views as incident_view
+from core.account.access import may_work_on  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import compose_view  # noqa: E402

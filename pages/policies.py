@@ -7,9 +7,11 @@ user = page_setup("policies", "Policies", ":material/policy:")
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import audit, incident_queries, policy_store  # noqa: E402
-from core.lifecycle import OPEN_STATUSES  # noqa: E402
-from core.policy import PolicyError, parse_policy, policy_text  # noqa: E402
+from core import audit  # noqa: E402
+from core.incident import service as incident_queries
+from core.policy import store as policy_store
+from core.incident.lifecycle import OPEN_STATUSES  # noqa: E402
+from core.policy.schema import PolicyError, parse_policy, policy_text  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402

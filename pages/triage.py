@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
-from core import accounts, incidents, policy_store  # noqa: E402
+from core.account import access as accounts  # noqa: E402
+from core.incident import flows as incidents
+from core.policy import store as policy_store
 from core.limits import FREE_TEXT, TITLE  # noqa: E402
-from core.policy import PolicyError  # noqa: E402
+from core.policy.schema import PolicyError  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
-from core.triage import AnswersError, parse_answers, triage  # noqa: E402
-from core.users import Actor  # noqa: E402
+from core.triage.rules import AnswersError, parse_answers, triage  # noqa: E402
+from core.people.users import Actor  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.checklist import checklist  # noqa: E402

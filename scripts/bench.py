@@ -44,11 +44,14 @@ from alembic.script import ScriptDirectory  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from core import incidents as flows  # noqa: E402
-from core import metrics, policy_store, sla_summary, users  # noqa: E402
-from core.clocks import IncidentFacts, compute_clocks  # noqa: E402
-from core.policy import CLOCKS, load_preset  # noqa: E402
-from core.triage import Answers  # noqa: E402
+from core.incident import flows  # noqa: E402
+from core.sla import metrics  # noqa: E402
+from core.policy import store as policy_store
+from core.sla import projection as sla_summary
+from core.people import users
+from core.sla.clocks import IncidentFacts, compute_clocks  # noqa: E402
+from core.policy.schema import CLOCKS, load_preset  # noqa: E402
+from core.triage.rules import Answers  # noqa: E402
 from db.engine import make_engine, session_scope  # noqa: E402
 from db.migrate import alembic_config, upgrade  # noqa: E402
 from db.models import Account, Incident, IncidentFact, Setting, SlaClockFact, User  # noqa: E402

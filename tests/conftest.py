@@ -27,7 +27,7 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from core import users  # noqa: E402
+from core.people import users  # noqa: E402
 from db.engine import get_engine, make_engine, session_scope  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Small Altair charts of account health: a sparkline per metric and the account's trend panel.
 
-Charts only: the readings come from core.signals, already bounded in time.
+Charts only: the readings come from core.account.signals, already bounded in time.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from core.health import METRIC_LABELS, Observation
+from core.account.health import METRIC_LABELS, Observation
 
 
 def _frame(readings: list[Observation]) -> pd.DataFrame:

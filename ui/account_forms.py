@@ -15,11 +15,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import account_import, account_service, signals
-from core.account_service import CHANNELS, AccountConflict, AccountError, Editor
-from core.health import METRIC_LABELS
+from core.account import importer as account_import
+from core.account import service as account_service
+from core.account import signals
+from core.account.service import CHANNELS, AccountConflict, AccountError, Editor
+from core.account.health import METRIC_LABELS
 from core.limits import CONTRACT_TERM, EMAIL, NAME
-from core.policy import SIGNAL_METRICS, TIERS
+from core.policy.schema import SIGNAL_METRICS, TIERS
 from core.text import markdown_literal
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser

@@ -11,9 +11,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core import account_service
-from core.account_service import AccountView, Editor
-from core.signals import HealthReport
+from core.account import service as account_service
+from core.account.service import AccountView, Editor
+from core.account.signals import HealthReport
 from core.text import markdown_literal
 from ui.account_charts import trend
 from ui.account_forms import account_form, editor_of, reading_form, save_account, seen_version

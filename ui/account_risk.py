@@ -2,7 +2,7 @@
 and a one-click link that starts a triage prefilled from a warning.
 
 Used by the Account health page (every visible account) and Home (my or the
-team's accounts). Ranking and reasons come from core.health via core.signals.
+team's accounts). Ranking and reasons come from core.account.health via core.account.signals.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import datetime as dt
 
 import streamlit as st
 
-from core import account_service, signals
-from core.account_service import AccountSummary
-from core.signals import HealthReport
+from core.account import service as account_service
+from core.account import signals
+from core.account.service import AccountSummary
+from core.account.signals import HealthReport
 from core.text import markdown_literal
 from db.engine import read_scope
 from ui.account_charts import sparkline

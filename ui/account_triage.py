@@ -4,7 +4,7 @@ The health page links here; this preselects the account and fills the triage
 answers the warning implies (e.g. a CSAT under 7 fills the CSAT answer), once
 per link, before the checklist widgets are drawn, so later reruns never
 overwrite what the person changed. Which answers a warning
-implies is decided in core.health; this module only moves them into widgets.
+implies is decided in core.account.health; this module only moves them into widgets.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core import signals
-from core.accounts import AccountChoice
-from core.health import triage_prefill
+from core.account import signals
+from core.account.access import AccountChoice
+from core.account.health import triage_prefill
 from core.text import markdown_literal
 from db.engine import read_scope
 

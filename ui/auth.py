@@ -2,7 +2,7 @@
 
 The library keeps `authentication_status`/`username` in `st.session_state`
 and writes the re-authentication cookie. Passwords, throttling, disabled
-users and revoked cookies are decided by `core.users` against the database,
+users and revoked cookies are decided by `core.people.users` against the database,
 so they hold across sessions and processes; this module only supplies the
 client's address (the connection's, or a configured proxy header's) and the
 browser's device cookie, which survives sign-out so that others' failed
@@ -22,8 +22,8 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
-from core import users
-from core.access import Role
+from core.people import users
+from core.people.access import Role
 from db.engine import data_dir, read_scope, session_scope
 
 COOKIE_NAME = "escalation_desk_session"

@@ -1,4 +1,4 @@
-"""The triage checklist form, drawn from the field metadata in `core.triage`.
+"""The triage checklist form, drawn from the field metadata in `core.triage.rules`.
 
 Widgets are keyed `answer_<field>` so a refused submission keeps every answer.
 """
@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.triage import ANSWER_FIELDS, FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, FLAG_FIELDS, NUMBER_FIELDS
+from core.triage.rules import ANSWER_FIELDS, FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, FLAG_FIELDS, NUMBER_FIELDS
 from core.limits import TITLE
 
 NOT_ANSWERED = "— not answered —"

@@ -11,12 +11,12 @@ import datetime as dt
 
 import streamlit as st
 
-from core import communications as comms
-from core.communications import ComposeSource, PreparedMessage
-from core.incidents import ConflictError
-from core.mail import MailError, SmtpSettings
+from core.communication import flows as comms
+from core.communication.flows import ComposeSource, PreparedMessage
+from core.incident.flows import ConflictError
+from core.communication.mail import MailError, SmtpSettings
 from core.text import markdown_literal
-from core.users import Actor
+from core.people.users import Actor
 from db.engine import session_scope
 from ui import compose_view as view
 from ui.auth import CurrentUser, utcnow

@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import communications
-from core.communications import ComposeSource, LogEntry, UpdateDue
-from core.messages import MessageContext
+from core.communication import flows as communications
+from core.communication.flows import ComposeSource, LogEntry, UpdateDue
+from core.communication.render import MessageContext
 from core.text import markdown_literal
 from ui.format import local_time, time_left
 

@@ -1,6 +1,6 @@
 """The policy backtest section of the dashboard: pick a policy or paste a draft, replay recent incidents.
 
-The replay itself is core.sla_backtest (bounded to its most recent
+The replay itself is core.sla.backtest (bounded to its most recent
 MAX_INCIDENTS incidents); this module reads the form, shows errors that say
 what to fix, and draws the side-by-side result. Nothing here writes.
 """
@@ -13,9 +13,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import sla_backtest
-from core.access import Role
-from core.policy import PolicyError, parse_policy
+from core.sla import backtest as sla_backtest
+from core.people.access import Role
+from core.policy.schema import PolicyError, parse_policy
 from core.text import markdown_literal
 from db.engine import read_scope
 from ui import dashboard_charts as charts

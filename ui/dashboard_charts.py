@@ -1,7 +1,7 @@
 """Altair charts of the SLA dashboard, and their PNG and CSV downloads.
 
 Each function takes the small frames `ui.dashboard_data` built and returns a
-chart; nothing here queries the database or computes a metric (core.metrics
+chart; nothing here queries the database or computes a metric (core.sla.metrics
 defines them). PNGs are rendered offline with vl-convert only when someone
 clicks the download button.
 """

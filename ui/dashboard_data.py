@@ -1,4 +1,4 @@
-"""The dashboard's read model: small frames built from core.sla_summary, cached per data version.
+"""The dashboard's read model: small frames built from core.sla.projection, cached per data version.
 
 The cache key holds the filter, the minute (open clocks turn breached as time
 passes) and `sla_summary.data_version`, which changes with every incident
@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core import metrics, sla_summary
-from core.clocks import CLOCK_LABELS
-from core.policy import SEVERITIES, Policy, parse_policy
-from core.sla_summary import DashboardFilter
+from core.sla import metrics
+from core.sla import projection as sla_summary
+from core.sla.clocks import CLOCK_LABELS
+from core.policy.schema import SEVERITIES, Policy, parse_policy
+from core.sla.projection import DashboardFilter
 from db.engine import read_scope
 from ui.format import local_time
 

@@ -1,12 +1,12 @@
 """Words of the SLA dashboard: the metric definitions shown on the page and the breakdown choices.
 
 Kept apart from the page script so it stays short; the definitions restate,
-in plain words, what core.metrics computes. Nothing here queries or computes.
+in plain words, what core.sla.metrics computes. Nothing here queries or computes.
 """
 
 from __future__ import annotations
 
-from core.metrics import DEFAULT_HOURS_PER_WEEK, DEFAULT_REPEAT_WINDOW, DURATION_BOUNDS
+from core.sla.metrics import DEFAULT_HOURS_PER_WEEK, DEFAULT_REPEAT_WINDOW, DURATION_BOUNDS
 
 DEFINITIONS = f"""
 - **Clock states.** Every incident has one clock per target its policy sets (acknowledge, notify the

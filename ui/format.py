@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from core.clocks import compact_duration
+from core.sla.clocks import compact_duration
 
 
 def local_time(value: dt.datetime | None, time_zone: str, fmt: str = "%a %d %b %H:%M") -> str:

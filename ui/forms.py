@@ -7,8 +7,8 @@ from zoneinfo import available_timezones
 
 import streamlit as st
 
-from core import users
-from core.passwords import PasswordRuleError
+from core.people import users
+from core.people.passwords import PasswordRuleError
 from core.text import markdown_literal
 from db.engine import session_scope
 from ui import auth

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core.incidents import ConflictError, IncidentError
-from core.lifecycle import IllegalMove
+from core.incident.flows import ConflictError, IncidentError
+from core.incident.lifecycle import IllegalMove
 from core.text import markdown_literal
 from db.engine import session_scope
 

@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from core import incidents
-from core.clocks import ClockState
-from core.incident_view import IncidentView
-from core.incidents import INCIDENT_ROLES
-from core.lifecycle import MILESTONE_LABELS, STATUS_LABELS, IncidentStatus, Milestone
+from core.incident import flows as incidents
+from core.sla.clocks import ClockState
+from core.incident.views import IncidentView
+from core.incident.flows import INCIDENT_ROLES
+from core.incident.lifecycle import MILESTONE_LABELS, STATUS_LABELS, IncidentStatus, Milestone
 from core.limits import FREE_TEXT, TITLE
 from core.text import markdown_literal
-from core.users import Actor
+from core.people.users import Actor
 from ui.auth import CurrentUser, utcnow
 from ui.format import human_duration, local_time, time_left
 from ui.incident_actions import run_change

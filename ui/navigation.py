@@ -1,7 +1,7 @@
 """The page registry: every page script, its title and icon, grouped for the sidebar.
 
 `app.py` builds `st.navigation` from it for the signed-in user's role; the
-access rule itself lives in `core.access.PAGE_ACCESS`.
+access rule itself lives in `core.people.access.PAGE_ACCESS`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from core.access import Role, can_open
+from core.people.access import Role, can_open
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.access import PAGE_ACCESS, ROLE_LABELS, can_open, roles_for
+from core.people.access import PAGE_ACCESS, ROLE_LABELS, can_open, roles_for
 from core.text import markdown_literal
 from db.migrate import DatabaseNotReady, prepare_database
 from ui import auth
@@ -43,7 +43,7 @@ def id_from_link(title: str, how_to_open: str) -> int:
 def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
     """Configure the page, require a signed-in user allowed on `page`, draw the sidebar."""
     if page not in PAGE_ACCESS:
-        raise KeyError(f"page {page!r} is not in core.access.PAGE_ACCESS")
+        raise KeyError(f"page {page!r} is not in core.people.access.PAGE_ACCESS")
     st.set_page_config(page_title=f"{title} · Escalation Desk", page_icon=icon or None, layout="wide")
     require_database()
     user, authenticator = auth.require_user()

@@ -1,6 +1,6 @@
 """Panels of the report and post-mortem pages, and the "after the incident" box on the incident page.
 
-Each panel renders part of a `core.reports.ReportView` and runs its changes
+Each panel renders part of a `core.report.flows.ReportView` and runs its changes
 through `run_report_change`, which passes the version the person saw: a stale
 save shows the other person's text next to the form, which keeps what the
 person typed. Opening a page only reads: a document nobody has saved yet is
@@ -19,11 +19,13 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from core import exports, reports, reviews
-from core.accounts import works_on_all_accounts
-from core.incidents import ConflictError, IncidentError
+from core.report import exports
+from core.report import flows as reports
+from core.report import reviews
+from core.account.access import works_on_all_accounts
+from core.incident.flows import ConflictError, IncidentError
 from core.limits import TITLE
-from core.reports import (
+from core.report.flows import (
     KIND_TITLES,
     REPORT_STATUS_LABELS,
     SECTIONS,
@@ -33,9 +35,9 @@ from core.reports import (
     ReportStatus,
     ReportView,
 )
-from core.reviews import ReviewError, ReviewTaskRow
+from core.report.reviews import ReviewError, ReviewTaskRow
 from core.text import markdown_literal
-from core.users import Actor
+from core.people.users import Actor
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time

@@ -6,10 +6,10 @@ import datetime as dt
 
 import streamlit as st
 
-from core.clocks import CLOCK_LABELS
-from core.policy import Policy
+from core.sla.clocks import CLOCK_LABELS
+from core.policy.schema import Policy
 from core.text import markdown_literal
-from core.triage import TriageResult
+from core.triage.rules import TriageResult
 from ui.format import local_time
 
 SEVERITY_COLOURS = {"P0": "red", "P1": "orange", "P2": "blue", "P3": "gray"}

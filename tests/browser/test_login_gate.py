@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from core import users
+from core.people import users
 from tests.browser.conftest import open_app, running_server, sign_in, wait_idle
 from tests.conftest import TEST_PASSWORD
 from ui.navigation import PAGES

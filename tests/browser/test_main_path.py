@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from playwright.sync_api import expect
 
-from core import policy_store
+from core.policy import store as policy_store
 from db.engine import session_scope
 from db.models import Account
 from tests.browser.conftest import open_app, running_server, sign_in, wait_idle

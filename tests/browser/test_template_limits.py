@@ -47,7 +47,7 @@ def _template_workers_of(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
-            if b"core.template_worker" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"core.communication.worker" in Path(f"/proc/{child}/cmdline").read_bytes():
                 found.append(int(child))
     return found
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.access import PAGE_ACCESS, can_open, parse_role
+from core.people.access import PAGE_ACCESS, can_open, parse_role
 
 CASES = [
     ("home", {"csm": True, "lead": True, "admin": True}),
@@ -20,10 +20,10 @@ CASES = [
     ("accounts", {"csm": True, "lead": True, "admin": True}),
     ("account", {"csm": True, "lead": True, "admin": True}),
     ("health", {"csm": True, "lead": True, "admin": True}),
-    # After the incident: everyone reads reports; editing rights are checked per account in core.reports.
+    # After the incident: everyone reads reports; editing rights are checked per account in core.report.flows.
     ("report", {"csm": True, "lead": True, "admin": True}),
     ("postmortem", {"csm": True, "lead": True, "admin": True}),
-    # SLA dashboard: every role; a CSM's figures are restricted to their own accounts (core.sla_summary.restrict).
+    # SLA dashboard: every role; a CSM's figures are restricted to their own accounts (core.sla.projection.restrict).
     ("dashboard", {"csm": True, "lead": True, "admin": True}),
 ]
 

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core import account_import as imp
-from core.access import Role
-from core.account_service import AccountPermissionError, Editor
+from core.account import importer as imp
+from core.people.access import Role
+from core.account.service import AccountPermissionError, Editor
 from db.engine import read_scope, session_scope
 from db.models import Account, HealthSignal
 from tests.conftest import NOW, make_user
@@ -176,7 +176,7 @@ def test_signal_rows_with_errors_import_nothing(engine, admin, accounts):
 
 
 def test_signals_for_archived_accounts_are_refused(engine, admin, accounts):
-    from core.account_service import set_archived
+    from core.account.service import set_archived
 
     with session_scope(engine) as s:
         acme = s.scalar(select(Account).where(Account.name == "Acme Corp"))

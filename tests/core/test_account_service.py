@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from core import account_service as svc
-from core import signals
-from core.access import Role
-from core.accounts import accounts_for
-from core.health import Observation
-from core.users import Actor
+from core.account import service as svc
+from core.account import signals
+from core.people.access import Role
+from core.account.access import accounts_for
+from core.account.health import Observation
+from core.people.users import Actor
 from db.engine import read_scope, session_scope
 from db.models import Account, AuditEntry, HealthSignal
 from tests.conftest import NOW, make_user
@@ -226,7 +226,7 @@ def test_stored_readings_win_over_derived_ones_on_the_same_day(engine, team):
     from tests.pages.conftest import open_test_incident  # the real opening flow
 
     account_id = create(engine, team)
-    from core import policy_store
+    from core.policy import store as policy_store
     with session_scope(engine) as s:
         policy_store.install_presets(s, now=NOW)
     for minutes in (60, 120):

@@ -66,10 +66,10 @@ def test_init_schedules_the_reviews_of_incidents_resolved_without_them(cli, tmp_
 
     from sqlalchemy import delete, func, select
 
-    from core import incidents
-    from core.lifecycle import Milestone
-    from core.triage import Answers
-    from core.users import SYSTEM
+    from core.incident import flows as incidents
+    from core.incident.lifecycle import Milestone
+    from core.triage.rules import Answers
+    from core.people.users import SYSTEM
     from db.engine import make_engine, session_scope
     from db.models import Account, ReviewTask
 

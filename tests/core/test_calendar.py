@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from core.calendar import Calendar, add_working_time, working_time_between
+from core.policy.calendar import Calendar, add_working_time, working_time_between
 
 UTC = timezone.utc
 WEEKDAYS_9_TO_5 = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}

@@ -88,7 +88,7 @@ def test_triage_without_answers_or_time_uses_defaults():
 def test_triage_with_a_custom_policy_file(tmp_path):
     custom = tmp_path / "ours.yaml"
     custom.write_text(
-        (ROOT / "core/presets/crisis.yaml").read_text().replace("name: crisis", "name: ours").replace(
+        (ROOT / "core/policy/presets/crisis.yaml").read_text().replace("name: crisis", "name: ours").replace(
             "source: crisis-management-workflow.md", "source: custom"
         )
     )
@@ -147,13 +147,13 @@ def test_extra_commands_plug_into_the_parser(monkeypatch, capsys):
 
 def test_policies_check_prints_the_name_of_a_valid_policy(tmp_path):
     path = tmp_path / "ours.yaml"
-    path.write_text((ROOT / "core/presets/spark.yaml").read_text().replace("name: spark", "name: ours"))
+    path.write_text((ROOT / "core/policy/presets/spark.yaml").read_text().replace("name: spark", "name: ours"))
     done = run("policies", "check", str(path))
     assert (done.returncode, done.stdout, done.stderr) == (0, "ours\n", "")
 
 
 def test_policies_check_lists_each_problem_with_file_line_and_path(tmp_path):
-    text = (ROOT / "core/presets/spark.yaml").read_text()
+    text = (ROOT / "core/policy/presets/spark.yaml").read_text()
     broken = text.replace("acknowledge: ", "acknowledge: soon # ", 1).replace("severities:", "colour: red\nseverities:", 1)
     path = tmp_path / "broken.yaml"
     path.write_text(broken)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core import messages
+from core.communication import render as messages
 from tests.core.hostile_templates import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]

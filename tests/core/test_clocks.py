@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.clocks import ClockState, IncidentFacts, Pause, compute_clocks
-from core.policy import PRESET_DIR, load_preset, parse_policy
+from core.sla.clocks import ClockState, IncidentFacts, Pause, compute_clocks
+from core.policy.schema import PRESET_DIR, load_preset, parse_policy
 
 UTC = timezone.utc
 DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -276,7 +276,7 @@ def test_business_hours_update_cadence_restarts_from_the_last_update(office_poli
 
 
 # --------------------------------------------------------------------------
-# Known defects in core/clocks.py, kept as strict expected failures so that
+# Known defects in core/sla/clocks.py, kept as strict expected failures so that
 # the fix turns them green (and the suite then asks to drop the marker).
 
 

@@ -17,13 +17,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from core import communications as comms
-from core import incidents, policy_store
-from core.clocks import ClockState
-from core.incidents import ConflictError
-from core.mail import AddressError, HeaderInjectionError, RecipientRefused, ServerUnreachable, SmtpSettings
-from core.triage import Answers
-from core.users import Actor
+from core.communication import flows as comms
+from core.incident import flows as incidents
+from core.policy import store as policy_store
+from core.sla.clocks import ClockState
+from core.incident.flows import ConflictError
+from core.communication.mail import AddressError, HeaderInjectionError, RecipientRefused, ServerUnreachable, SmtpSettings
+from core.triage.rules import Answers
+from core.people.users import Actor
 from db.engine import session_scope
 from db.models import Account, AuditEntry, Communication, Contact, Incident, TimelineEvent
 from tests.conftest import NOW, make_user
@@ -362,7 +363,7 @@ def test_field_kinds(name, kind):
 
 
 def test_edits_are_validated_by_field():
-    from core.messages import sample_context
+    from core.communication.render import sample_context
 
     with pytest.raises(comms.CommunicationError, match="update_number"):
         comms.apply_edits(sample_context(), {"update_number": 0})
@@ -373,7 +374,7 @@ def test_edits_are_validated_by_field():
 
 
 def _save(setup, key="status_update", expected=None, **parts):
-    from core.messages import shipped_sources
+    from core.communication.render import shipped_sources
 
     shipped = shipped_sources(key)
     values = {"subject": shipped.subject, "text": shipped.text, "html": shipped.html, **parts}
@@ -485,7 +486,7 @@ def test_updates_due_lists_overdue_then_soon_for_the_user(setup):
 
 
 def test_demo_messages_log_first_notices_and_leave_some_updates_overdue(setup):
-    from core import demo_communications
+    from core.demo import communications as demo_communications
 
     with session_scope(setup.engine) as s:
         account = s.scalar(select(Account))

@@ -6,8 +6,9 @@ import hashlib
 import pytest
 from sqlalchemy import func, select
 
-from core import demo, policy_store
-from core.lifecycle import OPEN_STATUSES
+from core.demo import dataset as demo
+from core.policy import store as policy_store
+from core.incident.lifecycle import OPEN_STATUSES
 from db.engine import make_engine, session_scope
 from db.migrate import upgrade
 from db.models import Account, Incident, TimelineEvent

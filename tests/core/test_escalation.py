@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.clocks import IncidentFacts, Pause
-from core.escalation import EscalationStatus, escalation_status, handoff_summary
-from core.policy import PRESET_DIR, load_preset, parse_policy
-from core.triage import Answers, triage
+from core.sla.clocks import IncidentFacts, Pause
+from core.incident.escalation import EscalationStatus, escalation_status, handoff_summary
+from core.policy.schema import PRESET_DIR, load_preset, parse_policy
+from core.triage.rules import Answers, triage
 
 UTC = timezone.utc
 DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

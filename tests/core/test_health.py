@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from core.health import (
+from core.account.health import (
     HealthWarning,
     Observation,
     evaluate,
@@ -23,7 +23,7 @@ from core.health import (
     rank,
     triage_prefill,
 )
-from core.policy import PolicyError, load_preset, parse_policy
+from core.policy.schema import PolicyError, load_preset, parse_policy
 from tests.conftest import NOW
 
 
@@ -256,7 +256,8 @@ def test_demo_histories_trigger_each_rule_on_their_account_only(engine):
 
     from sqlalchemy import select
 
-    from core import demo_health, signals
+    from core.demo import health as demo_health
+    from core.account import signals
     from db.engine import read_scope, session_scope
     from db.models import Account
 

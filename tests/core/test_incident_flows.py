@@ -8,10 +8,11 @@ import pytest
 
 from tests.conftest import clean_main_module
 
-from core import incidents, policy_store
-from core.lifecycle import IllegalMove, Milestone
-from core.triage import Answers
-from core.users import SYSTEM
+from core.incident import flows as incidents
+from core.policy import store as policy_store
+from core.incident.lifecycle import IllegalMove, Milestone
+from core.triage.rules import Answers
+from core.people.users import SYSTEM
 from db.engine import make_engine, session_scope
 from db.models import Account, Incident, TimelineEvent
 

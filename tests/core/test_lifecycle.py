@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from core.lifecycle import IllegalMove, IncidentStatus, check_move
+from core.incident.lifecycle import IllegalMove, IncidentStatus, check_move
 
 S = IncidentStatus
 ALLOWED = {

@@ -20,9 +20,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from core import mail
-from core.messages import render, sample_context
-from core.mail import (
+from core.communication import mail
+from core.communication.render import render, sample_context
+from core.communication.mail import (
     AddressError,
     Attachment,
     AuthenticationRefused,

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from jinja2.exceptions import TemplateError
 from markupsafe import escape
 
-from core import messages
-from core.clocks import ClockState, SlaClock
-from core.messages import (
+from core.communication import render as messages
+from core.sla.clocks import ClockState, SlaClock
+from core.communication.render import (
     INTERNAL_FIELDS,
     MessageContext,
     RenderError,

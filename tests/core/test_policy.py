@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.calendar import Calendar
-from core.policy import (
+from core.policy.calendar import Calendar
+from core.policy.schema import (
     CLOCKS,
     PRESET_DIR,
     SEVERITIES,
@@ -25,7 +25,7 @@ from core.policy import (
     parse_policy,
     preset_names,
 )
-from core.triage import Answers, triage
+from core.triage.rules import Answers, triage
 from tests.hostile_policies import HOSTILE_POLICIES
 
 UTC = timezone.utc

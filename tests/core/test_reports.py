@@ -6,13 +6,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core import incidents, policy_store, reports
-from core.access import Role
-from core.clocks import ClockState, SlaClock
-from core.lifecycle import Milestone
-from core.reports import ReportConflict, ReportError, ReportStatus
-from core.triage import Answers
-from core.users import SYSTEM, Actor
+from core.incident import flows as incidents
+from core.policy import store as policy_store
+from core.report import flows as reports
+from core.people.access import Role
+from core.sla.clocks import ClockState, SlaClock
+from core.incident.lifecycle import Milestone
+from core.report.flows import ReportConflict, ReportError, ReportStatus
+from core.triage.rules import Answers
+from core.people.users import SYSTEM, Actor
 from db.engine import session_scope
 from db.models import Account, IncidentReport
 from tests.conftest import NOW, make_user
@@ -502,7 +504,7 @@ def test_repeat_of_lists_earlier_postmortems_on_the_account_within_six_months(en
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
-    from core import demo
+    from core.demo import dataset as demo
     from db.engine import make_engine
     from db.migrate import upgrade
 
@@ -545,7 +547,7 @@ def test_demo_report_of_every_preset_fills_every_section_the_record_supports(dem
 
 
 def test_demo_has_reports_in_every_state_and_overdue_work(demo_db):
-    from core import reviews
+    from core.report import reviews
 
     with session_scope(demo_db) as s:
         states = set(s.execute(select(IncidentReport.kind, IncidentReport.status)).all())

@@ -7,13 +7,15 @@ import icalendar
 import pytest
 from sqlalchemy import delete, func, select
 
-from core import incidents, policy_store, reviews
-from core.access import Role
-from core.lifecycle import Milestone
-from core.policy import load_preset
-from core.reviews import ReviewConflict, ReviewError
-from core.triage import Answers
-from core.users import SYSTEM, Actor
+from core.incident import flows as incidents
+from core.policy import store as policy_store
+from core.report import reviews
+from core.people.access import Role
+from core.incident.lifecycle import Milestone
+from core.policy.schema import load_preset
+from core.report.reviews import ReviewConflict, ReviewError
+from core.triage.rules import Answers
+from core.people.users import SYSTEM, Actor
 from db.engine import session_scope
 from db.models import Account, Incident, ReviewTask, TimelineEvent
 from tests.conftest import NOW, make_user
@@ -266,7 +268,7 @@ def test_review_task_rows_match_the_database(engine):
 def test_policy_reviews_are_validated(review, message):
     import yaml
 
-    from core.policy import PRESET_DIR, PolicyError, parse_policy
+    from core.policy.schema import PRESET_DIR, PolicyError, parse_policy
 
     data = yaml.safe_load((PRESET_DIR / "spark.yaml").read_text())
     data["reviews"] = [review]

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from core import messages, template_worker
-from core.messages import RenderError
+from core.communication import render as messages
+from core.communication import worker as template_worker
+from core.communication.render import RenderError
 from tests.core.hostile_templates import HOSTILE, LIST_OF_LISTS, NESTED, WORST
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,7 +149,7 @@ def test_workers_are_separate_programs_with_a_memory_limit_of_baseline_plus_64_m
     pid = info["pid"]
     assert template_worker.pool().pids() == [pid] and pid != os.getpid()
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    assert cmdline[-3:-1] == [b"-m", b"core.template_worker"]  # spawned as its own program, not forked
+    assert cmdline[-3:-1] == [b"-m", b"core.communication.worker"]  # spawned as its own program, not forked
     limits = Path(f"/proc/{pid}/limits").read_text()
     address_space = next(line for line in limits.splitlines() if line.startswith("Max address space"))
     assert address_space.split()[3:5] == [str(info["limit"])] * 2
@@ -157,8 +158,8 @@ def test_workers_are_separate_programs_with_a_memory_limit_of_baseline_plus_64_m
 
 
 def test_the_worker_imports_only_jinja_and_the_sandbox():
-    probe = ("import sys, core.template_worker; "
-             "print(sorted(m for m in sys.modules if m == 'core.messages' or m.split('.')[0] in "
+    probe = ("import sys, core.communication.worker; "
+             "print(sorted(m for m in sys.modules if m == 'core.communication.render' or m.split('.')[0] in "
              "{'pydantic', 'yaml', 'sqlalchemy', 'streamlit', 'pandas', 'db'}))")
     done = subprocess.run([sys.executable, "-E", "-s", "-c", probe], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)

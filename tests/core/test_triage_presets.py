@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from core.policy import load_preset
-from core.triage import Answers, TriageResult, triage
+from core.policy.schema import load_preset
+from core.triage.rules import Answers, TriageResult, triage
 
 UTC = timezone.utc
 DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -531,7 +531,7 @@ def test_naive_detection_time_is_refused():
 
 
 def test_checklist_metadata_covers_every_answer_once():
-    from core.triage import ANSWER_FIELDS, FIELD_HELP, FIELD_LABELS
+    from core.triage.rules import ANSWER_FIELDS, FIELD_HELP, FIELD_LABELS
 
     grouped = [name for _title, names in ANSWER_FIELDS for name in names]
     assert [title for title, _names in ANSWER_FIELDS] == [

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.policy import (
+from core.policy.schema import (
     CLOCKS,
     SEVERITIES,
     category_rank,
@@ -16,7 +16,7 @@ from core.policy import (
     preset_names,
     severity_rank,
 )
-from core.triage import FIELD_CHOICES, FLAG_FIELDS, NUMBER_FIELDS, RED_FLAGS, Answers, number_range, triage
+from core.triage.rules import FIELD_CHOICES, FLAG_FIELDS, NUMBER_FIELDS, RED_FLAGS, Answers, number_range, triage
 
 # A custom policy whose clocks run on office hours, so that the properties are
 # also checked against a business-hours calendar.

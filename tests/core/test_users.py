@@ -7,8 +7,8 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from core import users
-from core.passwords import PasswordRuleError, check_password_rules
+from core.people import users
+from core.people.passwords import PasswordRuleError, check_password_rules
 from db.engine import make_engine, session_scope
 from db.models import AuditEntry, LoginDelay, LoginThrottle, User
 from tests.conftest import NOW, TEST_PASSWORD, clean_main_module, make_user

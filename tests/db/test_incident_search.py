@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from core import incidents, policy_store
-from core.incident_queries import IncidentFilter, search
-from core.triage import Answers
-from core.users import SYSTEM
+from core.incident import flows as incidents
+from core.policy import store as policy_store
+from core.incident.service import IncidentFilter, search
+from core.triage.rules import Answers
+from core.people.users import SYSTEM
 from db.engine import session_scope
 from db.models import Account, Incident
 

@@ -18,13 +18,17 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core import incidents, metrics, policy_store, sla_backtest, sla_summary
-from core.access import Role
-from core.lifecycle import Milestone
-from core.policy import load_preset, parse_policy
-from core.sla_summary import DashboardFilter
-from core.triage import Answers
-from core.users import SYSTEM
+from core.incident import flows as incidents
+from core.sla import metrics
+from core.policy import store as policy_store
+from core.sla import backtest as sla_backtest
+from core.sla import projection as sla_summary
+from core.people.access import Role
+from core.incident.lifecycle import Milestone
+from core.policy.schema import load_preset, parse_policy
+from core.sla.projection import DashboardFilter
+from core.triage.rules import Answers
+from core.people.users import SYSTEM
 from db.engine import session_scope
 from db.models import Account, Base, Incident, SlaPause
 
@@ -117,7 +121,7 @@ def write(engine, account_ids: list[int], spec: dict) -> int:
 
 def reference(engine, now: dt.datetime, account_id: int | None = None) -> dict:
     """Every aggregate the dashboard shows, computed from the incidents with the clock engine."""
-    from core.clocks import compute_clocks
+    from core.sla.clocks import compute_clocks
 
     att: dict = defaultdict(list)
     hist: dict = defaultdict(list)

@@ -44,7 +44,7 @@ def workspace(people, app_db):
     """People, the shipped policies and two accounts: one owned by csm1, one by nobody."""
     from decimal import Decimal
 
-    from core import policy_store
+    from core.policy import store as policy_store
     from db.engine import session_scope
     from db.models import Account
     from tests.conftest import NOW
@@ -64,9 +64,9 @@ def open_test_incident(app_db, account_name: str, answers: dict, *, title: str =
 
     from sqlalchemy import select
 
-    from core import incidents
-    from core.triage import Answers
-    from core.users import SYSTEM
+    from core.incident import flows as incidents
+    from core.triage.rules import Answers
+    from core.people.users import SYSTEM
     from db.engine import session_scope
     from db.models import Account
 

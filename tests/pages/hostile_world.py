@@ -13,12 +13,18 @@ from decimal import Decimal
 
 import yaml
 
-from core import account_service, communications, incidents, policy_store, reports, signals, users
-from core.access import Role
-from core.account_service import Editor
-from core.lifecycle import Milestone
-from core.triage import Answers
-from core.users import Actor
+from core.account import service as account_service
+from core.communication import flows as communications
+from core.incident import flows as incidents
+from core.policy import store as policy_store
+from core.report import flows as reports
+from core.account import signals
+from core.people import users
+from core.people.access import Role
+from core.account.service import Editor
+from core.incident.lifecycle import Milestone
+from core.triage.rules import Answers
+from core.people.users import Actor
 from db.engine import session_scope
 from tests.conftest import TEST_PASSWORD
 from tests.literal_text import hostile, hostile_short

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.access import PAGE_ACCESS, can_open
+from core.people.access import PAGE_ACCESS, can_open
 from tests.pages.conftest import REPO, ROLES, page_as, texts
 from ui.navigation import PAGES
 

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core import account_service, signals
-from core.access import Role
-from core.users import Actor
+from core.account import service as account_service
+from core.account import signals
+from core.people.access import Role
+from core.people.users import Actor
 from db.engine import session_scope
 from db.models import Account, Incident
 from tests.literal_text import visible_text

@@ -1,6 +1,6 @@
 """Admin › Users and My profile through AppTest: the changes happen and bad input keeps the form."""
 
-from core import users
+from core.people import users
 from db.engine import session_scope
 from tests.conftest import TEST_PASSWORD
 from tests.pages.conftest import page_as, texts

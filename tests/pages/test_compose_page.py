@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from core import communications as comms
-from core import incidents
-from core.lifecycle import Milestone
-from core.users import SYSTEM, Actor
+from core.communication import flows as comms
+from core.incident import flows as incidents
+from core.incident.lifecycle import Milestone
+from core.people.users import SYSTEM, Actor
 from db.engine import session_scope
 from db.models import Account, Communication, Contact, Incident
 from tests.core.test_communications import Collector, free_port

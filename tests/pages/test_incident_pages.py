@@ -137,7 +137,7 @@ def test_board_has_an_emergency_lane(workspace, app_db):
 def test_board_lanes():
     import datetime as dt
 
-    from core.incident_queries import IncidentRow, board_lanes
+    from core.incident.service import IncidentRow, board_lanes
 
     def row(i, sev, status):
         return IncidentRow(i, "t", "a", "pro", sev, False, status, "", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None,

@@ -1,6 +1,6 @@
 """Policies page: list, edit with validation errors, new versions, team default, audit diff."""
 
-from core import policy_store
+from core.policy import store as policy_store
 from db.engine import session_scope
 from tests.literal_text import visible_text
 from tests.pages.conftest import page_as, texts

@@ -11,9 +11,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from core import incidents
-from core.lifecycle import Milestone
-from core.users import SYSTEM
+from core.incident import flows as incidents
+from core.incident.lifecycle import Milestone
+from core.people.users import SYSTEM
 from db.engine import session_scope
 from db.models import Account, Base
 from tests.conftest import make_user

@@ -5,10 +5,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from core import incidents, reports
-from core.access import Role
-from core.lifecycle import Milestone
-from core.users import SYSTEM, Actor
+from core.incident import flows as incidents
+from core.report import flows as reports
+from core.people.access import Role
+from core.incident.lifecycle import Milestone
+from core.people.users import SYSTEM, Actor
 from db.engine import session_scope
 from db.models import ActionItem, IncidentReport, ReviewTask, User
 from tests.pages.conftest import REPO, open_test_incident, texts

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import communications as comms
-from core.messages import shipped_sources
+from core.communication import flows as comms
+from core.communication.render import shipped_sources
 from db.engine import session_scope
 from db.models import MessageTemplateVersion, Setting
 from tests.literal_text import visible_text

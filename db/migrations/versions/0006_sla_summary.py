@@ -5,7 +5,7 @@ Revises: 0005
 Create Date: 2026-11-23 09:45:00.000000
 
 Existing incidents get their summary rows from `python -m core init`
-(core.sla_summary.backfill), not from this migration: the clocks are computed
+(core.sla.projection.backfill), not from this migration: the clocks are computed
 by the clock engine in Python.
 """
 
@@ -20,7 +20,7 @@ down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Must match db.models.SLA_BUCKET_COLUMNS (core.metrics.DURATION_BOUNDS plus one).
+# Must match db.models.SLA_BUCKET_COLUMNS (core.sla.metrics.DURATION_BOUNDS plus one).
 BUCKET_COLUMNS = [f"h{i:02d}" for i in range(31)]
 
 

@@ -1,0 +1,203 @@
+"""Account health signals: validate and store readings, read them back, derive them from incidents.
+
+A reading is entered on the account page, imported from CSV, or derived from
+incidents when read: every incident counts as one support ticket on the UTC
+day it was detected, and a CSAT or uptime given in its triage answers is a
+reading at its detection time. Entered or imported readings win over derived
+ones for the same account, metric and UTC day, so a team that types in its
+ticket system's daily counts is not counted twice. This module never imports
+streamlit and never reads the clock (callers pass `now`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.account import health
+from core.policy import store as policy_store
+from core.account.service import describe_errors
+from core.account.health import AccountRisk, HealthWarning, Observation
+from core.policy.schema import SIGNAL_METRICS, EarlyWarning, Policy, PolicyError, load_preset, preset_names
+from core.people.users import Actor
+from db.models import Account, HealthSignal, Incident
+
+# metric -> (lowest, highest) accepted value; None means no upper bound.
+VALUE_RANGES: dict[str, tuple[float, float | None]] = {
+    "support_tickets": (0, None),
+    "csat": (0, 10),
+    "error_rate": (0, 100),
+    "uptime_pct": (0, 100),
+    "key_metric": (float("-inf"), None),
+}
+# Incident answers that are health readings in their own right.
+_ANSWER_METRICS = {"csat": "csat", "uptime_pct": "uptime_pct"}
+
+
+class SignalError(ValueError):
+    """A reading that cannot be stored; the message says what to fix."""
+
+
+class SignalInput(BaseModel):
+    """One reading as a person or a CSV row gives it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    metric: str
+    observed_at: dt.datetime
+    value: float = Field(allow_inf_nan=False)
+    target: float | None = Field(default=None, allow_inf_nan=False)
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value not in SIGNAL_METRICS:
+            raise ValueError(f"unknown metric {value!r}; use one of {', '.join(SIGNAL_METRICS)}")
+        return value
+
+    @field_validator("observed_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("give the time with its zone, e.g. 2026-03-01T09:00:00Z")
+        return value.astimezone(dt.UTC)
+
+    @model_validator(mode="after")
+    def _in_range(self) -> SignalInput:
+        low, high = VALUE_RANGES[self.metric]
+        if self.value < low or (high is not None and self.value > high):
+            limits = f"between {low:g} and {high:g}" if high is not None else f"{low:g} or more"
+            raise ValueError(f"value {self.value:g} is out of range for {self.metric}: give a number {limits}")
+        if self.metric == "support_tickets" and not float(self.value).is_integer():
+            raise ValueError("support_tickets counts tickets: give a whole number")
+        if self.target is not None and self.metric != "key_metric":
+            raise ValueError(f"only key_metric has a target; leave target empty for {self.metric}")
+        if self.target is not None and self.target <= 0:
+            raise ValueError("target must be above 0 so the shortfall can be computed")
+        return self
+
+
+def parse_reading(data: dict) -> SignalInput:
+    """Validate a reading; SignalError with a clear message when it is wrong."""
+    try:
+        return SignalInput.model_validate(data)
+    except ValidationError as exc:
+        raise SignalError(describe_errors(exc, "reading").replace("\n", "; ")) from None
+
+
+def record(session: Session, *, account_id: int, reading: SignalInput, source: str, actor: Actor,
+           now: dt.datetime) -> HealthSignal:
+    """Store one reading in the caller's unit of work; a second reading with the same key is refused."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise SignalError(f"Account {account_id} does not exist.")
+    if reading.observed_at > now:
+        raise SignalError("The reading is in the future: give a time up to now.")
+    duplicate = session.scalar(select(HealthSignal.id).where(
+        HealthSignal.account_id == account_id, HealthSignal.metric == reading.metric,
+        HealthSignal.observed_at == reading.observed_at, HealthSignal.source == source))
+    if duplicate is not None:
+        raise SignalError(f"{account.name} already has a {reading.metric} reading at "
+                          f"{reading.observed_at:%Y-%m-%d %H:%M} UTC.")
+    row = HealthSignal(account_id=account_id, metric=reading.metric, observed_at=reading.observed_at,
+                       value=reading.value, target=reading.target, source=source, recorded_at=now,
+                       recorded_by_id=actor.id)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="account", entity_id=account_id,
+                 action="signal_recorded", changes={reading.metric: [None, reading.value]}, at=now)
+    return row
+
+
+def stored(session: Session, account_ids: Iterable[int] | None, since: dt.datetime, until: dt.datetime) -> list[Observation]:
+    """Entered and imported readings in (since, until], oldest first."""
+    stmt = select(HealthSignal.account_id, HealthSignal.metric, HealthSignal.observed_at, HealthSignal.value,
+                  HealthSignal.target, HealthSignal.source).where(
+        HealthSignal.observed_at > since, HealthSignal.observed_at <= until)
+    if account_ids is not None:
+        stmt = stmt.where(HealthSignal.account_id.in_(list(account_ids)))
+    return [Observation(*row) for row in session.execute(stmt.order_by(HealthSignal.observed_at))]
+
+
+def derived_from_incidents(session: Session, account_ids: Iterable[int] | None, since: dt.datetime,
+                           until: dt.datetime) -> list[Observation]:
+    """Readings implied by incidents detected in (since, until]: tickets per UTC day, CSAT and uptime answers."""
+    stmt = select(Incident.account_id, Incident.detected_at, Incident.answers).where(
+        Incident.detected_at > since, Incident.detected_at <= until)
+    if account_ids is not None:
+        stmt = stmt.where(Incident.account_id.in_(list(account_ids)))
+    tickets: dict[tuple[int, dt.date], int] = {}
+    readings = []
+    for account_id, detected_at, answers in session.execute(stmt):
+        day = detected_at.astimezone(dt.UTC).date()
+        tickets[(account_id, day)] = tickets.get((account_id, day), 0) + 1
+        for answer, metric in _ANSWER_METRICS.items():
+            if (answers or {}).get(answer) is not None:
+                readings.append(Observation(account_id, metric, detected_at, float(answers[answer]), None, "incident"))
+    readings += [Observation(account_id, "support_tickets", dt.datetime.combine(day, dt.time(), dt.UTC), count,
+                             None, "incident") for (account_id, day), count in tickets.items()]
+    return readings
+
+
+def observations(session: Session, account_ids: Iterable[int] | None, since: dt.datetime,
+                 until: dt.datetime) -> list[Observation]:
+    """Stored and derived readings in (since, until], stored ones winning per account, metric and UTC day."""
+    ids = None if account_ids is None else list(account_ids)
+    kept = stored(session, ids, since, until)
+    days = {(o.account_id, o.metric, o.observed_at.date()) for o in kept}
+    kept += [o for o in derived_from_incidents(session, ids, since, until)
+             if (o.account_id, o.metric, o.observed_at.date()) not in days]
+    return sorted(kept, key=lambda o: (o.account_id, o.metric, o.observed_at))
+
+
+# --------------------------------------------------------------------------
+# Health of a set of accounts under the team's default policy.
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Readings, fired warnings and the ranking for some accounts, under one policy's rules."""
+
+    policy_name: str
+    rules: tuple[EarlyWarning, ...]
+    observations: tuple[Observation, ...]
+    warnings: tuple[HealthWarning, ...]
+    ranked: tuple[AccountRisk, ...]
+
+    def series(self, account_id: int, metric: str) -> list[Observation]:
+        """One account's readings of one metric, oldest first."""
+        return [o for o in self.observations if o.account_id == account_id and o.metric == metric]
+
+    def warnings_for(self, account_id: int) -> list[HealthWarning]:
+        """The warnings that fired for one account."""
+        return [w for w in self.warnings if w.account_id == account_id]
+
+
+def health_report(session: Session, account_ids: Iterable[int], now: dt.datetime) -> HealthReport:
+    """Evaluate the team default policy's early-warning rules on the accounts' readings up to `now`."""
+    name = policy_store.default_name(session)
+    rules = health.evaluated_rules(_default_policy(session, name))
+    ids = list(account_ids)
+    readings = observations(session, ids, now - health.lookback(rules), now) if ids else []
+    warnings = health.evaluate(readings, rules, now)
+    return HealthReport(name, tuple(rules), tuple(readings), tuple(warnings), tuple(health.rank(warnings)))
+
+
+def _default_policy(session: Session, name: str) -> Policy:
+    # Before any policy is saved (a fresh database), the bundled preset of that name stands in.
+    try:
+        return policy_store.load(session, name)[0]
+    except PolicyError:
+        return load_preset(name if name in preset_names() else "default")
+
+
+def warning_for(session: Session, account_id: int, rule_key: str, now: dt.datetime) -> HealthWarning | None:
+    """The warning `rule_key` raises for one account right now, or None when it does not fire."""
+    report = health_report(session, [account_id], now)
+    return next((w for w in report.warnings if w.rule == rule_key), None)

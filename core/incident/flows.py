@@ -1,0 +1,556 @@
+"""Incident flows: open an incident from a triage, record milestones, move its status.
+
+Each flow runs inside the caller's unit of work, locks the incident row it
+changes, checks the version the person was looking at (a stale edit is a
+`ConflictError`, never a silent overwrite), stamps the time, appends to the
+timeline and the audit log, and keeps the denormalised "next deadline"
+current. Resolving also schedules the policy's reviews, in the same unit of
+work. Never imports streamlit; never reads the clock (callers pass `now`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.policy import store as policy_store
+from core.sla.clocks import IncidentFacts, Pause, SlaClock, compute_clocks, most_urgent
+from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, IncidentStatus, Milestone, check_move
+from core.limits import FREE_TEXT, TITLE, check_text
+from core.policy.schema import CLOCKS, Policy
+from core.triage.rules import Answers, TriageResult, implied_by_answers, triage
+from core.people.users import Actor
+from db.models import Account, Incident, SlaPause, TimelineEvent
+from db.rows import get_for_update
+
+# The status a milestone moves an incident to, when the lifecycle allows it.
+MILESTONE_STATUS: dict[Milestone, IncidentStatus] = {
+    Milestone.ACKNOWLEDGED: IncidentStatus.ACKNOWLEDGED,
+    Milestone.MOBILIZED: IncidentStatus.MOBILIZED,
+    Milestone.MITIGATED: IncidentStatus.MITIGATED,
+    Milestone.RESOLVED: IncidentStatus.RESOLVED,
+    Milestone.CLOSED: IncidentStatus.CLOSED,
+}
+_STATUS_RANK = [IncidentStatus.NEW, IncidentStatus.REOPENED, IncidentStatus.ACKNOWLEDGED,
+                IncidentStatus.MOBILIZED, IncidentStatus.MITIGATED, IncidentStatus.RESOLVED,
+                IncidentStatus.CLOSED]
+
+
+class IncidentError(ValueError):
+    """A change to an incident that cannot be made; the message says what to fix."""
+
+
+class ConflictError(IncidentError):
+    """Someone else saved the incident since it was loaded; `changes` says what they changed."""
+
+    def __init__(self, message: str, changes: list[str]):
+        super().__init__(message)
+        self.changes = changes
+
+
+@dataclass(frozen=True)
+class OpenedIncident:
+    """The id of a new incident and the triage that classified it."""
+
+    id: int
+    result: TriageResult
+
+
+def policy_of(incident: Incident) -> Policy:
+    """The policy snapshot the incident was opened under."""
+    return _policy_from_json(json.dumps(incident.policy_snapshot, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _policy_from_json(snapshot: str) -> Policy:
+    # Validating a policy costs milliseconds; lists and boards read many
+    # incidents that share a handful of snapshots.
+    return Policy.model_validate_json(snapshot)
+
+
+def facts_of(incident: Incident, pauses: list[SlaPause] | None = None) -> IncidentFacts:
+    """The clock facts of an incident row."""
+    return IncidentFacts(
+        severity=incident.severity,
+        tier=incident.answers.get("customer_tier") or incident.account.tier,
+        detected_at=incident.detected_at,
+        acknowledged_at=incident.acknowledged_at,
+        client_notified_at=incident.client_notified_at,
+        mobilized_at=incident.mobilized_at,
+        resolved_at=incident.resolved_at,
+        last_client_update_at=incident.last_client_update_at,
+        required_level=incident.required_level,
+        current_level=incident.current_level,
+        escalated_at=incident.required_level_reached_at,
+        pauses=tuple(Pause(p.started_at, p.ended_at) for p in (pauses or [])),
+        targets={k: dt.timedelta(seconds=v) for k, v in incident.triage_result.get("targets", {}).items()},
+    )
+
+
+def pauses_of(session: Session, incident_id: int) -> list[SlaPause]:
+    """The incident's pauses, oldest first."""
+    stmt = select(SlaPause).where(SlaPause.incident_id == incident_id).order_by(SlaPause.started_at)
+    return list(session.scalars(stmt))
+
+
+def clocks_of(session: Session, incident: Incident, now: dt.datetime) -> list[SlaClock]:
+    """Every SLA clock of the incident at `now`."""
+    return compute_clocks(facts_of(incident, pauses_of(session, incident.id)), policy_of(incident), now)
+
+
+def client_update_due(clocks: list[SlaClock]) -> dt.datetime | None:
+    """When the client must next hear from us: the first notice's deadline, then each update's; None once done."""
+    for name in ("client_update", "client_notification"):
+        clock = next((c for c in clocks if c.clock == name and c.stopped_at is None), None)
+        if clock is not None:
+            return clock.deadline
+    return None
+
+
+def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime) -> None:
+    """Store the most urgent open clock on the row, for lists and boards."""
+    # No autoflush: the change and this refresh go out as one UPDATE, one version.
+    with session.no_autoflush:
+        clocks = clocks_of(session, incident, now)
+        urgent = most_urgent(clocks)
+        escalation = escalation_of(session, incident, now)
+        # The dashboard summary changes in the same unit of work as the incident.
+        from core.sla.projection import sync_incident
+
+        sync_incident(session, incident, clocks, now)
+    incident.next_deadline_at = urgent.deadline if urgent else None
+    incident.next_deadline_clock = urgent.clock if urgent else None
+    incident.next_client_update_due_at = client_update_due(clocks)
+    # A pending required level is due at due_at; otherwise the next time trigger
+    # will require one at next_due_at. Either way, past that moment it is overdue.
+    incident.escalation_due_at = None if incident.resolved_at else (escalation.due_at or escalation.next_due_at)
+
+
+def add_event(
+    session: Session, incident_id: int, *, kind: str, summary: str, actor: Actor,
+    occurred_at: dt.datetime, now: dt.datetime, details: dict[str, Any] | None = None,
+) -> TimelineEvent:
+    """Append one timeline entry."""
+    event = TimelineEvent(incident_id=incident_id, occurred_at=occurred_at, recorded_at=now,
+                          actor_id=actor.id, kind=kind, summary=summary, details=details or {})
+    session.add(event)
+    return event
+
+
+def open_incident(
+    session: Session, *, account_id: int, title: str, summary: str, answers: Answers,
+    policy_name: str, actor: Actor, now: dt.datetime, detected_at: dt.datetime | None = None,
+    owner_id: int | None = None,
+) -> OpenedIncident:
+    """Triage the answers under the saved policy and store the incident with a policy snapshot."""
+    title = check_text(title, TITLE, "The title", IncidentError)
+    summary = check_text(summary, FREE_TEXT, "The summary", IncidentError)
+    if not title.strip():
+        raise IncidentError("Give the incident a short title, e.g. 'Checkout API returns 500s'.")
+    account = session.get(Account, account_id)
+    if account is None or account.archived_at is not None:
+        raise IncidentError("Choose an active customer account for the incident.")
+    detected_at = detected_at or now
+    if detected_at > now:
+        raise IncidentError("The detection time is in the future: enter when the problem was first seen.")
+    policy, version = policy_store.load(session, policy_name)
+    if not answers.customer_tier:
+        answers = answers.model_copy(update={"customer_tier": account.tier})
+    result = triage(answers, policy, detected_at)
+    incident = Incident(
+        title=title.strip(), summary=summary.strip(), account_id=account.id,
+        policy_name=policy.name, policy_version=version,
+        policy_snapshot=policy.model_dump(mode="json"),
+        answers=answers.model_dump(mode="json", exclude_none=True),
+        triage_result={**result.to_json(),
+                       "targets": {k: v.total_seconds() for k, v in result.targets.items()}},
+        severity=result.severity, red_status=result.red_status,
+        escalation_category=result.escalation_category, required_level=result.escalation_level,
+        current_level=None, status=IncidentStatus.NEW.value, detected_at=detected_at,
+        owner_id=owner_id or account.owner_id, created_by_id=actor.id, created_at=now, updated_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    reasons = "; ".join(r.text for r in result.reasons) or "no rule fired: policy default"
+    add_event(session, incident.id, kind="opened", actor=actor, occurred_at=detected_at, now=now,
+              summary=f"Opened as {result.severity}{' (red status)' if result.red_status else ''} "
+                      f"under {policy.name} v{version}: {reasons}",
+              details={"triage": result.to_json()})
+    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
+                 entity_id=incident.id, action="open",
+                 changes={"severity": [None, result.severity], "status": [None, "new"]}, at=now)
+    refresh_next_deadline(session, incident, now)
+    return OpenedIncident(incident.id, result)
+
+
+def lock(session: Session, incident_id: int, expected_version: int | None) -> Incident:
+    """The incident row, locked; ConflictError when it changed since `expected_version`."""
+    incident = get_for_update(session, Incident, incident_id)
+    if incident is None:
+        raise IncidentError(f"Incident {incident_id} does not exist.")
+    if expected_version is not None and incident.version != expected_version:
+        changes = _recent_changes(session, incident_id)
+        raise ConflictError(
+            f"Incident {incident_id} was changed by someone else while you were looking at it "
+            f"(you had version {expected_version}, it is now {incident.version}). Nothing of yours "
+            "was saved; review their change below, then make yours again.",
+            changes,
+        )
+    return incident
+
+
+def _recent_changes(session: Session, incident_id: int) -> list[str]:
+    from db.models import AuditEntry
+
+    stmt = (select(AuditEntry).where(AuditEntry.entity_type == "incident",
+                                     AuditEntry.entity_id == str(incident_id))
+            .order_by(AuditEntry.id.desc()).limit(10))
+    return [f"{e.at:%H:%M} UTC {e.actor_name}: {e.action} {e.changes}" for e in session.scalars(stmt)]
+
+
+def record_milestone(
+    session: Session, *, incident_id: int, milestone: Milestone, actor: Actor, now: dt.datetime,
+    at: dt.datetime | None = None, reason: str = "", expected_version: int | None = None,
+) -> Incident:
+    """Stamp a milestone (now, or at a past time with a reason) and move the status it implies."""
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
+    incident = lock(session, incident_id, expected_version)
+    at = at or now
+    if at > now:
+        raise IncidentError("A milestone cannot be in the future.")
+    if at < now - dt.timedelta(minutes=1) and not reason.strip():
+        raise IncidentError("Say why you record this milestone at an earlier time (e.g. 'called the client at 09:12').")
+    if at < incident.detected_at:
+        raise IncidentError(
+            f"{MILESTONE_LABELS[milestone]} cannot be before detection ({incident.detected_at:%Y-%m-%d %H:%M} UTC)."
+        )
+    field = MILESTONE_FIELDS[milestone]
+    if getattr(incident, field) is not None and milestone is not Milestone.CLIENT_NOTIFIED:
+        raise IncidentError(f"{MILESTONE_LABELS[milestone]} is already recorded.")
+    target = MILESTONE_STATUS.get(milestone)
+    before_status = incident.status
+    if target is not None and _STATUS_RANK.index(target) > _STATUS_RANK.index(IncidentStatus(incident.status)):
+        incident.status = check_move(incident.status, target).value
+    elif target in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
+        incident.status = check_move(incident.status, target).value
+    if getattr(incident, field) is None:
+        setattr(incident, field, at)
+    if milestone is Milestone.CLIENT_NOTIFIED:
+        incident.last_client_update_at = at
+    incident.updated_at = now
+    add_event(session, incident.id, kind="milestone", actor=actor, occurred_at=at, now=now,
+              summary=MILESTONE_LABELS[milestone] + (f" ({reason.strip()})" if reason.strip() else ""),
+              details={"milestone": milestone.value})
+    changes = {field: [None, at]}
+    if before_status != incident.status:
+        changes["status"] = [before_status, incident.status]
+    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
+                 entity_id=incident.id, action=f"milestone:{milestone.value}", changes=changes, at=now)
+    refresh_next_deadline(session, incident, now)
+    if milestone is Milestone.RESOLVED:
+        _resolved(session, incident, actor, now)
+    return incident
+
+
+INCIDENT_ROLES: dict[str, str] = {
+    "incident_commander": "Incident commander",
+    "csm": "Customer Success Manager",
+    "technical_lead": "Technical lead",
+    "executive_sponsor": "Executive sponsor",
+    "communications_lead": "Communications lead",
+}
+
+
+def _audit(session: Session, incident: Incident, actor: Actor, action: str, changes: dict, now: dt.datetime) -> None:
+    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
+                 entity_id=incident.id, action=action, changes=changes, at=now)
+
+
+def _touch(session: Session, incident: Incident, now: dt.datetime) -> None:
+    incident.updated_at = now
+    refresh_next_deadline(session, incident, now)
+
+
+def _resolved(session: Session, incident: Incident, actor: Actor, now: dt.datetime) -> None:
+    # Every resolution schedules the policy's reviews in the same unit of work
+    # (and a re-resolution re-dates them), whoever resolves: page, CLI, demo.
+    # Called once the row is final, never from refresh_next_deadline, which
+    # runs on every write.
+    from core.report.reviews import schedule_reviews
+
+    schedule_reviews(session, incident, actor=actor, now=now)
+
+
+def move_status(
+    session: Session, *, incident_id: int, target: str, actor: Actor, now: dt.datetime,
+    reason: str = "", expected_version: int | None = None,
+) -> Incident:
+    """Move the status along the lifecycle, stamping resolved/closed/reopened times."""
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
+    incident = lock(session, incident_id, expected_version)
+    to = check_move(incident.status, target)
+    before = incident.status
+    changes: dict[str, list] = {"status": [before, to.value]}
+    if to is IncidentStatus.RESOLVED and incident.resolved_at is None:
+        incident.resolved_at = now
+        changes["resolved_at"] = [None, now]
+    elif to is IncidentStatus.CLOSED and incident.closed_at is None:
+        incident.closed_at = now
+        changes["closed_at"] = [None, now]
+    elif to is IncidentStatus.REOPENED:
+        if not reason.strip():
+            raise IncidentError("Say why the incident is reopened (what the client still sees).")
+        # The earlier resolution stays in the timeline and the audit log; the
+        # clocks run again until the incident is resolved anew.
+        changes["resolved_at"] = [incident.resolved_at, None]
+        changes["closed_at"] = [incident.closed_at, None]
+        incident.resolved_at, incident.closed_at, incident.reopened_at = None, None, now
+    elif to is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_at is None:
+        incident.acknowledged_at = now
+    elif to is IncidentStatus.MOBILIZED and incident.mobilized_at is None:
+        incident.mobilized_at = now
+    elif to is IncidentStatus.MITIGATED and incident.mitigated_at is None:
+        incident.mitigated_at = now
+    incident.status = to.value
+    add_event(session, incident.id, kind="status", actor=actor, occurred_at=now, now=now,
+              summary=f"Status {before} → {to.value}" + (f": {reason.strip()}" if reason.strip() else ""))
+    _audit(session, incident, actor, "status", changes, now)
+    _touch(session, incident, now)
+    if "resolved_at" in changes and incident.resolved_at is not None:
+        _resolved(session, incident, actor, now)
+    return incident
+
+
+def change_severity(
+    session: Session, *, incident_id: int, severity: str, reason: str, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None,
+) -> Incident:
+    """Change the severity with a reason; clocks are recomputed from the incident's policy snapshot."""
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
+    from core.policy.schema import level_rank
+
+    incident = lock(session, incident_id, expected_version)
+    policy = policy_of(incident)
+    if severity not in [s.id for s in policy.severities]:
+        raise IncidentError(f"Unknown severity {severity!r}: choose one of P0, P1, P2, P3.")
+    if severity == incident.severity:
+        raise IncidentError(f"The incident is already {severity}.")
+    if not reason.strip():
+        raise IncidentError("Say why the severity changes; the reason is kept in the history.")
+    implied = policy.severity(severity)
+    tier = incident.answers.get("customer_tier") or incident.account.tier
+    targets = {c: t.total_seconds() for c in CLOCKS if (t := policy.target(c, severity, tier))}
+    before = {"severity": incident.severity, "red_status": incident.red_status,
+              "required_level": incident.required_level, "targets": incident.triage_result.get("targets")}
+    # What the answers themselves imply (a breach needs executives) survives a severity change.
+    condition_level, condition_red = implied_by_answers(Answers.model_validate(incident.answers), policy)
+    levels = [lvl for lvl in (implied.escalation_level, condition_level) if lvl]
+    incident.severity = severity
+    incident.red_status = implied.red_status or condition_red
+    incident.escalation_category = implied.escalation_category
+    incident.required_level = max(levels, key=level_rank) if levels else None
+    incident.triage_result = {**incident.triage_result, "targets": targets,
+                              "severity_changes": [*incident.triage_result.get("severity_changes", []),
+                                                   {"from": before["severity"], "to": severity,
+                                                    "reason": reason.strip(), "at": now.isoformat(),
+                                                    "by": actor.name, "previous_targets": before["targets"]}]}
+    add_event(session, incident.id, kind="severity", actor=actor, occurred_at=now, now=now,
+              summary=f"Severity {before['severity']} → {severity}: {reason.strip()}")
+    _audit(session, incident, actor, "severity",
+           {"severity": [before["severity"], severity], "required_level": [before["required_level"],
+                                                                            incident.required_level]}, now)
+    _touch(session, incident, now)
+    return incident
+
+
+def assign_role(
+    session: Session, *, incident_id: int, role: str, user_id: int | None, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None,
+) -> Incident:
+    """Put a person in an incident role (or clear it); the CSM role also sets the incident owner."""
+    from db.models import IncidentAssignment, User
+
+    if role not in INCIDENT_ROLES:
+        raise IncidentError(f"Unknown incident role {role!r}: use one of {', '.join(INCIDENT_ROLES)}.")
+    incident = lock(session, incident_id, expected_version)
+    current = session.scalar(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id,
+                                                              IncidentAssignment.role == role))
+    person = session.get(User, user_id) if user_id else None
+    if user_id and (person is None or not person.is_active):
+        raise IncidentError("Choose an active team member.")
+    before = current.user_id if current else None
+    if current is not None:
+        session.delete(current)
+        session.flush()
+    if person is not None:
+        session.add(IncidentAssignment(incident_id=incident_id, role=role, user_id=person.id, assigned_at=now))
+    if role == "csm":
+        incident.owner_id = person.id if person else None
+    who = person.display_name if person else "nobody"
+    add_event(session, incident.id, kind="role", actor=actor, occurred_at=now, now=now,
+              summary=f"{INCIDENT_ROLES[role]}: {who}")
+    _audit(session, incident, actor, f"role:{role}", {"user_id": [before, user_id]}, now)
+    _touch(session, incident, now)
+    return incident
+
+
+def add_note(session: Session, *, incident_id: int, text: str, actor: Actor, now: dt.datetime) -> None:
+    """Append a note to the timeline (notes never conflict: they only add)."""
+    text = check_text(text, FREE_TEXT, "The note", IncidentError)
+    if not text.strip():
+        raise IncidentError("Write the note first.")
+    if session.get(Incident, incident_id) is None:
+        raise IncidentError(f"Incident {incident_id} does not exist.")
+    add_event(session, incident_id, kind="note", actor=actor, occurred_at=now, now=now, summary=text.strip())
+
+
+def add_action_item(
+    session: Session, *, incident_id: int, title: str, owner_id: int | None, due_at: dt.datetime | None,
+    actor: Actor, now: dt.datetime, source: str = "incident",
+) -> int:
+    """Create an action item with an owner and a due date; returns its id."""
+    title = check_text(title, TITLE, "The action item", IncidentError)
+    from db.models import ActionItem
+
+    if not title.strip():
+        raise IncidentError("Describe the action item.")
+    if due_at is not None and due_at < now - dt.timedelta(days=1):
+        raise IncidentError("The due date is in the past: choose today or later.")
+    item = ActionItem(incident_id=incident_id, source=source, title=title.strip(), owner_id=owner_id,
+                      due_at=due_at, created_at=now, created_by_id=actor.id)
+    session.add(item)
+    session.flush()
+    add_event(session, incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
+              summary=f"Action item: {title.strip()}")
+    return item.id
+
+
+def set_action_done(
+    session: Session, *, item_id: int, done: bool, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None,
+) -> None:
+    """Mark an action item done (or not done again)."""
+    from db.models import ActionItem
+
+    item = get_for_update(session, ActionItem, item_id)
+    if item is None:
+        raise IncidentError(f"Action item {item_id} does not exist.")
+    if expected_version is not None and item.version != expected_version:
+        raise ConflictError("Someone changed this action item meanwhile; reload and check it.", [])
+    item.done_at = now if done else None
+    add_event(session, item.incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
+              summary=f"Action item {'done' if done else 'reopened'}: {item.title}")
+
+
+def pause_clocks(session: Session, *, incident_id: int, reason: str, actor: Actor, now: dt.datetime,
+                 expected_version: int | None = None) -> None:
+    """Stop the clocks the policy lets pause (e.g. waiting on the client)."""
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
+    incident = lock(session, incident_id, expected_version)
+    policy = policy_of(incident)
+    if not policy.pausable_clocks:
+        raise IncidentError(f"Policy {policy.name} lets no clock pause.")
+    if not reason.strip():
+        raise IncidentError("Say why the clocks pause (e.g. 'waiting for the client's logs').")
+    if any(p.ended_at is None for p in pauses_of(session, incident_id)):
+        raise IncidentError("The clocks are already paused.")
+    session.add(SlaPause(incident_id=incident_id, started_at=now, reason=reason.strip(), actor_id=actor.id))
+    session.flush()
+    add_event(session, incident_id, kind="pause", actor=actor, occurred_at=now, now=now,
+              summary=f"Clocks paused ({', '.join(policy.pausable_clocks)}): {reason.strip()}")
+    _audit(session, incident, actor, "pause", {"reason": [None, reason.strip()]}, now)
+    _touch(session, incident, now)
+
+
+def resume_clocks(session: Session, *, incident_id: int, actor: Actor, now: dt.datetime,
+                  expected_version: int | None = None) -> None:
+    """Restart paused clocks."""
+    incident = lock(session, incident_id, expected_version)
+    running = [p for p in pauses_of(session, incident_id) if p.ended_at is None]
+    if not running:
+        raise IncidentError("The clocks are not paused.")
+    for pause in running:
+        pause.ended_at = now
+    add_event(session, incident_id, kind="pause", actor=actor, occurred_at=now, now=now, summary="Clocks resumed")
+    _audit(session, incident, actor, "resume", {}, now)
+    _touch(session, incident, now)
+
+
+def escalation_of(session: Session, incident: Incident, now: dt.datetime):  # noqa: ANN201
+    """The escalation status of the incident at `now` (required level, due time, next escalation)."""
+    from core.incident.escalation import escalation_status
+
+    return escalation_status(
+        facts=facts_of(incident, pauses_of(session, incident.id)), policy=policy_of(incident),
+        answers=Answers.model_validate(incident.answers), triage_level=incident.triage_result.get("escalation_level"),
+        now=now,
+    )
+
+
+def escalate(
+    session: Session, *, incident_id: int, to_level: str, reason: str, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None, at: dt.datetime | None = None,
+) -> str:
+    """Record an escalation (who, when, to which level, why) and return its handoff summary.
+
+    `at` records one made earlier (a call at 02:10 logged at 02:40); it must lie
+    between detection and now.
+    """
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
+    from core.incident.escalation import handoff_summary
+    from core.policy.schema import level_rank
+    from db.models import Escalation
+
+    incident = lock(session, incident_id, expected_version)
+    policy = policy_of(incident)
+    try:
+        level = policy.level(to_level)
+    except KeyError as error:
+        raise IncidentError(str(error).strip("'\"")) from None
+    if incident.current_level and level_rank(to_level) <= level_rank(incident.current_level):
+        raise IncidentError(f"The incident is already at {incident.current_level}; escalate to a higher level.")
+    if not reason.strip():
+        raise IncidentError("Say why you escalate: the next level reads it first.")
+    at = at or now
+    if at > now:
+        raise IncidentError("The escalation time is in the future: enter when you escalated.")
+    if at < incident.detected_at:
+        raise IncidentError(f"An escalation cannot be before detection ({incident.detected_at:%Y-%m-%d %H:%M} UTC).")
+    events = session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
+                             .order_by(TimelineEvent.occurred_at)).all()
+    actions = [f"{e.occurred_at:%d %b %H:%M} UTC {e.summary}" for e in events if e.kind in ("milestone", "status", "note")]
+    answers = incident.answers
+    impact = ", ".join(filter(None, [
+        f"business {answers['business_impact']}" if answers.get("business_impact") else "",
+        f"{answers['users_affected_pct']:g}% of users" if answers.get("users_affected_pct") is not None else "",
+        f"workaround {answers['workaround']}" if answers.get("workaround") else "",
+    ])) or "not assessed yet"
+    summary = handoff_summary(
+        level=to_level, policy=policy, incident_title=incident.title, account_name=incident.account.name,
+        tier=incident.account.tier, severity=incident.severity, severity_label=policy.severity_label(incident.severity),
+        detected_at=incident.detected_at, status=incident.status, actions_taken=actions[-12:],
+        evidence=[incident.summary] if incident.summary else [], business_impact=impact,
+        revenue_per_hour=answers.get("revenue_impact_per_hour"), elapsed=at - incident.detected_at,
+        recommendations=[reason.strip()],
+    )
+    session.add(Escalation(incident_id=incident_id, from_level=incident.current_level, to_level=to_level,
+                           escalated_at=at, actor_id=actor.id, reason=reason.strip(), handoff=summary,
+                           contacts=[c.model_dump(mode="json", exclude_none=True) for c in level.contacts]))
+    before = incident.current_level
+    incident.current_level = to_level
+    if incident.required_level_reached_at is None and (
+        incident.required_level is None or level_rank(to_level) >= level_rank(incident.required_level)
+    ):
+        incident.required_level_reached_at = at
+    add_event(session, incident.id, kind="escalation", actor=actor, occurred_at=at, now=now,
+              summary=f"Escalated {before or 'none'} → {to_level} ({level.name}): {reason.strip()}")
+    _audit(session, incident, actor, "escalate", {"current_level": [before, to_level]}, now)
+    _touch(session, incident, now)
+    return summary

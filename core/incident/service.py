@@ -1,0 +1,219 @@
+"""Read models over incidents for lists and home pages: one query, plain rows, paged.
+
+Queries only select the columns a list shows and are bounded by a LIMIT, so
+they stay fast on a large table. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import column, func, or_, select, table
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Session, aliased
+
+from core.incident.lifecycle import OPEN_STATUSES
+from db.models import Account, Incident, User
+
+# The FTS5 index of incident titles and summaries (SQLite only, migration 0004).
+INCIDENTS_FTS = table("incidents_fts", column("rowid"))
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """One line of an incident list."""
+
+    id: int
+    title: str
+    account: str
+    tier: str
+    severity: str
+    red_status: bool
+    status: str
+    owner: str
+    detected_at: dt.datetime
+    next_deadline_at: dt.datetime | None
+    next_deadline_clock: str | None
+    escalation_due_at: dt.datetime | None = None
+
+    def escalation_overdue(self, now: dt.datetime) -> bool:
+        """True when a required escalation has fallen due and not happened."""
+        return self.escalation_due_at is not None and self.escalation_due_at < now
+
+
+def _row_query():  # noqa: ANN202
+    owner = aliased(User)
+    return (
+        select(
+            Incident.id,
+            Incident.title,
+            Account.name,
+            Account.tier,
+            Incident.severity,
+            Incident.red_status,
+            Incident.status,
+            func.coalesce(owner.display_name, ""),
+            Incident.detected_at,
+            Incident.next_deadline_at,
+            Incident.next_deadline_clock,
+            Incident.escalation_due_at,
+        )
+        .join(Account, Account.id == Incident.account_id)
+        .outerjoin(owner, owner.id == Incident.owner_id)
+    )
+
+
+def my_open_incidents(session: Session, *, user_id: int, limit: int = 50) -> list[IncidentRow]:
+    """Open incidents the user owns or that belong to an account the user owns, most urgent first."""
+    stmt = (
+        _row_query()
+        .where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
+        .where(or_(Incident.owner_id == user_id, Account.owner_id == user_id))
+        .order_by(Incident.next_deadline_at.is_(None), Incident.next_deadline_at, Incident.id)
+        .limit(limit)
+    )
+    return [IncidentRow(*row) for row in session.execute(stmt)]
+
+
+def count_open(session: Session) -> int:
+    """How many incidents are open across the team."""
+    stmt = select(func.count()).where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
+    return session.scalar(stmt) or 0
+
+
+
+SORTS: dict[str, str] = {
+    "most urgent": "urgent",
+    "newest first": "newest",
+    "oldest first": "oldest",
+    "severity": "severity",
+}
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What the incident list shows; every field optional."""
+
+    statuses: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    account_id: int | None = None
+    owner_id: int | None = None
+    policy: str | None = None
+    urgency: str = "any"  # any | breached | escalation_overdue | client_update_overdue | due_within_hour
+    detected_from: dt.datetime | None = None
+    detected_to: dt.datetime | None = None
+    text: str = ""
+    sort: str = "urgent"
+
+
+def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list:
+    # Only incident columns (the customer name goes through an IN subquery):
+    # a join here lets SQLite drive the query from the 40-row accounts table
+    # through every incident, 100x slower at a million rows.
+    conditions = []
+    if flt.statuses:
+        conditions.append(Incident.status.in_(flt.statuses))
+    if flt.severities:
+        conditions.append(Incident.severity.in_(flt.severities))
+    if flt.account_id:
+        conditions.append(Incident.account_id == flt.account_id)
+    if flt.owner_id:
+        conditions.append(Incident.owner_id == flt.owner_id)
+    if flt.policy:
+        conditions.append(Incident.policy_name == flt.policy)
+    if flt.detected_from:
+        conditions.append(Incident.detected_at >= flt.detected_from)
+    if flt.detected_to:
+        conditions.append(Incident.detected_at < flt.detected_to)
+    if flt.urgency == "breached":
+        conditions.append(Incident.next_deadline_at < now)
+    elif flt.urgency == "escalation_overdue":
+        conditions.append(Incident.escalation_due_at < now)
+    elif flt.urgency == "client_update_overdue":
+        conditions.append(Incident.next_client_update_due_at < now)
+    elif flt.urgency == "due_within_hour":
+        conditions.append(Incident.next_deadline_at.between(now, now + dt.timedelta(hours=1)))
+    text = flt.text.strip()
+    if text:
+        if text.lstrip("#").isdigit():
+            conditions.append(Incident.id == int(text.lstrip("#")))
+        else:
+            conditions.append(_text_matches(session, text))
+    return conditions
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _text_matches(session: Session, text: str):  # noqa: ANN202
+    """Incidents whose title, summary or customer name contains `text` (any case).
+
+    SQLite answers from the FTS5 trigram index of migration 0004 (a phrase
+    query is a substring match); PostgreSQL's ILIKE uses its pg_trgm indexes.
+    Fewer than three characters cannot use a trigram index and scan instead.
+    The matching customers are looked up first, so the condition is a plain
+    OR of indexable terms: with a subquery in the OR, PostgreSQL scans.
+    """
+    like = _like_pattern(text)
+    customers = list(session.scalars(
+        select(Account.id).where(func.lower(Account.name).like(like, escape="\\"))))
+    by_customer = Incident.account_id.in_(customers)
+    if len(text) >= 3 and session.get_bind().dialect.name == "sqlite":
+        phrase = '"' + text.replace('"', '""') + '"'
+        by_text = select(INCIDENTS_FTS.c.rowid).where(
+            sql_text("incidents_fts MATCH :phrase").bindparams(phrase=phrase))
+        return or_(Incident.id.in_(by_text), by_customer)
+    return or_(Incident.title.ilike(like, escape="\\"), Incident.summary.ilike(like, escape="\\"),
+               by_customer)
+
+
+def _order(sort: str) -> tuple:
+    return {
+        "urgent": (Incident.next_deadline_at.is_(None), Incident.next_deadline_at, Incident.id.desc()),
+        "newest": (Incident.detected_at.desc(), Incident.id.desc()),
+        "oldest": (Incident.detected_at, Incident.id),
+        "severity": (Incident.severity, Incident.detected_at.desc(), Incident.id.desc()),
+    }[sort]
+
+
+def search(session: Session, flt: IncidentFilter, *, now: dt.datetime, page: int = 1,
+           page_size: int = 50) -> tuple[list[IncidentRow], int]:
+    """One page of incidents matching the filter, and how many match in all."""
+    conditions = _conditions(session, flt, now)
+    total = session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
+    # Pick the page's ids on the incidents table alone, then join for display.
+    page_ids = (select(Incident.id).where(*conditions).order_by(*_order(flt.sort))
+                .limit(page_size).offset(max(0, page - 1) * page_size))
+    ids = list(session.scalars(page_ids))
+    if not ids:
+        return [], total
+    rows = {row[0]: IncidentRow(*row) for row in session.execute(_row_query().where(Incident.id.in_(ids)))}
+    return [rows[i] for i in ids], total
+
+
+def board(session: Session, *, now: dt.datetime, limit: int = 300) -> list[IncidentRow]:
+    """Every open incident for the emergency board, most urgent first (bounded)."""
+    rows, _ = search(session, IncidentFilter(statuses=tuple(s.value for s in OPEN_STATUSES)), now=now,
+                     page_size=limit)
+    return rows
+
+
+def owners(session: Session) -> list[tuple[int, str]]:
+    """Active team members as (id, name) for pickers."""
+    stmt = select(User.id, User.display_name).where(User.is_active.is_(True)).order_by(User.display_name)
+    return [(uid, name) for uid, name in session.execute(stmt)]
+
+
+EMERGENCY_SEVERITIES = ("P0", "P1")
+BOARD_COLUMNS = ("new", "reopened", "acknowledged", "mobilized", "mitigated")
+
+
+def board_lanes(rows: list[IncidentRow]) -> tuple[list[IncidentRow], dict[str, list[IncidentRow]]]:
+    """Split open incidents into the emergency lane (P0/P1) and status columns for the rest."""
+    lane = [r for r in rows if r.severity in EMERGENCY_SEVERITIES]
+    columns = {status: [r for r in rows if r.status == status and r.severity not in EMERGENCY_SEVERITIES]
+               for status in BOARD_COLUMNS}
+    return lane, columns

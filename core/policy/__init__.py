@@ -1,0 +1,6 @@
+"""Policies as data: the schema, the rule language, working-time calendars, saved versions and presets.
+
+Owns what one organisation's playbook says (severities, targets, escalation levels, cadences,
+calendars), validated on load. The schema and calendar are pure (no database, no clock); only
+`store` reads and writes saved versions. It must never import streamlit or decide a triage.
+"""

@@ -1,0 +1,126 @@
+"""Saved policies: the shipped presets and the team's own versions, kept as YAML in the database.
+
+Every save adds a version (old incidents keep the snapshot they were opened
+with). The team default is a setting. Nothing here reads the clock: callers
+pass `now`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.policy.schema import PRESET_DIR, Policy, PolicyError, parse_policy, preset_names
+from db.models import PolicyVersion, Setting
+
+DEFAULT_SETTING = "default_policy"
+FALLBACK_DEFAULT = "default"
+
+
+def latest_version(session: Session, name: str) -> PolicyVersion | None:
+    """The newest saved version of policy `name`, or None."""
+    stmt = select(PolicyVersion).where(PolicyVersion.name == name).order_by(PolicyVersion.version.desc()).limit(1)
+    return session.scalar(stmt)
+
+
+def policy_names(session: Session) -> list[str]:
+    """Every saved policy name, sorted."""
+    return list(session.scalars(select(PolicyVersion.name).distinct().order_by(PolicyVersion.name)))
+
+
+def load(session: Session, name: str) -> tuple[Policy, int]:
+    """The newest version of policy `name`, parsed, with its version number."""
+    row = latest_version(session, name)
+    if row is None:
+        known = ", ".join(policy_names(session)) or "none"
+        raise PolicyError(f"No policy is called {name!r}. Saved policies: {known}.")
+    return _parse_cached(row.yaml_text, f"{name} v{row.version}"), row.version
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_cached(text: str, source: str) -> Policy:
+    return parse_policy(text, source)
+
+
+def default_name(session: Session) -> str:
+    """The team's default policy name."""
+    setting = session.get(Setting, DEFAULT_SETTING)
+    return str(setting.value) if setting is not None else FALLBACK_DEFAULT
+
+
+def set_default(session: Session, *, name: str, actor_id: int | None, actor_name: str, now: dt.datetime) -> None:
+    """Make `name` the policy the triage form preselects."""
+    if latest_version(session, name) is None:
+        raise PolicyError(f"No policy is called {name!r}.")
+    before = default_name(session)
+    setting = session.get(Setting, DEFAULT_SETTING)
+    if setting is None:
+        session.add(Setting(key=DEFAULT_SETTING, value=name, updated_at=now, updated_by_id=actor_id))
+    else:
+        setting.value, setting.updated_at, setting.updated_by_id = name, now, actor_id
+    audit.record(session, actor_id=actor_id, actor_name=actor_name, entity_type="policy",
+                 entity_id=name, action="set_default", changes={"default": [before, name]}, at=now)
+
+
+def save_version(
+    session: Session, *, name: str, yaml_text: str, actor_id: int | None, actor_name: str,
+    now: dt.datetime, is_preset: bool = False,
+) -> PolicyVersion:
+    """Validate `yaml_text` and store it as the next version of policy `name` (audited with a diff)."""
+    policy = parse_policy(yaml_text, f"{name}.yaml")
+    if policy.name != name:
+        raise PolicyError(f"{name}.yaml: name: the file says {policy.name!r}; it must be {name!r}.")
+    previous = latest_version(session, name)
+    number = (previous.version + 1) if previous else 1
+    row = PolicyVersion(name=name, version=number, title=policy.title, source=policy.source,
+                        yaml_text=yaml_text, is_preset=is_preset, created_by_id=actor_id, created_at=now)
+    session.add(row)
+    diff = "".join(difflib.unified_diff(
+        (previous.yaml_text if previous else "").splitlines(keepends=True),
+        yaml_text.splitlines(keepends=True),
+        fromfile=f"{name} v{previous.version}" if previous else "(none)",
+        tofile=f"{name} v{number}",
+    ))
+    audit.record(session, actor_id=actor_id, actor_name=actor_name, entity_type="policy", entity_id=name,
+                 action="save_version", changes={"version": [previous.version if previous else None, number],
+                                                 "diff": diff}, at=now)
+    return row
+
+
+def install_presets(session: Session, *, now: dt.datetime) -> list[str]:
+    """Store each shipped preset that is missing or changed since the last shipped version."""
+    added = []
+    for name in preset_names():
+        text = (PRESET_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+        latest = latest_version(session, name)
+        if latest is None or (latest.is_preset and latest.yaml_text != text):
+            save_version(session, name=name, yaml_text=text, actor_id=None, actor_name="system",
+                         now=now, is_preset=True)
+            added.append(name)
+    return added
+
+
+def version_count(session: Session, name: str) -> int:
+    """How many versions of `name` exist."""
+    return session.scalar(select(func.count()).where(PolicyVersion.name == name)) or 0
+
+
+def open_incident_counts(session: Session) -> dict[str, int]:
+    """How many open incidents use each policy."""
+    from core.incident.lifecycle import OPEN_STATUSES
+    from db.models import Incident
+
+    stmt = (select(Incident.policy_name, func.count()).where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
+            .group_by(Incident.policy_name))
+    return {name: count for name, count in session.execute(stmt)}
+
+
+def versions(session: Session, name: str) -> list[PolicyVersion]:
+    """Every version of policy `name`, newest first."""
+    stmt = select(PolicyVersion).where(PolicyVersion.name == name).order_by(PolicyVersion.version.desc())
+    return list(session.scalars(stmt))

@@ -1,0 +1,259 @@
+"""Exports of the after-incident documents: Markdown, PDF with a timeline chart, and the client summary.
+
+The Markdown and PDF carry the report or post-mortem exactly as saved, with
+its status and a header from the record. In the Markdown every text people
+wrote (titles, names, sections, action items) is escaped, so a viewer shows
+it literally and never as a link, an image to fetch, or HTML; the PDF prints
+text as text. The PDF draws the incident's timeline itself (fpdf2, no
+browser, no network). The client recovery summary is plain text written for
+the client: it never contains internal names, notes, severities, policies,
+escalation levels or revenue estimates. Never imports streamlit, never reads
+the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from fpdf import FPDF
+
+from core.report.flows import (
+    KIND_TITLES,
+    POSTMORTEM_SOURCE,
+    REPORT_STATUS_LABELS,
+    SECTIONS,
+    IncidentRecord,
+    RecordItem,
+    ReportKind,
+    ReportStatus,
+    ReportView,
+    service_credit,
+    span,
+)
+from core.report.reviews import ReviewTaskRow
+from core.text import markdown_literal
+
+# Helvetica in a PDF speaks Latin-1 only: the few characters our texts use
+# beyond it get an honest ASCII stand-in rather than a question mark.
+_LATIN1 = str.maketrans({"→": "->", "—": "-", "–": "-", "…": "...", "•": "-", "’": "'", "‘": "'",
+                         "“": '"', "”": '"', "≥": ">=", "≤": "<=", "€": "EUR ", "·": "-"})
+
+
+def _utc(value: dt.datetime | None) -> str:
+    return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if value else "not recorded"
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def _header_lines(view: ReportView, shown: Callable[[str], str] = _plain) -> list[str]:
+    # `shown` turns each value people typed into what the format needs (escaped for Markdown).
+    record = view.record
+    status = REPORT_STATUS_LABELS[ReportStatus(view.status)]
+    return [
+        f"Incident: #{record.id} {shown(record.title)}",
+        f"Client: {shown(record.account_name)} | Package: {shown(record.account_tier)} | "
+        f"CSM: {shown(record.owner_name)}",
+        f"Severity: {record.severity} ({shown(record.severity_label)})" + (" | RED STATUS" if record.red_status else ""),
+        f"Detected {_utc(record.milestones['detected'])} | Resolved {_utc(record.resolved_at)} | "
+        f"Duration {span(record.duration)}",
+        f"Status: {status}, moved by {shown(view.status_changed_by)} on {_utc(view.status_changed_at)} | "
+        f"Last edit by {shown(view.updated_by)} on {_utc(view.updated_at)} (version {view.version})",
+    ]
+
+
+def _item_line(item: RecordItem, now: dt.datetime) -> tuple[str, str, str, str]:
+    if item.done_at:
+        state = f"done {_utc(item.done_at)}"
+    elif item.due_at and item.due_at < now:
+        state = "OVERDUE"
+    else:
+        state = "open"
+    return item.title, item.owner, _utc(item.due_at), state
+
+
+def to_markdown(view: ReportView, *, now: dt.datetime) -> str:
+    """The report or post-mortem as a Markdown document."""
+    lines = [f"# {KIND_TITLES[view.kind]}: #{view.record.id} {markdown_literal(view.record.title)}", ""]
+    lines += [f"- {line}" for line in _header_lines(view, markdown_literal)]
+    for section in SECTIONS[view.kind]:
+        text = view.sections.get(section.key, "").strip()
+        lines += ["", f"## {section.title}", "", markdown_literal(text) if text else "_(empty)_"]
+    if view.kind is ReportKind.POSTMORTEM:
+        lines += ["", "## Action items", ""]
+        items = view.postmortem_items
+        if items:
+            lines += ["| Action | Owner | Due | State |", "|---|---|---|---|"]
+            for item in items:
+                title, owner, due, state = _item_line(item, now)
+                # A table row is one line: line breaks in a cell become spaces.
+                title, owner = (markdown_literal(" ".join(cell.split())) for cell in (title, owner))
+                lines.append(f"| {title} | {owner} | {due} | {state} |")
+        else:
+            lines.append("No action item yet.")
+    if view.record.earlier:
+        lines += ["", "## Earlier post-mortems on this account", ""]
+        lines += [f"- #{e.incident_id} {markdown_literal(e.title)} (detected {_utc(e.detected_at)}, post-mortem "
+                  f"{REPORT_STATUS_LABELS[ReportStatus(e.status)].lower()})" for e in view.record.earlier]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# PDF.
+
+
+def _pdf_text(text: str) -> str:
+    return text.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+
+
+# Milestones drawn on the chart, with their short labels.
+_CHART_MILESTONES = (("detected", "Detected"), ("acknowledged", "Acknowledged"), ("client_notified", "Client told"),
+                     ("mobilized", "Mobilised"), ("mitigated", "Workaround"), ("resolved", "Resolved"))
+
+
+def chart_points(record: IncidentRecord) -> list[tuple[dt.datetime, str]]:
+    """The moments the timeline chart marks (milestones and escalations), in time order."""
+    points = [(record.milestones[key], label) for key, label in _CHART_MILESTONES if record.milestones.get(key)]
+    points += [(e["at"], f"To {e['to']}") for e in record.escalations]
+    return sorted(points, key=lambda p: p[0])  # type: ignore[arg-type, return-value]
+
+
+def _draw_timeline(pdf: FPDF, record: IncidentRecord) -> None:
+    # One row per moment: its label on the left, a dot on a shared time axis on the
+    # right, so close moments never print over each other.
+    points = chart_points(record)[:14]
+    if not points:
+        return
+    start, end = points[0][0], max(p[0] for p in points)
+    deadline = next((c.deadline for c in record.clocks if c.clock == "resolution"), None)
+    if deadline and deadline > end and deadline - start < (end - start) * 3:
+        end = deadline
+    total = max((end - start).total_seconds(), 60.0)
+    label_w, row_h = 58.0, 5.0
+    left = pdf.l_margin
+    chart_x, chart_w = left + label_w, pdf.epw - label_w - 2
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(0, 6, "Incident timeline", new_x="LMARGIN", new_y="NEXT")
+    top = pdf.get_y() + 1
+    bottom = top + row_h * len(points)
+
+    def x_of(at: dt.datetime) -> float:
+        return chart_x + chart_w * (at - start).total_seconds() / total
+
+    if record.resolved_at:
+        pdf.set_fill_color(225, 235, 250)
+        pdf.rect(x_of(points[0][0]), top, max(x_of(record.resolved_at) - x_of(points[0][0]), 0.5), bottom - top,
+                 style="F")
+    pdf.set_font("Helvetica", "", 8)
+    pdf.set_line_width(0.2)
+    for index, (at, label) in enumerate(points):
+        y = top + row_h * index + row_h / 2
+        pdf.set_text_color(0, 0, 0)
+        pdf.text(left, y + 1.2, _pdf_text(f"{label}  {at.astimezone(dt.UTC):%d %b %H:%M}"))
+        pdf.set_draw_color(205, 205, 205)
+        pdf.line(chart_x, y, chart_x + chart_w, y)
+        pdf.set_fill_color(*((230, 120, 20) if label.startswith("To ") else (30, 90, 180)))
+        pdf.circle(x_of(at), y, 1.3, style="F")  # fpdf2 2.8.1+: x, y is the centre
+    pdf.set_draw_color(90, 90, 90)
+    pdf.line(chart_x, bottom, chart_x + chart_w, bottom)
+    pdf.set_font("Helvetica", "", 7)
+    pdf.text(chart_x, bottom + 3.5, _pdf_text(f"{start.astimezone(dt.UTC):%d %b %H:%M}"))
+    pdf.text(chart_x + chart_w - 16, bottom + 3.5, _pdf_text(f"{end.astimezone(dt.UTC):%d %b %H:%M}"))
+    if deadline and start <= deadline <= end:
+        pdf.set_draw_color(200, 40, 40)
+        pdf.set_dash_pattern(dash=1, gap=1)
+        pdf.line(x_of(deadline), top - 1, x_of(deadline), bottom + 1)
+        pdf.set_dash_pattern()
+        pdf.set_text_color(200, 40, 40)
+        pdf.text(x_of(deadline) + 1, bottom + 3.5, "Resolve target")
+        pdf.set_text_color(0, 0, 0)
+    pdf.text(left, bottom + 7.5, _pdf_text(f"Times in UTC. Detection to resolution: {span(record.duration)}."))
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_y(bottom + 10)
+
+
+def to_pdf(view: ReportView, *, now: dt.datetime) -> bytes:
+    """The report or post-mortem as a PDF, with the incident's timeline drawn as a chart."""
+    pdf = FPDF(format="A4")
+    pdf.set_title(_pdf_text(f"{KIND_TITLES[view.kind]} #{view.record.id}"))
+    pdf.set_creator("Escalation Desk")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 15)
+    pdf.multi_cell(0, 7, _pdf_text(f"{KIND_TITLES[view.kind]}: #{view.record.id} {view.record.title}"),
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    for line in _header_lines(view):
+        pdf.multi_cell(0, 4.5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    _draw_timeline(pdf, view.record)
+    for section in SECTIONS[view.kind]:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, _pdf_text(section.title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9.5)
+        pdf.multi_cell(0, 4.8, _pdf_text(view.sections.get(section.key, "").strip() or "(empty)"),
+                       new_x="LMARGIN", new_y="NEXT", align="L")
+    if view.kind is ReportKind.POSTMORTEM:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, "Action items", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+        items = view.postmortem_items
+        if items:
+            with pdf.table(col_widths=(50, 20, 22, 22), text_align="LEFT") as table:
+                table.row(["Action", "Owner", "Due", "State"])
+                for item in items:
+                    table.row([_pdf_text(cell) for cell in _item_line(item, now)])
+        else:
+            pdf.cell(0, 5, "No action item yet.", new_x="LMARGIN", new_y="NEXT")
+    if view.record.earlier:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, "Earlier post-mortems on this account", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+        for e in view.record.earlier:
+            pdf.multi_cell(0, 4.8, _pdf_text(f"#{e.incident_id} {e.title} (detected {_utc(e.detected_at)})"),
+                           new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+# --------------------------------------------------------------------------
+# The client's recovery summary.
+
+
+def _client_time(value: dt.datetime | None, zone: str) -> str:
+    if value is None:
+        return "not yet"
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{local:%A %d %B %Y, %H:%M} {local.tzname()}"
+
+
+def recovery_summary(record: IncidentRecord, reviews: list[ReviewTaskRow]) -> str:
+    """A short plain-text recovery summary for the client: facts, credit, prevention, follow-ups; no internals."""
+    zone = record.account_time_zone or "UTC"
+    lines = [f"Subject: Resolved: {record.title} (reference #{record.id})", "",
+             f"Dear {record.account_name} team,", "",
+             f"The issue you reported, \"{record.title}\", is resolved. Our records show it began on "
+             f"{_client_time(record.milestones['detected'], zone)} and service was fully restored on "
+             f"{_client_time(record.resolved_at, zone)}, {span(record.duration)} later."]
+    credit = service_credit(str(record.contract_terms.get("service_credits", "")), record.annual_contract_value,
+                            record.clocks)
+    if credit.amount:
+        lines += ["", f"Under your agreement, a service credit of ${credit.amount:,.2f} will be applied to your "
+                      "account."]
+    # Only the measures themselves: who owns them and when they are due stays with us.
+    measures = [i.title for i in record.action_items if i.source == POSTMORTEM_SOURCE]
+    if measures:
+        lines += ["", "What we are doing so that it does not happen again:"]
+        lines += [f"- {title}" for title in measures]
+    upcoming = [r for r in reviews if r.done_at is None]
+    if upcoming:
+        lines += ["", "We will check in with you on:"]
+        lines += [f"- {_client_time(r.due_at, zone)}" for r in upcoming]
+    lines += ["", "Thank you for your patience. If anything still looks wrong, reply to this message and quote "
+                  f"reference #{record.id}.", ""]
+    return "\n".join(lines)
