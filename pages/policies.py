@@ -29,7 +29,7 @@ if notice:
 with read_scope() as session:
     names = policy_store.policy_names(session)
     default = policy_store.default_name(session)
-    in_use = policy_store.open_incident_counts(session)
+    in_use = incident_queries.open_incident_counts(session)
     latest = {name: policy_store.latest_version(session, name) for name in names}
 st.dataframe(
     pd.DataFrame([{"Policy": n, "Title": latest[n].title, "Version": latest[n].version,

@@ -21,7 +21,7 @@ import streamlit as st
 
 from core.report import exports
 from core.report import flows as reports
-from core.report import reviews
+from core.incident import reviews
 from core.account.access import works_on_all_accounts
 from core.incident.flows import ConflictError, IncidentError
 from core.limits import TITLE
@@ -35,7 +35,7 @@ from core.report.flows import (
     ReportStatus,
     ReportView,
 )
-from core.report.reviews import ReviewError, ReviewTaskRow
+from core.incident.reviews import ReviewError, ReviewTaskRow
 from core.text import markdown_literal
 from core.people.users import Actor
 from db.engine import read_scope, session_scope

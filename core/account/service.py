@@ -27,7 +27,7 @@ from core import audit
 from core.people.access import Role
 from core.account.access import may_work_on, works_on_all_accounts
 from core.sla.clocks import CLOCK_LABELS, ClockState, compute_clocks
-from core.incident.flows import facts_of, policy_of
+from core.sla.facts import facts_of, policy_of
 from core.limits import ContractTermText, EmailText, NameText
 from core.policy.schema import CLOCKS, TIERS, Tier
 from core.people.users import EMAIL_PATTERN, Actor

@@ -192,7 +192,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         filled = communications.backfill_client_update_due(session, now=_now())
     if filled:
         print(f"Client-update due times filled for {filled:,} open incidents.")
-    from core.report import reviews
+    from core.incident import reviews
 
     with session_scope() as session:
         # Incidents resolved when reviews were scheduled on first opening, and never opened, get them once.

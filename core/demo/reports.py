@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.report import flows as reports
-from core.report import reviews
+from core.incident import reviews
 from core.people.access import Role
 from core.report.flows import ReportKind, ReportStatus
 from core.people.users import Actor

@@ -11,20 +11,20 @@ work. Never imports streamlit; never reads the clock (callers pass `now`).
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.policy import store as policy_store
-from core.sla.clocks import IncidentFacts, Pause, SlaClock, compute_clocks, most_urgent
+from core.sla.clocks import SlaClock, compute_clocks, most_urgent
+from core.sla.facts import facts_of, pauses_of, policy_of
+from core.incident.reviews import schedule_reviews
+from core.incident.timeline import add_event
 from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, IncidentStatus, Milestone, check_move
 from core.limits import FREE_TEXT, TITLE, check_text
-from core.policy.schema import CLOCKS, Policy
+from core.policy.schema import CLOCKS
 from core.triage.rules import Answers, TriageResult, implied_by_answers, triage
 from core.people.users import Actor
 from db.models import Account, Incident, SlaPause, TimelineEvent
@@ -63,43 +63,6 @@ class OpenedIncident:
     result: TriageResult
 
 
-def policy_of(incident: Incident) -> Policy:
-    """The policy snapshot the incident was opened under."""
-    return _policy_from_json(json.dumps(incident.policy_snapshot, sort_keys=True))
-
-
-@functools.lru_cache(maxsize=64)
-def _policy_from_json(snapshot: str) -> Policy:
-    # Validating a policy costs milliseconds; lists and boards read many
-    # incidents that share a handful of snapshots.
-    return Policy.model_validate_json(snapshot)
-
-
-def facts_of(incident: Incident, pauses: list[SlaPause] | None = None) -> IncidentFacts:
-    """The clock facts of an incident row."""
-    return IncidentFacts(
-        severity=incident.severity,
-        tier=incident.answers.get("customer_tier") or incident.account.tier,
-        detected_at=incident.detected_at,
-        acknowledged_at=incident.acknowledged_at,
-        client_notified_at=incident.client_notified_at,
-        mobilized_at=incident.mobilized_at,
-        resolved_at=incident.resolved_at,
-        last_client_update_at=incident.last_client_update_at,
-        required_level=incident.required_level,
-        current_level=incident.current_level,
-        escalated_at=incident.required_level_reached_at,
-        pauses=tuple(Pause(p.started_at, p.ended_at) for p in (pauses or [])),
-        targets={k: dt.timedelta(seconds=v) for k, v in incident.triage_result.get("targets", {}).items()},
-    )
-
-
-def pauses_of(session: Session, incident_id: int) -> list[SlaPause]:
-    """The incident's pauses, oldest first."""
-    stmt = select(SlaPause).where(SlaPause.incident_id == incident_id).order_by(SlaPause.started_at)
-    return list(session.scalars(stmt))
-
-
 def clocks_of(session: Session, incident: Incident, now: dt.datetime) -> list[SlaClock]:
     """Every SLA clock of the incident at `now`."""
     return compute_clocks(facts_of(incident, pauses_of(session, incident.id)), policy_of(incident), now)
@@ -131,17 +94,6 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
     # A pending required level is due at due_at; otherwise the next time trigger
     # will require one at next_due_at. Either way, past that moment it is overdue.
     incident.escalation_due_at = None if incident.resolved_at else (escalation.due_at or escalation.next_due_at)
-
-
-def add_event(
-    session: Session, incident_id: int, *, kind: str, summary: str, actor: Actor,
-    occurred_at: dt.datetime, now: dt.datetime, details: dict[str, Any] | None = None,
-) -> TimelineEvent:
-    """Append one timeline entry."""
-    event = TimelineEvent(incident_id=incident_id, occurred_at=occurred_at, recorded_at=now,
-                          actor_id=actor.id, kind=kind, summary=summary, details=details or {})
-    session.add(event)
-    return event
 
 
 def open_incident(
@@ -283,8 +235,6 @@ def _resolved(session: Session, incident: Incident, actor: Actor, now: dt.dateti
     # (and a re-resolution re-dates them), whoever resolves: page, CLI, demo.
     # Called once the row is final, never from refresh_next_deadline, which
     # runs on every write.
-    from core.report.reviews import schedule_reviews
-
     schedule_reviews(session, incident, actor=actor, now=now)
 
 

@@ -217,3 +217,10 @@ def board_lanes(rows: list[IncidentRow]) -> tuple[list[IncidentRow], dict[str, l
     columns = {status: [r for r in rows if r.status == status and r.severity not in EMERGENCY_SEVERITIES]
                for status in BOARD_COLUMNS}
     return lane, columns
+
+
+def open_incident_counts(session: Session) -> dict[str, int]:
+    """How many open incidents use each policy."""
+    stmt = (select(Incident.policy_name, func.count()).where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
+            .group_by(Incident.policy_name))
+    return {name: count for name, count in session.execute(stmt)}

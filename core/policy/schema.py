@@ -45,6 +45,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from core.policy.calendar import Calendar
+from core.triage import answers as triage
 from core.limits import FREE_TEXT, TITLE
 
 Clock = Literal[
@@ -204,10 +205,7 @@ class _Vocabulary:
 
 @functools.cache
 def _vocabulary() -> _Vocabulary:
-    # The triage checklist defines what rules may talk about; imported late
-    # because core.triage.rules itself builds on this module.
-    from core.triage import rules as triage
-
+    # The triage checklist's answers are what rules may talk about.
     return _Vocabulary(
         choices=dict(triage.FIELD_CHOICES),
         flags=tuple(triage.FLAG_FIELDS),

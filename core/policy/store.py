@@ -110,16 +110,6 @@ def version_count(session: Session, name: str) -> int:
     return session.scalar(select(func.count()).where(PolicyVersion.name == name)) or 0
 
 
-def open_incident_counts(session: Session) -> dict[str, int]:
-    """How many open incidents use each policy."""
-    from core.incident.lifecycle import OPEN_STATUSES
-    from db.models import Incident
-
-    stmt = (select(Incident.policy_name, func.count()).where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
-            .group_by(Incident.policy_name))
-    return {name: count for name, count in session.execute(stmt)}
-
-
 def versions(session: Session, name: str) -> list[PolicyVersion]:
     """Every version of policy `name`, newest first."""
     stmt = select(PolicyVersion).where(PolicyVersion.name == name).order_by(PolicyVersion.version.desc())

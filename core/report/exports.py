@@ -32,7 +32,7 @@ from core.report.flows import (
     service_credit,
     span,
 )
-from core.report.reviews import ReviewTaskRow
+from core.incident.reviews import ReviewTaskRow
 from core.text import markdown_literal
 
 # Helvetica in a PDF speaks Latin-1 only: the few characters our texts use

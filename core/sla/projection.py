@@ -26,7 +26,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from core.people.access import Role
-from core.sla.clocks import SlaClock
+from core.sla.clocks import SlaClock, compute_clocks
+from core.sla.facts import facts_of, policy_of
 from core.sla.metrics import (
     BUCKET_COLUMNS,
     BUCKETS,
@@ -282,9 +283,6 @@ def summary_is_missing(session: Session) -> bool:
 
 def backfill(session: Session, *, now: dt.datetime, batch: int = 1000) -> int:
     """Compute summary rows for every incident that has none, then rebuild the rollups; returns how many."""
-    from core.incident.flows import facts_of, policy_of
-    from core.sla.clocks import compute_clocks
-
     done = 0
     last_id = 0
     while True:

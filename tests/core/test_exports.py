@@ -13,7 +13,7 @@ from core.report import exports
 from core.incident import flows as incidents
 from core.policy import store as policy_store
 from core.report import flows as reports
-from core.report import reviews
+from core.incident import reviews
 from core.people.access import Role
 from core.incident.lifecycle import Milestone
 from core.triage.rules import Answers

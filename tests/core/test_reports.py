@@ -547,7 +547,7 @@ def test_demo_report_of_every_preset_fills_every_section_the_record_supports(dem
 
 
 def test_demo_has_reports_in_every_state_and_overdue_work(demo_db):
-    from core.report import reviews
+    from core.incident import reviews
 
     with session_scope(demo_db) as s:
         states = set(s.execute(select(IncidentReport.kind, IncidentReport.status)).all())

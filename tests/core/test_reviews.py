@@ -9,11 +9,11 @@ from sqlalchemy import delete, func, select
 
 from core.incident import flows as incidents
 from core.policy import store as policy_store
-from core.report import reviews
+from core.incident import reviews
 from core.people.access import Role
 from core.incident.lifecycle import Milestone
 from core.policy.schema import load_preset
-from core.report.reviews import ReviewConflict, ReviewError
+from core.incident.reviews import ReviewConflict, ReviewError
 from core.triage.rules import Answers
 from core.people.users import SYSTEM, Actor
 from db.engine import session_scope

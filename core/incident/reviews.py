@@ -21,10 +21,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.incident import flows as incidents
+from core.incident.timeline import add_event
 from core.people.access import Role
 from core.account.access import may_work_on
 from core.people.users import SYSTEM, Actor
+from core.sla.facts import policy_of
 from db.models import Account, Incident, ReviewTask, User
 from db.rows import get_for_update
 
@@ -60,7 +61,7 @@ def plan(reviews: list[tuple[str, str, dt.timedelta]], resolved_at: dt.datetime)
 def _planned_for(incident: Incident) -> list[PlannedReview]:
     if incident.resolved_at is None:
         return []
-    policy = incidents.policy_of(incident)
+    policy = policy_of(incident)
     return plan([(r.key, r.title, r.after_resolution) for r in policy.reviews], incident.resolved_at)
 
 
@@ -91,10 +92,10 @@ def schedule_reviews(session: Session, incident: Incident, *, actor: Actor, now:
             moved.append(p.key)
     resolved_at = incident.resolved_at
     if created:
-        incidents.add_event(session, incident.id, kind="review", actor=actor, occurred_at=resolved_at, now=now,
+        add_event(session, incident.id, kind="review", actor=actor, occurred_at=resolved_at, now=now,
                             summary="Reviews scheduled: " + ", ".join(created))
     if moved:
-        incidents.add_event(session, incident.id, kind="review", actor=actor, occurred_at=resolved_at, now=now,
+        add_event(session, incident.id, kind="review", actor=actor, occurred_at=resolved_at, now=now,
                             summary="Reviews moved to the new resolution time: " + ", ".join(moved))
 
 
@@ -138,7 +139,7 @@ def set_review_done(
     if done == (task.done_at is not None):
         raise ReviewError(f"The review is already {'done' if done else 'open'}.")
     task.done_at, task.done_by_id = (now, actor.id) if done else (None, None)
-    incidents.add_event(session, task.incident_id, kind="review", actor=actor, occurred_at=now, now=now,
+    add_event(session, task.incident_id, kind="review", actor=actor, occurred_at=now, now=now,
                         summary=f"Review {'done' if done else 'reopened'}: {task.title}")
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="review_task", entity_id=task.id,
                  action="done" if done else "undone", changes={"done_at": [None, now] if done else [now, None]},

@@ -1,0 +1,56 @@
+"""The clock facts of a stored incident: its policy snapshot, milestones and pauses as the clock engine reads them.
+
+Shared by the incident flows, the SLA summary and the account views, so none of them has to
+import another to learn what an incident's clocks run on. Reads rows it is given (and the
+pauses of one incident); it never writes and never imports streamlit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.policy.schema import Policy
+from core.sla.clocks import IncidentFacts, Pause
+from db.models import Incident, SlaPause
+
+
+def policy_of(incident: Incident) -> Policy:
+    """The policy snapshot the incident was opened under."""
+    return _policy_from_json(json.dumps(incident.policy_snapshot, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _policy_from_json(snapshot: str) -> Policy:
+    # Validating a policy costs milliseconds; lists and boards read many
+    # incidents that share a handful of snapshots.
+    return Policy.model_validate_json(snapshot)
+
+
+def facts_of(incident: Incident, pauses: list[SlaPause] | None = None) -> IncidentFacts:
+    """The clock facts of an incident row."""
+    return IncidentFacts(
+        severity=incident.severity,
+        tier=incident.answers.get("customer_tier") or incident.account.tier,
+        detected_at=incident.detected_at,
+        acknowledged_at=incident.acknowledged_at,
+        client_notified_at=incident.client_notified_at,
+        mobilized_at=incident.mobilized_at,
+        resolved_at=incident.resolved_at,
+        last_client_update_at=incident.last_client_update_at,
+        required_level=incident.required_level,
+        current_level=incident.current_level,
+        escalated_at=incident.required_level_reached_at,
+        pauses=tuple(Pause(p.started_at, p.ended_at) for p in (pauses or [])),
+        targets={k: dt.timedelta(seconds=v) for k, v in incident.triage_result.get("targets", {}).items()},
+    )
+
+
+def pauses_of(session: Session, incident_id: int) -> list[SlaPause]:
+    """The incident's pauses, oldest first."""
+    stmt = select(SlaPause).where(SlaPause.incident_id == incident_id).order_by(SlaPause.started_at)
+    return list(session.scalars(stmt))
