@@ -114,3 +114,22 @@ def clean_main_module():
         yield
     finally:
         sys.modules["__main__"] = main
+
+
+# The hostile corpora and the isolation measurements print their counts; `make test` runs quietly,
+# so the counts of every passing test are repeated in one section at the end of the run.
+_MEASURED_WORDS = ("checked", "refused", "blocked", "max gap", "warm median", "requests in")
+_measured: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed:
+        _measured.extend(line for line in report.capstdout.splitlines()
+                         if any(word in line for word in _MEASURED_WORDS))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's reporter
+    if _measured:
+        terminalreporter.section("hostile corpora and isolation, as measured in this run")
+        for line in _measured:
+            terminalreporter.write_line(line)

@@ -152,7 +152,9 @@ def context(engine):
         opened = incidents.open_incident(s, account_id=account, title="Open one", summary="", policy_name="red-status",
                                          answers=parse_answers({"business_impact": "major"}), actor=SYSTEM,
                                          now=PAST, detected_at=PAST)
-        report = reports.ensure_report(s, incident_id=resolved, kind="report", actor=SYSTEM, now=NOW)
+        report = reports.save_sections(s, incident_id=resolved, kind="report", sections={}, role=Role.LEAD,
+                                       actor=Editor(ids["lead1"], "lead1", Role.LEAD).actor, now=NOW,
+                                       expected_version=reports.UNSAVED_VERSION)
         version = report.version
     return {"account": account, "incident": opened.id, "resolved": resolved, "report_version": version,
             "csm1": ids["csm1"], "lead": Editor(ids["lead1"], "lead1", Role.LEAD)}
