@@ -12,13 +12,13 @@ from core.text import WORD_JOINER
 
 
 def hostile_short(tag: str) -> str:
-    """A tracking image, a spoofed link, HTML and a colour directive, marked with `tag` (fits 120 characters)."""
-    return f"![px-{tag}](http://t.example/p.png) [s-{tag}](http://e.example) <img src=x onerror={tag}> :red[R-{tag}]"
+    """A tracking image, a spoofed link, HTML and a colour directive, marked with `tag` (120 characters for a 10-letter tag)."""
+    return f"![px-{tag}](http://t.example/p) [s-{tag}](http://e.example) <img src=x onerror={tag}> :red[R-{tag}]"
 
 
 def hostile(tag: str) -> str:
     """`hostile_short` plus bold, LaTeX, a heading and a bare link."""
-    return f"**B-{tag}** {hostile_short(tag)} $x^{tag}$ # H-{tag} www.e.example"
+    return f"**B-{tag}** {hostile_short(tag)} $x^{tag}$ # H-{tag} www.e.io"
 
 
 def raw_fragments(tag: str) -> tuple[str, ...]:
@@ -29,7 +29,7 @@ def raw_fragments(tag: str) -> tuple[str, ...]:
 
 def marker(tag: str) -> str:
     """The piece every hostile string of `tag` has: finding it in the visible text means the field is shown."""
-    return f"![px-{tag}](http://t.example/p.png)"
+    return f"![px-{tag}](http://t.example/p)"
 
 
 def visible_text(markdown: str) -> str:

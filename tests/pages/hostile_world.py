@@ -46,12 +46,12 @@ FIELDS = (
 
 def hostile_email(tag: str) -> str:
     """A hostile string that still passes the email check (one @, no space, a dot after it)."""
-    return f"**B-{tag}**![px-{tag}](http://t.example/p.png)@e.example"
+    return f"**B-{tag}**![px-{tag}](http://t.example/p)@e.example"
 
 
 def hostile_recipient(tag: str) -> str:
     """A hostile display name in front of a valid address."""
-    return f'"**B-{tag}** ![px-{tag}](http://t.example/p.png) [s-{tag}](http://e.example) :red[R-{tag}]" <r@e.example>'
+    return f'"**B-{tag}** ![px-{tag}](http://t.example/p) [s-{tag}](http://e.example) :red[R-{tag}]" <r@e.example>'
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class World:
 
 
 def _user(session, username: str, role: str, tag: str, now: dt.datetime) -> int:  # noqa: ANN001
-    user, _ = users.create_user(session, username=username, display_name=hostile(f"name{tag}"), role=role,
+    user, _ = users.create_user(session, username=username, display_name=hostile_short(f"name{tag}"), role=role,
                                 email=hostile_email(f"email{tag}") if tag == "csm" else f"{username}@example.com",
                                 password=TEST_PASSWORD, actor=users.SYSTEM, now=now)
     user.must_change_password = False
@@ -106,7 +106,7 @@ def build(engine) -> World:  # noqa: ANN001
     lead = Editor(ids["lead"], "lead1", Role.LEAD)
     with session_scope(engine) as s:
         account_id = account_service.create_account(s, data=account_service.parse_account({
-            "name": hostile("account"), "tier": "enterprise", "annual_contract_value": Decimal(120000),
+            "name": hostile_short("account"), "tier": "enterprise", "annual_contract_value": Decimal(120000),
             "owner_id": ids["csm"], "time_zone": "Europe/Paris",
             "contract_terms": {"response_commitment": hostile("response"), "service_credits": hostile("credits")},
             "contacts": [{"name": hostile_short("cname"), "role": hostile_short("crole"),

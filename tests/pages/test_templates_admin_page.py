@@ -80,11 +80,11 @@ def test_a_draft_past_the_render_limits_is_explained_and_kept(people, app_db, te
     at = open_status_update()
     editor(at, "text", "status_update").input(text)
     at.run(timeout=30)  # the preview renders on this rerun
-    errors = [e.value for e in at.error]
+    errors = [visible_text(e.value) for e in at.error]
     assert any(e.startswith("status_update.txt.j2") and message in e for e in errors), errors
     assert editor(at, "text", "status_update").value == text
     at.button(key="tpl_save").click().run(timeout=30)
-    errors = [e.value for e in at.error]
+    errors = [visible_text(e.value) for e in at.error]
     assert any(e.startswith("text part") and message in e for e in errors), errors
     assert "your draft is still in the editor" in " ".join(errors)
     assert editor(at, "text", "status_update").value == text
