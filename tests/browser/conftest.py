@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -70,7 +70,7 @@ class Server:
 
 
 @contextmanager
-def running_server(tmp: Path, users: dict[str, str], prepare=None):  # noqa: ANN001
+def running_server(tmp: Path, users: dict[str, str], prepare=None):
     """Start a cold server whose database holds `users` ({username: role}) with TEST_PASSWORD."""
     server = Server(tmp)
     engine = make_engine(server.db_url)
@@ -105,8 +105,25 @@ def wait_idle(page: Page) -> None:
     page.wait_for_timeout(300)
 
 
+def settle_single(page: Page, locator: Locator, timeout_ms: int = 20000) -> None:
+    """Wait until `locator` matches exactly one element.
+
+    After a page load the cookie component asks for one more rerun; while it
+    runs, Streamlit shows the previous form (stale) beside the new one, so a
+    field can briefly match twice. Filling then fails Playwright's strict mode
+    (seen once in CI: two "Username" fields after a reload).
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while locator.count() != 1:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{locator} matched {locator.count()} elements for {timeout_ms} ms, not one")
+        page.wait_for_timeout(100)
+    wait_idle(page)
+
+
 def sign_in(page: Page, username: str, password: str) -> None:
     """Fill and submit the sign-in form, then let the cookie component's own rerun settle."""
+    settle_single(page, page.get_by_role("textbox", name="Username"))
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
@@ -127,7 +144,7 @@ def open_app(page: Page, url: str) -> None:
     try:
         page.wait_for_selector("[data-testid='stMain']", timeout=20000)
         wait_idle(page)
-    except Exception:  # noqa: BLE001
+    except Exception:
         page.reload()
         page.wait_for_selector("[data-testid='stMain']", timeout=30000)
         wait_idle(page)
