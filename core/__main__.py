@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.policy.schema import Policy, PolicyError, PolicyFileError, load_policy_file, load_preset, preset_names
@@ -61,8 +61,8 @@ def parse_detection_time(text: str) -> datetime:
             f"invalid --at {text!r}: use ISO-8601, e.g. 2025-03-04T09:30:00Z or 2025-03-04T10:30:00+01:00"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def resolve_policy(name_or_path: str) -> Policy:
@@ -114,7 +114,7 @@ def _command_triage(args: argparse.Namespace) -> int:
     except (PolicyError, AnswersError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    detected_at = args.at or datetime.now(timezone.utc)
+    detected_at = args.at or datetime.now(UTC)
     result = triage(answers, policy, detected_at)
     print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     return 0

@@ -55,7 +55,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+    def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy, not the driver, decide when transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -69,7 +69,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # noqa: ANN001
+    def _on_begin(connection):
         # Writers take the write lock up front: a deferred transaction that
         # reads, then writes, is how SQLite silently loses updates.
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
@@ -109,9 +109,8 @@ def dispose_engines() -> None:
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     engine = engine or get_engine()
-    with Session(engine, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
 
 
 @contextmanager

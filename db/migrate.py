@@ -103,7 +103,7 @@ def prepare_database(engine: Engine | None = None) -> None:
                 upgrade(engine)
         except DatabaseNotReady:
             raise
-        except Exception as error:  # noqa: BLE001 - any failure here means "not ready"; say why and what to do
+        except Exception as error:
             raise DatabaseNotReady(_cannot_prepare(engine, error)) from error
         _prepared.add(key)
 

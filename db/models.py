@@ -501,6 +501,7 @@ class HealthSignal(Base):
 # Buckets of the time-to-milestone histogram (core.sla.metrics.DURATION_BOUNDS plus one open-ended).
 SLA_DURATION_BUCKETS = 31
 from sqlalchemy import text  # noqa: E402 - partial index conditions of the summary tables
+
 SLA_BUCKET_COLUMNS = tuple(f"h{i:02d}" for i in range(SLA_DURATION_BUCKETS))
 
 

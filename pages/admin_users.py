@@ -7,10 +7,10 @@ user = page_setup("admin_users", "Users", ":material/group:")
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from core.limits import EMAIL, NAME  # noqa: E402
 from core.people import users  # noqa: E402
 from core.people.access import ROLE_DUTIES, Role  # noqa: E402
 from core.people.passwords import PasswordRuleError  # noqa: E402
-from core.limits import EMAIL, NAME  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
@@ -49,7 +49,7 @@ with read_scope() as session:
 st.dataframe(table, hide_index=True, width="stretch")
 
 
-def run(change, success: str) -> None:  # noqa: ANN001
+def run(change, success: str) -> None:
     """Apply one change in its own unit of work; keep the form as typed on error."""
     try:
         with session_scope() as session:

@@ -6,12 +6,11 @@ user = page_setup("board", "Emergency board", ":material/view_kanban:")
 
 import streamlit as st  # noqa: E402
 
-from core.sla.clocks import CLOCK_LABELS  # noqa: E402
-
 from core.communication import flows as communications  # noqa: E402
 from core.incident import service as q  # noqa: E402
-from core.incident.lifecycle import STATUS_LABELS, IncidentStatus  # noqa: E402
+from core.sla.clocks import CLOCK_LABELS  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
+from core.vocabulary import STATUS_LABELS, IncidentStatus  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.format import time_left  # noqa: E402
@@ -28,7 +27,7 @@ st.caption(f"{len(rows)} open · {len(emergencies)} in the emergency lane · "
            f"{sum(1 for r in rows if (update_due.get(r.id) or now) < now)} with an overdue client update")
 
 
-def card(row) -> None:  # noqa: ANN001
+def card(row) -> None:
     """One incident card: severity, customer, title, owner, most urgent clock."""
     overdue = row.next_deadline_at is not None and row.next_deadline_at < now
     with st.container(border=True):

@@ -11,9 +11,9 @@ user = page_setup("compose", "Write to the client", ":material/mail:")
 
 import streamlit as st  # noqa: E402
 
+from core.account.access import may_work_on  # noqa: E402
 from core.communication import flows as comms  # noqa: E402
 from core.communication import render as messages  # noqa: E402
-from core.account.access import may_work_on  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import compose_actions as actions  # noqa: E402

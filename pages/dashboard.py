@@ -8,12 +8,12 @@ import datetime as dt  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
-from core.sla import metrics  # noqa: E402
-from core.policy import store as policy_store
-from core.sla import projection as sla_summary
-from core.people.access import Role  # noqa: E402
 from core.account.access import accounts_for  # noqa: E402
-from core.policy.schema import SEVERITIES, TIERS  # noqa: E402
+from core.people.access import Role  # noqa: E402
+from core.policy import store as policy_store
+from core.sla import metrics  # noqa: E402
+from core.sla import projection as sla_summary
+from core.vocabulary import SEVERITIES, TIERS  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import dashboard_charts as charts  # noqa: E402
 from ui import dashboard_data  # noqa: E402

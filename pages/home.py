@@ -10,12 +10,11 @@ user = page_setup("home", "Home", ":material/home:")
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core.sla.clocks import CLOCK_LABELS  # noqa: E402
-
+from core.account.access import works_on_all_accounts  # noqa: E402
 from core.communication import flows as communications  # noqa: E402
 from core.incident import service as incident_queries
 from core.people.access import ROLE_DUTIES, ROLE_LABELS  # noqa: E402
-from core.account.access import works_on_all_accounts  # noqa: E402
+from core.sla.clocks import CLOCK_LABELS  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.account_risk import home_panel as at_risk_home_panel  # noqa: E402

@@ -9,15 +9,17 @@ user = page_setup("incident", "Incident", ":material/crisis_alert:")
 
 import streamlit as st  # noqa: E402
 
+from core.account.access import may_work_on  # noqa: E402
 from core.communication import flows as communications  # noqa: E402
 from core.incident import service as incident_queries
 from core.incident import views as incident_view
-from core.account.access import may_work_on  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
-from ui import compose_view  # noqa: E402
+from ui import (
+    compose_view,
+    report_panels,
+)
 from ui import incident_panels as panel  # noqa: E402
-from ui import report_panels  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.incident_actions import pop_notice, remember_version, seen_version  # noqa: E402
 from ui.page import id_from_link  # noqa: E402

@@ -10,14 +10,13 @@ from zoneinfo import ZoneInfo  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core.sla.clocks import CLOCK_LABELS  # noqa: E402
-
+from core.account.access import accounts_for  # noqa: E402
 from core.communication import flows as communications  # noqa: E402
 from core.incident import service as q  # noqa: E402
-from core.policy import store as policy_store  # noqa: E402
-from core.account.access import accounts_for  # noqa: E402
 from core.people.access import Role  # noqa: E402
-from core.incident.lifecycle import STATUS_LABELS, IncidentStatus  # noqa: E402
+from core.policy import store as policy_store  # noqa: E402
+from core.sla.clocks import CLOCK_LABELS  # noqa: E402
+from core.vocabulary import STATUS_LABELS, IncidentStatus  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.format import local_time, time_left  # noqa: E402

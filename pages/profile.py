@@ -6,8 +6,8 @@ user = page_setup("profile", "My profile", ":material/person:")
 
 import streamlit as st  # noqa: E402
 
-from core.people import users  # noqa: E402
 from core.limits import EMAIL, NAME  # noqa: E402
+from core.people import users  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import session_scope  # noqa: E402
 from ui import auth  # noqa: E402

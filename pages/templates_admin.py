@@ -14,8 +14,8 @@ import streamlit as st  # noqa: E402
 
 from core.communication import flows as comms  # noqa: E402
 from core.communication import render as messages  # noqa: E402
-from core.text import markdown_literal  # noqa: E402
 from core.people.users import Actor  # noqa: E402
+from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
 from ui import compose_view  # noqa: E402
 from ui.auth import utcnow  # noqa: E402

@@ -11,16 +11,16 @@ import streamlit as st  # noqa: E402
 
 from core.account import access as accounts  # noqa: E402
 from core.incident import flows as incidents
-from core.policy import store as policy_store
 from core.limits import FREE_TEXT, TITLE  # noqa: E402
+from core.people.users import Actor  # noqa: E402
+from core.policy import store as policy_store
 from core.policy.schema import PolicyError  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from core.triage.rules import AnswersError, parse_answers, triage  # noqa: E402
-from core.people.users import Actor  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
+from ui.account_triage import prefill_from_warning  # noqa: E402
 from ui.auth import utcnow  # noqa: E402
 from ui.checklist import checklist  # noqa: E402
-from ui.account_triage import prefill_from_warning  # noqa: E402
 from ui.triage_view import show_result  # noqa: E402
 
 st.title("Triage")

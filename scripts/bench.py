@@ -45,13 +45,14 @@ from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from core.incident import flows  # noqa: E402
-from core.sla import metrics  # noqa: E402
-from core.policy import store as policy_store
-from core.sla import projection as sla_summary
 from core.people import users
+from core.policy import store as policy_store
+from core.policy.schema import load_preset  # noqa: E402
+from core.sla import metrics  # noqa: E402
+from core.sla import projection as sla_summary
 from core.sla.clocks import IncidentFacts, compute_clocks  # noqa: E402
-from core.policy.schema import CLOCKS, load_preset  # noqa: E402
 from core.triage.rules import Answers  # noqa: E402
+from core.vocabulary import CLOCKS  # noqa: E402
 from db.engine import make_engine, session_scope  # noqa: E402
 from db.migrate import alembic_config, upgrade  # noqa: E402
 from db.models import Account, Incident, IncidentFact, Setting, SlaClockFact, User  # noqa: E402
@@ -78,18 +79,18 @@ SEARCH_TEXT = "checkout"
 # Datasets.
 
 
-def schema_revisions(engine) -> list[str]:  # noqa: ANN001
+def schema_revisions(engine) -> list[str]:
     """The migration heads a dataset is built on (it is rebuilt when the migrations gain a revision)."""
     del engine  # the code's heads, not the database's rows: one answer before and after upgrade
     return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
-def dataset_ready(engine, size: int) -> bool:  # noqa: ANN001
+def dataset_ready(engine, size: int) -> bool:
     """True when the database holds a complete dataset of `size` built on the current migrations."""
     try:
         with engine.connect() as conn:
             value = conn.execute(select(Setting.value).where(Setting.key == MARKER)).scalar()
-    except Exception:  # noqa: BLE001 - no table yet: not built
+    except Exception:
         return False
     return bool(value) and value.get("incidents") == size and value.get("revisions") == schema_revisions(engine)
 
@@ -105,7 +106,7 @@ def _milestone(rng: random.Random, start: dt.datetime, target: dt.timedelta | No
     return max(dt.timedelta(minutes=1), base * factor)
 
 
-def build(engine, size: int, now: dt.datetime) -> dict:  # noqa: ANN001, C901
+def build(engine, size: int, now: dt.datetime) -> dict:
     """Fill an empty, migrated database with `size` incidents and their summary; returns timings."""
     timings = {}
     started = time.perf_counter()
@@ -221,7 +222,7 @@ def postgres_url(size: int) -> str | None:
             if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": PG_DB}).scalar():
                 conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
         admin.dispose()
-    except Exception as error:  # noqa: BLE001 - PostgreSQL is optional for the benchmark
+    except Exception as error:
         print(f"PostgreSQL not available ({type(error).__name__}); SQLite only.")
         return None
     base = make_url(PG_URL).set(database=PG_DB)
@@ -263,7 +264,7 @@ def ensure_dataset(url: str, size: int, now: dt.datetime) -> None:
 # Measurements.
 
 
-def write_incident(engine, now: dt.datetime) -> None:  # noqa: ANN001
+def write_incident(engine, now: dt.datetime) -> None:
     """Open one incident through the real flow (what makes the next page run cold)."""
     with session_scope(engine) as session:
         account_id = session.scalar(select(Account.id).order_by(Account.id).limit(1))
@@ -290,7 +291,7 @@ def page_run(script: str, state: dict) -> float:
     return elapsed
 
 
-def naive_baseline(engine, view_from: dt.datetime, now: dt.datetime) -> float:  # noqa: ANN001
+def naive_baseline(engine, view_from: dt.datetime, now: dt.datetime) -> float:
     """Seconds to load every incident with pandas and aggregate attainment and percentiles in memory."""
     started = time.perf_counter()
     frame = pd.read_sql(

@@ -11,8 +11,8 @@ import contextlib
 import datetime as dt
 import os
 import sys
-import types
 import tempfile
+import types
 import uuid
 from pathlib import Path
 
@@ -23,13 +23,13 @@ os.environ["ESCALATION_DESK_DATA"] = str(_TMP / "data")
 os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'app.db'}"
 os.environ.setdefault("ESCALATION_DESK_COOKIE_KEY", "tests-only-" + uuid.uuid4().hex)
 
-import pytest  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from core.people import users  # noqa: E402
-from db.engine import get_engine, make_engine, session_scope  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
+from core.people import users
+from db.engine import get_engine, make_engine, session_scope
+from db.migrate import upgrade
 
 PG_BASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -69,7 +69,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path):
     eng.dispose()
 
 
-def _truncate(eng) -> None:  # noqa: ANN001
+def _truncate(eng) -> None:
     from db.models import Base
 
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
@@ -89,7 +89,7 @@ def app_db():
     return eng
 
 
-def make_user(eng, username: str, role: str, *, must_change: bool = False, active: bool = True) -> int:  # noqa: ANN001
+def make_user(eng, username: str, role: str, *, must_change: bool = False, active: bool = True) -> int:
     """Create a user with TEST_PASSWORD on `eng`; returns its id."""
     with session_scope(eng) as session:
         user, _ = users.create_user(
@@ -128,7 +128,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
                          if any(word in line for word in _MEASURED_WORDS))
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's reporter
+def pytest_terminal_summary(terminalreporter) -> None:
     if _measured:
         terminalreporter.section("hostile corpora and isolation, as measured in this run")
         for line in _measured:

@@ -18,11 +18,12 @@ import streamlit as st
 from core.account import importer as account_import
 from core.account import service as account_service
 from core.account import signals
-from core.account.service import CHANNELS, AccountConflict, AccountError, Editor
 from core.account.health import METRIC_LABELS
+from core.account.service import CHANNELS, AccountConflict, AccountError, Editor
 from core.limits import CONTRACT_TERM, EMAIL, NAME
-from core.policy.schema import SIGNAL_METRICS, TIERS
+from core.policy.schema import SIGNAL_METRICS
 from core.text import markdown_literal
+from core.vocabulary import TIERS
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser
 

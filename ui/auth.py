@@ -274,7 +274,7 @@ def sign_out(auth: stauth.Authenticate, *, revoke: bool = True) -> None:
             users.revoke_session(session, username=username, token_expires=token_exp, now=utcnow())
     try:
         auth.logout(location="unrendered")
-    except Exception:  # noqa: BLE001 - the library raises when already signed out
+    except Exception:
         pass
     _clear_session()
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import streamlit as st
 
-from core.triage.rules import ANSWER_FIELDS, FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, FLAG_FIELDS, NUMBER_FIELDS
 from core.limits import TITLE
+from core.triage.rules import ANSWER_FIELDS, FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, FLAG_FIELDS, NUMBER_FIELDS
 
 NOT_ANSWERED = "— not answered —"
 # Filled from the chosen account, not typed.

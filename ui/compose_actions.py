@@ -13,10 +13,10 @@ import streamlit as st
 
 from core.communication import flows as comms
 from core.communication.flows import ComposeSource, PreparedMessage
-from core.incident.flows import ConflictError
 from core.communication.mail import MailError, SmtpSettings
-from core.text import markdown_literal
+from core.incident.flows import ConflictError
 from core.people.users import Actor
+from core.text import markdown_literal
 from db.engine import session_scope
 from ui import compose_view as view
 from ui.auth import CurrentUser, utcnow

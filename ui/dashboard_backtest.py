@@ -13,9 +13,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.sla import backtest as sla_backtest
 from core.people.access import Role
 from core.policy.schema import PolicyError, parse_policy
+from core.sla import backtest as sla_backtest
 from core.text import markdown_literal
 from db.engine import read_scope
 from ui import dashboard_charts as charts

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from core.policy.schema import Policy, parse_policy
 from core.sla import metrics
 from core.sla import projection as sla_summary
 from core.sla.clocks import CLOCK_LABELS
-from core.policy.schema import SEVERITIES, Policy, parse_policy
 from core.sla.projection import DashboardFilter
+from core.vocabulary import SEVERITIES
 from db.engine import read_scope
 from ui.format import local_time
 

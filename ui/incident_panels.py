@@ -13,13 +13,13 @@ import pandas as pd
 import streamlit as st
 
 from core.incident import flows as incidents
-from core.sla.clocks import ClockState
-from core.incident.views import IncidentView
 from core.incident.flows import INCIDENT_ROLES
-from core.incident.lifecycle import MILESTONE_LABELS, STATUS_LABELS, IncidentStatus, Milestone
+from core.incident.lifecycle import MILESTONE_LABELS, Milestone
+from core.incident.views import IncidentView
 from core.limits import FREE_TEXT, TITLE
-from core.text import markdown_literal
 from core.people.users import Actor
+from core.text import markdown_literal
+from core.vocabulary import STATUS_LABELS, ClockState, IncidentStatus
 from ui.auth import CurrentUser, utcnow
 from ui.format import human_duration, local_time, time_left
 from ui.incident_actions import run_change
@@ -83,22 +83,21 @@ def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
             run_change(view.id, lambda s, m=milestone: incidents.record_milestone(
                 s, incident_id=view.id, milestone=m, actor=actor, now=utcnow(), expected_version=expected),
                 f"{MILESTONE_LABELS[milestone]} recorded.")
-    with st.expander("Record a milestone at an earlier time"):
-        with st.form("past_milestone"):
-            milestone = st.selectbox("Milestone", buttons or list(Milestone)[1:],
-                                     format_func=lambda m: MILESTONE_LABELS[m], key="past_ms")
-            zone = ZoneInfo(user.time_zone)
-            now_local = utcnow().astimezone(zone)
-            day = st.date_input("Date", value=now_local.date(), key="past_day")
-            at_time = st.time_input("Time", value=now_local.time().replace(second=0, microsecond=0), key="past_time",
-                                    help=f"In your time zone, {user.time_zone}.")
-            reason = st.text_input("Why now and not live", key="past_reason", max_chars=FREE_TEXT.max_chars,
-                                   placeholder="e.g. phoned the client at 09:12, logging it after the call")
-            if st.form_submit_button("Record"):
-                at = dt.datetime.combine(day, at_time, tzinfo=zone).astimezone(dt.UTC)
-                run_change(view.id, lambda s: incidents.record_milestone(
-                    s, incident_id=view.id, milestone=milestone, actor=actor, now=utcnow(), at=at, reason=reason,
-                    expected_version=expected), f"{MILESTONE_LABELS[milestone]} recorded.")
+    with st.expander("Record a milestone at an earlier time"), st.form("past_milestone"):
+        milestone = st.selectbox("Milestone", buttons or list(Milestone)[1:],
+                                 format_func=lambda m: MILESTONE_LABELS[m], key="past_ms")
+        zone = ZoneInfo(user.time_zone)
+        now_local = utcnow().astimezone(zone)
+        day = st.date_input("Date", value=now_local.date(), key="past_day")
+        at_time = st.time_input("Time", value=now_local.time().replace(second=0, microsecond=0), key="past_time",
+                                help=f"In your time zone, {user.time_zone}.")
+        reason = st.text_input("Why now and not live", key="past_reason", max_chars=FREE_TEXT.max_chars,
+                               placeholder="e.g. phoned the client at 09:12, logging it after the call")
+        if st.form_submit_button("Record"):
+            at = dt.datetime.combine(day, at_time, tzinfo=zone).astimezone(dt.UTC)
+            run_change(view.id, lambda s: incidents.record_milestone(
+                s, incident_id=view.id, milestone=milestone, actor=actor, now=utcnow(), at=at, reason=reason,
+                expected_version=expected), f"{MILESTONE_LABELS[milestone]} recorded.")
 
 
 def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
@@ -195,7 +194,7 @@ def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tup
             changed = {r: c for r, c in chosen.items()
                        if c != (view.assignments[r][0] if r in view.assignments else 0)}
 
-            def assign(session):  # noqa: ANN001, ANN202
+            def assign(session):
                 if not changed:
                     raise incidents.IncidentError("No role changed.")
                 for index, (role, uid) in enumerate(changed.items()):

@@ -60,7 +60,7 @@ def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
     return user
 
 
-def _sidebar(user: CurrentUser, authenticator) -> None:  # noqa: ANN001
+def _sidebar(user: CurrentUser, authenticator) -> None:
     with st.sidebar:
         st.markdown(f"**{markdown_literal(user.name)}**  \n{ROLE_LABELS[user.role]} · `{user.username}`")
         st.caption(f"Times shown in {user.time_zone}")

@@ -19,12 +19,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from core.account.access import works_on_all_accounts
+from core.incident import reviews
+from core.incident.flows import ConflictError, IncidentError
+from core.incident.reviews import ReviewError, ReviewTaskRow
+from core.limits import TITLE
+from core.people.users import Actor
 from core.report import exports
 from core.report import flows as reports
-from core.incident import reviews
-from core.account.access import works_on_all_accounts
-from core.incident.flows import ConflictError, IncidentError
-from core.limits import TITLE
 from core.report.flows import (
     KIND_TITLES,
     REPORT_STATUS_LABELS,
@@ -35,9 +37,7 @@ from core.report.flows import (
     ReportStatus,
     ReportView,
 )
-from core.incident.reviews import ReviewError, ReviewTaskRow
 from core.text import markdown_literal
-from core.people.users import Actor
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time

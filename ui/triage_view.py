@@ -6,8 +6,8 @@ import datetime as dt
 
 import streamlit as st
 
-from core.sla.clocks import CLOCK_LABELS
 from core.policy.schema import Policy
+from core.sla.clocks import CLOCK_LABELS
 from core.text import markdown_literal
 from core.triage.rules import TriageResult
 from ui.format import local_time

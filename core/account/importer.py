@@ -30,8 +30,8 @@ from core.account.service import (
     describe_errors,
     may_archive,
 )
-from core.csv_safety import looks_like_formula
 from core.account.signals import SignalInput
+from core.csv_safety import looks_like_formula
 from db.models import Account, HealthSignal, User
 
 MAX_BYTES = 2_000_000

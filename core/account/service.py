@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from core import audit
-from core.people.access import Role
 from core.account.access import may_work_on, works_on_all_accounts
-from core.sla.clocks import CLOCK_LABELS, ClockState, compute_clocks
-from core.sla.facts import facts_of, policy_of
 from core.limits import ContractTermText, EmailText, NameText
-from core.policy.schema import CLOCKS, TIERS, Tier
+from core.people.access import Role
 from core.people.users import EMAIL_PATTERN, Actor
+from core.sla.clocks import CLOCK_LABELS, compute_clocks
+from core.sla.facts import facts_of, policy_of
+from core.vocabulary import CLOCKS, TIERS, ClockState, Tier
 from db.models import Account, AuditEntry, Communication, Contact, Incident, SlaPause, User
 from db.rows import get_for_update
 

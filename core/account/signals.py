@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.account import health
-from core.policy import store as policy_store
-from core.account.service import describe_errors
 from core.account.health import AccountRisk, HealthWarning, Observation
-from core.policy.schema import SIGNAL_METRICS, EarlyWarning, Policy, PolicyError, load_preset, preset_names
+from core.account.service import describe_errors
 from core.people.users import Actor
+from core.policy import store as policy_store
+from core.policy.schema import SIGNAL_METRICS, EarlyWarning, Policy, PolicyError, load_preset, preset_names
 from db.models import Account, HealthSignal, Incident
 
 # metric -> (lowest, highest) accepted value; None means no upper bound.

@@ -19,7 +19,7 @@ from core.people.access import Role
 FIRST_ADMIN = "admin"
 
 
-def _cli_actor():  # noqa: ANN202 (core.people.users.Actor, imported late)
+def _cli_actor():
     from core.people import users
 
     return users.Actor(id=None, name="cli")
@@ -98,7 +98,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _change(change, done: str) -> int:  # noqa: ANN001
+def _change(change, done: str) -> int:
     from core.people import users
     from db.engine import session_scope
 

@@ -29,14 +29,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.account.access import works_on_all_accounts
 from core.communication import mail
 from core.communication import render as messages
-from core.people.access import Role
-from core.account.access import works_on_all_accounts
-from core.incident.flows import add_event, clocks_of, lock, refresh_next_deadline
-from core.incident.lifecycle import OPEN_STATUSES
 from core.communication.render import MessageContext, RenderedMessage, TemplateProblem, TemplateSources
+from core.incident.flows import add_event, clocks_of, lock, refresh_next_deadline
+from core.people.access import Role
 from core.people.users import Actor
+from core.vocabulary import OPEN_STATUSES
 from db.engine import session_scope
 from db.models import (
     Account,
@@ -345,7 +345,7 @@ def _require_complete(prepared: PreparedMessage) -> None:
 
 
 def build_email_for(prepared: PreparedMessage, *, sender: str, to: Sequence[str], cc: Sequence[str] = (),
-                    reply_to: str | None = None, now: dt.datetime):  # noqa: ANN201 (EmailMessage)
+                    reply_to: str | None = None, now: dt.datetime):
     """The prepared message as an email (both parts); MailError for a bad address or header."""
     return mail.build_email(sender=sender, recipients=list(to), cc=list(cc), subject=prepared.subject,
                             text=prepared.text, html=prepared.html, reply_to=reply_to or None, date=now)
@@ -465,7 +465,7 @@ def send_and_record(
                 subject=prepared.subject, body_text=prepared.text, body_html=prepared.html, delivery="sent",
                 actor=actor, now=now)
             comm_id, version = row.id, session.get(Incident, incident_id).version
-    except Exception as exc:  # noqa: BLE001 - any failure here must tell the person the email did go out
+    except Exception as exc:
         raise SentButNotLogged(
             f"The email WAS sent to {', '.join(receipt.accepted)}, but logging it failed ({exc}). "
             "Use 'Mark as sent' so the incident shows it, and do not send it again.") from exc

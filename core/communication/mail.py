@@ -430,7 +430,7 @@ def send(
             smtp.close()
     except MailError:
         raise
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise SendTimeout(
             f"The email server {_where(settings)} stopped answering (no reply within {settings.timeout:g} s). "
             "Nothing was sent. Try again in a minute; if it keeps happening, ask IT to check the server.") from None
@@ -463,7 +463,7 @@ def _without_bcc(message: EmailMessage) -> EmailMessage:
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     try:
         return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-    except (TimeoutError, socket.timeout, smtplib.SMTPServerDisconnected) as exc:
+    except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
         if isinstance(exc, smtplib.SMTPServerDisconnected) and not _timed_out(exc):
             raise ServerUnreachable(
                 f"The email server at {_where(settings)} closed the connection before greeting ({exc}). "

@@ -235,7 +235,7 @@ _LOOP_GUARD = "loop_guard"
 class _GuardedCodeGenerator(CodeGenerator):
     """Jinja's code generator with two hooks: `~` concatenation and every output are size-checked."""
 
-    def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:  # noqa: N802 (jinja's name)
+    def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:
         if frame.eval_ctx.volatile:
             join = "(markup_join if context.eval_ctx.volatile else str_join)"
         elif frame.eval_ctx.autoescape:
@@ -302,7 +302,7 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
             node.iter = nodes.Filter(node.iter, _LOOP_GUARD, [], [], None, None, lineno=node.lineno)
         return tree
 
-    def _load_template(self, name: str, globals: Any) -> Any:  # noqa: A002 (jinja's signature)
+    def _load_template(self, name: str, globals: Any) -> Any:
         """Refuse every by-name load: get_template, select_template, include, import."""
         raise SecurityError(f"cannot load {name!r}: shipped templates are loaded by catalog key, "
                             "edited ones render from their text")
@@ -491,7 +491,7 @@ def render_part(html: bool, source: str, label: str, variables: Mapping[str, Any
         return "".join(chunks)
     except RenderError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure of an untrusted template becomes a RenderError
+    except Exception as exc:
         raise RenderError(label, _error_line(exc, label), _describe(exc, variables if fields is None else fields)
                           ) from exc
     finally:

@@ -133,7 +133,7 @@ def main() -> int:
         except MemoryError:
             reply = {"ok": False, "line": None, "message": MEMORY_LIMIT_MESSAGE, "kind": "MemoryError",
                      "retire": True}
-        except Exception as exc:  # noqa: BLE001 - whatever an untrusted template does, the app gets an answer
+        except Exception as exc:
             reply = {"ok": False, "line": None, "kind": type(exc).__name__,
                      "message": f"the template could not be rendered: {exc}"[:sandbox.MAX_MESSAGE_CHARS]}
         replies.write(_frame(reply))
@@ -356,7 +356,7 @@ def pool() -> TemplateWorkerPool:
     """This process's pool, created on first use (a forked child gets its own)."""
     global _POOL, _POOL_PID
     with _POOL_LOCK:
-        if _POOL is None or _POOL_PID != os.getpid():
+        if _POOL is None or os.getpid() != _POOL_PID:
             _POOL, _POOL_PID = TemplateWorkerPool(), os.getpid()
         return _POOL
 
@@ -365,7 +365,7 @@ def shutdown() -> None:
     """Stop this process's workers; the next render starts a fresh pool. Runs at exit too."""
     global _POOL
     with _POOL_LOCK:
-        current, _POOL = (_POOL if _POOL_PID == os.getpid() else None), None
+        current, _POOL = (_POOL if os.getpid() == _POOL_PID else None), None
     if current is not None:
         current.shutdown()
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from core.communication import flows as comms
 from core.incident.flows import clocks_of
-from core.incident.lifecycle import OPEN_STATUSES
 from core.people.users import Actor
+from core.vocabulary import OPEN_STATUSES
 from db.models import Incident, User
 
 RECENT_RESOLVED = 12

@@ -21,8 +21,8 @@ from core.demo import communications as demo_communications
 from core.demo import health as demo_health
 from core.demo import reports as demo_reports
 from core.incident import flows as incidents
-from core.people import users
 from core.incident.lifecycle import Milestone
+from core.people import users
 from core.triage.rules import Answers
 from db.models import Account, Contact, Incident
 

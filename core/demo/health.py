@@ -102,7 +102,7 @@ def _rising(account_id: int, now: dt.datetime, midnight: dt.datetime) -> list[He
             for i, v in enumerate(values)]
 
 
-def _csat(values: list[float]):  # noqa: ANN202
+def _csat(values: list[float]):
     def history(account_id: int, now: dt.datetime, midnight: dt.datetime) -> list[HealthSignal]:
         return [HealthSignal(account_id=account_id, metric="csat", value=v,
                              observed_at=now - dt.timedelta(days=7 * (len(values) - 1 - i), hours=2))

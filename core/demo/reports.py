@@ -18,11 +18,11 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.report import flows as reports
 from core.incident import reviews
 from core.people.access import Role
-from core.report.flows import ReportKind, ReportStatus
 from core.people.users import Actor
+from core.report import flows as reports
+from core.report.flows import ReportKind, ReportStatus
 from db.models import Account, Incident, ReviewTask, User
 
 PER_POLICY = 3

@@ -17,9 +17,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from core.policy.calendar import add_working_time
-from core.sla.clocks import ClockState, IncidentFacts, compute_clocks
 from core.policy.schema import Contact, EscalationLevel, Policy, format_duration, level_rank
+from core.sla.clocks import IncidentFacts, compute_clocks
 from core.triage.rules import Answers
+from core.vocabulary import ClockState
 
 
 @dataclass(frozen=True)

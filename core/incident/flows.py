@@ -17,16 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, Milestone, check_move
+from core.incident.reviews import schedule_reviews
+from core.incident.timeline import add_event
+from core.limits import FREE_TEXT, TITLE, check_text
+from core.people.users import Actor
 from core.policy import store as policy_store
 from core.sla.clocks import SlaClock, compute_clocks, most_urgent
 from core.sla.facts import facts_of, pauses_of, policy_of
-from core.incident.reviews import schedule_reviews
-from core.incident.timeline import add_event
-from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, IncidentStatus, Milestone, check_move
-from core.limits import FREE_TEXT, TITLE, check_text
-from core.policy.schema import CLOCKS
 from core.triage.rules import Answers, TriageResult, implied_by_answers, triage
-from core.people.users import Actor
+from core.vocabulary import CLOCKS, IncidentStatus
 from db.models import Account, Incident, SlaPause, TimelineEvent
 from db.rows import get_for_update
 
@@ -188,9 +188,7 @@ def record_milestone(
         raise IncidentError(f"{MILESTONE_LABELS[milestone]} is already recorded.")
     target = MILESTONE_STATUS.get(milestone)
     before_status = incident.status
-    if target is not None and _STATUS_RANK.index(target) > _STATUS_RANK.index(IncidentStatus(incident.status)):
-        incident.status = check_move(incident.status, target).value
-    elif target in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
+    if (target is not None and _STATUS_RANK.index(target) > _STATUS_RANK.index(IncidentStatus(incident.status))) or target in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
         incident.status = check_move(incident.status, target).value
     if getattr(incident, field) is None:
         setattr(incident, field, at)
@@ -433,7 +431,7 @@ def resume_clocks(session: Session, *, incident_id: int, actor: Actor, now: dt.d
     _touch(session, incident, now)
 
 
-def escalation_of(session: Session, incident: Incident, now: dt.datetime):  # noqa: ANN201
+def escalation_of(session: Session, incident: Incident, now: dt.datetime):
     """The escalation status of the incident at `now` (required level, due time, next escalation)."""
     from core.incident.escalation import escalation_status
 

@@ -9,38 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from core.vocabulary import OPEN_STATUSES, STATUS_LABELS, IncidentStatus
 
-class IncidentStatus(StrEnum):
-    """Where an incident stands."""
+__all__ = ["OPEN_STATUSES", "STATUS_LABELS", "IncidentStatus"]
 
-    NEW = "new"
-    ACKNOWLEDGED = "acknowledged"
-    MOBILIZED = "mobilized"
-    MITIGATED = "mitigated"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    REOPENED = "reopened"
-
-
-STATUS_LABELS: dict[IncidentStatus, str] = {
-    IncidentStatus.NEW: "New",
-    IncidentStatus.ACKNOWLEDGED: "Acknowledged",
-    IncidentStatus.MOBILIZED: "Team mobilised",
-    IncidentStatus.MITIGATED: "Workaround in place",
-    IncidentStatus.RESOLVED: "Resolved",
-    IncidentStatus.CLOSED: "Closed",
-    IncidentStatus.REOPENED: "Reopened",
-}
-
-OPEN_STATUSES = frozenset(
-    {
-        IncidentStatus.NEW,
-        IncidentStatus.ACKNOWLEDGED,
-        IncidentStatus.MOBILIZED,
-        IncidentStatus.MITIGATED,
-        IncidentStatus.REOPENED,
-    }
-)
 
 _S = IncidentStatus
 ALLOWED_MOVES: dict[IncidentStatus, frozenset[IncidentStatus]] = {

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.account.access import may_work_on
 from core.incident.timeline import add_event
 from core.people.access import Role
-from core.account.access import may_work_on
 from core.people.users import SYSTEM, Actor
 from core.sla.facts import policy_of
 from db.models import Account, Incident, ReviewTask, User

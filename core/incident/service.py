@@ -13,7 +13,7 @@ from sqlalchemy import column, func, or_, select, table
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased
 
-from core.incident.lifecycle import OPEN_STATUSES
+from core.vocabulary import EMERGENCY_SEVERITIES, OPEN_STATUSES
 from db.models import Account, Incident, User
 
 # The FTS5 index of incident titles and summaries (SQLite only, migration 0004).
@@ -42,7 +42,7 @@ class IncidentRow:
         return self.escalation_due_at is not None and self.escalation_due_at < now
 
 
-def _row_query():  # noqa: ANN202
+def _row_query():
     owner = aliased(User)
     return (
         select(
@@ -148,7 +148,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _text_matches(session: Session, text: str):  # noqa: ANN202
+def _text_matches(session: Session, text: str):
     """Incidents whose title, summary or customer name contains `text` (any case).
 
     SQLite answers from the FTS5 trigram index of migration 0004 (a phrase
@@ -207,7 +207,6 @@ def owners(session: Session) -> list[tuple[int, str]]:
     return [(uid, name) for uid, name in session.execute(stmt)]
 
 
-EMERGENCY_SEVERITIES = ("P0", "P1")
 BOARD_COLUMNS = ("new", "reopened", "acknowledged", "mobilized", "mitigated")
 
 

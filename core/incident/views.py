@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.sla.clocks import SlaClock
 from core.incident.flows import clocks_of, escalation_of, pauses_of, policy_of
 from core.incident.lifecycle import allowed_moves, is_open
+from core.sla.clocks import SlaClock
 from db.models import ActionItem, Communication, Escalation, Incident, IncidentAssignment, TimelineEvent, User
 
 

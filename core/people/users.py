@@ -26,8 +26,8 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.people.access import Role, parse_role
 from core.limits import EMAIL, NAME, check_text
+from core.people.access import Role, parse_role
 from core.people.passwords import (
     burn_verification_time,
     check_password_rules,

@@ -44,22 +44,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, core_schema
 
+from core.limits import FREE_TEXT, TITLE
 from core.policy.calendar import Calendar
 from core.triage import answers as triage
-from core.limits import FREE_TEXT, TITLE
+from core.vocabulary import CLOCKS, LEVEL_IDS, SEVERITIES, TIERS, Clock, LevelId, Severity
 
-Clock = Literal[
-    "acknowledge",
-    "client_notification",
-    "mobilization",
-    "client_update",
-    "resolution",
-    "resolution_max",
-    "escalation",
-]
-Severity = Literal["P0", "P1", "P2", "P3"]
-Tier = Literal["basic", "pro", "enterprise"]
-LevelId = Literal["L1", "L2", "L3", "L4"]
 EscalationCategory = Literal["none", "standard", "priority", "immediate"]
 CalendarKey = Literal[
     "default",
@@ -88,10 +77,6 @@ _KIND_NEEDS: dict[str, tuple[str, ...]] = {
     "dropping": (),
 }
 
-CLOCKS: tuple[str, ...] = get_args(Clock)
-SEVERITIES: tuple[str, ...] = get_args(Severity)
-TIERS: tuple[str, ...] = get_args(Tier)
-LEVEL_IDS: tuple[str, ...] = get_args(LevelId)
 # Ordered from least to most urgent, so that "the highest wins" is max().
 ESCALATION_CATEGORIES: tuple[str, ...] = get_args(EscalationCategory)
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
+from core.incident.reviews import ReviewTaskRow
 from core.report.flows import (
     KIND_TITLES,
     POSTMORTEM_SOURCE,
@@ -32,7 +33,6 @@ from core.report.flows import (
     service_credit,
     span,
 )
-from core.incident.reviews import ReviewTaskRow
 from core.text import markdown_literal
 
 # Helvetica in a PDF speaks Latin-1 only: the few characters our texts use

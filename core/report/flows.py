@@ -30,14 +30,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.incident import flows as incidents
-from core.people.access import Role
 from core.account.access import may_work_on, works_on_all_accounts
-from core.sla.clocks import CLOCK_LABELS, ClockState, SlaClock, compact_duration
-from core.incident.lifecycle import STATUS_LABELS, IncidentStatus
+from core.incident import flows as incidents
 from core.limits import FREE_TEXT, TITLE, check_text
-from core.triage.rules import FIELD_LABELS, FLAG_FIELDS
+from core.people.access import Role
 from core.people.users import Actor
+from core.sla.clocks import CLOCK_LABELS, SlaClock, compact_duration
+from core.triage.rules import FIELD_LABELS, FLAG_FIELDS
+from core.vocabulary import STATUS_LABELS, ClockState, IncidentStatus
 from db.models import (
     Account,
     ActionItem,

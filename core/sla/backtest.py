@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.policy.schema import Policy
 from core.sla.clocks import CLOCK_LABELS, IncidentFacts, Pause, compute_clocks
 from core.sla.metrics import TRACKED_CLOCKS, Attainment, state_now
-from core.policy.schema import Policy
 from core.sla.projection import FACTS
 from core.triage.rules import Answers, triage
 from db.models import Account, Incident, SlaPause

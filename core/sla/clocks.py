@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from core.policy.calendar import add_working_time, working_time_between
-from core.policy.schema import CLOCKS, Policy
+from core.policy.schema import Policy
+from core.vocabulary import CLOCKS, ClockState
 
 CLOCK_LABELS: dict[str, str] = {
     "acknowledge": "Acknowledge",
@@ -35,15 +35,6 @@ STOPPED_BY: dict[str, str] = {
     "resolution_max": "resolved_at",
     "escalation": "escalated_at",
 }
-
-
-class ClockState(StrEnum):
-    """Where a clock stands."""
-
-    RUNNING = "running"
-    PAUSED = "paused"
-    MET = "met"
-    BREACHED = "breached"
 
 
 @dataclass(frozen=True)
@@ -104,7 +95,7 @@ class SlaClock:
 
 
 def _deadline_with_pauses(pauses: tuple[Pause, ...], start: dt.datetime, target: dt.timedelta,
-                          end: dt.datetime, calendar) -> dt.datetime:  # noqa: ANN001
+                          end: dt.datetime, calendar) -> dt.datetime:
     # Only pause time before the (moving) deadline pushes it out: a pause that
     # starts after a breach cannot undo it, and overlapping pauses count once.
     deadline = add_working_time(start, target, calendar)

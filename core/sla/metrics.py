@@ -18,8 +18,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from core.sla.clocks import ClockState, SlaClock
 from core.policy.schema import Objective, format_duration
+from core.sla.clocks import SlaClock
+from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
 
 # Clocks that stop once (acknowledge, notify, ...). The client-update cadence
 # restarts with every update, so it has no single "met or breached" per
@@ -34,7 +35,6 @@ DURATION_METRICS: dict[str, str] = {
     "mobilization": "Time to mobilise",
     "resolution": "Time to resolve",
 }
-EMERGENCY_SEVERITIES: tuple[str, ...] = ("P0", "P1")
 DEFAULT_REPEAT_WINDOW = dt.timedelta(days=180)
 # Planned capacity per person and week when none is given (the 20 % buffer is a share of it).
 DEFAULT_HOURS_PER_WEEK = 40.0

@@ -33,7 +33,6 @@ from core.sla.metrics import (
     BUCKETS,
     DEFAULT_REPEAT_WINDOW,
     DURATION_METRICS,
-    EMERGENCY_SEVERITIES,
     TRACKED_CLOCKS,
     Attainment,
     ClockFact,
@@ -42,6 +41,7 @@ from core.sla.metrics import (
     repeat_flags,
     week_start,
 )
+from core.vocabulary import EMERGENCY_SEVERITIES
 from db.models import (
     SLA_BUCKET_COLUMNS,
     Account,
@@ -333,7 +333,7 @@ class DashboardFilter:
     clocks: tuple[str, ...] = field(default=())
 
     @staticmethod
-    def for_dates(start: dt.date, end: dt.date, **kwargs) -> DashboardFilter:  # noqa: ANN003
+    def for_dates(start: dt.date, end: dt.date, **kwargs) -> DashboardFilter:
         """A filter over the whole weeks that contain `start` and `end`."""
         if end < start:
             raise ValueError("The end date is before the start date: pick a start date first, then the end.")
@@ -363,7 +363,7 @@ def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> l
     return conditions
 
 
-def _open_breached(now: dt.datetime):  # noqa: ANN202
+def _open_breached(now: dt.datetime):
     return or_(FACTS.c.state == "breached", and_(FACTS.c.state == "running", FACTS.c.deadline < now))
 
 
@@ -626,6 +626,7 @@ def range_weeks(flt: DashboardFilter) -> int:
 def objective_results(session: Session, flt: DashboardFilter, *, now: dt.datetime, policies: dict,
                       people: int, hours_per_week: float) -> list:
     """Every measurable objective of the given policies ({name: Policy}), measured on that policy's incidents."""
+    from core.policy.schema import format_duration
     from core.sla.clocks import CLOCK_LABELS
     from core.sla.metrics import (
         DURATION_BOUNDS,
@@ -635,7 +636,6 @@ def objective_results(session: Session, flt: DashboardFilter, *, now: dt.datetim
         measure_of,
         percentile_from_histogram,
     )
-    from core.policy.schema import format_duration
 
     results = []
     for name, policy in policies.items():

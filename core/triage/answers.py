@@ -7,7 +7,7 @@ no clock, no policy, never streamlit.
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from core.limits import TITLE, TitleText
 
-UTC = timezone.utc
+UTC = UTC
 
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]

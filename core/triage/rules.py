@@ -26,39 +26,85 @@ from typing import Any
 
 from core.policy.calendar import add_working_time
 from core.policy.schema import (
-    CLOCKS,
     ESCALATION_CATEGORIES,
     Policy,
     category_rank,
     level_rank,
     severity_rank,
 )
+from core.triage.answers import (
+    ANSWER_FIELDS as ANSWER_FIELDS,
+)
+from core.triage.answers import (
+    FIELD_CHOICES as FIELD_CHOICES,
+)
+from core.triage.answers import (
+    FIELD_HELP as FIELD_HELP,
+)
+from core.triage.answers import (
+    FIELD_LABELS as FIELD_LABELS,
+)
+from core.triage.answers import (
+    FLAG_FIELDS as FLAG_FIELDS,
+)
+from core.triage.answers import (
+    NUMBER_FIELDS as NUMBER_FIELDS,
+)
+from core.triage.answers import (
+    RED_FLAGS as RED_FLAGS,
+)
+from core.triage.answers import (
+    TEXT_FIELDS as TEXT_FIELDS,
+)
 from core.triage.answers import (  # re-exported: callers know the checklist through the rules
     UTC as UTC,
-    Money as Money,
-    Percent as Percent,
-    NonNegative as NonNegative,
-    TierChoice as TierChoice,
-    BusinessImpact as BusinessImpact,
-    Workaround as Workaround,
-    Level3 as Level3,
-    SystemAffected as SystemAffected,
-    YesNoUnknown as YesNoUnknown,
-    Rollback as Rollback,
+)
+from core.triage.answers import (
     Answers as Answers,
-    FIELD_CHOICES as FIELD_CHOICES,
-    FLAG_FIELDS as FLAG_FIELDS,
-    RED_FLAGS as RED_FLAGS,
-    NUMBER_FIELDS as NUMBER_FIELDS,
-    TEXT_FIELDS as TEXT_FIELDS,
-    ANSWER_FIELDS as ANSWER_FIELDS,
-    FIELD_LABELS as FIELD_LABELS,
-    FIELD_HELP as FIELD_HELP,
+)
+from core.triage.answers import (
     AnswersError as AnswersError,
-    parse_answers as parse_answers,
+)
+from core.triage.answers import (
+    BusinessImpact as BusinessImpact,
+)
+from core.triage.answers import (
+    Level3 as Level3,
+)
+from core.triage.answers import (
+    Money as Money,
+)
+from core.triage.answers import (
+    NonNegative as NonNegative,
+)
+from core.triage.answers import (
+    Percent as Percent,
+)
+from core.triage.answers import (
+    Rollback as Rollback,
+)
+from core.triage.answers import (
+    SystemAffected as SystemAffected,
+)
+from core.triage.answers import (
+    TierChoice as TierChoice,
+)
+from core.triage.answers import (
+    Workaround as Workaround,
+)
+from core.triage.answers import (
+    YesNoUnknown as YesNoUnknown,
+)
+from core.triage.answers import (
     describe_answer_errors as describe_answer_errors,
+)
+from core.triage.answers import (
     number_range as number_range,
 )
+from core.triage.answers import (
+    parse_answers as parse_answers,
+)
+from core.vocabulary import CLOCKS
 
 
 @dataclass(frozen=True)

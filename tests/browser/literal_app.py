@@ -6,11 +6,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
+import pandas as pd
+import streamlit as st
 
-from core.text import markdown_literal  # noqa: E402
-from tests.literal_text import CORPUS  # noqa: E402
+from core.text import markdown_literal
+from tests.literal_text import CORPUS
 
 st.set_page_config(layout="wide")
 for i, text in enumerate(CORPUS):

@@ -33,14 +33,14 @@ def _normal(text: str) -> str:
     return " ".join(text.replace("\u2060", "").replace("\u00a0", " ").split())
 
 
-def _settle(page, box) -> None:  # noqa: ANN001
+def _settle(page, box) -> None:
     # Elements off screen stay skeletons until scrolled to; lazily loaded renderers (KaTeX, emoji) follow.
     box.scroll_into_view_if_needed()
     page.wait_for_function("(el) => !el.querySelector('[data-testid=\"stSkeleton\"]')", arg=box.element_handle(),
                            timeout=20000)
 
 
-def _open_list_problems(page, box, expected: str, where: str) -> list[str]:  # noqa: ANN001
+def _open_list_problems(page, box, expected: str, where: str) -> list[str]:
     box.get_by_role("button", name="Open").click()
     options = page.get_by_role("listbox")
     options.wait_for(timeout=10000)

@@ -147,7 +147,7 @@ def test_behind_a_trusted_proxy_each_client_address_has_its_own_lock(browser, tm
     monkeypatch.setenv("ESCALATION_DESK_TRUSTED_IP_HEADER", "X-Forwarded-For")
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")  # the app's setting does the work, not uvicorn's
     with running_server(tmp_path, PEOPLE) as server:
-        def visitor(forwarded_for: str):  # noqa: ANN202
+        def visitor(forwarded_for: str):
             page = browser.new_context(extra_http_headers={"X-Forwarded-For": forwarded_for}).new_page()
             open_app(page, server.url)
             expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)

@@ -13,7 +13,7 @@ from tests.browser.conftest import open_app, running_server, sign_in, wait_idle
 from tests.conftest import NOW, TEST_PASSWORD
 
 
-def _prepare(engine, ids):  # noqa: ANN001
+def _prepare(engine, ids):
     with session_scope(engine) as s:
         policy_store.install_presets(s, now=NOW)
         s.add(Account(name="Acme Corp", tier="enterprise", annual_contract_value=Decimal(120000),

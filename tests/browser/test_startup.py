@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.browser.conftest import Server, open_app, wait_idle
 
 
-def _cold_page(browser, server: Server, path: str) -> str:  # noqa: ANN001
+def _cold_page(browser, server: Server, path: str) -> str:
     server.start()
     try:
         page = browser.new_page()

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core.account import importer as imp
-from core.people.access import Role
 from core.account.service import AccountPermissionError, Editor
+from core.people.access import Role
 from db.engine import read_scope, session_scope
 from db.models import Account, HealthSignal
 from tests.conftest import NOW, make_user
@@ -266,10 +266,10 @@ def test_hostile_csv_files_are_refused_line_by_line_and_import_nothing(engine, a
 
 
 def test_formula_like_text_is_a_warning_not_a_refusal(engine, admin):
-    content = ("name,tier,annual_contract_value,service_credits,contact_name,contact_role\n"
-               "Acme,pro,1,=1+2,Ana,@ops\n"
-               "Globex,basic,2,\"\t-10% per hour\",Bo,+cmd\n"
-               "Initech,pro,3,10% per hour,Cy,Lead\n").encode()
+    content = (b"name,tier,annual_contract_value,service_credits,contact_name,contact_role\n"
+               b"Acme,pro,1,=1+2,Ana,@ops\n"
+               b"Globex,basic,2,\"\t-10% per hour\",Bo,+cmd\n"
+               b"Initech,pro,3,10% per hour,Cy,Lead\n")
     with read_scope(engine) as s:
         preview = imp.preview_accounts(s, content)
     assert preview.ok

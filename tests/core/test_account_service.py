@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from core.account import service as svc
 from core.account import signals
-from core.people.access import Role
 from core.account.access import accounts_for
 from core.account.health import Observation
+from core.people.access import Role
 from core.people.users import Actor
 from db.engine import read_scope, session_scope
 from db.models import Account, AuditEntry, HealthSignal

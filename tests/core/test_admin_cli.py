@@ -68,8 +68,8 @@ def test_init_schedules_the_reviews_of_incidents_resolved_without_them(cli, tmp_
 
     from core.incident import flows as incidents
     from core.incident.lifecycle import Milestone
-    from core.triage.rules import Answers
     from core.people.users import SYSTEM
+    from core.triage.rules import Answers
     from db.engine import make_engine, session_scope
     from db.models import Account, ReviewTask
 

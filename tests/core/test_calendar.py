@@ -1,6 +1,6 @@
 """Working-time arithmetic across nights, weekends, holidays and DST changes."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from core.policy.calendar import Calendar, add_working_time, working_time_between
 
-UTC = timezone.utc
+UTC = UTC
 WEEKDAYS_9_TO_5 = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 # Paris office: 09:00-17:00 local, Monday to Friday, closed on Christmas Day.

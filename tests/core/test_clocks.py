@@ -5,14 +5,15 @@ and states every clock the policy defines for the incident as
 (deadline, state, stopped_at).
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.sla.clocks import ClockState, IncidentFacts, Pause, compute_clocks
 from core.policy.schema import PRESET_DIR, load_preset, parse_policy
+from core.sla.clocks import IncidentFacts, Pause, compute_clocks
+from core.vocabulary import ClockState
 
-UTC = timezone.utc
+UTC = UTC
 DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 RUNNING, PAUSED, MET, BREACHED = ClockState.RUNNING, ClockState.PAUSED, ClockState.MET, ClockState.BREACHED
 

@@ -18,13 +18,19 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from core.communication import flows as comms
+from core.communication.mail import (
+    AddressError,
+    HeaderInjectionError,
+    RecipientRefused,
+    ServerUnreachable,
+    SmtpSettings,
+)
 from core.incident import flows as incidents
-from core.policy import store as policy_store
-from core.sla.clocks import ClockState
 from core.incident.flows import ConflictError
-from core.communication.mail import AddressError, HeaderInjectionError, RecipientRefused, ServerUnreachable, SmtpSettings
-from core.triage.rules import Answers
 from core.people.users import Actor
+from core.policy import store as policy_store
+from core.triage.rules import Answers
+from core.vocabulary import ClockState
 from db.engine import session_scope
 from db.models import Account, AuditEntry, Communication, Contact, Incident, TimelineEvent
 from tests.conftest import NOW, make_user
@@ -40,13 +46,13 @@ class Collector:
     def __init__(self):
         self.messages = []
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("refuse"):
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 2.0.0 Ok: queued"
 
@@ -204,9 +210,8 @@ def test_bad_log_entries_are_refused_and_nothing_is_logged(setup, changes, error
                   template_version=None, channel="email", recipients=["ana@acme.example"], subject="Update",
                   body_text="Hello", actor=setup.actor, now=NOW + HOUR)
     values.update(changes)
-    with pytest.raises(error, match=message):
-        with session_scope(setup.engine) as s:
-            comms.record_communication(s, **values)
+    with pytest.raises(error, match=message), session_scope(setup.engine) as s:
+        comms.record_communication(s, **values)
     assert _count(setup.engine, Communication) == 0
     assert _incident(setup.engine, setup.incident_id).client_notified_at is None
 
@@ -315,10 +320,9 @@ def test_missing_required_fields_stop_sending_and_marking(setup, smtp):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
                               to=source.default_recipients, settings=settings, password=None, actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
-    with pytest.raises(comms.DraftIncomplete):
-        with session_scope(setup.engine) as s:
-            comms.mark_sent(s, incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                            channel="email", recipients=source.default_recipients, actor=setup.actor, now=NOW + HOUR)
+    with pytest.raises(comms.DraftIncomplete), session_scope(setup.engine) as s:
+        comms.mark_sent(s, incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
+                        channel="email", recipients=source.default_recipients, actor=setup.actor, now=NOW + HOUR)
     assert len(server.messages) == before and _count(setup.engine, Communication) == 0
 
 
@@ -454,9 +458,8 @@ def test_bad_smtp_settings_are_refused(setup, changes, message):
     values = dict(host="smtp.example.com", port=587, starttls=True, username="", from_address="desk@example.com",
                   expected_revision=0, actor=setup.actor, now=NOW)
     values.update(changes)
-    with pytest.raises(comms.SettingsError, match=message):
-        with session_scope(setup.engine) as s:
-            comms.save_smtp_settings(s, **values)
+    with pytest.raises(comms.SettingsError, match=message), session_scope(setup.engine) as s:
+        comms.save_smtp_settings(s, **values)
 
 
 # --------------------------------------------------------------------------

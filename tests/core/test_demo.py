@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from core.demo import dataset as demo
 from core.policy import store as policy_store
-from core.incident.lifecycle import OPEN_STATUSES
+from core.vocabulary import OPEN_STATUSES
 from db.engine import make_engine, session_scope
 from db.migrate import upgrade
 from db.models import Account, Incident, TimelineEvent

@@ -7,16 +7,16 @@ far. Each row states the whole outcome: required level, overdue, due time,
 next time-based level and when it falls due.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.sla.clocks import IncidentFacts, Pause
 from core.incident.escalation import EscalationStatus, escalation_status, handoff_summary
 from core.policy.schema import PRESET_DIR, load_preset, parse_policy
+from core.sla.clocks import IncidentFacts, Pause
 from core.triage.rules import Answers, triage
 
-UTC = timezone.utc
+UTC = UTC
 DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
@@ -51,7 +51,7 @@ def expect(required, overdue, due_at, next_level, next_due_at) -> tuple:
     return (required, overdue, utc(due_at), next_level, utc(next_due_at))
 
 
-def case(policy, answers, now, expected, *, current=None, resolved=None, tier=None, id):  # noqa: A002
+def case(policy, answers, now, expected, *, current=None, resolved=None, tier=None, id):
     return pytest.param(policy, answers, now, current, resolved, tier, expected, id=id)
 
 

@@ -9,15 +9,15 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from core.report import exports
 from core.incident import flows as incidents
-from core.policy import store as policy_store
-from core.report import flows as reports
 from core.incident import reviews
-from core.people.access import Role
 from core.incident.lifecycle import Milestone
-from core.triage.rules import Answers
+from core.people.access import Role
 from core.people.users import SYSTEM, Actor
+from core.policy import store as policy_store
+from core.report import exports
+from core.report import flows as reports
+from core.triage.rules import Answers
 from db.engine import session_scope
 from db.models import Account
 from tests.conftest import NOW, make_user

@@ -256,8 +256,8 @@ def test_demo_histories_trigger_each_rule_on_their_account_only(engine):
 
     from sqlalchemy import select
 
-    from core.demo import health as demo_health
     from core.account import signals
+    from core.demo import health as demo_health
     from db.engine import read_scope, session_scope
     from db.models import Account
 

@@ -6,15 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import clean_main_module
-
 from core.incident import flows as incidents
-from core.policy import store as policy_store
 from core.incident.lifecycle import IllegalMove, Milestone
-from core.triage.rules import Answers
 from core.people.users import SYSTEM
+from core.policy import store as policy_store
+from core.triage.rules import Answers
 from db.engine import make_engine, session_scope
 from db.models import Account, Incident, TimelineEvent
+from tests.conftest import clean_main_module
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
@@ -51,21 +50,18 @@ def test_main_path_stamps_milestones_and_meets_the_clocks(engine):
 
 def test_past_milestone_needs_a_reason_and_cannot_precede_detection(engine):
     iid = _open(engine)
-    with pytest.raises(incidents.IncidentError, match="Say why"):
-        with session_scope(engine) as s:
-            incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM,
-                                       now=NOW, at=NOW - 5 * MIN)
-    with pytest.raises(incidents.IncidentError, match="cannot be before detection"):
-        with session_scope(engine) as s:
-            incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM,
-                                       now=NOW, at=NOW - 60 * MIN, reason="typo")
+    with pytest.raises(incidents.IncidentError, match="Say why"), session_scope(engine) as s:
+        incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM,
+                                   now=NOW, at=NOW - 5 * MIN)
+    with pytest.raises(incidents.IncidentError, match="cannot be before detection"), session_scope(engine) as s:
+        incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM,
+                                   now=NOW, at=NOW - 60 * MIN, reason="typo")
 
 
 def test_illegal_status_move_is_refused(engine):
     iid = _open(engine)
-    with pytest.raises(IllegalMove, match="Allowed next"):
-        with session_scope(engine) as s:
-            incidents.move_status(s, incident_id=iid, target="closed", actor=SYSTEM, now=NOW)
+    with pytest.raises(IllegalMove, match="Allowed next"), session_scope(engine) as s:
+        incidents.move_status(s, incident_id=iid, target="closed", actor=SYSTEM, now=NOW)
 
 
 def test_reopen_runs_the_clocks_again_and_keeps_history(engine):
@@ -90,17 +86,16 @@ def test_stale_version_is_a_conflict_naming_the_change(engine):
     with session_scope(engine) as s:
         incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM, now=NOW,
                                    expected_version=seen)
-    with pytest.raises(incidents.ConflictError) as conflict:
-        with session_scope(engine) as s:
-            incidents.move_status(s, incident_id=iid, target="mobilized", actor=SYSTEM, now=NOW,
-                                  expected_version=seen)
+    with pytest.raises(incidents.ConflictError) as conflict, session_scope(engine) as s:
+        incidents.move_status(s, incident_id=iid, target="mobilized", actor=SYSTEM, now=NOW,
+                              expected_version=seen)
     assert "changed by someone else" in str(conflict.value)
     assert any("milestone:acknowledged" in line for line in conflict.value.changes)
     with session_scope(engine) as s:
         assert s.get(Incident, iid).status == "acknowledged"
 
 
-def _race(url: str, iid: int, version: int, target: str, queue) -> None:  # noqa: ANN001
+def _race(url: str, iid: int, version: int, target: str, queue) -> None:
     engine = make_engine(url)
     try:
         with session_scope(engine) as s:
@@ -153,10 +148,9 @@ def test_escalation_due_is_kept_on_the_row_for_lists(engine):
 ])
 def test_escalation_at_a_past_time_must_lie_between_detection_and_now(engine, minutes_after_detection, problem):
     iid = _open(engine)  # detected 10 minutes before NOW
-    with pytest.raises(incidents.IncidentError, match=problem):
-        with session_scope(engine) as s:
-            incidents.escalate(s, incident_id=iid, to_level="L3", reason="needs experts", actor=SYSTEM, now=NOW,
-                               at=NOW - 10 * MIN + minutes_after_detection * MIN)
+    with pytest.raises(incidents.IncidentError, match=problem), session_scope(engine) as s:
+        incidents.escalate(s, incident_id=iid, to_level="L3", reason="needs experts", actor=SYSTEM, now=NOW,
+                           at=NOW - 10 * MIN + minutes_after_detection * MIN)
 
 
 def test_escalation_recorded_late_counts_from_when_it_happened(engine):

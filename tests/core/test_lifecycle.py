@@ -4,7 +4,8 @@ import itertools
 
 import pytest
 
-from core.incident.lifecycle import IllegalMove, IncidentStatus, check_move
+from core.incident.lifecycle import IllegalMove, check_move
+from core.vocabulary import IncidentStatus
 
 S = IncidentStatus
 ALLOWED = {

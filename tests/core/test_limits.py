@@ -6,17 +6,17 @@ import pytest
 from sqlalchemy import func, select
 
 from core.account import service as account_service
-from core.incident import flows as incidents
-from core.report import flows as reports
-from core.people import users
-from core.people.access import Role
 from core.account.service import AccountError, Editor
+from core.incident import flows as incidents
 from core.incident.flows import IncidentError
 from core.incident.lifecycle import Milestone
 from core.limits import EMAIL, FREE_TEXT, LIMITS, NAME, TITLE, check_text, text_problem
+from core.people import users
+from core.people.access import Role
+from core.people.users import SYSTEM, UserError
+from core.report import flows as reports
 from core.report.flows import ReportError
 from core.triage.rules import AnswersError, parse_answers
-from core.people.users import SYSTEM, UserError
 from db.engine import read_scope, session_scope
 from db.models import Account, ActionItem, Incident, IncidentReport, TimelineEvent, User
 from tests.conftest import NOW

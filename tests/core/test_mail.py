@@ -21,7 +21,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from core.communication import mail
-from core.communication.render import render, sample_context
 from core.communication.mail import (
     AddressError,
     Attachment,
@@ -38,6 +37,7 @@ from core.communication.mail import (
     send,
     to_eml_bytes,
 )
+from core.communication.render import render, sample_context
 
 DATE = dt.datetime(2026, 3, 2, 9, 40, tzinfo=dt.UTC)
 # The auth test server is on loopback only; aiosmtpd warns about AUTH without TLS.
@@ -192,13 +192,13 @@ class CollectingHandler:
     def __init__(self):
         self.messages: list[tuple[str, list[str], bytes]] = []
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd hook)
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("refuse"):
             return "550 5.1.1 <%s>: Recipient address rejected: no such mailbox" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook)
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 2.0.0 Ok: queued as TEST1"
 
@@ -363,7 +363,7 @@ def test_concurrent_sends_each_get_their_own_connection(smtp_server):
     def worker(i: int) -> None:
         try:
             send(_message(subject=f"Update {i}"), _settings(controller))
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(5)]

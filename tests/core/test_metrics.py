@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.policy.schema import load_preset, preset_names
 from core.sla import metrics
-from core.sla.clocks import ClockState, IncidentFacts, Pause, compute_clocks
+from core.sla.clocks import IncidentFacts, Pause, compute_clocks
 from core.sla.metrics import Attainment, clock_fact, state_now
-from core.policy.schema import CLOCKS, SEVERITIES, TIERS, load_preset, preset_names
+from core.vocabulary import CLOCKS, SEVERITIES, TIERS, ClockState
 
 UTC = dt.UTC
 DETECTED = dt.datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

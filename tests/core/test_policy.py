@@ -3,19 +3,19 @@
 import json
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.policy.calendar import Calendar
 from core.policy.schema import (
     CLOCKS,
+    MAX_POLICY_BYTES,
     PRESET_DIR,
     SEVERITIES,
     TIERS,
     Condition,
     Policy,
-    MAX_POLICY_BYTES,
     PolicyError,
     PolicyFileError,
     format_duration,
@@ -28,7 +28,7 @@ from core.policy.schema import (
 from core.triage.rules import Answers, triage
 from tests.hostile_policies import HOSTILE_POLICIES
 
-UTC = timezone.utc
+UTC = UTC
 PRESETS = ["crisis", "default", "growth-engine", "red-status", "spark", "teamflow"]
 
 MINIMAL = """\

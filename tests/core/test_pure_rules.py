@@ -22,6 +22,8 @@ PURE_RULE_MODULES = (
     "core.incident.lifecycle",
     "core.incident.escalation",
     "core.account.health",
+    "core.vocabulary",
+    "core.zones",
 )
 CLOCK_ATTRIBUTES = {"now", "utcnow", "today", "time", "monotonic", "perf_counter", "time_ns", "monotonic_ns",
                     "localtime", "gmtime"}

@@ -7,14 +7,15 @@ import pytest
 from sqlalchemy import select
 
 from core.incident import flows as incidents
+from core.incident.lifecycle import Milestone
+from core.people.access import Role
+from core.people.users import SYSTEM, Actor
 from core.policy import store as policy_store
 from core.report import flows as reports
-from core.people.access import Role
-from core.sla.clocks import ClockState, SlaClock
-from core.incident.lifecycle import Milestone
 from core.report.flows import ReportConflict, ReportError, ReportStatus
+from core.sla.clocks import SlaClock
 from core.triage.rules import Answers
-from core.people.users import SYSTEM, Actor
+from core.vocabulary import ClockState
 from db.engine import session_scope
 from db.models import Account, IncidentReport
 from tests.conftest import NOW, make_user

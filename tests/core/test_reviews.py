@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from core.incident import flows as incidents
-from core.policy import store as policy_store
 from core.incident import reviews
-from core.people.access import Role
 from core.incident.lifecycle import Milestone
-from core.policy.schema import load_preset
 from core.incident.reviews import ReviewConflict, ReviewError
-from core.triage.rules import Answers
+from core.people.access import Role
 from core.people.users import SYSTEM, Actor
+from core.policy import store as policy_store
+from core.policy.schema import load_preset
+from core.triage.rules import Answers
 from db.engine import session_scope
 from db.models import Account, Incident, ReviewTask, TimelineEvent
 from tests.conftest import NOW, make_user

@@ -5,14 +5,14 @@ and states the whole outcome: severity, red status, escalation category and
 level, every deadline as an exact UTC datetime, and which rules explain it.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from core.policy.schema import load_preset
 from core.triage.rules import Answers, TriageResult, triage
 
-UTC = timezone.utc
+UTC = UTC
 DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 

@@ -1,6 +1,6 @@
 """Properties of triage that must hold for every policy and every checklist."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from core.policy.schema import (
     CLOCKS,
     SEVERITIES,
+    Policy,
     category_rank,
     level_rank,
-    Policy,
     load_preset,
     preset_names,
     severity_rank,
@@ -69,7 +69,7 @@ ANSWERS = st.fixed_dictionaries(
 DETECTED = st.datetimes(
     min_value=datetime(2024, 1, 1),
     max_value=datetime(2030, 12, 31),
-    timezones=st.sampled_from([timezone.utc, ZoneInfo("Europe/Paris"), ZoneInfo("America/New_York")]),
+    timezones=st.sampled_from([UTC, ZoneInfo("Europe/Paris"), ZoneInfo("America/New_York")]),
 )
 
 
@@ -97,7 +97,7 @@ def test_deadlines_are_never_before_detection(policy, answers, detected_at):
     result = triage(answers, policy, detected_at)
     assert set(result.deadlines) <= set(CLOCKS)
     for moment in result.deadlines.values():
-        assert moment.tzinfo == timezone.utc
+        assert moment.tzinfo == UTC
         assert moment >= detected_at
     if result.escalation_level is None:
         assert "escalation" not in result.deadlines

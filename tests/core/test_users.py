@@ -248,7 +248,7 @@ def test_client_address(remote, forwarded, expected):
     assert users.client_address(remote, forwarded) == expected
 
 
-def _attempts(url: str, attempts: list, barrier, results) -> None:  # noqa: ANN001
+def _attempts(url: str, attempts: list, barrier, results) -> None:
     """One app process: run sign-in attempts [(username, password, iso time, client)] in order."""
     engine = make_engine(url)
     if barrier is not None:
@@ -359,17 +359,15 @@ def test_create_user_gives_a_one_time_password_that_must_be_changed(engine):
 )
 def test_create_user_refuses_bad_input_with_a_clear_message(engine, kwargs, message):
     args = {"username": "carol", "display_name": "Carol", "role": "csm", "actor": users.SYSTEM, "now": NOW}
-    with pytest.raises(ValueError, match=message):
-        with session_scope(engine) as s:
-            users.create_user(s, **{**args, **kwargs})
+    with pytest.raises(ValueError, match=message), session_scope(engine) as s:
+        users.create_user(s, **{**args, **kwargs})
 
 
 def test_duplicate_username_is_refused(engine):
     make_user(engine, "alice", "csm")
-    with pytest.raises(users.UserError, match="taken"):
-        with session_scope(engine) as s:
-            users.create_user(s, username="ALICE", display_name="A", role="csm", password=TEST_PASSWORD,
-                              actor=users.SYSTEM, now=NOW)
+    with pytest.raises(users.UserError, match="taken"), session_scope(engine) as s:
+        users.create_user(s, username="ALICE", display_name="A", role="csm", password=TEST_PASSWORD,
+                          actor=users.SYSTEM, now=NOW)
 
 
 def test_last_admin_cannot_be_demoted_or_disabled(engine):
@@ -378,9 +376,8 @@ def test_last_admin_cannot_be_demoted_or_disabled(engine):
         lambda s: users.set_role(s, username="root", role="csm", actor=users.SYSTEM, now=NOW),
         lambda s: users.set_active(s, username="root", active=False, actor=users.SYSTEM, now=NOW),
     ):
-        with pytest.raises(users.UserError, match="last active administrator"):
-            with session_scope(engine) as s:
-                change(s)
+        with pytest.raises(users.UserError, match="last active administrator"), session_scope(engine) as s:
+            change(s)
 
 
 def test_reset_password_unlocks_and_ends_sessions(engine):

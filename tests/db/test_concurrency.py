@@ -9,13 +9,12 @@ import multiprocessing
 import threading
 
 import pytest
-
-from tests.conftest import clean_main_module
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.engine import make_engine, session_scope
 from db.models import Account, Incident
 from db.rows import get_for_update
+from tests.conftest import clean_main_module
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -85,9 +84,8 @@ def test_stale_write_is_refused_not_lost(engine):
         s.expunge(first)
     with session_scope(engine) as s:
         s.get(Incident, incident_id).title = "edited by Alice"
-    with pytest.raises(StaleDataError):
-        with session_scope(engine) as s:
-            stale = s.merge(first, load=False)
-            stale.title = "edited by Bob from an old copy"
+    with pytest.raises(StaleDataError), session_scope(engine) as s:
+        stale = s.merge(first, load=False)
+        stale.title = "edited by Bob from an old copy"
     with session_scope(engine) as s:
         assert s.get(Incident, incident_id).title == "edited by Alice"

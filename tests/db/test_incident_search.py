@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import text
 
 from core.incident import flows as incidents
-from core.policy import store as policy_store
 from core.incident.service import IncidentFilter, search
-from core.triage.rules import Answers
 from core.people.users import SYSTEM
+from core.policy import store as policy_store
+from core.triage.rules import Answers
 from db.engine import session_scope
 from db.models import Account, Incident
 

@@ -56,7 +56,7 @@ def test_an_empty_database_is_migrated_at_start_then_left_alone(empty_url):
     engine.dispose()
 
 
-def _start(url: str, barrier, results) -> None:  # noqa: ANN001
+def _start(url: str, barrier, results) -> None:
     """One app process starting: prepare the database as the router and the pages do."""
     engine = make_engine(url)
     barrier.wait(timeout=60)

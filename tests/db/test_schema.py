@@ -47,17 +47,15 @@ def test_times_round_trip_as_utc(engine):
 
 
 def test_naive_times_are_refused(engine):
-    with pytest.raises(Exception, match="naive datetime"):
-        with session_scope(engine) as s:
-            s.add(User(username="naive", display_name="N", role="csm", password_hash="x",
-                       created_at=dt.datetime(2026, 1, 1)))
+    with pytest.raises(Exception, match="naive datetime"), session_scope(engine) as s:
+        s.add(User(username="naive", display_name="N", role="csm", password_hash="x",
+                   created_at=dt.datetime(2026, 1, 1)))
 
 
 def test_failed_unit_of_work_rolls_back(engine):
-    with pytest.raises(RuntimeError):
-        with session_scope(engine) as s:
-            s.add(User(username="ghost", display_name="G", role="csm", password_hash="x"))
-            s.flush()
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        s.add(User(username="ghost", display_name="G", role="csm", password_hash="x"))
+        s.flush()
+        raise RuntimeError("boom")
     with session_scope(engine) as s:
         assert s.query(User).filter_by(username="ghost").count() == 0

@@ -19,16 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.incident import flows as incidents
-from core.sla import metrics
-from core.policy import store as policy_store
-from core.sla import backtest as sla_backtest
-from core.sla import projection as sla_summary
-from core.people.access import Role
 from core.incident.lifecycle import Milestone
+from core.people.access import Role
+from core.people.users import SYSTEM
+from core.policy import store as policy_store
 from core.policy.schema import load_preset, parse_policy
+from core.sla import backtest as sla_backtest
+from core.sla import metrics
+from core.sla import projection as sla_summary
 from core.sla.projection import DashboardFilter
 from core.triage.rules import Answers
-from core.people.users import SYSTEM
+from core.vocabulary import EMERGENCY_SEVERITIES
 from db.engine import session_scope
 from db.models import Account, Base, Incident, SlaPause
 
@@ -148,7 +149,7 @@ def reference(engine, now: dt.datetime, account_id: int | None = None) -> dict:
                 if clock.state.value == "breached":
                     heat[(incident.detected_at.weekday(), incident.detected_at.hour)] += 1
             week = metrics.week_start(incident.detected_at)
-            if incident.severity in metrics.EMERGENCY_SEVERITIES:
+            if incident.severity in EMERGENCY_SEVERITIES:
                 emergency[week] += metrics.emergency_seconds(incident.severity, incident.detected_at,
                                                              incident.resolved_at, now)
             per_account[incident.account_id] += 1
@@ -302,9 +303,8 @@ def test_backtest_with_the_policy_in_force_reproduces_its_outcomes(engine):
     assert (capped.incidents_used, capped.capped) == (2, True)
     acknowledge = {line.clock: line for line in strict.lines}["acknowledge"]
     assert acknowledge.candidate.breached > acknowledge.in_force.breached
-    with pytest.raises(ValueError, match="between 1 and"):
-        with session_scope(engine) as s:
-            sla_backtest.backtest(s, load_preset("red-status"), months=0, now=now)
+    with pytest.raises(ValueError, match="between 1 and"), session_scope(engine) as s:
+        sla_backtest.backtest(s, load_preset("red-status"), months=0, now=now)
 
 
 def test_dates_cover_whole_weeks_and_refuse_a_reversed_range():

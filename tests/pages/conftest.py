@@ -65,8 +65,8 @@ def open_test_incident(app_db, account_name: str, answers: dict, *, title: str =
     from sqlalchemy import select
 
     from core.incident import flows as incidents
-    from core.triage.rules import Answers
     from core.people.users import SYSTEM
+    from core.triage.rules import Answers
     from db.engine import session_scope
     from db.models import Account
 

@@ -14,17 +14,17 @@ from decimal import Decimal
 import yaml
 
 from core.account import service as account_service
+from core.account import signals
+from core.account.service import Editor
 from core.communication import flows as communications
 from core.incident import flows as incidents
-from core.policy import store as policy_store
-from core.report import flows as reports
-from core.account import signals
+from core.incident.lifecycle import Milestone
 from core.people import users
 from core.people.access import Role
-from core.account.service import Editor
-from core.incident.lifecycle import Milestone
-from core.triage.rules import Answers
 from core.people.users import Actor
+from core.policy import store as policy_store
+from core.report import flows as reports
+from core.triage.rules import Answers
 from db.engine import session_scope
 from tests.conftest import TEST_PASSWORD
 from tests.literal_text import hostile, hostile_short
@@ -64,7 +64,7 @@ class World:
     resolved_id: int
 
 
-def _user(session, username: str, role: str, tag: str, now: dt.datetime) -> int:  # noqa: ANN001
+def _user(session, username: str, role: str, tag: str, now: dt.datetime) -> int:
     user, _ = users.create_user(session, username=username, display_name=hostile_short(f"name{tag}"), role=role,
                                 email=hostile_email(f"email{tag}") if tag == "csm" else f"{username}@example.com",
                                 password=TEST_PASSWORD, actor=users.SYSTEM, now=now)
@@ -91,7 +91,7 @@ def _hostile_policy(text: str) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
-def build(engine) -> World:  # noqa: ANN001
+def build(engine) -> World:
     """Seed users, a hostile policy (the team default), an account with contacts, two incidents, reports, a reading."""
     now = dt.datetime.now(dt.UTC)
     with session_scope(engine) as s:

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from core.incident import flows as incidents
-from core.report import flows as reports
-from core.people.access import Role
 from core.incident.lifecycle import Milestone
+from core.people.access import Role
 from core.people.users import SYSTEM, Actor
+from core.report import flows as reports
 from db.engine import session_scope
 from db.models import ActionItem, IncidentReport, ReviewTask, User
 from tests.pages.conftest import REPO, open_test_incident, texts

@@ -73,7 +73,7 @@ def _strings(message: Message, path: str):
                 yield name, item
 
 
-def page_strings(node) -> list[tuple[str, str]]:  # noqa: ANN001
+def page_strings(node) -> list[tuple[str, str]]:
     """Every (proto field, text) the page sent; the cells of st.dataframe (plain) and st.table (Markdown) too."""
     found = []
     proto = getattr(node, "proto", None)
