@@ -171,6 +171,16 @@ def may_change(viewer: Viewer, view: IncidentView) -> bool:
     return may_work_on(viewer.role, viewer.id, view.account_owner_id) or view.owner_id == viewer.id
 
 
+# The clock filters `IncidentFilter.urgency` understands, with the words the list shows for them.
+URGENCY_LABELS: dict[str, str] = {
+    "any": "any",
+    "breached": "overdue now",
+    "escalation_overdue": "escalation overdue",
+    "client_update_overdue": "client update overdue",
+    "due_within_hour": "due within the hour",
+}
+
+
 @dataclass(frozen=True)
 class IncidentFilters:
     """What the incident list's filters offer: every account, every active person, every policy."""
@@ -191,7 +201,7 @@ def _client_update_due(session: Session, incident_ids: Sequence[int]) -> dict[in
     if not incident_ids:
         return {}
     stmt = select(Incident.id, Incident.next_client_update_due_at).where(Incident.id.in_(list(incident_ids)))
-    return {incident_id: due for incident_id, due in session.execute(stmt).tuples()}
+    return {incident_id: due for incident_id, due in session.execute(stmt)}
 
 
 @dataclass(frozen=True)
