@@ -18,6 +18,7 @@ from db.migrate import DatabaseNotReady, prepare_database
 from ui import auth
 from ui.auth import CurrentUser
 from ui.forms import password_change_form
+from ui.save import show_saved
 
 
 def require_database() -> None:
@@ -57,6 +58,7 @@ def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
             "Ask an administrator if you need access."
         )
         st.stop()
+    show_saved()
     return user
 
 
