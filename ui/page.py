@@ -42,7 +42,7 @@ def id_from_link(title: str, how_to_open: str) -> int:
 
 
 def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
-    """Configure the page, require a signed-in user allowed on `page`, draw the sidebar."""
+    """Configure the page, require a signed-in user allowed on `page`, draw the sidebar, show a queued toast."""
     if page not in PAGE_ACCESS:
         raise KeyError(f"page {page!r} is not in core.people.access.PAGE_ACCESS")
     st.set_page_config(page_title=f"{title} · Escalation Desk", page_icon=icon or None, layout="wide")
