@@ -13,7 +13,8 @@ import streamlit as st  # noqa: E402
 
 from core.account.access import may_work_on  # noqa: E402
 from core.communication import flows as comms  # noqa: E402
-from core.communication import render as messages  # noqa: E402
+from core.communication.catalog import catalog  # noqa: E402
+from core.communication.sandbox import RenderError  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import compose_actions as actions  # noqa: E402
@@ -57,7 +58,7 @@ st.markdown(f"[Open incident #{incident_id}](/incident?id={incident_id}) · {sou
     f"next client update due **{local_time(due, user.time_zone)}** ({time_left(due, now)})" if due
     else "no client update due"))
 
-specs = {spec.key: spec for spec in messages.catalog()}
+specs = {spec.key: spec for spec in catalog()}
 keys = list(specs)
 key = st.selectbox("Message", keys, index=keys.index(source.suggested_template), key=f"compose_template_{incident_id}",
                    format_func=lambda k: f"{specs[k].title} ({specs[k].channel})")
@@ -77,7 +78,7 @@ try:
     context = comms.apply_edits(source.context, edits)
     with read_scope() as session:
         prepared = comms.prepare_message(session, key=key, context=context)
-except (comms.CommunicationError, messages.RenderError) as error:
+except (comms.CommunicationError, RenderError) as error:
     st.error(markdown_literal(f"{error} Your draft is kept; correct the field and the preview comes back."))
     remember_version(incident_id, source.version)
     st.stop()

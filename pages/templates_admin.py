@@ -13,7 +13,11 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core.communication import flows as comms  # noqa: E402
-from core.communication import render as messages  # noqa: E402
+from core.communication.catalog import TemplateSources, catalog, shipped_sources  # noqa: E402
+from core.communication.context import sample_context  # noqa: E402
+from core.communication.fields import context_fields  # noqa: E402
+from core.communication.render import render  # noqa: E402
+from core.communication.sandbox import RenderError  # noqa: E402
 from core.people.users import Actor  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
@@ -34,7 +38,7 @@ def editor_key(key: str, part: str) -> str:
     return f"tpl_{part}_{key}"
 
 
-def load_into_editor(key: str, sources: messages.TemplateSources, version: int | None) -> None:
+def load_into_editor(key: str, sources: TemplateSources, version: int | None) -> None:
     """Put a template's text into the editor (callback: runs before the widgets are drawn)."""
     for part in PARTS:
         st.session_state[editor_key(key, part)] = getattr(sources, part)
@@ -43,7 +47,7 @@ def load_into_editor(key: str, sources: messages.TemplateSources, version: int |
 
 templates_tab, smtp_tab = st.tabs(["Templates", "Email server"])
 with templates_tab:
-    specs = {spec.key: spec for spec in messages.catalog()}
+    specs = {spec.key: spec for spec in catalog()}
     key = st.selectbox("Template", list(specs), key="tpl_pick",
                        format_func=lambda k: f"{specs[k].title} ({specs[k].channel}, {specs[k].audience})")
     spec = specs[key]
@@ -69,20 +73,20 @@ with templates_tab:
             for problem in refused.problems:
                 where = f"{problem.part} part" + (f", line {problem.line}" if problem.line else "")
                 st.error(markdown_literal(f"{where}: {problem.message}"))
-        except (comms.CommunicationError, messages.RenderError) as error:
+        except (comms.CommunicationError, RenderError) as error:
             st.error(markdown_literal(error))
         else:
             st.session_state.pop(f"tpl_base_{key}")
             st.session_state["templates_notice"] = f"Saved {spec.title} as version {number}; new messages use it."
             st.rerun()
     shipped_col.button("Put the shipped text in the editor", key="tpl_shipped", on_click=load_into_editor,
-                       args=(key, messages.shipped_sources(key), current.version))
+                       args=(key, shipped_sources(key), current.version))
 
     with st.expander("Preview the draft with sample data"):
         try:
-            sample = messages.render(spec, messages.sample_context(), subject_src=subject, text_src=text,
+            sample = render(spec, sample_context(), subject_src=subject, text_src=text,
                                      html_src=html)
-        except messages.RenderError as error:
+        except RenderError as error:
             st.error(markdown_literal(error))
         else:
             if sample.subject:
@@ -92,14 +96,14 @@ with templates_tab:
                 compose_view.html_preview(sample.html, height=480)
     with st.expander("Fields a template may use"):
         st.dataframe(pd.DataFrame([{"Field": f.name, "Meaning": f.description}
-                                   for f in messages.context_fields(spec.audience)]), hide_index=True,
+                                   for f in context_fields(spec.audience)]), hide_index=True,
                      width="stretch")
 
     st.subheader("Version history")
     rows = [{"Version": str(h.version), "Saved": local_time(h.saved_at, user.time_zone), "By": h.saved_by,
              "Subject": h.subject} for h in history]
     rows.append({"Version": "shipped", "Saved": "with the app", "By": "",
-                 "Subject": messages.shipped_sources(key).subject})
+                 "Subject": shipped_sources(key).subject})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for h in history:
         with st.expander(f"Version {h.version} · {local_time(h.saved_at, user.time_zone)} · "

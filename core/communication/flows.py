@@ -31,8 +31,10 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.account.access import works_on_all_accounts
 from core.communication import mail
-from core.communication import render as messages
-from core.communication.render import MessageContext, RenderedMessage, TemplateProblem, TemplateSources
+from core.communication.catalog import TemplateProblem, TemplateSources, check_template, shipped_sources, template_spec
+from core.communication.context import build_context
+from core.communication.fields import CONTEXT_FIELDS, MessageContext
+from core.communication.render import RenderedMessage, missing_fields, render
 from core.incident.flows import add_event, clocks_of, lock, refresh_next_deadline
 from core.people.access import Role
 from core.people.users import Actor
@@ -126,10 +128,10 @@ def _latest_row(session: Session, key: str) -> MessageTemplateVersion | None:
 
 def current_template(session: Session, key: str) -> TemplateText:
     """The newest saved version of template `key`, or the shipped file when none was saved."""
-    messages.template_spec(key)  # UnknownTemplate for a key outside the catalog
+    template_spec(key)  # UnknownTemplate for a key outside the catalog
     row = _latest_row(session, key)
     if row is None:
-        return TemplateText(key, None, messages.shipped_sources(key))
+        return TemplateText(key, None, shipped_sources(key))
     return TemplateText(key, row.version, TemplateSources(row.subject, row.body_text, row.body_html))
 
 
@@ -152,10 +154,10 @@ def save_template(
     shipped file). TemplateRejected lists every problem with its line;
     TemplateConflict when someone saved meanwhile.
     """
-    spec = messages.template_spec(key)
+    spec = template_spec(key)
     subject = " ".join(subject.split()) if spec.channel != "phone" else ""
     html = html if spec.channel == "email" else ""
-    problems = messages.check_template(subject or None, text, html or None,
+    problems = check_template(subject or None, text, html or None,
                                        audience=spec.audience, channel=spec.channel)
     if problems:
         raise TemplateRejected(problems)
@@ -200,7 +202,7 @@ def template_fields(sources: TemplateSources) -> list[str]:
             try:
                 used |= meta.find_undeclared_variables(parser.parse(source))
             except jinja2.TemplateSyntaxError:
-                return list(messages.CONTEXT_FIELDS)
+                return list(CONTEXT_FIELDS)
     return [name for name in MessageContext.model_fields if name in used]
 
 
@@ -288,7 +290,7 @@ def compose_source(session: Session, incident_id: int, *, signer_id: int | None,
         select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id))}
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([*people.values(), signer_id or 0])))}
     comms = list(session.scalars(select(Communication).where(Communication.incident_id == incident_id)))
-    context = messages.build_context(
+    context = build_context(
         incident=incident, account=account, contacts=contacts, csm=users.get(signer_id or 0),
         assignments={role: users[uid] for role, uid in people.items() if uid in users}, communications=comms,
         clocks=clocks_of(session, incident, now), now=now)
@@ -328,12 +330,12 @@ class PreparedMessage:
 
 def prepare_message(session: Session, *, key: str, context: MessageContext) -> PreparedMessage:
     """Render template `key` (newest saved version, else shipped) with `context`; RenderError if it fails."""
-    spec = messages.template_spec(key)
+    spec = template_spec(key)
     current = current_template(session, key)
-    rendered: RenderedMessage = messages.render(spec, context, subject_src=current.sources.subject,
+    rendered: RenderedMessage = render(spec, context, subject_src=current.sources.subject,
                                                 text_src=current.sources.text, html_src=current.sources.html)
     return PreparedMessage(key, current.version, spec.channel, spec.audience, rendered.subject, rendered.text,
-                           rendered.html, tuple(messages.missing_fields(spec, context)))
+                           rendered.html, tuple(missing_fields(spec, context)))
 
 
 def _require_complete(prepared: PreparedMessage) -> None:

@@ -367,7 +367,7 @@ def test_field_kinds(name, kind):
 
 
 def test_edits_are_validated_by_field():
-    from core.communication.render import sample_context
+    from core.communication.context import sample_context
 
     with pytest.raises(comms.CommunicationError, match="update_number"):
         comms.apply_edits(sample_context(), {"update_number": 0})
@@ -378,7 +378,7 @@ def test_edits_are_validated_by_field():
 
 
 def _save(setup, key="status_update", expected=None, **parts):
-    from core.communication.render import shipped_sources
+    from core.communication.catalog import shipped_sources
 
     shipped = shipped_sources(key)
     values = {"subject": shipped.subject, "text": shipped.text, "html": shipped.html, **parts}

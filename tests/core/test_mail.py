@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from core.communication import mail
+from core.communication.context import sample_context
 from core.communication.mail import (
     AddressError,
     Attachment,
@@ -37,7 +38,7 @@ from core.communication.mail import (
     send,
     to_eml_bytes,
 )
-from core.communication.render import render, sample_context
+from core.communication.render import render
 
 DATE = dt.datetime(2026, 3, 2, 9, 40, tzinfo=dt.UTC)
 # The auth test server is on loopback only; aiosmtpd warns about AUTH without TLS.

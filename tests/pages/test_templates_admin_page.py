@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from core.communication import flows as comms
-from core.communication.render import shipped_sources
+from core.communication.catalog import shipped_sources
 from db.engine import session_scope
 from db.models import MessageTemplateVersion, Setting
 from tests.literal_text import visible_text
