@@ -6,7 +6,7 @@ user = page_setup("board", "Emergency board", ":material/view_kanban:")
 
 import streamlit as st  # noqa: E402
 
-from core.communication import flows as communications  # noqa: E402
+from core.communication.cadence import client_update_due  # noqa: E402
 from core.incident import service as q  # noqa: E402
 from core.sla.clocks import CLOCK_LABELS  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
@@ -19,7 +19,7 @@ st.title("Emergency board")
 now = utcnow()
 with read_scope() as session:
     rows = q.board(session, now=now)
-    update_due = communications.client_update_due(session, [r.id for r in rows])
+    update_due = client_update_due(session, [r.id for r in rows])
 emergencies, columns_by_status = q.board_lanes(rows)
 st.caption(f"{len(rows)} open · {len(emergencies)} in the emergency lane · "
            f"{sum(1 for r in rows if r.next_deadline_at and r.next_deadline_at < now)} with an overdue clock · "

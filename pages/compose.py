@@ -15,6 +15,8 @@ from core.account.access import may_work_on  # noqa: E402
 from core.communication import flows as comms  # noqa: E402
 from core.communication.catalog import catalog  # noqa: E402
 from core.communication.sandbox import RenderError  # noqa: E402
+from core.communication.smtp import smtp_settings  # noqa: E402
+from core.communication.store import current_template, template_fields  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import compose_actions as actions  # noqa: E402
@@ -40,7 +42,7 @@ st.query_params["id"] = str(incident_id)
 
 with read_scope() as session:
     source = comms.compose_source(session, incident_id, signer_id=user.id, now=now)
-    smtp, _ = comms.smtp_settings(session)
+    smtp, _ = smtp_settings(session)
 if source is None:
     st.error(f"There is no incident #{incident_id}. Check the number in the link.")
     st.stop()
@@ -66,7 +68,7 @@ spec = specs[key]
 st.caption(f"Use it: {spec.use_when}")
 
 with read_scope() as session:
-    fields = comms.template_fields(comms.current_template(session, key).sources)
+    fields = template_fields(current_template(session, key).sources)
 with st.expander("Fields, prefilled from the record (times in the client's zone, "
                  f"{source.context.client_time_zone})", expanded=True):
     edits = view.field_editors(source, fields, spec.requires)

@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core.account.access import works_on_all_accounts  # noqa: E402
-from core.communication import flows as communications  # noqa: E402
+from core.communication.cadence import DUE_SOON, updates_due  # noqa: E402
 from core.incident import service as incident_queries
 from core.people.access import ROLE_DUTIES, ROLE_LABELS  # noqa: E402
 from core.sla.clocks import CLOCK_LABELS  # noqa: E402
@@ -33,8 +33,8 @@ with read_scope() as session:
     team_open = incident_queries.count_open(session)
     # A lead answers for the team: the most urgent open incidents of everyone.
     listed = incident_queries.board(session, now=now, limit=50) if team else mine
-    due_soon = communications.updates_due(session, user_id=None if team else user.id,
-                                          now=now, within=communications.DUE_SOON)
+    due_soon = updates_due(session, user_id=None if team else user.id,
+                           now=now, within=DUE_SOON)
 
 left, right = st.columns(2)
 left.metric("My open incidents", len(mine))

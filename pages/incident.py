@@ -11,6 +11,7 @@ import streamlit as st  # noqa: E402
 
 from core.account.access import may_work_on  # noqa: E402
 from core.communication import flows as communications  # noqa: E402
+from core.communication.cadence import client_update_due  # noqa: E402
 from core.incident import service as incident_queries
 from core.incident import views as incident_view
 from core.text import markdown_literal  # noqa: E402
@@ -31,7 +32,7 @@ with read_scope() as session:
     view = incident_view.load(session, incident_id, now=utcnow())
     people = incident_queries.owners(session)
     messages_log = communications.communication_log(session, incident_id)
-    update_due = communications.client_update_due(session, [incident_id]).get(incident_id)
+    update_due = client_update_due(session, [incident_id]).get(incident_id)
 if view is None:
     st.error(f"There is no incident #{incident_id}. Check the number in the link.")
     st.stop()

@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core.account.access import accounts_for  # noqa: E402
-from core.communication import flows as communications  # noqa: E402
+from core.communication.cadence import client_update_due  # noqa: E402
 from core.incident import service as q  # noqa: E402
 from core.people.access import Role  # noqa: E402
 from core.policy import store as policy_store  # noqa: E402
@@ -60,7 +60,7 @@ flt = q.IncidentFilter(statuses=tuple(statuses), severities=tuple(severities),
 page = st.session_state.get("f_page", 1)
 with read_scope() as session:
     rows, total = q.search(session, flt, now=now, page=page, page_size=PAGE_SIZE)
-    update_due = communications.client_update_due(session, [r.id for r in rows])
+    update_due = client_update_due(session, [r.id for r in rows])
 pages = max(1, -(-total // PAGE_SIZE))
 if page > pages:
     page = 1

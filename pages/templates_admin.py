@@ -15,9 +15,12 @@ import streamlit as st  # noqa: E402
 from core.communication import flows as comms  # noqa: E402
 from core.communication.catalog import TemplateSources, catalog, shipped_sources  # noqa: E402
 from core.communication.context import sample_context  # noqa: E402
+from core.communication.errors import SettingsError, TemplateRejected  # noqa: E402
 from core.communication.fields import context_fields  # noqa: E402
-from core.communication.render import render  # noqa: E402
+from core.communication.render import render
 from core.communication.sandbox import RenderError  # noqa: E402
+from core.communication.smtp import save_smtp_settings, smtp_settings  # noqa: E402
+from core.communication.store import current_template, save_template, template_history  # noqa: E402
 from core.people.users import Actor  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402
@@ -52,8 +55,8 @@ with templates_tab:
                        format_func=lambda k: f"{specs[k].title} ({specs[k].channel}, {specs[k].audience})")
     spec = specs[key]
     with read_scope() as session:
-        current = comms.current_template(session, key)
-        history = comms.template_history(session, key)
+        current = current_template(session, key)
+        history = template_history(session, key)
     if f"tpl_base_{key}" not in st.session_state:
         load_into_editor(key, current.sources, current.version)
     st.caption(f"{spec.use_when}  \nCompose uses "
@@ -65,10 +68,10 @@ with templates_tab:
     if save_col.button("Check and save as a new version", type="primary", key="tpl_save"):
         try:
             with session_scope() as session:
-                number = comms.save_template(session, key=key, subject=subject, text=text, html=html,
-                                             expected_version=st.session_state[f"tpl_base_{key}"], actor=actor,
-                                             now=utcnow()).version
-        except comms.TemplateRejected as refused:
+                number = save_template(session, key=key, subject=subject, text=text, html=html,
+                                       expected_version=st.session_state[f"tpl_base_{key}"], actor=actor,
+                                       now=utcnow()).version
+        except TemplateRejected as refused:
             st.error("Not saved: fix these and save again (your draft is still in the editor).")
             for problem in refused.problems:
                 where = f"{problem.part} part" + (f", line {problem.line}" if problem.line else "")
@@ -114,7 +117,7 @@ with templates_tab:
 
 with smtp_tab:
     with read_scope() as session:
-        smtp, revision = comms.smtp_settings(session)
+        smtp, revision = smtp_settings(session)
     st.write("Compose sends email through this server. The password is never stored here: put it in "
              f"`.streamlit/secrets.toml` as `{compose_view.PASSWORD_SECRET}` or in the environment variable "
              f"`{compose_view.PASSWORD_ENV}`.")
@@ -134,10 +137,10 @@ with smtp_tab:
         if st.form_submit_button("Save email settings"):
             try:
                 with session_scope() as session:
-                    comms.save_smtp_settings(session, host=host, port=int(port), starttls=starttls,
-                                             username=username, from_address=from_address,
-                                             expected_revision=revision, actor=actor, now=utcnow())
-            except comms.SettingsError as error:
+                    save_smtp_settings(session, host=host, port=int(port), starttls=starttls,
+                                       username=username, from_address=from_address,
+                                       expected_revision=revision, actor=actor, now=utcnow())
+            except SettingsError as error:
                 st.error(markdown_literal(error))
             else:
                 st.session_state["templates_notice"] = f"Email settings saved: {host}:{int(port)}."

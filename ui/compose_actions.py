@@ -13,7 +13,8 @@ import streamlit as st
 
 from core.communication import flows as comms
 from core.communication.flows import ComposeSource, PreparedMessage
-from core.communication.mail import MailError, SmtpSettings
+from core.communication.mail import MailError
+from core.communication.smtp import SmtpSettings
 from core.incident.flows import ConflictError
 from core.people.users import Actor
 from core.text import markdown_literal

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from core.communication import flows as comms
+from core.communication.smtp import save_smtp_settings, smtp_settings
 from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
 from core.people.users import SYSTEM, Actor
@@ -52,9 +53,9 @@ def acme(workspace, app_db):
 def use_smtp(app_db, port: int) -> None:
     """Point the app's email settings at 127.0.0.1:port (no TLS, no login)."""
     with session_scope(app_db) as s:
-        _, revision = comms.smtp_settings(s)
-        comms.save_smtp_settings(s, host="127.0.0.1", port=port, starttls=False, username="",
-                                 from_address="Success Desk <desk@example.com>", expected_revision=revision,
+        _, revision = smtp_settings(s)
+        save_smtp_settings(s, host="127.0.0.1", port=port, starttls=False, username="",
+                           from_address="Success Desk <desk@example.com>", expected_revision=revision,
                                  actor=SYSTEM, now=dt.datetime.now(dt.UTC))
 
 
