@@ -56,7 +56,8 @@ def updates_due(session: Session, *, user_id: int | None, now: dt.datetime, with
     if user_id is not None:
         stmt = stmt.where(or_(Incident.owner_id == user_id, Account.owner_id == user_id))
     return [UpdateDue(i, title, account, severity, owner or "unassigned", due, notified is None)
-            for i, title, account, severity, owner, due, notified in session.execute(stmt)]
+            for i, title, account, severity, owner, due, notified in session.execute(stmt)
+            if due is not None]  # the query only keeps incidents with a due time
 
 
 def client_update_due(session: Session, incident_ids: Sequence[int]) -> dict[int, dt.datetime | None]:

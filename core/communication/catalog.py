@@ -68,8 +68,9 @@ def check_template(
         problems.append(TemplateProblem("subject", None, "an email needs a subject"))
     if not (text_src or "").strip():
         problems.append(TemplateProblem("text", None, "the plain-text part is empty"))
-    parts = [("subject", subject_src, False), ("text", text_src, False), ("html", html_src, True)]
-    for part, source, html in parts:
+    parts: list[tuple[Literal["subject", "text", "html"], str | None]] = [
+        ("subject", subject_src), ("text", text_src), ("html", html_src)]
+    for part, source in parts:
         if source:
             problems.extend(check_part(part, source, audience=audience))
     return problems

@@ -15,12 +15,14 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from core.communication.fields import CONTEXT_FIELDS, MessageContext
+from core.policy.calendar import add_working_time
 from core.policy.schema import Policy
+from core.zones import UTC_NAME, zone_or_none
 
 CLIENT_SEVERITY: dict[str, str] = {"P0": "Critical", "P1": "High", "P2": "Medium", "P3": "Low"}
 # Status words a client understands (the lifecycle's own labels are for the team).
@@ -80,20 +82,11 @@ ASSIGNMENT_ROLES: dict[str, str] = {
 # Building the context from the incident record.
 
 
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def client_zone(contacts: Sequence[Any], account: Any) -> ZoneInfo:
     """The primary contact's time zone, else the account's, else UTC."""
     primary = next((c for c in contacts if getattr(c, "is_primary", False)), None)
-    return (_zone(getattr(primary, "time_zone", None)) or _zone(getattr(account, "time_zone", None))
-            or ZoneInfo("UTC"))
+    return (zone_or_none(getattr(primary, "time_zone", None)) or zone_or_none(getattr(account, "time_zone", None))
+            or ZoneInfo(UTC_NAME))
 
 
 def format_time(moment: dt.datetime | None, zone: ZoneInfo) -> str:
@@ -150,7 +143,6 @@ def _policy_of(incident: Any) -> Any:
     snapshot = getattr(incident, "policy_snapshot", None)
     if not snapshot:
         return None
-
     try:
         return Policy.model_validate(snapshot)
     except ValidationError:
@@ -184,12 +176,8 @@ def _next_update(incident: Any, policy: Any, clocks: Sequence[Any], now: dt.date
         cadence = policy.target("client_update", incident.severity, tier)
     if cadence is None or getattr(incident, "resolved_at", None) is not None:
         return None, cadence
-    if policy is not None:
-        from core.policy.calendar import add_working_time
-
-        due = add_working_time(now, cadence, policy.calendar_for("client_update"))
-    else:
-        due = now + cadence
+    due = (add_working_time(now, cadence, policy.calendar_for("client_update")) if policy is not None
+           else now + cadence)
     # Promise a round time no later than the deadline (never earlier than now).
     rounded = due.replace(second=0, microsecond=0) - dt.timedelta(minutes=due.minute % 5)
     return (rounded if rounded > now else due), cadence

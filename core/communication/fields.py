@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 Line = Annotated[str, StringConstraints(max_length=2_000)]
 Lines = Annotated[list[Line], Field(max_length=50)]
-_INTERNAL = {"audience": "internal"}
+_INTERNAL: JsonDict = {"audience": "internal"}
 
 
 class MessageContext(BaseModel):
@@ -126,7 +127,7 @@ class MessageContext(BaseModel):
 CONTEXT_FIELDS: frozenset[str] = frozenset(MessageContext.model_fields)
 INTERNAL_FIELDS: frozenset[str] = frozenset(
     name for name, info in MessageContext.model_fields.items()
-    if (info.json_schema_extra or {}).get("audience") == "internal"  # type: ignore[union-attr]
+    if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("audience") == "internal"
 )
 REQUIRED_FIELDS: frozenset[str] = frozenset(
     name for name, info in MessageContext.model_fields.items() if info.is_required()

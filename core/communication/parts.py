@@ -134,8 +134,8 @@ def check_part(html: bool, source: str, label: str, *, fields: Collection[str], 
         if node.name not in env.filters:
             problems.append(PartProblem(node.lineno, f"no filter named '{node.name}'"))
     first_line: dict[str, int] = {}
-    for node in tree.find_all(nodes.Name):
-        first_line.setdefault(node.name, node.lineno)
+    for name_node in tree.find_all(nodes.Name):
+        first_line.setdefault(name_node.name, name_node.lineno)
     for name in sorted(meta.find_undeclared_variables(tree) - set(env.globals)):
         if name not in fields:
             problems.append(PartProblem(first_line.get(name),

@@ -19,11 +19,11 @@ import contextlib
 import functools
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
@@ -78,6 +78,10 @@ class _Budget:
             raise TemplateLimitError(TIME_LIMIT_MESSAGE)
 
 
+# A filter's positional and keyword arguments, as a precheck hands them on.
+_Arguments = tuple[tuple[Any, ...], dict[str, Any]]
+_V = TypeVar("_V")
+
 _BUDGET: ContextVar[_Budget | None] = ContextVar("message_render_budget", default=None)
 
 
@@ -89,7 +93,7 @@ def _budget() -> _Budget:
     return budget
 
 
-def _check_value(value: Any, what: str) -> Any:
+def _check_value(value: _V, what: str) -> _V:
     """Refuse a computed value that is too large; return it unchanged otherwise."""
     if isinstance(value, str):
         if len(value) > MAX_VALUE_CHARS:
@@ -159,7 +163,7 @@ def _guard_filter(name: str, func: Any, precheck: Any = None) -> Any:
     return guarded
 
 
-def _pre_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> tuple[tuple, dict]:
+def _pre_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> _Arguments:
     items = []
     for item in value:
         items.append(item)
@@ -172,7 +176,7 @@ def _pre_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> 
     return (eval_ctx, items, d, attribute), {}
 
 
-def _pre_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = None) -> tuple[tuple, dict]:
+def _pre_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = None) -> _Arguments:
     text, old_s, new_s = str(s), str(old), str(new)
     hits = text.count(old_s) if old_s else len(text) + 1
     if count is not None and count >= 0:
@@ -184,7 +188,7 @@ def _pre_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = 
     return (eval_ctx, s, old, new, count), {}
 
 
-def _pre_indent(s: Any, width: Any = 4, *args: Any, **kwargs: Any) -> tuple[tuple, dict]:
+def _pre_indent(s: Any, width: Any = 4, *args: Any, **kwargs: Any) -> _Arguments:
     size = len(width) if isinstance(width, str) else int(width)
     if size > 100:
         raise TemplateLimitError("the 'indent' filter allows at most 100 characters of indentation")
@@ -192,14 +196,14 @@ def _pre_indent(s: Any, width: Any = 4, *args: Any, **kwargs: Any) -> tuple[tupl
 
 
 def _pre_wordwrap(environment: Any, s: Any, width: int = 79, break_long_words: bool = True,
-                  wrapstring: str | None = None, *args: Any, **kwargs: Any) -> tuple[tuple, dict]:
+                  wrapstring: str | None = None, *args: Any, **kwargs: Any) -> _Arguments:
     if wrapstring is not None and len(str(wrapstring)) > 10:
         raise TemplateLimitError("the 'wordwrap' filter allows a line break of at most 10 characters")
     return (environment, s, width, break_long_words, wrapstring, *args), kwargs
 
 
 def _pre_count(what: str) -> Any:
-    def precheck(value: Any, count: Any, *args: Any, **kwargs: Any) -> tuple[tuple, dict]:
+    def precheck(value: Any, count: Any, *args: Any, **kwargs: Any) -> _Arguments:
         if int(count) > MAX_ITEMS:
             raise TemplateLimitError(f"the '{what}' filter allows at most {MAX_ITEMS:,}")
         return (value, count, *args), kwargs
@@ -320,7 +324,7 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
         """No str.format / format_map at all: they pad without bound ('{:>999999999}')."""
         return None
 
-    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         """Count the call against the budget and size-check its result."""
         _budget().tick()
         return _check_value(super().call(context, obj, *args, **kwargs), "a call in the template")
@@ -337,13 +341,13 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
                     raise TemplateLimitError(
                         f"repeating a value {times:,} times would produce {size:,} "
                         f"{'characters' if isinstance(seq, str) else 'items'}; at most {limit:,} allowed")
-            elif isinstance(left, int) and isinstance(right, int):
-                if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                    raise TemplateLimitError("multiplying these numbers would produce a number that is too large")
+            elif (isinstance(left, int) and isinstance(right, int)
+                  and left.bit_length() + right.bit_length() > MAX_INT_BITS):
+                raise TemplateLimitError("multiplying these numbers would produce a number that is too large")
         elif operator == "**":
-            if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
-                if right > MAX_INT_BITS or left.bit_length() * right > MAX_INT_BITS:
-                    raise TemplateLimitError(f"{left} ** {right} would produce a number that is too large")
+            if (isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1
+                    and (right > MAX_INT_BITS or left.bit_length() * right > MAX_INT_BITS)):
+                raise TemplateLimitError(f"{left} ** {right} would produce a number that is too large")
         elif operator == "+":
             if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
                 size = len(left) + len(right)
@@ -354,14 +358,15 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
             _check_percent_format(left)
         return _check_value(super().call_binop(context, operator, left, right), f"the '{operator}' operator")
 
-    def guarded_concat(self, join: Any, parts: tuple[Any, ...]) -> str:
+    def guarded_concat(self, join: Callable[[Iterable[Any]], str], parts: tuple[Any, ...]) -> str:
         """The `~` operator: refuse before joining when the result would be too large."""
         _budget().tick()
         size = sum(_length(part) for part in parts)
         if size > MAX_VALUE_CHARS:
             raise TemplateLimitError(f"joining with '~' would produce {size:,} characters; at most "
                                      f"{MAX_VALUE_CHARS:,} allowed")
-        return _check_value(join(parts), "joining with '~'")
+        joined: str = join(parts)
+        return _check_value(joined, "joining with '~'")
 
     def count_output(self, value: Any) -> Any:
         """Everything a template writes, into the output or into a {% set %}/macro buffer, is counted."""

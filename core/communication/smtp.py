@@ -14,6 +14,7 @@ a message as sent unless the server accepted it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import smtplib
@@ -250,10 +251,8 @@ def _transmit(smtp: smtplib.SMTP, sender: str, recipients: list[str], payload: b
                              f"{_reply_text(exc.smtp_error)}). Nothing was sent.") from None
     if code != 250:
         raise MessageRefused(f"The email server refused the message ({code} {_reply_text(reply)}). Nothing was sent.")
-    try:
-        smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        pass  # the message is already accepted; a failed goodbye changes nothing
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()  # the message is already accepted; a failed goodbye changes nothing
     return SendReceipt(accepted=accepted, refused=refused, server_reply=f"{code} {_reply_text(reply)}")
 
 

@@ -92,7 +92,8 @@ def save_template(
     current = current_template(session, key)
     if current.version != expected_version:
         latest = _latest_row(session, key)
-        who = session.get(User, latest.created_by_id).display_name if latest and latest.created_by_id else "someone"
+        author = session.get(User, latest.created_by_id) if latest and latest.created_by_id else None
+        who = author.display_name if author is not None else "someone"
         raise TemplateConflict(
             f"{who} saved '{spec.title}' as version {current.version} while you were editing "
             f"version {expected_version or 'shipped'}. Your draft is still in the editor and nothing was saved: "

@@ -214,7 +214,8 @@ class _Worker:
                         self.kill()
                         raise WorkerFailed("the template renderer sent an oversized reply", "RenderError")
                     needed = _HEADER.size + size
-        return json.loads(bytes(buffer[_HEADER.size:needed]))
+        reply: dict[str, Any] = json.loads(bytes(buffer[_HEADER.size:needed]))
+        return reply
 
     def _failure(self, starting: bool = False) -> WorkerFailed:
         """Why the worker stopped, from its exit status (it is reaped here)."""
@@ -381,7 +382,7 @@ def render_part(*, html: bool, source: str, label: str, variables: Mapping[str, 
     except WorkerFailed as failed:
         raise RenderError(label, None, failed.message) from sandbox.rebuild_cause(failed.kind, failed.message, None)
     if reply["ok"]:
-        return reply["text"]
+        return str(reply["text"])
     line, message = reply.get("line"), reply["message"]
     raise RenderError(label, line, message) from sandbox.rebuild_cause(reply.get("kind", ""), message, line)
 

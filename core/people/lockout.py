@@ -73,7 +73,7 @@ def login_delay(failures: int) -> dt.timedelta:
     """How long a username must wait after `failures` consecutive failures: 1 s, 2 s, 4 s, ... up to 30 s."""
     if failures <= 0:
         return dt.timedelta(0)
-    return min(MAX_DELAY, FIRST_DELAY * 2 ** min(failures - 1, 16))
+    return min(MAX_DELAY, FIRST_DELAY * (1 << min(failures - 1, 16)))
 
 
 def _ip(text: str) -> str | None:

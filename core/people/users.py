@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import available_timezones
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from core.people.passwords import (
     hash_password,
     verify_password,
 )
+from core.zones import UnknownTimeZone, check_zone_name
 from db.models import LoginDelay, LoginThrottle, RevokedSession, User
 from db.rows import get_for_update
 
@@ -73,10 +73,12 @@ def check_email(email: str) -> str:
 
 
 def check_time_zone(name: str) -> str:
-    """The IANA time zone name, or UserError with an example of a valid one."""
-    if name not in available_timezones() and name != "UTC":
-        raise UserError(f"Time zone {name!r} is unknown: use an IANA name such as Europe/Paris.")
-    return name
+    """The IANA time zone name, or UserError with the house message (core.zones) and an example of a valid one."""
+    try:
+        return check_zone_name(name)
+    except UnknownTimeZone as exc:
+        message = str(exc)
+        raise UserError(f"{message[:1].upper()}{message[1:]}.") from None
 
 
 def get_by_username(session: Session, username: str) -> User | None:
@@ -313,9 +315,8 @@ def session_problem(
         return "Your account no longer exists."
     if not user.is_active:
         return "Your account has been disabled. Ask an administrator if this is a mistake."
-    if issued_at is not None and user.sessions_valid_after is not None:
-        if issued_at < user.sessions_valid_after:
-            return "Your password was changed or reset since you signed in: sign in again."
+    if issued_at is not None and user.sessions_valid_after is not None and issued_at < user.sessions_valid_after:
+        return "Your password was changed or reset since you signed in: sign in again."
     if token_expires is not None:
         revoked = session.scalar(
             select(RevokedSession.id).where(
