@@ -14,6 +14,11 @@ class CommunicationError(ValueError):
     """A message that cannot be logged, prepared or saved; the text says what to fix."""
 
 
+class CommunicationForbidden(CommunicationError, PermissionError):
+    """This person may not write to the client about this incident (it is for the account's CSM, the incident's
+    owner, leads and admins)."""
+
+
 class DraftIncomplete(CommunicationError):
     """Fields the template needs are still empty; `missing` names them."""
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,16 +26,17 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.account.access import works_on_all_accounts
+from core.account.access import may_work_on, works_on_all_accounts
 from core.communication import mail
 from core.communication.catalog import template_spec
 from core.communication.context import build_context
-from core.communication.errors import CommunicationError, DraftIncomplete, SentButNotLogged
+from core.communication.errors import CommunicationError, CommunicationForbidden, DraftIncomplete, SentButNotLogged
 from core.communication.fields import MessageContext
 from core.communication.render import RenderedMessage, missing_fields, render
 from core.communication.smtp import SmtpSettings, send
 from core.communication.store import current_template
-from core.incident.flows import add_event, clocks_of, lock, refresh_next_deadline
+from core.incident.flows import clocks_of, lock, refresh_next_deadline
+from core.incident.timeline import add_event
 from core.people.access import Role
 from core.people.users import Actor
 from core.vocabulary import OPEN_STATUSES
@@ -183,7 +185,7 @@ def _require_complete(prepared: PreparedMessage) -> None:
 
 
 def build_email_for(prepared: PreparedMessage, *, sender: str, to: Sequence[str], cc: Sequence[str] = (),
-                    reply_to: str | None = None, now: dt.datetime):
+                    reply_to: str | None = None, now: dt.datetime) -> EmailMessage:
     """The prepared message as an email (both parts); MailError for a bad address or header."""
     return mail.build_email(sender=sender, recipients=list(to), cc=list(cc), subject=prepared.subject,
                             text=prepared.text, html=prepared.html, reply_to=reply_to or None, date=now)
@@ -197,6 +199,22 @@ def eml_file(prepared: PreparedMessage, *, sender: str, to: Sequence[str], cc: S
 
 # --------------------------------------------------------------------------
 # The log: sending, marking sent, reading.
+
+
+def may_write_to_client(role: Role, actor: Actor, incident: Incident) -> bool:
+    """True when `actor` (in `role`) may send or log messages about `incident`: leads and admins on every
+    account, a CSM on the accounts they own and on the incidents they own (the rule the compose page shows)."""
+    if works_on_all_accounts(role):
+        return True
+    return actor.id is not None and (may_work_on(role, actor.id, incident.account.owner_id)
+                                     or incident.owner_id == actor.id)
+
+
+def _check_may_write(role: Role, actor: Actor, incident: Incident) -> None:
+    if not may_write_to_client(role, actor, incident):
+        raise CommunicationForbidden(
+            f"Only the account's CSM, the incident's owner, leads and admins may write to the client about "
+            f"incident #{incident.id}; {actor.name} is none of them. Nothing was sent or logged.")
 
 
 def _check_recipients(channel: str, recipients: Sequence[str]) -> list[str]:
@@ -214,7 +232,7 @@ def _check_recipients(channel: str, recipients: Sequence[str]) -> list[str]:
 def record_communication(
     session: Session, *, incident_id: int, expected_version: int | None, template_key: str,
     template_version: int | None, channel: str, recipients: Sequence[str], subject: str, body_text: str,
-    body_html: str = "", delivery: str = "marked_sent", actor: Actor, now: dt.datetime,
+    body_html: str = "", delivery: str = "marked_sent", role: Role, actor: Actor, now: dt.datetime,
     sent_at: dt.datetime | None = None,
 ) -> Communication:
     """Log one message with its exact text; a client message marks 'client notified' once and restarts the clock."""
@@ -233,6 +251,7 @@ def record_communication(
     if sent_at > now:
         raise CommunicationError("A message cannot be logged as sent in the future.")
     incident = lock(session, incident_id, expected_version)
+    _check_may_write(role, actor, incident)
     if sent_at < incident.detected_at:
         raise CommunicationError("The message cannot be sent before the problem was detected.")
     row = Communication(incident_id=incident_id, template_key=template_key, template_version=template_version,
@@ -276,12 +295,12 @@ class SendOutcome:
 def send_and_record(
     *, incident_id: int, expected_version: int, prepared: PreparedMessage, to: Sequence[str],
     cc: Sequence[str] = (), reply_to: str | None = None, settings: SmtpSettings, password: str | None,
-    actor: Actor, now: dt.datetime, engine: Engine | None = None,
+    role: Role, actor: Actor, now: dt.datetime, engine: Engine | None = None,
 ) -> SendOutcome:
     """Send the prepared email through SMTP, then log it; a refused or failed send logs nothing.
 
-    Order: the draft is checked (required fields, addresses, headers) and the
-    incident version compared before anything leaves; only after the server
+    Order: the draft is checked (required fields, addresses, headers), the
+    actor's permission and the incident version before anything leaves; only after the server
     accepted the message is it logged, in its own unit of work.
     """
     _require_complete(prepared)
@@ -291,6 +310,7 @@ def send_and_record(
     message = build_email_for(prepared, sender=settings.from_address, to=to, cc=cc, reply_to=reply_to, now=now)
     with session_scope(engine) as session:
         incident = lock(session, incident_id, expected_version)
+        _check_may_write(role, actor, incident)  # before anything leaves
         first = incident.client_notified_at is None
     receipt = send(message, settings, password)
     try:
@@ -301,8 +321,8 @@ def send_and_record(
                 template_version=prepared.template_version, channel="email",
                 recipients=[*to, *cc],
                 subject=prepared.subject, body_text=prepared.text, body_html=prepared.html, delivery="sent",
-                actor=actor, now=now)
-            comm_id, version = row.id, session.get(Incident, incident_id).version
+                role=role, actor=actor, now=now)
+            comm_id, version = row.id, session.get_one(Incident, incident_id).version
     except Exception as exc:
         raise SentButNotLogged(
             f"The email WAS sent to {', '.join(receipt.accepted)}, but logging it failed ({exc}). "
@@ -321,7 +341,7 @@ class LoggedMessage:
 
 def mark_sent(
     session: Session, *, incident_id: int, expected_version: int | None, prepared: PreparedMessage, channel: str,
-    recipients: Sequence[str], actor: Actor, now: dt.datetime,
+    recipients: Sequence[str], role: Role, actor: Actor, now: dt.datetime,
 ) -> LoggedMessage:
     """Log a message the person sent themselves (copied into their mail client, or read out on a call)."""
     _require_complete(prepared)
@@ -331,8 +351,8 @@ def mark_sent(
         session, incident_id=incident_id, expected_version=expected_version, template_key=prepared.template_key,
         template_version=prepared.template_version, channel=channel, recipients=recipients,
         subject=prepared.subject, body_text=prepared.text, body_html=prepared.html if channel == "email" else "",
-        delivery="marked_sent", actor=actor, now=now)
-    incident = session.get(Incident, incident_id)
+        delivery="marked_sent", role=role, actor=actor, now=now)
+    incident = session.get_one(Incident, incident_id)
     return LoggedMessage(row.id, was_unnotified and channel in CLIENT_CHANNELS, incident.version)
 
 

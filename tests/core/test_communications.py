@@ -32,6 +32,7 @@ from core.communication.smtp import (
 from core.communication.store import field_kind, save_template, template_history
 from core.incident import flows as incidents
 from core.incident.flows import ConflictError
+from core.people.access import Role
 from core.people.users import Actor
 from core.policy import store as policy_store
 from core.triage.rules import Answers
@@ -123,7 +124,8 @@ def _log(setup, *, at, channel="email", expected=None, recipients=("Ana Martin <
         return comms.record_communication(
             s, incident_id=setup.incident_id, expected_version=expected, template_key="status_update",
             template_version=None, channel=channel, recipients=list(recipients), subject="Update 1",
-            body_text="Hello Ana, we are on it.", body_html="<p>Hello Ana</p>", actor=setup.actor, now=at).id
+            body_text="Hello Ana, we are on it.", body_html="<p>Hello Ana</p>",
+            role=Role.CSM, actor=setup.actor, now=at).id
 
 
 def _prepared(setup, key="status_update", **edits):
@@ -222,7 +224,7 @@ def test_stale_version_is_a_conflict_and_logs_nothing(setup):
 def test_bad_log_entries_are_refused_and_nothing_is_logged(setup, changes, error, message):
     values = dict(incident_id=setup.incident_id, expected_version=None, template_key="status_update",
                   template_version=None, channel="email", recipients=["ana@acme.example"], subject="Update",
-                  body_text="Hello", actor=setup.actor, now=NOW + HOUR)
+                  body_text="Hello", role=Role.CSM, actor=setup.actor, now=NOW + HOUR)
     values.update(changes)
     with pytest.raises(error, match=message), session_scope(setup.engine) as s:
         comms.record_communication(s, **values)
@@ -242,7 +244,7 @@ def test_send_delivers_both_parts_and_logs_the_exact_text(setup, smtp):
     outcome = comms.send_and_record(
         incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
         to=source.default_recipients, cc=["it@acme.example"], settings=settings, password=None,
-        actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
+        role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
     assert outcome.first_notice and outcome.accepted == ("ana@acme.example", "it@acme.example")
     sender, rcpts, raw = server.messages[before]
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
@@ -271,7 +273,8 @@ def test_a_refused_send_logs_nothing(setup, smtp, to, error):
     prepared, source = _prepared(setup, "emergency_acknowledgement")
     with pytest.raises(error):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                              to=to, settings=settings, password=None, actor=setup.actor, now=NOW + HOUR / 4,
+                              to=to, settings=settings, password=None,
+                              role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4,
                               engine=setup.engine)
     assert len(server.messages) == before
     assert _count(setup.engine, Communication) == 0
@@ -288,7 +291,7 @@ def test_a_title_holding_an_encoded_word_goes_out_literally_with_no_extra_header
     assert title in prepared.subject
     comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
                           to=source.default_recipients, reply_to="csm1@example.com", settings=settings,
-                          password=None, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
+                          password=None, role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
     _, rcpts, raw = server.messages[before]
     head = raw.partition(b"\r\n\r\n")[0]
     names = sorted(line.partition(b":")[0].lower() for line in head.split(b"\r\n") if line[:1] not in b" \t")
@@ -307,10 +310,47 @@ def test_an_unreachable_server_logs_nothing(setup):
     prepared, source = _prepared(setup, "emergency_acknowledgement")
     with pytest.raises(ServerUnreachable, match="Nothing was sent"):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                              to=source.default_recipients, settings=settings, password=None, actor=setup.actor,
+                              to=source.default_recipients, settings=settings, password=None,
+                              role=Role.CSM, actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
     assert _count(setup.engine, Communication) == 0
     assert _incident(setup.engine, setup.incident_id).last_client_update_at is None
+
+
+STRANGER = Actor(987_654, "csm2")  # a CSM who owns neither the account nor the incident
+
+
+def test_a_csm_of_another_account_can_neither_send_nor_log_and_nothing_leaves(setup, smtp):
+    settings, server = smtp
+    before = len(server.messages)
+    prepared, source = _prepared(setup, "emergency_acknowledgement")
+    who = "Only the account's CSM, the incident's owner, leads and admins may write to the client"
+    with pytest.raises(comms.CommunicationForbidden, match=who):
+        comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
+                              to=source.default_recipients, settings=settings, password=None, role=Role.CSM,
+                              actor=STRANGER, now=NOW + HOUR / 4, engine=setup.engine)
+    assert len(server.messages) == before
+    with pytest.raises(comms.CommunicationForbidden, match=who), session_scope(setup.engine) as s:
+        comms.mark_sent(s, incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
+                        channel="phone", recipients=["Ana Martin"], role=Role.CSM, actor=STRANGER, now=NOW + HOUR)
+    with pytest.raises(comms.CommunicationForbidden, match="csm2 is none of them"), session_scope(setup.engine) as s:
+        comms.record_communication(s, incident_id=setup.incident_id, expected_version=None,
+                                   template_key="status_update",
+                                   template_version=None, channel="email", recipients=["ana@acme.example"],
+                                   subject="Update", body_text="Hello", role=Role.CSM, actor=STRANGER, now=NOW + HOUR)
+    assert _count(setup.engine, Communication) == 0
+    assert _incident(setup.engine, setup.incident_id).client_notified_at is None
+
+
+@pytest.mark.parametrize("role", [Role.LEAD, Role.ADMIN])
+def test_leads_and_admins_may_log_messages_on_any_account(setup, role):
+    with session_scope(setup.engine) as s:
+        comms.record_communication(s, incident_id=setup.incident_id, expected_version=None,
+                                   template_key="status_update",
+                                   template_version=None, channel="email", recipients=["ana@acme.example"],
+                                   subject="Update", body_text="Hello", role=role, actor=Actor(None, "lead1"),
+                                   now=NOW + HOUR)
+    assert _count(setup.engine, Communication) == 1
 
 
 def test_a_stale_page_sends_nothing(setup, smtp):
@@ -320,7 +360,8 @@ def test_a_stale_page_sends_nothing(setup, smtp):
     _log(setup, at=NOW + dt.timedelta(minutes=5), channel="phone", recipients=["Ana Martin"])
     with pytest.raises(ConflictError):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                              to=source.default_recipients, settings=settings, password=None, actor=setup.actor,
+                              to=source.default_recipients, settings=settings, password=None,
+                              role=Role.CSM, actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
     assert len(server.messages) == before and _count(setup.engine, Communication) == 1
 
@@ -332,11 +373,13 @@ def test_missing_required_fields_stop_sending_and_marking(setup, smtp):
     assert set(prepared.missing) == {"resolved_at", "root_cause", "fix_applied", "prevention_measures"}
     with pytest.raises(comms.DraftIncomplete, match="Fill in resolved_at, root_cause"):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                              to=source.default_recipients, settings=settings, password=None, actor=setup.actor,
+                              to=source.default_recipients, settings=settings, password=None,
+                              role=Role.CSM, actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
     with pytest.raises(comms.DraftIncomplete), session_scope(setup.engine) as s:
         comms.mark_sent(s, incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                        channel="email", recipients=source.default_recipients, actor=setup.actor, now=NOW + HOUR)
+                        channel="email", recipients=source.default_recipients,
+                        role=Role.CSM, actor=setup.actor, now=NOW + HOUR)
     assert len(server.messages) == before and _count(setup.engine, Communication) == 0
 
 

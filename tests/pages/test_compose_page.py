@@ -19,6 +19,7 @@ from core.communication import flows as comms
 from core.communication.smtp import save_smtp_settings, smtp_settings
 from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
+from core.people.access import Role
 from core.people.users import SYSTEM, Actor
 from db.engine import session_scope
 from db.models import Account, Communication, Contact, Incident
@@ -274,7 +275,7 @@ def test_incident_page_links_to_compose_and_shows_the_log(acme, app_db):
         comms.record_communication(s, incident_id=acme, expected_version=None, template_key="status_update",
                                    template_version=None, channel="email", recipients=["ana@acme.example"],
                                    subject="Update 1: Checkout down", body_text="Exact words sent.",
-                                   actor=Actor(None, "system"), now=dt.datetime.now(dt.UTC))
+                                   role=Role.ADMIN, actor=Actor(None, "system"), now=dt.datetime.now(dt.UTC))
     at = AppTest.from_file(str(REPO / "pages/incident.py"), default_timeout=30)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "csm1"
