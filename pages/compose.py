@@ -7,8 +7,8 @@ client-update clock; a refused or failed one keeps the draft and logs nothing.
 
 import streamlit as st
 
+from core.communication import catalog, sandbox
 from core.communication import flows as comms
-from core.communication import render as messages
 from core.communication.views import compose_choices, compose_page, preview
 from core.text import markdown_literal
 from ui import compose_actions as actions
@@ -52,7 +52,7 @@ st.markdown(f"[Open incident #{incident_id}](/incident?id={incident_id}) · {sou
     f"next client update due **{local_time(due, user.time_zone)}** ({time_left(due, now)})" if due
     else "no client update due"))
 
-specs = {spec.key: spec for spec in messages.catalog()}
+specs = {spec.key: spec for spec in catalog.catalog()}
 keys = list(specs)
 key = st.selectbox("Message", keys, index=keys.index(source.suggested_template), key=f"compose_template_{incident_id}",
                    format_func=lambda k: f"{specs[k].title} ({specs[k].channel})")
@@ -69,7 +69,7 @@ recipients, cc = view.recipients_input(source, spec.channel)
 
 try:
     prepared = preview(key=key, context=comms.apply_edits(source.context, edits))
-except (comms.CommunicationError, messages.RenderError) as error:
+except (comms.CommunicationError, sandbox.RenderError) as error:
     st.error(markdown_literal(f"{error} Your draft is kept; correct the field and the preview comes back."))
     remember_version(incident_id, source.version)
     st.stop()

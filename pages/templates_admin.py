@@ -7,8 +7,8 @@ Messages already sent keep the text they went out with.
 
 import streamlit as st
 
-from core.communication import flows as comms
-from core.communication import render as messages
+from core.communication import catalog
+from core.communication import smtp as smtp_config
 from core.communication.views import smtp_page, template_page
 from core.people.users import Actor
 from ui import compose_view
@@ -23,7 +23,7 @@ editor.notice()
 
 templates_tab, smtp_tab = st.tabs(["Templates", "Email server"])
 with templates_tab:
-    specs = {spec.key: spec for spec in messages.catalog()}
+    specs = {spec.key: spec for spec in catalog.catalog()}
     key = st.selectbox("Template", list(specs), key="tpl_pick",
                        format_func=lambda k: f"{specs[k].title} ({specs[k].channel}, {specs[k].audience})")
     spec = specs[key]
@@ -40,7 +40,7 @@ with templates_tab:
     if save_col.button("Check and save as a new version", type="primary", key="tpl_save"):
         editor.save_draft(spec, subject, text, html, user)
     shipped_col.button("Put the shipped text in the editor", key="tpl_shipped", on_click=editor.load_into_editor,
-                       args=(key, messages.shipped_sources(key), current.version))
+                       args=(key, catalog.shipped_sources(key), current.version))
     editor.sample_preview(spec, subject, text, html)
     editor.version_history(key, page, user.time_zone)
 
@@ -63,7 +63,7 @@ with smtp_tab:
         from_address = st.text_input("From address", value=smtp.from_address if smtp else "", key="smtp_from",
                                      placeholder="Customer Success <success@example.com>")
         if st.form_submit_button("Save email settings"):
-            save(lambda s: comms.save_smtp_settings(
+            save(lambda s: smtp_config.save_smtp_settings(
                 s, host=host, port=int(port), starttls=starttls, username=username, from_address=from_address,
                 expected_revision=revision, actor=Actor(user.id, user.username), now=utcnow()),
                 done=f"Email settings saved: {host}:{int(port)}.")

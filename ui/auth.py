@@ -23,7 +23,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
-from core.people import users
+from core.people import lockout, users
 from core.people.access import Role
 from db.engine import data_dir, read_scope, session_scope
 
@@ -84,7 +84,7 @@ def client_address() -> str:
     # Honoured only when configured: without a proxy that sets it, anyone could send it.
     # A repeated header counts as one list, so its right-most entry is still the proxy's.
     forwarded = ",".join(st.context.headers.get_all(header)) if header else None
-    return users.client_address(st.context.ip_address, forwarded)
+    return lockout.client_address(st.context.ip_address, forwarded)
 
 
 def _device_cookie(username: str) -> str:
@@ -100,7 +100,7 @@ def _keep_device_token(auth: stauth.Authenticate, username: str, token: str) -> 
     st.session_state.setdefault(_DEVICE_TOKENS, {})[username] = token
     auth.cookie_controller.cookie_model.cookie_manager.set(
         _device_cookie(username), token, key="set_device_cookie",
-        expires_at=dt.datetime.now() + users.DEVICE_TRUST,
+        expires_at=dt.datetime.now() + lockout.DEVICE_TRUST,
     )
 
 
@@ -196,11 +196,11 @@ def _login_form(auth: stauth.Authenticate) -> None:
             st.stop()
         name = users.normalise_username(username)
         with session_scope() as session:
-            result = users.authenticate(
+            result = lockout.authenticate(
                 session, username=name, password=password, now=utcnow(), client=client_address(),
                 device_token=_device_token(name), device_key=cookie_key(),
             )
-        if result.outcome is not users.SignInOutcome.OK:
+        if result.outcome is not lockout.SignInOutcome.OK:
             st.error(result.message)
             st.stop()
     placeholder.empty()

@@ -13,7 +13,8 @@ import streamlit as st
 
 from core.communication import flows as comms
 from core.communication.flows import ComposeSource, PreparedMessage
-from core.communication.mail import MailError, SmtpSettings
+from core.communication.mail import MailError
+from core.communication.smtp import SmtpSettings
 from core.incident.flows import ConflictError
 from core.people.users import Actor
 from core.text import markdown_literal
@@ -37,7 +38,7 @@ def _mark(source: ComposeSource, prepared: PreparedMessage, channel: str, recipi
         with session_scope() as session:
             logged = comms.mark_sent(session, incident_id=source.incident_id, expected_version=expected,
                                      prepared=prepared, channel=channel, recipients=recipients,
-                                     actor=Actor(user.id, user.username), now=utcnow())
+                                     role=user.role, actor=Actor(user.id, user.username), now=utcnow())
     except (comms.CommunicationError, MailError, ConflictError) as error:
         _refused(error, "Nothing was logged; your draft is kept.")
         return
@@ -56,7 +57,7 @@ def _send(source: ComposeSource, prepared: PreparedMessage, to: list[str], cc: l
         outcome = comms.send_and_record(
             incident_id=source.incident_id, expected_version=expected, prepared=prepared, to=to, cc=cc,
             reply_to=user.email or None, settings=smtp, password=view.smtp_password(),
-            actor=Actor(user.id, user.username), now=utcnow())
+            role=user.role, actor=Actor(user.id, user.username), now=utcnow())
     except (comms.CommunicationError, MailError, ConflictError) as error:
         _refused(error, "Your draft is kept.")
         return

@@ -18,8 +18,10 @@ import pandas as pd
 import streamlit as st
 
 from core.communication import flows as communications
-from core.communication.flows import ComposeSource, LogEntry, UpdateDue
-from core.communication.render import MessageContext
+from core.communication.cadence import UpdateDue
+from core.communication.fields import MessageContext
+from core.communication.flows import ComposeSource, LogEntry
+from core.communication.store import field_kind
 from core.text import markdown_literal
 from ui.format import local_time, time_left
 
@@ -66,7 +68,7 @@ def field_editors(source: ComposeSource, fields: list[str], required: tuple[str,
     edits: dict[str, Any] = {}
     columns = st.columns(2)
     for index, name in enumerate(fields):
-        kind = communications.field_kind(name)
+        kind = field_kind(name)
         key = draft_key(source.incident_id, name)
         if key not in st.session_state:
             st.session_state[key] = _as_widget(getattr(source.context, name), kind)

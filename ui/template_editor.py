@@ -11,9 +11,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.communication import catalog, sandbox
+from core.communication import context as message_context
+from core.communication import errors as comm_errors
+from core.communication import fields as message_fields
 from core.communication import flows as comms
 from core.communication import render as messages
-from core.communication.render import TemplateSources, TemplateSpec
+from core.communication import store as template_store
+from core.communication.catalog import TemplateSources, TemplateSpec
 from core.communication.views import TemplatePage
 from core.people.users import Actor
 from core.text import markdown_literal
@@ -55,16 +60,16 @@ def save_draft(spec: TemplateSpec, subject: str, text: str, html: str, user: Cur
     key = spec.key
     try:
         with session_scope() as session:
-            number = comms.save_template(session, key=key, subject=subject, text=text, html=html,
+            number = template_store.save_template(session, key=key, subject=subject, text=text, html=html,
                                          expected_version=st.session_state[base_key(key)],
                                          actor=Actor(user.id, user.username), now=utcnow()).version
-    except comms.TemplateRejected as refused:
+    except comm_errors.TemplateRejected as refused:
         st.error("Not saved: fix these and save again (your draft is still in the editor).")
         for problem in refused.problems:
             where = f"{problem.part} part" + (f", line {problem.line}" if problem.line else "")
             st.error(markdown_literal(f"{where}: {problem.message}"))
         return
-    except (comms.CommunicationError, messages.RenderError) as error:
+    except (comms.CommunicationError, sandbox.RenderError) as error:
         st.error(markdown_literal(error))
         return
     st.session_state.pop(base_key(key))
@@ -76,9 +81,9 @@ def sample_preview(spec: TemplateSpec, subject: str, text: str, html: str) -> No
     """The draft rendered with sample data, and the fields a template of this audience may use."""
     with st.expander("Preview the draft with sample data"):
         try:
-            sample = messages.render(spec, messages.sample_context(), subject_src=subject, text_src=text,
+            sample = messages.render(spec, message_context.sample_context(), subject_src=subject, text_src=text,
                                      html_src=html)
-        except messages.RenderError as error:
+        except sandbox.RenderError as error:
             st.error(markdown_literal(error))
         else:
             if sample.subject:
@@ -88,7 +93,7 @@ def sample_preview(spec: TemplateSpec, subject: str, text: str, html: str) -> No
                 compose_view.html_preview(sample.html, height=480)
     with st.expander("Fields a template may use"):
         st.dataframe(pd.DataFrame([{"Field": f.name, "Meaning": f.description}
-                                   for f in messages.context_fields(spec.audience)]), hide_index=True,
+                                   for f in message_fields.context_fields(spec.audience)]), hide_index=True,
                      width="stretch")
 
 
@@ -98,7 +103,7 @@ def version_history(key: str, page: TemplatePage, time_zone: str) -> None:
     rows = [{"Version": str(h.version), "Saved": local_time(h.saved_at, time_zone), "By": h.saved_by,
              "Subject": h.subject} for h in page.history]
     rows.append({"Version": "shipped", "Saved": "with the app", "By": "",
-                 "Subject": messages.shipped_sources(key).subject})
+                 "Subject": catalog.shipped_sources(key).subject})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for h in page.history:
         with st.expander(f"Version {h.version} · {local_time(h.saved_at, time_zone)} · "

@@ -185,11 +185,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         # Incidents stored before the dashboard summary existed get their rows once.
         if sla_summary.summary_is_missing(session):
             print(f"Dashboard summary filled for {sla_summary.backfill(session, now=_now()):,} incidents.")
-    from core.communication import flows as communications
+    from core.communication.cadence import backfill_client_update_due
 
     with session_scope() as session:
         # Open incidents stored before the client-update due time was kept get it once.
-        filled = communications.backfill_client_update_due(session, now=_now())
+        filled = backfill_client_update_due(session, now=_now())
     if filled:
         print(f"Client-update due times filled for {filled:,} open incidents.")
     from core.incident import reviews

@@ -45,7 +45,7 @@ def template_problems(path: Path, *, audience: str, channel: str) -> list[tuple[
     from core.communication import worker as template_worker
 
     template_worker.pool().prestart()  # the worker loads while this process imports the message model
-    from core.communication import render as messages
+    from core.communication.catalog import check_part
 
     part = "html" if path.name.lower().endswith(HTML_SUFFIXES) else "text"
     try:
@@ -58,7 +58,7 @@ def template_problems(path: Path, *, audience: str, channel: str) -> list[tuple[
         return [(1, "a phone script has only a plain-text part: check a .txt.j2 file with --channel phone")]
     if not source.strip():
         return [(1, f"the file is empty: write the {'HTML' if part == 'html' else 'plain-text'} part")]
-    problems = messages.check_part(part, source, audience=audience)
+    problems = check_part(part, source, audience=audience)
     return sorted(((problem.line or 1, " ".join(problem.message.split())) for problem in problems),
                   key=lambda problem: problem[0])
 

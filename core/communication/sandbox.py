@@ -15,17 +15,17 @@ write files, or let a template reach Python internals.
 
 from __future__ import annotations
 
-import difflib
+import contextlib
 import functools
 import re
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.runtime import LoopContext, Undefined
@@ -78,6 +78,10 @@ class _Budget:
             raise TemplateLimitError(TIME_LIMIT_MESSAGE)
 
 
+# A filter's positional and keyword arguments, as a precheck hands them on.
+_Arguments = tuple[tuple[Any, ...], dict[str, Any]]
+_V = TypeVar("_V")
+
 _BUDGET: ContextVar[_Budget | None] = ContextVar("message_render_budget", default=None)
 
 
@@ -89,7 +93,7 @@ def _budget() -> _Budget:
     return budget
 
 
-def _check_value(value: Any, what: str) -> Any:
+def _check_value(value: _V, what: str) -> _V:
     """Refuse a computed value that is too large; return it unchanged otherwise."""
     if isinstance(value, str):
         if len(value) > MAX_VALUE_CHARS:
@@ -159,7 +163,7 @@ def _guard_filter(name: str, func: Any, precheck: Any = None) -> Any:
     return guarded
 
 
-def _pre_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> tuple[tuple, dict]:
+def _pre_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> _Arguments:
     items = []
     for item in value:
         items.append(item)
@@ -172,7 +176,7 @@ def _pre_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> 
     return (eval_ctx, items, d, attribute), {}
 
 
-def _pre_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = None) -> tuple[tuple, dict]:
+def _pre_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = None) -> _Arguments:
     text, old_s, new_s = str(s), str(old), str(new)
     hits = text.count(old_s) if old_s else len(text) + 1
     if count is not None and count >= 0:
@@ -184,7 +188,7 @@ def _pre_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = 
     return (eval_ctx, s, old, new, count), {}
 
 
-def _pre_indent(s: Any, width: Any = 4, *args: Any, **kwargs: Any) -> tuple[tuple, dict]:
+def _pre_indent(s: Any, width: Any = 4, *args: Any, **kwargs: Any) -> _Arguments:
     size = len(width) if isinstance(width, str) else int(width)
     if size > 100:
         raise TemplateLimitError("the 'indent' filter allows at most 100 characters of indentation")
@@ -192,14 +196,14 @@ def _pre_indent(s: Any, width: Any = 4, *args: Any, **kwargs: Any) -> tuple[tupl
 
 
 def _pre_wordwrap(environment: Any, s: Any, width: int = 79, break_long_words: bool = True,
-                  wrapstring: str | None = None, *args: Any, **kwargs: Any) -> tuple[tuple, dict]:
+                  wrapstring: str | None = None, *args: Any, **kwargs: Any) -> _Arguments:
     if wrapstring is not None and len(str(wrapstring)) > 10:
         raise TemplateLimitError("the 'wordwrap' filter allows a line break of at most 10 characters")
     return (environment, s, width, break_long_words, wrapstring, *args), kwargs
 
 
 def _pre_count(what: str) -> Any:
-    def precheck(value: Any, count: Any, *args: Any, **kwargs: Any) -> tuple[tuple, dict]:
+    def precheck(value: Any, count: Any, *args: Any, **kwargs: Any) -> _Arguments:
         if int(count) > MAX_ITEMS:
             raise TemplateLimitError(f"the '{what}' filter allows at most {MAX_ITEMS:,}")
         return (value, count, *args), kwargs
@@ -320,7 +324,7 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
         """No str.format / format_map at all: they pad without bound ('{:>999999999}')."""
         return None
 
-    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         """Count the call against the budget and size-check its result."""
         _budget().tick()
         return _check_value(super().call(context, obj, *args, **kwargs), "a call in the template")
@@ -337,13 +341,13 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
                     raise TemplateLimitError(
                         f"repeating a value {times:,} times would produce {size:,} "
                         f"{'characters' if isinstance(seq, str) else 'items'}; at most {limit:,} allowed")
-            elif isinstance(left, int) and isinstance(right, int):
-                if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                    raise TemplateLimitError("multiplying these numbers would produce a number that is too large")
+            elif (isinstance(left, int) and isinstance(right, int)
+                  and left.bit_length() + right.bit_length() > MAX_INT_BITS):
+                raise TemplateLimitError("multiplying these numbers would produce a number that is too large")
         elif operator == "**":
-            if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
-                if right > MAX_INT_BITS or left.bit_length() * right > MAX_INT_BITS:
-                    raise TemplateLimitError(f"{left} ** {right} would produce a number that is too large")
+            if (isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1
+                    and (right > MAX_INT_BITS or left.bit_length() * right > MAX_INT_BITS)):
+                raise TemplateLimitError(f"{left} ** {right} would produce a number that is too large")
         elif operator == "+":
             if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
                 size = len(left) + len(right)
@@ -354,14 +358,15 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
             _check_percent_format(left)
         return _check_value(super().call_binop(context, operator, left, right), f"the '{operator}' operator")
 
-    def guarded_concat(self, join: Any, parts: tuple[Any, ...]) -> str:
+    def guarded_concat(self, join: Callable[[Iterable[Any]], str], parts: tuple[Any, ...]) -> str:
         """The `~` operator: refuse before joining when the result would be too large."""
         _budget().tick()
         size = sum(_length(part) for part in parts)
         if size > MAX_VALUE_CHARS:
             raise TemplateLimitError(f"joining with '~' would produce {size:,} characters; at most "
                                      f"{MAX_VALUE_CHARS:,} allowed")
-        return _check_value(join(parts), "joining with '~'")
+        joined: str = join(parts)
+        return _check_value(joined, "joining with '~'")
 
     def count_output(self, value: Any) -> Any:
         """Everything a template writes, into the output or into a {% set %}/macro buffer, is counted."""
@@ -376,11 +381,25 @@ _TEXT_ENV = MessageSandbox(html=False)
 _HTML_ENV = MessageSandbox(html=True)
 
 
+def environment(html: bool) -> MessageSandbox:
+    """The shared sandbox for an HTML part (values escaped) or a plain-text part."""
+    return _HTML_ENV if html else _TEXT_ENV
+
+
+@contextlib.contextmanager
+def budget(deadline: float) -> Iterator[None]:
+    """Within this block templates may run, spending at most the render budget until `deadline` (monotonic)."""
+    token = _BUDGET.set(_Budget(deadline=deadline))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
 # --------------------------------------------------------------------------
-# Rendering and checking one part (subject, text or HTML).
+# The errors a render reports (rendering and checking a part is core.communication.parts).
 
 MAX_MESSAGE_CHARS = 500  # an error message quotes at most this much (a hostile value could be huge)
-NESTED_SOURCE_MESSAGE = "the template nests its tags, loops or brackets too deeply: flatten it"
 
 
 class RenderError(ValueError):
@@ -421,127 +440,3 @@ def rebuild_cause(kind: str, message: str, line: int | None) -> BaseException | 
 def error_kind(exc: BaseException | None) -> str:
     """The name a worker reports for the exception behind a failure."""
     return type(exc).__name__ if exc is not None else "RenderError"
-
-
-@functools.lru_cache(maxsize=64)
-def _compile(html: bool, source: str, label: str) -> Any:
-    env = _HTML_ENV if html else _TEXT_ENV
-    code = env.compile(source, name=label, filename=label)
-    return env.template_class.from_code(env, code, env.make_globals(None))
-
-
-def _error_line(exc: BaseException, label: str) -> int | None:
-    if isinstance(exc, TemplateSyntaxError):
-        return exc.lineno
-    line, tb = None, exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == label:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
-def _describe(exc: BaseException, fields: Collection[str]) -> str:
-    if isinstance(exc, TemplateSyntaxError):
-        message = exc.message or str(exc)
-    elif isinstance(exc, UndefinedError):
-        message = str(exc)
-        name = re.match(r"^'([^']+)' is undefined$", message)
-        if name:
-            message = f"{message}: not a message field{_did_you_mean(name.group(1), fields)}"
-    elif isinstance(exc, TemplateError):
-        message = str(exc)
-    elif isinstance(exc, RecursionError):
-        message = "the template nests too deeply (does a macro call itself?)"
-    elif isinstance(exc, MemoryError):
-        message = MEMORY_LIMIT_MESSAGE
-    else:
-        message = f"{exc}" or type(exc).__name__
-    return message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + "..."
-
-
-def _did_you_mean(name: str, fields: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(fields), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def render_part(html: bool, source: str, label: str, variables: Mapping[str, Any], *,
-                deadline: float | None = None, fields: Collection[str] | None = None) -> str:
-    """Render one part in this process under the budget; RenderError (cause: the original error) on failure.
-
-    Only the render worker calls this: here a single long built-in call
-    cannot be interrupted. `deadline` is a time.monotonic() value (default:
-    MAX_RENDER_SECONDS from now); `fields` are the names suggested for a
-    misspelt one (default: the variables given).
-    """
-    started = time.monotonic()
-    token = _BUDGET.set(_Budget(deadline=deadline if deadline is not None else started + MAX_RENDER_SECONDS))
-    try:
-        try:
-            template = _compile(html, source, label)
-        except (RecursionError, SyntaxError) as exc:  # Jinja's parser or Python's compiler gave up on the nesting
-            raise RenderError(label, None, NESTED_SOURCE_MESSAGE) from exc
-        chunks: list[str] = []
-        size = 0
-        for chunk in template.generate(variables):
-            size += len(chunk)
-            if size > MAX_OUTPUT_CHARS:
-                raise MessageTooLarge(f"the message is longer than {MAX_OUTPUT_CHARS:,} characters")
-            chunks.append(chunk)
-        return "".join(chunks)
-    except RenderError:
-        raise
-    except Exception as exc:
-        raise RenderError(label, _error_line(exc, label), _describe(exc, variables if fields is None else fields)
-                          ) from exc
-    finally:
-        _BUDGET.reset(token)
-
-
-def check_part(html: bool, source: str, label: str, *, fields: Collection[str], internal: Collection[str],
-               contexts: Sequence[Mapping[str, Any]], deadline: float | None = None) -> list[PartProblem]:
-    """Everything wrong with one part: syntax, unknown filters, names outside `fields` or in `internal`
-    (fields a client message may not use), then a render with each of `contexts`.
-
-    Only the render worker calls this. Every render shares one deadline
-    (default: MAX_RENDER_SECONDS from now).
-    """
-    deadline = deadline if deadline is not None else time.monotonic() + MAX_RENDER_SECONDS
-    env = _HTML_ENV if html else _TEXT_ENV
-    try:
-        tree = env.parse(source, name=label, filename=label)
-        _compile(html, source, label)
-    except TemplateSyntaxError as exc:
-        return [PartProblem(exc.lineno, _describe(exc, fields), "TemplateSyntaxError")]
-    except (RecursionError, SyntaxError) as exc:  # Jinja's parser or Python's compiler gave up on the nesting
-        return [PartProblem(None, NESTED_SOURCE_MESSAGE, error_kind(exc))]
-    problems: list[PartProblem] = []
-    for node in tree.find_all(nodes.Filter):
-        if node.name not in env.filters:
-            problems.append(PartProblem(node.lineno, f"no filter named '{node.name}'"))
-    first_line: dict[str, int] = {}
-    for node in tree.find_all(nodes.Name):
-        first_line.setdefault(node.name, node.lineno)
-    for name in sorted(meta.find_undeclared_variables(tree) - set(env.globals)):
-        if name not in fields:
-            problems.append(PartProblem(first_line.get(name),
-                                        f"'{name}' is not a message field{_did_you_mean(name, fields)}"))
-        elif name in internal:
-            problems.append(PartProblem(
-                first_line.get(name),
-                f"'{name}' is internal information and cannot be used in a message to the client"))
-    if problems:
-        return problems
-    for variables in contexts:
-        try:
-            render_part(html, source, label, variables, deadline=deadline, fields=fields)
-        except RenderError as exc:
-            return [PartProblem(exc.line, exc.message, error_kind(exc.__cause__))]
-    return []
-
-
-def warm_up() -> None:
-    """Render a small template in both environments, so a worker's baseline includes Jinja's working set."""
-    source = "{% for i in range(2) %}{{ x|upper ~ i }}{% endfor %}{{ '%s' % x }}"
-    for html in (False, True):
-        render_part(html, source, "warm-up", {"x": "a"})

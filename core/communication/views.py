@@ -13,11 +13,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from core.account.access import may_work_on
+from core.communication import cadence, catalog
 from core.communication import flows as comms
-from core.communication import render as messages
-from core.communication.flows import ComposeSource, LogEntry, PreparedMessage, TemplateText, TemplateVersionRow
-from core.communication.mail import SmtpSettings
-from core.communication.render import MessageContext
+from core.communication import smtp as smtp_config
+from core.communication import store as template_store
+from core.communication.fields import MessageContext
+from core.communication.flows import ComposeSource, LogEntry, PreparedMessage
+from core.communication.smtp import SmtpSettings
+from core.communication.store import TemplateText, TemplateVersionRow
 from core.incident import service as incident_queries
 from core.incident.views import IncidentView, Viewer, load, may_change
 from db.engine import read_scope
@@ -43,7 +46,7 @@ def incident_page(incident_id: int, *, viewer: Viewer, now: dt.datetime) -> Inci
         return IncidentPage(view=view, editable=may_change(viewer, view),
                             people=incident_queries.owners(session),
                             messages=comms.communication_log(session, incident_id),
-                            update_due=comms.client_update_due(session, [incident_id]).get(incident_id))
+                            update_due=cadence.client_update_due(session, [incident_id]).get(incident_id))
 
 
 def compose_choices(viewer: Viewer) -> dict[int, str]:
@@ -72,9 +75,9 @@ def compose_page(incident_id: int, *, viewer: Viewer, now: dt.datetime) -> Compo
         source = comms.compose_source(session, incident_id, signer_id=viewer.id, now=now)
         if source is None:
             return None
-        smtp, _ = comms.smtp_settings(session)
-        fields = {spec.key: comms.template_fields(comms.current_template(session, spec.key).sources)
-                  for spec in messages.catalog()}
+        smtp, _ = smtp_config.smtp_settings(session)
+        fields = {spec.key: template_store.template_fields(template_store.current_template(session, spec.key).sources)
+                  for spec in catalog.catalog()}
     allowed = may_work_on(viewer.role, viewer.id, source.account_owner_id) or source.owner_id == viewer.id
     return ComposePage(source=source, may_write=allowed, smtp=smtp, fields=fields)
 
@@ -96,11 +99,11 @@ class TemplatePage:
 def template_page(key: str) -> TemplatePage:
     """Template `key`'s current text and saved versions, newest first."""
     with read_scope() as session:
-        return TemplatePage(current=comms.current_template(session, key),
-                            history=comms.template_history(session, key))
+        return TemplatePage(current=template_store.current_template(session, key),
+                            history=template_store.template_history(session, key))
 
 
 def smtp_page() -> tuple[SmtpSettings | None, int]:
     """The saved email server settings (None when not set up) and their revision (0: never saved)."""
     with read_scope() as session:
-        return comms.smtp_settings(session)
+        return smtp_config.smtp_settings(session)

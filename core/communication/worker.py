@@ -4,8 +4,8 @@ The sandbox's own budgets are checked between template operations, so one
 long built-in call (a huge `sum`, `str()` of a tuple nested by reference)
 would run to its end holding the interpreter lock and freeze every session
 of the app. Here every render and every check runs in a separate program,
-`python -m core.communication.worker`, which imports only Jinja2 and
-core.communication.sandbox, caps its address space at its own baseline plus
+`python -m core.communication.worker`, which imports only Jinja2,
+core.communication.sandbox and core.communication.parts, caps its address space at its own baseline plus
 MAX_RENDER_MEGABYTES and its CPU time per request, and is killed by the app
 when a request runs a quarter second past MAX_RENDER_SECONDS. The app side
 keeps a small pool of such workers (created lazily, shared by all threads of
@@ -34,7 +34,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from core.communication import sandbox
+from core.communication import parts, sandbox
 from core.communication.sandbox import MEMORY_LIMIT_MESSAGE, TIME_LIMIT_MESSAGE, PartProblem, RenderError
 
 POOL_SIZE = 2
@@ -96,7 +96,7 @@ def _handle(request: Mapping[str, Any]) -> dict[str, Any]:
     deadline = time.monotonic() + sandbox.MAX_RENDER_SECONDS
     if request["op"] == "render":
         try:
-            text = sandbox.render_part(request["html"], request["source"], request["label"], request["variables"],
+            text = parts.render_part(request["html"], request["source"], request["label"], request["variables"],
                                        deadline=deadline)
         except RenderError as exc:
             kind = sandbox.error_kind(exc.__cause__)
@@ -104,7 +104,7 @@ def _handle(request: Mapping[str, Any]) -> dict[str, Any]:
                     "retire": kind == "MemoryError"}
         return {"ok": True, "text": text}
     if request["op"] == "check":
-        problems = sandbox.check_part(request["html"], request["source"], request["label"],
+        problems = parts.check_part(request["html"], request["source"], request["label"],
                                       fields=frozenset(request["fields"]), internal=frozenset(request["internal"]),
                                       contexts=request["contexts"], deadline=deadline)
         return {"ok": True, "problems": [[p.line, p.message, p.kind] for p in problems],
@@ -116,7 +116,7 @@ def main() -> int:
     """The worker: announce its limits, then answer one request at a time until stdin closes."""
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must never corrupt the frames
-    sandbox.warm_up()
+    parts.warm_up()
     baseline, limit = _limit_memory()
     replies.write(_frame({"ready": True, "pid": os.getpid(), "baseline": baseline, "limit": limit}))
     replies.flush()
@@ -214,7 +214,8 @@ class _Worker:
                         self.kill()
                         raise WorkerFailed("the template renderer sent an oversized reply", "RenderError")
                     needed = _HEADER.size + size
-        return json.loads(bytes(buffer[_HEADER.size:needed]))
+        reply: dict[str, Any] = json.loads(bytes(buffer[_HEADER.size:needed]))
+        return reply
 
     def _failure(self, starting: bool = False) -> WorkerFailed:
         """Why the worker stopped, from its exit status (it is reaped here)."""
@@ -381,14 +382,14 @@ def render_part(*, html: bool, source: str, label: str, variables: Mapping[str, 
     except WorkerFailed as failed:
         raise RenderError(label, None, failed.message) from sandbox.rebuild_cause(failed.kind, failed.message, None)
     if reply["ok"]:
-        return reply["text"]
+        return str(reply["text"])
     line, message = reply.get("line"), reply["message"]
     raise RenderError(label, line, message) from sandbox.rebuild_cause(reply.get("kind", ""), message, line)
 
 
 def check_part(*, html: bool, source: str, label: str, fields: Collection[str], internal: Collection[str],
                contexts: Sequence[Mapping[str, Any]]) -> list[PartProblem]:
-    """Check one template part in a worker (see template_sandbox.check_part); a limit hit is a problem too."""
+    """Check one template part in a worker (see core.communication.parts.check_part); a limit hit is a problem too."""
     try:
         reply = pool().call({"op": "check", "html": html, "source": source, "label": label,
                              "fields": sorted(fields), "internal": sorted(internal),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.communication import flows as comms
 from core.incident.flows import clocks_of
+from core.people.access import Role
 from core.people.users import Actor
 from core.vocabulary import OPEN_STATUSES
 from db.models import Incident, User
@@ -42,6 +43,7 @@ def _log(session: Session, incident: Incident, key: str, sent_at: dt.datetime, f
         template_version=prepared.template_version, channel="email", recipients=source.default_recipients,
         subject=prepared.subject, body_text=prepared.text, body_html=prepared.html,
         delivery="sent" if incident.id % 2 else "marked_sent",
+        role=Role.CSM if owner else Role.LEAD,
         actor=Actor(owner.id if owner else None, owner.username if owner else "demo"), now=now, sent_at=sent_at)
 
 

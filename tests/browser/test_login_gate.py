@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from core.people import users
+from core.people import lockout
 from tests.browser.conftest import open_app, running_server, sign_in, wait_idle
 from tests.conftest import TEST_PASSWORD
 from ui.navigation import PAGES
@@ -91,7 +91,7 @@ def _fail_five_times(page, username: str) -> None:
     """Five wrong passwords, each after the username's delay (1, 2, 4, 8 s) has passed."""
     for attempt in range(5):
         if attempt:
-            page.wait_for_timeout(users.login_delay(attempt).total_seconds() * 1000 + 200)
+            page.wait_for_timeout(lockout.login_delay(attempt).total_seconds() * 1000 + 200)
         sign_in(page, username, f"not the password {attempt}")
     expect(page.get_by_text("locked here until").first).to_be_visible(timeout=20000)
 
@@ -168,6 +168,6 @@ def test_behind_a_trusted_proxy_each_client_address_has_its_own_lock(browser, tm
         # Not locked at this address; only the username's delay (16 s after the 5th failure) may hold.
         sign_in(colleague, "carl", TEST_PASSWORD)
         if "before trying again" in colleague.locator("body").inner_text():
-            colleague.wait_for_timeout(users.login_delay(5).total_seconds() * 1000)
+            colleague.wait_for_timeout(lockout.login_delay(5).total_seconds() * 1000)
             sign_in(colleague, "carl", TEST_PASSWORD)
         expect(colleague.get_by_text("Hello, Carl").first).to_be_visible(timeout=20000)

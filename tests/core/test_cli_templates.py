@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.communication import render as messages
+from core.communication.catalog import catalog
 from tests.core.hostile_templates import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +137,7 @@ def test_bad_arguments_exit_2_with_usage(options):
     assert "usage: python -m core templates check" in done.stderr
 
 
-@pytest.mark.parametrize("spec", [s for s in messages.catalog() if s.key in
+@pytest.mark.parametrize("spec", [s for s in catalog() if s.key in
                                   ("status_update", "phone_script", "internal_escalation_handoff")],
                          ids=lambda s: s.key)
 def test_the_shipped_templates_pass(spec):

@@ -18,21 +18,36 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from core.communication import flows as comms
-from core.communication.mail import (
-    AddressError,
-    HeaderInjectionError,
+from core.communication.cadence import backfill_client_update_due, client_update_due, updates_due
+from core.communication.errors import SettingsError, TemplateConflict, TemplateRejected
+from core.communication.mail import AddressError, HeaderInjectionError
+from core.communication.smtp import (
+    SMTP_SETTING,
     RecipientRefused,
     ServerUnreachable,
     SmtpSettings,
+    save_smtp_settings,
+    smtp_settings,
 )
+from core.communication.store import field_kind, save_template, template_history
 from core.incident import flows as incidents
 from core.incident.flows import ConflictError
+from core.people.access import Role
 from core.people.users import Actor
 from core.policy import store as policy_store
 from core.triage.rules import Answers
 from core.vocabulary import ClockState
 from db.engine import session_scope
-from db.models import Account, AuditEntry, Communication, Contact, Incident, TimelineEvent
+from db.models import (
+    Account,
+    AuditEntry,
+    Communication,
+    Contact,
+    Incident,
+    MessageTemplateVersion,
+    Setting,
+    TimelineEvent,
+)
 from tests.conftest import NOW, make_user
 
 HOUR = dt.timedelta(hours=1)
@@ -109,7 +124,8 @@ def _log(setup, *, at, channel="email", expected=None, recipients=("Ana Martin <
         return comms.record_communication(
             s, incident_id=setup.incident_id, expected_version=expected, template_key="status_update",
             template_version=None, channel=channel, recipients=list(recipients), subject="Update 1",
-            body_text="Hello Ana, we are on it.", body_html="<p>Hello Ana</p>", actor=setup.actor, now=at).id
+            body_text="Hello Ana, we are on it.", body_html="<p>Hello Ana</p>",
+            role=Role.CSM, actor=setup.actor, now=at).id
 
 
 def _prepared(setup, key="status_update", **edits):
@@ -208,7 +224,7 @@ def test_stale_version_is_a_conflict_and_logs_nothing(setup):
 def test_bad_log_entries_are_refused_and_nothing_is_logged(setup, changes, error, message):
     values = dict(incident_id=setup.incident_id, expected_version=None, template_key="status_update",
                   template_version=None, channel="email", recipients=["ana@acme.example"], subject="Update",
-                  body_text="Hello", actor=setup.actor, now=NOW + HOUR)
+                  body_text="Hello", role=Role.CSM, actor=setup.actor, now=NOW + HOUR)
     values.update(changes)
     with pytest.raises(error, match=message), session_scope(setup.engine) as s:
         comms.record_communication(s, **values)
@@ -228,7 +244,7 @@ def test_send_delivers_both_parts_and_logs_the_exact_text(setup, smtp):
     outcome = comms.send_and_record(
         incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
         to=source.default_recipients, cc=["it@acme.example"], settings=settings, password=None,
-        actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
+        role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
     assert outcome.first_notice and outcome.accepted == ("ana@acme.example", "it@acme.example")
     sender, rcpts, raw = server.messages[before]
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
@@ -257,7 +273,8 @@ def test_a_refused_send_logs_nothing(setup, smtp, to, error):
     prepared, source = _prepared(setup, "emergency_acknowledgement")
     with pytest.raises(error):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                              to=to, settings=settings, password=None, actor=setup.actor, now=NOW + HOUR / 4,
+                              to=to, settings=settings, password=None,
+                              role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4,
                               engine=setup.engine)
     assert len(server.messages) == before
     assert _count(setup.engine, Communication) == 0
@@ -274,7 +291,7 @@ def test_a_title_holding_an_encoded_word_goes_out_literally_with_no_extra_header
     assert title in prepared.subject
     comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
                           to=source.default_recipients, reply_to="csm1@example.com", settings=settings,
-                          password=None, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
+                          password=None, role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
     _, rcpts, raw = server.messages[before]
     head = raw.partition(b"\r\n\r\n")[0]
     names = sorted(line.partition(b":")[0].lower() for line in head.split(b"\r\n") if line[:1] not in b" \t")
@@ -293,10 +310,47 @@ def test_an_unreachable_server_logs_nothing(setup):
     prepared, source = _prepared(setup, "emergency_acknowledgement")
     with pytest.raises(ServerUnreachable, match="Nothing was sent"):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                              to=source.default_recipients, settings=settings, password=None, actor=setup.actor,
+                              to=source.default_recipients, settings=settings, password=None,
+                              role=Role.CSM, actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
     assert _count(setup.engine, Communication) == 0
     assert _incident(setup.engine, setup.incident_id).last_client_update_at is None
+
+
+STRANGER = Actor(987_654, "csm2")  # a CSM who owns neither the account nor the incident
+
+
+def test_a_csm_of_another_account_can_neither_send_nor_log_and_nothing_leaves(setup, smtp):
+    settings, server = smtp
+    before = len(server.messages)
+    prepared, source = _prepared(setup, "emergency_acknowledgement")
+    who = "Only the account's CSM, the incident's owner, leads and admins may write to the client"
+    with pytest.raises(comms.CommunicationForbidden, match=who):
+        comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
+                              to=source.default_recipients, settings=settings, password=None, role=Role.CSM,
+                              actor=STRANGER, now=NOW + HOUR / 4, engine=setup.engine)
+    assert len(server.messages) == before
+    with pytest.raises(comms.CommunicationForbidden, match=who), session_scope(setup.engine) as s:
+        comms.mark_sent(s, incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
+                        channel="phone", recipients=["Ana Martin"], role=Role.CSM, actor=STRANGER, now=NOW + HOUR)
+    with pytest.raises(comms.CommunicationForbidden, match="csm2 is none of them"), session_scope(setup.engine) as s:
+        comms.record_communication(s, incident_id=setup.incident_id, expected_version=None,
+                                   template_key="status_update",
+                                   template_version=None, channel="email", recipients=["ana@acme.example"],
+                                   subject="Update", body_text="Hello", role=Role.CSM, actor=STRANGER, now=NOW + HOUR)
+    assert _count(setup.engine, Communication) == 0
+    assert _incident(setup.engine, setup.incident_id).client_notified_at is None
+
+
+@pytest.mark.parametrize("role", [Role.LEAD, Role.ADMIN])
+def test_leads_and_admins_may_log_messages_on_any_account(setup, role):
+    with session_scope(setup.engine) as s:
+        comms.record_communication(s, incident_id=setup.incident_id, expected_version=None,
+                                   template_key="status_update",
+                                   template_version=None, channel="email", recipients=["ana@acme.example"],
+                                   subject="Update", body_text="Hello", role=role, actor=Actor(None, "lead1"),
+                                   now=NOW + HOUR)
+    assert _count(setup.engine, Communication) == 1
 
 
 def test_a_stale_page_sends_nothing(setup, smtp):
@@ -306,7 +360,8 @@ def test_a_stale_page_sends_nothing(setup, smtp):
     _log(setup, at=NOW + dt.timedelta(minutes=5), channel="phone", recipients=["Ana Martin"])
     with pytest.raises(ConflictError):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                              to=source.default_recipients, settings=settings, password=None, actor=setup.actor,
+                              to=source.default_recipients, settings=settings, password=None,
+                              role=Role.CSM, actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
     assert len(server.messages) == before and _count(setup.engine, Communication) == 1
 
@@ -318,11 +373,13 @@ def test_missing_required_fields_stop_sending_and_marking(setup, smtp):
     assert set(prepared.missing) == {"resolved_at", "root_cause", "fix_applied", "prevention_measures"}
     with pytest.raises(comms.DraftIncomplete, match="Fill in resolved_at, root_cause"):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                              to=source.default_recipients, settings=settings, password=None, actor=setup.actor,
+                              to=source.default_recipients, settings=settings, password=None,
+                              role=Role.CSM, actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
     with pytest.raises(comms.DraftIncomplete), session_scope(setup.engine) as s:
         comms.mark_sent(s, incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                        channel="email", recipients=source.default_recipients, actor=setup.actor, now=NOW + HOUR)
+                        channel="email", recipients=source.default_recipients,
+                        role=Role.CSM, actor=setup.actor, now=NOW + HOUR)
     assert len(server.messages) == before and _count(setup.engine, Communication) == 0
 
 
@@ -363,11 +420,11 @@ def test_suggested_template(facts, expected):
      ("is_resolved", "flag")],
 )
 def test_field_kinds(name, kind):
-    assert comms.field_kind(name) == kind
+    assert field_kind(name) == kind
 
 
 def test_edits_are_validated_by_field():
-    from core.communication.render import sample_context
+    from core.communication.context import sample_context
 
     with pytest.raises(comms.CommunicationError, match="update_number"):
         comms.apply_edits(sample_context(), {"update_number": 0})
@@ -378,12 +435,12 @@ def test_edits_are_validated_by_field():
 
 
 def _save(setup, key="status_update", expected=None, **parts):
-    from core.communication.render import shipped_sources
+    from core.communication.catalog import shipped_sources
 
     shipped = shipped_sources(key)
     values = {"subject": shipped.subject, "text": shipped.text, "html": shipped.html, **parts}
     with session_scope(setup.engine) as s:
-        return comms.save_template(s, key=key, expected_version=expected, actor=setup.actor, now=NOW, **values).version
+        return save_template(s, key=key, expected_version=expected, actor=setup.actor, now=NOW, **values).version
 
 
 def test_a_saved_version_is_used_for_new_messages_and_old_ones_keep_their_text(setup):
@@ -393,7 +450,7 @@ def test_a_saved_version_is_used_for_new_messages_and_old_ones_keep_their_text(s
     assert prepared.template_version == 1 and prepared.text.startswith("Hi Ana Martin, still on it.")
     assert _save(setup, expected=1, subject="Update {{ update_number }} [{{ incident_ref }}]") == 2
     with session_scope(setup.engine) as s:
-        history = comms.template_history(s, "status_update")
+        history = template_history(s, "status_update")
         log = comms.communication_log(s, setup.incident_id)
         audit = s.scalars(select(AuditEntry).where(AuditEntry.entity_type == "message_template")).all()
     assert [h.version for h in history] == [2, 1] and history[0].saved_by == "Csm1"
@@ -411,17 +468,17 @@ def test_a_saved_version_is_used_for_new_messages_and_old_ones_keep_their_text(s
     ],
 )
 def test_a_broken_template_is_refused_with_its_line(setup, parts, part, line, message):
-    with pytest.raises(comms.TemplateRejected) as refused:
+    with pytest.raises(TemplateRejected) as refused:
         _save(setup, **parts)
     problem = refused.value.problems[0]
     assert (problem.part, problem.line) == (part, line) and message in problem.message
     assert f"{part} part, line {line}" in str(refused.value)
-    assert _count(setup.engine, comms.MessageTemplateVersion) == 0
+    assert _count(setup.engine, MessageTemplateVersion) == 0
 
 
 def test_saving_over_a_newer_version_is_a_conflict(setup):
     _save(setup, text="First edit {{ greeting }}\n")
-    with pytest.raises(comms.TemplateConflict, match="as version 1 while you were editing"):
+    with pytest.raises(TemplateConflict, match="as version 1 while you were editing"):
         _save(setup, text="Second edit {{ greeting }}\n", expected=None)
     with pytest.raises(comms.CommunicationError, match="Nothing changed"):
         _save(setup, text="First edit {{ greeting }}\n", expected=1)
@@ -433,13 +490,13 @@ def test_saving_over_a_newer_version_is_a_conflict(setup):
 
 def test_smtp_settings_round_trip_without_a_password(setup):
     with session_scope(setup.engine) as s:
-        assert comms.smtp_settings(s) == (None, 0)
-        comms.save_smtp_settings(s, host="smtp.example.com", port=587, starttls=True, username="desk",
-                                 from_address="Desk <desk@example.com>", expected_revision=0, actor=setup.actor,
-                                 now=NOW)
+        assert smtp_settings(s) == (None, 0)
+        save_smtp_settings(s, host="smtp.example.com", port=587, starttls=True, username="desk",
+                           from_address="Desk <desk@example.com>", expected_revision=0, actor=setup.actor,
+                           now=NOW)
     with session_scope(setup.engine) as s:
-        settings, revision = comms.smtp_settings(s)
-        stored = s.get(comms.Setting, comms.SMTP_SETTING).value
+        settings, revision = smtp_settings(s)
+        stored = s.get(Setting, SMTP_SETTING).value
     assert (settings.host, settings.port, settings.starttls, settings.username, revision) == (
         "smtp.example.com", 587, True, "desk", 1)
     assert "password" not in stored
@@ -458,8 +515,8 @@ def test_bad_smtp_settings_are_refused(setup, changes, message):
     values = dict(host="smtp.example.com", port=587, starttls=True, username="", from_address="desk@example.com",
                   expected_revision=0, actor=setup.actor, now=NOW)
     values.update(changes)
-    with pytest.raises(comms.SettingsError, match=message), session_scope(setup.engine) as s:
-        comms.save_smtp_settings(s, **values)
+    with pytest.raises(SettingsError, match=message), session_scope(setup.engine) as s:
+        save_smtp_settings(s, **values)
 
 
 # --------------------------------------------------------------------------
@@ -476,11 +533,11 @@ def test_updates_due_lists_overdue_then_soon_for_the_user(setup):
     # First notice due NOW+30m (overdue at NOW+45m); the later one at NOW+1h30.
     at = NOW + dt.timedelta(minutes=45)
     with session_scope(setup.engine) as s:
-        soon = comms.updates_due(s, user_id=setup.csm_id, now=at, within=HOUR)
-        narrow = comms.updates_due(s, user_id=setup.csm_id, now=at, within=dt.timedelta(minutes=10))
-        theirs = comms.updates_due(s, user_id=other, now=at, within=HOUR)
-        team = comms.updates_due(s, user_id=None, now=at, within=HOUR)
-        due = comms.client_update_due(s, [setup.incident_id, later])
+        soon = updates_due(s, user_id=setup.csm_id, now=at, within=HOUR)
+        narrow = updates_due(s, user_id=setup.csm_id, now=at, within=dt.timedelta(minutes=10))
+        theirs = updates_due(s, user_id=other, now=at, within=HOUR)
+        team = updates_due(s, user_id=None, now=at, within=HOUR)
+        due = client_update_due(s, [setup.incident_id, later])
     assert [(u.incident_id, u.overdue(at), u.first_notice) for u in soon] == [
         (setup.incident_id, True, True), (later, False, True)]
     assert [u.incident_id for u in narrow] == [setup.incident_id]
@@ -505,7 +562,7 @@ def test_demo_messages_log_first_notices_and_leave_some_updates_overdue(setup):
     with session_scope(setup.engine) as s:
         first_log = comms.communication_log(s, setup.incident_id)
         second_log = comms.communication_log(s, second)
-        overdue = [u.incident_id for u in comms.updates_due(s, user_id=None, now=later, within=HOUR)
+        overdue = [u.incident_id for u in updates_due(s, user_id=None, now=later, within=HOUR)
                    if u.overdue(later)]
     assert [e.template_key for e in first_log] == ["status_update", "p1_response"]
     assert [e.template_key for e in second_log] == ["p1_response"]
@@ -517,7 +574,7 @@ def test_backfill_fills_open_incidents_stored_before_the_column(setup):
     with session_scope(setup.engine) as s:
         s.get(Incident, setup.incident_id).next_client_update_due_at = None
     with session_scope(setup.engine) as s:
-        assert comms.backfill_client_update_due(s, now=NOW + HOUR) == 1
+        assert backfill_client_update_due(s, now=NOW + HOUR) == 1
     assert _incident(setup.engine, setup.incident_id).next_client_update_due_at == NOW + NOTIFY_WITHIN
     with session_scope(setup.engine) as s:
-        assert comms.backfill_client_update_due(s, now=NOW + HOUR) == 0
+        assert backfill_client_update_due(s, now=NOW + HOUR) == 0

@@ -21,23 +21,19 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from core.communication import mail
-from core.communication.mail import (
-    AddressError,
-    Attachment,
+from core.communication.context import sample_context
+from core.communication.mail import AddressError, Attachment, HeaderInjectionError, MailError, build_email, to_eml_bytes
+from core.communication.render import render
+from core.communication.smtp import (
     AuthenticationRefused,
-    HeaderInjectionError,
-    MailError,
     RecipientRefused,
     SendTimeout,
     ServerUnreachable,
     SmtpSettings,
     TlsError,
-    build_email,
     envelope_recipients,
     send,
-    to_eml_bytes,
 )
-from core.communication.render import render, sample_context
 
 DATE = dt.datetime(2026, 3, 2, 9, 40, tzinfo=dt.UTC)
 # The auth test server is on loopback only; aiosmtpd warns about AUTH without TLS.

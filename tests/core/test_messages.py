@@ -19,18 +19,24 @@ from hypothesis import strategies as st
 from jinja2.exceptions import TemplateError
 from markupsafe import escape
 
-from core.communication import render as messages
-from core.communication.render import (
-    INTERNAL_FIELDS,
-    MessageContext,
-    RenderError,
+from core.communication.catalog import (
     TemplateSpec,
     UnknownTemplate,
-    build_context,
     catalog,
     check_template,
-    render,
+    shipped_sources,
+    template_spec,
 )
+from core.communication.context import (
+    BUSINESS_IMPACT_TEXT,
+    build_context,
+    format_duration,
+    minimal_context,
+    sample_context,
+)
+from core.communication.fields import INTERNAL_FIELDS, REQUIRED_FIELDS, MessageContext, context_fields
+from core.communication.render import missing_fields, render
+from core.communication.sandbox import MessageSandbox, MessageTooLarge, RenderError, TemplateLimitError
 from core.sla.clocks import SlaClock
 from core.vocabulary import ClockState
 from db.models import Account, Communication, Contact, Incident, User
@@ -123,7 +129,7 @@ def golden_context(key: str) -> MessageContext:
 
 def severity_context(severity: str) -> MessageContext:
     """A full sample context for one severity preset."""
-    base = messages.sample_context()
+    base = sample_context()
     return base.model_copy(update={"severity": severity, "severity_label": SEVERITIES[severity],
                                    "red_status": severity == "P0"})
 
@@ -145,7 +151,7 @@ def test_catalog_has_every_required_message():
 
 @pytest.mark.parametrize("spec", catalog(), ids=lambda s: s.key)
 def test_every_shipped_template_checks_clean(spec):
-    sources = messages.shipped_sources(spec.key)
+    sources = shipped_sources(spec.key)
     assert check_template(sources.subject, sources.text, sources.html or None,
                           audience=spec.audience, channel=spec.channel) == []
 
@@ -166,7 +172,7 @@ def test_every_shipped_template_checks_clean(spec):
     ],
 )
 def test_catalog_entries_are_validated(change, error):
-    entry = messages.template_spec("status_update").model_dump() | change
+    entry = template_spec("status_update").model_dump() | change
     with pytest.raises(ValueError, match=re.escape(error)):
         TemplateSpec.model_validate(entry)
 
@@ -187,18 +193,18 @@ def test_every_template_renders_for_every_severity(spec, severity):
     for part in (message.subject, message.text, message.html):
         assert "Undefined" not in part and "None" not in part
     assert context.title in message.text
-    assert messages.missing_fields(spec, context) == []
+    assert missing_fields(spec, context) == []
 
 
 @pytest.mark.parametrize("spec", catalog(), ids=lambda s: s.key)
 def test_every_template_renders_with_only_required_fields(spec):
-    context = messages.minimal_context()
+    context = minimal_context()
     message = render(spec.key, context)
     assert context.incident_ref in message.subject + message.text
     for part in (message.subject, message.text, message.html):
         assert "Undefined" not in part and "None" not in part
-    assert set(messages.missing_fields(spec, context)) == {n for n in spec.requires
-                                                           if n not in messages.REQUIRED_FIELDS}
+    assert set(missing_fields(spec, context)) == {n for n in spec.requires
+                                                           if n not in REQUIRED_FIELDS}
 
 
 @pytest.mark.parametrize("spec", [s for s in catalog() if s.audience == "client"], ids=lambda s: s.key)
@@ -210,7 +216,7 @@ def test_client_templates_never_show_internal_information(spec):
             marked[name] = [f"SECRET-{name}"]
         elif isinstance(default, str):
             marked[name] = f"SECRET-{name}"
-    context = messages.sample_context().model_copy(update=marked)
+    context = sample_context().model_copy(update=marked)
     message = render(spec.key, context)
     everything = message.subject + message.text + message.html
     assert "SECRET-" not in everything
@@ -220,17 +226,17 @@ def test_client_templates_never_show_internal_information(spec):
 
 @pytest.mark.parametrize("spec", [s for s in catalog() if s.audience == "internal"], ids=lambda s: s.key)
 def test_internal_templates_show_the_escalation_facts(spec):
-    message = render(spec.key, messages.sample_context())
+    message = render(spec.key, sample_context())
     assert "L3 (Executive)" in message.text
     assert "USD 11,733" in message.text
 
 
 def test_context_fields_for_client_templates_leave_out_internal_ones():
-    client = {f.name for f in messages.context_fields("client")}
-    internal = {f.name for f in messages.context_fields("internal")}
+    client = {f.name for f in context_fields("client")}
+    internal = {f.name for f in context_fields("internal")}
     assert client.isdisjoint(INTERNAL_FIELDS)
     assert internal == set(MessageContext.model_fields)
-    assert all(f.description for f in messages.context_fields("internal"))
+    assert all(f.description for f in context_fields("internal"))
 
 
 # --------------------------------------------------------------------------
@@ -271,7 +277,7 @@ def test_build_context_fills_from_the_record():
     assert ctx.contact_names == ["Ana Martin", "IT Service Desk"]
     assert (ctx.csm_name, ctx.csm_email, ctx.technical_lead_name) == ("Sam Lee", "sam.lee@example.com", "Priya Shah")
     assert ctx.incident_commander_name == "Kim Ortiz"
-    assert ctx.business_impact == messages.BUSINESS_IMPACT_TEXT["stopped"]
+    assert ctx.business_impact == BUSINESS_IMPACT_TEXT["stopped"]
     assert ctx.users_affected == "about 80% of your users"
     assert ctx.actions_taken == ["Our team took ownership of the issue at Mon 2 Mar 2026, 09:20 CET.",
                                  "Engineers have worked on it full-time since Mon 2 Mar 2026, 09:35 CET.",
@@ -359,7 +365,7 @@ def test_without_contacts_the_account_team_is_greeted():
                                                                  "3 days 4 hours")],
 )
 def test_format_duration(span, words):
-    assert messages.format_duration(span) == words
+    assert format_duration(span) == words
 
 
 # --------------------------------------------------------------------------
@@ -367,7 +373,7 @@ def test_format_duration(span, words):
 
 
 def test_edited_parts_replace_only_themselves():
-    ctx = messages.sample_context()
+    ctx = sample_context()
     shipped = render("status_update", ctx)
     edited = render("status_update", ctx, text_src="Short note about {{ title }}.")
     assert edited.text == "Short note about Order exports failing."
@@ -375,14 +381,14 @@ def test_edited_parts_replace_only_themselves():
 
 
 def test_a_template_made_in_the_app_renders_from_strings():
-    message = render("custom_note", messages.sample_context(), subject_src="Note {{ incident_ref }}\n\nx",
+    message = render("custom_note", sample_context(), subject_src="Note {{ incident_ref }}\n\nx",
                      text_src="Hello {{ greeting }}")
     assert (message.subject, message.text, message.html) == ("Note INC-1042 x", "Hello Ana Martin", "")
 
 
 def test_unknown_key_without_text_is_refused():
     with pytest.raises(UnknownTemplate, match="no template with this key"):
-        render("nope", messages.sample_context())
+        render("nope", sample_context())
 
 
 @pytest.mark.parametrize(
@@ -398,7 +404,7 @@ def test_unknown_key_without_text_is_refused():
 )
 def test_render_errors_name_the_template_and_line(text_src, line, message):
     with pytest.raises(RenderError) as caught:
-        render("status_update", messages.sample_context(), text_src=text_src)
+        render("status_update", sample_context(), text_src=text_src)
     assert caught.value.template == "status_update.txt.j2"
     assert caught.value.line == line
     assert message in caught.value.message
@@ -516,7 +522,7 @@ PAYLOADS = [
 @pytest.mark.parametrize("html", [False, True], ids=["text", "html"])
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_injection_payloads_are_refused_or_inert(payload, html):
-    context = messages.sample_context()
+    context = sample_context()
     started = time.monotonic()
     kwargs = {"html_src": payload} if html else {"text_src": payload}
     try:
@@ -535,13 +541,13 @@ def test_injection_payloads_are_refused_or_inert(payload, html):
 
 
 def test_script_in_html_template_text_is_escaped():
-    message = render("custom", messages.sample_context(), text_src="x", html_src="<p>{{ '<script>' }}</p>")
+    message = render("custom", sample_context(), text_src="x", html_src="<p>{{ '<script>' }}</p>")
     assert message.html == "<p>&lt;script&gt;</p>"
 
 
 def test_record_values_are_escaped_in_html_and_plain_in_text():
     hostile = "<script>alert(1)</script>"
-    context = messages.sample_context().model_copy(update={
+    context = sample_context().model_copy(update={
         "title": hostile, "greeting": hostile, "workaround": f'"><img src=x onerror=alert(1)> {hostile}',
         "actions_taken": [hostile], "status_page_url": 'javascript:alert(1)', "csm_email": '"><script>x@y.z',
     })
@@ -556,11 +562,11 @@ def test_record_values_are_escaped_in_html_and_plain_in_text():
 
 
 def test_output_size_is_capped_with_a_template_error():
-    context = messages.sample_context().model_copy(update={"summary": "x" * 9_000})
+    context = sample_context().model_copy(update={"summary": "x" * 9_000})
     with pytest.raises(RenderError, match="longer than 100,000 characters") as caught:
         render("custom", context, text_src="{% for i in range(20) %}{{ summary }}{% endfor %}")
     assert isinstance(caught.value.__cause__, TemplateError)
-    assert isinstance(caught.value.__cause__, messages.MessageTooLarge)
+    assert isinstance(caught.value.__cause__, MessageTooLarge)
 
 
 @pytest.mark.parametrize(
@@ -581,28 +587,28 @@ def test_output_size_is_capped_with_a_template_error():
     ],
 )
 def test_ordinary_template_features_still_work(text_src, expected):
-    assert render("custom", messages.sample_context(), text_src=text_src).text == expected
+    assert render("custom", sample_context(), text_src=text_src).text == expected
 
 
 def test_the_sandbox_has_no_loader_and_no_safe_filter():
-    env = messages.MessageSandbox(html=True)
+    env = MessageSandbox(html=True)
     assert env.loader is None and "safe" not in env.filters and "lipsum" not in env.globals
-    assert env.autoescape is True and messages.MessageSandbox(html=False).autoescape is False
+    assert env.autoescape is True and MessageSandbox(html=False).autoescape is False
     assert env.intercepted_binops >= {"*", "**", "+"}
     with pytest.raises(TemplateError, match="loaded by catalog key"):
         env.get_template("emergency_acknowledgement.txt.j2")
 
 
 def test_templates_cannot_run_outside_a_render_budget():
-    env = messages.MessageSandbox(html=False)
-    with pytest.raises(messages.TemplateLimitError):
+    env = MessageSandbox(html=False)
+    with pytest.raises(TemplateLimitError):
         env.from_string("{{ title }}").render(title="x")
 
 
 @settings(max_examples=40, deadline=None)
 @given(value=st.text(max_size=300), items=st.lists(st.text(max_size=80), max_size=5))
 def test_any_record_text_renders_and_is_escaped(value, items):
-    context = messages.sample_context().model_copy(update={"title": value, "impact": value, "actions_taken": items,
+    context = sample_context().model_copy(update={"title": value, "impact": value, "actions_taken": items,
                                                            "workaround": value})
     for key in ("emergency_acknowledgement", "status_update"):
         message = render(key, context)

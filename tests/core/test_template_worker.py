@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from core.communication import render as messages
 from core.communication import worker as template_worker
-from core.communication.render import RenderError
+from core.communication.catalog import check_part, shipped_sources, template_spec
+from core.communication.context import sample_context
+from core.communication.render import RenderedMessage, render
+from core.communication.sandbox import RenderError, TemplateLimitError
 from tests.core.hostile_templates import HOSTILE, LIST_OF_LISTS, NESTED, WORST
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,8 +70,8 @@ class Ticker(threading.Thread):
         return self.max_gap
 
 
-def _render_text(source: str) -> messages.RenderedMessage:
-    return messages.render("custom", messages.sample_context(), text_src=source)
+def _render_text(source: str) -> RenderedMessage:
+    return render("custom", sample_context(), text_src=source)
 
 
 def test_every_hostile_template_is_refused_within_five_seconds():
@@ -82,7 +84,7 @@ def test_every_hostile_template_is_refused_within_five_seconds():
         assert refused.value.template == "custom (text part)" and refused.value.message
         rendered_in = time.monotonic() - started
         started = time.monotonic()
-        problems = messages.check_part("text", payload)
+        problems = check_part("text", payload)
         checked_in = time.monotonic() - started
         assert problems, f"check found nothing wrong in {payload[:80]!r}"
         assert max(rendered_in, checked_in) < REFUSAL_SECONDS, (payload[:80], rendered_in, checked_in)
@@ -97,20 +99,20 @@ def test_every_hostile_template_is_refused_within_five_seconds():
     "payload, message, cause",
     [
         (LIST_OF_LISTS + "{{ rows|sum(start=[])|length }}", "this template took more than 2 s to render",
-         messages.TemplateLimitError),
+         TemplateLimitError),
         (NESTED + "{{ big|string }}", "this template needed more than 64 MB to render", MemoryError),
         (NESTED + "{{ '%s' % (big,) }}", "this template needed more than 64 MB to render", MemoryError),
     ],
 )
 def test_a_limit_hit_says_which_limit_and_names_the_part(payload, message, cause):
     with pytest.raises(RenderError) as refused:
-        messages.render("status_update", messages.sample_context(), text_src="x\n" + payload)
+        render("status_update", sample_context(), text_src="x\n" + payload)
     assert refused.value.template == "status_update.txt.j2"
     assert refused.value.message.startswith(message)
     assert refused.value.line in (None, 2)  # a MemoryError raised inside the worker still knows its line
     assert str(refused.value).startswith("status_update.txt.j2") and message in str(refused.value)
     assert isinstance(refused.value.__cause__, cause)
-    assert [(p.part, p.message[:len(message)]) for p in messages.check_part("text", payload)] == [("text", message)]
+    assert [(p.part, p.message[:len(message)]) for p in check_part("text", payload)] == [("text", message)]
 
 
 def test_other_threads_keep_ticking_while_the_worst_templates_render():
@@ -212,17 +214,17 @@ def test_many_sessions_share_at_most_two_workers():
 
 
 def test_a_warm_preview_takes_at_most_150_ms():
-    context = messages.sample_context()
-    spec = messages.template_spec("status_update")
-    sources = messages.shipped_sources("status_update")
+    context = sample_context()
+    spec = template_spec("status_update")
+    sources = shipped_sources("status_update")
     template_worker.shutdown()
     started = time.monotonic()
-    messages.render(spec, context, subject_src=sources.subject, text_src=sources.text, html_src=sources.html)
+    render(spec, context, subject_src=sources.subject, text_src=sources.text, html_src=sources.html)
     cold = time.monotonic() - started
     times = []
     for _ in range(25):
         started = time.monotonic()
-        messages.render(spec, context, subject_src=sources.subject, text_src=sources.text, html_src=sources.html)
+        render(spec, context, subject_src=sources.subject, text_src=sources.text, html_src=sources.html)
         times.append(time.monotonic() - started)
     median = statistics.median(times)
     print(f"preview render: cold {cold * 1000:.0f} ms, warm median {median * 1000:.1f} ms "

@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from core.people import users
+from core.people import lockout, users
 from core.people.passwords import PasswordRuleError, check_password_rules
 from db.engine import make_engine, session_scope
 from db.models import AuditEntry, LoginDelay, LoginThrottle, User
@@ -18,12 +18,12 @@ SEC = dt.timedelta(seconds=1)
 KEY = "device-key-for-tests"
 A, B = "203.0.113.7", "198.51.100.23"
 WRONG = "wrong password!"
-Outcome = users.SignInOutcome
+Outcome = lockout.SignInOutcome
 
 
 def sign_in(engine, username, password, at, client=A, token=None):
     with session_scope(engine) as s:
-        return users.authenticate(s, username=username, password=password, now=at, client=client,
+        return lockout.authenticate(s, username=username, password=password, now=at, client=client,
                                   device_token=token, device_key=KEY)
 
 
@@ -62,7 +62,7 @@ def test_password_rules(password, problem):
 def test_sign_in_ok_and_case_insensitive(engine):
     make_user(engine, "alice", "csm")
     result = sign_in(engine, "  ALICE ", TEST_PASSWORD, NOW)
-    assert result.outcome is users.SignInOutcome.OK and result.user_id is not None
+    assert result.outcome is lockout.SignInOutcome.OK and result.user_id is not None
 
 
 @pytest.mark.parametrize("who", ["alice", "nobody"])
@@ -72,7 +72,7 @@ def test_five_failures_from_one_address_lock_that_address_only(engine, who):
     # Locked from A even with the right password, until 15 minutes after the 5th failure.
     locked = sign_in(engine, who, TEST_PASSWORD, NOW + 10 * MIN, A)
     assert locked.outcome is Outcome.LOCKED
-    assert locked.locked_until == NOW + 4 * MIN + users.LOCK_DURATION
+    assert locked.locked_until == NOW + 4 * MIN + lockout.LOCK_DURATION
     assert "locked here until" in locked.message and "this address" in locked.message
     # Another address is not locked: alice signs in, an unknown name is just wrong.
     elsewhere = sign_in(engine, who, TEST_PASSWORD, NOW + 10 * MIN, B)
@@ -99,7 +99,7 @@ def test_success_resets_the_failure_count(engine):
     [(0, 0), (1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 30), (7, 30), (50, 30), (10_000, 30)],
 )
 def test_username_delay_doubles_up_to_thirty_seconds(failures, delay_s):
-    assert users.login_delay(failures) == dt.timedelta(seconds=delay_s)
+    assert lockout.login_delay(failures) == dt.timedelta(seconds=delay_s)
 
 
 def test_username_delay_from_many_addresses_never_locks(engine):
@@ -134,7 +134,7 @@ def test_wait_message_counts_the_seconds_left(engine):
 
 
 def _token(username="alice", at=NOW - dt.timedelta(days=1), key=KEY):
-    return users.issue_device_token(username, key=key, now=at)
+    return lockout.issue_device_token(username, key=key, now=at)
 
 
 def _changed_date(token):
@@ -180,10 +180,10 @@ def test_successful_sign_in_issues_a_device_token_for_thirty_days(engine):
     make_user(engine, "alice", "csm")
     result = sign_in(engine, "alice", TEST_PASSWORD, NOW)
     assert result.outcome is Outcome.OK
-    assert users.device_client(result.device_token, username="ALICE", key=KEY, now=NOW + 29 * 24 * 60 * MIN)
-    assert users.device_client(result.device_token, username="alice", key=KEY, now=NOW + 31 * 24 * 60 * MIN) is None
+    assert lockout.device_client(result.device_token, username="ALICE", key=KEY, now=NOW + 29 * 24 * 60 * MIN)
+    assert lockout.device_client(result.device_token, username="alice", key=KEY, now=NOW + 31 * 24 * 60 * MIN) is None
     with session_scope(engine) as s:
-        no_key = users.authenticate(s, username="alice", password=TEST_PASSWORD, now=NOW, client=A)
+        no_key = lockout.authenticate(s, username="alice", password=TEST_PASSWORD, now=NOW, client=A)
     assert no_key.outcome is Outcome.OK and no_key.device_token is None
     assert sign_in(engine, "alice", WRONG, NOW + MIN).device_token is None
 
@@ -222,9 +222,9 @@ def test_rows_older_than_a_day_are_deleted_by_the_next_attempt(engine):
     fail_from(engine, "alice", A, 5)  # a lock, for alice from A
     fail_from(engine, "nobody", B, 3)  # an unknown username
     fail_from(engine, "ghost", A, 1, start=NOW + 20 * 60 * MIN)  # stays: it is recent
-    day_later = NOW + 10 * MIN + users.THROTTLE_MEMORY
+    day_later = NOW + 10 * MIN + lockout.THROTTLE_MEMORY
     # Just under a day after their last failure, the rows are still there...
-    sign_in(engine, "bob", TEST_PASSWORD, NOW + users.THROTTLE_MEMORY)
+    sign_in(engine, "bob", TEST_PASSWORD, NOW + lockout.THROTTLE_MEMORY)
     assert throttle_rows(engine) == ([("alice", A), ("ghost", A), ("nobody", B)], ["alice", "ghost", "nobody"])
     # ...and the first attempt of anyone after that deletes them.
     assert sign_in(engine, "bob", TEST_PASSWORD, day_later).outcome is Outcome.OK
@@ -245,7 +245,7 @@ def test_rows_older_than_a_day_are_deleted_by_the_next_attempt(engine):
     ],
 )
 def test_client_address(remote, forwarded, expected):
-    assert users.client_address(remote, forwarded) == expected
+    assert lockout.client_address(remote, forwarded) == expected
 
 
 def _attempts(url: str, attempts: list, barrier, results) -> None:
@@ -256,7 +256,7 @@ def _attempts(url: str, attempts: list, barrier, results) -> None:
     outcomes = []
     for username, password, at, client in attempts:
         with session_scope(engine) as s:
-            outcomes.append(users.authenticate(s, username=username, password=password,
+            outcomes.append(lockout.authenticate(s, username=username, password=password,
                                                now=dt.datetime.fromisoformat(at), client=client).outcome.value)
     engine.dispose()
     results.put((os.getpid(), outcomes))
@@ -321,13 +321,13 @@ def test_disabled_user_cannot_sign_in_and_session_ends(engine):
     admin = users.Actor(id=None, name="root")
     with session_scope(engine) as s:
         users.set_active(s, username="alice", active=False, actor=admin, now=NOW)
-    assert sign_in(engine, "alice", TEST_PASSWORD, NOW + MIN).outcome is users.SignInOutcome.DISABLED
+    assert sign_in(engine, "alice", TEST_PASSWORD, NOW + MIN).outcome is lockout.SignInOutcome.DISABLED
     with session_scope(engine) as s:
         problem = users.session_problem(s, username="alice", token_expires=None, issued_at=NOW - MIN)
     assert "disabled" in problem
     with session_scope(engine) as s:
         users.set_active(s, username="alice", active=True, actor=admin, now=NOW + 2 * MIN)
-    assert sign_in(engine, "alice", TEST_PASSWORD, NOW + 3 * MIN).outcome is users.SignInOutcome.OK
+    assert sign_in(engine, "alice", TEST_PASSWORD, NOW + 3 * MIN).outcome is lockout.SignInOutcome.OK
 
 
 def test_create_user_gives_a_one_time_password_that_must_be_changed(engine):
@@ -335,14 +335,14 @@ def test_create_user_gives_a_one_time_password_that_must_be_changed(engine):
         user, otp = users.create_user(s, username="Bob", display_name="Bob B", role="lead",
                                       actor=users.SYSTEM, now=NOW)
     assert user.username == "bob" and user.must_change_password and len(otp) == 16
-    assert sign_in(engine, "bob", otp, NOW).outcome is users.SignInOutcome.OK
+    assert sign_in(engine, "bob", otp, NOW).outcome is lockout.SignInOutcome.OK
     with session_scope(engine) as s:
         users.change_own_password(s, user_id=user.id, current=otp, new="a brand new secret", now=NOW + MIN)
     with session_scope(engine) as s:
         assert s.get(User, user.id).must_change_password is False
         # The session that signed in with the one-time password predates the change.
         assert "changed" in users.session_problem(s, username="bob", token_expires=None, issued_at=NOW)
-    assert sign_in(engine, "bob", "a brand new secret", NOW + 2 * MIN).outcome is users.SignInOutcome.OK
+    assert sign_in(engine, "bob", "a brand new secret", NOW + 2 * MIN).outcome is lockout.SignInOutcome.OK
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,10 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from core.communication import flows as comms
+from core.communication.smtp import save_smtp_settings, smtp_settings
 from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
+from core.people.access import Role
 from core.people.users import SYSTEM, Actor
 from db.engine import session_scope
 from db.models import Account, Communication, Contact, Incident
@@ -52,9 +54,9 @@ def acme(workspace, app_db):
 def use_smtp(app_db, port: int) -> None:
     """Point the app's email settings at 127.0.0.1:port (no TLS, no login)."""
     with session_scope(app_db) as s:
-        _, revision = comms.smtp_settings(s)
-        comms.save_smtp_settings(s, host="127.0.0.1", port=port, starttls=False, username="",
-                                 from_address="Success Desk <desk@example.com>", expected_revision=revision,
+        _, revision = smtp_settings(s)
+        save_smtp_settings(s, host="127.0.0.1", port=port, starttls=False, username="",
+                           from_address="Success Desk <desk@example.com>", expected_revision=revision,
                                  actor=SYSTEM, now=dt.datetime.now(dt.UTC))
 
 
@@ -273,7 +275,7 @@ def test_incident_page_links_to_compose_and_shows_the_log(acme, app_db):
         comms.record_communication(s, incident_id=acme, expected_version=None, template_key="status_update",
                                    template_version=None, channel="email", recipients=["ana@acme.example"],
                                    subject="Update 1: Checkout down", body_text="Exact words sent.",
-                                   actor=Actor(None, "system"), now=dt.datetime.now(dt.UTC))
+                                   role=Role.ADMIN, actor=Actor(None, "system"), now=dt.datetime.now(dt.UTC))
     at = AppTest.from_file(str(REPO / "pages/incident.py"), default_timeout=30)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "csm1"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.communication import flows as comms
-from core.communication.render import shipped_sources
+from core.communication.catalog import shipped_sources
+from core.communication.smtp import SMTP_SETTING
+from core.communication.store import current_template
 from db.engine import session_scope
 from db.models import MessageTemplateVersion, Setting
 from tests.literal_text import visible_text
@@ -43,7 +44,7 @@ def test_admin_saves_a_new_version_that_compose_uses_and_history_shows(people, a
     history = at.dataframe[-1].value
     assert list(history["Version"]) == ["1", "shipped"] and list(history["By"])[0] == "Admin1"
     with session_scope(app_db) as s:
-        assert comms.current_template(s, "status_update").sources.text.startswith("Hello {{ greeting }},\n\nStill")
+        assert current_template(s, "status_update").sources.text.startswith("Hello {{ greeting }},\n\nStill")
 
 
 @pytest.mark.parametrize(
@@ -120,7 +121,7 @@ def test_smtp_settings_are_saved_without_a_password_and_bad_ones_are_explained(p
     at.button[[b.label for b in at.button].index("Save email settings")].click().run()
     assert "Email settings saved: smtp.example.com:587." in texts(at)
     with session_scope(app_db) as s:
-        stored = s.get(Setting, comms.SMTP_SETTING).value
+        stored = s.get(Setting, SMTP_SETTING).value
     assert stored["username"] == "desk" and stored["starttls"] is True and "password" not in stored
 
 
