@@ -11,7 +11,7 @@ user = page_setup("postmortem", "Post-mortem", ":material/psychology:")
 import streamlit as st  # noqa: E402
 
 from core.incident import service as incident_queries  # noqa: E402
-from core.report.flows import ReportKind  # noqa: E402
+from core.report.lifecycle import ReportKind  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import report_panels as panel  # noqa: E402
 from ui.page import id_from_link  # noqa: E402

@@ -11,7 +11,7 @@ user = page_setup("report", "Incident report", ":material/description:")
 
 import streamlit as st  # noqa: E402
 
-from core.report.flows import ReportKind  # noqa: E402
+from core.report.lifecycle import ReportKind  # noqa: E402
 from ui import report_panels as panel  # noqa: E402
 from ui.page import id_from_link  # noqa: E402
 

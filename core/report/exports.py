@@ -20,19 +20,10 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 
 from core.incident.reviews import ReviewTaskRow
-from core.report.flows import (
-    KIND_TITLES,
-    POSTMORTEM_SOURCE,
-    REPORT_STATUS_LABELS,
-    SECTIONS,
-    IncidentRecord,
-    RecordItem,
-    ReportKind,
-    ReportStatus,
-    ReportView,
-    service_credit,
-    span,
-)
+from core.report.flows import ReportView
+from core.report.lifecycle import KIND_TITLES, REPORT_STATUS_LABELS, ReportKind, ReportStatus
+from core.report.record import POSTMORTEM_SOURCE, IncidentRecord, RecordItem
+from core.report.sections import SECTIONS, service_credit, span
 from core.text import markdown_literal
 
 # Helvetica in a PDF speaks Latin-1 only: the few characters our texts use
