@@ -12,7 +12,7 @@ from core.account.access import accounts_for  # noqa: E402
 from core.people.access import Role  # noqa: E402
 from core.policy import store as policy_store
 from core.sla import metrics  # noqa: E402
-from core.sla import projection as sla_summary
+from core.sla import queries as sla_summary
 from core.vocabulary import SEVERITIES, TIERS  # noqa: E402
 from db.engine import read_scope  # noqa: E402
 from ui import dashboard_charts as charts  # noqa: E402
