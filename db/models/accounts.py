@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db.models.base import Base, utc_now
+from db.models.base import Base, utc_now, versioned
 from db.models.people import User
 
 
@@ -52,7 +52,7 @@ class Account(Base):
         back_populates="account", cascade="all, delete-orphan", order_by="Contact.id"
     )
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = versioned(version)
 
 
 class Contact(Base):

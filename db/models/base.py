@@ -9,7 +9,9 @@ rules or queries: those live in `core`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -17,7 +19,7 @@ from sqlalchemy import (
     MetaData,
     TypeDecorator,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -54,9 +56,17 @@ class Base(DeclarativeBase):
     """Declarative base with stable constraint names (Alembic diffs stay clean)."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
 def utc_now() -> dt.datetime:
     """The current time in UTC: the default of the `created_at`/`updated_at` columns."""
     return dt.datetime.now(dt.UTC)
+
+
+def versioned(version: Mapped[int]) -> Mapping[str, Any]:
+    """The mapper arguments of a row people edit: SQLAlchemy checks `version` on every UPDATE.
+
+    A stale edit then fails instead of overwriting. Read-only, as SQLAlchemy only reads it.
+    """
+    return MappingProxyType({"version_id_col": version})

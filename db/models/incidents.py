@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.accounts import Account
-from db.models.base import Base, utc_now
+from db.models.base import Base, utc_now, versioned
 from db.models.people import User
 
 
@@ -86,7 +86,7 @@ class Incident(Base):
     account: Mapped[Account] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = versioned(version)
 
 
 class IncidentAssignment(Base):
@@ -170,4 +170,4 @@ class ActionItem(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = versioned(version)

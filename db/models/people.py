@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, utc_now
+from db.models.base import Base, utc_now, versioned
 
 
 class User(Base):
@@ -41,7 +41,7 @@ class User(Base):
     sessions_valid_after: Mapped[dt.datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = versioned(version)
 
 
 class LoginThrottle(Base):

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, utc_now
+from db.models.base import Base, utc_now, versioned
 
 # ---------------------------------------------------------------------------
 # After the incident: critical incident reports, blameless post-mortems and the
@@ -50,7 +50,7 @@ class IncidentReport(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = versioned(version)
 
 
 class ReviewTask(Base):
@@ -73,4 +73,4 @@ class ReviewTask(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = versioned(version)
