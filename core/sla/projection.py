@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Table, and_, case, delete, false, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,6 +41,7 @@ from core.sla.metrics import (
 from core.vocabulary import EMERGENCY_SEVERITIES
 from db.models import (
     SLA_BUCKET_COLUMNS,
+    Base,
     Incident,
     IncidentFact,
     IncidentRollup,
@@ -51,11 +53,20 @@ from db.models import (
 
 assert BUCKET_COLUMNS == SLA_BUCKET_COLUMNS, "core.sla.metrics and db.models disagree on the duration buckets"
 
-FACTS: Table = SlaClockFact.__table__
-ROLLUP: Table = SlaRollup.__table__
-HEAT: Table = SlaBreachHeat.__table__
-INCIDENTS: Table = IncidentFact.__table__
-INCIDENT_ROLLUP: Table = IncidentRollup.__table__
+
+
+def _table(model: type[Base]) -> Table:
+    # Declarative typing says FromClause; a model declared with __tablename__ has a Table.
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+FACTS = _table(SlaClockFact)
+ROLLUP = _table(SlaRollup)
+HEAT = _table(SlaBreachHeat)
+INCIDENTS = _table(IncidentFact)
+INCIDENT_ROLLUP = _table(IncidentRollup)
 # Equality, not IS: SQLite only uses an index for `is_open = 1`.
 OPEN = FACTS.c.is_open == true()
 CLOSED = FACTS.c.is_open == false()
@@ -63,6 +74,13 @@ CLOSED = FACTS.c.is_open == false()
 ROLLUP_KEY = ("week", "clock", "severity", "tier", "csm_id", "policy_name", "target_seconds")
 HEAT_KEY = ("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour")
 INCIDENT_KEY = ("week", "account_id", "severity", "tier", "csm_id", "policy_name")
+
+# A summary row as column -> value; the key values of a rollup cell; the cells a write
+# changes, {key values: {column: increment}} (clock counts are whole, emergency time is not).
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+Cells = dict[Key, dict[str, int]]
+IncidentCells = dict[Key, dict[str, float]]
 
 
 # --------------------------------------------------------------------------
@@ -81,7 +99,7 @@ class IncidentDims:
     policy_name: str
     detected_at: dt.datetime
 
-    def as_row(self) -> dict:
+    def as_row(self) -> Row:
         """The dimension columns shared by the fact tables."""
         moment = self.detected_at.astimezone(dt.UTC)
         return {"incident_id": self.incident_id, "account_id": self.account_id, "csm_id": self.csm_id,
@@ -98,7 +116,7 @@ def dims_of(incident: Incident) -> IncidentDims:
     )
 
 
-def clock_rows(dims: IncidentDims, clocks: Iterable[SlaClock]) -> list[dict]:
+def clock_rows(dims: IncidentDims, clocks: Iterable[SlaClock]) -> list[Row]:
     """The sla_clock_facts rows for an incident's computed clocks (one-shot clocks only)."""
     base = dims.as_row()
     moment = dims.detected_at.astimezone(dt.UTC)
@@ -115,7 +133,7 @@ def clock_rows(dims: IncidentDims, clocks: Iterable[SlaClock]) -> list[dict]:
 
 
 def incident_row(dims: IncidentDims, *, resolved_at: dt.datetime | None, is_repeat: bool,
-                 now: dt.datetime) -> dict:
+                 now: dt.datetime) -> Row:
     """The incident_facts row of an incident."""
     emergency = (emergency_seconds(dims.severity, dims.detected_at, resolved_at, now)
                  if resolved_at is not None and dims.severity in EMERGENCY_SEVERITIES else None)
@@ -129,23 +147,23 @@ def incident_row(dims: IncidentDims, *, resolved_at: dt.datetime | None, is_repe
 # Incremental maintenance.
 
 
-def _upsert(session: Session, table: Table, key: Sequence[str], rows: dict[tuple, dict[str, float]]) -> None:
+def _upsert(session: Session, table: Table, key: Sequence[str], rows: Mapping[Key, Mapping[str, float]]) -> None:
     """Add the increments in `rows` ({key values: {column: delta}}) to the rollup rows, creating missing ones."""
     dialect = session.get_bind().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Always the same order: two writers touching the same cells lock them alike (no deadlock).
     for key_values, increments in sorted(rows.items(), key=lambda kv: tuple(str(v) for v in kv[0])):
-        increments = {c: v for c, v in increments.items() if v}
-        if not increments:
+        changed = {c: v for c, v in increments.items() if v}
+        if not changed:
             continue
-        values = dict(zip(key, key_values, strict=True)) | increments
+        values = dict(zip(key, key_values, strict=True)) | changed
         stmt = make(table).values(**values)
         stmt = stmt.on_conflict_do_update(
-            index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in increments})
+            index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in changed})
         session.execute(stmt)
 
 
-def _clock_contribution(row: dict, sign: int, rollup: dict, heat: dict) -> None:
+def _clock_contribution(row: Mapping[str, Any], sign: int, rollup: Cells, heat: Cells) -> None:
     if row["is_open"]:
         return
     key = tuple(row[k] for k in ROLLUP_KEY)
@@ -157,7 +175,7 @@ def _clock_contribution(row: dict, sign: int, rollup: dict, heat: dict) -> None:
         heat_cell["breached"] += sign
 
 
-def _incident_contribution(row: dict, sign: int, rollup: dict) -> None:
+def _incident_contribution(row: Mapping[str, Any], sign: int, rollup: IncidentCells) -> None:
     cell = rollup.setdefault(tuple(row[k] for k in INCIDENT_KEY), defaultdict(float))
     cell["incidents"] += sign
     cell["repeats"] += sign * int(bool(row["is_repeat"]))
@@ -170,10 +188,11 @@ def _previous_detection(session: Session, dims: IncidentDims, window: dt.timedel
         INCIDENTS.c.detected_at >= dims.detected_at - window,
         or_(INCIDENTS.c.detected_at < dims.detected_at,
             and_(INCIDENTS.c.detected_at == dims.detected_at, INCIDENTS.c.incident_id < dims.incident_id)))
-    return session.scalar(stmt)
+    previous: dt.datetime | None = session.scalar(stmt)
+    return previous
 
 
-def _mark_followers(session: Session, dims: IncidentDims, window: dt.timedelta, rollup: dict) -> None:
+def _mark_followers(session: Session, dims: IncidentDims, window: dt.timedelta, rollup: IncidentCells) -> None:
     # An incident recorded late (detected before others of the same account)
     # makes the later ones within the window repeats.
     followers = session.execute(select(INCIDENTS).where(
@@ -198,9 +217,9 @@ def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaCloc
         select(FACTS).where(FACTS.c.incident_id == dims.incident_id)).mappings()]
     old_incident = session.execute(
         select(INCIDENTS).where(INCIDENTS.c.incident_id == dims.incident_id)).mappings().first()
-    rollup: dict = {}
-    heat: dict = {}
-    incident_rollup: dict = {}
+    rollup: Cells = {}
+    heat: Cells = {}
+    incident_rollup: IncidentCells = {}
     for row in old_clocks:
         _clock_contribution(row, -1, rollup, heat)
     for row in new_clocks:
@@ -307,7 +326,7 @@ def backfill(session: Session, *, now: dt.datetime, batch: int = 1000) -> int:
     return done
 
 
-def clock_fact_of_row(row: dict) -> ClockFact:
+def clock_fact_of_row(row: Mapping[str, Any]) -> ClockFact:
     """A stored sla_clock_facts row as a ClockFact (tests and the backtest compare them)."""
     return ClockFact(clock=row["clock"], target_seconds=row["target_seconds"], deadline=row["deadline"],
                      stopped_at=row["stopped_at"], actual_seconds=row["actual_seconds"], state=row["state"],

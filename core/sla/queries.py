@@ -13,19 +13,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import Table, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from core.people.access import Role
+from core.policy.schema import Policy, format_duration
+from core.sla.clocks import CLOCK_LABELS
 from core.sla.metrics import (
     BUCKET_COLUMNS,
     BUCKETS,
+    DURATION_BOUNDS,
     DURATION_METRICS,
+    RESPONSE_CLOCKS,
     Attainment,
+    ObjectiveResult,
     emergency_seconds,
+    emergency_share,
+    judge,
+    measure_of,
+    percentile_from_histogram,
 )
 from core.sla.projection import CLOSED, FACTS, HEAT, INCIDENT_ROLLUP, INCIDENTS, OPEN, ROLLUP
 from core.vocabulary import EMERGENCY_SEVERITIES
@@ -33,6 +43,12 @@ from db.models import Account, Incident, User
 
 # Dimensions a dashboard may group attainment by.
 GROUPS = ("clock", "severity", "tier", "csm_id", "policy_name", "week", "account_id")
+# The values of the grouped dimensions, in the order asked for (empty when not grouped).
+GroupKey = tuple[Any, ...]
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
 
 
 @dataclass(frozen=True)
@@ -49,12 +65,11 @@ class DashboardFilter:
     clocks: tuple[str, ...] = field(default=())
 
     @staticmethod
-    def for_dates(start: dt.date, end: dt.date, **kwargs) -> DashboardFilter:
+    def for_dates(start: dt.date, end: dt.date, **kwargs: Any) -> DashboardFilter:
         """A filter over the whole weeks that contain `start` and `end`."""
         if end < start:
             raise ValueError("The end date is before the start date: pick a start date first, then the end.")
-        monday = lambda d: d - dt.timedelta(days=d.weekday())  # noqa: E731
-        return DashboardFilter(week_from=monday(start), week_to=monday(end), **kwargs)
+        return DashboardFilter(week_from=_monday(start), week_to=_monday(end), **kwargs)
 
 
 def restrict(flt: DashboardFilter, *, role: Role, user_id: int) -> DashboardFilter:
@@ -64,8 +79,8 @@ def restrict(flt: DashboardFilter, *, role: Role, user_id: int) -> DashboardFilt
     return flt
 
 
-def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> list:
-    conditions = []
+def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if flt.week_from is not None:
         conditions.append(table.c.week >= flt.week_from)
     if flt.week_to is not None:
@@ -79,16 +94,16 @@ def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> l
     return conditions
 
 
-def _open_breached(now: dt.datetime):
+def _open_breached(now: dt.datetime) -> ColumnElement[bool]:
     return or_(FACTS.c.state == "breached", and_(FACTS.c.state == "running", FACTS.c.deadline < now))
 
 
 def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
-               by: Sequence[str] = ("clock",)) -> dict[tuple, Attainment]:
+               by: Sequence[str] = ("clock",)) -> dict[GroupKey, Attainment]:
     """Met / breached / running / paused clocks per group; a running clock past its deadline is breached."""
     if any(b not in GROUPS for b in by):
         raise ValueError(f"group by one of {', '.join(GROUPS)}")
-    result: dict[tuple, Attainment] = defaultdict(Attainment)
+    result: dict[GroupKey, Attainment] = defaultdict(Attainment)
     # The rollups have no account: a per-account view reads the facts (bounded by the week range).
     if flt.account_id is None and "account_id" not in by:
         cols = [ROLLUP.c[b] for b in by]
@@ -115,7 +130,7 @@ def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
 
 
 def duration_histograms(session: Session, flt: DashboardFilter,
-                        by: Sequence[str] = ("clock",)) -> dict[tuple, list[int]]:
+                        by: Sequence[str] = ("clock",)) -> dict[GroupKey, list[int]]:
     """Histogram of actual times (stopped clocks) per group, for the time-to-milestone clocks."""
     flt = replace(flt, clocks=flt.clocks or tuple(DURATION_METRICS))
     if flt.account_id is None:
@@ -150,8 +165,6 @@ def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds:
 
     `seconds` must be a histogram bound (core.sla.metrics.DURATION_BOUNDS).
     """
-    from core.sla.metrics import DURATION_BOUNDS
-
     if seconds not in DURATION_BOUNDS:
         raise ValueError(f"{seconds} s is not a bound of the duration histogram")
     flt = replace(flt, clocks=(clock,))
@@ -177,7 +190,7 @@ def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds:
     return WithinCount(int(within or 0), int(total or 0) + late_open)
 
 
-def _incident_where(flt: DashboardFilter) -> list:
+def _incident_where(flt: DashboardFilter) -> list[ColumnElement[bool]]:
     return _where(INCIDENT_ROLLUP, flt)
 
 
@@ -284,16 +297,18 @@ def recent_breaches(session: Session, flt: DashboardFilter, *, now: dt.datetime,
     if not picked:
         return []
     ids = {r[0] for r in picked}
-    stmt = (select(FACTS.c.incident_id, Incident.title, Account.name, FACTS.c.severity, FACTS.c.policy_name,
-                   FACTS.c.clock, FACTS.c.detected_at, FACTS.c.deadline, FACTS.c.stopped_at, FACTS.c.target_seconds,
-                   FACTS.c.actual_seconds)
+    # Labelled as BreachRow's fields: each row becomes one by name.
+    stmt = (select(FACTS.c.incident_id, Incident.title, Account.name.label("account"), FACTS.c.severity,
+                   FACTS.c.policy_name, FACTS.c.clock, FACTS.c.detected_at, FACTS.c.deadline, FACTS.c.stopped_at,
+                   FACTS.c.target_seconds, FACTS.c.actual_seconds)
             .join(Incident, Incident.id == FACTS.c.incident_id).join(Account, Account.id == FACTS.c.account_id)
             .where(FACTS.c.incident_id.in_(ids)))
-    rows = {(r[0], r[5]): BreachRow(*r) for r in session.execute(stmt)}
+    found = [BreachRow(**r._asdict()) for r in session.execute(stmt)]
+    rows = {(b.incident_id, b.clock): b for b in found}
     return [rows[(i, c)] for i, c, _ in picked if (i, c) in rows]
 
 
-def data_version(session: Session) -> tuple:
+def data_version(session: Session) -> tuple[dt.datetime | None, int | None]:
     """A cheap value that changes whenever any incident is written (the page's cache key)."""
     # Two statements: SQLite answers a lone max() from the index, two in one query by a scan.
     return (session.scalar(select(func.max(INCIDENTS.c.updated_at))),
@@ -332,20 +347,11 @@ def range_weeks(flt: DashboardFilter) -> int:
     return (flt.week_to - flt.week_from).days // 7 + 1
 
 
-def objective_results(session: Session, flt: DashboardFilter, *, now: dt.datetime, policies: dict,
-                      people: int, hours_per_week: float) -> list:
+def objective_results(
+    session: Session, flt: DashboardFilter, *, now: dt.datetime, policies: Mapping[str, Policy], people: int,
+    hours_per_week: float,
+) -> list[ObjectiveResult]:
     """Every measurable objective of the given policies ({name: Policy}), measured on that policy's incidents."""
-    from core.policy.schema import format_duration
-    from core.sla.clocks import CLOCK_LABELS
-    from core.sla.metrics import (
-        DURATION_BOUNDS,
-        RESPONSE_CLOCKS,
-        emergency_share,
-        judge,
-        measure_of,
-        percentile_from_histogram,
-    )
-
     results = []
     for name, policy in policies.items():
         if flt.policies and name not in flt.policies:
@@ -360,22 +366,26 @@ def objective_results(session: Session, flt: DashboardFilter, *, now: dt.datetim
                 continue
             narrowed = replace(scoped, severities=severities or scoped.severities)
             actual, basis = None, ""
+            # measure_of names a clock measure only for an objective with a clock (and `within` for a share).
+            clock, within = objective.clock, objective.within
             if kind == "within_share":
-                seconds = int(objective.within.total_seconds())
-                label = CLOCK_LABELS[objective.clock].lower()
+                assert clock is not None and within is not None
+                seconds = int(within.total_seconds())
+                label = CLOCK_LABELS[clock].lower()
                 if seconds not in DURATION_BOUNDS:
-                    basis = f"{format_duration(objective.within)} is not a bound of the duration histogram"
+                    basis = f"{format_duration(within)} is not a bound of the duration histogram"
                 else:
-                    count = within_share(session, narrowed, clock=objective.clock, seconds=seconds, now=now,
+                    count = within_share(session, narrowed, clock=clock, seconds=seconds, now=now,
                                          target_seconds=None if objective.severities else seconds)
                     actual = count.pct
-                    whose = "" if objective.severities else f" with a {format_duration(objective.within)} target"
+                    whose = "" if objective.severities else f" with a {format_duration(within)} target"
                     basis = (f"{count.within} of {count.decided} '{label}' clocks{whose} done within "
-                             f"{format_duration(objective.within)}")
+                             f"{format_duration(within)}")
             elif kind == "median_duration":
-                hist = duration_histograms(session, replace(narrowed, clocks=(objective.clock,)), by=()).get((), [])
+                assert clock is not None
+                hist = duration_histograms(session, replace(narrowed, clocks=(clock,)), by=()).get((), [])
                 actual = percentile_from_histogram(hist, 0.5) if hist else None
-                basis = f"median of {sum(hist)} stopped '{CLOCK_LABELS[objective.clock].lower()}' clocks"
+                basis = f"median of {sum(hist)} stopped '{CLOCK_LABELS[clock].lower()}' clocks"
             elif kind == "response_attainment":
                 counts = sum(attainment(session, replace(narrowed, clocks=RESPONSE_CLOCKS), now=now, by=()).values(),
                              Attainment())
@@ -386,10 +396,10 @@ def objective_results(session: Session, flt: DashboardFilter, *, now: dt.datetim
                 actual = 100.0 * repeats / incidents if incidents else None
                 basis = f"{repeats} of {incidents} incidents repeat one of the same account"
             elif kind == "emergency_share":
-                seconds = sum(emergency_by_week(session, narrowed, now=now).values())
+                spent = sum(emergency_by_week(session, narrowed, now=now).values())
                 weeks = range_weeks(flt)
-                actual = emergency_share(seconds, people, weeks, hours_per_week)
-                basis = (f"{seconds / 3600:,.0f} h on P0/P1 against {people} people x {hours_per_week:g} h x "
+                actual = emergency_share(spent, people, weeks, hours_per_week)
+                basis = (f"{spent / 3600:,.0f} h on P0/P1 against {people} people x {hours_per_week:g} h x "
                          f"{weeks} weeks")
             results.append(judge(name, objective, actual, basis))
     return results
