@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.incident import flows as incidents
+from core.incident.timeline import add_event
 from core.limits import FREE_TEXT, TITLE, check_text
 from core.people.access import Role
 from core.people.users import Actor
@@ -38,7 +39,7 @@ from core.report.lifecycle import (
 )
 from core.report.record import POSTMORTEM_SOURCE, IncidentRecord, RecordItem
 from core.report.sections import SECTIONS, generate_sections, when
-from core.report.service import load_record
+from core.report.service import load_record, name_of, user_names
 from db.models import Account, ActionItem, Incident, IncidentReport, User
 
 # The version a person editing the not-yet-saved first draft started from; a
@@ -96,12 +97,14 @@ def get_or_draft_report(session: Session, incident_id: int, kind: ReportKind | s
 
 
 def _check_editor(session: Session, incident: Incident, role: Role, user_id: int | None) -> bool:
-    owner = session.get(Account, incident.account_id).owner_id  # type: ignore[union-attr]
-    return user_id is not None and may_edit(role, user_id, owner)
+    account = session.get(Account, incident.account_id)
+    assert account is not None  # an incident's account is a foreign key
+    return user_id is not None and may_edit(role, user_id, account.owner_id)
 
 
 def _stale(session: Session, report: IncidentReport, kind: ReportKind, expected_version: int) -> ReportConflict:
-    who = session.get(User, report.updated_by_id).display_name if report.updated_by_id else "someone"
+    saver = session.get(User, report.updated_by_id) if report.updated_by_id else None
+    who = saver.display_name if saver is not None else "someone"
     started = ("the first draft, before anyone had saved it" if expected_version == UNSAVED_VERSION
                else f"version {expected_version}, it is now {report.version}")
     return ReportConflict(
@@ -211,7 +214,7 @@ def move_report(
     report.status, report.status_changed_at, report.status_changed_by_id = to.value, now, actor.id
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident_report",
                  entity_id=_report_entity(report), action="status", changes={"status": [before, to.value]}, at=now)
-    incidents.add_event(session, incident_id, kind="report", actor=actor, occurred_at=now, now=now,
+    add_event(session, incident_id, kind="report", actor=actor, occurred_at=now, now=now,
                         summary=f"{KIND_TITLES[kind]}: {REPORT_STATUS_LABELS[ReportStatus(before)]} → "
                                 f"{REPORT_STATUS_LABELS[to]}")
     session.flush()
@@ -246,7 +249,8 @@ def set_postmortem_action_done(
     if item is None:
         raise ReportError(f"Action item {item_id} does not exist.")
     incident = session.get(Incident, item.incident_id)
-    if item.owner_id != actor.id and not _check_editor(session, incident, role, actor.id):  # type: ignore[arg-type]
+    assert incident is not None  # an action item's incident is a foreign key
+    if item.owner_id != actor.id and not _check_editor(session, incident, role, actor.id):
         raise ReportForbidden("Only the item's owner, the account's CSM, leads and admins may tick it off.")
     incidents.set_action_done(session, item_id=item_id, done=done, actor=actor, now=now,
                               expected_version=expected_version)
@@ -311,12 +315,13 @@ def report_view(session: Session, incident_id: int, kind: ReportKind | str, *, r
                           sections=dict(report.sections) if report is not None else {}, version=UNSAVED_VERSION,
                           updated_at=None, updated_by="", status_changed_at=None, status_changed_by="", history=[],
                           saved=False, editor=editor)
-    names = dict(session.execute(select(User.id, User.display_name)).all())
+    names = user_names(session)
     entries = audit.entries_for(session, "incident_report", _report_entity(report))
     history = [StatusChange(e.at, e.actor_name, *(e.changes.get("status") or [None, ""]))
                for e in reversed(entries) if "status" in e.changes]
     return ReportView(kind=kind, record=record, status=report.status, sections=dict(report.sections),
                       version=report.version, updated_at=report.updated_at,
-                      updated_by=names.get(report.updated_by_id, "system"), status_changed_at=report.status_changed_at,
-                      status_changed_by=names.get(report.status_changed_by_id, "system"), history=history,
+                      updated_by=name_of(names, report.updated_by_id, "system"),
+                      status_changed_at=report.status_changed_at,
+                      status_changed_by=name_of(names, report.status_changed_by_id, "system"), history=history,
                       saved=True, editor=editor)

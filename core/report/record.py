@@ -79,6 +79,13 @@ class IncidentRecord:
     earlier: list[EarlierPostMortem] = field(default_factory=list)
 
     @property
+    def detected_at(self) -> dt.datetime:
+        """When the incident was detected (every incident has a detection time)."""
+        detected = self.milestones["detected"]
+        assert detected is not None
+        return detected
+
+    @property
     def resolved_at(self) -> dt.datetime | None:
         """When the incident was resolved (None while open)."""
         return self.milestones.get("resolved")
@@ -87,7 +94,7 @@ class IncidentRecord:
     def duration(self) -> dt.timedelta | None:
         """Detection to resolution."""
         resolved = self.resolved_at
-        return resolved - self.milestones["detected"] if resolved else None  # type: ignore[operator]
+        return resolved - self.detected_at if resolved else None
 
 
 @dataclass(frozen=True)

@@ -198,9 +198,9 @@ def _root_cause(record: IncidentRecord) -> str:
 def _resolution(record: IncidentRecord) -> str:
     m = record.milestones
     lines = [f"Resolved {when(m['resolved'])}, {span(record.duration)} after detection"]
-    if m.get("mitigated"):
-        lines.append(f"Workaround in place {when(m['mitigated'])}, "
-                     f"{span(m['mitigated'] - m['detected'])} after detection")  # type: ignore[operator]
+    mitigated = m.get("mitigated")
+    if mitigated:
+        lines.append(f"Workaround in place {when(mitigated)}, {span(mitigated - record.detected_at)} after detection")
     if m.get("reopened"):
         lines.append(f"Reopened {when(m['reopened'])}: the first fix did not hold")
     for esc in record.escalations:

@@ -9,10 +9,11 @@ pass `now`) and never imports streamlit.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.incident import flows as incidents
@@ -25,6 +26,7 @@ from core.report.record import (
     RecordEvent,
     RecordItem,
 )
+from core.sla.facts import policy_of
 from db.models import (
     Account,
     ActionItem,
@@ -39,15 +41,25 @@ from db.models import (
 )
 
 
+def user_names(session: Session) -> dict[int, str]:
+    """Every user's display name by id."""
+    return {uid: name for uid, name in session.execute(select(User.id, User.display_name))}
+
+
+def name_of(names: Mapping[int, str], user_id: int | None, default: str) -> str:
+    """The display name of `user_id` in `names`; `default` when there is no user or the id is unknown."""
+    return default if user_id is None else names.get(user_id, default)
+
+
 def load_record(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentRecord | None:
     """The incident's record at `now`, or None when there is no such incident."""
     incident = session.get(Incident, incident_id)
     if incident is None:
         return None
-    policy = incidents.policy_of(incident)
+    policy = policy_of(incident)
     account = session.get(Account, incident.account_id)
     assert account is not None
-    names = dict(session.execute(select(User.id, User.display_name)).all())
+    names = user_names(session)
     events = session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
                              .order_by(TimelineEvent.occurred_at, TimelineEvent.id)).all()
     escalations = session.scalars(select(Escalation).where(Escalation.incident_id == incident_id)
@@ -64,7 +76,7 @@ def load_record(session: Session, incident_id: int, *, now: dt.datetime) -> Inci
         account_name=account.name, account_tier=account.tier, account_time_zone=account.time_zone,
         account_owner_id=account.owner_id, annual_contract_value=Decimal(account.annual_contract_value or 0),
         contract_terms=dict(account.contract_terms or {}),
-        owner_name=names.get(incident.owner_id, "unassigned") if incident.owner_id else "unassigned",
+        owner_name=name_of(names, incident.owner_id, "unassigned"),
         severity=incident.severity, severity_label=policy.severity_label(incident.severity),
         red_status=incident.red_status, policy_name=incident.policy_name, policy_title=policy.title,
         status=incident.status,
@@ -73,13 +85,13 @@ def load_record(session: Session, incident_id: int, *, now: dt.datetime) -> Inci
                      "reopened")},
         answers=dict(incident.answers), reasons=[r.get("text", "") for r in incident.triage_result.get("reasons", [])],
         clocks=incidents.clocks_of(session, incident, now),
-        events=[RecordEvent(e.occurred_at, e.kind, e.summary, names.get(e.actor_id, "system")) for e in events],
+        events=[RecordEvent(e.occurred_at, e.kind, e.summary, name_of(names, e.actor_id, "system")) for e in events],
         escalations=[{"at": e.escalated_at, "from": e.from_level, "to": e.to_level, "reason": e.reason,
-                      "by": names.get(e.actor_id, "system")} for e in escalations],
+                      "by": name_of(names, e.actor_id, "system")} for e in escalations],
         communications=[{"at": c.sent_at, "channel": c.channel, "subject": c.subject} for c in comms],
         pauses=[{"start": p.started_at, "end": p.ended_at, "reason": p.reason} for p in pauses],
-        action_items=[RecordItem(i.id, i.title, names.get(i.owner_id, "unassigned") if i.owner_id else "unassigned",
-                                 i.owner_id, i.due_at, i.done_at, i.source, i.version) for i in items],
+        action_items=[RecordItem(i.id, i.title, name_of(names, i.owner_id, "unassigned"), i.owner_id, i.due_at,
+                                 i.done_at, i.source, i.version) for i in items],
         assignments={a.role: names.get(a.user_id, "?") for a in roles},
         reviews=[(r.key, r.title, r.after_resolution) for r in policy.reviews],
         earlier=repeat_of(session, incident_id),
@@ -101,7 +113,13 @@ class OverdueActionItem:
     version: int
 
 
-def _overdue_query(*, owner_id: int | None, account_ids: list[int] | None, now: dt.datetime, source: str | None):
+# The columns of OverdueActionItem, in its order.
+_OverdueQuery = Select[int, int, str, str, str, int | None, str, dt.datetime | None, int]
+
+
+def _overdue_query(
+    *, owner_id: int | None, account_ids: list[int] | None, now: dt.datetime, source: str | None,
+) -> _OverdueQuery:
     stmt = (select(ActionItem.id, Incident.id, Incident.title, Account.name, ActionItem.title, ActionItem.owner_id,
                    func.coalesce(User.display_name, "unassigned"), ActionItem.due_at, ActionItem.version)
             .join(Incident, Incident.id == ActionItem.incident_id)
@@ -123,8 +141,13 @@ def overdue_action_items(
 ) -> list[OverdueActionItem]:
     """Post-mortem action items past due and not done, oldest due first (filter by owner and accounts)."""
     stmt = _overdue_query(owner_id=owner_id, account_ids=account_ids, now=now, source=source)
-    rows = session.execute(stmt.order_by(ActionItem.due_at, ActionItem.id).limit(limit))
-    return [OverdueActionItem(*row) for row in rows]
+    items = []
+    for item_id, incident_id, incident_title, account, title, item_owner_id, owner, due_at, version in (
+            session.execute(stmt.order_by(ActionItem.due_at, ActionItem.id).limit(limit))):
+        assert due_at is not None  # the query keeps only items with a due date
+        items.append(OverdueActionItem(item_id, incident_id, incident_title, account, title, item_owner_id, owner,
+                                       due_at, version))
+    return items
 
 
 def count_overdue_action_items(
