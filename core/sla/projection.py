@@ -32,7 +32,6 @@ from core.sla.metrics import (
     BUCKETS,
     DEFAULT_REPEAT_WINDOW,
     TRACKED_CLOCKS,
-    ClockFact,
     clock_fact,
     emergency_seconds,
     repeat_flags,
@@ -324,10 +323,3 @@ def backfill(session: Session, *, now: dt.datetime, batch: int = 1000) -> int:
         apply_repeat_flags(session)
         rebuild_rollups(session)
     return done
-
-
-def clock_fact_of_row(row: Mapping[str, Any]) -> ClockFact:
-    """A stored sla_clock_facts row as a ClockFact (tests and the backtest compare them)."""
-    return ClockFact(clock=row["clock"], target_seconds=row["target_seconds"], deadline=row["deadline"],
-                     stopped_at=row["stopped_at"], actual_seconds=row["actual_seconds"], state=row["state"],
-                     bucket=row["bucket"])
