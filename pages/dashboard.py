@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.people.access import Role
 from core.sla import metrics
-from core.sla import projection as sla_summary
+from core.sla import queries as sla_summary
 from core.sla.views import dashboard_choices
 from core.vocabulary import SEVERITIES, TIERS
 from ui import dashboard_charts as charts

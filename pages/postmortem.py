@@ -6,7 +6,7 @@ until someone who may edit saves it; action items are tracked until done.
 
 import streamlit as st
 
-from core.report.flows import ReportKind
+from core.report.lifecycle import ReportKind
 from ui import report_panels as panel
 from ui.page import id_from_link, page_setup
 

@@ -7,7 +7,7 @@ the review schedule and the client recovery summary live here too.
 
 import streamlit as st
 
-from core.report.flows import ReportKind
+from core.report.lifecycle import ReportKind
 from ui import report_panels as panel
 from ui.page import id_from_link, page_setup
 

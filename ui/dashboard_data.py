@@ -1,4 +1,4 @@
-"""The dashboard's read model: small frames built from core.sla.projection, cached per data version.
+"""The dashboard's read model: small frames built from core.sla.queries, cached per data version.
 
 The cache key holds the filter, the minute (open clocks turn breached as time
 passes) and `sla_summary.data_version`, which changes with every incident
@@ -17,9 +17,9 @@ import streamlit as st
 
 from core.policy.schema import Policy, parse_policy
 from core.sla import metrics
-from core.sla import projection as sla_summary
+from core.sla import queries as sla_summary
 from core.sla.clocks import CLOCK_LABELS
-from core.sla.projection import DashboardFilter
+from core.sla.queries import DashboardFilter
 from core.vocabulary import SEVERITIES
 from db.engine import read_scope
 from ui.format import local_time

@@ -27,16 +27,18 @@ from core.people.users import Actor
 from core.report import exports
 from core.report import flows as reports
 from core.report import views as report_views
-from core.report.flows import (
+from core.report.flows import ReportView
+from core.report.lifecycle import (
     KIND_TITLES,
     REPORT_STATUS_LABELS,
-    SECTIONS,
     ReportConflict,
     ReportError,
     ReportKind,
     ReportStatus,
-    ReportView,
+    allowed_report_moves,
 )
+from core.report.record import EarlierPostMortem
+from core.report.sections import SECTIONS, span
 from core.report.views import DocumentPage
 from core.text import markdown_literal
 from core.zones import zone
@@ -130,7 +132,7 @@ def header(view: ReportView, user: CurrentUser) -> None:
     cols[0].metric("Status", REPORT_STATUS_LABELS[ReportStatus(view.status)] if view.saved else "Not written yet")
     cols[1].metric("Client", markdown_literal(record.account_name), record.account_tier, delta_color="off")
     cols[2].metric("Severity", record.severity, "red status" if record.red_status else None, delta_color="off")
-    cols[3].metric("Duration", reports.span(record.duration))
+    cols[3].metric("Duration", span(record.duration))
     if view.saved:
         st.caption(f"Status set by {markdown_literal(view.status_changed_by)} "
                    f"{local_time(view.status_changed_at, user.time_zone)} · "
@@ -146,7 +148,7 @@ def status_panel(view: ReportView, user: CurrentUser, editor: bool) -> None:
     if not view.saved:
         st.caption("Save the draft first; then it can go to review." if editor else "Not written yet.")
         return
-    moves = reports.allowed_report_moves(view.status, user.role, editor)
+    moves = allowed_report_moves(view.status, user.role, editor)
     expected = seen_version(view)
     if moves:
         with st.form(f"report_move_{view.kind.value}"):
@@ -276,7 +278,7 @@ def actions_panel(view: ReportView, user: CurrentUser, editor: bool, people: lis
                 actor=actor_of(user), now=utcnow()), "Action item added.")
 
 
-def earlier_postmortems(earlier: list[reports.EarlierPostMortem], user: CurrentUser) -> None:
+def earlier_postmortems(earlier: list[EarlierPostMortem], user: CurrentUser) -> None:
     """Links to post-mortems of earlier incidents on the same account (prevention that did not hold)."""
     if not earlier:
         return

@@ -22,7 +22,8 @@ from core.incident import reviews
 from core.people.access import Role
 from core.people.users import Actor
 from core.report import flows as reports
-from core.report.flows import ReportKind, ReportStatus
+from core.report.lifecycle import ReportKind, ReportStatus
+from core.report.record import REPEAT_WINDOW
 from db.models import Account, Incident, ReviewTask, User
 
 PER_POLICY = 3
@@ -57,7 +58,7 @@ def _chosen(session: Session, now: dt.datetime) -> list[Incident]:
         for incident in session.scalars(resolved.where(Incident.policy_name == name).limit(PER_POLICY)):
             chosen[incident.id] = incident
     busiest = session.execute(
-        select(Incident.account_id, func.count()).where(Incident.resolved_at >= now - reports.REPEAT_WINDOW)
+        select(Incident.account_id, func.count()).where(Incident.resolved_at >= now - REPEAT_WINDOW)
         .group_by(Incident.account_id).order_by(func.count().desc(), Incident.account_id).limit(1)).first()
     if busiest:
         for incident in session.scalars(resolved.where(Incident.account_id == busiest[0]).limit(2)):

@@ -20,19 +20,10 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 
 from core.incident.reviews import ReviewTaskRow
-from core.report.flows import (
-    KIND_TITLES,
-    POSTMORTEM_SOURCE,
-    REPORT_STATUS_LABELS,
-    SECTIONS,
-    IncidentRecord,
-    RecordItem,
-    ReportKind,
-    ReportStatus,
-    ReportView,
-    service_credit,
-    span,
-)
+from core.report.flows import ReportView
+from core.report.lifecycle import KIND_TITLES, REPORT_STATUS_LABELS, ReportKind, ReportStatus
+from core.report.record import POSTMORTEM_SOURCE, IncidentRecord, RecordItem
+from core.report.sections import SECTIONS, service_credit, span
 from core.text import markdown_literal
 
 # Helvetica in a PDF speaks Latin-1 only: the few characters our texts use
@@ -57,7 +48,8 @@ def _header_lines(view: ReportView, shown: Callable[[str], str] = _plain) -> lis
         f"Incident: #{record.id} {shown(record.title)}",
         f"Client: {shown(record.account_name)} | Package: {shown(record.account_tier)} | "
         f"CSM: {shown(record.owner_name)}",
-        f"Severity: {record.severity} ({shown(record.severity_label)})" + (" | RED STATUS" if record.red_status else ""),
+        f"Severity: {record.severity} ({shown(record.severity_label)})"
+        + (" | RED STATUS" if record.red_status else ""),
         f"Detected {_utc(record.milestones['detected'])} | Resolved {_utc(record.resolved_at)} | "
         f"Duration {span(record.duration)}",
         f"Status: {status}, moved by {shown(view.status_changed_by)} on {_utc(view.status_changed_at)} | "
@@ -116,9 +108,9 @@ _CHART_MILESTONES = (("detected", "Detected"), ("acknowledged", "Acknowledged"),
 
 def chart_points(record: IncidentRecord) -> list[tuple[dt.datetime, str]]:
     """The moments the timeline chart marks (milestones and escalations), in time order."""
-    points = [(record.milestones[key], label) for key, label in _CHART_MILESTONES if record.milestones.get(key)]
+    points = [(at, label) for key, label in _CHART_MILESTONES if (at := record.milestones.get(key)) is not None]
     points += [(e["at"], f"To {e['to']}") for e in record.escalations]
-    return sorted(points, key=lambda p: p[0])  # type: ignore[arg-type, return-value]
+    return sorted(points, key=lambda p: p[0])
 
 
 def _draw_timeline(pdf: FPDF, record: IncidentRecord) -> None:

@@ -17,7 +17,10 @@ from core.incident.reviews import ReviewTaskRow
 from core.incident.views import Viewer
 from core.people.users import Actor
 from core.report import flows as reports
-from core.report.flows import EarlierPostMortem, OverdueActionItem, ReportError, ReportKind, ReportView
+from core.report.flows import ReportView
+from core.report.lifecycle import ReportError, ReportKind
+from core.report.record import EarlierPostMortem
+from core.report.service import OverdueActionItem, overdue_action_items, repeat_of
 from db.engine import read_scope
 
 
@@ -46,10 +49,10 @@ def document_page(incident_id: int, kind: ReportKind, *, viewer: Viewer, now: dt
 def earlier_postmortems(incident_id: int) -> list[EarlierPostMortem]:
     """Post-mortems of earlier incidents on the same account (prevention that did not hold)."""
     with read_scope() as session:
-        return reports.repeat_of(session, incident_id)
+        return repeat_of(session, incident_id)
 
 
 def overdue_actions(*, owner_id: int | None, now: dt.datetime) -> list[OverdueActionItem]:
     """Post-mortem action items past due and not done (one person's, or everyone's with owner_id None)."""
     with read_scope() as session:
-        return reports.overdue_action_items(session, owner_id=owner_id, now=now)
+        return overdue_action_items(session, owner_id=owner_id, now=now)

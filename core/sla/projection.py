@@ -1,13 +1,12 @@
-"""The SLA summary: keeps per-clock and per-incident facts and their weekly rollups current, and queries them.
+"""The SLA summary upkeep: per-clock and per-incident facts and their weekly rollups, kept in the write transaction.
 
 Every incident write calls `sync_incident` (from
 `core.incident.flows.refresh_next_deadline`) in the same unit of work: it replaces
 the incident's fact rows and applies the difference to the rollups, so
-dashboard figures are sums over a few thousand rollup rows instead of scans
-of every incident. Rollups only hold stopped clocks: whether an open clock
-has breached depends on `now`, so open clocks (few) are read from the fact
-table and classified at query time. A filter on one account reads the fact
-table through its (account_id, week) index. `backfill` fills the summary for
+dashboard figures (`core.sla.queries`) are sums over a few thousand rollup rows
+instead of scans of every incident. Rollups only hold stopped clocks: whether
+an open clock has breached depends on `now`, so open clocks (few) stay in the
+fact table and are classified at query time. `backfill` fills the summary for
 a database that has incidents but no summary yet; `rebuild_rollups` recomputes
 the rollups from the facts in bulk. This module never imports streamlit,
 never reads the clock and never loads all incidents into memory outside
@@ -18,24 +17,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Table, and_, case, delete, false, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from core.people.access import Role
 from core.sla.clocks import SlaClock, compute_clocks
 from core.sla.facts import facts_of, policy_of
 from core.sla.metrics import (
     BUCKET_COLUMNS,
     BUCKETS,
     DEFAULT_REPEAT_WINDOW,
-    DURATION_METRICS,
     TRACKED_CLOCKS,
-    Attainment,
-    ClockFact,
     clock_fact,
     emergency_seconds,
     repeat_flags,
@@ -44,7 +40,7 @@ from core.sla.metrics import (
 from core.vocabulary import EMERGENCY_SEVERITIES
 from db.models import (
     SLA_BUCKET_COLUMNS,
-    Account,
+    Base,
     Incident,
     IncidentFact,
     IncidentRollup,
@@ -52,25 +48,38 @@ from db.models import (
     SlaClockFact,
     SlaPause,
     SlaRollup,
-    User,
 )
 
 assert BUCKET_COLUMNS == SLA_BUCKET_COLUMNS, "core.sla.metrics and db.models disagree on the duration buckets"
 
-FACTS: Table = SlaClockFact.__table__
-ROLLUP: Table = SlaRollup.__table__
-HEAT: Table = SlaBreachHeat.__table__
-INCIDENTS: Table = IncidentFact.__table__
-INCIDENT_ROLLUP: Table = IncidentRollup.__table__
+
+
+def _table(model: type[Base]) -> Table:
+    # Declarative typing says FromClause; a model declared with __tablename__ has a Table.
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+FACTS = _table(SlaClockFact)
+ROLLUP = _table(SlaRollup)
+HEAT = _table(SlaBreachHeat)
+INCIDENTS = _table(IncidentFact)
+INCIDENT_ROLLUP = _table(IncidentRollup)
 # Equality, not IS: SQLite only uses an index for `is_open = 1`.
-_OPEN = FACTS.c.is_open == true()
-_CLOSED = FACTS.c.is_open == false()
+OPEN = FACTS.c.is_open == true()
+CLOSED = FACTS.c.is_open == false()
 
 ROLLUP_KEY = ("week", "clock", "severity", "tier", "csm_id", "policy_name", "target_seconds")
 HEAT_KEY = ("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour")
 INCIDENT_KEY = ("week", "account_id", "severity", "tier", "csm_id", "policy_name")
-# Dimensions a dashboard may group attainment by.
-GROUPS = ("clock", "severity", "tier", "csm_id", "policy_name", "week", "account_id")
+
+# A summary row as column -> value; the key values of a rollup cell; the cells a write
+# changes, {key values: {column: increment}} (clock counts are whole, emergency time is not).
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+Cells = dict[Key, dict[str, int]]
+IncidentCells = dict[Key, dict[str, float]]
 
 
 # --------------------------------------------------------------------------
@@ -89,7 +98,7 @@ class IncidentDims:
     policy_name: str
     detected_at: dt.datetime
 
-    def as_row(self) -> dict:
+    def as_row(self) -> Row:
         """The dimension columns shared by the fact tables."""
         moment = self.detected_at.astimezone(dt.UTC)
         return {"incident_id": self.incident_id, "account_id": self.account_id, "csm_id": self.csm_id,
@@ -106,7 +115,7 @@ def dims_of(incident: Incident) -> IncidentDims:
     )
 
 
-def clock_rows(dims: IncidentDims, clocks: Iterable[SlaClock]) -> list[dict]:
+def clock_rows(dims: IncidentDims, clocks: Iterable[SlaClock]) -> list[Row]:
     """The sla_clock_facts rows for an incident's computed clocks (one-shot clocks only)."""
     base = dims.as_row()
     moment = dims.detected_at.astimezone(dt.UTC)
@@ -123,7 +132,7 @@ def clock_rows(dims: IncidentDims, clocks: Iterable[SlaClock]) -> list[dict]:
 
 
 def incident_row(dims: IncidentDims, *, resolved_at: dt.datetime | None, is_repeat: bool,
-                 now: dt.datetime) -> dict:
+                 now: dt.datetime) -> Row:
     """The incident_facts row of an incident."""
     emergency = (emergency_seconds(dims.severity, dims.detected_at, resolved_at, now)
                  if resolved_at is not None and dims.severity in EMERGENCY_SEVERITIES else None)
@@ -137,23 +146,23 @@ def incident_row(dims: IncidentDims, *, resolved_at: dt.datetime | None, is_repe
 # Incremental maintenance.
 
 
-def _upsert(session: Session, table: Table, key: Sequence[str], rows: dict[tuple, dict[str, float]]) -> None:
+def _upsert(session: Session, table: Table, key: Sequence[str], rows: Mapping[Key, Mapping[str, float]]) -> None:
     """Add the increments in `rows` ({key values: {column: delta}}) to the rollup rows, creating missing ones."""
     dialect = session.get_bind().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Always the same order: two writers touching the same cells lock them alike (no deadlock).
     for key_values, increments in sorted(rows.items(), key=lambda kv: tuple(str(v) for v in kv[0])):
-        increments = {c: v for c, v in increments.items() if v}
-        if not increments:
+        changed = {c: v for c, v in increments.items() if v}
+        if not changed:
             continue
-        values = dict(zip(key, key_values, strict=True)) | increments
+        values = dict(zip(key, key_values, strict=True)) | changed
         stmt = make(table).values(**values)
         stmt = stmt.on_conflict_do_update(
-            index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in increments})
+            index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in changed})
         session.execute(stmt)
 
 
-def _clock_contribution(row: dict, sign: int, rollup: dict, heat: dict) -> None:
+def _clock_contribution(row: Mapping[str, Any], sign: int, rollup: Cells, heat: Cells) -> None:
     if row["is_open"]:
         return
     key = tuple(row[k] for k in ROLLUP_KEY)
@@ -165,7 +174,7 @@ def _clock_contribution(row: dict, sign: int, rollup: dict, heat: dict) -> None:
         heat_cell["breached"] += sign
 
 
-def _incident_contribution(row: dict, sign: int, rollup: dict) -> None:
+def _incident_contribution(row: Mapping[str, Any], sign: int, rollup: IncidentCells) -> None:
     cell = rollup.setdefault(tuple(row[k] for k in INCIDENT_KEY), defaultdict(float))
     cell["incidents"] += sign
     cell["repeats"] += sign * int(bool(row["is_repeat"]))
@@ -178,10 +187,11 @@ def _previous_detection(session: Session, dims: IncidentDims, window: dt.timedel
         INCIDENTS.c.detected_at >= dims.detected_at - window,
         or_(INCIDENTS.c.detected_at < dims.detected_at,
             and_(INCIDENTS.c.detected_at == dims.detected_at, INCIDENTS.c.incident_id < dims.incident_id)))
-    return session.scalar(stmt)
+    previous: dt.datetime | None = session.scalar(stmt)
+    return previous
 
 
-def _mark_followers(session: Session, dims: IncidentDims, window: dt.timedelta, rollup: dict) -> None:
+def _mark_followers(session: Session, dims: IncidentDims, window: dt.timedelta, rollup: IncidentCells) -> None:
     # An incident recorded late (detected before others of the same account)
     # makes the later ones within the window repeats.
     followers = session.execute(select(INCIDENTS).where(
@@ -206,9 +216,9 @@ def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaCloc
         select(FACTS).where(FACTS.c.incident_id == dims.incident_id)).mappings()]
     old_incident = session.execute(
         select(INCIDENTS).where(INCIDENTS.c.incident_id == dims.incident_id)).mappings().first()
-    rollup: dict = {}
-    heat: dict = {}
-    incident_rollup: dict = {}
+    rollup: Cells = {}
+    heat: Cells = {}
+    incident_rollup: IncidentCells = {}
     for row in old_clocks:
         _clock_contribution(row, -1, rollup, heat)
     for row in new_clocks:
@@ -243,7 +253,7 @@ def rebuild_rollups(session: Session) -> None:
     """Recompute the three rollup tables from the fact tables in bulk (SQL GROUP BY)."""
     for table in (ROLLUP, HEAT, INCIDENT_ROLLUP):
         session.execute(delete(table))
-    closed = _CLOSED
+    closed = CLOSED
     keys = [FACTS.c[k] for k in ROLLUP_KEY]
     counts = [func.sum(case((FACTS.c.state == "met", 1), else_=0)),
               func.sum(case((FACTS.c.state == "breached", 1), else_=0))]
@@ -313,374 +323,3 @@ def backfill(session: Session, *, now: dt.datetime, batch: int = 1000) -> int:
         apply_repeat_flags(session)
         rebuild_rollups(session)
     return done
-
-
-# --------------------------------------------------------------------------
-# Queries.
-
-
-@dataclass(frozen=True)
-class DashboardFilter:
-    """What the dashboard covers: whole weeks (Monday, UTC) and the usual dimensions; empty means all."""
-
-    week_from: dt.date | None = None
-    week_to: dt.date | None = None  # the last week included (its Monday)
-    severities: tuple[str, ...] = ()
-    tiers: tuple[str, ...] = ()
-    policies: tuple[str, ...] = ()
-    csm_ids: tuple[int, ...] = ()
-    account_id: int | None = None
-    clocks: tuple[str, ...] = field(default=())
-
-    @staticmethod
-    def for_dates(start: dt.date, end: dt.date, **kwargs) -> DashboardFilter:
-        """A filter over the whole weeks that contain `start` and `end`."""
-        if end < start:
-            raise ValueError("The end date is before the start date: pick a start date first, then the end.")
-        monday = lambda d: d - dt.timedelta(days=d.weekday())  # noqa: E731
-        return DashboardFilter(week_from=monday(start), week_to=monday(end), **kwargs)
-
-
-def restrict(flt: DashboardFilter, *, role: Role, user_id: int) -> DashboardFilter:
-    """The filter a user may see: a CSM only their own accounts, whatever they asked for."""
-    if role is Role.CSM:
-        return replace(flt, csm_ids=(user_id,))
-    return flt
-
-
-def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> list:
-    conditions = []
-    if flt.week_from is not None:
-        conditions.append(table.c.week >= flt.week_from)
-    if flt.week_to is not None:
-        conditions.append(table.c.week <= flt.week_to)
-    for column, values in (("severity", flt.severities), ("tier", flt.tiers), ("policy_name", flt.policies),
-                           ("csm_id", flt.csm_ids), ("clock", flt.clocks)):
-        if values and column in table.c and column not in skip:
-            conditions.append(table.c[column].in_(values))
-    if flt.account_id is not None and "account_id" in table.c:
-        conditions.append(table.c.account_id == flt.account_id)
-    return conditions
-
-
-def _open_breached(now: dt.datetime):
-    return or_(FACTS.c.state == "breached", and_(FACTS.c.state == "running", FACTS.c.deadline < now))
-
-
-def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
-               by: Sequence[str] = ("clock",)) -> dict[tuple, Attainment]:
-    """Met / breached / running / paused clocks per group; a running clock past its deadline is breached."""
-    if any(b not in GROUPS for b in by):
-        raise ValueError(f"group by one of {', '.join(GROUPS)}")
-    result: dict[tuple, Attainment] = defaultdict(Attainment)
-    # The rollups have no account: a per-account view reads the facts (bounded by the week range).
-    if flt.account_id is None and "account_id" not in by:
-        cols = [ROLLUP.c[b] for b in by]
-        stmt = select(*cols, func.sum(ROLLUP.c.met), func.sum(ROLLUP.c.breached)).where(*_where(ROLLUP, flt))
-        rows = session.execute(stmt.group_by(*cols))
-    else:
-        cols = [FACTS.c[b] for b in by]
-        stmt = select(*cols, func.sum(case((FACTS.c.state == "met", 1), else_=0)),
-                      func.sum(case((FACTS.c.state == "breached", 1), else_=0)))
-        rows = session.execute(stmt.where(_CLOSED, *_where(FACTS, flt)).group_by(*cols))
-    for *key, met, breached in rows:
-        result[tuple(key)] += Attainment(met=int(met or 0), breached=int(breached or 0))
-    cols = [FACTS.c[b] for b in by]
-    open_stmt = select(
-        *cols,
-        func.sum(case((_open_breached(now), 1), else_=0)),
-        func.sum(case((and_(FACTS.c.state == "running", FACTS.c.deadline >= now), 1), else_=0)),
-        func.sum(case((FACTS.c.state == "paused", 1), else_=0)),
-    ).where(_OPEN, *_where(FACTS, flt)).group_by(*cols)
-    for *key, breached, running, paused in session.execute(open_stmt):
-        result[tuple(key)] += Attainment(breached=int(breached or 0), running=int(running or 0),
-                                         paused=int(paused or 0))
-    return dict(result)
-
-
-def duration_histograms(session: Session, flt: DashboardFilter,
-                        by: Sequence[str] = ("clock",)) -> dict[tuple, list[int]]:
-    """Histogram of actual times (stopped clocks) per group, for the time-to-milestone clocks."""
-    flt = replace(flt, clocks=flt.clocks or tuple(DURATION_METRICS))
-    if flt.account_id is None:
-        cols = [ROLLUP.c[b] for b in by]
-        sums = [func.sum(ROLLUP.c[c]) for c in BUCKET_COLUMNS]
-        rows = session.execute(select(*cols, *sums).where(*_where(ROLLUP, flt)).group_by(*cols))
-    else:
-        cols = [FACTS.c[b] for b in by]
-        sums = [func.sum(case((FACTS.c.bucket == i, 1), else_=0)) for i in range(BUCKETS)]
-        rows = session.execute(select(*cols, *sums).where(_CLOSED, *_where(FACTS, flt))
-                               .group_by(*cols))
-    width = len(by)
-    return {tuple(row[:width]): [int(v or 0) for v in row[width:]] for row in rows}
-
-
-@dataclass(frozen=True)
-class WithinCount:
-    """Clocks done within a time: how many of the decided ones, and how many were decided."""
-
-    within: int
-    decided: int
-
-    @property
-    def pct(self) -> float | None:
-        """The share done within the time, in %."""
-        return None if self.decided == 0 else 100.0 * self.within / self.decided
-
-
-def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds: int, now: dt.datetime,
-                 target_seconds: int | None = None) -> WithinCount:
-    """Clocks of `clock` stopped within `seconds` of detection, out of stopped ones plus open ones already past it.
-
-    `seconds` must be a histogram bound (core.sla.metrics.DURATION_BOUNDS).
-    """
-    from core.sla.metrics import DURATION_BOUNDS
-
-    if seconds not in DURATION_BOUNDS:
-        raise ValueError(f"{seconds} s is not a bound of the duration histogram")
-    flt = replace(flt, clocks=(clock,))
-    upto = BUCKET_COLUMNS[: DURATION_BOUNDS.index(seconds) + 1]
-    if flt.account_id is None:
-        conditions = _where(ROLLUP, flt)
-        if target_seconds is not None:
-            conditions.append(ROLLUP.c.target_seconds == target_seconds)
-        within, total = session.execute(select(
-            func.sum(sum((ROLLUP.c[c] for c in upto), literal(0))),
-            func.sum(sum((ROLLUP.c[c] for c in BUCKET_COLUMNS), literal(0)))).where(*conditions)).one()
-    else:
-        conditions = [_CLOSED, *_where(FACTS, flt)]
-        if target_seconds is not None:
-            conditions.append(FACTS.c.target_seconds == target_seconds)
-        within, total = session.execute(select(
-            func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count()).where(*conditions)).one()
-    open_conditions = [_OPEN, FACTS.c.detected_at < now - dt.timedelta(seconds=seconds),
-                       *_where(FACTS, flt)]
-    if target_seconds is not None:
-        open_conditions.append(FACTS.c.target_seconds == target_seconds)
-    late_open = session.scalar(select(func.count()).where(*open_conditions)) or 0
-    return WithinCount(int(within or 0), int(total or 0) + late_open)
-
-
-def _incident_where(flt: DashboardFilter) -> list:
-    return _where(INCIDENT_ROLLUP, flt)
-
-
-def incident_totals(session: Session, flt: DashboardFilter) -> tuple[int, int]:
-    """(incidents, repeat incidents) detected in the filter's range."""
-    incidents, repeats = session.execute(select(
-        func.sum(INCIDENT_ROLLUP.c.incidents), func.sum(INCIDENT_ROLLUP.c.repeats)).where(*_incident_where(flt))).one()
-    return int(incidents or 0), int(repeats or 0)
-
-
-@dataclass(frozen=True)
-class AccountCount:
-    """Incidents of one account in the range, and how many of them repeat an earlier one."""
-
-    account_id: int
-    name: str
-    tier: str
-    incidents: int
-    repeats: int
-
-
-def incidents_per_account(session: Session, flt: DashboardFilter, *, limit: int = 25) -> list[AccountCount]:
-    """The accounts with the most incidents in the range, with their repeats (at most `limit`)."""
-    top = (select(INCIDENT_ROLLUP.c.account_id, func.sum(INCIDENT_ROLLUP.c.incidents).label("n"),
-                  func.sum(INCIDENT_ROLLUP.c.repeats).label("r"))
-           .where(*_incident_where(flt)).group_by(INCIDENT_ROLLUP.c.account_id)
-           .order_by(func.sum(INCIDENT_ROLLUP.c.incidents).desc(), INCIDENT_ROLLUP.c.account_id).limit(limit)
-           .subquery())
-    stmt = (select(top.c.account_id, Account.name, Account.tier, top.c.n, top.c.r)
-            .join(Account, Account.id == top.c.account_id).order_by(top.c.n.desc(), top.c.account_id))
-    return [AccountCount(a, name, tier, int(n), int(r)) for a, name, tier, n, r in session.execute(stmt)]
-
-
-def emergency_by_week(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> dict[dt.date, float]:
-    """Seconds spent on P0/P1 incidents per detection week (open ones count up to `now`)."""
-    flt = replace(flt, severities=tuple(s for s in (flt.severities or EMERGENCY_SEVERITIES)
-                                        if s in EMERGENCY_SEVERITIES) or ("none",))
-    result: dict[dt.date, float] = defaultdict(float)
-    stmt = (select(INCIDENT_ROLLUP.c.week, func.sum(INCIDENT_ROLLUP.c.emergency_seconds))
-            .where(*_incident_where(flt)).group_by(INCIDENT_ROLLUP.c.week))
-    for week, seconds in session.execute(stmt):
-        result[_as_date(week)] += float(seconds or 0)
-    open_stmt = select(INCIDENTS.c.week, INCIDENTS.c.severity, INCIDENTS.c.detected_at).where(
-        INCIDENTS.c.resolved_at.is_(None), *_where(INCIDENTS, flt))
-    for week, severity, detected_at in session.execute(open_stmt):
-        result[_as_date(week)] += emergency_seconds(severity, detected_at, None, now)
-    return dict(result)
-
-
-def breach_heat(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> dict[tuple[int, int], int]:
-    """Breached clocks by weekday (0 = Monday) and hour of detection, UTC."""
-    result: dict[tuple[int, int], int] = defaultdict(int)
-    if flt.account_id is None and not flt.clocks:
-        stmt = (select(HEAT.c.weekday, HEAT.c.hour, func.sum(HEAT.c.breached)).where(*_where(HEAT, flt))
-                .group_by(HEAT.c.weekday, HEAT.c.hour))
-    else:
-        stmt = (select(FACTS.c.weekday, FACTS.c.hour, func.count())
-                .where(_CLOSED, FACTS.c.state == "breached", *_where(FACTS, flt))
-                .group_by(FACTS.c.weekday, FACTS.c.hour))
-    for weekday, hour, count in session.execute(stmt):
-        result[(int(weekday), int(hour))] += int(count or 0)
-    open_stmt = (select(FACTS.c.weekday, FACTS.c.hour, func.count())
-                 .where(_OPEN, _open_breached(now), *_where(FACTS, flt))
-                 .group_by(FACTS.c.weekday, FACTS.c.hour))
-    for weekday, hour, count in session.execute(open_stmt):
-        result[(int(weekday), int(hour))] += int(count)
-    return {k: v for k, v in result.items() if v}
-
-
-@dataclass(frozen=True)
-class BreachRow:
-    """One breached clock, for the table that links to its incident."""
-
-    incident_id: int
-    title: str
-    account: str
-    severity: str
-    policy_name: str
-    clock: str
-    detected_at: dt.datetime
-    deadline: dt.datetime
-    stopped_at: dt.datetime | None
-    target_seconds: int
-    actual_seconds: int | None
-
-
-def recent_breaches(session: Session, flt: DashboardFilter, *, now: dt.datetime, limit: int = 200) -> list[BreachRow]:
-    """The most recently detected breached clocks in the filter (at most `limit`), newest first."""
-    picked = []
-    # Detection bounds as well as weeks: the newest breaches come straight off the
-    # (is_open, state, detected_at) index instead of a sort of the whole range.
-    bounds = []
-    if flt.week_from is not None:
-        bounds.append(FACTS.c.detected_at >= dt.datetime.combine(flt.week_from, dt.time(), dt.UTC))
-    if flt.week_to is not None:
-        bounds.append(FACTS.c.detected_at < dt.datetime.combine(flt.week_to + dt.timedelta(days=7), dt.time(), dt.UTC))
-    for condition in (and_(_CLOSED, FACTS.c.state == "breached"),
-                      and_(_OPEN, _open_breached(now))):
-        stmt = (select(FACTS.c.incident_id, FACTS.c.clock, FACTS.c.detected_at)
-                .where(condition, *bounds, *_where(FACTS, flt))
-                .order_by(FACTS.c.detected_at.desc(), FACTS.c.incident_id.desc()).limit(limit))
-        picked += [tuple(r) for r in session.execute(stmt)]
-    picked = sorted(picked, key=lambda r: (r[2], r[0]), reverse=True)[:limit]
-    if not picked:
-        return []
-    ids = {r[0] for r in picked}
-    stmt = (select(FACTS.c.incident_id, Incident.title, Account.name, FACTS.c.severity, FACTS.c.policy_name,
-                   FACTS.c.clock, FACTS.c.detected_at, FACTS.c.deadline, FACTS.c.stopped_at, FACTS.c.target_seconds,
-                   FACTS.c.actual_seconds)
-            .join(Incident, Incident.id == FACTS.c.incident_id).join(Account, Account.id == FACTS.c.account_id)
-            .where(FACTS.c.incident_id.in_(ids)))
-    rows = {(r[0], r[5]): BreachRow(*r) for r in session.execute(stmt)}
-    return [rows[(i, c)] for i, c, _ in picked if (i, c) in rows]
-
-
-def data_version(session: Session) -> tuple:
-    """A cheap value that changes whenever any incident is written (the page's cache key)."""
-    # Two statements: SQLite answers a lone max() from the index, two in one query by a scan.
-    return (session.scalar(select(func.max(INCIDENTS.c.updated_at))),
-            session.scalar(select(func.max(INCIDENTS.c.incident_id))))
-
-
-def csm_people(session: Session) -> list[tuple[int, str]]:
-    """Active CSMs and leads who own accounts, as (id, name), for the CSM filter."""
-    stmt = (select(User.id, User.display_name).where(User.is_active.is_(True),
-                                                     User.id.in_(select(Account.owner_id)))
-            .order_by(User.display_name))
-    return [(uid, name) for uid, name in session.execute(stmt)]
-
-
-def _as_date(value: object) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def as_date(value: object) -> dt.date:
-    """A week key as a date (SQLite may hand back text)."""
-    return _as_date(value)
-
-
-def clock_fact_of_row(row: dict) -> ClockFact:
-    """A stored sla_clock_facts row as a ClockFact (tests and the backtest compare them)."""
-    return ClockFact(clock=row["clock"], target_seconds=row["target_seconds"], deadline=row["deadline"],
-                     stopped_at=row["stopped_at"], actual_seconds=row["actual_seconds"], state=row["state"],
-                     bucket=row["bucket"])
-
-
-# --------------------------------------------------------------------------
-# Policy objectives as target lines.
-
-
-def range_weeks(flt: DashboardFilter) -> int:
-    """How many weeks the filter covers (1 when open-ended)."""
-    if flt.week_from is None or flt.week_to is None:
-        return 1
-    return (flt.week_to - flt.week_from).days // 7 + 1
-
-
-def objective_results(session: Session, flt: DashboardFilter, *, now: dt.datetime, policies: dict,
-                      people: int, hours_per_week: float) -> list:
-    """Every measurable objective of the given policies ({name: Policy}), measured on that policy's incidents."""
-    from core.policy.schema import format_duration
-    from core.sla.clocks import CLOCK_LABELS
-    from core.sla.metrics import (
-        DURATION_BOUNDS,
-        RESPONSE_CLOCKS,
-        emergency_share,
-        judge,
-        measure_of,
-        percentile_from_histogram,
-    )
-
-    results = []
-    for name, policy in policies.items():
-        if flt.policies and name not in flt.policies:
-            continue
-        scoped = replace(flt, policies=(name,))
-        for objective in policy.objectives:
-            kind = measure_of(objective)
-            if kind is None:
-                continue
-            severities = tuple(s for s in objective.severities if not flt.severities or s in flt.severities)
-            if objective.severities and not severities:
-                continue
-            narrowed = replace(scoped, severities=severities or scoped.severities)
-            actual, basis = None, ""
-            if kind == "within_share":
-                seconds = int(objective.within.total_seconds())
-                label = CLOCK_LABELS[objective.clock].lower()
-                if seconds not in DURATION_BOUNDS:
-                    basis = f"{format_duration(objective.within)} is not a bound of the duration histogram"
-                else:
-                    count = within_share(session, narrowed, clock=objective.clock, seconds=seconds, now=now,
-                                         target_seconds=None if objective.severities else seconds)
-                    actual = count.pct
-                    whose = "" if objective.severities else f" with a {format_duration(objective.within)} target"
-                    basis = (f"{count.within} of {count.decided} '{label}' clocks{whose} done within "
-                             f"{format_duration(objective.within)}")
-            elif kind == "median_duration":
-                hist = duration_histograms(session, replace(narrowed, clocks=(objective.clock,)), by=()).get((), [])
-                actual = percentile_from_histogram(hist, 0.5) if hist else None
-                basis = f"median of {sum(hist)} stopped '{CLOCK_LABELS[objective.clock].lower()}' clocks"
-            elif kind == "response_attainment":
-                counts = sum(attainment(session, replace(narrowed, clocks=RESPONSE_CLOCKS), now=now, by=()).values(),
-                             Attainment())
-                actual = counts.pct
-                basis = f"{counts.met} of {counts.decided} acknowledgements within their target"
-            elif kind == "repeat_share":
-                incidents, repeats = incident_totals(session, narrowed)
-                actual = 100.0 * repeats / incidents if incidents else None
-                basis = f"{repeats} of {incidents} incidents repeat one of the same account"
-            elif kind == "emergency_share":
-                seconds = sum(emergency_by_week(session, narrowed, now=now).values())
-                weeks = range_weeks(flt)
-                actual = emergency_share(seconds, people, weeks, hours_per_week)
-                basis = (f"{seconds / 3600:,.0f} h on P0/P1 against {people} people x {hours_per_week:g} h x "
-                         f"{weeks} weeks")
-            results.append(judge(name, objective, actual, basis))
-    return results

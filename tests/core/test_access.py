@@ -23,7 +23,7 @@ CASES = [
     # After the incident: everyone reads reports; editing rights are checked per account in core.report.flows.
     ("report", {"csm": True, "lead": True, "admin": True}),
     ("postmortem", {"csm": True, "lead": True, "admin": True}),
-    # SLA dashboard: every role; a CSM's figures are restricted to their own accounts (core.sla.projection.restrict).
+    # SLA dashboard: every role; a CSM's figures are restricted to their own accounts (core.sla.queries.restrict).
     ("dashboard", {"csm": True, "lead": True, "admin": True}),
 ]
 

@@ -17,6 +17,9 @@ from core.people.users import SYSTEM, Actor
 from core.policy import store as policy_store
 from core.report import exports
 from core.report import flows as reports
+from core.report.lifecycle import ReportKind
+from core.report.record import EarlierPostMortem
+from core.report.sections import REPORT_SECTIONS, SECTIONS
 from core.triage.rules import Answers
 from db.engine import session_scope
 from db.models import Account
@@ -80,7 +83,7 @@ def test_markdown_has_every_section_and_the_key_figures(resolved):
     report, postmortem, _ = _views(engine, iid)
     text = exports.to_markdown(report, now=NOW)
     assert text.startswith(f"# Critical incident report: #{iid} Checkout down")
-    for section in reports.REPORT_SECTIONS:
+    for section in REPORT_SECTIONS:
         assert f"\n## {section.title}\n" in text
     assert "Client: Acme Corp | Package: enterprise | CSM: Csm1" in text
     # Section text is what people wrote: escaped in the file, the same words on screen.
@@ -99,7 +102,7 @@ def _hostile(view):
         severity_label=hostile("label"),
         action_items=[dataclasses.replace(i, title=hostile("action"), owner=hostile("actionowner"))
                       for i in view.record.action_items],
-        earlier=[reports.EarlierPostMortem(99, hostile("earlier"), NOW, NOW, "draft")])
+        earlier=[EarlierPostMortem(99, hostile("earlier"), NOW, NOW, "draft")])
     return dataclasses.replace(view, record=record, updated_by=hostile("editor"), status_changed_by=hostile("mover"),
                                sections={key: hostile(f"section{key.replace('_', '')}") for key in view.sections})
 
@@ -110,7 +113,7 @@ def test_markdown_and_pdf_show_typed_text_literally(resolved):
     for view in (_hostile(v) for v in _views(engine, iid)[:2]):
         tags = ["title", "account", "owner", "label", "earlier", "editor", "mover",
                 *(f"section{key.replace('_', '')}" for key in view.sections)]
-        if view.kind is reports.ReportKind.POSTMORTEM:
+        if view.kind is ReportKind.POSTMORTEM:
             tags += ["action", "actionowner"]
         md = exports.to_markdown(view, now=NOW)
         pdf = " ".join(_pdf_text(exports.to_pdf(view, now=NOW)).split())
@@ -124,8 +127,8 @@ def test_markdown_and_pdf_show_typed_text_literally(resolved):
         # Unescaped syntax anywhere in the file: an image, a link target, HTML.
         assert not re.search(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(|(?<!\\)<", md)
         assert [line for line in md.splitlines() if line.startswith("#")] == [
-            md.splitlines()[0], *(f"## {s.title}" for s in reports.SECTIONS[view.kind]),
-            *(["## Action items"] if view.kind is reports.ReportKind.POSTMORTEM else []),
+            md.splitlines()[0], *(f"## {s.title}" for s in SECTIONS[view.kind]),
+            *(["## Action items"] if view.kind is ReportKind.POSTMORTEM else []),
             "## Earlier post-mortems on this account"]
     print(f"literal text in exports: {checked} fields checked in Markdown and PDF")
     assert checked >= 25  # 13 fields of the report, 12 of the post-mortem
@@ -137,7 +140,7 @@ def test_pdf_text_holds_the_sections_figures_and_timeline(resolved):
     data = exports.to_pdf(report, now=NOW)
     assert data.startswith(b"%PDF-")
     text = " ".join(_pdf_text(data).split())
-    for section in reports.REPORT_SECTIONS:
+    for section in REPORT_SECTIONS:
         assert section.title in text
     for figure in (f"#{iid} Checkout down", "Total duration: 7h 00m", "Service credits: $5,000", "$56,000",
                    "Users affected: 100%", "Incident timeline", "Resolve target", "To L2"):

@@ -15,7 +15,7 @@ from core.people import users
 from core.people.access import Role
 from core.people.users import SYSTEM, UserError
 from core.report import flows as reports
-from core.report.flows import ReportError
+from core.report.lifecycle import ReportError
 from core.triage.rules import AnswersError, parse_answers
 from db.engine import read_scope, session_scope
 from db.models import Account, ActionItem, Incident, IncidentReport, TimelineEvent, User

@@ -17,7 +17,7 @@ from core.people.access import Role
 from core.people.users import SYSTEM
 from core.policy import store as policy_store
 from core.report import views as report_views
-from core.report.flows import ReportKind
+from core.report.lifecycle import ReportKind
 from core.triage.rules import Answers
 from db.engine import session_scope
 from db.models import Account

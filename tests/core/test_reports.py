@@ -12,7 +12,9 @@ from core.people.access import Role
 from core.people.users import SYSTEM, Actor
 from core.policy import store as policy_store
 from core.report import flows as reports
-from core.report.flows import ReportConflict, ReportError, ReportStatus
+from core.report.lifecycle import ReportConflict, ReportError, ReportStatus, allowed_report_moves, check_report_move
+from core.report.sections import REPORT_SECTIONS, service_credit, span
+from core.report.service import count_overdue_action_items, overdue_action_items, repeat_of
 from core.sla.clocks import SlaClock
 from core.triage.rules import Answers
 from core.vocabulary import ClockState
@@ -88,10 +90,10 @@ def actor(ids, name):
 ])
 def test_report_moves(current, target, role, editor, expected):
     if expected in (D, IR, RV, CL):
-        assert reports.check_report_move(current, target, role, editor) is ReportStatus(expected)
+        assert check_report_move(current, target, role, editor) is ReportStatus(expected)
     else:
         with pytest.raises(ReportError, match=expected.replace("(", r"\(").replace(")", r"\)")):
-            reports.check_report_move(current, target, role, editor)
+            check_report_move(current, target, role, editor)
 
 
 @pytest.mark.parametrize("current, role, editor, expected", [
@@ -104,7 +106,7 @@ def test_report_moves(current, target, role, editor, expected):
     (CL, Role.LEAD, True, []),
 ])
 def test_allowed_moves_per_role(current, role, editor, expected):
-    assert [s.value for s in reports.allowed_report_moves(current, role, editor)] == expected
+    assert [s.value for s in allowed_report_moves(current, role, editor)] == expected
 
 
 # --------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def _clock(clock, state, late_minutes):
     ("Credits as agreed with the client's CFO", 5000, [_clock("resolution", ClockState.BREACHED, 60)], None),
 ])
 def test_service_credit(terms, acv, clocks, amount):
-    assert reports.service_credit(terms, Decimal(acv), clocks).amount == amount
+    assert service_credit(terms, Decimal(acv), clocks).amount == amount
 
 
 # --------------------------------------------------------------------------
@@ -144,7 +146,7 @@ def test_report_is_generated_from_the_record(engine):
     with session_scope(engine) as s:
         report = reports.get_or_draft_report(s, iid, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
         sections = dict(report.sections)
-    assert list(sections) == [s.key for s in reports.REPORT_SECTIONS]
+    assert list(sections) == [s.key for s in REPORT_SECTIONS]
     assert "First detection: 2026-03-02 01:00 UTC" in sections["timeline"]
     assert "Client notification: 2026-03-02 01:18 UTC" in sections["timeline"]
     assert "Total duration: 7h 00m" in sections["timeline"]
@@ -436,14 +438,14 @@ def test_overdue_postmortem_actions_by_owner_and_account(engine):
     later = NOW + dt.timedelta(days=5)
     with session_scope(engine) as s:
         acme_account = s.scalar(select(Account.id).where(Account.name == "Acme Corp"))
-        assert [i.title for i in reports.overdue_action_items(s, now=later)] == ["other", "late", "later"]
-        assert [i.title for i in reports.overdue_action_items(s, owner_id=ids["csm1"], now=later)] == ["late"]
-        assert [i.title for i in reports.overdue_action_items(s, account_ids=[acme_account], now=later)] == [
+        assert [i.title for i in overdue_action_items(s, now=later)] == ["other", "late", "later"]
+        assert [i.title for i in overdue_action_items(s, owner_id=ids["csm1"], now=later)] == ["late"]
+        assert [i.title for i in overdue_action_items(s, account_ids=[acme_account], now=later)] == [
             "late", "later"]
-        assert reports.count_overdue_action_items(s, now=later) == 3
-        assert reports.count_overdue_action_items(s, owner_id=ids["csm2"], now=later) == 1
-        assert reports.count_overdue_action_items(s, now=later, source=None) == 4
-        row = reports.overdue_action_items(s, owner_id=ids["csm1"], now=later)[0]
+        assert count_overdue_action_items(s, now=later) == 3
+        assert count_overdue_action_items(s, owner_id=ids["csm2"], now=later) == 1
+        assert count_overdue_action_items(s, now=later, source=None) == 4
+        row = overdue_action_items(s, owner_id=ids["csm1"], now=later)[0]
         assert (row.incident_id, row.account_name, row.owner) == (acme, "Acme Corp", "Csm1")
 
 
@@ -492,10 +494,10 @@ def test_repeat_of_lists_earlier_postmortems_on_the_account_within_six_months(en
                                   expected_version=reports.UNSAVED_VERSION)
     new = resolved_incident(engine, title="Outage again")
     with session_scope(engine) as s:
-        assert [(e.incident_id, e.title, e.status) for e in reports.repeat_of(s, new)] == [
+        assert [(e.incident_id, e.title, e.status) for e in repeat_of(s, new)] == [
             (recent, "Recent outage", "draft")]
-        assert reports.repeat_of(s, old) == [] and reports.repeat_of(s, 999999) == []
-        assert no_pm not in [e.incident_id for e in reports.repeat_of(s, new)]
+        assert repeat_of(s, old) == [] and repeat_of(s, 999999) == []
+        assert no_pm not in [e.incident_id for e in repeat_of(s, new)]
         report = reports.get_or_draft_report(s, new, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
         assert f"#{recent} Recent outage" in report.sections["prevention"]
 
@@ -533,9 +535,9 @@ def test_demo_report_of_every_preset_fills_every_section_the_record_supports(dem
         view = reports.report_view(s, iid, "report", role=Role.LEAD, actor=SYSTEM, now=DEMO_NOW)
         assert view.saved
     record = view.record
-    assert all(view.sections[sec.key].strip() for sec in reports.REPORT_SECTIONS)
+    assert all(view.sections[sec.key].strip() for sec in REPORT_SECTIONS)
     assert f"First detection: {record.milestones['detected']:%Y-%m-%d %H:%M} UTC" in view.sections["timeline"]
-    assert f"Total duration: {reports.span(record.duration)}" in view.sections["timeline"]
+    assert f"Total duration: {span(record.duration)}" in view.sections["timeline"]
     assert f"Severity: {record.severity}" in view.sections["impact"]
     if record.answers.get("revenue_impact_per_hour"):
         assert "Revenue impact (estimate)" in view.sections["impact"]
@@ -553,10 +555,10 @@ def test_demo_has_reports_in_every_state_and_overdue_work(demo_db):
     with session_scope(demo_db) as s:
         states = set(s.execute(select(IncidentReport.kind, IncidentReport.status)).all())
         assert states == {(k, st) for k in ("report", "postmortem") for st in (D, IR, RV, CL)}
-        assert reports.count_overdue_action_items(s, now=DEMO_NOW) > 0
+        assert count_overdue_action_items(s, now=DEMO_NOW) > 0
         assert reviews.count_overdue_reviews(s, now=DEMO_NOW) > 0
         done = [t for iid in s.scalars(select(IncidentReport.incident_id).distinct())
                 for t in reviews.review_tasks(s, iid) if t.done_at]
         assert done, "some reviews are done"
-        earlier = [iid for iid in s.scalars(select(IncidentReport.incident_id).distinct()) if reports.repeat_of(s, iid)]
+        earlier = [iid for iid in s.scalars(select(IncidentReport.incident_id).distinct()) if repeat_of(s, iid)]
         assert earlier, "some demo incident links to an earlier post-mortem on its account"

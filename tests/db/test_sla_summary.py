@@ -27,7 +27,8 @@ from core.policy.schema import load_preset, parse_policy
 from core.sla import backtest as sla_backtest
 from core.sla import metrics
 from core.sla import projection as sla_summary
-from core.sla.projection import DashboardFilter
+from core.sla import queries as sla_queries
+from core.sla.queries import DashboardFilter
 from core.triage.rules import Answers
 from core.vocabulary import EMERGENCY_SEVERITIES
 from db.engine import session_scope
@@ -167,15 +168,15 @@ def summary(engine, now: dt.datetime, account_id: int | None = None) -> dict:
     """The same aggregates, from the summary tables."""
     flt = DashboardFilter(account_id=account_id)
     with session_scope(engine) as s:
-        by_sev = sla_summary.attainment(s, flt, now=now, by=("clock", "severity"))
-        by_policy = sla_summary.attainment(s, flt, now=now, by=("clock", "policy_name"))
+        by_sev = sla_queries.attainment(s, flt, now=now, by=("clock", "severity"))
+        by_policy = sla_queries.attainment(s, flt, now=now, by=("clock", "policy_name"))
         return {
             "attainment": {k: v for k, v in {**by_sev, **by_policy}.items() if v != metrics.Attainment()},
-            "histograms": {k: v for k, v in sla_summary.duration_histograms(s, flt, by=("clock",)).items() if sum(v)},
-            "totals": sla_summary.incident_totals(s, flt),
-            "heat": sla_summary.breach_heat(s, flt, now=now),
-            "emergency": {w: v for w, v in sla_summary.emergency_by_week(s, flt, now=now).items() if v},
-            "per_account": {a.account_id: a.incidents for a in sla_summary.incidents_per_account(s, flt, limit=100)},
+            "histograms": {k: v for k, v in sla_queries.duration_histograms(s, flt, by=("clock",)).items() if sum(v)},
+            "totals": sla_queries.incident_totals(s, flt),
+            "heat": sla_queries.breach_heat(s, flt, now=now),
+            "emergency": {w: v for w, v in sla_queries.emergency_by_week(s, flt, now=now).items() if v},
+            "per_account": {a.account_id: a.incidents for a in sla_queries.incidents_per_account(s, flt, limit=100)},
         }
 
 
@@ -221,7 +222,7 @@ def test_reopened_incident_moves_from_met_to_running_then_breached(engine):
     spec = {"account": 0, "policy": "red-status", "scenario": "major", "detected": 0, "ack": 5, "notify": 10,
             "mobilize": 20, "resolve": 120, "pause": None, "reopen": False}
     iid = write(engine, account_ids, spec)
-    resolution = lambda now: sla_summary.attainment(  # noqa: E731
+    resolution = lambda now: sla_queries.attainment(  # noqa: E731
         s, DashboardFilter(clocks=("resolution",)), now=now, by=())[()]
     with session_scope(engine) as s:
         assert resolution(T0 + dt.timedelta(hours=3)) == metrics.Attainment(met=1)
@@ -239,10 +240,10 @@ def test_later_incident_becomes_a_repeat_when_an_earlier_one_is_recorded_afterwa
             "resolve": None, "pause": None, "reopen": False}
     write(engine, account_ids, base | {"detected": 60 * 24 * 10})
     with session_scope(engine) as s:
-        assert sla_summary.incident_totals(s, DashboardFilter()) == (1, 0)
+        assert sla_queries.incident_totals(s, DashboardFilter()) == (1, 0)
     write(engine, account_ids, base | {"detected": 60})  # detected earlier, written later
     with session_scope(engine) as s:
-        assert sla_summary.incident_totals(s, DashboardFilter()) == (2, 1)
+        assert sla_queries.incident_totals(s, DashboardFilter()) == (2, 1)
 
 
 def test_objectives_are_measured_on_their_policy_incidents(engine):
@@ -255,7 +256,7 @@ def test_objectives_are_measured_on_their_policy_incidents(engine):
     write(engine, account_ids, base | {"scenario": "major", "detected": 1200, "resolve": 420})
     now = T0 + dt.timedelta(days=2)
     with session_scope(engine) as s:
-        results = {r.key: r for r in sla_summary.objective_results(
+        results = {r.key: r for r in sla_queries.objective_results(
             s, DashboardFilter(), now=now, policies={"red-status": load_preset("red-status")}, people=2,
             hours_per_week=40)}
     assert (results["outages-resolved-2h"].actual, results["outages-resolved-2h"].verdict) == (50.0, "fail")
@@ -268,8 +269,8 @@ def test_objectives_are_measured_on_their_policy_incidents(engine):
 
 def test_csm_filter_is_forced_to_their_own_accounts():
     asked = DashboardFilter(csm_ids=(7,), severities=("P0",))
-    assert sla_summary.restrict(asked, role=Role.CSM, user_id=3) == DashboardFilter(csm_ids=(3,), severities=("P0",))
-    assert sla_summary.restrict(asked, role=Role.LEAD, user_id=3) == asked
+    assert sla_queries.restrict(asked, role=Role.CSM, user_id=3) == DashboardFilter(csm_ids=(3,), severities=("P0",))
+    assert sla_queries.restrict(asked, role=Role.LEAD, user_id=3) == asked
 
 
 def test_csm_sees_only_their_accounts(engine):
@@ -280,10 +281,10 @@ def test_csm_sees_only_their_accounts(engine):
     write(engine, account_ids, base | {"account": 2})
     with session_scope(engine) as s:
         csm_a = s.get(Account, account_ids[0]).owner_id
-        own = sla_summary.restrict(DashboardFilter(), role=Role.CSM, user_id=csm_a)
-        assert sla_summary.incident_totals(s, own) == (1, 0)
-        assert [a.account_id for a in sla_summary.incidents_per_account(s, own)] == [account_ids[0]]
-        assert sla_summary.incident_totals(s, DashboardFilter()) == (2, 0)
+        own = sla_queries.restrict(DashboardFilter(), role=Role.CSM, user_id=csm_a)
+        assert sla_queries.incident_totals(s, own) == (1, 0)
+        assert [a.account_id for a in sla_queries.incidents_per_account(s, own)] == [account_ids[0]]
+        assert sla_queries.incident_totals(s, DashboardFilter()) == (2, 0)
 
 
 def test_backtest_with_the_policy_in_force_reproduces_its_outcomes(engine):
@@ -310,6 +311,6 @@ def test_backtest_with_the_policy_in_force_reproduces_its_outcomes(engine):
 def test_dates_cover_whole_weeks_and_refuse_a_reversed_range():
     flt = DashboardFilter.for_dates(dt.date(2026, 1, 7), dt.date(2026, 1, 20))
     assert (flt.week_from, flt.week_to) == (dt.date(2026, 1, 5), dt.date(2026, 1, 19))
-    assert sla_summary.range_weeks(flt) == 3
+    assert sla_queries.range_weeks(flt) == 3
     with pytest.raises(ValueError, match="end date is before"):
         DashboardFilter.for_dates(dt.date(2026, 1, 20), dt.date(2026, 1, 7))

@@ -24,6 +24,8 @@ from core.people.access import Role
 from core.people.users import Actor
 from core.policy import store as policy_store
 from core.report import flows as reports
+from core.report.lifecycle import ReportKind
+from core.report.sections import SECTIONS
 from core.triage.rules import Answers
 from db.engine import session_scope
 from tests.conftest import TEST_PASSWORD
@@ -126,12 +128,12 @@ def build(engine) -> World:
                                    at=now - dt.timedelta(hours=2), reason=hostile("msreason"))
     with session_scope(engine) as s:
         # Resolving scheduled the reviews; the first save stores each document.
-        for kind in reports.ReportKind:
+        for kind in ReportKind:
             reports.save_sections(s, incident_id=resolved, kind=kind, role=Role.CSM, actor=csm, now=now,
                                   expected_version=reports.UNSAVED_VERSION,
                                   sections={sec.key: hostile("section" + sec.key.replace("_", ""))
                                             + "\nsecond line"
-                                            for sec in reports.SECTIONS[kind]})
+                                            for sec in SECTIONS[kind]})
         reports.add_postmortem_action(s, incident_id=resolved, title=hostile("pmaction"), owner_id=ids["csm"],
                                       due_at=now - dt.timedelta(days=1), role=Role.LEAD,
                                       actor=Actor(ids["lead"], "lead1"), now=now)

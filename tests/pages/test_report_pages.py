@@ -10,6 +10,8 @@ from core.incident.lifecycle import Milestone
 from core.people.access import Role
 from core.people.users import SYSTEM, Actor
 from core.report import flows as reports
+from core.report.lifecycle import ReportKind
+from core.report.sections import SECTIONS
 from db.engine import session_scope
 from db.models import ActionItem, IncidentReport, ReviewTask, User
 from tests.pages.conftest import REPO, open_test_incident, texts
@@ -67,7 +69,7 @@ def test_every_role_opens_the_document_and_its_editors_can_edit(workspace, app_d
     at = page(script, f"{role}1", iid)
     assert not at.exception, at.exception
     assert f"{heading} · #{iid} Checkout down" in texts(at)
-    sections = [s.key for s in reports.SECTIONS[reports.ReportKind(kind)]]
+    sections = [s.key for s in SECTIONS[ReportKind(kind)]]
     assert all(_area(at, iid, key, kind).value.strip() for key in sections), "generated from the record"
     assert "Not saved yet: this first draft is written from the record" in texts(at)
     assert _report(app_db, iid, kind) is None, "opening the page stores nothing"
@@ -81,14 +83,14 @@ def test_csm_of_another_account_sees_not_written_yet_then_reads(workspace, app_d
     assert not at.exception
     shown = texts(at)
     assert f"The {title} is not written yet" in shown
-    assert not any(s.title in shown for s in reports.SECTIONS[reports.ReportKind(kind)]), "no draft shown as if saved"
+    assert not any(s.title in shown for s in SECTIONS[ReportKind(kind)]), "no draft shown as if saved"
     assert not at.text_area and {"Move status", "Save"}.isdisjoint(b.label for b in at.button)
     assert not [d for d in at.get("download_button") if d.proto.label.startswith("Download")], "nothing to export"
     assert _report(app_db, iid, kind) is None
     _save_draft(app_db, iid, "lead1", Role.LEAD, kind)
     shown = texts(page(script, "csm1", iid))
     assert f"You can read this {title}" in shown and "not written yet" not in shown
-    assert all(s.title in shown for s in reports.SECTIONS[reports.ReportKind(kind)])
+    assert all(s.title in shown for s in SECTIONS[ReportKind(kind)])
 
 
 def test_save_edits_the_report(workspace, app_db):

@@ -1,0 +1,405 @@
+"""The SLA dashboard's aggregate queries, read from the summary tables `core.sla.projection` keeps current.
+
+Attainment, duration histograms, breach heat, incidents per account, emergency
+time, recent breaches and each policy objective measured, for one
+`DashboardFilter` (whole weeks and the usual dimensions). Stopped clocks are
+summed from the rollups; open clocks are read from the fact table and judged
+against `now`; a filter on one account reads the facts through their
+(account_id, week) index. Reads only: this module never writes, never reads the
+clock (callers pass `now`) and never imports streamlit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from core.people.access import Role
+from core.policy.schema import Policy, format_duration
+from core.sla.clocks import CLOCK_LABELS
+from core.sla.metrics import (
+    BUCKET_COLUMNS,
+    BUCKETS,
+    DURATION_BOUNDS,
+    DURATION_METRICS,
+    RESPONSE_CLOCKS,
+    Attainment,
+    ObjectiveResult,
+    emergency_seconds,
+    emergency_share,
+    judge,
+    measure_of,
+    percentile_from_histogram,
+)
+from core.sla.projection import CLOSED, FACTS, HEAT, INCIDENT_ROLLUP, INCIDENTS, OPEN, ROLLUP
+from core.vocabulary import EMERGENCY_SEVERITIES
+from db.models import Account, Incident, User
+
+# Dimensions a dashboard may group attainment by.
+GROUPS = ("clock", "severity", "tier", "csm_id", "policy_name", "week", "account_id")
+# The values of the grouped dimensions, in the order asked for (empty when not grouped).
+GroupKey = tuple[Any, ...]
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """What the dashboard covers: whole weeks (Monday, UTC) and the usual dimensions; empty means all."""
+
+    week_from: dt.date | None = None
+    week_to: dt.date | None = None  # the last week included (its Monday)
+    severities: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
+    csm_ids: tuple[int, ...] = ()
+    account_id: int | None = None
+    clocks: tuple[str, ...] = field(default=())
+
+    @staticmethod
+    def for_dates(start: dt.date, end: dt.date, **kwargs: Any) -> DashboardFilter:
+        """A filter over the whole weeks that contain `start` and `end`."""
+        if end < start:
+            raise ValueError("The end date is before the start date: pick a start date first, then the end.")
+        return DashboardFilter(week_from=_monday(start), week_to=_monday(end), **kwargs)
+
+
+def restrict(flt: DashboardFilter, *, role: Role, user_id: int) -> DashboardFilter:
+    """The filter a user may see: a CSM only their own accounts, whatever they asked for."""
+    if role is Role.CSM:
+        return replace(flt, csm_ids=(user_id,))
+    return flt
+
+
+def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.week_from is not None:
+        conditions.append(table.c.week >= flt.week_from)
+    if flt.week_to is not None:
+        conditions.append(table.c.week <= flt.week_to)
+    for column, values in (("severity", flt.severities), ("tier", flt.tiers), ("policy_name", flt.policies),
+                           ("csm_id", flt.csm_ids), ("clock", flt.clocks)):
+        if values and column in table.c and column not in skip:
+            conditions.append(table.c[column].in_(values))
+    if flt.account_id is not None and "account_id" in table.c:
+        conditions.append(table.c.account_id == flt.account_id)
+    return conditions
+
+
+def _open_breached(now: dt.datetime) -> ColumnElement[bool]:
+    return or_(FACTS.c.state == "breached", and_(FACTS.c.state == "running", FACTS.c.deadline < now))
+
+
+def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
+               by: Sequence[str] = ("clock",)) -> dict[GroupKey, Attainment]:
+    """Met / breached / running / paused clocks per group; a running clock past its deadline is breached."""
+    if any(b not in GROUPS for b in by):
+        raise ValueError(f"group by one of {', '.join(GROUPS)}")
+    result: dict[GroupKey, Attainment] = defaultdict(Attainment)
+    # The rollups have no account: a per-account view reads the facts (bounded by the week range).
+    if flt.account_id is None and "account_id" not in by:
+        cols = [ROLLUP.c[b] for b in by]
+        stmt = select(*cols, func.sum(ROLLUP.c.met), func.sum(ROLLUP.c.breached)).where(*_where(ROLLUP, flt))
+        rows = session.execute(stmt.group_by(*cols))
+    else:
+        cols = [FACTS.c[b] for b in by]
+        stmt = select(*cols, func.sum(case((FACTS.c.state == "met", 1), else_=0)),
+                      func.sum(case((FACTS.c.state == "breached", 1), else_=0)))
+        rows = session.execute(stmt.where(CLOSED, *_where(FACTS, flt)).group_by(*cols))
+    for *key, met, breached in rows:
+        result[tuple(key)] += Attainment(met=int(met or 0), breached=int(breached or 0))
+    cols = [FACTS.c[b] for b in by]
+    open_stmt = select(
+        *cols,
+        func.sum(case((_open_breached(now), 1), else_=0)),
+        func.sum(case((and_(FACTS.c.state == "running", FACTS.c.deadline >= now), 1), else_=0)),
+        func.sum(case((FACTS.c.state == "paused", 1), else_=0)),
+    ).where(OPEN, *_where(FACTS, flt)).group_by(*cols)
+    for *key, breached, running, paused in session.execute(open_stmt):
+        result[tuple(key)] += Attainment(breached=int(breached or 0), running=int(running or 0),
+                                         paused=int(paused or 0))
+    return dict(result)
+
+
+def duration_histograms(session: Session, flt: DashboardFilter,
+                        by: Sequence[str] = ("clock",)) -> dict[GroupKey, list[int]]:
+    """Histogram of actual times (stopped clocks) per group, for the time-to-milestone clocks."""
+    flt = replace(flt, clocks=flt.clocks or tuple(DURATION_METRICS))
+    if flt.account_id is None:
+        cols = [ROLLUP.c[b] for b in by]
+        sums = [func.sum(ROLLUP.c[c]) for c in BUCKET_COLUMNS]
+        rows = session.execute(select(*cols, *sums).where(*_where(ROLLUP, flt)).group_by(*cols))
+    else:
+        cols = [FACTS.c[b] for b in by]
+        sums = [func.sum(case((FACTS.c.bucket == i, 1), else_=0)) for i in range(BUCKETS)]
+        rows = session.execute(select(*cols, *sums).where(CLOSED, *_where(FACTS, flt))
+                               .group_by(*cols))
+    width = len(by)
+    return {tuple(row[:width]): [int(v or 0) for v in row[width:]] for row in rows}
+
+
+@dataclass(frozen=True)
+class WithinCount:
+    """Clocks done within a time: how many of the decided ones, and how many were decided."""
+
+    within: int
+    decided: int
+
+    @property
+    def pct(self) -> float | None:
+        """The share done within the time, in %."""
+        return None if self.decided == 0 else 100.0 * self.within / self.decided
+
+
+def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds: int, now: dt.datetime,
+                 target_seconds: int | None = None) -> WithinCount:
+    """Clocks of `clock` stopped within `seconds` of detection, out of stopped ones plus open ones already past it.
+
+    `seconds` must be a histogram bound (core.sla.metrics.DURATION_BOUNDS).
+    """
+    if seconds not in DURATION_BOUNDS:
+        raise ValueError(f"{seconds} s is not a bound of the duration histogram")
+    flt = replace(flt, clocks=(clock,))
+    upto = BUCKET_COLUMNS[: DURATION_BOUNDS.index(seconds) + 1]
+    if flt.account_id is None:
+        conditions = _where(ROLLUP, flt)
+        if target_seconds is not None:
+            conditions.append(ROLLUP.c.target_seconds == target_seconds)
+        within, total = session.execute(select(
+            func.sum(sum((ROLLUP.c[c] for c in upto), literal(0))),
+            func.sum(sum((ROLLUP.c[c] for c in BUCKET_COLUMNS), literal(0)))).where(*conditions)).one()
+    else:
+        conditions = [CLOSED, *_where(FACTS, flt)]
+        if target_seconds is not None:
+            conditions.append(FACTS.c.target_seconds == target_seconds)
+        within, total = session.execute(select(
+            func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count()).where(*conditions)).one()
+    open_conditions = [OPEN, FACTS.c.detected_at < now - dt.timedelta(seconds=seconds),
+                       *_where(FACTS, flt)]
+    if target_seconds is not None:
+        open_conditions.append(FACTS.c.target_seconds == target_seconds)
+    late_open = session.scalar(select(func.count()).where(*open_conditions)) or 0
+    return WithinCount(int(within or 0), int(total or 0) + late_open)
+
+
+def _incident_where(flt: DashboardFilter) -> list[ColumnElement[bool]]:
+    return _where(INCIDENT_ROLLUP, flt)
+
+
+def incident_totals(session: Session, flt: DashboardFilter) -> tuple[int, int]:
+    """(incidents, repeat incidents) detected in the filter's range."""
+    incidents, repeats = session.execute(select(
+        func.sum(INCIDENT_ROLLUP.c.incidents), func.sum(INCIDENT_ROLLUP.c.repeats)).where(*_incident_where(flt))).one()
+    return int(incidents or 0), int(repeats or 0)
+
+
+@dataclass(frozen=True)
+class AccountCount:
+    """Incidents of one account in the range, and how many of them repeat an earlier one."""
+
+    account_id: int
+    name: str
+    tier: str
+    incidents: int
+    repeats: int
+
+
+def incidents_per_account(session: Session, flt: DashboardFilter, *, limit: int = 25) -> list[AccountCount]:
+    """The accounts with the most incidents in the range, with their repeats (at most `limit`)."""
+    top = (select(INCIDENT_ROLLUP.c.account_id, func.sum(INCIDENT_ROLLUP.c.incidents).label("n"),
+                  func.sum(INCIDENT_ROLLUP.c.repeats).label("r"))
+           .where(*_incident_where(flt)).group_by(INCIDENT_ROLLUP.c.account_id)
+           .order_by(func.sum(INCIDENT_ROLLUP.c.incidents).desc(), INCIDENT_ROLLUP.c.account_id).limit(limit)
+           .subquery())
+    stmt = (select(top.c.account_id, Account.name, Account.tier, top.c.n, top.c.r)
+            .join(Account, Account.id == top.c.account_id).order_by(top.c.n.desc(), top.c.account_id))
+    return [AccountCount(a, name, tier, int(n), int(r)) for a, name, tier, n, r in session.execute(stmt)]
+
+
+def emergency_by_week(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> dict[dt.date, float]:
+    """Seconds spent on P0/P1 incidents per detection week (open ones count up to `now`)."""
+    flt = replace(flt, severities=tuple(s for s in (flt.severities or EMERGENCY_SEVERITIES)
+                                        if s in EMERGENCY_SEVERITIES) or ("none",))
+    result: dict[dt.date, float] = defaultdict(float)
+    stmt = (select(INCIDENT_ROLLUP.c.week, func.sum(INCIDENT_ROLLUP.c.emergency_seconds))
+            .where(*_incident_where(flt)).group_by(INCIDENT_ROLLUP.c.week))
+    for week, seconds in session.execute(stmt):
+        result[_as_date(week)] += float(seconds or 0)
+    open_stmt = select(INCIDENTS.c.week, INCIDENTS.c.severity, INCIDENTS.c.detected_at).where(
+        INCIDENTS.c.resolved_at.is_(None), *_where(INCIDENTS, flt))
+    for week, severity, detected_at in session.execute(open_stmt):
+        result[_as_date(week)] += emergency_seconds(severity, detected_at, None, now)
+    return dict(result)
+
+
+def breach_heat(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> dict[tuple[int, int], int]:
+    """Breached clocks by weekday (0 = Monday) and hour of detection, UTC."""
+    result: dict[tuple[int, int], int] = defaultdict(int)
+    if flt.account_id is None and not flt.clocks:
+        stmt = (select(HEAT.c.weekday, HEAT.c.hour, func.sum(HEAT.c.breached)).where(*_where(HEAT, flt))
+                .group_by(HEAT.c.weekday, HEAT.c.hour))
+    else:
+        stmt = (select(FACTS.c.weekday, FACTS.c.hour, func.count())
+                .where(CLOSED, FACTS.c.state == "breached", *_where(FACTS, flt))
+                .group_by(FACTS.c.weekday, FACTS.c.hour))
+    for weekday, hour, count in session.execute(stmt):
+        result[(int(weekday), int(hour))] += int(count or 0)
+    open_stmt = (select(FACTS.c.weekday, FACTS.c.hour, func.count())
+                 .where(OPEN, _open_breached(now), *_where(FACTS, flt))
+                 .group_by(FACTS.c.weekday, FACTS.c.hour))
+    for weekday, hour, count in session.execute(open_stmt):
+        result[(int(weekday), int(hour))] += int(count)
+    return {k: v for k, v in result.items() if v}
+
+
+@dataclass(frozen=True)
+class BreachRow:
+    """One breached clock, for the table that links to its incident."""
+
+    incident_id: int
+    title: str
+    account: str
+    severity: str
+    policy_name: str
+    clock: str
+    detected_at: dt.datetime
+    deadline: dt.datetime
+    stopped_at: dt.datetime | None
+    target_seconds: int
+    actual_seconds: int | None
+
+
+def recent_breaches(session: Session, flt: DashboardFilter, *, now: dt.datetime, limit: int = 200) -> list[BreachRow]:
+    """The most recently detected breached clocks in the filter (at most `limit`), newest first."""
+    picked = []
+    # Detection bounds as well as weeks: the newest breaches come straight off the
+    # (is_open, state, detected_at) index instead of a sort of the whole range.
+    bounds = []
+    if flt.week_from is not None:
+        bounds.append(FACTS.c.detected_at >= dt.datetime.combine(flt.week_from, dt.time(), dt.UTC))
+    if flt.week_to is not None:
+        bounds.append(FACTS.c.detected_at < dt.datetime.combine(flt.week_to + dt.timedelta(days=7), dt.time(), dt.UTC))
+    for condition in (and_(CLOSED, FACTS.c.state == "breached"),
+                      and_(OPEN, _open_breached(now))):
+        stmt = (select(FACTS.c.incident_id, FACTS.c.clock, FACTS.c.detected_at)
+                .where(condition, *bounds, *_where(FACTS, flt))
+                .order_by(FACTS.c.detected_at.desc(), FACTS.c.incident_id.desc()).limit(limit))
+        picked += [tuple(r) for r in session.execute(stmt)]
+    picked = sorted(picked, key=lambda r: (r[2], r[0]), reverse=True)[:limit]
+    if not picked:
+        return []
+    ids = {r[0] for r in picked}
+    # Labelled as BreachRow's fields: each row becomes one by name.
+    stmt = (select(FACTS.c.incident_id, Incident.title, Account.name.label("account"), FACTS.c.severity,
+                   FACTS.c.policy_name, FACTS.c.clock, FACTS.c.detected_at, FACTS.c.deadline, FACTS.c.stopped_at,
+                   FACTS.c.target_seconds, FACTS.c.actual_seconds)
+            .join(Incident, Incident.id == FACTS.c.incident_id).join(Account, Account.id == FACTS.c.account_id)
+            .where(FACTS.c.incident_id.in_(ids)))
+    found = [BreachRow(**r._asdict()) for r in session.execute(stmt)]
+    rows = {(b.incident_id, b.clock): b for b in found}
+    return [rows[(i, c)] for i, c, _ in picked if (i, c) in rows]
+
+
+def data_version(session: Session) -> tuple[dt.datetime | None, int | None]:
+    """A cheap value that changes whenever any incident is written (the page's cache key)."""
+    # Two statements: SQLite answers a lone max() from the index, two in one query by a scan.
+    return (session.scalar(select(func.max(INCIDENTS.c.updated_at))),
+            session.scalar(select(func.max(INCIDENTS.c.incident_id))))
+
+
+def csm_people(session: Session) -> list[tuple[int, str]]:
+    """Active CSMs and leads who own accounts, as (id, name), for the CSM filter."""
+    stmt = (select(User.id, User.display_name).where(User.is_active.is_(True),
+                                                     User.id.in_(select(Account.owner_id)))
+            .order_by(User.display_name))
+    return [(uid, name) for uid, name in session.execute(stmt)]
+
+
+def _as_date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def as_date(value: object) -> dt.date:
+    """A week key as a date (SQLite may hand back text)."""
+    return _as_date(value)
+
+
+# --------------------------------------------------------------------------
+# Policy objectives as target lines.
+
+
+def range_weeks(flt: DashboardFilter) -> int:
+    """How many weeks the filter covers (1 when open-ended)."""
+    if flt.week_from is None or flt.week_to is None:
+        return 1
+    return (flt.week_to - flt.week_from).days // 7 + 1
+
+
+def objective_results(
+    session: Session, flt: DashboardFilter, *, now: dt.datetime, policies: Mapping[str, Policy], people: int,
+    hours_per_week: float,
+) -> list[ObjectiveResult]:
+    """Every measurable objective of the given policies ({name: Policy}), measured on that policy's incidents."""
+    results = []
+    for name, policy in policies.items():
+        if flt.policies and name not in flt.policies:
+            continue
+        scoped = replace(flt, policies=(name,))
+        for objective in policy.objectives:
+            kind = measure_of(objective)
+            if kind is None:
+                continue
+            severities = tuple(s for s in objective.severities if not flt.severities or s in flt.severities)
+            if objective.severities and not severities:
+                continue
+            narrowed = replace(scoped, severities=severities or scoped.severities)
+            actual, basis = None, ""
+            # measure_of names a clock measure only for an objective with a clock (and `within` for a share).
+            clock, within = objective.clock, objective.within
+            if kind == "within_share":
+                assert clock is not None and within is not None
+                seconds = int(within.total_seconds())
+                label = CLOCK_LABELS[clock].lower()
+                if seconds not in DURATION_BOUNDS:
+                    basis = f"{format_duration(within)} is not a bound of the duration histogram"
+                else:
+                    count = within_share(session, narrowed, clock=clock, seconds=seconds, now=now,
+                                         target_seconds=None if objective.severities else seconds)
+                    actual = count.pct
+                    whose = "" if objective.severities else f" with a {format_duration(within)} target"
+                    basis = (f"{count.within} of {count.decided} '{label}' clocks{whose} done within "
+                             f"{format_duration(within)}")
+            elif kind == "median_duration":
+                assert clock is not None
+                hist = duration_histograms(session, replace(narrowed, clocks=(clock,)), by=()).get((), [])
+                actual = percentile_from_histogram(hist, 0.5) if hist else None
+                basis = f"median of {sum(hist)} stopped '{CLOCK_LABELS[clock].lower()}' clocks"
+            elif kind == "response_attainment":
+                counts = sum(attainment(session, replace(narrowed, clocks=RESPONSE_CLOCKS), now=now, by=()).values(),
+                             Attainment())
+                actual = counts.pct
+                basis = f"{counts.met} of {counts.decided} acknowledgements within their target"
+            elif kind == "repeat_share":
+                incidents, repeats = incident_totals(session, narrowed)
+                actual = 100.0 * repeats / incidents if incidents else None
+                basis = f"{repeats} of {incidents} incidents repeat one of the same account"
+            elif kind == "emergency_share":
+                spent = sum(emergency_by_week(session, narrowed, now=now).values())
+                weeks = range_weeks(flt)
+                actual = emergency_share(spent, people, weeks, hours_per_week)
+                basis = (f"{spent / 3600:,.0f} h on P0/P1 against {people} people x {hours_per_week:g} h x "
+                         f"{weeks} weeks")
+            results.append(judge(name, objective, actual, basis))
+    return results

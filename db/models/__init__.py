@@ -1,0 +1,69 @@
+"""The schema: typed SQLAlchemy 2 models for everything the app stores, one module per area.
+
+Modules: `base` (the one declarative `Base`, UTC timestamps), `people` (users and
+sign-in protection), `accounts` (accounts, contacts, health readings), `incidents`
+(incidents, roles, timeline, escalations, pauses, action items), `communications`
+(client messages and template versions), `reports` (reports, post-mortems, review
+tasks), `sla` (the dashboard's summary tables), `settings` (policy versions,
+settings, the audit log). Every model is re-exported here: callers write
+`from db.models import Incident`, and importing this package registers every table
+on `Base.metadata` (Alembic reads it).
+
+Times are stored in UTC (`UtcDateTime` refuses naive values) and shown in
+the user's zone by the pages. Status and role values are plain strings here;
+their vocabulary and the moves between them live in `core`. Rows that people
+edit carry a `version` column that SQLAlchemy checks on every UPDATE, so a
+stale edit fails instead of overwriting. This package must never contain
+business rules or queries: those live in `core`.
+"""
+
+from db.models.accounts import Account, Contact, HealthSignal
+from db.models.base import NAMING, Base, UtcDateTime, utc_now
+from db.models.communications import Communication, MessageTemplateVersion
+from db.models.incidents import ActionItem, Escalation, Incident, IncidentAssignment, SlaPause, TimelineEvent
+from db.models.people import LoginDelay, LoginThrottle, RevokedSession, User
+from db.models.reports import IncidentReport, ReviewTask
+from db.models.settings import AuditEntry, PolicyVersion, Setting
+from db.models.sla import (
+    SLA_BUCKET_COLUMNS,
+    SLA_DURATION_BUCKETS,
+    IncidentFact,
+    IncidentRollup,
+    SlaBreachHeat,
+    SlaClockFact,
+    SlaRollup,
+)
+
+__all__ = [
+    "NAMING",
+    "SLA_BUCKET_COLUMNS",
+    "SLA_DURATION_BUCKETS",
+    "Account",
+    "ActionItem",
+    "AuditEntry",
+    "Base",
+    "Communication",
+    "Contact",
+    "Escalation",
+    "HealthSignal",
+    "Incident",
+    "IncidentAssignment",
+    "IncidentFact",
+    "IncidentReport",
+    "IncidentRollup",
+    "LoginDelay",
+    "LoginThrottle",
+    "MessageTemplateVersion",
+    "PolicyVersion",
+    "ReviewTask",
+    "RevokedSession",
+    "Setting",
+    "SlaBreachHeat",
+    "SlaClockFact",
+    "SlaPause",
+    "SlaRollup",
+    "TimelineEvent",
+    "User",
+    "UtcDateTime",
+    "utc_now",
+]

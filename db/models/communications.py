@@ -1,0 +1,63 @@
+"""Client messages as they went out, and the saved versions of their templates.
+
+Must never contain business rules or queries: rendering and sending live in
+`core.communication`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, utc_now
+
+
+class Communication(Base):
+    """A message sent to the client (or marked sent), kept exactly as it went out."""
+
+    __tablename__ = "communications"
+    __table_args__ = (Index("ix_communications_incident_sent", "incident_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    template_key: Mapped[str] = mapped_column(String(64), default="")
+    template_version: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[dt.datetime]
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    delivery: Mapped[str] = mapped_column(String(16), default="sent")
+
+
+class MessageTemplateVersion(Base):
+    """One saved version of a client message template; sent messages keep their own text."""
+
+    __tablename__ = "message_template_versions"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_message_template_versions_key_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    is_shipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
