@@ -10,7 +10,7 @@ import streamlit as st  # noqa: E402
 from core import audit  # noqa: E402
 from core.incident import service as incident_queries
 from core.policy import store as policy_store
-from core.policy.schema import PolicyError, parse_policy, policy_text  # noqa: E402
+from core.policy.loading import PolicyError, parse_policy, policy_text  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from core.vocabulary import OPEN_STATUSES  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402

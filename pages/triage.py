@@ -14,7 +14,7 @@ from core.incident import flows as incidents
 from core.limits import FREE_TEXT, TITLE  # noqa: E402
 from core.people.users import Actor  # noqa: E402
 from core.policy import store as policy_store
-from core.policy.schema import PolicyError  # noqa: E402
+from core.policy.loading import PolicyError  # noqa: E402
 from core.text import markdown_literal  # noqa: E402
 from core.triage.rules import AnswersError, parse_answers, triage  # noqa: E402
 from db.engine import read_scope, session_scope  # noqa: E402

@@ -282,7 +282,7 @@ def change_severity(
 ) -> Incident:
     """Change the severity with a reason; clocks are recomputed from the incident's policy snapshot."""
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    from core.policy.schema import level_rank
+    from core.policy.rules import level_rank
 
     incident = lock(session, incident_id, expected_version)
     policy = policy_of(incident)
@@ -453,7 +453,7 @@ def escalate(
     """
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
     from core.incident.escalation import handoff_summary
-    from core.policy.schema import level_rank
+    from core.policy.rules import level_rank
     from db.models import Escalation
 
     incident = lock(session, incident_id, expected_version)

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.policy.schema import PRESET_DIR, Policy, PolicyError, parse_policy, preset_names
+from core.policy.loading import PRESET_DIR, PolicyError, parse_policy, preset_names
+from core.policy.schema import Policy
 from db.models import PolicyVersion, Setting
 
 DEFAULT_SETTING = "default_policy"

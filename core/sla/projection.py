@@ -626,7 +626,7 @@ def range_weeks(flt: DashboardFilter) -> int:
 def objective_results(session: Session, flt: DashboardFilter, *, now: dt.datetime, policies: dict,
                       people: int, hours_per_week: float) -> list:
     """Every measurable objective of the given policies ({name: Policy}), measured on that policy's incidents."""
-    from core.policy.schema import format_duration
+    from core.policy.notation import format_duration
     from core.sla.clocks import CLOCK_LABELS
     from core.sla.metrics import (
         DURATION_BOUNDS,

@@ -8,24 +8,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.policy.calendar import Calendar
-from core.policy.schema import (
-    CLOCKS,
+from core.policy.loading import (
     MAX_POLICY_BYTES,
     PRESET_DIR,
-    SEVERITIES,
-    TIERS,
-    Condition,
-    Policy,
     PolicyError,
     PolicyFileError,
-    format_duration,
     load_policy_file,
     load_preset,
-    parse_duration,
     parse_policy,
     preset_names,
 )
+from core.policy.notation import format_duration, parse_duration
+from core.policy.rules import Condition
+from core.policy.schema import Policy
 from core.triage.rules import Answers, triage
+from core.vocabulary import CLOCKS, SEVERITIES, TIERS
 from tests.hostile_policies import HOSTILE_POLICIES
 
 UTC = UTC
