@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from core.incident import assignments
 from core.incident import flows as incidents
-from core.incident.flows import INCIDENT_ROLES
+from core.incident.assignments import INCIDENT_ROLES
 from core.incident.lifecycle import MILESTONE_LABELS, Milestone
 from core.incident.views import IncidentView
 from core.limits import FREE_TEXT, TITLE
@@ -198,7 +199,7 @@ def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tup
                 if not changed:
                     raise incidents.IncidentError("No role changed.")
                 for index, (role, uid) in enumerate(changed.items()):
-                    incidents.assign_role(session, incident_id=view.id, role=role, user_id=uid or None,
+                    assignments.assign_role(session, incident_id=view.id, role=role, user_id=uid or None,
                                           actor=Actor(user.id, user.username), now=utcnow(),
                                           expected_version=expected if index == 0 else None)
 
@@ -217,7 +218,7 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
                  + (" · :red[overdue]" if overdue else ""))
         done = st.checkbox(label, value=item.done_at is not None, key=f"ai_{item.id}", disabled=not editable)
         if editable and done != (item.done_at is not None):
-            run_change(view.id, lambda s, i=item, d=done: incidents.set_action_done(
+            run_change(view.id, lambda s, i=item, d=done: assignments.set_action_done(
                 s, item_id=i.id, done=d, actor=actor, now=utcnow(), expected_version=i.version),
                 "Action item updated.")
     if editable:
@@ -231,7 +232,7 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
             if st.form_submit_button("Add action item"):
                 due_at = (dt.datetime.combine(due, dt.time(17, 0), tzinfo=ZoneInfo(user.time_zone)).astimezone(dt.UTC)
                           if due else None)
-                run_change(view.id, lambda s: incidents.add_action_item(
+                run_change(view.id, lambda s: assignments.add_action_item(
                     s, incident_id=view.id, title=title, owner_id=owner, due_at=due_at, actor=actor, now=utcnow()),
                     "Action item added.")
         with st.form("note", clear_on_submit=False):

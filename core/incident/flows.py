@@ -1,5 +1,7 @@
 """Incident flows: open an incident from a triage, record milestones, move its status.
 
+Roles and action items are `core.incident.assignments`, built on the helpers here.
+
 Each flow runs inside the caller's unit of work, locks the incident row it
 changes, checks the version the person was looking at (a stale edit is a
 `ConflictError`, never a silent overwrite), stamps the time, appends to the
@@ -209,21 +211,14 @@ def record_milestone(
     return incident
 
 
-INCIDENT_ROLES: dict[str, str] = {
-    "incident_commander": "Incident commander",
-    "csm": "Customer Success Manager",
-    "technical_lead": "Technical lead",
-    "executive_sponsor": "Executive sponsor",
-    "communications_lead": "Communications lead",
-}
-
-
-def _audit(session: Session, incident: Incident, actor: Actor, action: str, changes: dict, now: dt.datetime) -> None:
+def record_change(session: Session, incident: Incident, actor: Actor, action: str, changes: dict, now: dt.datetime) -> None:
+    """Audit one change of the incident by `actor`."""
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
                  entity_id=incident.id, action=action, changes=changes, at=now)
 
 
-def _touch(session: Session, incident: Incident, now: dt.datetime) -> None:
+def touch(session: Session, incident: Incident, now: dt.datetime) -> None:
+    """Stamp the change time and refresh the stored next deadline."""
     incident.updated_at = now
     refresh_next_deadline(session, incident, now)
 
@@ -269,8 +264,8 @@ def move_status(
     incident.status = to.value
     add_event(session, incident.id, kind="status", actor=actor, occurred_at=now, now=now,
               summary=f"Status {before} → {to.value}" + (f": {reason.strip()}" if reason.strip() else ""))
-    _audit(session, incident, actor, "status", changes, now)
-    _touch(session, incident, now)
+    record_change(session, incident, actor, "status", changes, now)
+    touch(session, incident, now)
     if "resolved_at" in changes and incident.resolved_at is not None:
         _resolved(session, incident, actor, now)
     return incident
@@ -311,41 +306,10 @@ def change_severity(
                                                     "by": actor.name, "previous_targets": before["targets"]}]}
     add_event(session, incident.id, kind="severity", actor=actor, occurred_at=now, now=now,
               summary=f"Severity {before['severity']} → {severity}: {reason.strip()}")
-    _audit(session, incident, actor, "severity",
+    record_change(session, incident, actor, "severity",
            {"severity": [before["severity"], severity], "required_level": [before["required_level"],
                                                                             incident.required_level]}, now)
-    _touch(session, incident, now)
-    return incident
-
-
-def assign_role(
-    session: Session, *, incident_id: int, role: str, user_id: int | None, actor: Actor, now: dt.datetime,
-    expected_version: int | None = None,
-) -> Incident:
-    """Put a person in an incident role (or clear it); the CSM role also sets the incident owner."""
-    from db.models import IncidentAssignment, User
-
-    if role not in INCIDENT_ROLES:
-        raise IncidentError(f"Unknown incident role {role!r}: use one of {', '.join(INCIDENT_ROLES)}.")
-    incident = lock(session, incident_id, expected_version)
-    current = session.scalar(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id,
-                                                              IncidentAssignment.role == role))
-    person = session.get(User, user_id) if user_id else None
-    if user_id and (person is None or not person.is_active):
-        raise IncidentError("Choose an active team member.")
-    before = current.user_id if current else None
-    if current is not None:
-        session.delete(current)
-        session.flush()
-    if person is not None:
-        session.add(IncidentAssignment(incident_id=incident_id, role=role, user_id=person.id, assigned_at=now))
-    if role == "csm":
-        incident.owner_id = person.id if person else None
-    who = person.display_name if person else "nobody"
-    add_event(session, incident.id, kind="role", actor=actor, occurred_at=now, now=now,
-              summary=f"{INCIDENT_ROLES[role]}: {who}")
-    _audit(session, incident, actor, f"role:{role}", {"user_id": [before, user_id]}, now)
-    _touch(session, incident, now)
+    touch(session, incident, now)
     return incident
 
 
@@ -357,44 +321,6 @@ def add_note(session: Session, *, incident_id: int, text: str, actor: Actor, now
     if session.get(Incident, incident_id) is None:
         raise IncidentError(f"Incident {incident_id} does not exist.")
     add_event(session, incident_id, kind="note", actor=actor, occurred_at=now, now=now, summary=text.strip())
-
-
-def add_action_item(
-    session: Session, *, incident_id: int, title: str, owner_id: int | None, due_at: dt.datetime | None,
-    actor: Actor, now: dt.datetime, source: str = "incident",
-) -> int:
-    """Create an action item with an owner and a due date; returns its id."""
-    title = check_text(title, TITLE, "The action item", IncidentError)
-    from db.models import ActionItem
-
-    if not title.strip():
-        raise IncidentError("Describe the action item.")
-    if due_at is not None and due_at < now - dt.timedelta(days=1):
-        raise IncidentError("The due date is in the past: choose today or later.")
-    item = ActionItem(incident_id=incident_id, source=source, title=title.strip(), owner_id=owner_id,
-                      due_at=due_at, created_at=now, created_by_id=actor.id)
-    session.add(item)
-    session.flush()
-    add_event(session, incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
-              summary=f"Action item: {title.strip()}")
-    return item.id
-
-
-def set_action_done(
-    session: Session, *, item_id: int, done: bool, actor: Actor, now: dt.datetime,
-    expected_version: int | None = None,
-) -> None:
-    """Mark an action item done (or not done again)."""
-    from db.models import ActionItem
-
-    item = get_for_update(session, ActionItem, item_id)
-    if item is None:
-        raise IncidentError(f"Action item {item_id} does not exist.")
-    if expected_version is not None and item.version != expected_version:
-        raise ConflictError("Someone changed this action item meanwhile; reload and check it.", [])
-    item.done_at = now if done else None
-    add_event(session, item.incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
-              summary=f"Action item {'done' if done else 'reopened'}: {item.title}")
 
 
 def pause_clocks(session: Session, *, incident_id: int, reason: str, actor: Actor, now: dt.datetime,
@@ -413,8 +339,8 @@ def pause_clocks(session: Session, *, incident_id: int, reason: str, actor: Acto
     session.flush()
     add_event(session, incident_id, kind="pause", actor=actor, occurred_at=now, now=now,
               summary=f"Clocks paused ({', '.join(policy.pausable_clocks)}): {reason.strip()}")
-    _audit(session, incident, actor, "pause", {"reason": [None, reason.strip()]}, now)
-    _touch(session, incident, now)
+    record_change(session, incident, actor, "pause", {"reason": [None, reason.strip()]}, now)
+    touch(session, incident, now)
 
 
 def resume_clocks(session: Session, *, incident_id: int, actor: Actor, now: dt.datetime,
@@ -427,8 +353,8 @@ def resume_clocks(session: Session, *, incident_id: int, actor: Actor, now: dt.d
     for pause in running:
         pause.ended_at = now
     add_event(session, incident_id, kind="pause", actor=actor, occurred_at=now, now=now, summary="Clocks resumed")
-    _audit(session, incident, actor, "resume", {}, now)
-    _touch(session, incident, now)
+    record_change(session, incident, actor, "resume", {}, now)
+    touch(session, incident, now)
 
 
 def escalation_of(session: Session, incident: Incident, now: dt.datetime):
@@ -499,6 +425,6 @@ def escalate(
         incident.required_level_reached_at = at
     add_event(session, incident.id, kind="escalation", actor=actor, occurred_at=at, now=now,
               summary=f"Escalated {before or 'none'} → {to_level} ({level.name}): {reason.strip()}")
-    _audit(session, incident, actor, "escalate", {"current_level": [before, to_level]}, now)
-    _touch(session, incident, now)
+    record_change(session, incident, actor, "escalate", {"current_level": [before, to_level]}, now)
+    touch(session, incident, now)
     return summary

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.account.access import may_work_on, works_on_all_accounts
+from core.incident import assignments
 from core.incident import flows as incidents
 from core.limits import FREE_TEXT, TITLE, check_text
 from core.people.access import Role
@@ -773,8 +774,8 @@ def add_postmortem_action(
         raise ReportError("Choose who owns the action item.")
     if due_at is None:
         raise ReportError("Give the action item a due date.")
-    return incidents.add_action_item(session, incident_id=incident_id, title=title, owner_id=owner_id,
-                                     due_at=due_at, actor=actor, now=now, source=POSTMORTEM_SOURCE)
+    return assignments.add_action_item(session, incident_id=incident_id, title=title, owner_id=owner_id,
+                                       due_at=due_at, actor=actor, now=now, source=POSTMORTEM_SOURCE)
 
 
 def set_postmortem_action_done(
@@ -788,8 +789,8 @@ def set_postmortem_action_done(
     incident = session.get(Incident, item.incident_id)
     if item.owner_id != actor.id and not _check_editor(session, incident, role, actor.id):  # type: ignore[arg-type]
         raise ReportForbidden("Only the item's owner, the account's CSM, leads and admins may tick it off.")
-    incidents.set_action_done(session, item_id=item_id, done=done, actor=actor, now=now,
-                              expected_version=expected_version)
+    assignments.set_action_done(session, item_id=item_id, done=done, actor=actor, now=now,
+                                expected_version=expected_version)
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""Who does what on an incident: the people in its roles and the action items they owe.
+
+Each flow runs inside the caller's unit of work like every incident write
+(`core.incident.flows`): it locks what it changes, stamps the time, appends to
+the timeline and, for roles, the audit log. Never imports streamlit; never
+reads the clock (callers pass `now`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.incident.flows import ConflictError, IncidentError, lock, record_change, touch
+from core.incident.timeline import add_event
+from core.limits import TITLE, check_text
+from core.people.users import Actor
+from db.models import Incident
+from db.rows import get_for_update
+
+INCIDENT_ROLES: dict[str, str] = {
+    "incident_commander": "Incident commander",
+    "csm": "Customer Success Manager",
+    "technical_lead": "Technical lead",
+    "executive_sponsor": "Executive sponsor",
+    "communications_lead": "Communications lead",
+}
+
+
+def assign_role(
+    session: Session, *, incident_id: int, role: str, user_id: int | None, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None,
+) -> Incident:
+    """Put a person in an incident role (or clear it); the CSM role also sets the incident owner."""
+    from db.models import IncidentAssignment, User
+
+    if role not in INCIDENT_ROLES:
+        raise IncidentError(f"Unknown incident role {role!r}: use one of {', '.join(INCIDENT_ROLES)}.")
+    incident = lock(session, incident_id, expected_version)
+    current = session.scalar(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id,
+                                                              IncidentAssignment.role == role))
+    person = session.get(User, user_id) if user_id else None
+    if user_id and (person is None or not person.is_active):
+        raise IncidentError("Choose an active team member.")
+    before = current.user_id if current else None
+    if current is not None:
+        session.delete(current)
+        session.flush()
+    if person is not None:
+        session.add(IncidentAssignment(incident_id=incident_id, role=role, user_id=person.id, assigned_at=now))
+    if role == "csm":
+        incident.owner_id = person.id if person else None
+    who = person.display_name if person else "nobody"
+    add_event(session, incident.id, kind="role", actor=actor, occurred_at=now, now=now,
+              summary=f"{INCIDENT_ROLES[role]}: {who}")
+    record_change(session, incident, actor, f"role:{role}", {"user_id": [before, user_id]}, now)
+    touch(session, incident, now)
+    return incident
+
+
+def add_action_item(
+    session: Session, *, incident_id: int, title: str, owner_id: int | None, due_at: dt.datetime | None,
+    actor: Actor, now: dt.datetime, source: str = "incident",
+) -> int:
+    """Create an action item with an owner and a due date; returns its id."""
+    title = check_text(title, TITLE, "The action item", IncidentError)
+    from db.models import ActionItem
+
+    if not title.strip():
+        raise IncidentError("Describe the action item.")
+    if due_at is not None and due_at < now - dt.timedelta(days=1):
+        raise IncidentError("The due date is in the past: choose today or later.")
+    item = ActionItem(incident_id=incident_id, source=source, title=title.strip(), owner_id=owner_id,
+                      due_at=due_at, created_at=now, created_by_id=actor.id)
+    session.add(item)
+    session.flush()
+    add_event(session, incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
+              summary=f"Action item: {title.strip()}")
+    return item.id
+
+
+def set_action_done(
+    session: Session, *, item_id: int, done: bool, actor: Actor, now: dt.datetime,
+    expected_version: int | None = None,
+) -> None:
+    """Mark an action item done (or not done again)."""
+    from db.models import ActionItem
+
+    item = get_for_update(session, ActionItem, item_id)
+    if item is None:
+        raise IncidentError(f"Action item {item_id} does not exist.")
+    if expected_version is not None and item.version != expected_version:
+        raise ConflictError("Someone changed this action item meanwhile; reload and check it.", [])
+    item.done_at = now if done else None
+    add_event(session, item.incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
+              summary=f"Action item {'done' if done else 'reopened'}: {item.title}")
