@@ -14,7 +14,6 @@ import streamlit as st
 
 from core.incident import assignments
 from core.incident import flows as incidents
-from core.incident.assignments import INCIDENT_ROLES
 from core.incident.lifecycle import MILESTONE_LABELS, Milestone
 from core.incident.views import IncidentView
 from core.limits import FREE_TEXT, TITLE
@@ -180,14 +179,14 @@ def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tup
     """Who holds each incident role; editable for people who may work on the incident."""
     names = {uid: name for uid, name in people}
     if not editable:
-        for role, title in INCIDENT_ROLES.items():
+        for role, title in view.roles.items():
             holder = view.assignments.get(role)
             st.markdown(f"**{title}**: {markdown_literal(holder[1]) if holder else 'unassigned'}")
         return
     ids = [0, *names]
     with st.form("incident_roles_form"):
         chosen = {}
-        for role, title in INCIDENT_ROLES.items():
+        for role, title in view.roles.items():
             current = view.assignments[role][0] if role in view.assignments else 0
             chosen[role] = st.selectbox(title, ids, index=ids.index(current) if current in ids else 0,
                                         format_func=lambda uid: names.get(uid, "unassigned"), key=f"role_{role}")

@@ -97,12 +97,6 @@ MILESTONE_WORDS: tuple[tuple[str, str, str | None], ...] = (
     ("mitigated_at", "Workaround in place", "A workaround has been in place since {time}."),
     ("resolved_at", "Service restored", None),
 )
-ASSIGNMENT_ROLES: dict[str, str] = {
-    "incident_commander": "Incident commander",
-    "technical_lead": "Technical lead",
-    "executive_sponsor": "Executive sponsor",
-    "communications_lead": "Communications lead",
-}
 
 
 # --------------------------------------------------------------------------
@@ -548,10 +542,10 @@ def _policy_of(incident: Any) -> Any:
     snapshot = getattr(incident, "policy_snapshot", None)
     if not snapshot:
         return None
-    from core.policy.schema import Policy  # local: only build_context needs the policy model
+    from core.policy.schema import stored_policy  # local: only build_context needs the policy model
 
     try:
-        return Policy.model_validate(snapshot)
+        return stored_policy(snapshot)
     except ValidationError:
         return None
 
@@ -708,7 +702,7 @@ def build_context(
         "risk_flags": [label for flag, label in RISK_FLAGS.items() if answers.get(flag) is True],
         "incident_commander_name": roles.get("incident_commander", ""),
         "owner_name": _person_name(getattr(incident, "owner", None)),
-        "response_team": [f"{ASSIGNMENT_ROLES.get(role, role.replace('_', ' ').capitalize())}: {name}"
+        "response_team": [f"{policy.role_title(role) if policy else role.replace('_', ' ').capitalize()}: {name}"
                           for role, name in roles.items() if name],
         "sla_status": [f"{c.label}: {c.state} (due {fmt(c.deadline)})" for c in clocks][:50],
         "resolution_deadline": fmt(resolution_clock.deadline) if resolution_clock else "",

@@ -17,30 +17,29 @@ from core.incident.flows import ConflictError, IncidentError, lock, record_chang
 from core.incident.timeline import add_event
 from core.limits import TITLE, check_text
 from core.people.users import Actor
+from core.policy.roles import CSM
+from core.sla.facts import policy_of
 from db.models import Incident
 from db.rows import get_for_update
-
-INCIDENT_ROLES: dict[str, str] = {
-    "incident_commander": "Incident commander",
-    "csm": "Customer Success Manager",
-    "technical_lead": "Technical lead",
-    "executive_sponsor": "Executive sponsor",
-    "communications_lead": "Communications lead",
-}
-
 
 def assign_role(
     session: Session, *, incident_id: int, role: str, user_id: int | None, actor: Actor, now: dt.datetime,
     expected_version: int | None = None,
 ) -> Incident:
-    """Put a person in an incident role (or clear it); the CSM role also sets the incident owner."""
+    """Put a person in one of the incident's policy roles (or clear it); the CSM role also sets the owner.
+
+    A role the incident's policy lacks is refused, except to clear an assignment
+    made before (when the app offered roles of its own).
+    """
     from db.models import IncidentAssignment, User
 
-    if role not in INCIDENT_ROLES:
-        raise IncidentError(f"Unknown incident role {role!r}: use one of {', '.join(INCIDENT_ROLES)}.")
     incident = lock(session, incident_id, expected_version)
+    policy = policy_of(incident)
     current = session.scalar(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id,
                                                               IncidentAssignment.role == role))
+    if role not in policy.role_keys() and (user_id or current is None):
+        raise IncidentError(f"Policy {policy.name} has no incident role {role!r}: use one of "
+                            f"{', '.join(policy.role_keys())}.")
     person = session.get(User, user_id) if user_id else None
     if user_id and (person is None or not person.is_active):
         raise IncidentError("Choose an active team member.")
@@ -50,11 +49,11 @@ def assign_role(
         session.flush()
     if person is not None:
         session.add(IncidentAssignment(incident_id=incident_id, role=role, user_id=person.id, assigned_at=now))
-    if role == "csm":
+    if role == CSM:
         incident.owner_id = person.id if person else None
     who = person.display_name if person else "nobody"
     add_event(session, incident.id, kind="role", actor=actor, occurred_at=now, now=now,
-              summary=f"{INCIDENT_ROLES[role]}: {who}")
+              summary=f"{policy.role_title(role)}: {who}")
     record_change(session, incident, actor, f"role:{role}", {"user_id": [before, user_id]}, now)
     touch(session, incident, now)
     return incident

@@ -229,8 +229,11 @@ def _size_problem(size: int, source: str) -> PolicyFileError:
                                  f"({MAX_POLICY_BYTES // 1024} KB; a policy is a few KB): remove what is not policy")
 
 
-def parse_policy(text: str | bytes, source: str) -> Policy:
-    """Parse and validate policy YAML within the size, depth and alias limits; ``source`` names the file."""
+def parse_policy(text: str | bytes, source: str, *, stored: bool = False) -> Policy:
+    """Parse and validate policy YAML within the size, depth and alias limits; ``source`` names the file.
+
+    ``stored`` reads back a version saved earlier: roles it predates are filled in (see core.policy.roles).
+    """
     if isinstance(text, bytes):
         text = policy_text(text, source)
     # Characters never outnumber UTF-8 bytes: only text near the limit needs encoding to be measured.
@@ -255,7 +258,7 @@ def parse_policy(text: str | bytes, source: str) -> Policy:
         raise PolicyFileError([PolicyProblem(source, 1, "(top level)",
                                              "a policy file is a YAML mapping with keys such as name, title, severities")])
     try:
-        return Policy.model_validate(data)
+        return Policy.model_validate(data, context={"stored": True} if stored else None)
     except ValidationError as exc:
         raise PolicyFileError(_explain(exc, source, root)) from None
 

@@ -13,9 +13,10 @@ This module never imports streamlit, never reads the clock and does no I/O.
 from __future__ import annotations
 
 from datetime import timedelta
+from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
-from pydantic import Field, model_serializer, model_validator
+from pydantic import Field, ValidationInfo, model_serializer, model_validator
 
 from core.policy.calendar import Calendar
 from core.policy.notation import (
@@ -28,6 +29,7 @@ from core.policy.notation import (
     parse_duration,
     policy_error,
 )
+from core.policy.roles import REQUIRED_ROLES, Role, fill_stored_roles, missing_required
 from core.policy.rules import Condition, EscalationCategory, answer_fields, category_rank, level_rank
 from core.vocabulary import CLOCKS, LEVEL_IDS, SEVERITIES, TIERS, Clock, LevelId, Severity
 
@@ -241,15 +243,6 @@ class ContactGroup(PolicyModel):
     contacts: tuple[Contact, ...] = Field(min_length=1)
 
 
-class Role(PolicyModel):
-    """An incident role and its duties."""
-
-    key: Slug
-    title: Text
-    agent: Text | None = None
-    duties: tuple[Text, ...] = ()
-
-
 class Phase(PolicyModel):
     """A window of the response timeline, measured from detection."""
 
@@ -389,6 +382,12 @@ class Policy(PolicyModel):
     objectives: tuple[Objective, ...] = ()
     early_warning: tuple[EarlyWarning, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_roles(cls, data: object, info: ValidationInfo) -> object:
+        # Only a policy read back from storage is completed; a team's new policy must list its roles.
+        return fill_stored_roles(data) if info.context and info.context.get("stored") else data
+
     @model_validator(mode="after")
     def _coherent(self) -> Policy:
         ids = tuple(s.id for s in self.severities)
@@ -408,6 +407,13 @@ class Policy(PolicyModel):
         self._check_level_refs(levels)
         self._check_severity_order()
         self._check_unique_ids()
+        missing = missing_required(self.roles)
+        if missing:
+            raise policy_error(
+                f"every policy defines the incident roles {' and '.join(REQUIRED_ROLES)}; add "
+                + ", ".join(missing) + " (e.g. - {key: csm, title: Customer Success Manager})",
+                ["roles"],
+            )
         fields = answer_fields()
         for i, warning in enumerate(self.early_warning):
             if warning.answer_field is not None and warning.answer_field not in fields:
@@ -482,6 +488,15 @@ class Policy(PolicyModel):
         known = ", ".join(level.id for level in self.escalation_levels) or "none"
         raise KeyError(f"unknown escalation level {level_id!r} in policy {self.name}; defined: {known}")
 
+    def role_keys(self) -> tuple[str, ...]:
+        """The keys of the policy's incident roles, in the policy's order."""
+        return tuple(role.key for role in self.roles)
+
+    def role_title(self, key: str) -> str:
+        """The title of an incident role; a key the policy lacks (an older assignment) is spelled out."""
+        found = next((role for role in self.roles if role.key == key), None)
+        return found.title if found else key.replace("_", " ").capitalize()
+
     def target(self, clock: str, severity: str, tier: str | None = None) -> timedelta | None:
         """Return the policy's general target for a clock at a severity and tier (None: no deadline)."""
         if clock not in CLOCKS:
@@ -494,3 +509,13 @@ class Policy(PolicyModel):
     def calendar_for(self, clock: str) -> Calendar:
         """Return the calendar a clock runs on (its own, else the policy default, else 24x7)."""
         return self.calendars.get(clock) or self.calendars.get("default") or Calendar()  # type: ignore[call-overload]
+
+
+_STORED = {"stored": True}
+
+
+def stored_policy(snapshot: Mapping[str, Any] | str) -> Policy:
+    """A policy stored earlier (an incident's snapshot, as data or JSON): the roles it predates are filled in."""
+    if isinstance(snapshot, str):
+        return Policy.model_validate_json(snapshot, context=_STORED)
+    return Policy.model_validate(snapshot, context=_STORED)

@@ -45,7 +45,8 @@ def load(session: Session, name: str) -> tuple[Policy, int]:
 
 @functools.lru_cache(maxsize=64)
 def _parse_cached(text: str, source: str) -> Policy:
-    return parse_policy(text, source)
+    # A saved version may predate a rule (every policy lists its roles): read it back, do not refuse it.
+    return parse_policy(text, source, stored=True)
 
 
 def default_name(session: Session) -> str:

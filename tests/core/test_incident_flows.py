@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.incident import assignments
 from core.incident import flows as incidents
 from core.incident.lifecycle import IllegalMove, Milestone
 from core.people.users import SYSTEM
@@ -179,3 +180,31 @@ def test_lowering_severity_keeps_what_the_answers_require(engine):
         after = s.get(Incident, iid)
         # The breach still needs the executive level and keeps the incident red.
         assert (after.severity, after.required_level, after.red_status) == ("P2", "L3", True)
+
+
+def _people(engine) -> dict[str, int]:
+    from core.people import users
+
+    with session_scope(engine) as s:
+        return {name: users.create_user(s, username=name, display_name=name.title(), role=role, password="Correct-horse-battery-9",
+                                        actor=SYSTEM, now=NOW)[0].id
+                for name, role in (("alice", "csm"), ("bob", "lead"))}
+
+
+def test_roles_come_from_the_incident_policy(engine):
+    iid = _open(engine, policy="spark")  # spark: incident commander, assigned engineer, CSM
+    people = _people(engine)
+    with session_scope(engine) as s:
+        assignments.assign_role(s, incident_id=iid, role="technical_lead", user_id=people["bob"], actor=SYSTEM,
+                                now=NOW)
+        assignments.assign_role(s, incident_id=iid, role="csm", user_id=people["alice"], actor=SYSTEM, now=NOW)
+    with pytest.raises(incidents.IncidentError, match="Policy spark has no incident role 'executive_sponsor': use "
+                                                      "one of incident_commander, technical_lead, csm"), \
+            session_scope(engine) as s:
+        assignments.assign_role(s, incident_id=iid, role="executive_sponsor", user_id=people["bob"], actor=SYSTEM,
+                                now=NOW)
+    with session_scope(engine) as s:
+        incident = s.get(Incident, iid)
+        summaries = [e.summary for e in s.query(TimelineEvent).filter_by(incident_id=iid, kind="role")]
+        assert incident.owner_id == people["alice"]
+    assert summaries == ["Assigned engineer: Bob", "Customer Success Manager: Alice"]
