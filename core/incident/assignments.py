@@ -22,6 +22,7 @@ from core.sla.facts import policy_of
 from db.models import Incident
 from db.rows import get_for_update
 
+
 def assign_role(
     session: Session, *, incident_id: int, role: str, user_id: int | None, actor: Actor, now: dt.datetime,
     expected_version: int | None = None,

@@ -16,6 +16,8 @@ PURE_RULE_MODULES = (
     "core.policy.notation",
     "core.policy.rules",
     "core.policy.schema",
+    "core.policy.measures",
+    "core.policy.roles",
     "core.policy.loading",
     "core.policy.calendar",
     "core.triage.answers",
