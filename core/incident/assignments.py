@@ -13,13 +13,22 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.incident.flows import ConflictError, IncidentError, lock, record_change, touch
+from core.incident.flows import (
+    ConflictError,
+    IncidentError,
+    IncidentForbidden,
+    check_may_change,
+    lock_for,
+    may_change,
+    record_change,
+    touch,
+)
 from core.incident.timeline import add_event
 from core.limits import TITLE, check_text
 from core.people.users import Actor
 from core.policy.roles import CSM
 from core.sla.facts import policy_of
-from db.models import Incident
+from db.models import ActionItem, Incident, IncidentAssignment, User
 from db.rows import get_for_update
 
 
@@ -32,9 +41,7 @@ def assign_role(
     A role the incident's policy lacks is refused, except to clear an assignment
     made before (when the app offered roles of its own).
     """
-    from db.models import IncidentAssignment, User
-
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     policy = policy_of(incident)
     current = session.scalar(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id,
                                                               IncidentAssignment.role == role))
@@ -66,8 +73,10 @@ def add_action_item(
 ) -> int:
     """Create an action item with an owner and a due date; returns its id."""
     title = check_text(title, TITLE, "The action item", IncidentError)
-    from db.models import ActionItem
-
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise IncidentError(f"Incident {incident_id} does not exist.")
+    check_may_change(incident, actor)
     if not title.strip():
         raise IncidentError("Describe the action item.")
     if due_at is not None and due_at < now - dt.timedelta(days=1):
@@ -85,12 +94,15 @@ def set_action_done(
     session: Session, *, item_id: int, done: bool, actor: Actor, now: dt.datetime,
     expected_version: int | None = None,
 ) -> None:
-    """Mark an action item done (or not done again)."""
-    from db.models import ActionItem
-
+    """Mark an action item done (or not done again); its owner may, as may whoever may change the incident."""
     item = get_for_update(session, ActionItem, item_id)
     if item is None:
         raise IncidentError(f"Action item {item_id} does not exist.")
+    incident = session.get(Incident, item.incident_id)
+    owns_item = item.owner_id is not None and item.owner_id == actor.id
+    if incident is None or not (owns_item or may_change(incident, actor)):
+        raise IncidentForbidden(f"{actor.name} may not tick off this action item: it is for its owner, the account's "
+                                "CSM, the incident's owner, leads and admins.")
     if expected_version is not None and item.version != expected_version:
         raise ConflictError("Someone changed this action item meanwhile; reload and check it.", [])
     item.done_at = now if done else None

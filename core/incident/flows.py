@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.account.access import may_work_on, works_on_all_accounts
 from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, Milestone, check_move
 from core.incident.reviews import schedule_reviews
 from core.incident.timeline import add_event
@@ -47,6 +48,10 @@ _STATUS_RANK = [IncidentStatus.NEW, IncidentStatus.REOPENED, IncidentStatus.ACKN
 
 class IncidentError(ValueError):
     """A change to an incident that cannot be made; the message says what to fix."""
+
+
+class IncidentForbidden(IncidentError, PermissionError):
+    """This person may not change the incident (it is for the account's CSM, its owner, leads and admins)."""
 
 
 class ConflictError(IncidentError):
@@ -160,6 +165,30 @@ def lock(session: Session, incident_id: int, expected_version: int | None) -> In
     return incident
 
 
+def may_change(incident: Incident, actor: Actor) -> bool:
+    """True when `actor` may change the incident: leads and admins, the account's CSM, the incident's owner."""
+    owner = incident.account.owner_id
+    if actor.id is None:
+        return actor.role is not None and works_on_all_accounts(actor.role)
+    if actor.role is not None and may_work_on(actor.role, actor.id, owner):
+        return True
+    return actor.id in (owner, incident.owner_id)
+
+
+def check_may_change(incident: Incident, actor: Actor) -> None:
+    """IncidentForbidden unless `actor` may change the incident (the rule the incident page applies)."""
+    if not may_change(incident, actor):
+        raise IncidentForbidden(f"{actor.name} may not change incident {incident.id}: it is for the account's CSM, "
+                                "the incident's owner, leads and admins.")
+
+
+def lock_for(session: Session, incident_id: int, expected_version: int | None, actor: Actor) -> Incident:
+    """The incident row, locked, once `actor` is known to be allowed to change it (see `lock`)."""
+    incident = lock(session, incident_id, expected_version)
+    check_may_change(incident, actor)
+    return incident
+
+
 def _recent_changes(session: Session, incident_id: int) -> list[str]:
     from db.models import AuditEntry
 
@@ -175,7 +204,7 @@ def record_milestone(
 ) -> Incident:
     """Stamp a milestone (now, or at a past time with a reason) and move the status it implies."""
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     at = at or now
     if at > now:
         raise IncidentError("A milestone cannot be in the future.")
@@ -237,7 +266,7 @@ def move_status(
 ) -> Incident:
     """Move the status along the lifecycle, stamping resolved/closed/reopened times."""
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     to = check_move(incident.status, target)
     before = incident.status
     changes: dict[str, list] = {"status": [before, to.value]}
@@ -279,7 +308,7 @@ def change_severity(
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
     from core.policy.rules import level_rank
 
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     policy = policy_of(incident)
     if severity not in [s.id for s in policy.severities]:
         raise IncidentError(f"Unknown severity {severity!r}: choose one of P0, P1, P2, P3.")
@@ -318,8 +347,10 @@ def add_note(session: Session, *, incident_id: int, text: str, actor: Actor, now
     text = check_text(text, FREE_TEXT, "The note", IncidentError)
     if not text.strip():
         raise IncidentError("Write the note first.")
-    if session.get(Incident, incident_id) is None:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
         raise IncidentError(f"Incident {incident_id} does not exist.")
+    check_may_change(incident, actor)
     add_event(session, incident_id, kind="note", actor=actor, occurred_at=now, now=now, summary=text.strip())
 
 
@@ -327,7 +358,7 @@ def pause_clocks(session: Session, *, incident_id: int, reason: str, actor: Acto
                  expected_version: int | None = None) -> None:
     """Stop the clocks the policy lets pause (e.g. waiting on the client)."""
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     policy = policy_of(incident)
     if not policy.pausable_clocks:
         raise IncidentError(f"Policy {policy.name} lets no clock pause.")
@@ -346,7 +377,7 @@ def pause_clocks(session: Session, *, incident_id: int, reason: str, actor: Acto
 def resume_clocks(session: Session, *, incident_id: int, actor: Actor, now: dt.datetime,
                   expected_version: int | None = None) -> None:
     """Restart paused clocks."""
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     running = [p for p in pauses_of(session, incident_id) if p.ended_at is None]
     if not running:
         raise IncidentError("The clocks are not paused.")
@@ -382,7 +413,7 @@ def escalate(
     from core.policy.rules import level_rank
     from db.models import Escalation
 
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     policy = policy_of(incident)
     try:
         level = policy.level(to_level)

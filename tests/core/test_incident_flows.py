@@ -208,3 +208,48 @@ def test_roles_come_from_the_incident_policy(engine):
         summaries = [e.summary for e in s.query(TimelineEvent).filter_by(incident_id=iid, kind="role")]
         assert incident.owner_id == people["alice"]
     assert summaries == ["Assigned engineer: Bob", "Customer Success Manager: Alice"]
+
+
+def _refused_writes(iid: int, item_id: int):
+    now = NOW + MIN
+    return [
+        ("milestone", lambda s, a: incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED,
+                                                              actor=a, now=now)),
+        ("status", lambda s, a: incidents.move_status(s, incident_id=iid, target="acknowledged", actor=a, now=now)),
+        ("severity", lambda s, a: incidents.change_severity(s, incident_id=iid, severity="P0", reason="worse",
+                                                            actor=a, now=now)),
+        ("note", lambda s, a: incidents.add_note(s, incident_id=iid, text="hello", actor=a, now=now)),
+        ("pause", lambda s, a: incidents.pause_clocks(s, incident_id=iid, reason="waiting", actor=a, now=now)),
+        ("escalate", lambda s, a: incidents.escalate(s, incident_id=iid, to_level="L2", reason="stuck", actor=a,
+                                                     now=now)),
+        ("role", lambda s, a: assignments.assign_role(s, incident_id=iid, role="csm", user_id=None, actor=a,
+                                                      now=now)),
+        ("action item", lambda s, a: assignments.add_action_item(s, incident_id=iid, title="do it", owner_id=None,
+                                                                 due_at=None, actor=a, now=now)),
+        ("action done", lambda s, a: assignments.set_action_done(s, item_id=item_id, done=True, actor=a, now=now)),
+    ]
+
+
+def test_incident_writes_refuse_who_may_not_work_on_the_incident(engine):
+    from core.people.access import Role
+    from core.people.users import Actor
+
+    iid = _open(engine)  # an account nobody owns: leads, admins and the system only
+    people = _people(engine)
+    with session_scope(engine) as s:
+        item_id = assignments.add_action_item(s, incident_id=iid, title="first", owner_id=None, due_at=None,
+                                              actor=SYSTEM, now=NOW)
+    refused = [Actor(people["alice"], "alice", Role.CSM), Actor(None, "anonymous"), Actor(None, "csm", Role.CSM)]
+    for what, write in _refused_writes(iid, item_id):
+        for actor in refused:
+            with pytest.raises(incidents.IncidentForbidden, match=f"{actor.name} may not"), \
+                    session_scope(engine) as s:
+                write(s, actor)
+    # The account's CSM and a lead may; so may the explicit system actor (demo seeder, command line).
+    with session_scope(engine) as s:
+        s.get(Account, s.get(Incident, iid).account_id).owner_id = people["alice"]
+    with session_scope(engine) as s:
+        incidents.add_note(s, incident_id=iid, text="mine now", actor=Actor(people["alice"], "alice", Role.CSM),
+                           now=NOW + MIN)
+        incidents.add_note(s, incident_id=iid, text="lead", actor=Actor(people["bob"], "bob", Role.LEAD),
+                           now=NOW + MIN)

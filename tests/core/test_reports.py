@@ -62,7 +62,8 @@ def resolved_incident(engine, account="Acme Corp", *, policy="red-status", detec
 
 
 def actor(ids, name):
-    return Actor(ids[name], name)
+    # The team role goes with the actor: the incident flows check it (core.incident.flows.may_change).
+    return Actor(ids[name], name, Role.LEAD if name.startswith("lead") else Role.CSM)
 
 
 # --------------------------------------------------------------------------

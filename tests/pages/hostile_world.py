@@ -135,7 +135,7 @@ def build(engine) -> World:
                                             for sec in reports.SECTIONS[kind]})
         reports.add_postmortem_action(s, incident_id=resolved, title=hostile("pmaction"), owner_id=ids["csm"],
                                       due_at=now - dt.timedelta(days=1), role=Role.LEAD,
-                                      actor=Actor(ids["lead"], "lead1"), now=now)
+                                      actor=Actor(ids["lead"], "lead1", Role.LEAD), now=now)
     with session_scope(engine) as s:
         opened = incidents.open_incident(
             s, account_id=account_id, title=hostile("opentitle"), summary=hostile("opensummary") + "\nline two",
