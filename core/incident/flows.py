@@ -14,23 +14,27 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.account.access import may_work_on, works_on_all_accounts
+from core.incident.escalation import EscalationStatus, escalation_status, handoff_summary
 from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, Milestone, check_move
 from core.incident.reviews import schedule_reviews
 from core.incident.timeline import add_event
 from core.limits import FREE_TEXT, TITLE, check_text
 from core.people.users import Actor
 from core.policy import store as policy_store
+from core.policy.rules import level_rank
 from core.sla.clocks import SlaClock, compute_clocks, most_urgent
 from core.sla.facts import facts_of, pauses_of, policy_of
+from core.sla.projection import sync_incident
 from core.triage.rules import Answers, TriageResult, implied_by_answers, triage
 from core.vocabulary import CLOCKS, IncidentStatus
-from db.models import Account, Incident, SlaPause, TimelineEvent
+from db.models import Account, AuditEntry, Escalation, Incident, SlaPause, TimelineEvent
 from db.rows import get_for_update
 
 # The status a milestone moves an incident to, when the lifecycle allows it.
@@ -92,8 +96,6 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
         urgent = most_urgent(clocks)
         escalation = escalation_of(session, incident, now)
         # The dashboard summary changes in the same unit of work as the incident.
-        from core.sla.projection import sync_incident
-
         sync_incident(session, incident, clocks, now)
     incident.next_deadline_at = urgent.deadline if urgent else None
     incident.next_deadline_clock = urgent.clock if urgent else None
@@ -190,8 +192,6 @@ def lock_for(session: Session, incident_id: int, expected_version: int | None, a
 
 
 def _recent_changes(session: Session, incident_id: int) -> list[str]:
-    from db.models import AuditEntry
-
     stmt = (select(AuditEntry).where(AuditEntry.entity_type == "incident",
                                      AuditEntry.entity_id == str(incident_id))
             .order_by(AuditEntry.id.desc()).limit(10))
@@ -219,7 +219,9 @@ def record_milestone(
         raise IncidentError(f"{MILESTONE_LABELS[milestone]} is already recorded.")
     target = MILESTONE_STATUS.get(milestone)
     before_status = incident.status
-    if (target is not None and _STATUS_RANK.index(target) > _STATUS_RANK.index(IncidentStatus(incident.status))) or target in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
+    # Forward moves only, except resolve/close, which always go through the lifecycle check.
+    if target is not None and (_STATUS_RANK.index(target) > _STATUS_RANK.index(IncidentStatus(incident.status))
+                               or target in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)):
         incident.status = check_move(incident.status, target).value
     if getattr(incident, field) is None:
         setattr(incident, field, at)
@@ -229,7 +231,7 @@ def record_milestone(
     add_event(session, incident.id, kind="milestone", actor=actor, occurred_at=at, now=now,
               summary=MILESTONE_LABELS[milestone] + (f" ({reason.strip()})" if reason.strip() else ""),
               details={"milestone": milestone.value})
-    changes = {field: [None, at]}
+    changes: dict[str, list[object]] = {field: [None, at]}
     if before_status != incident.status:
         changes["status"] = [before_status, incident.status]
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
@@ -240,7 +242,9 @@ def record_milestone(
     return incident
 
 
-def record_change(session: Session, incident: Incident, actor: Actor, action: str, changes: dict, now: dt.datetime) -> None:
+def record_change(
+    session: Session, incident: Incident, actor: Actor, action: str, changes: dict[str, Any], now: dt.datetime,
+) -> None:
     """Audit one change of the incident by `actor`."""
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
                  entity_id=incident.id, action=action, changes=changes, at=now)
@@ -269,7 +273,7 @@ def move_status(
     incident = lock_for(session, incident_id, expected_version, actor)
     to = check_move(incident.status, target)
     before = incident.status
-    changes: dict[str, list] = {"status": [before, to.value]}
+    changes: dict[str, list[object]] = {"status": [before, to.value]}
     if to is IncidentStatus.RESOLVED and incident.resolved_at is None:
         incident.resolved_at = now
         changes["resolved_at"] = [None, now]
@@ -306,8 +310,6 @@ def change_severity(
 ) -> Incident:
     """Change the severity with a reason; clocks are recomputed from the incident's policy snapshot."""
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    from core.policy.rules import level_rank
-
     incident = lock_for(session, incident_id, expected_version, actor)
     policy = policy_of(incident)
     if severity not in [s.id for s in policy.severities]:
@@ -388,10 +390,8 @@ def resume_clocks(session: Session, *, incident_id: int, actor: Actor, now: dt.d
     touch(session, incident, now)
 
 
-def escalation_of(session: Session, incident: Incident, now: dt.datetime):
+def escalation_of(session: Session, incident: Incident, now: dt.datetime) -> EscalationStatus:
     """The escalation status of the incident at `now` (required level, due time, next escalation)."""
-    from core.incident.escalation import escalation_status
-
     return escalation_status(
         facts=facts_of(incident, pauses_of(session, incident.id)), policy=policy_of(incident),
         answers=Answers.model_validate(incident.answers), triage_level=incident.triage_result.get("escalation_level"),
@@ -409,10 +409,6 @@ def escalate(
     between detection and now.
     """
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    from core.incident.escalation import handoff_summary
-    from core.policy.rules import level_rank
-    from db.models import Escalation
-
     incident = lock_for(session, incident_id, expected_version, actor)
     policy = policy_of(incident)
     try:
@@ -430,7 +426,8 @@ def escalate(
         raise IncidentError(f"An escalation cannot be before detection ({incident.detected_at:%Y-%m-%d %H:%M} UTC).")
     events = session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
                              .order_by(TimelineEvent.occurred_at)).all()
-    actions = [f"{e.occurred_at:%d %b %H:%M} UTC {e.summary}" for e in events if e.kind in ("milestone", "status", "note")]
+    actions = [f"{e.occurred_at:%d %b %H:%M} UTC {e.summary}" for e in events
+               if e.kind in ("milestone", "status", "note")]
     answers = incident.answers
     impact = ", ".join(filter(None, [
         f"business {answers['business_impact']}" if answers.get("business_impact") else "",

@@ -87,7 +87,7 @@ class _PolicyLoader(yaml.SafeLoader):
         super().fetch_flow_collection_start(token_class)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # the PyYAML stubs leave it unannotated
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open_anchors:
                 self._refuse(f"alias *{event.anchor} refers to the value that contains it", event.start_mark)
@@ -175,7 +175,7 @@ def _line_of(root: Any, loc: list[Any]) -> int:
             line = node.start_mark.line
         else:
             break
-    return line + 1
+    return int(line) + 1
 
 
 def _explain(exc: ValidationError, source: str, root: Any) -> list[PolicyProblem]:
@@ -255,8 +255,8 @@ def parse_policy(text: str | bytes, source: str, *, stored: bool = False) -> Pol
         if loader is not None:
             loader.dispose()
     if not isinstance(data, dict):
-        raise PolicyFileError([PolicyProblem(source, 1, "(top level)",
-                                             "a policy file is a YAML mapping with keys such as name, title, severities")])
+        raise PolicyFileError([PolicyProblem(
+            source, 1, "(top level)", "a policy file is a YAML mapping with keys such as name, title, severities")])
     try:
         return Policy.model_validate(data, context={"stored": True} if stored else None)
     except ValidationError as exc:

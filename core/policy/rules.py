@@ -82,14 +82,14 @@ class Condition:
         if self.op == "eq":
             return bool(actual == self.value)
         if self.op == "in":
-            return actual in self.value  # type: ignore[operator]
-        limit = float(self.value)  # type: ignore[arg-type]
-        return {
+            return bool(actual in self.value)  # type: ignore[operator]  # 'in' conditions always hold a tuple
+        limit = float(self.value)  # type: ignore[arg-type]  # number comparisons always hold a float
+        return bool({
             "gt": actual > limit,
             "gte": actual >= limit,
             "lt": actual < limit,
             "lte": actual <= limit,
-        }[self.op]
+        }[self.op])
 
     def fields(self) -> set[str]:
         """Return the answer fields this condition reads."""
@@ -101,11 +101,12 @@ class Condition:
         """Return the condition in the same notation the policy file uses."""
         if self.op in _COMBINATORS:
             return {self.op: [child.to_data() for child in self.children]}
+        field = str(self.field)  # a comparison always names its field
         if self.op == "eq":
-            return {self.field: self.value}
+            return {field: self.value}
         if self.op == "in":
-            return {self.field: list(self.value)}  # type: ignore[arg-type]
-        return {self.field: {self.op: self.value}}
+            return {field: list(self.value)}  # type: ignore[arg-type]  # 'in' conditions always hold a tuple
+        return {field: {self.op: self.value}}
 
     @classmethod
     def parse(cls, raw: object, at: list[Any] | None = None) -> Condition:
@@ -191,9 +192,9 @@ def _parse_comparison(field: str, op: str, value: object, at: list[Any], vocabul
     if not isinstance(values, list) or not values:
         raise policy_error(f"'in' takes a non-empty list of values for '{field}'", at)
     checked: list[str] = []
-    for item in values:
-        if isinstance(item, bool) and choices and "yes" in choices:
-            item = "yes" if item else "no"  # YAML reads a bare yes/no as a boolean
+    for written in values:
+        # YAML reads a bare yes/no as a boolean.
+        item = ("yes" if written else "no") if isinstance(written, bool) and choices and "yes" in choices else written
         if not isinstance(item, str) or (choices is not None and item not in choices):
             allowed = ", ".join(choices) if choices else "any text"
             raise policy_error(f"{item!r} is not a value of '{field}'; allowed values: {allowed}", at)

@@ -87,14 +87,16 @@ class Timing(PolicyModel):
 
     def pick(self, severity: str | None = None, tier: str | None = None) -> timedelta | None:
         """Return the duration for a tier and severity; with the tier unknown, the strictest tier value."""
-        if tier is not None and getattr(self, tier) is not None:
-            return getattr(self, tier)
-        if severity is not None and getattr(self, severity) is not None:
-            return getattr(self, severity)
+        by_tier_value: timedelta | None = getattr(self, tier) if tier is not None else None
+        if by_tier_value is not None:
+            return by_tier_value
+        by_severity: timedelta | None = getattr(self, severity) if severity is not None else None
+        if by_severity is not None:
+            return by_severity
         if self.default is not None:
             return self.default
         if tier is None:
-            by_tier = [getattr(self, t) for t in TIERS if getattr(self, t) is not None]
+            by_tier: list[timedelta] = [getattr(self, t) for t in TIERS if getattr(self, t) is not None]
             if by_tier:
                 return min(by_tier)
         return None
@@ -128,7 +130,7 @@ class Outcome(PolicyModel):
     red_status: bool = False
     escalation_category: EscalationCategory | None = None
     escalation_level: LevelId | None = None
-    targets: dict[Clock, Duration] = {}
+    targets: dict[Clock, Duration] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _says_something(self) -> Outcome:
@@ -276,8 +278,8 @@ class Policy(PolicyModel):
     description: Text
     severities: tuple[SeverityLevel, ...]
     default: DefaultOutcome
-    targets: dict[Severity, dict[Clock, Timing]] = {}
-    calendars: dict[CalendarKey, Calendar] = {}
+    targets: dict[Severity, dict[Clock, Timing]] = Field(default_factory=dict)
+    calendars: dict[CalendarKey, Calendar] = Field(default_factory=dict)
     pausable_clocks: tuple[Clock, ...] = ()
     escalate_on_breach: tuple[Clock, ...] = ()
     rules: tuple[Rule, ...] = ()
