@@ -23,7 +23,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.policy.schema import Policy, PolicyError, PolicyFileError, load_policy_file, load_preset, preset_names
+from core.policy.loading import PolicyError, PolicyFileError, load_policy_file, load_preset, preset_names
+from core.policy.schema import Policy
 from core.triage.rules import AnswersError, parse_answers, triage
 
 RegisterCommand = Callable[[argparse._SubParsersAction], None]

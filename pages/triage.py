@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.incident.views import triage_page, triage_policy
 from core.limits import FREE_TEXT, TITLE
-from core.policy.schema import PolicyError
+from core.policy.loading import PolicyError
 from core.text import markdown_literal
 from core.triage.rules import AnswersError, parse_answers, triage
 from core.zones import zone

@@ -47,7 +47,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from core.incident import flows  # noqa: E402
 from core.people import users
 from core.policy import store as policy_store
-from core.policy.schema import load_preset  # noqa: E402
+from core.policy.loading import load_preset  # noqa: E402
 from core.sla import metrics  # noqa: E402
 from core.sla import projection as sla_summary
 from core.sla.clocks import IncidentFacts, compute_clocks  # noqa: E402

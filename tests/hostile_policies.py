@@ -1,14 +1,14 @@
 """Hostile policy files, shared by the core, command-line and page tests.
 
 Each entry is the file's bytes and a fragment the refusal must contain. They
-cover the limits of core.policy.schema: size before parsing, nesting depth (in flow
+cover the limits of core.policy.loading: size before parsing, nesting depth (in flow
 and block style, and through an alias), alias expansion, self-reference,
 bytes that are not text, and values YAML cannot build.
 """
 
 from __future__ import annotations
 
-from core.policy.schema import PRESET_DIR
+from core.policy.loading import PRESET_DIR
 
 SPARK = (PRESET_DIR / "spark.yaml").read_bytes()
 

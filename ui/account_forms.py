@@ -21,7 +21,7 @@ from core.account import signals
 from core.account.health import METRIC_LABELS
 from core.account.service import CHANNELS, AccountConflict, AccountError, Editor
 from core.limits import CONTRACT_TERM, EMAIL, NAME
-from core.policy.schema import SIGNAL_METRICS
+from core.policy.measures import SIGNAL_METRICS
 from core.text import markdown_literal
 from core.vocabulary import TIERS
 from db.engine import read_scope, session_scope

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.people.access import Role
-from core.policy.schema import PolicyError, parse_policy
+from core.policy.loading import PolicyError, parse_policy
 from core.sla import backtest as sla_backtest
 from core.text import markdown_literal
 from db.engine import read_scope

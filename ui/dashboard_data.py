@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core.policy.schema import Policy, parse_policy
+from core.policy.loading import parse_policy
+from core.policy.schema import Policy
 from core.sla import metrics
 from core.sla import queries as sla_summary
 from core.sla.clocks import CLOCK_LABELS

@@ -11,8 +11,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from core.incident import assignments
 from core.incident import flows as incidents
-from core.incident.flows import INCIDENT_ROLES
 from core.incident.lifecycle import MILESTONE_LABELS, Milestone
 from core.incident.views import IncidentView
 from core.limits import FREE_TEXT, TITLE
@@ -70,7 +70,7 @@ def clocks(view: IncidentView, user: CurrentUser) -> None:
 
 def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
     """Record a milestone now with one click, or at an earlier time with a reason."""
-    actor = Actor(user.id, user.username)
+    actor = Actor(user.id, user.username, user.role)
     pending = [m for m in Milestone if m is not Milestone.DETECTED and (
         view.milestones.get(m.value) is None or m is Milestone.CLIENT_NOTIFIED)]
     done = {m: view.milestones.get(m.value) for m in Milestone if view.milestones.get(m.value)}
@@ -102,7 +102,7 @@ def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
 
 def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
     """Move the status along the lifecycle; illegal moves are refused with the allowed ones."""
-    actor = Actor(user.id, user.username)
+    actor = Actor(user.id, user.username, user.role)
     options = [s.value for s in IncidentStatus if s.value != view.status]
     with st.form("status_move"):
         target = st.selectbox("Move to", options, format_func=lambda s: STATUS_LABELS[IncidentStatus(s)],
@@ -132,7 +132,7 @@ def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
 
 def severity(view: IncidentView, user: CurrentUser, expected: int) -> None:
     """Change the severity with a reason; clocks recompute from the policy snapshot."""
-    actor = Actor(user.id, user.username)
+    actor = Actor(user.id, user.username, user.role)
     with st.form("severity_change"):
         options = [s for s in ("P0", "P1", "P2", "P3") if s != view.severity]
         new = st.selectbox("New severity", options, key="sev_new")
@@ -167,7 +167,7 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
                                       max_chars=FREE_TEXT.max_chars)
                 if st.form_submit_button("Escalate", type="primary"):
                     run_change(view.id, lambda s: incidents.escalate(
-                        s, incident_id=view.id, to_level=target, reason=reason, actor=Actor(user.id, user.username),
+                        s, incident_id=view.id, to_level=target, reason=reason, actor=Actor(user.id, user.username, user.role),
                         now=utcnow(), expected_version=expected), f"Escalated to {target}. Handoff summary:")
     for item in view.escalations:
         with st.expander(f"{local_time(item['at'], user.time_zone)} · {markdown_literal(item['from'] or 'none')} → "
@@ -179,14 +179,14 @@ def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tup
     """Who holds each incident role; editable for people who may work on the incident."""
     names = {uid: name for uid, name in people}
     if not editable:
-        for role, title in INCIDENT_ROLES.items():
+        for role, title in view.roles.items():
             holder = view.assignments.get(role)
             st.markdown(f"**{title}**: {markdown_literal(holder[1]) if holder else 'unassigned'}")
         return
     ids = [0, *names]
     with st.form("incident_roles_form"):
         chosen = {}
-        for role, title in INCIDENT_ROLES.items():
+        for role, title in view.roles.items():
             current = view.assignments[role][0] if role in view.assignments else 0
             chosen[role] = st.selectbox(title, ids, index=ids.index(current) if current in ids else 0,
                                         format_func=lambda uid: names.get(uid, "unassigned"), key=f"role_{role}")
@@ -198,8 +198,8 @@ def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tup
                 if not changed:
                     raise incidents.IncidentError("No role changed.")
                 for index, (role, uid) in enumerate(changed.items()):
-                    incidents.assign_role(session, incident_id=view.id, role=role, user_id=uid or None,
-                                          actor=Actor(user.id, user.username), now=utcnow(),
+                    assignments.assign_role(session, incident_id=view.id, role=role, user_id=uid or None,
+                                          actor=Actor(user.id, user.username, user.role), now=utcnow(),
                                           expected_version=expected if index == 0 else None)
 
             run_change(view.id, assign, "Roles saved.")
@@ -207,7 +207,7 @@ def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tup
 
 def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]], editable: bool) -> None:
     """Action items, notes and the append-only timeline."""
-    actor = Actor(user.id, user.username)
+    actor = Actor(user.id, user.username, user.role)
     now = utcnow()
     st.markdown("**Action items**")
     for item in view.action_items:
@@ -217,7 +217,7 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
                  + (" · :red[overdue]" if overdue else ""))
         done = st.checkbox(label, value=item.done_at is not None, key=f"ai_{item.id}", disabled=not editable)
         if editable and done != (item.done_at is not None):
-            run_change(view.id, lambda s, i=item, d=done: incidents.set_action_done(
+            run_change(view.id, lambda s, i=item, d=done: assignments.set_action_done(
                 s, item_id=i.id, done=d, actor=actor, now=utcnow(), expected_version=i.version),
                 "Action item updated.")
     if editable:
@@ -231,7 +231,7 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
             if st.form_submit_button("Add action item"):
                 due_at = (dt.datetime.combine(due, dt.time(17, 0), tzinfo=zone(user.time_zone)).astimezone(dt.UTC)
                           if due else None)
-                run_change(view.id, lambda s: incidents.add_action_item(
+                run_change(view.id, lambda s: assignments.add_action_item(
                     s, incident_id=view.id, title=title, owner_id=owner, due_at=due_at, actor=actor, now=utcnow()),
                     "Action item added.")
         with st.form("note", clear_on_submit=False):

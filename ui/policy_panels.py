@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.incident.views import PoliciesPage, PolicyUse
 from core.policy import store as policy_store
-from core.policy.schema import PolicyError, parse_policy, policy_text
+from core.policy.loading import PolicyError, parse_policy, policy_text
 from core.text import markdown_literal
 from db.engine import session_scope
 from ui.auth import CurrentUser, utcnow

@@ -26,8 +26,8 @@ from core.incident.lifecycle import IllegalMove
 from core.incident.reviews import ReviewError
 from core.people.passwords import PasswordRuleError
 from core.people.users import UserError
-from core.policy.schema import PolicyError
-from core.report.lifecycle import ReportError, ReportForbidden
+from core.policy.loading import PolicyError
+from core.report.flows import ReportError, ReportForbidden
 from core.text import markdown_literal
 from core.zones import UnknownTimeZone
 from db.engine import session_scope

@@ -8,7 +8,8 @@ import streamlit as st
 
 from core.incident import flows as incidents
 from core.people.users import Actor
-from core.policy.schema import Policy, PolicyError
+from core.policy.loading import PolicyError
+from core.policy.schema import Policy
 from core.sla.clocks import CLOCK_LABELS
 from core.text import markdown_literal
 from core.triage.rules import Answers, TriageResult

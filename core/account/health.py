@@ -27,7 +27,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from core.policy.schema import COUNT_METRICS, EarlyWarning, Policy, format_duration
+from core.policy.measures import COUNT_METRICS, EarlyWarning
+from core.policy.notation import format_duration
+from core.policy.schema import Policy
 
 METRIC_LABELS: dict[str, str] = {
     "support_tickets": "Support tickets",

@@ -25,7 +25,9 @@ from core.account.health import AccountRisk, HealthWarning, Observation
 from core.account.service import describe_errors
 from core.people.users import Actor
 from core.policy import store as policy_store
-from core.policy.schema import SIGNAL_METRICS, EarlyWarning, Policy, PolicyError, load_preset, preset_names
+from core.policy.loading import PolicyError, load_preset, preset_names
+from core.policy.measures import SIGNAL_METRICS, EarlyWarning
+from core.policy.schema import Policy
 from db.models import Account, HealthSignal, Incident
 
 # metric -> (lowest, highest) accepted value; None means no upper bound.

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from core.communication.fields import CONTEXT_FIELDS, MessageContext
 from core.policy.calendar import add_working_time
-from core.policy.schema import Policy
+from core.policy.schema import stored_policy
 from core.zones import UTC_NAME, zone_or_none
 
 CLIENT_SEVERITY: dict[str, str] = {"P0": "Critical", "P1": "High", "P2": "Medium", "P3": "Low"}
@@ -70,12 +70,6 @@ MILESTONE_WORDS: tuple[tuple[str, str, str | None], ...] = (
     ("mitigated_at", "Workaround in place", "A workaround has been in place since {time}."),
     ("resolved_at", "Service restored", None),
 )
-ASSIGNMENT_ROLES: dict[str, str] = {
-    "incident_commander": "Incident commander",
-    "technical_lead": "Technical lead",
-    "executive_sponsor": "Executive sponsor",
-    "communications_lead": "Communications lead",
-}
 
 
 # --------------------------------------------------------------------------
@@ -144,7 +138,7 @@ def _policy_of(incident: Any) -> Any:
     if not snapshot:
         return None
     try:
-        return Policy.model_validate(snapshot)
+        return stored_policy(snapshot)
     except ValidationError:
         return None
 
@@ -297,7 +291,7 @@ def build_context(
         "risk_flags": [label for flag, label in RISK_FLAGS.items() if answers.get(flag) is True],
         "incident_commander_name": roles.get("incident_commander", ""),
         "owner_name": _person_name(getattr(incident, "owner", None)),
-        "response_team": [f"{ASSIGNMENT_ROLES.get(role, role.replace('_', ' ').capitalize())}: {name}"
+        "response_team": [f"{policy.role_title(role) if policy else role.replace('_', ' ').capitalize()}: {name}"
                           for role, name in roles.items() if name],
         "sla_status": [f"{c.label}: {c.state} (due {fmt(c.deadline)})" for c in clocks][:50],
         "resolution_deadline": fmt(resolution_clock.deadline) if resolution_clock else "",

@@ -75,14 +75,14 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
     lead = session.scalar(select(User).where(User.role == Role.LEAD.value).order_by(User.id))
     if lead is None:
         return {"reports": 0}
-    reviewer = Actor(lead.id, lead.username)
+    reviewer = Actor(lead.id, lead.username, Role.LEAD)
     counts = {"reports": 0, "postmortems": 0, "reviews_done": 0, "action_items": 0}
     chosen = _chosen(session, now)
     for index, incident in enumerate(chosen):
         owner_id = session.get(Account, incident.account_id).owner_id or lead.id  # type: ignore[union-attr]
         owner = session.get(User, owner_id)
-        writer = Actor(owner.id, owner.username)  # type: ignore[union-attr]
         writer_role = Role(owner.role)  # type: ignore[union-attr]
+        writer = Actor(owner.id, owner.username, writer_role)  # type: ignore[union-attr]
         resolved = incident.resolved_at
         assert resolved is not None
         written = min(resolved + dt.timedelta(hours=20), now)

@@ -17,7 +17,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from core.policy.calendar import add_working_time
-from core.policy.schema import Contact, EscalationLevel, Policy, format_duration, level_rank
+from core.policy.notation import format_duration
+from core.policy.rules import level_rank
+from core.policy.schema import Contact, EscalationLevel, Policy
 from core.sla.clocks import IncidentFacts, compute_clocks
 from core.triage.rules import Answers
 from core.vocabulary import ClockState

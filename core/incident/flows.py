@@ -1,5 +1,7 @@
 """Incident flows: open an incident from a triage, record milestones, move its status.
 
+Roles and action items are `core.incident.assignments`, built on the helpers here.
+
 Each flow runs inside the caller's unit of work, locks the incident row it
 changes, checks the version the person was looking at (a stale edit is a
 `ConflictError`, never a silent overwrite), stamps the time, appends to the
@@ -12,22 +14,27 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.account.access import may_work_on, works_on_all_accounts
+from core.incident.escalation import EscalationStatus, escalation_status, handoff_summary
 from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, Milestone, check_move
 from core.incident.reviews import schedule_reviews
 from core.incident.timeline import add_event
 from core.limits import FREE_TEXT, TITLE, check_text
 from core.people.users import Actor
 from core.policy import store as policy_store
+from core.policy.rules import level_rank
 from core.sla.clocks import SlaClock, compute_clocks, most_urgent
 from core.sla.facts import facts_of, pauses_of, policy_of
+from core.sla.projection import sync_incident
 from core.triage.rules import Answers, TriageResult, implied_by_answers, triage
 from core.vocabulary import CLOCKS, IncidentStatus
-from db.models import Account, Incident, SlaPause, TimelineEvent
+from db.models import Account, AuditEntry, Escalation, Incident, SlaPause, TimelineEvent
 from db.rows import get_for_update
 
 # The status a milestone moves an incident to, when the lifecycle allows it.
@@ -45,6 +52,10 @@ _STATUS_RANK = [IncidentStatus.NEW, IncidentStatus.REOPENED, IncidentStatus.ACKN
 
 class IncidentError(ValueError):
     """A change to an incident that cannot be made; the message says what to fix."""
+
+
+class IncidentForbidden(IncidentError, PermissionError):
+    """This person may not change the incident (it is for the account's CSM, its owner, leads and admins)."""
 
 
 class ConflictError(IncidentError):
@@ -85,8 +96,6 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
         urgent = most_urgent(clocks)
         escalation = escalation_of(session, incident, now)
         # The dashboard summary changes in the same unit of work as the incident.
-        from core.sla.projection import sync_incident
-
         sync_incident(session, incident, clocks, now)
     incident.next_deadline_at = urgent.deadline if urgent else None
     incident.next_deadline_clock = urgent.clock if urgent else None
@@ -158,9 +167,31 @@ def lock(session: Session, incident_id: int, expected_version: int | None) -> In
     return incident
 
 
-def _recent_changes(session: Session, incident_id: int) -> list[str]:
-    from db.models import AuditEntry
+def may_change(incident: Incident, actor: Actor) -> bool:
+    """True when `actor` may change the incident: leads and admins, the account's CSM, the incident's owner."""
+    owner = incident.account.owner_id
+    if actor.id is None:
+        return actor.role is not None and works_on_all_accounts(actor.role)
+    if actor.role is not None and may_work_on(actor.role, actor.id, owner):
+        return True
+    return actor.id in (owner, incident.owner_id)
 
+
+def check_may_change(incident: Incident, actor: Actor) -> None:
+    """IncidentForbidden unless `actor` may change the incident (the rule the incident page applies)."""
+    if not may_change(incident, actor):
+        raise IncidentForbidden(f"{actor.name} may not change incident {incident.id}: it is for the account's CSM, "
+                                "the incident's owner, leads and admins.")
+
+
+def lock_for(session: Session, incident_id: int, expected_version: int | None, actor: Actor) -> Incident:
+    """The incident row, locked, once `actor` is known to be allowed to change it (see `lock`)."""
+    incident = lock(session, incident_id, expected_version)
+    check_may_change(incident, actor)
+    return incident
+
+
+def _recent_changes(session: Session, incident_id: int) -> list[str]:
     stmt = (select(AuditEntry).where(AuditEntry.entity_type == "incident",
                                      AuditEntry.entity_id == str(incident_id))
             .order_by(AuditEntry.id.desc()).limit(10))
@@ -173,7 +204,7 @@ def record_milestone(
 ) -> Incident:
     """Stamp a milestone (now, or at a past time with a reason) and move the status it implies."""
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     at = at or now
     if at > now:
         raise IncidentError("A milestone cannot be in the future.")
@@ -188,7 +219,9 @@ def record_milestone(
         raise IncidentError(f"{MILESTONE_LABELS[milestone]} is already recorded.")
     target = MILESTONE_STATUS.get(milestone)
     before_status = incident.status
-    if (target is not None and _STATUS_RANK.index(target) > _STATUS_RANK.index(IncidentStatus(incident.status))) or target in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
+    # Forward moves only, except resolve/close, which always go through the lifecycle check.
+    if target is not None and (_STATUS_RANK.index(target) > _STATUS_RANK.index(IncidentStatus(incident.status))
+                               or target in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)):
         incident.status = check_move(incident.status, target).value
     if getattr(incident, field) is None:
         setattr(incident, field, at)
@@ -198,7 +231,7 @@ def record_milestone(
     add_event(session, incident.id, kind="milestone", actor=actor, occurred_at=at, now=now,
               summary=MILESTONE_LABELS[milestone] + (f" ({reason.strip()})" if reason.strip() else ""),
               details={"milestone": milestone.value})
-    changes = {field: [None, at]}
+    changes: dict[str, list[object]] = {field: [None, at]}
     if before_status != incident.status:
         changes["status"] = [before_status, incident.status]
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
@@ -209,21 +242,16 @@ def record_milestone(
     return incident
 
 
-INCIDENT_ROLES: dict[str, str] = {
-    "incident_commander": "Incident commander",
-    "csm": "Customer Success Manager",
-    "technical_lead": "Technical lead",
-    "executive_sponsor": "Executive sponsor",
-    "communications_lead": "Communications lead",
-}
-
-
-def _audit(session: Session, incident: Incident, actor: Actor, action: str, changes: dict, now: dt.datetime) -> None:
+def record_change(
+    session: Session, incident: Incident, actor: Actor, action: str, changes: dict[str, Any], now: dt.datetime,
+) -> None:
+    """Audit one change of the incident by `actor`."""
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
                  entity_id=incident.id, action=action, changes=changes, at=now)
 
 
-def _touch(session: Session, incident: Incident, now: dt.datetime) -> None:
+def touch(session: Session, incident: Incident, now: dt.datetime) -> None:
+    """Stamp the change time and refresh the stored next deadline."""
     incident.updated_at = now
     refresh_next_deadline(session, incident, now)
 
@@ -242,10 +270,10 @@ def move_status(
 ) -> Incident:
     """Move the status along the lifecycle, stamping resolved/closed/reopened times."""
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     to = check_move(incident.status, target)
     before = incident.status
-    changes: dict[str, list] = {"status": [before, to.value]}
+    changes: dict[str, list[object]] = {"status": [before, to.value]}
     if to is IncidentStatus.RESOLVED and incident.resolved_at is None:
         incident.resolved_at = now
         changes["resolved_at"] = [None, now]
@@ -269,8 +297,8 @@ def move_status(
     incident.status = to.value
     add_event(session, incident.id, kind="status", actor=actor, occurred_at=now, now=now,
               summary=f"Status {before} → {to.value}" + (f": {reason.strip()}" if reason.strip() else ""))
-    _audit(session, incident, actor, "status", changes, now)
-    _touch(session, incident, now)
+    record_change(session, incident, actor, "status", changes, now)
+    touch(session, incident, now)
     if "resolved_at" in changes and incident.resolved_at is not None:
         _resolved(session, incident, actor, now)
     return incident
@@ -282,9 +310,7 @@ def change_severity(
 ) -> Incident:
     """Change the severity with a reason; clocks are recomputed from the incident's policy snapshot."""
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    from core.policy.schema import level_rank
-
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     policy = policy_of(incident)
     if severity not in [s.id for s in policy.severities]:
         raise IncidentError(f"Unknown severity {severity!r}: choose one of P0, P1, P2, P3.")
@@ -311,41 +337,10 @@ def change_severity(
                                                     "by": actor.name, "previous_targets": before["targets"]}]}
     add_event(session, incident.id, kind="severity", actor=actor, occurred_at=now, now=now,
               summary=f"Severity {before['severity']} → {severity}: {reason.strip()}")
-    _audit(session, incident, actor, "severity",
+    record_change(session, incident, actor, "severity",
            {"severity": [before["severity"], severity], "required_level": [before["required_level"],
                                                                             incident.required_level]}, now)
-    _touch(session, incident, now)
-    return incident
-
-
-def assign_role(
-    session: Session, *, incident_id: int, role: str, user_id: int | None, actor: Actor, now: dt.datetime,
-    expected_version: int | None = None,
-) -> Incident:
-    """Put a person in an incident role (or clear it); the CSM role also sets the incident owner."""
-    from db.models import IncidentAssignment, User
-
-    if role not in INCIDENT_ROLES:
-        raise IncidentError(f"Unknown incident role {role!r}: use one of {', '.join(INCIDENT_ROLES)}.")
-    incident = lock(session, incident_id, expected_version)
-    current = session.scalar(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id,
-                                                              IncidentAssignment.role == role))
-    person = session.get(User, user_id) if user_id else None
-    if user_id and (person is None or not person.is_active):
-        raise IncidentError("Choose an active team member.")
-    before = current.user_id if current else None
-    if current is not None:
-        session.delete(current)
-        session.flush()
-    if person is not None:
-        session.add(IncidentAssignment(incident_id=incident_id, role=role, user_id=person.id, assigned_at=now))
-    if role == "csm":
-        incident.owner_id = person.id if person else None
-    who = person.display_name if person else "nobody"
-    add_event(session, incident.id, kind="role", actor=actor, occurred_at=now, now=now,
-              summary=f"{INCIDENT_ROLES[role]}: {who}")
-    _audit(session, incident, actor, f"role:{role}", {"user_id": [before, user_id]}, now)
-    _touch(session, incident, now)
+    touch(session, incident, now)
     return incident
 
 
@@ -354,54 +349,18 @@ def add_note(session: Session, *, incident_id: int, text: str, actor: Actor, now
     text = check_text(text, FREE_TEXT, "The note", IncidentError)
     if not text.strip():
         raise IncidentError("Write the note first.")
-    if session.get(Incident, incident_id) is None:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
         raise IncidentError(f"Incident {incident_id} does not exist.")
+    check_may_change(incident, actor)
     add_event(session, incident_id, kind="note", actor=actor, occurred_at=now, now=now, summary=text.strip())
-
-
-def add_action_item(
-    session: Session, *, incident_id: int, title: str, owner_id: int | None, due_at: dt.datetime | None,
-    actor: Actor, now: dt.datetime, source: str = "incident",
-) -> int:
-    """Create an action item with an owner and a due date; returns its id."""
-    title = check_text(title, TITLE, "The action item", IncidentError)
-    from db.models import ActionItem
-
-    if not title.strip():
-        raise IncidentError("Describe the action item.")
-    if due_at is not None and due_at < now - dt.timedelta(days=1):
-        raise IncidentError("The due date is in the past: choose today or later.")
-    item = ActionItem(incident_id=incident_id, source=source, title=title.strip(), owner_id=owner_id,
-                      due_at=due_at, created_at=now, created_by_id=actor.id)
-    session.add(item)
-    session.flush()
-    add_event(session, incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
-              summary=f"Action item: {title.strip()}")
-    return item.id
-
-
-def set_action_done(
-    session: Session, *, item_id: int, done: bool, actor: Actor, now: dt.datetime,
-    expected_version: int | None = None,
-) -> None:
-    """Mark an action item done (or not done again)."""
-    from db.models import ActionItem
-
-    item = get_for_update(session, ActionItem, item_id)
-    if item is None:
-        raise IncidentError(f"Action item {item_id} does not exist.")
-    if expected_version is not None and item.version != expected_version:
-        raise ConflictError("Someone changed this action item meanwhile; reload and check it.", [])
-    item.done_at = now if done else None
-    add_event(session, item.incident_id, kind="action_item", actor=actor, occurred_at=now, now=now,
-              summary=f"Action item {'done' if done else 'reopened'}: {item.title}")
 
 
 def pause_clocks(session: Session, *, incident_id: int, reason: str, actor: Actor, now: dt.datetime,
                  expected_version: int | None = None) -> None:
     """Stop the clocks the policy lets pause (e.g. waiting on the client)."""
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     policy = policy_of(incident)
     if not policy.pausable_clocks:
         raise IncidentError(f"Policy {policy.name} lets no clock pause.")
@@ -413,28 +372,26 @@ def pause_clocks(session: Session, *, incident_id: int, reason: str, actor: Acto
     session.flush()
     add_event(session, incident_id, kind="pause", actor=actor, occurred_at=now, now=now,
               summary=f"Clocks paused ({', '.join(policy.pausable_clocks)}): {reason.strip()}")
-    _audit(session, incident, actor, "pause", {"reason": [None, reason.strip()]}, now)
-    _touch(session, incident, now)
+    record_change(session, incident, actor, "pause", {"reason": [None, reason.strip()]}, now)
+    touch(session, incident, now)
 
 
 def resume_clocks(session: Session, *, incident_id: int, actor: Actor, now: dt.datetime,
                   expected_version: int | None = None) -> None:
     """Restart paused clocks."""
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     running = [p for p in pauses_of(session, incident_id) if p.ended_at is None]
     if not running:
         raise IncidentError("The clocks are not paused.")
     for pause in running:
         pause.ended_at = now
     add_event(session, incident_id, kind="pause", actor=actor, occurred_at=now, now=now, summary="Clocks resumed")
-    _audit(session, incident, actor, "resume", {}, now)
-    _touch(session, incident, now)
+    record_change(session, incident, actor, "resume", {}, now)
+    touch(session, incident, now)
 
 
-def escalation_of(session: Session, incident: Incident, now: dt.datetime):
+def escalation_of(session: Session, incident: Incident, now: dt.datetime) -> EscalationStatus:
     """The escalation status of the incident at `now` (required level, due time, next escalation)."""
-    from core.incident.escalation import escalation_status
-
     return escalation_status(
         facts=facts_of(incident, pauses_of(session, incident.id)), policy=policy_of(incident),
         answers=Answers.model_validate(incident.answers), triage_level=incident.triage_result.get("escalation_level"),
@@ -452,11 +409,7 @@ def escalate(
     between detection and now.
     """
     reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
-    from core.incident.escalation import handoff_summary
-    from core.policy.schema import level_rank
-    from db.models import Escalation
-
-    incident = lock(session, incident_id, expected_version)
+    incident = lock_for(session, incident_id, expected_version, actor)
     policy = policy_of(incident)
     try:
         level = policy.level(to_level)
@@ -473,7 +426,8 @@ def escalate(
         raise IncidentError(f"An escalation cannot be before detection ({incident.detected_at:%Y-%m-%d %H:%M} UTC).")
     events = session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
                              .order_by(TimelineEvent.occurred_at)).all()
-    actions = [f"{e.occurred_at:%d %b %H:%M} UTC {e.summary}" for e in events if e.kind in ("milestone", "status", "note")]
+    actions = [f"{e.occurred_at:%d %b %H:%M} UTC {e.summary}" for e in events
+               if e.kind in ("milestone", "status", "note")]
     answers = incident.answers
     impact = ", ".join(filter(None, [
         f"business {answers['business_impact']}" if answers.get("business_impact") else "",
@@ -499,6 +453,6 @@ def escalate(
         incident.required_level_reached_at = at
     add_event(session, incident.id, kind="escalation", actor=actor, occurred_at=at, now=now,
               summary=f"Escalated {before or 'none'} → {to_level} ({level.name}): {reason.strip()}")
-    _audit(session, incident, actor, "escalate", {"current_level": [before, to_level]}, now)
-    _touch(session, incident, now)
+    record_change(session, incident, actor, "escalate", {"current_level": [before, to_level]}, now)
+    touch(session, incident, now)
     return summary

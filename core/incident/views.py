@@ -94,6 +94,8 @@ class IncidentView:
     audit: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[dict[str, Any]] = field(default_factory=list)
     communications: list[dict[str, Any]] = field(default_factory=list)
+    # The incident roles to show, key -> title: the policy's, then any held role the policy lacks.
+    roles: dict[str, str] = field(default_factory=dict)
 
 
 def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentView | None:
@@ -131,6 +133,7 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
                      "reopened")},
         clocks=clocks_of(session, incident, now), escalation=escalation_of(session, incident, now),
         allowed_moves=[s.value for s in allowed_moves(incident.status)], assignments=assignments,
+        roles={**{r.key: r.title for r in policy.roles}, **{k: policy.role_title(k) for k in assignments}},
         paused=any(p.ended_at is None for p in pauses_of(session, incident_id)),
         pausable_clocks=tuple(policy.pausable_clocks), reasons=incident.triage_result.get("reasons", []),
         answers=dict(incident.answers),

@@ -43,9 +43,13 @@ class Actor:
 
     id: int | None
     name: str
+    # The team role the change is made with (core.people.access). Without one, the incident
+    # flows let the person change only what they own.
+    role: Role | None = None
 
 
-SYSTEM = Actor(id=None, name="system")
+# The application itself (the command line, scheduled follow-ups): it works on every account.
+SYSTEM = Actor(id=None, name="system", role=Role.ADMIN)
 
 
 def normalise_username(username: str) -> str:

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.policy.schema import PRESET_DIR, Policy, PolicyError, parse_policy, preset_names
+from core.policy.loading import PRESET_DIR, PolicyError, parse_policy, preset_names
+from core.policy.schema import Policy
 from db.models import PolicyVersion, Setting
 
 DEFAULT_SETTING = "default_policy"
@@ -44,7 +45,8 @@ def load(session: Session, name: str) -> tuple[Policy, int]:
 
 @functools.lru_cache(maxsize=64)
 def _parse_cached(text: str, source: str) -> Policy:
-    return parse_policy(text, source)
+    # A saved version may predate a rule (every policy lists its roles): read it back, do not refuse it.
+    return parse_policy(text, source, stored=True)
 
 
 def default_name(session: Session) -> str:

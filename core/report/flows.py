@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.incident import flows as incidents
+from core.incident import assignments
 from core.incident.timeline import add_event
 from core.limits import FREE_TEXT, TITLE, check_text
 from core.people.access import Role
@@ -236,8 +236,8 @@ def add_postmortem_action(
         raise ReportError("Choose who owns the action item.")
     if due_at is None:
         raise ReportError("Give the action item a due date.")
-    return incidents.add_action_item(session, incident_id=incident_id, title=title, owner_id=owner_id,
-                                     due_at=due_at, actor=actor, now=now, source=POSTMORTEM_SOURCE)
+    return assignments.add_action_item(session, incident_id=incident_id, title=title, owner_id=owner_id,
+                                       due_at=due_at, actor=actor, now=now, source=POSTMORTEM_SOURCE)
 
 
 def set_postmortem_action_done(
@@ -252,8 +252,8 @@ def set_postmortem_action_done(
     assert incident is not None  # an action item's incident is a foreign key
     if item.owner_id != actor.id and not _check_editor(session, incident, role, actor.id):
         raise ReportForbidden("Only the item's owner, the account's CSM, leads and admins may tick it off.")
-    incidents.set_action_done(session, item_id=item_id, done=done, actor=actor, now=now,
-                              expected_version=expected_version)
+    assignments.set_action_done(session, item_id=item_id, done=done, actor=actor, now=now,
+                                expected_version=expected_version)
 
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.policy.schema import Policy
+from core.policy.schema import Policy, stored_policy
 from core.sla.clocks import IncidentFacts, Pause
 from db.models import Incident, SlaPause
 
@@ -28,7 +28,7 @@ def policy_of(incident: Incident) -> Policy:
 def _policy_from_json(snapshot: str) -> Policy:
     # Validating a policy costs milliseconds; lists and boards read many
     # incidents that share a handful of snapshots.
-    return Policy.model_validate_json(snapshot)
+    return stored_policy(snapshot)
 
 
 def facts_of(incident: Incident, pauses: list[SlaPause] | None = None) -> IncidentFacts:

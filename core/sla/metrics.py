@@ -18,7 +18,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from core.policy.schema import Objective, format_duration
+from core.policy.measures import Objective
+from core.policy.notation import format_duration
 from core.sla.clocks import SlaClock
 from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
 

@@ -25,13 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.policy.calendar import add_working_time
-from core.policy.schema import (
-    ESCALATION_CATEGORIES,
-    Policy,
-    category_rank,
-    level_rank,
-    severity_rank,
-)
+from core.policy.rules import ESCALATION_CATEGORIES, category_rank, level_rank, severity_rank
+from core.policy.schema import Policy
 from core.triage.answers import (
     ANSWER_FIELDS as ANSWER_FIELDS,
 )

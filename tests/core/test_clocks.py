@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.policy.schema import PRESET_DIR, load_preset, parse_policy
+from core.policy.loading import PRESET_DIR, load_preset, parse_policy
 from core.sla.clocks import IncidentFacts, Pause, compute_clocks
 from core.vocabulary import ClockState
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.incident.escalation import EscalationStatus, escalation_status, handoff_summary
-from core.policy.schema import PRESET_DIR, load_preset, parse_policy
+from core.policy.loading import PRESET_DIR, load_preset, parse_policy
 from core.sla.clocks import IncidentFacts, Pause
 from core.triage.rules import Answers, triage
 

@@ -56,7 +56,7 @@ def resolved(engine):
         incidents.add_note(s, incident_id=iid, text=NOTE, actor=SYSTEM, now=DETECTED + dt.timedelta(hours=2))
         incidents.record_milestone(s, incident_id=iid, milestone=Milestone.RESOLVED, actor=SYSTEM,
                                    now=DETECTED + dt.timedelta(hours=7), at=DETECTED + dt.timedelta(hours=7))
-    lead_actor = Actor(lead, "lead1")
+    lead_actor = Actor(lead, "lead1", Role.LEAD)
     with session_scope(engine) as s:
         for kind in ("report", "postmortem"):
             reports.save_sections(s, incident_id=iid, kind=kind, sections={}, role=Role.LEAD, actor=lead_actor,

@@ -23,7 +23,7 @@ from core.account.health import (
     rank,
     triage_prefill,
 )
-from core.policy.schema import PolicyError, load_preset, parse_policy
+from core.policy.loading import PolicyError, load_preset, parse_policy
 from tests.conftest import NOW
 
 

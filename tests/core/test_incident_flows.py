@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.incident import assignments
 from core.incident import flows as incidents
 from core.incident.lifecycle import IllegalMove, Milestone
 from core.people.users import SYSTEM
@@ -179,3 +180,76 @@ def test_lowering_severity_keeps_what_the_answers_require(engine):
         after = s.get(Incident, iid)
         # The breach still needs the executive level and keeps the incident red.
         assert (after.severity, after.required_level, after.red_status) == ("P2", "L3", True)
+
+
+def _people(engine) -> dict[str, int]:
+    from core.people import users
+
+    with session_scope(engine) as s:
+        return {name: users.create_user(s, username=name, display_name=name.title(), role=role, password="Correct-horse-battery-9",
+                                        actor=SYSTEM, now=NOW)[0].id
+                for name, role in (("alice", "csm"), ("bob", "lead"))}
+
+
+def test_roles_come_from_the_incident_policy(engine):
+    iid = _open(engine, policy="spark")  # spark: incident commander, assigned engineer, CSM
+    people = _people(engine)
+    with session_scope(engine) as s:
+        assignments.assign_role(s, incident_id=iid, role="technical_lead", user_id=people["bob"], actor=SYSTEM,
+                                now=NOW)
+        assignments.assign_role(s, incident_id=iid, role="csm", user_id=people["alice"], actor=SYSTEM, now=NOW)
+    with pytest.raises(incidents.IncidentError, match="Policy spark has no incident role 'executive_sponsor': use "
+                                                      "one of incident_commander, technical_lead, csm"), \
+            session_scope(engine) as s:
+        assignments.assign_role(s, incident_id=iid, role="executive_sponsor", user_id=people["bob"], actor=SYSTEM,
+                                now=NOW)
+    with session_scope(engine) as s:
+        incident = s.get(Incident, iid)
+        summaries = [e.summary for e in s.query(TimelineEvent).filter_by(incident_id=iid, kind="role")]
+        assert incident.owner_id == people["alice"]
+    assert summaries == ["Assigned engineer: Bob", "Customer Success Manager: Alice"]
+
+
+def _refused_writes(iid: int, item_id: int):
+    now = NOW + MIN
+    return [
+        ("milestone", lambda s, a: incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED,
+                                                              actor=a, now=now)),
+        ("status", lambda s, a: incidents.move_status(s, incident_id=iid, target="acknowledged", actor=a, now=now)),
+        ("severity", lambda s, a: incidents.change_severity(s, incident_id=iid, severity="P0", reason="worse",
+                                                            actor=a, now=now)),
+        ("note", lambda s, a: incidents.add_note(s, incident_id=iid, text="hello", actor=a, now=now)),
+        ("pause", lambda s, a: incidents.pause_clocks(s, incident_id=iid, reason="waiting", actor=a, now=now)),
+        ("escalate", lambda s, a: incidents.escalate(s, incident_id=iid, to_level="L2", reason="stuck", actor=a,
+                                                     now=now)),
+        ("role", lambda s, a: assignments.assign_role(s, incident_id=iid, role="csm", user_id=None, actor=a,
+                                                      now=now)),
+        ("action item", lambda s, a: assignments.add_action_item(s, incident_id=iid, title="do it", owner_id=None,
+                                                                 due_at=None, actor=a, now=now)),
+        ("action done", lambda s, a: assignments.set_action_done(s, item_id=item_id, done=True, actor=a, now=now)),
+    ]
+
+
+def test_incident_writes_refuse_who_may_not_work_on_the_incident(engine):
+    from core.people.access import Role
+    from core.people.users import Actor
+
+    iid = _open(engine)  # an account nobody owns: leads, admins and the system only
+    people = _people(engine)
+    with session_scope(engine) as s:
+        item_id = assignments.add_action_item(s, incident_id=iid, title="first", owner_id=None, due_at=None,
+                                              actor=SYSTEM, now=NOW)
+    refused = [Actor(people["alice"], "alice", Role.CSM), Actor(None, "anonymous"), Actor(None, "csm", Role.CSM)]
+    for what, write in _refused_writes(iid, item_id):
+        for actor in refused:
+            with pytest.raises(incidents.IncidentForbidden, match=f"{actor.name} may not"), \
+                    session_scope(engine) as s:
+                write(s, actor)
+    # The account's CSM and a lead may; so may the explicit system actor (demo seeder, command line).
+    with session_scope(engine) as s:
+        s.get(Account, s.get(Incident, iid).account_id).owner_id = people["alice"]
+    with session_scope(engine) as s:
+        incidents.add_note(s, incident_id=iid, text="mine now", actor=Actor(people["alice"], "alice", Role.CSM),
+                           now=NOW + MIN)
+        incidents.add_note(s, incident_id=iid, text="lead", actor=Actor(people["bob"], "bob", Role.LEAD),
+                           now=NOW + MIN)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from core.account import service as account_service
 from core.account.service import AccountError, Editor
+from core.incident import assignments
 from core.incident import flows as incidents
 from core.incident.flows import IncidentError
 from core.incident.lifecycle import Milestone
@@ -89,7 +90,7 @@ WRITES = [
                                                       now=NOW), IncidentError, "The note contains a NUL character"),
     ("note too long", lambda s, c: incidents.add_note(s, incident_id=c["incident"], text=LONG_TEXT, actor=SYSTEM,
                                                       now=NOW), IncidentError, "The note is 10,001 characters long"),
-    ("action item title too long", lambda s, c: incidents.add_action_item(
+    ("action item title too long", lambda s, c: assignments.add_action_item(
         s, incident_id=c["incident"], title=LONG_TITLE, owner_id=None, due_at=None, actor=SYSTEM, now=NOW),
      IncidentError, "The action item is 600 characters long; the limit is 200."),
     ("severity reason with NUL", lambda s, c: incidents.change_severity(

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.policy.schema import load_preset, preset_names
+from core.policy.loading import load_preset, preset_names
 from core.sla import metrics
 from core.sla.clocks import IncidentFacts, Pause, compute_clocks
 from core.sla.metrics import Attainment, clock_fact, state_now

@@ -8,24 +8,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.policy.calendar import Calendar
-from core.policy.schema import (
-    CLOCKS,
+from core.policy.loading import (
     MAX_POLICY_BYTES,
     PRESET_DIR,
-    SEVERITIES,
-    TIERS,
-    Condition,
-    Policy,
     PolicyError,
     PolicyFileError,
-    format_duration,
     load_policy_file,
     load_preset,
-    parse_duration,
     parse_policy,
     preset_names,
 )
+from core.policy.notation import format_duration, parse_duration
+from core.policy.rules import Condition
+from core.policy.roles import DEFAULT_ROLES, REQUIRED_ROLES
+from core.policy.schema import Policy, stored_policy
 from core.triage.rules import Answers, triage
+from core.vocabulary import CLOCKS, SEVERITIES, TIERS
 from tests.hostile_policies import HOSTILE_POLICIES
 
 UTC = UTC
@@ -55,6 +53,9 @@ rules:
 escalation_levels:
   - {id: L1, name: Team, summary: The team, section: S}
   - {id: L2, name: Boss, summary: The boss, section: S}
+roles:
+  - {key: incident_commander, title: Incident commander}
+  - {key: csm, title: Customer Success Manager}
 """
 
 
@@ -365,7 +366,7 @@ def test_crisis_phases_and_roles():
         ("security-eradication", "4h", "24h"),
     ]
     assert [r.key for r in policy.roles] == [
-        "incident-commander", "technical-lead", "security-lead", "communication-lead", "operations-lead",
+        "incident_commander", "technical_lead", "security_lead", "communications_lead", "operations_lead", "csm",
     ]
 
 
@@ -628,3 +629,56 @@ def test_public_constants():
         "escalation",
     )
     assert (SEVERITIES, TIERS) == (("P0", "P1", "P2", "P3"), ("basic", "pro", "enterprise"))
+
+
+# --------------------------------------------------------------------------
+# Incident roles come from the policy.
+
+MINIMAL_ROLES = """roles:
+  - {key: incident_commander, title: Incident commander}
+  - {key: csm, title: Customer Success Manager}
+"""
+NO_ROLES = MINIMAL.replace(MINIMAL_ROLES, "")
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_preset_defines_the_required_roles(name):
+    assert set(REQUIRED_ROLES) <= set(load_preset(name).role_keys())
+
+
+@pytest.mark.parametrize(("roles", "message"), [
+    ("", "roles: every policy defines the incident roles incident_commander and csm; add incident_commander, csm"),
+    ("roles:\n  - {key: csm, title: CSM}\n", "roles: every policy defines the incident roles incident_commander "
+                                               "and csm; add incident_commander"),
+    ("roles:\n  - {key: incident_commander, title: IC}\n", "; add csm"),
+    ("roles:\n  - {key: incident-commander, title: IC}\n  - {key: csm, title: CSM}\n",
+     "roles[0].key: write role keys with underscores: incident_commander"),
+])
+def test_a_policy_without_the_required_roles_is_refused(roles, message):
+    with pytest.raises(PolicyFileError) as refused:
+        parse_policy(NO_ROLES + roles, "team.yaml")
+    assert message in str(refused.value)
+
+
+def test_an_old_snapshot_without_roles_still_loads_with_the_roles_of_its_time():
+    snapshot = load_preset("default").model_dump(mode="json")
+    del snapshot["roles"]
+    with pytest.raises(ValueError, match="every policy defines the incident roles"):
+        Policy.model_validate(snapshot)  # a team's new policy must list them...
+    policy = stored_policy(json.dumps(snapshot))  # ...a stored one is completed
+    assert policy.role_keys() == tuple(role["key"] for role in DEFAULT_ROLES)
+    assert stored_policy(snapshot) == policy
+    assert policy.role_title("technical_lead") == "Technical lead"
+
+
+def test_an_old_snapshot_with_hyphenated_roles_is_read_with_underscores_and_a_csm():
+    snapshot = load_preset("spark").model_dump(mode="json")
+    snapshot["roles"] = [{"key": "incident-commander", "title": "Incident commander"},
+                         {"key": "assigned-engineer", "title": "Assigned engineer"}]
+    policy = stored_policy(snapshot)
+    assert policy.role_keys() == ("incident_commander", "assigned_engineer", "csm")
+    assert policy.role_title("executive_sponsor") == "Executive sponsor"  # held before, not in this policy
+
+
+def test_a_saved_version_without_roles_is_read_back():
+    assert parse_policy(NO_ROLES, "minimal v1", stored=True).role_keys() == tuple(r["key"] for r in DEFAULT_ROLES)

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 PURE_RULE_MODULES = (
+    "core.policy.notation",
+    "core.policy.rules",
     "core.policy.schema",
+    "core.policy.measures",
+    "core.policy.roles",
+    "core.policy.loading",
     "core.policy.calendar",
     "core.triage.answers",
     "core.triage.rules",

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from core.incident import assignments
 from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
 from core.people.access import Role
@@ -63,7 +64,8 @@ def resolved_incident(engine, account="Acme Corp", *, policy="red-status", detec
 
 
 def actor(ids, name):
-    return Actor(ids[name], name)
+    # The team role goes with the actor: the incident flows check it (core.incident.flows.may_change).
+    return Actor(ids[name], name, Role.LEAD if name.startswith("lead") else Role.CSM)
 
 
 # --------------------------------------------------------------------------
@@ -431,8 +433,8 @@ def test_overdue_postmortem_actions_by_owner_and_account(engine):
             items[name] = reports.add_postmortem_action(s, incident_id=iid, title=name, owner_id=ids[owner],
                                                         due_at=NOW + dt.timedelta(days=days), role=Role.LEAD,
                                                         actor=lead, now=NOW)
-        incidents.add_action_item(s, incident_id=acme, title="incident chore", owner_id=ids["csm1"],
-                                  due_at=NOW + dt.timedelta(days=1), actor=lead, now=NOW)
+        assignments.add_action_item(s, incident_id=acme, title="incident chore", owner_id=ids["csm1"],
+                                    due_at=NOW + dt.timedelta(days=1), actor=lead, now=NOW)
         reports.set_postmortem_action_done(s, item_id=items["done"], done=True, role=Role.CSM,
                                            actor=actor(ids, "csm1"), now=NOW)
     later = NOW + dt.timedelta(days=5)

@@ -14,7 +14,7 @@ from core.incident.reviews import ReviewConflict, ReviewError
 from core.people.access import Role
 from core.people.users import SYSTEM, Actor
 from core.policy import store as policy_store
-from core.policy.schema import load_preset
+from core.policy.loading import load_preset
 from core.triage.rules import Answers
 from db.engine import session_scope
 from db.models import Account, Incident, ReviewTask, TimelineEvent
@@ -268,7 +268,7 @@ def test_review_task_rows_match_the_database(engine):
 def test_policy_reviews_are_validated(review, message):
     import yaml
 
-    from core.policy.schema import PRESET_DIR, PolicyError, parse_policy
+    from core.policy.loading import PRESET_DIR, PolicyError, parse_policy
 
     data = yaml.safe_load((PRESET_DIR / "spark.yaml").read_text())
     data["reviews"] = [review]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.policy.schema import load_preset
+from core.policy.loading import load_preset
 from core.triage.rules import Answers, TriageResult, triage
 
 UTC = UTC

@@ -6,17 +6,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.policy.schema import (
-    CLOCKS,
-    SEVERITIES,
-    Policy,
-    category_rank,
-    level_rank,
-    load_preset,
-    preset_names,
-    severity_rank,
-)
+from core.policy.loading import load_preset, preset_names
+from core.policy.rules import category_rank, level_rank, severity_rank
+from core.policy.schema import Policy
 from core.triage.rules import FIELD_CHOICES, FLAG_FIELDS, NUMBER_FIELDS, RED_FLAGS, Answers, number_range, triage
+from core.vocabulary import CLOCKS, SEVERITIES
 
 # A custom policy whose clocks run on office hours, so that the properties are
 # also checked against a business-hours calendar.

@@ -23,7 +23,7 @@ from core.incident.lifecycle import Milestone
 from core.people.access import Role
 from core.people.users import SYSTEM
 from core.policy import store as policy_store
-from core.policy.schema import load_preset, parse_policy
+from core.policy.loading import load_preset, parse_policy
 from core.sla import backtest as sla_backtest
 from core.sla import metrics
 from core.sla import projection as sla_summary

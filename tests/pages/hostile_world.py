@@ -17,6 +17,7 @@ from core.account import service as account_service
 from core.account import signals
 from core.account.service import Editor
 from core.communication import flows as communications
+from core.incident import assignments
 from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
 from core.people import users
@@ -136,22 +137,22 @@ def build(engine) -> World:
                                             for sec in SECTIONS[kind]})
         reports.add_postmortem_action(s, incident_id=resolved, title=hostile("pmaction"), owner_id=ids["csm"],
                                       due_at=now - dt.timedelta(days=1), role=Role.LEAD,
-                                      actor=Actor(ids["lead"], "lead1"), now=now)
+                                      actor=Actor(ids["lead"], "lead1", Role.LEAD), now=now)
     with session_scope(engine) as s:
         opened = incidents.open_incident(
             s, account_id=account_id, title=hostile("opentitle"), summary=hostile("opensummary") + "\nline two",
             answers=answers, policy_name=POLICY, actor=csm, now=now - dt.timedelta(minutes=30),
             detected_at=now - dt.timedelta(minutes=30), owner_id=ids["csm"]).id
         incidents.add_note(s, incident_id=opened, text=hostile("note"), actor=csm, now=now)
-        incidents.add_action_item(s, incident_id=opened, title=hostile("actionitem"), owner_id=ids["csm"],
-                                  due_at=now - dt.timedelta(minutes=5), actor=csm, now=now)
+        assignments.add_action_item(s, incident_id=opened, title=hostile("actionitem"), owner_id=ids["csm"],
+                                    due_at=now - dt.timedelta(minutes=5), actor=csm, now=now)
         incidents.change_severity(s, incident_id=opened, severity="P1", reason=hostile("sevreason"), actor=csm,
                                   now=now)
         incidents.pause_clocks(s, incident_id=opened, reason=hostile("pausereason"), actor=csm, now=now)
         incidents.resume_clocks(s, incident_id=opened, actor=csm, now=now)
         incidents.escalate(s, incident_id=opened, to_level="L2", reason=hostile("escreason"), actor=csm, now=now)
-        incidents.assign_role(s, incident_id=opened, role="incident_commander", user_id=ids["lead"], actor=csm,
-                              now=now)
+        assignments.assign_role(s, incident_id=opened, role="incident_commander", user_id=ids["lead"], actor=csm,
+                                now=now)
         for channel, recipients in (("email", [hostile_recipient("recipient")]), ("phone", [hostile("callee")])):
             communications.mark_sent(s, incident_id=opened, expected_version=None, channel=channel,
                                      recipients=recipients, role=Role.CSM, actor=csm, now=now,

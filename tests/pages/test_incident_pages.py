@@ -163,3 +163,12 @@ def test_overdue_escalations_are_flagged_on_list_board_and_home(workspace, app_d
     home = page_as("pages/home.py", "csm1")
     assert dict(zip(home.dataframe[0].value["Title"], home.dataframe[0].value["Escalation overdue"])) == {
         "Late": True, "Fresh": False}
+
+
+def test_role_picker_lists_the_incident_policy_roles(workspace, app_db):
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"}, policy="spark")
+    at = incident_page("lead1", iid)
+    assert not at.exception
+    pickers = [(box.key, box.label) for box in at.selectbox if box.key and box.key.startswith("role_")]
+    assert pickers == [("role_incident_commander", "Incident commander"), ("role_technical_lead", "Assigned engineer"),
+                       ("role_csm", "Customer Success Manager")]
