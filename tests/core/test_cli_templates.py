@@ -24,7 +24,7 @@ PROBLEM_LINE = re.compile(r"^(?P<file>.+?):(?P<line>[1-9]\d*): (?P<message>\S.*)
 
 def check(path: Path | str, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "core", "templates", "check", str(path), *options], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def _tree_rss(pid: int) -> int:
@@ -132,7 +132,7 @@ def test_a_missing_or_unreadable_file_is_a_problem_too(tmp_path):
 @pytest.mark.parametrize("options", [["--audience", "everyone"], ["--channel", "fax"], []])
 def test_bad_arguments_exit_2_with_usage(options):
     done = subprocess.run([sys.executable, "-m", "core", "templates", "check", *options], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (2, "")
     assert "usage: python -m core templates check" in done.stderr
 

@@ -298,14 +298,14 @@ def test_build_context_fills_from_the_record():
     ],
 )
 def test_times_are_shown_in_the_clients_zone(contact_zone, primary, account_zone, expected):
-    incident, account, contacts, csm, roles, comms = _record(contact_zone=contact_zone, primary=primary,
-                                                             account_zone=account_zone)
+    incident, account, contacts, csm, *_ = _record(contact_zone=contact_zone, primary=primary,
+                                                 account_zone=account_zone)
     ctx = build_context(incident=incident, account=account, contacts=contacts, csm=csm, now=NOW)
     assert ctx.detected_at == expected
 
 
 def test_next_update_follows_the_policy_cadence_and_calendar_when_no_clock_runs():
-    incident, account, contacts, csm, roles, comms = _record(policy=True)
+    incident, account, contacts, csm, *_ = _record(policy=True)
     ctx = build_context(incident=incident, account=account, contacts=contacts, csm=csm, now=NOW)
     assert (ctx.next_update_at, ctx.update_cadence) == ("Mon 2 Mar 2026, 11:10 CET", "every 30 minutes")
     assert ctx.required_level == "L3 (Management)" and ctx.escalation_level == "L2 (Senior support)"
@@ -321,13 +321,13 @@ def test_next_update_follows_the_policy_cadence_and_calendar_when_no_clock_runs(
     ],
 )
 def test_next_update_is_never_later_than_the_cadence_allows(now, expected):
-    incident, account, contacts, csm, roles, comms = _record()
+    incident, account, contacts, *_ = _record()
     ctx = build_context(incident=incident, account=account, contacts=contacts, now=now, clocks=_clock(now))
     assert ctx.next_update_at == expected
 
 
 def test_a_resolved_incident_promises_no_further_update():
-    incident, account, contacts, csm, roles, comms = _record(resolved=True)
+    incident, account, contacts, *_ = _record(resolved=True)
     now = dt.datetime(2026, 3, 2, 11, 30, tzinfo=UTC)
     ctx = build_context(incident=incident, account=account, contacts=contacts, now=now, clocks=_clock(now))
     assert ctx.is_resolved and ctx.status == "Resolved"
@@ -337,7 +337,7 @@ def test_a_resolved_incident_promises_no_further_update():
 
 
 def test_overrides_win_and_unknown_names_are_refused():
-    incident, account, contacts, csm, roles, comms = _record()
+    incident, account, contacts, *_ = _record()
     ctx = build_context(incident=incident, account=account, contacts=contacts, now=NOW,
                         overrides={"status": "Monitoring", "greeting": "Ana", "actions_taken": ["Rolled back."]})
     assert (ctx.status, ctx.greeting, ctx.actions_taken) == ("Monitoring", "Ana", ["Rolled back."])
@@ -576,8 +576,8 @@ def test_output_size_is_capped_with_a_template_error():
          "Order True Invoice exports failing"),
         ("{% macro b(x) %}[{{ x }}]{% endmacro %}{{ b(title) }}", "[Order exports failing]"),
         ("{{ contact_names|join(' and ') }}", "Ana Martin and IT Service Desk"),
-        ("{{ workaround|wordwrap(40) }}", "Download the order file from Reports >\nOrders and upload it to the warehouse\n"
-                                          "portal."),
+        ("{{ workaround|wordwrap(40) }}",
+         "Download the order file from Reports >\nOrders and upload it to the warehouse\nportal."),
     ],
 )
 def test_ordinary_template_features_still_work(text_src, expected):
