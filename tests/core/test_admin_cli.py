@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test runs `python -m core init` and more commands, each a subprocess.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 
 

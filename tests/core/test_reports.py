@@ -526,6 +526,7 @@ def demo_db(tmp_path_factory):
 DEMO_NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
 
+@pytest.mark.slow  # the demo dataset is built first
 @pytest.mark.parametrize("preset", ["red-status", "spark", "crisis", "growth-engine", "teamflow", "default"])
 def test_demo_report_of_every_preset_fills_every_section_the_record_supports(demo_db, preset):
     from db.models import Incident
@@ -551,6 +552,7 @@ def test_demo_report_of_every_preset_fills_every_section_the_record_supports(dem
         assert "Follow-up plan:" in view.sections["client_mitigation"]
 
 
+@pytest.mark.slow  # the demo dataset is built first
 def test_demo_has_reports_in_every_state_and_overdue_work(demo_db):
     from core.incident import reviews
 
