@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make run    - set up, migrate, seed demo data, create first admin, serve on http://127.0.0.1:$(PORT)"
 	@echo "make test   - set up test tools (Debian chromium, PostgreSQL when none answers) and run the whole suite"
-	@echo "make test-fast - rules and core only, no browser and no pages (day-to-day, under a minute)"
+	@echo "make test-fast - rules and core on SQLite, without the tests marked slow (day-to-day, under a minute)"
 	@echo "make lint   - ruff, mypy and import-linter (CI runs it before the tests)"
 	@echo "make bench  - build large datasets and print dashboard/list timings"
 
@@ -45,8 +45,8 @@ postgres:
 test: setup browser-deps postgres
 	$(PY) -m pytest
 
-test-fast: setup postgres
-	$(PY) -m pytest tests/core
+test-fast: setup
+	$(PY) -m pytest tests/core -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

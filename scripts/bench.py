@@ -39,23 +39,23 @@ os.environ.setdefault("ESCALATION_DESK_BCRYPT_ROUNDS", "4")
 os.environ.setdefault("ESCALATION_DESK_DATA", str(Path(tempfile.mkdtemp(prefix="escalation-bench-"))))
 os.environ.setdefault("ESCALATION_DESK_COOKIE_KEY", "bench-only-" + uuid.uuid4().hex)
 
-import pandas as pd  # noqa: E402
-from alembic.script import ScriptDirectory  # noqa: E402
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import pandas as pd
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import make_url
 
-from core.incident import flows  # noqa: E402
+from core.incident import flows
 from core.people import users
 from core.policy import store as policy_store
-from core.policy.loading import load_preset  # noqa: E402
-from core.sla import metrics  # noqa: E402
+from core.policy.loading import load_preset
+from core.sla import metrics
 from core.sla import projection as sla_summary
-from core.sla.clocks import IncidentFacts, compute_clocks  # noqa: E402
-from core.triage.rules import Answers  # noqa: E402
-from core.vocabulary import CLOCKS  # noqa: E402
-from db.engine import make_engine, session_scope  # noqa: E402
-from db.migrate import alembic_config, upgrade  # noqa: E402
-from db.models import Account, Incident, IncidentFact, Setting, SlaClockFact, User  # noqa: E402
+from core.sla.clocks import IncidentFacts, compute_clocks
+from core.triage.rules import Answers
+from core.vocabulary import CLOCKS
+from db.engine import make_engine, session_scope
+from db.migrate import alembic_config, upgrade
+from db.models import Account, Incident, IncidentFact, Setting, SlaClockFact, User
 
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = "escalation_bench"
@@ -106,11 +106,8 @@ def _milestone(rng: random.Random, start: dt.datetime, target: dt.timedelta | No
     return max(dt.timedelta(minutes=1), base * factor)
 
 
-def build(engine, size: int, now: dt.datetime) -> dict:
-    """Fill an empty, migrated database with `size` incidents and their summary; returns timings."""
-    timings = {}
-    started = time.perf_counter()
-    rng = random.Random(size)
+def _seed_team_and_accounts(engine, rng: random.Random, now: dt.datetime) -> list[dict]:
+    """Install the presets, create the CSMs, a lead and an admin, then the accounts they own."""
     with session_scope(engine) as session:
         policy_store.install_presets(session, now=now)
         team = {}
@@ -124,8 +121,6 @@ def build(engine, size: int, now: dt.datetime) -> dict:
         for user in session.scalars(select(User)):
             user.must_change_password = False
     csm_ids = sorted(team)
-    policies = {name: load_preset(name) for name, _ in POLICIES}
-    versions = {name: 1 for name in policies}
     tiers = ["enterprise"] * 10 + ["pro"] * 16 + ["basic"] * 14
     accounts = []
     for i in range(ACCOUNTS):
@@ -136,11 +131,40 @@ def build(engine, size: int, now: dt.datetime) -> dict:
         conn.execute(insert(Account), [{"id": a["id"], "name": a["name"], "tier": a["tier"], "owner_id": a["owner_id"],
                                         "time_zone": "UTC", "contract_terms": {}, "created_at": now,
                                         "updated_at": now, "version": 1} for a in accounts])
+    return accounts
+
+
+_FALLBACK_TARGETS = {"acknowledge": dt.timedelta(hours=1), "client_notification": dt.timedelta(hours=2),
+                     "mobilization": dt.timedelta(hours=2), "resolution": dt.timedelta(hours=24)}
+_MILESTONE_FIELDS = (("acknowledge", "acknowledged_at"), ("client_notification", "client_notified_at"),
+                     ("mobilization", "mobilized_at"), ("resolution", "resolved_at"))
+
+
+def _milestone_times(rng: random.Random, detected: dt.datetime, targets: dict, *, severity: str,
+                     open_incident: bool, now: dt.datetime) -> dict[str, dt.datetime | None]:
+    """When each milestone was reached (None when not yet); no milestone comes after the resolution."""
+    times: dict[str, dt.datetime | None] = {}
+    late = 0.08 if severity in ("P0", "P1") else 0.15
+    for clock, field in _MILESTONE_FIELDS:
+        at = detected + _milestone(rng, detected, targets.get(clock), _FALLBACK_TARGETS[clock], late)
+        times[field] = at if at <= now and not (open_incident and clock == "resolution") else None
+    resolved = times["resolved_at"]
+    if resolved is not None:
+        for field in ("acknowledged_at", "client_notified_at", "mobilized_at"):
+            reached = times[field]
+            if reached is not None and reached > resolved:
+                times[field] = resolved
+    return times
+
+
+def _generate_rows(rng: random.Random, accounts: list[dict], size: int,
+                   now: dt.datetime) -> tuple[list[dict], list[dict], list[dict]]:
+    """The incident rows, their SLA clock rows and their incident fact rows, computed in memory."""
+    policies = {name: load_preset(name) for name, _ in POLICIES}
+    versions = {name: 1 for name in policies}
     weights = [a["weight"] for a in accounts]
     span = dt.timedelta(days=HISTORY_DAYS).total_seconds()
     incident_rows, clock_rows, incident_facts = [], [], []
-    fallback = {"acknowledge": dt.timedelta(hours=1), "client_notification": dt.timedelta(hours=2),
-                "mobilization": dt.timedelta(hours=2), "resolution": dt.timedelta(hours=24)}
     detections = []
     for n in range(1, size + 1):
         account = rng.choices(accounts, weights=weights)[0]
@@ -150,18 +174,8 @@ def build(engine, size: int, now: dt.datetime) -> dict:
         detected = now - dt.timedelta(seconds=rng.random() * span)
         detected = detected.replace(microsecond=0)
         targets = {c: t for c in CLOCKS if (t := policy.target(c, severity, tier))}
-        age = now - detected
-        times = {}
-        open_incident = age < dt.timedelta(days=3) and rng.random() < 0.5
-        late = 0.08 if severity in ("P0", "P1") else 0.15
-        for clock, field in (("acknowledge", "acknowledged_at"), ("client_notification", "client_notified_at"),
-                             ("mobilization", "mobilized_at"), ("resolution", "resolved_at")):
-            at = detected + _milestone(rng, detected, targets.get(clock), fallback[clock], late)
-            times[field] = at if at <= now and not (open_incident and clock == "resolution") else None
-        if times["resolved_at"] is not None:
-            for field in ("acknowledged_at", "client_notified_at", "mobilized_at"):
-                if times[field] is not None and times[field] > times["resolved_at"]:
-                    times[field] = times["resolved_at"]
+        open_incident = now - detected < dt.timedelta(days=3) and rng.random() < 0.5
+        times = _milestone_times(rng, detected, targets, severity=severity, open_incident=open_incident, now=now)
         status = "closed" if times["resolved_at"] else ("acknowledged" if times["acknowledged_at"] else "new")
         title = f"{rng.choice(TITLES)} ({account['name']})"
         incident_rows.append({
@@ -185,6 +199,16 @@ def build(engine, size: int, now: dt.datetime) -> dict:
     flags = metrics.repeat_flags(detections)
     for row in incident_facts:
         row["is_repeat"] = flags[row["incident_id"]]
+    return incident_rows, clock_rows, incident_facts
+
+
+def build(engine, size: int, now: dt.datetime) -> dict:
+    """Fill an empty, migrated database with `size` incidents and their summary; returns timings."""
+    timings = {}
+    started = time.perf_counter()
+    rng = random.Random(size)
+    accounts = _seed_team_and_accounts(engine, rng, now)
+    incident_rows, clock_rows, incident_facts = _generate_rows(rng, accounts, size, now)
     timings["generate_s"] = time.perf_counter() - started
     started = time.perf_counter()
     chunk = 20000
@@ -194,8 +218,9 @@ def build(engine, size: int, now: dt.datetime) -> dict:
             for start in range(0, len(rows), chunk):
                 conn.execute(insert(table), rows[start:start + chunk])
         if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT setval(pg_get_serial_sequence('incidents', 'id'), (SELECT max(id) FROM incidents))"))
-            conn.execute(text("SELECT setval(pg_get_serial_sequence('accounts', 'id'), (SELECT max(id) FROM accounts))"))
+            for table in ("incidents", "accounts"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
     timings["insert_s"] = time.perf_counter() - started
     started = time.perf_counter()
     with session_scope(engine) as session:
@@ -305,7 +330,7 @@ def naive_baseline(engine, view_from: dt.datetime, now: dt.datetime) -> float:
     for clock, field in (("acknowledge", "acknowledged_at"), ("resolution", "resolved_at")):
         targets = {(p, s, t): (load_preset(p).target(clock, s, t) or dt.timedelta(0)).total_seconds()
                    for p, _ in POLICIES for s, _ in SEVERITY_MIX for t in ("basic", "pro", "enterprise")}
-        target = pd.Series([targets.get(k, 0) for k in zip(frame.policy_name, frame.severity, frame.tier)],
+        target = pd.Series([targets.get(k, 0) for k in zip(frame.policy_name, frame.severity, frame.tier, strict=True)],
                            index=frame.index)
         actual = (frame[field].fillna(now) - frame["detected_at"]).dt.total_seconds()
         frame[f"{clock}_breached"] = actual > target

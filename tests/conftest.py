@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shutil
 import sys
 import tempfile
 import types
@@ -56,12 +57,25 @@ def pg_url() -> str:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per run; each test gets its own copy (migrating per test took most of its time)."""
+    path = tmp_path_factory.mktemp("migrated") / "db.sqlite"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    eng.dispose()
+    assert not path.with_name(path.name + "-wal").exists(), "closing the engine checkpoints the WAL into the file"
+    return path
+
+
+# PostgreSQL is the second engine of every database test; its round-trips make them slow.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path):
     """A freshly migrated database on each engine (SQLite file per test, shared PG schema)."""
     if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-        upgrade(eng)
+        path = tmp_path / "db.sqlite"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        eng = make_engine(f"sqlite:///{path}")
     else:
         eng = make_engine(request.getfixturevalue("pg_url"))
         _truncate(eng)

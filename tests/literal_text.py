@@ -12,7 +12,10 @@ from core.text import WORD_JOINER
 
 
 def hostile_short(tag: str) -> str:
-    """A tracking image, a spoofed link, HTML and a colour directive, marked with `tag` (120 characters for a 10-letter tag)."""
+    """A tracking image, a spoofed link, HTML and a colour directive, marked with `tag`.
+
+    The result is 120 characters long for a 10-letter tag.
+    """
     return f"![px-{tag}](http://t.example/p) [s-{tag}](http://e.example) <img src=x onerror={tag}> :red[R-{tag}]"
 
 

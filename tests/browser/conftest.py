@@ -47,12 +47,14 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "DATABASE_URL": self.db_url, "ESCALATION_DESK_DATA": str(self.tmp)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", self.script, "--server.headless=true",
-             f"--server.port={self.port}", "--server.address=127.0.0.1",
-             "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(self.tmp / "server.log", "w"),
-        )
+        # The server keeps its own copy of the log's descriptor: ours can close once it has started.
+        with (self.tmp / "server.log").open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", self.script, "--server.headless=true",
+                 f"--server.port={self.port}", "--server.address=127.0.0.1",
+                 "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -1,11 +1,16 @@
-"""Hostile message templates: sandbox escapes and resource attacks, each of which must be refused.
+"""Hostile message templates, the one corpus: sandbox escapes, resource attacks, and inert probes.
 
-Shared by the worker tests (tests/core/test_template_worker.py) and the
-`templates check` command tests (tests/core/test_cli_templates.py). Every
-entry must come back as a refusal (a RenderError, or at least one problem
-when checked), never as rendered text. WORST lists the payloads that, in the
-app's own process, held the interpreter lock for seconds or minutes or took
-gigabytes: they are the ones a limit inside Jinja cannot stop.
+Shared by the worker tests (tests/core/test_template_worker.py), the
+`templates check` command tests (tests/core/test_cli_templates.py) and the
+message tests (tests/core/test_messages.py). Every entry of HOSTILE must come
+back as a refusal (a RenderError, or at least one problem when checked),
+never as rendered text. WORST lists the payloads that, in the app's own
+process, held the interpreter lock for seconds or minutes or took gigabytes:
+they are the ones a limit inside Jinja cannot stop. INERT holds probes that
+may render, as long as nothing of the host shows in the output. QUICK is the
+part of HOSTILE that a worker refuses in a fraction of a second (nothing
+built on the 20,000 x 5000 x 5000 nesting), which the message tests run in
+both parts of a message within the fast lane.
 """
 
 from __future__ import annotations
@@ -115,4 +120,14 @@ RESOURCES = [
     "{{ title }}" + " " * 50_001,
 ]
 
+# May render (escaped, or as a harmless value), but must show nothing of the host.
+INERT = [
+    "{{ title|map(attribute='__class__')|list }}",
+    "{{ '<script>alert(1)</script>' }}",
+    "{{ dict.fromkeys(range(3)) }}",
+    "{{ loop }}",
+    "{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}",
+]
+
 HOSTILE = WORST + ESCAPES + RESOURCES
+QUICK = [payload for payload in ESCAPES + RESOURCES if NESTED not in payload]

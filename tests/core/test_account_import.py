@@ -17,7 +17,8 @@ from tests.conftest import NOW, make_user
 GOOD = (
     "name,tier,annual_contract_value,renewal_date,owner,time_zone,response_commitment,service_credits,"
     "contact_name,contact_email,contact_channel\n"
-    "Acme Corp,enterprise,120000,2027-01-31,csm1,Europe/Paris,1 hour 24/7,10% per hour,Ana Martin,ana@acme.example,phone\n"
+    "Acme Corp,enterprise,120000,2027-01-31,csm1,Europe/Paris,1 hour 24/7,10% per hour,"
+    "Ana Martin,ana@acme.example,phone\n"
     "Globex,Basic,3000,,,UTC,,,,,\n"
 )
 
@@ -62,7 +63,8 @@ def test_bad_rows_are_listed_by_line_and_nothing_is_imported(engine, admin):
         preview = imp.preview_accounts(s, bad.encode())
     assert not preview.ok
     assert [(line, message.split(":")[0]) for line, message in preview.row_errors] == [
-        (4, "tier"), (5, "annual contract value"), (6, "owner"), (7, "name"), (8, "time zone"), (9, "has 2 values but the header names 11 columns")]
+        (4, "tier"), (5, "annual contract value"), (6, "owner"), (7, "name"), (8, "time zone"),
+        (9, "has 2 values but the header names 11 columns")]
     assert "'globex' is also on line 3" in preview.row_errors[3][1]
     with pytest.raises(imp.ImportRefused, match="Nothing was imported: 6 problem"), session_scope(engine) as s:
         imp.import_accounts(s, bad.encode(), editor=admin, now=NOW)
@@ -209,7 +211,8 @@ HOSTILE_CSV = [
     ("too few columns", "accounts", f"{H}Acme,pro\n", 2, "has 2 values but the header names 3 columns"),
     ("latin-1 bytes", "accounts", f"{H}Café,pro,1\n".encode("latin-1"), None, "not UTF-8: byte 0xE9"),
     ("UTF-16 with its BOM", "accounts", f"{H}Acme,pro,1\n".encode("utf-16"), None, "not UTF-8: byte 0xFF"),
-    ("two BOMs", "accounts", ("\ufeff" + H + "Acme,pro,1\n").encode("utf-8-sig"), None, "Unknown column(s): \ufeffname"),
+    ("two BOMs", "accounts", ("\ufeff" + H + "Acme,pro,1\n").encode("utf-8-sig"), None,
+     "Unknown column(s): \ufeffname"),
     ("CR-only line endings", "accounts", "name,tier,annual_contract_value\rAcme,pro,1\rGlobex,gold,1\r", 3,
      "tier: 'gold' is not allowed"),
     ("formula name and a negative value", "accounts", f'{H}"=HYPERLINK(""http://x.example"")",pro,-1\n', 2,

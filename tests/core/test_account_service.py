@@ -56,7 +56,8 @@ def create(engine, team, **changes) -> int:
         ({"annual_contract_value": "12.345"}, "annual contract value"),
         ({"renewal_date": "next year"}, "renewal date"),
         ({"time_zone": "Mars/Olympus"}, "time zone: unknown time zone 'Mars/Olympus'"),
-        ({"contacts": [{"name": "A", "email": "not-an-address"}]}, "contacts › 1 › email: 'not-an-address' is not an email"),
+        ({"contacts": [{"name": "A", "email": "not-an-address"}]},
+         "contacts › 1 › email: 'not-an-address' is not an email"),
         ({"contacts": [{"name": "A", "phone": "call me"}]}, "contacts › 1 › phone"),
         ({"contacts": [{"name": "A", "preferred_channel": "pigeon"}]}, "contacts › 1 › preferred channel: 'pigeon'"),
         ({"contacts": [{"name": "A", "is_primary": True}, {"name": "B", "is_primary": True}]},
@@ -78,7 +79,8 @@ def test_create_stores_everything_and_audits(engine, team):
             "enterprise", "120000.00", dt.date(2027, 1, 31), team["csm"])
         assert account.contract_terms == {"response_commitment": "1 hour, 24/7",
                                           "service_credits": "10% per hour of outage"}
-        assert [(c.name, c.preferred_channel, c.is_primary) for c in account.contacts] == [("Ana Martin", "phone", True)]
+        contacts = [(c.name, c.preferred_channel, c.is_primary) for c in account.contacts]
+        assert contacts == [("Ana Martin", "phone", True)]
         assert s.scalar(select(AuditEntry.action).where(AuditEntry.entity_type == "account")) == "created"
 
 

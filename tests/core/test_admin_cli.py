@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test runs `python -m core init` and more commands, each a subprocess.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -17,7 +20,7 @@ def cli(tmp_path):
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "core", *args], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
 
     return run
 
@@ -36,7 +39,8 @@ def test_init_creates_the_first_admin_once_and_prints_its_password(cli):
 def test_user_administration_commands(cli):
     cli("init", "--no-demo")
     added = cli("users", "add", "Jdoe", "--name", "Jane Doe", "--role", "csm", "--email", "jane@example.com")
-    assert added.returncode == 0 and re.search(r"Added jdoe \(csm\)\. One-time password \(shown once\): \S{16}", added.stdout)
+    assert added.returncode == 0
+    assert re.search(r"Added jdoe \(csm\)\. One-time password \(shown once\): \S{16}", added.stdout)
     assert cli("users", "set-role", "jdoe", "lead").stdout.strip() == "jdoe is now lead."
     assert cli("users", "disable", "jdoe").returncode == 0
     assert "jdoe\tlead\tdisabled" in cli("users", "list").stdout

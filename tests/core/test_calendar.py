@@ -9,7 +9,6 @@ from pydantic import ValidationError
 
 from core.policy.calendar import Calendar, add_working_time, working_time_between
 
-UTC = UTC
 WEEKDAYS_9_TO_5 = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 # Paris office: 09:00-17:00 local, Monday to Friday, closed on Christmas Day.
@@ -47,7 +46,8 @@ def utc(text: str) -> datetime:
         ("a full working week", PARIS, utc("2025-03-03T08:00"), timedelta(hours=40), utc("2025-03-07T16:00")),
         ("across a lunch break", LUNCH_BREAK, utc("2025-03-03T11:00"), timedelta(hours=2), utc("2025-03-03T14:00")),
         ("a 23-hour DST Sunday", SUNDAYS_PARIS, utc("2025-03-29T23:00"), timedelta(hours=23), utc("2025-03-30T22:00")),
-        ("past the 23-hour Sunday", SUNDAYS_PARIS, utc("2025-03-29T23:00"), timedelta(hours=24), utc("2025-04-05T23:00")),
+        ("past the 23-hour Sunday", SUNDAYS_PARIS, utc("2025-03-29T23:00"), timedelta(hours=24),
+         utc("2025-04-05T23:00")),
         ("a 25-hour DST Sunday", SUNDAYS_PARIS, utc("2025-10-25T22:00"), timedelta(hours=25), utc("2025-10-26T23:00")),
         ("zero duration while closed", PARIS, utc("2025-03-08T10:00"), timedelta(0), utc("2025-03-08T10:00")),
         ("24x7 ignores weekends", ALWAYS, utc("2025-03-08T10:00"), timedelta(hours=4), utc("2025-03-08T14:00")),
@@ -99,7 +99,8 @@ def test_negative_duration_is_refused():
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"kind": "business_hours", "tz": "Mars/Olympus", "hours": WEEKDAYS_9_TO_5}, "unknown time zone 'Mars/Olympus'"),
+        ({"kind": "business_hours", "tz": "Mars/Olympus", "hours": WEEKDAYS_9_TO_5},
+         "unknown time zone 'Mars/Olympus'"),
         ({"kind": "business_hours", "hours": {"mon": ["9-17"]}}, "must look like 09:00-17:30"),
         ({"kind": "business_hours", "hours": {"mon": ["17:00-09:00"]}}, "must end after they start"),
         ({"kind": "business_hours", "hours": {"mon": ["09:00-13:00", "12:00-17:00"]}}, "without overlapping"),

@@ -23,9 +23,11 @@ def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,  # the tests read the exit code themselves
     )
 
 
+@pytest.mark.slow  # starts `python -m core` as a subprocess
 def test_policies_lists_presets_one_per_line():
     done = run("policies")
     assert (done.returncode, done.stdout, done.stderr) == (
@@ -67,6 +69,7 @@ def test_triage_prints_the_json_contract(tmp_path):
     assert all(set(r) == {"text", "section", "rule_id", "outcome"} and r["text"] for r in result["reasons"])
 
 
+@pytest.mark.slow  # starts `python -m core` as a subprocess
 def test_triage_reads_answers_from_stdin_and_takes_naive_time_as_utc():
     done = run("triage", "--policy", "spark", "--at", "2025-03-03T09:00", "--answers", "-",
                stdin='{"feature_request": true}')
@@ -78,6 +81,7 @@ def test_triage_reads_answers_from_stdin_and_takes_naive_time_as_utc():
     )
 
 
+@pytest.mark.slow  # starts `python -m core` as a subprocess
 def test_triage_without_answers_or_time_uses_defaults():
     done = run("triage", "--policy", "teamflow")
     assert done.returncode == 0, done.stderr
@@ -85,6 +89,7 @@ def test_triage_without_answers_or_time_uses_defaults():
     assert (result["severity"], result["escalation_level"], list(result["deadlines"])) == ("P3", "L1", ["acknowledge"])
 
 
+@pytest.mark.slow  # starts `python -m core` as a subprocess
 def test_triage_with_a_custom_policy_file(tmp_path):
     custom = tmp_path / "ours.yaml"
     custom.write_text(
@@ -117,12 +122,14 @@ def test_triage_with_a_custom_policy_file(tmp_path):
          ["policy.yaml:1: (file): cannot read policy file"]),
     ],
 )
+@pytest.mark.slow  # starts `python -m core` as a subprocess
 def test_bad_input_exits_2_and_says_why(args, stdin, fragments):
     done = run("triage", *args, stdin=stdin)
     assert (done.returncode, done.stdout) == (2, "")
     assert [f for f in fragments if f not in done.stderr] == [], done.stderr
 
 
+@pytest.mark.slow  # starts `python -m core` as a subprocess
 def test_no_command_prints_help_and_exits_2():
     done = run()
     assert done.returncode == 2
@@ -145,6 +152,7 @@ def test_extra_commands_plug_into_the_parser(monkeypatch, capsys):
 # policies check FILE
 
 
+@pytest.mark.slow  # starts `python -m core` as a subprocess
 def test_policies_check_prints_the_name_of_a_valid_policy(tmp_path):
     path = tmp_path / "ours.yaml"
     path.write_text((ROOT / "core/policy/presets/spark.yaml").read_text().replace("name: spark", "name: ours"))
@@ -152,9 +160,11 @@ def test_policies_check_prints_the_name_of_a_valid_policy(tmp_path):
     assert (done.returncode, done.stdout, done.stderr) == (0, "ours\n", "")
 
 
+@pytest.mark.slow  # starts `python -m core` as a subprocess
 def test_policies_check_lists_each_problem_with_file_line_and_path(tmp_path):
     text = (ROOT / "core/policy/presets/spark.yaml").read_text()
-    broken = text.replace("acknowledge: ", "acknowledge: soon # ", 1).replace("severities:", "colour: red\nseverities:", 1)
+    broken = text.replace("acknowledge: ", "acknowledge: soon # ", 1)
+    broken = broken.replace("severities:", "colour: red\nseverities:", 1)
     path = tmp_path / "broken.yaml"
     path.write_text(broken)
     done = run("policies", "check", str(path))
@@ -167,6 +177,7 @@ def test_policies_check_lists_each_problem_with_file_line_and_path(tmp_path):
     ]
 
 
+@pytest.mark.slow  # starts `python -m core` as a subprocess
 def test_policies_check_without_a_file_is_a_usage_error():
     done = run("policies", "check")
     assert done.returncode == 2 and "FILE" in done.stderr and done.stdout == ""
@@ -175,6 +186,7 @@ def test_policies_check_without_a_file_is_a_usage_error():
 PROBLEM_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<path>\S+): (?P<what>\S.*)$")
 
 
+@pytest.mark.slow  # one subprocess per hostile policy file
 def test_hostile_policy_files_are_refused_fast_without_a_traceback(tmp_path):
     timings = {}
     for name, (data, fragment) in HOSTILE_POLICIES.items():

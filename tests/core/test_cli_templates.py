@@ -24,7 +24,7 @@ PROBLEM_LINE = re.compile(r"^(?P<file>.+?):(?P<line>[1-9]\d*): (?P<message>\S.*)
 
 def check(path: Path | str, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "core", "templates", "check", str(path), *options], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def _tree_rss(pid: int) -> int:
@@ -66,6 +66,7 @@ def check_measured(path: Path) -> tuple[int, str, str, float, int]:
     return proc.returncode, out, err, elapsed, peak
 
 
+@pytest.mark.slow  # one `templates check` process per payload of the corpus
 def test_every_hostile_template_is_refused_in_5_s_and_256_mb(tmp_path):
     assert len(HOSTILE) >= 60
     blocked, slowest, heaviest = 0, 0.0, 0
@@ -111,6 +112,7 @@ def test_every_hostile_template_is_refused_in_5_s_and_256_mb(tmp_path):
          [":1: this template needed more than 64 MB to render: make the values it builds smaller"]),
     ],
 )
+@pytest.mark.slow  # starts `python -m core templates check` as a subprocess
 def test_check_prints_file_line_problem_or_nothing(tmp_path, name, source, options, expected):
     path = tmp_path / name
     path.write_text(source, encoding="utf-8")
@@ -120,6 +122,7 @@ def test_check_prints_file_line_problem_or_nothing(tmp_path, name, source, optio
     assert done.returncode == (2 if expected else 0)
 
 
+@pytest.mark.slow  # starts `python -m core templates check` as a subprocess
 def test_a_missing_or_unreadable_file_is_a_problem_too(tmp_path):
     done = check(tmp_path / "missing.txt.j2")
     assert (done.returncode, done.stdout) == (2, "")
@@ -130,9 +133,10 @@ def test_a_missing_or_unreadable_file_is_a_problem_too(tmp_path):
 
 
 @pytest.mark.parametrize("options", [["--audience", "everyone"], ["--channel", "fax"], []])
+@pytest.mark.slow  # starts `python -m core templates check` as a subprocess
 def test_bad_arguments_exit_2_with_usage(options):
     done = subprocess.run([sys.executable, "-m", "core", "templates", "check", *options], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (2, "")
     assert "usage: python -m core templates check" in done.stderr
 
@@ -140,6 +144,7 @@ def test_bad_arguments_exit_2_with_usage(options):
 @pytest.mark.parametrize("spec", [s for s in catalog() if s.key in
                                   ("status_update", "phone_script", "internal_escalation_handoff")],
                          ids=lambda s: s.key)
+@pytest.mark.slow  # starts `python -m core templates check` as a subprocess
 def test_the_shipped_templates_pass(spec):
     channel = "phone" if spec.channel == "phone" else "email"
     for name in filter(None, (spec.text_file, spec.html_file)):

@@ -13,7 +13,6 @@ from core.policy.loading import PRESET_DIR, load_preset, parse_policy
 from core.sla.clocks import IncidentFacts, Pause, compute_clocks
 from core.vocabulary import ClockState
 
-UTC = UTC
 DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 RUNNING, PAUSED, MET, BREACHED = ClockState.RUNNING, ClockState.PAUSED, ClockState.MET, ClockState.BREACHED
 
@@ -224,7 +223,8 @@ calendars:
   resolution: &office
     kind: business_hours
     tz: Europe/Paris
-    hours: {mon: ["09:00-17:00"], tue: ["09:00-17:00"], wed: ["09:00-17:00"], thu: ["09:00-17:00"], fri: ["09:00-17:00"]}
+    hours: {mon: ["09:00-17:00"], tue: ["09:00-17:00"], wed: ["09:00-17:00"],
+            thu: ["09:00-17:00"], fri: ["09:00-17:00"]}
     holidays: [2025-05-01]
   client_update: *office
 """

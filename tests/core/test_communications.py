@@ -246,7 +246,7 @@ def test_send_delivers_both_parts_and_logs_the_exact_text(setup, smtp):
         to=source.default_recipients, cc=["it@acme.example"], settings=settings, password=None,
         role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
     assert outcome.first_notice and outcome.accepted == ("ana@acme.example", "it@acme.example")
-    sender, rcpts, raw = server.messages[before]
+    _sender, _rcpts, raw = server.messages[before]
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
     assert parsed["Subject"] == prepared.subject and parsed["To"] == "Ana Martin <ana@acme.example>"

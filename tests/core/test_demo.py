@@ -13,6 +13,9 @@ from db.engine import make_engine, session_scope
 from db.migrate import upgrade
 from db.models import Account, Incident, TimelineEvent
 
+# Every test reads the demo dataset, built through the app's flows on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.slow
+
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
 

@@ -16,7 +16,6 @@ from core.policy.loading import PRESET_DIR, load_preset, parse_policy
 from core.sla.clocks import IncidentFacts, Pause
 from core.triage.rules import Answers, triage
 
-UTC = UTC
 DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
@@ -215,7 +214,8 @@ def test_breach_raises_from_the_required_level_not_the_current_one():
 def test_level_recorded_at_triage_still_counts():
     status = status_at("spark", {"feature_request": True}, "09:30", triage_level="L2")
     assert outcome(status) == expect("L2", False, None, None, None)
-    assert status.reasons == ["L2 (Dedicated person): Set at triage. [Emergency Response Protocol › Stage 2 Response › P1]"]
+    assert status.reasons == [
+        "L2 (Dedicated person): Set at triage. [Emergency Response Protocol › Stage 2 Response › P1]"]
 
 
 def test_next_step_skips_levels_already_reached():
@@ -230,7 +230,8 @@ calendars:
   escalation:
     kind: business_hours
     tz: Europe/Paris
-    hours: {mon: ["09:00-17:00"], tue: ["09:00-17:00"], wed: ["09:00-17:00"], thu: ["09:00-17:00"], fri: ["09:00-17:00"]}
+    hours: {mon: ["09:00-17:00"], tue: ["09:00-17:00"], wed: ["09:00-17:00"],
+            thu: ["09:00-17:00"], fri: ["09:00-17:00"]}
     holidays: [2025-03-10]
 """
 
@@ -322,7 +323,7 @@ The policy asks this handoff to cover
   [ ] Cost implications
   [ ] Expected resolution timeline and milestones
   [ ] Recommended actions and decisions
-"""
+"""  # noqa: E501 the expected handoff: its contact line is as long as the directory entry
 
 
 def test_handoff_below_the_top_has_no_financial_section():
@@ -356,7 +357,7 @@ The policy asks this handoff to cover
   [ ] Where the system stands now
   [ ] Logs and other evidence
   [ ] Effect on operations and users
-"""
+"""  # noqa: E501 the expected handoff: its contact line is as long as the directory entry
 
 
 def test_handoff_lists_the_level_actions_and_contacts_with_what_they_handle():

@@ -108,6 +108,7 @@ def _race(url: str, iid: int, version: int, target: str, queue) -> None:
         engine.dispose()
 
 
+@pytest.mark.slow  # starts two app processes
 def test_two_app_processes_saving_the_same_version(engine):
     iid = _open(engine)
     with session_scope(engine) as s:

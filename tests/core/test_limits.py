@@ -100,7 +100,8 @@ WRITES = [
         s, incident_id=c["incident"], to_level="L4", reason=LONG_TEXT, actor=SYSTEM, now=NOW),
      IncidentError, "The reason is 10,001 characters long"),
     ("milestone reason with NUL", lambda s, c: incidents.record_milestone(
-        s, incident_id=c["incident"], milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM, now=NOW, at=NOW, reason="late\x00"),
+        s, incident_id=c["incident"], milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM, now=NOW, at=NOW,
+        reason="late\x00"),
      IncidentError, "The reason contains a NUL character"),
     ("user name too long", lambda s, c: users.create_user(
         s, username="newbie", display_name=LONG_NAME, role="csm", actor=SYSTEM, now=NOW),

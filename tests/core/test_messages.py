@@ -40,6 +40,7 @@ from core.communication.sandbox import MessageSandbox, MessageTooLarge, RenderEr
 from core.sla.clocks import SlaClock
 from core.vocabulary import ClockState
 from db.models import Account, Communication, Contact, Incident, User
+from tests.core.hostile_templates import INERT, QUICK
 
 UTC = dt.UTC
 GOLDEN = Path(__file__).parent / "golden"
@@ -304,14 +305,14 @@ def test_build_context_fills_from_the_record():
     ],
 )
 def test_times_are_shown_in_the_clients_zone(contact_zone, primary, account_zone, expected):
-    incident, account, contacts, csm, roles, comms = _record(contact_zone=contact_zone, primary=primary,
-                                                             account_zone=account_zone)
+    incident, account, contacts, csm, *_ = _record(contact_zone=contact_zone, primary=primary,
+                                                 account_zone=account_zone)
     ctx = build_context(incident=incident, account=account, contacts=contacts, csm=csm, now=NOW)
     assert ctx.detected_at == expected
 
 
 def test_next_update_follows_the_policy_cadence_and_calendar_when_no_clock_runs():
-    incident, account, contacts, csm, roles, comms = _record(policy=True)
+    incident, account, contacts, csm, *_ = _record(policy=True)
     ctx = build_context(incident=incident, account=account, contacts=contacts, csm=csm, now=NOW)
     assert (ctx.next_update_at, ctx.update_cadence) == ("Mon 2 Mar 2026, 11:10 CET", "every 30 minutes")
     assert ctx.required_level == "L3 (Management)" and ctx.escalation_level == "L2 (Senior support)"
@@ -327,13 +328,13 @@ def test_next_update_follows_the_policy_cadence_and_calendar_when_no_clock_runs(
     ],
 )
 def test_next_update_is_never_later_than_the_cadence_allows(now, expected):
-    incident, account, contacts, csm, roles, comms = _record()
+    incident, account, contacts, *_ = _record()
     ctx = build_context(incident=incident, account=account, contacts=contacts, now=now, clocks=_clock(now))
     assert ctx.next_update_at == expected
 
 
 def test_a_resolved_incident_promises_no_further_update():
-    incident, account, contacts, csm, roles, comms = _record(resolved=True)
+    incident, account, contacts, *_ = _record(resolved=True)
     now = dt.datetime(2026, 3, 2, 11, 30, tzinfo=UTC)
     ctx = build_context(incident=incident, account=account, contacts=contacts, now=now, clocks=_clock(now))
     assert ctx.is_resolved and ctx.status == "Resolved"
@@ -343,7 +344,7 @@ def test_a_resolved_incident_promises_no_further_update():
 
 
 def test_overrides_win_and_unknown_names_are_refused():
-    incident, account, contacts, csm, roles, comms = _record()
+    incident, account, contacts, *_ = _record()
     ctx = build_context(incident=incident, account=account, contacts=contacts, now=NOW,
                         overrides={"status": "Monitoring", "greeting": "Ana", "actions_taken": ["Rolled back."]})
     assert (ctx.status, ctx.greeting, ctx.actions_taken) == ("Monitoring", "Ana", ["Rolled back."])
@@ -451,72 +452,8 @@ def test_phone_scripts_need_no_subject():
 
 LEAK_MARKERS = ("<class", "<function", "<module", "<built-in", "<bound", "root:", "__globals__", "Environment",
                 "jinja2", "subprocess", "TemplateReference")
-PAYLOADS = [
-    "{{ ''.__class__.__mro__ }}",
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ cycler.__init__.__globals__ }}",
-    "{{ joiner.__init__.__globals__.os }}",
-    "{{ namespace.__init__.__globals__ }}",
-    "{{ self._TemplateReference__context }}",
-    "{{ self.__dict__ }}",
-    "{{ lipsum.__globals__ }}",
-    "{{ range.__globals__ }}",
-    "{{ config }}",
-    "{{ request }}",
-    "{{ config.items() }}",
-    "{{ title|safe }}",
-    "{{ title|attr('__class__') }}",
-    "{{ title|map(attribute='__class__')|list }}",
-    "{{ title['__class__'] }}",
-    "{{ title.format(title) }}",
-    "{{ '{0.__class__}'.format(title) }}",
-    "{{ title.__len__() }}",
-    "{% include '/etc/passwd' %}",
-    "{% import 'os' as os %}{{ os.system('id') }}",
-    "{% from 'os' import system %}",
-    "{% extends '/etc/passwd' %}",
-    "{% set title.x = 1 %}",
-    "{% set d = dict(a=1) %}{{ d.update(b=2) }}",
-    "{% set l = actions_taken %}{{ l.append('x') }}",
-    "{% autoescape false %}{{ title }}{% endautoescape %}",
-    "{{ '<script>alert(1)</script>' }}",
-    "{{ ('x'|e).__html__() }}",
-    "{{ ('x'|e).__class__('<script>') }}",
-    "{{ (1).to_bytes(10, 'big') }}",
-    "{{ dict.fromkeys(range(3)) }}",
-    "{{ title.__init__.__globals__['__builtins__'] }}",
-    "{{ loop }}",
-    "{{ range }}",
-    "{{ dict }}",
-    "{{ title|map('upper') }}",
-    "{% macro m() %}x{% endmacro %}{{ m }}",
-    "{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}",
-    "{{ caller() }}",
-    "{{ 'a' * 50000000 }}",
-    "{{ ['a'] * 50000000 }}",
-    "{{ 9 ** 9 ** 9 }}",
-    "{{ 10 ** 1000 }}",
-    "{% set n = 2 ** 100 %}{{ n * n * n }}",
-    "{% for i in range(10**9) %}x{% endfor %}",
-    "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}",
-    "{% macro f(n) %}{% if n > 0 %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}",
-    "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
-    "{% set ns = namespace(s='a' * 10000) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-    "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s|replace('a', 'aa') %}"
-    "{% endfor %}",
-    "{{ title|replace('', title * 100) }}",
-    "{{ '%999999999s' % 'a' }}",
-    "{{ '%*d' % (999999999, 1) }}",
-    "{{ '{:>999999999}'.format(1) }}",
-    "{{ title.center(999999999) }}",
-    "{{ title|center(999999999) }}",
-    "{{ title|indent(999999999) }}",
-    "{{ title|wordwrap(1, wrapstring='x' * 10000) }}",
-    "{{ range(1000)|join('x' * 10000) }}",
-    "{{ actions_taken|batch(999999999, 'x')|list }}",
-    "{% for x in [1, 2] recursive %}{{ loop([x]) }}{% endfor %}",
-    "{% set x %}{% for i in range(1000) %}{{ 'a' * 20000 }}{% endfor %}{% endset %}",
-]
+# Every quick hostile payload of the shared corpus, and the probes that may render but must stay inert.
+PAYLOADS = QUICK + INERT
 
 
 @pytest.mark.parametrize("html", [False, True], ids=["text", "html"])
@@ -582,8 +519,8 @@ def test_output_size_is_capped_with_a_template_error():
          "Order True Invoice exports failing"),
         ("{% macro b(x) %}[{{ x }}]{% endmacro %}{{ b(title) }}", "[Order exports failing]"),
         ("{{ contact_names|join(' and ') }}", "Ana Martin and IT Service Desk"),
-        ("{{ workaround|wordwrap(40) }}", "Download the order file from Reports >\nOrders and upload it to the warehouse\n"
-                                          "portal."),
+        ("{{ workaround|wordwrap(40) }}",
+         "Download the order file from Reports >\nOrders and upload it to the warehouse\nportal."),
     ],
 )
 def test_ordinary_template_features_still_work(text_src, expected):

@@ -50,7 +50,8 @@ def resolved_incident(engine, account="Acme Corp", *, policy="red-status", detec
         opened = incidents.open_incident(s, account_id=account_id, title=title, summary="Customers cannot pay.",
                                          answers=Answers.model_validate(answers), policy_name=policy, actor=SYSTEM,
                                          now=detected, detected_at=detected)
-        steps = [(Milestone.ACKNOWLEDGED, dt.timedelta(minutes=6)), (Milestone.CLIENT_NOTIFIED, dt.timedelta(minutes=18)),
+        steps = [(Milestone.ACKNOWLEDGED, dt.timedelta(minutes=6)),
+                 (Milestone.CLIENT_NOTIFIED, dt.timedelta(minutes=18)),
                  (Milestone.MOBILIZED, dt.timedelta(minutes=30))]
         for milestone, after in steps:
             incidents.record_milestone(s, incident_id=opened.id, milestone=milestone, actor=SYSTEM,
@@ -159,7 +160,8 @@ def test_report_is_generated_from_the_record(engine):
     assert "Resolved 2026-03-02 08:00 UTC, 7h 00m after detection" in sections["resolution"]
     # Red-status resolves an outage within 2h: 5h late, 5 started hours x 10% of $10,000.
     assert "Service credits: $5,000" in sections["client_mitigation"]
-    assert "Follow-up plan:" in sections["client_mitigation"] and "2026-03-09 08:00 UTC" in sections["client_mitigation"]
+    assert "Follow-up plan:" in sections["client_mitigation"]
+    assert "2026-03-09 08:00 UTC" in sections["client_mitigation"]
     assert "post-mortem action items" in sections["prevention"]
 
 
@@ -191,7 +193,8 @@ def _table_rows(engine):
     from db.models import Base
 
     with session_scope(engine) as s:
-        return {t.name: s.execute(select(t).order_by(*t.primary_key.columns)).all() for t in Base.metadata.sorted_tables}
+        return {t.name: s.execute(select(t).order_by(*t.primary_key.columns)).all()
+                for t in Base.metadata.sorted_tables}
 
 
 READERS = [("csm1", Role.CSM, True), ("csm2", Role.CSM, False), ("lead1", Role.LEAD, True),
@@ -224,7 +227,8 @@ def test_first_save_stores_the_draft_with_the_edits(engine):
     later = NOW + dt.timedelta(hours=1)
     with session_scope(engine) as s:
         saved = reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "Expired cert"},
-                                      role=Role.CSM, actor=actor(ids, "csm1"), now=later, expected_version=draft.version)
+                                      role=Role.CSM, actor=actor(ids, "csm1"), now=later,
+                                      expected_version=draft.version)
         assert saved.version == 1
     with session_scope(engine) as s:
         row = s.scalar(select(IncidentReport))
@@ -526,6 +530,7 @@ def demo_db(tmp_path_factory):
 DEMO_NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
 
+@pytest.mark.slow  # the demo dataset is built first
 @pytest.mark.parametrize("preset", ["red-status", "spark", "crisis", "growth-engine", "teamflow", "default"])
 def test_demo_report_of_every_preset_fills_every_section_the_record_supports(demo_db, preset):
     from db.models import Incident
@@ -551,6 +556,7 @@ def test_demo_report_of_every_preset_fills_every_section_the_record_supports(dem
         assert "Follow-up plan:" in view.sections["client_mitigation"]
 
 
+@pytest.mark.slow  # the demo dataset is built first
 def test_demo_has_reports_in_every_state_and_overdue_work(demo_db):
     from core.incident import reviews
 

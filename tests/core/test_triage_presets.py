@@ -12,7 +12,6 @@ import pytest
 from core.policy.loading import load_preset
 from core.triage.rules import Answers, TriageResult, triage
 
-UTC = UTC
 DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
@@ -345,7 +344,8 @@ def test_growth_engine(answers, expected):
 def test_growth_engine_response_table_per_severity_and_level():
     policy = load_preset("growth-engine")
     table = {
-        level.id: {sev: int(level.response.pick(severity=sev).total_seconds() // 60) for sev in ("P0", "P1", "P2", "P3")}
+        level.id: {sev: int(level.response.pick(severity=sev).total_seconds() // 60)
+                   for sev in ("P0", "P1", "P2", "P3")}
         for level in policy.escalation_levels
     }
     assert table == {
@@ -391,7 +391,8 @@ TF_COMPLEX = {"client_update": "2025-03-04T09:00", "resolution_max": "2025-03-10
                              "l4-security-breach", "l4-legal"]),
                      id="legal-with-breach-keeps-15m"),
         pytest.param({"customer_tier": "enterprise"},
-                     expect("P1", False, "priority", "L4", TF_P1, ["enterprise-customer", "severity-p1", "l4-enterprise"]),
+                     expect("P1", False, "priority", "L4", TF_P1,
+                            ["enterprise-customer", "severity-p1", "l4-enterprise"]),
                      id="enterprise-customer"),
         pytest.param({"refund_amount": 1500},
                      expect("P1", False, "priority", "L3", TF_P1,

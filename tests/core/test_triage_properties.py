@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -76,6 +77,7 @@ def test_office_hours_policy_really_uses_business_hours():
 
 @SETTINGS
 @given(policy=st.sampled_from(POLICIES), answers=ANSWERS, detected_at=DETECTED)
+@pytest.mark.slow  # 200 Hypothesis examples, each a full triage
 def test_exactly_one_severity_and_it_is_explained(policy, answers, detected_at):
     first = triage(answers, policy, detected_at)
     again = triage(answers, policy, detected_at)
@@ -87,6 +89,7 @@ def test_exactly_one_severity_and_it_is_explained(policy, answers, detected_at):
 
 @SETTINGS
 @given(policy=st.sampled_from(POLICIES), answers=ANSWERS, detected_at=DETECTED)
+@pytest.mark.slow  # 200 Hypothesis examples, each a full triage
 def test_deadlines_are_never_before_detection(policy, answers, detected_at):
     result = triage(answers, policy, detected_at)
     assert set(result.deadlines) <= set(CLOCKS)
@@ -104,6 +107,7 @@ def test_deadlines_are_never_before_detection(policy, answers, detected_at):
     flag=st.sampled_from(RED_FLAGS),
     detected_at=DETECTED,
 )
+@pytest.mark.slow  # 200 Hypothesis examples, each a full triage
 def test_a_red_flag_never_lowers_the_outcome(policy, answers, flag, detected_at):
     before = triage(answers, policy, detected_at)
     after = triage(answers.model_copy(update={flag: True}), policy, detected_at)

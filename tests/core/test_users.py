@@ -288,6 +288,7 @@ def _plan(username, password, client, minutes):
     return [(username, password, (NOW + m * MIN).isoformat(), client) for m in minutes]
 
 
+@pytest.mark.slow  # starts two app processes
 def test_two_processes_share_the_count_for_an_address(engine):
     make_user(engine, "alice", "csm")
     first, second = _run_processes(engine, [
@@ -299,6 +300,7 @@ def test_two_processes_share_the_count_for_an_address(engine):
     assert sign_in(engine, "alice", TEST_PASSWORD, NOW + 5 * MIN, B).outcome is Outcome.OK
 
 
+@pytest.mark.slow  # starts two app processes
 def test_two_processes_at_once_share_the_username_delay(engine):
     make_user(engine, "alice", "csm")
     # Rows that already exist: the processes must lock them, not just insert them, to agree.

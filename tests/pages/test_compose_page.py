@@ -294,7 +294,7 @@ def test_overdue_client_updates_are_flagged_on_list_board_and_home(workspace, ap
     open_test_incident(app_db, "Acme Corp", P1, policy="red-status", title="Soon", minutes_ago=5)
     listing = page_as("pages/incidents.py", "lead1")
     table = listing.dataframe[0].value
-    assert dict(zip(table["Title"], table["Client update overdue"])) == {"Late": True, "Soon": False}
+    assert dict(zip(table["Title"], table["Client update overdue"], strict=True)) == {"Late": True, "Soon": False}
     listing.selectbox(key="f_urgency").select("client_update_overdue").run()
     assert list(listing.dataframe[0].value["ID"]) == [late]
     board = page_as("pages/board.py", "lead1")

@@ -60,7 +60,8 @@ def test_illegal_move_names_the_allowed_moves(workspace, app_db):
     at = incident_page("lead1", iid)
     at.selectbox(key="status_target").select("closed")
     at.button[[b.label for b in at.button].index("Move status")].click().run()
-    assert "cannot become Closed. Allowed next: Acknowledged, Team mobilised, Workaround in place, Resolved" in texts(at)
+    assert ("cannot become Closed. Allowed next: Acknowledged, Team mobilised, Workaround in place, Resolved"
+            in texts(at))
     assert _incident(app_db, iid)[0] == "new"
 
 
@@ -73,7 +74,7 @@ def test_second_save_on_a_stale_page_is_a_conflict_not_a_lost_update(workspace, 
     shown = texts(bob)
     assert "was changed by someone else" in shown and "Their recent changes" in shown
     assert "milestone:acknowledged" in shown
-    status, acknowledged_at, _, version = _incident(app_db, iid)
+    status, acknowledged_at, *_ = _incident(app_db, iid)
     assert status == "acknowledged" and acknowledged_at is not None
     bob.button(key="ms_mobilized").click().run()
     assert _incident(app_db, iid)[0] == "mobilized", "after seeing the change, the retry applies"
@@ -155,13 +156,13 @@ def test_overdue_escalations_are_flagged_on_list_board_and_home(workspace, app_d
     open_test_incident(app_db, "Acme Corp", {"business_impact": "major"}, title="Fresh", minutes_ago=5)
     at = page_as("pages/incidents.py", "lead1")
     table = at.dataframe[0].value
-    assert dict(zip(table["Title"], table["Escalation overdue"])) == {"Late": True, "Fresh": False}
+    assert dict(zip(table["Title"], table["Escalation overdue"], strict=True)) == {"Late": True, "Fresh": False}
     at.selectbox(key="f_urgency").select("escalation_overdue").run()
     assert list(at.dataframe[0].value["ID"]) == [late]
     board = page_as("pages/board.py", "lead1")
     assert "1 with an overdue escalation" in texts(board) and "Escalation overdue" in texts(board)
     home = page_as("pages/home.py", "csm1")
-    assert dict(zip(home.dataframe[0].value["Title"], home.dataframe[0].value["Escalation overdue"])) == {
+    assert dict(zip(home.dataframe[0].value["Title"], home.dataframe[0].value["Escalation overdue"], strict=True)) == {
         "Late": True, "Fresh": False}
 
 

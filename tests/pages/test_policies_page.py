@@ -17,7 +17,10 @@ def test_invalid_yaml_shows_where_and_keeps_the_text(workspace, app_db):
     at = page_as("pages/policies.py", "admin1")
     at.selectbox(key="policy_pick").select("spark").run()
     area = at.text_area(key="policy_yaml_spark")
-    broken = area.value.replace("P1: {", "P1: {acknowledge: soon, ", 1) if "P1: {" in area.value else area.value + "\nbogus_key: 1\n"
+    if "P1: {" in area.value:
+        broken = area.value.replace("P1: {", "P1: {acknowledge: soon, ", 1)
+    else:
+        broken = area.value + "\nbogus_key: 1\n"
     area.input(broken).run()
     at.button(key="policy_save").click().run()
     assert at.error, "a broken policy is refused"

@@ -48,7 +48,8 @@ def seeded(workspace, app_db):
 def every_row(engine) -> dict[str, list]:
     """Every row of every table, in key order."""
     with session_scope(engine) as s:
-        return {t.name: s.execute(select(t).order_by(*t.primary_key.columns)).all() for t in Base.metadata.sorted_tables}
+        return {t.name: s.execute(select(t).order_by(*t.primary_key.columns)).all()
+                for t in Base.metadata.sorted_tables}
 
 
 @pytest.mark.parametrize("reader", READERS)

@@ -42,7 +42,7 @@ def test_admin_saves_a_new_version_that_compose_uses_and_history_shows(people, a
     assert versions(app_db, "status_update") == [1]
     assert "Compose uses version 1." in texts(at)
     history = at.dataframe[-1].value
-    assert list(history["Version"]) == ["1", "shipped"] and list(history["By"])[0] == "Admin1"
+    assert list(history["Version"]) == ["1", "shipped"] and history["By"].iloc[0] == "Admin1"
     with session_scope(app_db) as s:
         assert current_template(s, "status_update").sources.text.startswith("Hello {{ greeting }},\n\nStill")
 
