@@ -24,6 +24,7 @@ from core.limits import CONTRACT_TERM, EMAIL, NAME
 from core.policy.schema import SIGNAL_METRICS
 from core.text import markdown_literal
 from core.vocabulary import TIERS
+from core.zones import zone_names
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser
 
@@ -50,7 +51,7 @@ def account_form(prefix: str, initial: dict, owners: list[tuple[int, str]], *, c
                  submit_label: str) -> dict | None:
     """Draw the account form; on submit return the raw account data for core to validate."""
     names = dict(owners)
-    zones = account_service.time_zones()
+    zones = zone_names()
     _default(f"{prefix}name", initial.get("name", ""))
     _default(f"{prefix}tier", initial.get("tier") or TIERS[0])
     _default(f"{prefix}acv", float(initial.get("annual_contract_value") or 0))

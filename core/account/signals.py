@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
@@ -83,7 +84,7 @@ class SignalInput(BaseModel):
         return self
 
 
-def parse_reading(data: dict) -> SignalInput:
+def parse_reading(data: dict[str, Any]) -> SignalInput:
     """Validate a reading; SignalError with a clear message when it is wrong."""
     try:
         return SignalInput.model_validate(data)
@@ -115,7 +116,8 @@ def record(session: Session, *, account_id: int, reading: SignalInput, source: s
     return row
 
 
-def stored(session: Session, account_ids: Iterable[int] | None, since: dt.datetime, until: dt.datetime) -> list[Observation]:
+def stored(session: Session, account_ids: Iterable[int] | None, since: dt.datetime,
+           until: dt.datetime) -> list[Observation]:
     """Entered and imported readings in (since, until], oldest first."""
     stmt = select(HealthSignal.account_id, HealthSignal.metric, HealthSignal.observed_at, HealthSignal.value,
                   HealthSignal.target, HealthSignal.source).where(
