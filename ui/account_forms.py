@@ -163,8 +163,8 @@ def reading_form(account_id: int, user: CurrentUser, now: dt.datetime) -> None:
         reading = signals.parse_reading({"metric": metric, "observed_at": when, "value": value, "target": target})
         with session_scope() as session:
             signals.record(session, account_id=account_id, reading=reading, source="form",
-                           actor=editor_of(user).actor, now=now)
-    except signals.SignalError as error:
+                           editor=editor_of(user), now=now)
+    except (signals.SignalError, AccountError) as error:
         st.error(f"Not recorded: {markdown_literal(error)}")
         return
     clear_form(prefix)

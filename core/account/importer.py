@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from core.account.service import (
     AccountError,
+    AccountForbidden,
     AccountInput,
-    AccountPermissionError,
     Editor,
     create_account,
     describe_errors,
@@ -249,7 +249,7 @@ def _account_row(row: dict[str, str], usernames: dict[str, int]) -> AccountInput
 def import_accounts(session: Session, data: bytes, *, editor: Editor, now: dt.datetime) -> int:
     """Create every account of the file, or none (ImportRefused); returns how many were created."""
     if not may_archive(editor):
-        raise AccountPermissionError("Only an admin can import accounts.")
+        raise AccountForbidden("Only an admin can import accounts.")
     preview = preview_accounts(session, data)
     if not preview.ok:
         raise ImportRefused(preview)
@@ -318,7 +318,7 @@ def _refuse_stored_duplicates(session: Session, preview: ImportPreview) -> None:
 def import_signals(session: Session, data: bytes, *, editor: Editor, now: dt.datetime) -> int:
     """Store every reading of the file, or none (ImportRefused); returns how many were stored."""
     if not may_archive(editor):
-        raise AccountPermissionError("Only an admin can import health signals.")
+        raise AccountForbidden("Only an admin can import health signals.")
     preview = preview_signals(session, data, now=now)
     if not preview.ok:
         raise ImportRefused(preview)

@@ -42,8 +42,8 @@ class AccountError(ValueError):
     """A change to an account that cannot be made; the message says what to fix."""
 
 
-class AccountPermissionError(AccountError):
-    """The user's role does not allow this change on this account."""
+class AccountForbidden(AccountError, PermissionError):
+    """This person may not make the change; the message says who may (the owner, leads, admins)."""
 
 
 class AccountConflict(AccountError):
@@ -200,6 +200,12 @@ def may_archive(editor: Editor) -> bool:
     return editor.role is Role.ADMIN
 
 
+def check_may_edit(editor: Editor, account: Account, what: str) -> None:
+    """AccountForbidden, saying who may, unless the editor may change this account (`what`: the change)."""
+    if not may_edit(editor, account.owner_id):
+        raise AccountForbidden(f"Only the account's owner, a lead or an admin may {what} {account.name}.")
+
+
 # --------------------------------------------------------------------------
 # Writes.
 
@@ -253,7 +259,7 @@ def _apply(account: Account, data: AccountInput) -> None:
 def create_account(session: Session, *, data: AccountInput, editor: Editor, now: dt.datetime) -> int:
     """Create an account (leads and admins); returns its id."""
     if not may_create(editor):
-        raise AccountPermissionError("Only a lead or an admin can create accounts.")
+        raise AccountForbidden("Only a lead or an admin can create accounts.")
     _check_name_free(session, data.name, None)
     _check_owner(session, data.owner_id)
     account = Account(created_at=now, updated_at=now, contract_terms={})
@@ -291,10 +297,9 @@ def update_account(session: Session, *, account_id: int, data: AccountInput, exp
                    editor: Editor, now: dt.datetime) -> Account:
     """Save an edit of the account and its contacts, refusing a stale version or a forbidden change."""
     account = lock(session, account_id, expected_version)
-    if not may_edit(editor, account.owner_id):
-        raise AccountPermissionError(f"You can edit only accounts you own; {account.name} belongs to someone else.")
+    check_may_edit(editor, account, "edit")
     if data.owner_id != account.owner_id and not works_on_all_accounts(editor.role):
-        raise AccountPermissionError("Only a lead or an admin can hand an account to another owner.")
+        raise AccountForbidden("Only a lead or an admin can hand an account to another owner.")
     if account.archived_at is not None:
         raise AccountError(f"{account.name} is archived; an admin must restore it before it can be edited.")
     _check_name_free(session, data.name, account_id)
@@ -317,7 +322,7 @@ def set_archived(session: Session, *, account_id: int, archived: bool, expected_
                  now: dt.datetime) -> Account:
     """Archive (hide from lists and triage, keep history) or restore an account; admins only."""
     if not may_archive(editor):
-        raise AccountPermissionError("Only an admin can archive or restore accounts.")
+        raise AccountForbidden("Only an admin can archive or restore accounts.")
     account = lock(session, account_id, expected_version)
     if (account.archived_at is not None) == archived:
         raise AccountError(f"{account.name} is already {'archived' if archived else 'active'}.")
