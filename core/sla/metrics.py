@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from core.policy.schema import Objective, format_duration
+from core.policy.schema import Objective, Policy, format_duration
 from core.sla.clocks import SlaClock
 from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
 
@@ -139,7 +139,7 @@ def clock_fact(clock: SlaClock, detected_at: dt.datetime) -> ClockFact:
 
 
 def state_now(stored_state: str, deadline: dt.datetime, stopped: bool, now: dt.datetime) -> str:
-    """A stored clock's state at `now`: a running clock past its deadline is breached; stopped and paused ones keep theirs.
+    """A stored clock's state at `now`: running past its deadline is breached; stopped and paused keep theirs.
 
     A paused clock's deadline moves out for as long as the pause lasts, so it
     cannot fall due while paused.
@@ -308,7 +308,7 @@ def judge(policy: str, objective: Objective, actual: float | None, basis: str) -
                            actual, unit, passed, basis)
 
 
-def emergency_limit(policies: Iterable) -> float | None:
+def emergency_limit(policies: Iterable[Policy]) -> float | None:
     """The emergency-work threshold (in %) of the first policy that sets one."""
     for policy in policies:
         for objective in policy.objectives:
