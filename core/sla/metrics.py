@@ -175,10 +175,11 @@ class Attainment:
     @staticmethod
     def of_states(states: Iterable[str]) -> Attainment:
         """Count a list of states (as returned by `state_now`)."""
-        counts = {s.value: 0 for s in ClockState}
+        counts: dict[str, int] = {s.value: 0 for s in ClockState}
         for state in states:
             counts[state] += 1
-        return Attainment(counts["met"], counts["breached"], counts["running"], counts["paused"])
+        return Attainment(counts[ClockState.MET], counts[ClockState.BREACHED], counts[ClockState.RUNNING],
+                          counts[ClockState.PAUSED])
 
 
 # --------------------------------------------------------------------------

@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from core.limits import TITLE, TitleText
+from core.vocabulary import TIERS, Tier
 
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-TierChoice = Literal["basic", "pro", "enterprise"]
 BusinessImpact = Literal["stopped", "major", "minor", "none"]
 Workaround = Literal["none", "painful", "easy"]
 Level3 = Literal["high", "medium", "low"]
@@ -34,7 +34,7 @@ class Answers(BaseModel):
     # Account
     # The account's name; accounts named before the 120-character limit may have up to 200 (the column).
     customer: TitleText | None = None
-    customer_tier: TierChoice | None = None
+    customer_tier: Tier | None = None
     annual_contract_value: Money | None = None
     # Customer impact
     business_impact: BusinessImpact | None = None
@@ -85,7 +85,7 @@ class Answers(BaseModel):
 
 
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {
-    "customer_tier": get_args(TierChoice),
+    "customer_tier": TIERS,
     "business_impact": get_args(BusinessImpact),
     "workaround": get_args(Workaround),
     "reputation_risk": get_args(Level3),
