@@ -91,21 +91,6 @@ def percentile_from_histogram(counts: Sequence[int], q: float) -> float | None:
     return float(DURATION_BOUNDS[-1])
 
 
-def exact_percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-quantile by nearest rank (the reference the histogram estimate is checked against)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def within_count(counts: Sequence[int], seconds: float) -> int | None:
-    """How many durations are at most `seconds`; None when `seconds` is not a bucket bound."""
-    if seconds not in DURATION_BOUNDS:
-        return None
-    return sum(counts[: DURATION_BOUNDS.index(int(seconds)) + 1])
-
-
 # --------------------------------------------------------------------------
 # One clock of one incident, as stored in the summary.
 
