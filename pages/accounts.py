@@ -1,24 +1,21 @@
 """Accounts: the accounts you may see, a new-account form (leads, admins) and CSV import (admins)."""
 
+import pandas as pd
+import streamlit as st
+
+from core.account import service as account_service
+from core.account.views import accounts_page
+from ui.account_forms import account_form, editor_of, import_panel, save_account
+from ui.auth import utcnow
 from ui.page import page_setup
 
 user = page_setup("accounts", "Accounts", ":material/business:")
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from core.account import service as account_service  # noqa: E402
-from db.engine import read_scope  # noqa: E402
-from ui.account_forms import account_form, editor_of, import_panel, pop_notice, save_account  # noqa: E402
-from ui.auth import utcnow  # noqa: E402
-
 st.title("Accounts")
-pop_notice()
 editor = editor_of(user)
 show_archived = account_service.may_archive(editor) and st.toggle("Show archived accounts", key="accounts_archived")
-with read_scope() as session:
-    rows = account_service.list_accounts(session, editor, include_archived=show_archived)
-    owners = account_service.owners(session)
+page = accounts_page(viewer=editor, include_archived=show_archived)
+rows = page.rows
 
 if not rows:
     st.info("You own no account yet. A lead assigns accounts to CSMs." if not account_service.may_create(editor)
@@ -36,7 +33,7 @@ else:
 
 if account_service.may_create(editor):
     with st.expander("New account", expanded=not rows):
-        raw = account_form("new_account_", {}, owners, can_change_owner=True, submit_label="Create account")
+        raw = account_form("new_account_", {}, list(page.owners), can_change_owner=True, submit_label="Create account")
         if raw is not None:
             save_account(lambda session: account_service.create_account(
                 session, data=account_service.parse_account(raw), editor=editor, now=utcnow()),

@@ -5,27 +5,23 @@ marked sent goes into the incident's communication log and restarts the
 client-update clock; a refused or failed one keeps the draft and logs nothing.
 """
 
+import streamlit as st
+
+from core.communication import flows as comms
+from core.communication import render as messages
+from core.communication.views import compose_choices, compose_page, preview
+from core.text import markdown_literal
+from ui import compose_actions as actions
+from ui import compose_view as view
+from ui.auth import utcnow
+from ui.format import local_time, time_left
+from ui.incident_actions import remember_version, seen_version
 from ui.page import page_setup
 
 user = page_setup("compose", "Write to the client", ":material/mail:")
-
-import streamlit as st  # noqa: E402
-
-from core.account.access import may_work_on  # noqa: E402
-from core.communication import flows as comms  # noqa: E402
-from core.communication import render as messages  # noqa: E402
-from core.text import markdown_literal  # noqa: E402
-from db.engine import read_scope  # noqa: E402
-from ui import compose_actions as actions  # noqa: E402
-from ui import compose_view as view  # noqa: E402
-from ui.auth import utcnow  # noqa: E402
-from ui.format import local_time, time_left  # noqa: E402
-from ui.incident_actions import remember_version, seen_version  # noqa: E402
-
 st.title("Write to the client")
 now = utcnow()
-with read_scope() as session:
-    choices = dict(comms.composable_incidents(session, user_id=user.id, role=user.role))
+choices = compose_choices(user)
 raw_id = st.query_params.get("id", "")
 if raw_id.isdigit() and int(raw_id) not in choices:
     choices = {int(raw_id): f"#{raw_id}", **choices}
@@ -37,13 +33,12 @@ incident_id = st.selectbox("Incident", ids, index=ids.index(int(raw_id)) if raw_
                            format_func=choices.get, key="compose_incident")
 st.query_params["id"] = str(incident_id)
 
-with read_scope() as session:
-    source = comms.compose_source(session, incident_id, signer_id=user.id, now=now)
-    smtp, _ = comms.smtp_settings(session)
-if source is None:
+page = compose_page(incident_id, viewer=user, now=now)
+if page is None:
     st.error(f"There is no incident #{incident_id}. Check the number in the link.")
     st.stop()
-if not (may_work_on(user.role, user.id, source.account_owner_id) or source.owner_id == user.id):
+source, smtp = page.source, page.smtp
+if not page.may_write:
     st.error("You write to clients of your own accounts only; this incident belongs to another CSM's account. "
              "A lead or an admin can write for any account.")
     st.stop()
@@ -64,8 +59,7 @@ key = st.selectbox("Message", keys, index=keys.index(source.suggested_template),
 spec = specs[key]
 st.caption(f"Use it: {spec.use_when}")
 
-with read_scope() as session:
-    fields = comms.template_fields(comms.current_template(session, key).sources)
+fields = page.fields[key]
 with st.expander("Fields, prefilled from the record (times in the client's zone, "
                  f"{source.context.client_time_zone})", expanded=True):
     edits = view.field_editors(source, fields, spec.requires)
@@ -74,9 +68,7 @@ with st.expander("Fields, prefilled from the record (times in the client's zone,
 recipients, cc = view.recipients_input(source, spec.channel)
 
 try:
-    context = comms.apply_edits(source.context, edits)
-    with read_scope() as session:
-        prepared = comms.prepare_message(session, key=key, context=context)
+    prepared = preview(key=key, context=comms.apply_edits(source.context, edits))
 except (comms.CommunicationError, messages.RenderError) as error:
     st.error(markdown_literal(f"{error} Your draft is kept; correct the field and the preview comes back."))
     remember_version(incident_id, source.version)

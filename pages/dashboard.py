@@ -1,33 +1,28 @@
 """SLA dashboard: attainment, response times, breaches, repeats, emergency work, objectives and a policy backtest."""
 
+import datetime as dt
+
+import streamlit as st
+
+from core.people.access import Role
+from core.sla import metrics
+from core.sla import projection as sla_summary
+from core.sla.views import dashboard_choices
+from core.vocabulary import SEVERITIES, TIERS
+from ui import dashboard_charts as charts
+from ui import dashboard_data
+from ui.auth import utcnow
+from ui.dashboard_backtest import backtest_section
+from ui.dashboard_text import DEFINITIONS, breakdown_options
 from ui.page import page_setup
 
 user = page_setup("dashboard", "SLA dashboard", ":material/monitoring:")
 
-import datetime as dt  # noqa: E402
-
-import streamlit as st  # noqa: E402
-
-from core.account.access import accounts_for  # noqa: E402
-from core.people.access import Role  # noqa: E402
-from core.policy import store as policy_store
-from core.sla import metrics  # noqa: E402
-from core.sla import projection as sla_summary
-from core.vocabulary import SEVERITIES, TIERS  # noqa: E402
-from db.engine import read_scope  # noqa: E402
-from ui import dashboard_charts as charts  # noqa: E402
-from ui import dashboard_data  # noqa: E402
-from ui.auth import utcnow  # noqa: E402
-from ui.dashboard_backtest import backtest_section  # noqa: E402
-from ui.dashboard_text import DEFINITIONS, breakdown_options  # noqa: E402
-
 st.title("SLA dashboard")
 now = utcnow().replace(second=0, microsecond=0)
 is_csm = user.role is Role.CSM
-with read_scope() as session:
-    accounts = accounts_for(session, user_id=user.id, role=user.role)
-    people = dict(sla_summary.csm_people(session))
-    policies = {n: policy_store.latest_version(session, n).yaml_text for n in policy_store.policy_names(session)}
+choices = dashboard_choices(viewer_id=user.id, role=user.role)
+accounts, people, policies = choices.accounts, choices.people, choices.policies
 if is_csm:
     st.caption("You see the accounts you own. Leads and admins see the whole team.")
 
@@ -103,10 +98,10 @@ with workload:
         charts.show(charts.emergency_chart(data.emergency, data.emergency_limit), "emergency_work")
         charts.table(data.emergency, "emergency_work")
 with goals:
-    percent = data.objectives[data.objectives["Target"].str.contains("%")] if not data.objectives.empty else data.objectives
     if data.objectives.empty:
         st.info("The policies in this filter have no objective this dashboard can measure.")
     else:
+        percent = data.objectives[data.objectives["Target"].str.contains("%")]
         if not percent.dropna(subset=["Actual"]).empty:
             charts.show(charts.objectives_chart(percent.dropna(subset=["Actual"])), "objectives")
         charts.table(data.objectives, "objectives")

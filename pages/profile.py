@@ -1,17 +1,15 @@
 """My profile: name, email, time zone and password of the signed-in user."""
 
+import streamlit as st
+
+from core.limits import EMAIL, NAME
+from core.people import users
+from ui import auth
+from ui.forms import password_change_form, time_zone_options
 from ui.page import page_setup
+from ui.save import save
 
 user = page_setup("profile", "My profile", ":material/person:")
-
-import streamlit as st  # noqa: E402
-
-from core.limits import EMAIL, NAME  # noqa: E402
-from core.people import users  # noqa: E402
-from core.text import markdown_literal  # noqa: E402
-from db.engine import session_scope  # noqa: E402
-from ui import auth  # noqa: E402
-from ui.forms import password_change_form, time_zone_options  # noqa: E402
 
 st.title("My profile")
 st.caption(f"Signed in as `{user.username}` · role `{user.role.value}` (an administrator changes roles).")
@@ -28,13 +26,9 @@ with st.form("profile"):
                         key="profile_zone")
     saved = st.form_submit_button("Save details")
 if saved:
-    try:
-        with session_scope() as session:
-            users.update_profile(session, user_id=user.id, display_name=name, email=email,
-                                 time_zone=zone, now=auth.utcnow())
-        st.success("Details saved.")
-    except users.UserError as error:
-        st.error(markdown_literal(error))
+    save(lambda session: users.update_profile(session, user_id=user.id, display_name=name, email=email,
+                                              time_zone=zone, now=auth.utcnow()),
+         done="Details saved.")
 
 st.subheader("Password")
 if password_change_form(user):

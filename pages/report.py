@@ -5,20 +5,18 @@ report is a first draft written from the record (shown to its editors only);
 the review schedule and the client recovery summary live here too.
 """
 
-from ui.page import page_setup
+import streamlit as st
+
+from core.report.flows import ReportKind
+from ui import report_panels as panel
+from ui.page import id_from_link, page_setup
 
 user = page_setup("report", "Incident report", ":material/description:")
-
-import streamlit as st  # noqa: E402
-
-from core.report.flows import ReportKind  # noqa: E402
-from ui import report_panels as panel  # noqa: E402
-from ui.page import id_from_link  # noqa: E402
-
 incident_id = id_from_link(
-    "Incident report", "Open a resolved incident and follow its report link, or add `?id=<number>` to this page's address.")
-view, editor = panel.open_document(incident_id, ReportKind.REPORT, user)
-tasks = panel.load_tasks(view.record.id)
+    "Incident report",
+    "Open a resolved incident and follow its report link, or add `?id=<number>` to this page's address.")
+view, page = panel.open_document(incident_id, ReportKind.REPORT, user)
+editor = view.editor
 
 panel.header(view, user)
 panel.reader_notice(view)
@@ -29,6 +27,6 @@ with text:
 with review:
     panel.status_panel(view, user, editor)
 with schedule:
-    panel.reviews_panel(view, tasks, user, editor)
+    panel.reviews_panel(view, page.tasks, user, editor)
 with export:
-    panel.exports_panel(view, tasks)
+    panel.exports_panel(view, page.tasks)

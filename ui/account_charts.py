@@ -12,8 +12,8 @@ from core.account.health import METRIC_LABELS, Observation
 
 
 def _frame(readings: list[Observation]) -> pd.DataFrame:
-    return pd.DataFrame([{"observed_at": o.observed_at, "value": o.value, "metric": METRIC_LABELS.get(o.metric, o.metric),
-                          "target": o.target} for o in readings])
+    return pd.DataFrame([{"observed_at": o.observed_at, "value": o.value,
+                          "metric": METRIC_LABELS.get(o.metric, o.metric), "target": o.target} for o in readings])
 
 
 def sparkline(readings: list[Observation], *, width: int = 160, height: int = 36) -> alt.Chart:
@@ -32,7 +32,8 @@ def trend(readings: list[Observation]) -> alt.Chart:
     """One small line chart per metric (own scale each), targets dashed where a metric has them."""
     frame = _frame(readings)
     line = alt.Chart().mark_line(point=True).encode(
-        x=alt.X("observed_at:T", title=None), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g")),
+        x=alt.X("observed_at:T", title=None),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g")),
         tooltip=[alt.Tooltip("observed_at:T", title="observed (UTC)"), "value:Q", "target:Q"])
     target = alt.Chart().mark_line(strokeDash=[4, 3], color="gray").encode(x="observed_at:T", y="target:Q")
     return alt.layer(line, target, data=frame).properties(width=260, height=110).facet(

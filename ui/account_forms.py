@@ -27,6 +27,7 @@ from core.vocabulary import TIERS
 from core.zones import zone_names
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser
+from ui.save import queue_toast, save
 
 _CONTACT_COLUMNS = ["name", "role", "email", "phone", "time_zone", "preferred_channel", "is_primary"]
 
@@ -41,9 +42,13 @@ def _default(key: str, value: Any) -> None:
         st.session_state[key] = value
 
 
+def _keys(prefix: str) -> list[str]:
+    return [str(k) for k in st.session_state if str(k).startswith(prefix)]
+
+
 def clear_form(prefix: str) -> None:
     """Forget a form's widget values (after a successful save) so it refills from the database."""
-    for key in [k for k in st.session_state if str(k).startswith(prefix)]:
+    for key in _keys(prefix):
         del st.session_state[key]
 
 
@@ -133,7 +138,7 @@ def save_account(change: Callable[[Any], Any], *, prefix: str, success: str) -> 
         st.error(f"Not saved. Fix the following and save again:\n\n{markdown_literal(error)}")
         return False
     clear_form(prefix)
-    st.session_state["account_notice"] = success
+    queue_toast(success)
     st.rerun()
     return True
 
@@ -159,17 +164,10 @@ def reading_form(account_id: int, user: CurrentUser, now: dt.datetime) -> None:
         st.error("Not recorded: give a value.")
         return
     when = now if day == now.date() else dt.datetime.combine(day, dt.time(12), dt.UTC)
-    try:
-        reading = signals.parse_reading({"metric": metric, "observed_at": when, "value": value, "target": target})
-        with session_scope() as session:
-            signals.record(session, account_id=account_id, reading=reading, source="form",
-                           editor=editor_of(user), now=now)
-    except (signals.SignalError, AccountError) as error:
-        st.error(f"Not recorded: {markdown_literal(error)}")
-        return
-    clear_form(prefix)
-    st.session_state["account_notice"] = f"{METRIC_LABELS[metric]} reading recorded."
-    st.rerun()
+    save(lambda session: signals.record(
+        session, account_id=account_id, source="form", editor=editor_of(user), now=now,
+        reading=signals.parse_reading({"metric": metric, "observed_at": when, "value": value, "target": target})),
+        done=f"{METRIC_LABELS[metric]} reading recorded.", reset=_keys(prefix))
 
 
 def import_panel(kind: str, user: CurrentUser, now: dt.datetime) -> None:
@@ -199,7 +197,7 @@ def import_panel(kind: str, user: CurrentUser, now: dt.datetime) -> None:
         except AccountError as error:
             st.error(markdown_literal(error))
             return
-        st.session_state["account_notice"] = f"Imported {count} row(s) from {upload.name}."
+        queue_toast(f"Imported {count} row(s) from {upload.name}.")
         st.rerun()
 
 
@@ -227,12 +225,6 @@ def _row_summary(item: Any) -> dict:
         return {"Name": item.name, "Tier": item.tier, "ACV": str(item.annual_contract_value),
                 "Contacts": len(item.contacts)}
     account_id, reading = item
-    return {"Account id": account_id, "Metric": reading.metric, "Observed (UTC)": f"{reading.observed_at:%Y-%m-%d %H:%M}",
+    return {"Account id": account_id, "Metric": reading.metric,
+            "Observed (UTC)": f"{reading.observed_at:%Y-%m-%d %H:%M}",
             "Value": reading.value, "Target": reading.target}
-
-
-def pop_notice() -> None:
-    """Show the message of the last saved account change, once."""
-    notice = st.session_state.pop("account_notice", None)
-    if notice:
-        st.success(markdown_literal(notice))

@@ -65,6 +65,20 @@ def health(view: AccountView, report: HealthReport | None, user: CurrentUser, no
             reading_form(view.id, user, now)
 
 
+def incidents(view: AccountView, user: CurrentUser) -> None:
+    """The account's latest incidents, newest first, each linking to its page."""
+    if not view.incidents:
+        st.info("No incident on this account yet.")
+        return
+    st.dataframe(pd.DataFrame([{
+        "Open": f"/incident?id={i.id}", "ID": i.id, "Severity": i.severity + (" · RED" if i.red_status else ""),
+        "Title": i.title, "Status": i.status, "Detected": local_time(i.detected_at, user.time_zone),
+    } for i in view.incidents]), hide_index=True, width="stretch",
+        column_config={"Open": st.column_config.LinkColumn("Open", display_text="open")})
+    if view.incident_total > len(view.incidents):
+        st.caption(f"The latest {len(view.incidents)} of {view.incident_total} incidents.")
+
+
 def attainment(view: AccountView) -> None:
     """Met and breached SLA clocks across the account's latest incidents."""
     if not view.attainment:

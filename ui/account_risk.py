@@ -7,19 +7,13 @@ team's accounts). Ranking and reasons come from core.account.health via core.acc
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
-from core.account import service as account_service
-from core.account import signals
 from core.account.service import AccountSummary
 from core.account.signals import HealthReport
+from core.account.views import HealthPage
 from core.text import markdown_literal
-from db.engine import read_scope
 from ui.account_charts import sparkline
-from ui.account_forms import editor_of
-from ui.auth import CurrentUser
 
 
 def triage_link(account_id: int, rule: str) -> str:
@@ -60,13 +54,8 @@ def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, l
         st.caption(f"{len(ranked) - limit} more account(s) at risk are not shown; open Account health for all.")
 
 
-def home_panel(user: CurrentUser, now: dt.datetime, *, limit: int = 5) -> None:
+def home_panel(health: HealthPage, *, team: bool, limit: int = 5) -> None:
     """Home's section: my at-risk accounts (a CSM's own; the whole team's for leads and admins)."""
-    editor = editor_of(user)
-    team = account_service.may_create(editor)
     st.subheader("At-risk accounts across the team" if team else "My at-risk accounts")
-    with read_scope() as session:
-        visible = {a.id: a for a in account_service.list_accounts(session, editor)}
-        report = signals.health_report(session, list(visible), now)
-    at_risk_list(report, visible, limit=limit, charts=False)
+    at_risk_list(health.report, health.accounts, limit=limit, charts=False)
     st.markdown("[All account health](/health)")

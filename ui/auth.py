@@ -12,6 +12,7 @@ never keep a database Session or ORM object in `st.session_state`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -272,10 +273,9 @@ def sign_out(auth: stauth.Authenticate, *, revoke: bool = True) -> None:
     if revoke and username and token_exp is not None:
         with session_scope() as session:
             users.revoke_session(session, username=username, token_expires=token_exp, now=utcnow())
-    try:
+    # The library raises when its own cookie is already gone; this session is ended either way.
+    with contextlib.suppress(Exception):
         auth.logout(location="unrendered")
-    except Exception:
-        pass
     _clear_session()
 
 

@@ -22,8 +22,8 @@ def checklist(prefill: dict[str, Any] | None = None) -> dict[str, Any]:
     """Draw the checklist (grouped like the playbooks) and return the answers given so far."""
     prefill = prefill or {}
     answers: dict[str, Any] = {}
-    for group, fields in ANSWER_FIELDS:
-        fields = [f for f in fields if f not in ACCOUNT_FIELDS]
+    for group, group_fields in ANSWER_FIELDS:
+        fields = [f for f in group_fields if f not in ACCOUNT_FIELDS]
         if not fields:
             continue
         with st.expander(group, expanded=group != "Figures"):

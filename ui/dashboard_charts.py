@@ -15,6 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from core import csv_safety
+from core.vocabulary import EMERGENCY_SEVERITIES, SEVERITIES
+
+EMERGENCY = "/".join(EMERGENCY_SEVERITIES)
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 PASS_COLORS = alt.Scale(domain=["pass", "fail", "no data"], range=["#2e7d32", "#c62828", "#9e9e9e"])
@@ -25,11 +28,12 @@ def attainment_chart(frame: pd.DataFrame, targets: pd.DataFrame) -> alt.Chart:
     # One dataset for both layers: a faceted layer filters only the data it owns,
     # so layers carrying their own data would repeat every clock in every panel.
     data = pd.concat([frame.assign(Layer="attainment"), targets.assign(Layer="objective")], ignore_index=True)
-    base = alt.Chart().encode(x=alt.X("Severity:N", title=None, sort=["P0", "P1", "P2", "P3"]))
+    base = alt.Chart().encode(x=alt.X("Severity:N", title=None, sort=list(SEVERITIES)))
     bars = base.mark_bar().encode(
         y=alt.Y("Attainment %:Q", scale=alt.Scale(domain=[0, 100])),
         color=alt.Color("Severity:N", legend=None),
-        tooltip=["Clock", "Severity", "Met", "Breached", "Running", "Paused", alt.Tooltip("Attainment %:Q", format=".1f")],
+        tooltip=["Clock", "Severity", "Met", "Breached", "Running", "Paused",
+                 alt.Tooltip("Attainment %:Q", format=".1f")],
     ).transform_filter(alt.datum.Layer == "attainment")
     ticks = base.mark_tick(color="black", thickness=2, size=18).encode(
         y="Target %:Q", tooltip=["Objective", "Policy", "Target %"],
@@ -73,17 +77,18 @@ def accounts_chart(frame: pd.DataFrame) -> alt.Chart:
 
 
 def emergency_chart(frame: pd.DataFrame, limit: float | None) -> alt.Chart:
-    """Weekly share of capacity spent on P0/P1 work against the policy's buffer line (when one is set)."""
+    """Weekly share of capacity spent on emergency work against the policy's buffer line (when one is set)."""
     over = alt.datum["Share %"] > (limit if limit is not None else 100)
     bars = alt.Chart(frame).mark_bar().encode(
         x=alt.X("Week:T"), y=alt.Y("Share %:Q"),
         color=alt.condition(over, alt.value("#c62828"), alt.value("#1565c0")),
         tooltip=["Week:T", alt.Tooltip("Hours:Q", format=".1f"), alt.Tooltip("Share %:Q", format=".1f")])
     if limit is None:
-        return bars.properties(title="Emergency work (P0/P1) as a share of capacity")
+        return bars.properties(title=f"Emergency work ({EMERGENCY}) as a share of capacity")
     rule = alt.Chart(pd.DataFrame({"Buffer %": [limit]})).mark_rule(color="black", strokeDash=[4, 4]).encode(
         y="Buffer %:Q")
-    return (bars + rule).properties(title=f"Emergency work (P0/P1) as a share of capacity; line: {limit:g} % buffer")
+    return (bars + rule).properties(
+        title=f"Emergency work ({EMERGENCY}) as a share of capacity; line: {limit:g} % buffer")
 
 
 def objectives_chart(frame: pd.DataFrame) -> alt.Chart:

@@ -7,6 +7,7 @@ in plain words, what core.sla.metrics computes. Nothing here queries or computes
 from __future__ import annotations
 
 from core.sla.metrics import DEFAULT_HOURS_PER_WEEK, DEFAULT_REPEAT_WINDOW, DURATION_BOUNDS
+from core.vocabulary import EMERGENCY_SEVERITIES
 
 DEFINITIONS = f"""
 - **Clock states.** Every incident has one clock per target its policy sets (acknowledge, notify the
@@ -23,9 +24,9 @@ DEFINITIONS = f"""
 - **The client-update cadence** restarts with every update and is not part of attainment.
 - **Repeat incident**: the same customer had another incident detected in the
   {DEFAULT_REPEAT_WINDOW.days} days before this one.
-- **Emergency work**: hours from detection to resolution of P0 and P1 incidents (open ones up to now),
-  by week of detection, as a share of capacity = people x {DEFAULT_HOURS_PER_WEEK:g} planned hours a week. It assumes one person
-  works an emergency while it is open.
+- **Emergency work**: hours from detection to resolution of {" and ".join(EMERGENCY_SEVERITIES)} incidents (open ones
+  up to now), by week of detection, as a share of capacity = people x {DEFAULT_HOURS_PER_WEEK:g} planned hours a week.
+  It assumes one person works an emergency while it is open.
 - **Objectives** come from each policy's `objectives` section and are measured on that policy's incidents:
   "done within X" objectives count the clocks stopped within X (open clocks already past X count as
   failures); without severities they cover the clocks whose own target is X (e.g. outages with a 2-hour

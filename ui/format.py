@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from core.sla.clocks import compact_duration
+from core.zones import zone
 
 
 def local_time(value: dt.datetime | None, time_zone: str, fmt: str = "%a %d %b %H:%M") -> str:
     """`value` (UTC) shown in `time_zone`, with the zone's abbreviation."""
     if value is None:
         return "—"
-    local = value.astimezone(ZoneInfo(time_zone))
+    local = value.astimezone(zone(time_zone))
     return f"{local.strftime(fmt)} {local.tzname()}"
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-from zoneinfo import available_timezones
 
 import streamlit as st
 
 from core.people import users
 from core.people.passwords import PasswordRuleError
 from core.text import markdown_literal
+from core.zones import UTC_NAME, zone_names
 from db.engine import session_scope
 from ui import auth
 from ui.auth import CurrentUser
@@ -18,7 +18,7 @@ from ui.auth import CurrentUser
 @functools.cache
 def time_zone_options() -> list[str]:
     """Every IANA time zone name, sorted, UTC first."""
-    return ["UTC", *sorted(z for z in available_timezones() if z != "UTC")]
+    return [UTC_NAME, *(z for z in zone_names() if z != UTC_NAME)]
 
 
 def password_change_form(user: CurrentUser) -> bool:

@@ -7,7 +7,6 @@ offers the changes that belong to it through `ui.incident_actions.run_change`.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -20,6 +19,7 @@ from core.limits import FREE_TEXT, TITLE
 from core.people.users import Actor
 from core.text import markdown_literal
 from core.vocabulary import STATUS_LABELS, ClockState, IncidentStatus
+from core.zones import zone
 from ui.auth import CurrentUser, utcnow
 from ui.format import human_duration, local_time, time_left
 from ui.incident_actions import run_change
@@ -86,15 +86,15 @@ def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
     with st.expander("Record a milestone at an earlier time"), st.form("past_milestone"):
         milestone = st.selectbox("Milestone", buttons or list(Milestone)[1:],
                                  format_func=lambda m: MILESTONE_LABELS[m], key="past_ms")
-        zone = ZoneInfo(user.time_zone)
-        now_local = utcnow().astimezone(zone)
+        local = zone(user.time_zone)
+        now_local = utcnow().astimezone(local)
         day = st.date_input("Date", value=now_local.date(), key="past_day")
         at_time = st.time_input("Time", value=now_local.time().replace(second=0, microsecond=0), key="past_time",
                                 help=f"In your time zone, {user.time_zone}.")
         reason = st.text_input("Why now and not live", key="past_reason", max_chars=FREE_TEXT.max_chars,
                                placeholder="e.g. phoned the client at 09:12, logging it after the call")
         if st.form_submit_button("Record"):
-            at = dt.datetime.combine(day, at_time, tzinfo=zone).astimezone(dt.UTC)
+            at = dt.datetime.combine(day, at_time, tzinfo=local).astimezone(dt.UTC)
             run_change(view.id, lambda s: incidents.record_milestone(
                 s, incident_id=view.id, milestone=milestone, actor=actor, now=utcnow(), at=at, reason=reason,
                 expected_version=expected), f"{MILESTONE_LABELS[milestone]} recorded.")
@@ -229,7 +229,7 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
                                  index=list(names).index(user.id) if user.id in names else 0)
             due = c2.date_input("Due", value=None, key="ai_due")
             if st.form_submit_button("Add action item"):
-                due_at = (dt.datetime.combine(due, dt.time(17, 0), tzinfo=ZoneInfo(user.time_zone)).astimezone(dt.UTC)
+                due_at = (dt.datetime.combine(due, dt.time(17, 0), tzinfo=zone(user.time_zone)).astimezone(dt.UTC)
                           if due else None)
                 run_change(view.id, lambda s: incidents.add_action_item(
                     s, incident_id=view.id, title=title, owner_id=owner, due_at=due_at, actor=actor, now=utcnow()),

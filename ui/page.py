@@ -18,6 +18,7 @@ from db.migrate import DatabaseNotReady, prepare_database
 from ui import auth
 from ui.auth import CurrentUser
 from ui.forms import password_change_form
+from ui.save import show_saved
 
 
 def require_database() -> None:
@@ -41,7 +42,7 @@ def id_from_link(title: str, how_to_open: str) -> int:
 
 
 def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
-    """Configure the page, require a signed-in user allowed on `page`, draw the sidebar."""
+    """Configure the page, require a signed-in user allowed on `page`, draw the sidebar, show a queued toast."""
     if page not in PAGE_ACCESS:
         raise KeyError(f"page {page!r} is not in core.people.access.PAGE_ACCESS")
     st.set_page_config(page_title=f"{title} · Escalation Desk", page_icon=icon or None, layout="wide")
@@ -57,6 +58,7 @@ def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
             "Ask an administrator if you need access."
         )
         st.stop()
+    show_saved()
     return user
 
 

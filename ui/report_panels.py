@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -27,6 +26,7 @@ from core.limits import TITLE
 from core.people.users import Actor
 from core.report import exports
 from core.report import flows as reports
+from core.report import views as report_views
 from core.report.flows import (
     KIND_TITLES,
     REPORT_STATUS_LABELS,
@@ -37,8 +37,10 @@ from core.report.flows import (
     ReportStatus,
     ReportView,
 )
+from core.report.views import DocumentPage
 from core.text import markdown_literal
-from db.engine import read_scope, session_scope
+from core.zones import zone
+from db.engine import session_scope
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
 
@@ -59,23 +61,14 @@ def actor_of(user: CurrentUser) -> Actor:
     return Actor(user.id, user.username)
 
 
-def load(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[str, ReportView | None]:
-    """The report's view for `user` (read only: nothing is written); (problem, view)."""
-    with read_scope() as session:
-        try:
-            return "", reports.report_view(session, incident_id, kind, role=user.role, actor=actor_of(user),
-                                           now=utcnow())
-        except ReportError as error:
-            return str(error), None
-
-
-def open_document(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[ReportView, bool]:
-    """The document's view and whether `user` may edit it; explains and stops the page when it cannot open."""
-    problem, view = load(incident_id, kind, user)
-    if view is None:
-        st.error(markdown_literal(problem))
+def open_document(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[ReportView, DocumentPage]:
+    """The document's view and its page for `user` (read only); explains and stops the page when it cannot open."""
+    page = report_views.document_page(incident_id, kind, viewer=user, now=utcnow())
+    if page.view is None:
+        st.error(markdown_literal(page.problem))
         st.stop()
-    return view, view.editor
+        raise AssertionError("st.stop() ends the script")
+    return page.view, page
 
 
 def reader_notice(view: ReportView) -> None:
@@ -225,12 +218,6 @@ def exports_panel(view: ReportView, tasks: list[ReviewTaskRow]) -> None:
                            mime="text/plain", key="dl_client")
 
 
-def load_tasks(incident_id: int) -> list[ReviewTaskRow]:
-    """The incident's review tasks."""
-    with read_scope() as session:
-        return reviews.review_tasks(session, incident_id)
-
-
 def reviews_panel(view: ReportView, tasks: list[ReviewTaskRow], user: CurrentUser, editor: bool) -> None:
     """The policy's post-resolution reviews, ticked off by people, and their calendar file."""
     now = utcnow()
@@ -282,7 +269,7 @@ def actions_panel(view: ReportView, user: CurrentUser, editor: bool, people: lis
                              index=list(names).index(user.id) if user.id in names else 0)
         due = c2.date_input("Due", value=None, key="pm_ai_due", help=f"End of that day in {user.time_zone}.")
         if st.form_submit_button("Add action item"):
-            due_at = (dt.datetime.combine(due, dt.time(17, 0), tzinfo=ZoneInfo(user.time_zone)).astimezone(dt.UTC)
+            due_at = (dt.datetime.combine(due, dt.time(17, 0), tzinfo=zone(user.time_zone)).astimezone(dt.UTC)
                       if due else None)
             run_report_change(view, lambda s: reports.add_postmortem_action(
                 s, incident_id=view.record.id, title=title, owner_id=owner, due_at=due_at, role=user.role,
@@ -302,8 +289,7 @@ def earlier_postmortems(earlier: list[reports.EarlierPostMortem], user: CurrentU
 
 def after_incident(incident_id: int, resolved: bool, user: CurrentUser) -> None:
     """On the incident page: links to the report and post-mortem once resolved, and earlier post-mortems."""
-    with read_scope() as session:
-        earlier = reports.repeat_of(session, incident_id)
+    earlier = report_views.earlier_postmortems(incident_id)
     if resolved:
         st.markdown(f":material/description: [Critical incident report](/report?id={incident_id}) · "
                     f":material/psychology: [Blameless post-mortem](/postmortem?id={incident_id})")
@@ -312,8 +298,7 @@ def after_incident(incident_id: int, resolved: bool, user: CurrentUser) -> None:
 
 def my_overdue_actions(user: CurrentUser, *, team: bool = False) -> None:
     """Home page section: overdue post-mortem action items (the person's own, or the team's), with links."""
-    with read_scope() as session:
-        overdue = reports.overdue_action_items(session, owner_id=None if team else user.id, now=utcnow())
+    overdue = report_views.overdue_actions(owner_id=None if team else user.id, now=utcnow())
     if not overdue:
         return
     st.subheader(f"{'Team' if team else 'My'} overdue post-mortem actions ({len(overdue)})")

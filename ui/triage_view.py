@@ -1,4 +1,4 @@
-"""How a triage outcome is shown: severity, red status, escalation, reasons and deadlines."""
+"""How a triage outcome is shown (severity, red status, escalation, reasons, deadlines), and "Open incident"."""
 
 from __future__ import annotations
 
@@ -6,13 +6,19 @@ import datetime as dt
 
 import streamlit as st
 
-from core.policy.schema import Policy
+from core.incident import flows as incidents
+from core.people.users import Actor
+from core.policy.schema import Policy, PolicyError
 from core.sla.clocks import CLOCK_LABELS
 from core.text import markdown_literal
-from core.triage.rules import TriageResult
+from core.triage.rules import Answers, TriageResult
+from core.vocabulary import SEVERITIES
+from db.engine import session_scope
+from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
 
-SEVERITY_COLOURS = {"P0": "red", "P1": "orange", "P2": "blue", "P3": "gray"}
+# Most severe first, like core.vocabulary.SEVERITIES.
+SEVERITY_COLOURS = dict(zip(SEVERITIES, ("red", "orange", "blue", "gray"), strict=True))
 
 
 def severity_badge(severity: str, label: str, red_status: bool) -> str:
@@ -51,3 +57,33 @@ def _span(delta: dt.timedelta) -> str:
     if minutes < 48 * 60:
         return f"{minutes / 60:g} h"
     return f"{minutes / 1440:g} days"
+
+
+OPENED = "triage_opened"
+
+
+def open_incident(*, account_id: int, title: str, summary: str, answers: Answers, policy_name: str,
+                  detected_at: dt.datetime, user: CurrentUser) -> None:
+    """Open the incident in one unit of work; on success clear the form and rerun, else explain and keep it."""
+    try:
+        with session_scope() as session:
+            created = incidents.open_incident(
+                session, account_id=account_id, title=title, summary=summary, answers=answers,
+                policy_name=policy_name, actor=Actor(user.id, user.username), now=utcnow(),
+                detected_at=detected_at, owner_id=user.id,
+            )
+    except (incidents.IncidentError, PolicyError) as error:
+        st.error(markdown_literal(error))
+        return
+    for key in [k for k in st.session_state if str(k).startswith(("answer_", "triage_"))]:
+        del st.session_state[key]
+    st.session_state[OPENED] = (created.id, created.result.severity)
+    st.rerun()
+
+
+def opened_notice() -> None:
+    """After an incident was opened: say which, once, with a link to the person's open incidents."""
+    opened = st.session_state.pop(OPENED, None)
+    if opened:
+        st.success(f"Incident #{opened[0]} opened as {opened[1]}.")
+        st.markdown("[Go to my open incidents](/)")

@@ -1,22 +1,34 @@
-"""The incident page's read model: everything it shows, as plain values, in one unit of work.
+"""The read models of the incident pages: everything each one shows, as plain values, in one unit of work.
 
-Pages render this and never touch ORM objects. Nothing here writes.
+`load` is the incident page's view inside a caller's session; the functions
+below it (`incidents_page`, `policies_page`, `triage_page`, ...) each open their
+own read-only unit of work for one page. Pages render these and never touch
+ORM objects or sessions. Nothing here writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.account.access import AccountChoice, accounts_for, may_work_on
+from core.incident import service
 from core.incident.flows import clocks_of, escalation_of
 from core.incident.lifecycle import allowed_moves, is_open
+from core.incident.service import IncidentFilter, IncidentRow
+from core.people.access import Role
+from core.policy import store as policy_store
+from core.policy.schema import Policy
 from core.sla.clocks import SlaClock
 from core.sla.facts import pauses_of, policy_of
+from core.vocabulary import OPEN_STATUSES
+from db.engine import read_scope
 from db.models import ActionItem, Communication, Escalation, Incident, IncidentAssignment, TimelineEvent, User
 
 
@@ -136,3 +148,179 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
                          "to": ", ".join(c.recipients), "by": names.get(c.sent_by_id, "?")} for c in comms],
     )
 
+
+
+# --------------------------------------------------------------------------
+# Page read models: each opens its own read-only unit of work and returns plain values.
+# Who may see or change what is decided here, not in the page.
+
+
+class Viewer(Protocol):
+    """Who is looking at a page (`ui.auth.CurrentUser` fits): enough to decide what they may see and change."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role(self) -> Role: ...
+
+
+def may_change(viewer: Viewer, view: IncidentView) -> bool:
+    """True when the viewer may change this incident: the account's CSM, its owner, leads and admins."""
+    return may_work_on(viewer.role, viewer.id, view.account_owner_id) or view.owner_id == viewer.id
+
+
+# The clock filters `IncidentFilter.urgency` understands, with the words the list shows for them.
+URGENCY_LABELS: dict[str, str] = {
+    "any": "any",
+    "breached": "overdue now",
+    "escalation_overdue": "escalation overdue",
+    "client_update_overdue": "client update overdue",
+    "due_within_hour": "due within the hour",
+}
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    """What the incident list's filters offer: every account, every active person, every policy."""
+
+    accounts: list[AccountChoice]
+    people: list[tuple[int, str]]
+    policies: list[str]
+
+
+def incident_filters() -> IncidentFilters:
+    """The choices of the incident list's filters (everyone reads the whole list)."""
+    with read_scope() as session:
+        return IncidentFilters(accounts=accounts_for(session, user_id=0, role=Role.LEAD),
+                               people=service.owners(session), policies=policy_store.policy_names(session))
+
+
+def _client_update_due(session: Session, incident_ids: Sequence[int]) -> dict[int, dt.datetime | None]:
+    if not incident_ids:
+        return {}
+    stmt = select(Incident.id, Incident.next_client_update_due_at).where(Incident.id.in_(list(incident_ids)))
+    return {incident_id: due for incident_id, due in session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class IncidentsPage:
+    """One page of the incident list: its rows, how many match in all, each row's next client update."""
+
+    rows: list[IncidentRow]
+    total: int
+    page: int
+    pages: int
+    update_due: dict[int, dt.datetime | None]
+
+
+def incidents_page(flt: IncidentFilter, *, now: dt.datetime, page: int, page_size: int) -> IncidentsPage:
+    """The incidents matching `flt`, page `page` (back to the first when the filter leaves fewer pages)."""
+    with read_scope() as session:
+        rows, total = service.search(session, flt, now=now, page=page, page_size=page_size)
+        update_due = _client_update_due(session, [r.id for r in rows])
+    pages = max(1, -(-total // page_size))
+    return IncidentsPage(rows=rows, total=total, page=page if page <= pages else 1, pages=pages,
+                         update_due=update_due)
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    """One saved policy as the Policies page lists it (its newest version)."""
+
+    name: str
+    title: str
+    version: int
+    is_preset: bool
+    is_default: bool
+    open_incidents: int
+    source: str
+    yaml_text: str
+
+
+@dataclass(frozen=True)
+class PoliciesPage:
+    """Every saved policy and the team default."""
+
+    rows: list[PolicyRow]
+    default: str
+
+    @property
+    def names(self) -> list[str]:
+        """The policy names, in list order."""
+        return [row.name for row in self.rows]
+
+    def row(self, name: str) -> PolicyRow:
+        """The row of policy `name`."""
+        return next(row for row in self.rows if row.name == name)
+
+
+def policies_page() -> PoliciesPage:
+    """The Policies page's list: each policy's newest version and how many open incidents use it."""
+    with read_scope() as session:
+        default = policy_store.default_name(session)
+        in_use = service.open_incident_counts(session)
+        rows = []
+        for name in policy_store.policy_names(session):
+            latest = policy_store.latest_version(session, name)
+            if latest is None:
+                continue
+            rows.append(PolicyRow(name=name, title=latest.title, version=latest.version, is_preset=latest.is_preset,
+                                  is_default=name == default, open_incidents=in_use.get(name, 0),
+                                  source=latest.source, yaml_text=latest.yaml_text))
+    return PoliciesPage(rows=rows, default=default)
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """One audited change of a policy."""
+
+    at: dt.datetime
+    actor_name: str
+    action: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PolicyUse:
+    """One policy's open incidents (the first hundred, and how many in all) and its audited changes."""
+
+    open_incidents: list[IncidentRow]
+    open_count: int
+    history: list[PolicyChange]
+
+
+def policy_use(name: str, *, now: dt.datetime) -> PolicyUse:
+    """The open incidents that use policy `name` and the last fifty changes to it."""
+    flt = IncidentFilter(statuses=tuple(s.value for s in OPEN_STATUSES), policy=name)
+    with read_scope() as session:
+        rows, count = service.search(session, flt, now=now, page_size=100)
+        history = [PolicyChange(e.at, e.actor_name, e.action, dict(e.changes))
+                   for e in audit.entries_for(session, "policy", name, limit=50)]
+    return PolicyUse(open_incidents=rows, open_count=count, history=history)
+
+
+@dataclass(frozen=True)
+class TriagePage:
+    """What the Triage page offers the viewer: the accounts they may open incidents on, the policies, the default."""
+
+    accounts: list[AccountChoice]
+    policies: list[str]
+    default_policy: str
+
+
+def triage_page(viewer: Viewer) -> TriagePage:
+    """The Triage page's choices for `viewer`."""
+    with read_scope() as session:
+        return TriagePage(accounts=accounts_for(session, user_id=viewer.id, role=viewer.role),
+                          policies=policy_store.policy_names(session),
+                          default_policy=policy_store.default_name(session))
+
+
+def triage_policy(name: str) -> tuple[Policy, int]:
+    """Policy `name`, parsed, with its version number (PolicyError when it cannot be used)."""
+    with read_scope() as session:
+        return policy_store.load(session, name)

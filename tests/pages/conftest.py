@@ -33,7 +33,7 @@ def page_as(script: str, username: str | None, timeout: float = 15) -> AppTest:
 def texts(at: AppTest) -> str:
     """Every piece of text a page showed, as the reader sees it (Markdown escapes undone), joined for `in` checks."""
     parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success"):
+    for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success", "toast"):
         parts.extend(visible_text(str(e.value)) for e in getattr(at, kind))
     parts.extend(str(e.value) for e in at.code)
     return "\n".join(parts)

@@ -1,0 +1,106 @@
+"""The read models of the pages that show client messages: incident, compose, message templates.
+
+Each function opens its own read-only unit of work, decides what the viewer
+may see or do, and returns plain values; pages render them and never open a
+session. The incident page's model lives here, not in `core.incident.views`,
+because it shows the incident's communication log and communication sits
+above incident in the domain layers. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from core.account.access import may_work_on
+from core.communication import flows as comms
+from core.communication import render as messages
+from core.communication.flows import ComposeSource, LogEntry, PreparedMessage, TemplateText, TemplateVersionRow
+from core.communication.mail import SmtpSettings
+from core.communication.render import MessageContext
+from core.incident import service as incident_queries
+from core.incident.views import IncidentView, Viewer, load, may_change
+from db.engine import read_scope
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    """Everything the incident page shows: the incident, whether the viewer may change it, people, messages."""
+
+    view: IncidentView
+    editable: bool
+    people: list[tuple[int, str]]
+    messages: list[LogEntry]
+    update_due: dt.datetime | None
+
+
+def incident_page(incident_id: int, *, viewer: Viewer, now: dt.datetime) -> IncidentPage | None:
+    """The incident page for `viewer` at `now`, or None when there is no such incident."""
+    with read_scope() as session:
+        view = load(session, incident_id, now=now)
+        if view is None:
+            return None
+        return IncidentPage(view=view, editable=may_change(viewer, view),
+                            people=incident_queries.owners(session),
+                            messages=comms.communication_log(session, incident_id),
+                            update_due=comms.client_update_due(session, [incident_id]).get(incident_id))
+
+
+def compose_choices(viewer: Viewer) -> dict[int, str]:
+    """The incidents `viewer` may write to the client about, open ones first, as {id: label}."""
+    with read_scope() as session:
+        return dict(comms.composable_incidents(session, user_id=viewer.id, role=viewer.role))
+
+
+@dataclass(frozen=True)
+class ComposePage:
+    """One incident in the composer: its prefilled source, whether the viewer may write, the mail server."""
+
+    source: ComposeSource
+    may_write: bool
+    smtp: SmtpSettings | None
+    fields: dict[str, list[str]]
+    """The fields each catalog message uses, by template key (from its current text)."""
+
+
+def compose_page(incident_id: int, *, viewer: Viewer, now: dt.datetime) -> ComposePage | None:
+    """The composer for incident `incident_id`, signed by `viewer`; None when there is no such incident.
+
+    The viewer may write for the accounts they work on and the incidents they own.
+    """
+    with read_scope() as session:
+        source = comms.compose_source(session, incident_id, signer_id=viewer.id, now=now)
+        if source is None:
+            return None
+        smtp, _ = comms.smtp_settings(session)
+        fields = {spec.key: comms.template_fields(comms.current_template(session, spec.key).sources)
+                  for spec in messages.catalog()}
+    allowed = may_work_on(viewer.role, viewer.id, source.account_owner_id) or source.owner_id == viewer.id
+    return ComposePage(source=source, may_write=allowed, smtp=smtp, fields=fields)
+
+
+def preview(*, key: str, context: MessageContext) -> PreparedMessage:
+    """Message `key` rendered from its current text with `context` (RenderError when it cannot render)."""
+    with read_scope() as session:
+        return comms.prepare_message(session, key=key, context=context)
+
+
+@dataclass(frozen=True)
+class TemplatePage:
+    """One template on the Message templates page: the text compose uses now and every saved version."""
+
+    current: TemplateText
+    history: list[TemplateVersionRow]
+
+
+def template_page(key: str) -> TemplatePage:
+    """Template `key`'s current text and saved versions, newest first."""
+    with read_scope() as session:
+        return TemplatePage(current=comms.current_template(session, key),
+                            history=comms.template_history(session, key))
+
+
+def smtp_page() -> tuple[SmtpSettings | None, int]:
+    """The saved email server settings (None when not set up) and their revision (0: never saved)."""
+    with read_scope() as session:
+        return comms.smtp_settings(session)

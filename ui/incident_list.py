@@ -1,0 +1,45 @@
+"""The incident list's table: one row per incident with its most urgent clock and client update, linked.
+
+Renders rows read by `core.incident.views.incidents_page`; no query here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from core.incident.views import IncidentsPage
+from core.sla.clocks import CLOCK_LABELS
+from core.vocabulary import STATUS_LABELS, IncidentStatus
+from ui.format import local_time, time_left
+
+
+def _clock(clock: str | None, deadline: dt.datetime | None, now: dt.datetime) -> str:
+    if deadline is None:
+        return "—"
+    return f"{CLOCK_LABELS.get(clock or '', clock)}: {time_left(deadline, now)}"
+
+
+def incident_table(page: IncidentsPage, time_zone: str, now: dt.datetime) -> None:
+    """The page's incidents as a table with an "open" link per row, or a note when none matches."""
+    due = page.update_due
+    table = pd.DataFrame([{
+        "Open": f"/incident?id={r.id}", "ID": r.id, "Severity": r.severity + (" RED" if r.red_status else ""),
+        "Customer": f"{r.account} ({r.tier})", "Title": r.title, "Status": STATUS_LABELS[IncidentStatus(r.status)],
+        "Owner": r.owner or "unassigned", "Detected": local_time(r.detected_at, time_zone),
+        "Most urgent clock": _clock(r.next_deadline_clock, r.next_deadline_at, now),
+        "Overdue": bool(r.next_deadline_at and r.next_deadline_at < now),
+        "Escalation overdue": r.escalation_overdue(now),
+        "Client update": time_left(due.get(r.id), now),
+        "Client update overdue": bool((when := due.get(r.id)) and when < now),
+    } for r in page.rows])
+    if table.empty:
+        st.info("No incident matches these filters.")
+        return
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "Open": st.column_config.LinkColumn("Open", display_text="open"),
+        "Overdue": st.column_config.CheckboxColumn("Overdue"),
+        "Escalation overdue": st.column_config.CheckboxColumn("Escalation overdue"),
+        "Client update overdue": st.column_config.CheckboxColumn("Client update overdue")})
