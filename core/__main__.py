@@ -22,33 +22,25 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
+from core.cli import admin as admin_cli
+from core.cli import templates as templates_cli
 from core.policy.loading import PolicyError, PolicyFileError, load_policy_file, load_preset, preset_names
 from core.policy.schema import Policy
 from core.triage.rules import AnswersError, parse_answers, triage
 
-RegisterCommand = Callable[[argparse._SubParsersAction], None]
+if TYPE_CHECKING:
+    from core.cli import Subparsers
 
-
-
-def _register_admin(subparsers: argparse._SubParsersAction) -> None:
-    # Imported late so the triage contract's module graph stays free of the
-    # database layer until the parser is built.
-    from core.cli import admin as admin_cli
-
-    admin_cli.register(subparsers)
-
-
-def _register_templates(subparsers: argparse._SubParsersAction) -> None:
-    from core.cli import templates as templates_cli
-
-    templates_cli.register(subparsers)
+RegisterCommand: TypeAlias = Callable[["Subparsers"], None]
 
 
 # Commands defined in other modules: (name, register). main() registers them
-# after the built-in ones.
-EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users", _register_admin),
-                                                     ("templates", _register_templates)]
+# after the built-in ones. Their modules only build parsers: the database layer
+# and the template worker are imported when one of their commands runs.
+EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users", admin_cli.register),
+                                                     ("templates", templates_cli.register)]
 
 EXIT_USAGE = 2
 
@@ -121,7 +113,7 @@ def _command_triage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _register_policies(subparsers: argparse._SubParsersAction) -> None:
+def _register_policies(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "policies", help="list the bundled policy presets, one per line ('policies check FILE' validates a file)")
     parser.set_defaults(func=_command_policies)
@@ -134,7 +126,7 @@ def _register_policies(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=_command_policies_check)
 
 
-def _register_triage(subparsers: argparse._SubParsersAction) -> None:
+def _register_triage(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "triage",
         help="triage one incident and print the outcome as JSON",

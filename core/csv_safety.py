@@ -36,7 +36,8 @@ def _blank(value: Any) -> bool:
     if value is None:
         return True
     try:
-        return bool(value != value)  # NaN and NaT are not equal to themselves
+        # NaN and NaT are not equal to themselves; core never imports pandas to ask it.
+        return bool(value != value)  # noqa: PLR0124 -- the self-comparison is the test
     except TypeError:  # pandas' NA refuses to be a boolean: it is a missing value too
         return True
 

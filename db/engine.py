@@ -11,12 +11,13 @@ unit of work, and never cache ORM objects.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +56,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -69,7 +70,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):
+    def _on_begin(connection: Connection) -> None:
         # Writers take the write lock up front: a deferred transaction that
         # reads, then writes, is how SQLite silently loses updates.
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
@@ -95,14 +96,6 @@ def get_engine(url: str | None = None) -> Engine:
             engine = make_engine(url)
             _engines[url] = engine
         return engine
-
-
-def dispose_engines() -> None:
-    """Close every pooled connection (tests, forked workers)."""
-    with _engines_lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
 
 
 @contextmanager

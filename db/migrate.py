@@ -19,6 +19,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
@@ -135,6 +136,6 @@ def _cannot_prepare(engine: Engine, error: Exception) -> str:
 UNMODELLED_PREFIXES = ("incidents_fts", "ix_incidents_title_trgm", "ix_incidents_summary_trgm")
 
 
-def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+def include_name(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
     """False for objects the models leave to hand-written migrations (for autogenerate/compare)."""
     return not (name or "").startswith(UNMODELLED_PREFIXES)

@@ -24,6 +24,7 @@ from core.limits import CONTRACT_TERM, EMAIL, NAME
 from core.policy.measures import SIGNAL_METRICS
 from core.text import markdown_literal
 from core.vocabulary import TIERS
+from core.zones import zone_names
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser
 from ui.save import queue_toast, save
@@ -55,7 +56,7 @@ def account_form(prefix: str, initial: dict, owners: list[tuple[int, str]], *, c
                  submit_label: str) -> dict | None:
     """Draw the account form; on submit return the raw account data for core to validate."""
     names = dict(owners)
-    zones = account_service.time_zones()
+    zones = zone_names()
     _default(f"{prefix}name", initial.get("name", ""))
     _default(f"{prefix}tier", initial.get("tier") or TIERS[0])
     _default(f"{prefix}acv", float(initial.get("annual_contract_value") or 0))
@@ -164,7 +165,7 @@ def reading_form(account_id: int, user: CurrentUser, now: dt.datetime) -> None:
         return
     when = now if day == now.date() else dt.datetime.combine(day, dt.time(12), dt.UTC)
     save(lambda session: signals.record(
-        session, account_id=account_id, source="form", actor=editor_of(user).actor, now=now,
+        session, account_id=account_id, source="form", editor=editor_of(user), now=now,
         reading=signals.parse_reading({"metric": metric, "observed_at": when, "value": value, "target": target})),
         done=f"{METRIC_LABELS[metric]} reading recorded.", reset=_keys(prefix))
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from core.account.service import AccountError, AccountPermissionError
+from core.account.service import AccountError, AccountForbidden
 from core.account.signals import SignalError
 from core.communication.flows import CommunicationError
 from core.communication.mail import MailError
@@ -41,7 +41,7 @@ _TOAST = "_saved_toast"
 # covers the *Forbidden refusals; MailError is the one that does not derive from ValueError.
 USER_ERRORS: tuple[type[Exception], ...] = (
     UserError, PasswordRuleError, PolicyError, IncidentError, ConflictError, IllegalMove, ReviewError,
-    AccountError, AccountPermissionError, SignalError, CommunicationError, ReportError, ReportForbidden,
+    AccountError, AccountForbidden, SignalError, CommunicationError, ReportError, ReportForbidden,
     UnknownTimeZone, ValueError, PermissionError,
     MailError,  # SMTP settings: a refused server or address is for the admin to fix, not a crash
 )

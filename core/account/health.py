@@ -109,7 +109,8 @@ def lookback(rules: Iterable[EarlyWarning]) -> dt.timedelta:
     return max(spans)
 
 
-def evaluate(observations: Iterable[Observation], rules: Iterable[EarlyWarning], now: dt.datetime) -> list[HealthWarning]:
+def evaluate(observations: Iterable[Observation], rules: Iterable[EarlyWarning],
+             now: dt.datetime) -> list[HealthWarning]:
     """Every warning that fires at `now`, by account then rule order; readings after `now` are ignored."""
     series: dict[tuple[int, str], list[Observation]] = defaultdict(list)
     for obs in observations:

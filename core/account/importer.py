@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from core.account.service import (
     AccountError,
+    AccountForbidden,
     AccountInput,
-    AccountPermissionError,
     Editor,
     create_account,
     describe_errors,
@@ -56,7 +56,8 @@ class ImportRefused(AccountError):
     """The file has errors; nothing was imported. `preview` holds them."""
 
     def __init__(self, preview: ImportPreview):
-        super().__init__(f"Nothing was imported: {preview.error_count} problem(s) in the file; fix them and upload again.")
+        super().__init__(
+            f"Nothing was imported: {preview.error_count} problem(s) in the file; fix them and upload again.")
         self.preview = preview
 
 
@@ -88,38 +89,14 @@ def read_table(data: bytes, allowed: tuple[str, ...], required: tuple[str, ...],
     Lines the CSV reader cannot read, and values with a NUL character, are row
     errors; a value in `text_columns` that starts like a formula is a warning.
     """
-    if len(data) > MAX_BYTES:
-        preview.file_errors.append(
-            f"The file is {len(data) / 1_000_000:.1f} MB; the limit is {MAX_BYTES / 1_000_000:g} MB. "
-            "Split it into smaller files.")
-        return []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        preview.file_errors.append(
-            f"The file is not UTF-8: byte 0x{data[exc.start]:02X} at position {exc.start} (line {line}) cannot be "
-            "read. Save it as \"CSV UTF-8\" and upload again.")
+    text = _decoded(data, preview)
+    if text is None:
         return []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header = next(reader, None)
-    if not header or not any(h.strip() for h in header):
-        preview.file_errors.append(f"The file is empty: the first line must name the columns ({', '.join(allowed)}).")
+    columns = _columns(next(reader, None), allowed, required, preview)
+    if columns is None:
         return []
-    columns = [h.strip().lower() for h in header]
-    unknown = [c for c in columns if c not in allowed]
-    missing = [c for c in required if c not in columns]
-    doubled = sorted({c for c in columns if columns.count(c) > 1})
-    if unknown:
-        preview.file_errors.append(f"Unknown column(s): {', '.join(unknown) or '(blank)'}. "
-                                   f"Allowed columns: {', '.join(allowed)}.")
-    if missing:
-        preview.file_errors.append(f"Missing required column(s): {', '.join(missing)}.")
-    if doubled:
-        preview.file_errors.append(f"Column(s) named twice: {', '.join(doubled)}.")
-    if preview.file_errors:
-        return []
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     while True:
         start = reader.line_num + 1
         try:
@@ -145,17 +122,60 @@ def read_table(data: bytes, allowed: tuple[str, ...], required: tuple[str, ...],
             preview.row_errors.append((start, f"{with_nul[0].replace('_', ' ')}: contains a NUL character (\\0): "
                                               "remove it"))
             continue
-        for column in (c for c in text_columns if c in row):
-            raw = values[columns.index(column)]
-            first = raw[:1] if looks_like_formula(raw) else row[column][:1]
-            if looks_like_formula(first):
-                preview.warnings.append((start, f"{column.replace('_', ' ')}: starts with {first!r}, which a "
-                                                "spreadsheet could run as a formula; it is stored as text and "
-                                                "exported with a leading '"))
+        _warn_formulas(start, row, values, columns, text_columns, preview)
         rows.append((start, row))
     if not rows and not preview.row_errors:
         preview.file_errors.append("The file has a header but no rows.")
     return rows
+
+
+def _decoded(data: bytes, preview: ImportPreview) -> str | None:
+    """The file's text, or None with a file error when it is too big or not UTF-8."""
+    if len(data) > MAX_BYTES:
+        preview.file_errors.append(
+            f"The file is {len(data) / 1_000_000:.1f} MB; the limit is {MAX_BYTES / 1_000_000:g} MB. "
+            "Split it into smaller files.")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        preview.file_errors.append(
+            f"The file is not UTF-8: byte 0x{data[exc.start]:02X} at position {exc.start} (line {line}) cannot be "
+            "read. Save it as \"CSV UTF-8\" and upload again.")
+        return None
+
+
+def _columns(header: list[str] | None, allowed: tuple[str, ...], required: tuple[str, ...],
+             preview: ImportPreview) -> list[str] | None:
+    """The header's column names, or None with file errors naming unknown, missing and doubled columns."""
+    if not header or not any(h.strip() for h in header):
+        preview.file_errors.append(f"The file is empty: the first line must name the columns ({', '.join(allowed)}).")
+        return None
+    columns = [h.strip().lower() for h in header]
+    unknown = [c for c in columns if c not in allowed]
+    missing = [c for c in required if c not in columns]
+    doubled = sorted({c for c in columns if columns.count(c) > 1})
+    if unknown:
+        preview.file_errors.append(f"Unknown column(s): {', '.join(unknown) or '(blank)'}. "
+                                   f"Allowed columns: {', '.join(allowed)}.")
+    if missing:
+        preview.file_errors.append(f"Missing required column(s): {', '.join(missing)}.")
+    if doubled:
+        preview.file_errors.append(f"Column(s) named twice: {', '.join(doubled)}.")
+    return None if preview.file_errors else columns
+
+
+def _warn_formulas(line: int, row: dict[str, str], values: list[str], columns: list[str],
+                   text_columns: tuple[str, ...], preview: ImportPreview) -> None:
+    """Warn about each free-text value that a spreadsheet could run as a formula."""
+    for column in (c for c in text_columns if c in row):
+        raw = values[columns.index(column)]
+        first = raw[:1] if looks_like_formula(raw) else row[column][:1]
+        if looks_like_formula(first):
+            preview.warnings.append((line, f"{column.replace('_', ' ')}: starts with {first!r}, which a "
+                                           "spreadsheet could run as a formula; it is stored as text and "
+                                           "exported with a leading '"))
 
 
 def _csv_problem(exc: csv.Error) -> str:
@@ -180,7 +200,8 @@ def preview_accounts(session: Session, data: bytes) -> ImportPreview:
     preview = ImportPreview()
     rows = read_table(data, ACCOUNT_COLUMNS, ACCOUNT_REQUIRED, preview, ACCOUNT_TEXT_COLUMNS)
     existing = {n.lower() for n in session.scalars(select(Account.name))}
-    usernames = dict(session.execute(select(func.lower(User.username), User.id).where(User.is_active.is_(True))).all())
+    active = select(func.lower(User.username), User.id).where(User.is_active.is_(True))
+    usernames: dict[str, int] = {name: user_id for name, user_id in session.execute(active)}
     seen: dict[str, int] = {}
     for line, row in rows:
         try:
@@ -208,7 +229,8 @@ def _account_row(row: dict[str, str], usernames: dict[str, int]) -> AccountInput
         if owner.lower() not in usernames:
             raise ValueError(f"owner: no active user named {owner!r}")
         owner_id = usernames[owner.lower()]
-    contact = {k.removeprefix("contact_"): row[k] for k in ACCOUNT_COLUMNS if k.startswith("contact_") and row.get(k)}
+    contact: dict[str, str | bool] = {
+        k.removeprefix("contact_"): row[k] for k in ACCOUNT_COLUMNS if k.startswith("contact_") and row.get(k)}
     if "channel" in contact:
         contact["preferred_channel"] = contact.pop("channel")
     if contact:
@@ -227,7 +249,7 @@ def _account_row(row: dict[str, str], usernames: dict[str, int]) -> AccountInput
 def import_accounts(session: Session, data: bytes, *, editor: Editor, now: dt.datetime) -> int:
     """Create every account of the file, or none (ImportRefused); returns how many were created."""
     if not may_archive(editor):
-        raise AccountPermissionError("Only an admin can import accounts.")
+        raise AccountForbidden("Only an admin can import accounts.")
     preview = preview_accounts(session, data)
     if not preview.ok:
         raise ImportRefused(preview)
@@ -246,7 +268,7 @@ def preview_signals(session: Session, data: bytes, *, now: dt.datetime) -> Impor
     rows = read_table(data, SIGNAL_COLUMNS, SIGNAL_REQUIRED, preview, SIGNAL_TEXT_COLUMNS)
     accounts = {name.lower(): (aid, archived is not None)
                 for aid, name, archived in session.execute(select(Account.id, Account.name, Account.archived_at))}
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[int, str, dt.datetime], int] = {}
     for line, row in rows:
         found = accounts.get(row["account"].lower())
         if found is None:
@@ -296,7 +318,7 @@ def _refuse_stored_duplicates(session: Session, preview: ImportPreview) -> None:
 def import_signals(session: Session, data: bytes, *, editor: Editor, now: dt.datetime) -> int:
     """Store every reading of the file, or none (ImportRefused); returns how many were stored."""
     if not may_archive(editor):
-        raise AccountPermissionError("Only an admin can import health signals.")
+        raise AccountForbidden("Only an admin can import health signals.")
     preview = preview_signals(session, data, now=now)
     if not preview.ok:
         raise ImportRefused(preview)

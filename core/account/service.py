@@ -15,8 +15,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func, select
@@ -31,6 +30,7 @@ from core.people.users import EMAIL_PATTERN, Actor
 from core.sla.clocks import CLOCK_LABELS, compute_clocks
 from core.sla.facts import facts_of, policy_of
 from core.vocabulary import CLOCKS, TIERS, ClockState, Tier
+from core.zones import UTC_NAME, check_zone_name
 from db.models import Account, AuditEntry, Communication, Contact, Incident, SlaPause, User
 from db.rows import get_for_update
 
@@ -42,8 +42,8 @@ class AccountError(ValueError):
     """A change to an account that cannot be made; the message says what to fix."""
 
 
-class AccountPermissionError(AccountError):
-    """The user's role does not allow this change on this account."""
+class AccountForbidden(AccountError, PermissionError):
+    """This person may not make the change; the message says who may (the owner, leads, admins)."""
 
 
 class AccountConflict(AccountError):
@@ -69,12 +69,20 @@ class Editor:
 
 
 def _zone(value: str) -> str:
-    value = value.strip() or "UTC"
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}; use a name such as Europe/Paris or America/New_York") from None
-    return value
+    # An empty zone means UTC; any other name goes through the one zone check (core.zones).
+    return check_zone_name(value.strip() or UTC_NAME)
+
+
+class ContactData(TypedDict):
+    """A stored contact as plain values: the fields of ContactInput."""
+
+    name: str
+    role: str
+    email: str
+    phone: str
+    time_zone: str
+    preferred_channel: str
+    is_primary: bool
 
 
 class ContactInput(BaseModel):
@@ -160,17 +168,12 @@ def describe_errors(exc: ValidationError, subject: str = "account") -> str:
     return "\n".join(lines)
 
 
-def parse_account(data: dict) -> AccountInput:
+def parse_account(data: dict[str, Any]) -> AccountInput:
     """Validate account input; AccountError listing every problem when it is wrong."""
     try:
         return AccountInput.model_validate(data)
     except ValidationError as exc:
         raise AccountError(describe_errors(exc)) from None
-
-
-def time_zones() -> list[str]:
-    """Every IANA time zone name, sorted, for pickers."""
-    return sorted(available_timezones())
 
 
 # --------------------------------------------------------------------------
@@ -197,6 +200,12 @@ def may_archive(editor: Editor) -> bool:
     return editor.role is Role.ADMIN
 
 
+def check_may_edit(editor: Editor, account: Account, what: str) -> None:
+    """AccountForbidden, saying who may, unless the editor may change this account (`what`: the change)."""
+    if not may_edit(editor, account.owner_id):
+        raise AccountForbidden(f"Only the account's owner, a lead or an admin may {what} {account.name}.")
+
+
 # --------------------------------------------------------------------------
 # Writes.
 
@@ -217,17 +226,20 @@ def _check_name_free(session: Session, name: str, account_id: int | None) -> Non
         raise AccountError(f"name: an account named {name!r} already exists; choose another name")
 
 
-def _snapshot(account: Account) -> dict:
+def _snapshot(account: Account) -> dict[str, Any]:
     return {
-        "name": account.name, "tier": account.tier, "annual_contract_value": f"{Decimal(account.annual_contract_value):.2f}",
+        "name": account.name, "tier": account.tier,
+        "annual_contract_value": f"{Decimal(account.annual_contract_value):.2f}",
         "renewal_date": account.renewal_date.isoformat() if account.renewal_date else None,
         "owner_id": account.owner_id, "time_zone": account.time_zone, "contract_terms": dict(account.contract_terms),
         "contacts": [_contact_data(c) for c in account.contacts],
     }
 
 
-def _contact_data(contact: Contact) -> dict:
-    return {k: getattr(contact, k) for k in ContactInput.model_fields}
+def _contact_data(contact: Contact) -> ContactData:
+    return ContactData(name=contact.name, role=contact.role, email=contact.email, phone=contact.phone,
+                       time_zone=contact.time_zone, preferred_channel=contact.preferred_channel,
+                       is_primary=contact.is_primary)
 
 
 def _apply(account: Account, data: AccountInput) -> None:
@@ -247,7 +259,7 @@ def _apply(account: Account, data: AccountInput) -> None:
 def create_account(session: Session, *, data: AccountInput, editor: Editor, now: dt.datetime) -> int:
     """Create an account (leads and admins); returns its id."""
     if not may_create(editor):
-        raise AccountPermissionError("Only a lead or an admin can create accounts.")
+        raise AccountForbidden("Only a lead or an admin can create accounts.")
     _check_name_free(session, data.name, None)
     _check_owner(session, data.owner_id)
     account = Account(created_at=now, updated_at=now, contract_terms={})
@@ -285,10 +297,9 @@ def update_account(session: Session, *, account_id: int, data: AccountInput, exp
                    editor: Editor, now: dt.datetime) -> Account:
     """Save an edit of the account and its contacts, refusing a stale version or a forbidden change."""
     account = lock(session, account_id, expected_version)
-    if not may_edit(editor, account.owner_id):
-        raise AccountPermissionError(f"You can edit only accounts you own; {account.name} belongs to someone else.")
+    check_may_edit(editor, account, "edit")
     if data.owner_id != account.owner_id and not works_on_all_accounts(editor.role):
-        raise AccountPermissionError("Only a lead or an admin can hand an account to another owner.")
+        raise AccountForbidden("Only a lead or an admin can hand an account to another owner.")
     if account.archived_at is not None:
         raise AccountError(f"{account.name} is archived; an admin must restore it before it can be edited.")
     _check_name_free(session, data.name, account_id)
@@ -311,7 +322,7 @@ def set_archived(session: Session, *, account_id: int, archived: bool, expected_
                  now: dt.datetime) -> Account:
     """Archive (hide from lists and triage, keep history) or restore an account; admins only."""
     if not may_archive(editor):
-        raise AccountPermissionError("Only an admin can archive or restore accounts.")
+        raise AccountForbidden("Only an admin can archive or restore accounts.")
     account = lock(session, account_id, expected_version)
     if (account.archived_at is not None) == archived:
         raise AccountError(f"{account.name} is already {'archived' if archived else 'active'}.")
@@ -356,7 +367,7 @@ def list_accounts(session: Session, editor: Editor, *, include_archived: bool = 
                            len(a.contacts)) for a in session.scalars(stmt)]
 
 
-def form_data(account: Account) -> dict:
+def form_data(account: Account) -> dict[str, Any]:
     """The account as AccountInput data, to fill an edit form."""
     return AccountInput(
         name=account.name, tier=account.tier if account.tier in TIERS else "basic",
@@ -404,6 +415,17 @@ class ClockAttainment:
     running: int
 
 
+class AccountMessage(TypedDict):
+    """One message sent to the client, as the account page lists it."""
+
+    at: dt.datetime
+    incident: int
+    channel: str
+    subject: str
+    to: str
+    by: str
+
+
 @dataclass(frozen=True)
 class AccountView:
     """Everything the account page shows, as plain values."""
@@ -418,21 +440,22 @@ class AccountView:
     owner: str
     time_zone: str
     archived_at: dt.datetime | None
-    contract_terms: dict
-    contacts: list[dict]
-    form: dict
+    contract_terms: dict[str, Any]
+    contacts: list[ContactData]
+    form: dict[str, Any]
     incidents: list[AccountIncident]
     incident_total: int
     attainment: list[ClockAttainment]
-    communications: list[dict]
+    communications: list[AccountMessage]
 
 
-def sla_attainment(session: Session, incidents: list, now: dt.datetime) -> list[ClockAttainment]:
+def sla_attainment(session: Session, incidents: list[Incident], now: dt.datetime) -> list[ClockAttainment]:
     """Met, breached and still-running counts per clock over these incident rows, computed by core.sla.clocks."""
     ids = [i.id for i in incidents]
-    pauses: dict[int, list] = {}
+    pauses: dict[int, list[SlaPause]] = {}
     if ids:
-        for pause in session.scalars(select(SlaPause).where(SlaPause.incident_id.in_(ids)).order_by(SlaPause.started_at)):
+        stmt = select(SlaPause).where(SlaPause.incident_id.in_(ids)).order_by(SlaPause.started_at)
+        for pause in session.scalars(stmt):
             pauses.setdefault(pause.incident_id, []).append(pause)
     counts: dict[str, dict[str, int]] = {}
     for incident in incidents:
@@ -460,11 +483,13 @@ def account_view(session: Session, account_id: int, *, now: dt.datetime) -> Acco
     return AccountView(
         id=account.id, version=account.version, name=account.name, tier=account.tier,
         annual_contract_value=account.annual_contract_value, renewal_date=account.renewal_date,
-        owner_id=account.owner_id, owner=names.get(account.owner_id, "unassigned") if account.owner_id else "unassigned",
+        owner_id=account.owner_id,
+        owner=names.get(account.owner_id, "unassigned") if account.owner_id else "unassigned",
         time_zone=account.time_zone, archived_at=account.archived_at, contract_terms=dict(account.contract_terms or {}),
         contacts=[_contact_data(c) for c in account.contacts], form=form_data(account),
         incidents=[AccountIncident(i.id, i.title, i.severity, i.red_status, i.status, i.detected_at) for i in recent],
         incident_total=total, attainment=sla_attainment(session, recent, now),
-        communications=[{"at": c.sent_at, "incident": c.incident_id, "channel": c.channel, "subject": c.subject,
-                         "to": ", ".join(c.recipients or []), "by": names.get(c.sent_by_id, "?")} for c in comms],
+        communications=[AccountMessage(at=c.sent_at, incident=c.incident_id, channel=c.channel, subject=c.subject,
+                                       to=", ".join(c.recipients or []), by=names.get(c.sent_by_id, "?"))
+                        for c in comms],
     )

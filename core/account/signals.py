@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
@@ -22,8 +23,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.account import health
 from core.account.health import AccountRisk, HealthWarning, Observation
-from core.account.service import describe_errors
-from core.people.users import Actor
+from core.account.service import Editor, check_may_edit, describe_errors
 from core.policy import store as policy_store
 from core.policy.loading import PolicyError, load_preset, preset_names
 from core.policy.measures import SIGNAL_METRICS, EarlyWarning
@@ -85,7 +85,7 @@ class SignalInput(BaseModel):
         return self
 
 
-def parse_reading(data: dict) -> SignalInput:
+def parse_reading(data: dict[str, Any]) -> SignalInput:
     """Validate a reading; SignalError with a clear message when it is wrong."""
     try:
         return SignalInput.model_validate(data)
@@ -93,12 +93,16 @@ def parse_reading(data: dict) -> SignalInput:
         raise SignalError(describe_errors(exc, "reading").replace("\n", "; ")) from None
 
 
-def record(session: Session, *, account_id: int, reading: SignalInput, source: str, actor: Actor,
+def record(session: Session, *, account_id: int, reading: SignalInput, source: str, editor: Editor,
            now: dt.datetime) -> HealthSignal:
-    """Store one reading in the caller's unit of work; a second reading with the same key is refused."""
+    """Store one reading in the caller's unit of work; a second reading with the same key is refused.
+
+    Those who may edit the account record its readings: AccountForbidden for anyone else.
+    """
     account = session.get(Account, account_id)
     if account is None:
         raise SignalError(f"Account {account_id} does not exist.")
+    check_may_edit(editor, account, "record a reading for")
     if reading.observed_at > now:
         raise SignalError("The reading is in the future: give a time up to now.")
     duplicate = session.scalar(select(HealthSignal.id).where(
@@ -109,15 +113,16 @@ def record(session: Session, *, account_id: int, reading: SignalInput, source: s
                           f"{reading.observed_at:%Y-%m-%d %H:%M} UTC.")
     row = HealthSignal(account_id=account_id, metric=reading.metric, observed_at=reading.observed_at,
                        value=reading.value, target=reading.target, source=source, recorded_at=now,
-                       recorded_by_id=actor.id)
+                       recorded_by_id=editor.id)
     session.add(row)
     session.flush()
-    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="account", entity_id=account_id,
+    audit.record(session, actor_id=editor.id, actor_name=editor.name, entity_type="account", entity_id=account_id,
                  action="signal_recorded", changes={reading.metric: [None, reading.value]}, at=now)
     return row
 
 
-def stored(session: Session, account_ids: Iterable[int] | None, since: dt.datetime, until: dt.datetime) -> list[Observation]:
+def stored(session: Session, account_ids: Iterable[int] | None, since: dt.datetime,
+           until: dt.datetime) -> list[Observation]:
     """Entered and imported readings in (since, until], oldest first."""
     stmt = select(HealthSignal.account_id, HealthSignal.metric, HealthSignal.observed_at, HealthSignal.value,
                   HealthSignal.target, HealthSignal.source).where(

@@ -17,12 +17,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from core.cli import Subparsers
 
 EXIT_PROBLEMS = 2
 HTML_SUFFIXES = (".html.j2", ".html", ".htm")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `templates check` command to the `python -m core` parser."""
     templates = subparsers.add_parser("templates", help="check message template files",
                                       description="Message template files.")
@@ -40,14 +44,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=command_check)
 
 
-def template_problems(path: Path, *, audience: str, channel: str) -> list[tuple[int, str]]:
+def template_problems(path: Path, *, audience: Literal["client", "internal"], channel: str) -> list[tuple[int, str]]:
     """(line, what to fix) for every problem in the template file at `path`; [] when it is fine."""
-    from core.communication import worker as template_worker
+    # The worker and the message model import Jinja and pydantic models: only this command pays for them.
+    from core.communication import worker as template_worker  # noqa: PLC0415 -- heavy, off the parser's start-up
 
     template_worker.pool().prestart()  # the worker loads while this process imports the message model
-    from core.communication.catalog import check_part
+    from core.communication.catalog import check_part  # noqa: PLC0415 -- imported after prestart() on purpose
 
-    part = "html" if path.name.lower().endswith(HTML_SUFFIXES) else "text"
+    part: Literal["html", "text"] = "html" if path.name.lower().endswith(HTML_SUFFIXES) else "text"
     try:
         source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -65,7 +70,7 @@ def template_problems(path: Path, *, audience: str, channel: str) -> list[tuple[
 
 def command_check(args: argparse.Namespace) -> int:
     """Print each problem as FILE:LINE: message on stderr; 2 when there are any, else 0."""
-    from core.communication import worker as template_worker
+    from core.communication import worker as template_worker  # noqa: PLC0415 -- heavy, off the parser's start-up
 
     try:
         problems = template_problems(Path(args.file), audience=args.audience, channel=args.channel)

@@ -12,6 +12,7 @@ their first notice and their resolution message. Deterministic for a given
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +33,8 @@ RESOLUTION_FILL = {
 }
 
 
-def _log(session: Session, incident: Incident, key: str, sent_at: dt.datetime, fill: dict, now: dt.datetime) -> None:
+def _log(session: Session, incident: Incident, key: str, sent_at: dt.datetime, fill: dict[str, Any],
+         now: dt.datetime) -> None:
     owner = session.get(User, incident.owner_id) if incident.owner_id else None
     source = comms.compose_source(session, incident.id, signer_id=owner.id if owner else None, now=sent_at)
     if source is None or not source.default_recipients:
@@ -55,19 +57,24 @@ def load(session: Session, *, now: dt.datetime) -> int:
         select(Incident).where(Incident.status.in_([s.value for s in OPEN_STATUSES]),
                                Incident.client_notified_at.is_not(None)).order_by(Incident.id)).all()
     for index, incident in enumerate(open_notified):
+        notified = incident.client_notified_at
+        if notified is None:  # the query keeps only notified incidents
+            continue
         first = "emergency_acknowledgement" if incident.severity == "P0" else "p1_response"
-        _log(session, incident, first, incident.client_notified_at, FIRST_NOTICE_FILL, now)
+        _log(session, incident, first, notified, FIRST_NOTICE_FILL, now)
         count += 1
         cadence = next((c.target for c in clocks_of(session, incident, now) if c.clock == "client_update"), None)
         if index % 2 == 0 and cadence is not None:
             # On time: an update went out half a cadence ago; the others are left overdue.
-            sent = max(now - cadence / 2, incident.client_notified_at + dt.timedelta(minutes=1))
+            sent = max(now - cadence / 2, notified + dt.timedelta(minutes=1))
             _log(session, incident, "status_update", min(sent, now), {}, now)
             count += 1
     resolved = session.scalars(
         select(Incident).where(Incident.resolved_at.is_not(None), Incident.client_notified_at.is_not(None))
         .order_by(Incident.resolved_at.desc()).limit(RECENT_RESOLVED)).all()
     for incident in resolved:
+        if incident.client_notified_at is None or incident.resolved_at is None:  # the query keeps only those with both
+            continue
         _log(session, incident, "p1_response", incident.client_notified_at, FIRST_NOTICE_FILL, now)
         _log(session, incident, "resolution_root_cause", incident.resolved_at, RESOLUTION_FILL, now)
         count += 2

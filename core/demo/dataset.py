@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +27,7 @@ from core.incident.lifecycle import Milestone
 from core.people import users
 from core.people.access import Role
 from core.triage.rules import Answers
+from core.vocabulary import OPEN_STATUSES, IncidentStatus
 from db.models import Account, Contact, Incident
 
 SEED = 20261122
@@ -57,7 +60,7 @@ ZONES = ["Europe/London", "Europe/Paris", "America/New_York", "America/Los_Angel
 ACV = {"enterprise": (60_000, 400_000), "pro": (12_000, 60_000), "basic": (1_200, 12_000)}
 
 # (title, answers, weight): what goes wrong at customers, from outages to cosmetic bugs.
-SCENARIOS: list[tuple[str, dict, int]] = [
+SCENARIOS: list[tuple[str, dict[str, Any], int]] = [
     ("Platform completely down for the customer",
      {"business_impact": "stopped", "complete_outage": True, "system_affected": "core", "workaround": "none",
       "other_customers_affected": "yes", "users_affected_pct": 100, "outage_minutes": 75,
@@ -157,12 +160,23 @@ def _accounts(session: Session, rng: random.Random, csm_ids: list[int], now: dt.
     return accounts
 
 
-def _pick(rng: random.Random, weighted: list[tuple]) -> tuple:
+# A weighted choice: a tuple whose last item is its weight.
+Weighted = TypeVar("Weighted", bound=tuple[Any, ...])
+
+
+def _pick(rng: random.Random, weighted: Sequence[Weighted]) -> Weighted:
     return rng.choices(weighted, weights=[w[-1] for w in weighted])[0]
 
 
+def _incident(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:  # the demo just created it in this unit of work
+        raise LookupError(f"incident {incident_id} is missing while the demo data loads")
+    return incident
+
+
 def _opened(session: Session, rng: random.Random, account: Account, detected: dt.datetime,
-            now: dt.datetime) -> tuple[int, dict]:
+            now: dt.datetime) -> tuple[int, dict[str, dt.timedelta]]:
     title, answers, _ = _pick(rng, SCENARIOS)
     policy_name = _pick(rng, POLICY_MIX)[0]
     filled = dict(answers, customer=account.name, customer_tier=account.tier,
@@ -203,7 +217,8 @@ OPEN_PATHS = [[], [], [M.ACKNOWLEDGED], [M.ACKNOWLEDGED, M.CLIENT_NOTIFIED],
 
 
 def _play(session: Session, rng: random.Random, incident_id: int, detected: dt.datetime,
-          targets: dict, path: list[Milestone], now: dt.datetime, late_odds: float = 0.12) -> None:
+          targets: dict[str, dt.timedelta], path: list[Milestone], now: dt.datetime,
+          late_odds: float = 0.12) -> None:
     last = detected
     for milestone in path:
         clock, fallback = TIMING[milestone]
@@ -215,7 +230,7 @@ def _play(session: Session, rng: random.Random, incident_id: int, detected: dt.d
                                    now=now, at=at, reason="from the incident log (demo data)")
         last = at
     resolved = last if M.RESOLVED in path else None
-    required = session.get(Incident, incident_id).required_level
+    required = _incident(session, incident_id).required_level
     if resolved and required:
         # Resolved incidents that needed a level reached it, mostly in time.
         delay = _delay(rng, targets.get("escalation"), dt.timedelta(hours=1), late_odds)
@@ -227,12 +242,12 @@ def _play(session: Session, rng: random.Random, incident_id: int, detected: dt.d
 
 def _escalate_and_reopen(session: Session, rng: random.Random, accounts: list[Account], now: dt.datetime) -> None:
     """Escalate some open incidents to the level they need, and reopen one the client still sees."""
-    from core.incident.lifecycle import OPEN_STATUSES
-
     open_ids = session.scalars(select(Incident.id).where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
                                .where(Incident.required_level.is_not(None)).order_by(Incident.id)).all()
     for incident_id in open_ids[::2]:
-        level = session.get(Incident, incident_id).required_level
+        level = _incident(session, incident_id).required_level
+        if level is None:  # the query keeps only incidents that need a level
+            continue
         incidents.escalate(session, incident_id=incident_id, to_level=level, actor=DEMO, now=now,
                            reason="Needs decisions above the team's authority (demo data).")
     account = accounts[5]
@@ -240,7 +255,8 @@ def _escalate_and_reopen(session: Session, rng: random.Random, accounts: list[Ac
     incident_id, targets = _opened(session, rng, account, detected, now)
     _play(session, rng, incident_id, detected, targets, [M.ACKNOWLEDGED, M.CLIENT_NOTIFIED, M.MOBILIZED, M.RESOLVED],
           now=now - dt.timedelta(hours=6))
-    incidents.move_status(session, incident_id=incident_id, target="reopened", actor=DEMO, now=now - dt.timedelta(hours=2),
+    incidents.move_status(session, incident_id=incident_id, target=IncidentStatus.REOPENED, actor=DEMO,
+                          now=now - dt.timedelta(hours=2),
                           reason="The client still sees failed exports after the fix (demo data).")
 
 

@@ -11,6 +11,7 @@ the clock.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -102,7 +103,7 @@ def _rising(account_id: int, now: dt.datetime, midnight: dt.datetime) -> list[He
             for i, v in enumerate(values)]
 
 
-def _csat(values: list[float]):
+def _csat(values: list[float]) -> Callable[[int, dt.datetime, dt.datetime], list[HealthSignal]]:
     def history(account_id: int, now: dt.datetime, midnight: dt.datetime) -> list[HealthSignal]:
         return [HealthSignal(account_id=account_id, metric="csat", value=v,
                              observed_at=now - dt.timedelta(days=7 * (len(values) - 1 - i), hours=2))

@@ -73,7 +73,8 @@ def _tasks(session: Session, incident_id: int) -> list[ReviewTask]:
 def schedule_reviews(session: Session, incident: Incident, *, actor: Actor, now: dt.datetime) -> None:
     """Give a just-resolved incident its review tasks, or move its open ones to the new resolution time."""
     planned = _planned_for(incident)
-    if not planned:
+    resolved_at = incident.resolved_at
+    if not planned or resolved_at is None:  # planned reviews imply a resolution time
         return
     # The resolve flow calls this last, once the incident row is final: the
     # autoflush of this query sends the incident's one UPDATE, nothing more.
@@ -90,13 +91,12 @@ def schedule_reviews(session: Session, incident: Incident, *, actor: Actor, now:
         elif task.done_at is None and task.due_at != p.due_at:
             task.due_at = p.due_at
             moved.append(p.key)
-    resolved_at = incident.resolved_at
     if created:
         add_event(session, incident.id, kind="review", actor=actor, occurred_at=resolved_at, now=now,
-                            summary="Reviews scheduled: " + ", ".join(created))
+                  summary="Reviews scheduled: " + ", ".join(created))
     if moved:
         add_event(session, incident.id, kind="review", actor=actor, occurred_at=resolved_at, now=now,
-                            summary="Reviews moved to the new resolution time: " + ", ".join(moved))
+                  summary="Reviews moved to the new resolution time: " + ", ".join(moved))
 
 
 def backfill_missing(session: Session, *, now: dt.datetime) -> int:
@@ -222,4 +222,5 @@ def reviews_ics(tasks: list[ReviewTaskRow], *, incident_id: int, incident_title:
                                  f"Open the incident: {link}{done}")
         event.add("url", link)
         calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar is untyped
+    return ical

@@ -7,13 +7,15 @@ they stay fast on a large table. Nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import column, func, or_, select, table
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Select, column, func, or_, select, table
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased
 
-from core.vocabulary import EMERGENCY_SEVERITIES, OPEN_STATUSES
+from core.vocabulary import EMERGENCY_SEVERITIES, OPEN_STATUSES, IncidentStatus
 from db.models import Account, Incident, User
 
 # The FTS5 index of incident titles and summaries (SQLite only, migration 0004).
@@ -42,7 +44,13 @@ class IncidentRow:
         return self.escalation_due_at is not None and self.escalation_due_at < now
 
 
-def _row_query():
+# The columns of an IncidentRow, in its field order.
+RowQuery = Select[
+    int, str, str, str, str, bool, str, str, dt.datetime, dt.datetime | None, str | None, dt.datetime | None
+]
+
+
+def _row_query() -> RowQuery:
     owner = aliased(User)
     return (
         select(
@@ -82,7 +90,6 @@ def count_open(session: Session) -> int:
     return session.scalar(stmt) or 0
 
 
-
 SORTS: dict[str, str] = {
     "most urgent": "urgent",
     "newest first": "newest",
@@ -107,11 +114,20 @@ class IncidentFilter:
     sort: str = "urgent"
 
 
-def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list:
+# The urgency filters: each a condition on the incident's due times at `now`.
+_URGENCY: dict[str, Callable[[dt.datetime], ColumnElement[bool]]] = {
+    "breached": lambda now: Incident.next_deadline_at < now,
+    "escalation_overdue": lambda now: Incident.escalation_due_at < now,
+    "client_update_overdue": lambda now: Incident.next_client_update_due_at < now,
+    "due_within_hour": lambda now: Incident.next_deadline_at.between(now, now + dt.timedelta(hours=1)),
+}
+
+
+def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list[ColumnElement[bool]]:
     # Only incident columns (the customer name goes through an IN subquery):
     # a join here lets SQLite drive the query from the 40-row accounts table
     # through every incident, 100x slower at a million rows.
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if flt.statuses:
         conditions.append(Incident.status.in_(flt.statuses))
     if flt.severities:
@@ -126,14 +142,8 @@ def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list
         conditions.append(Incident.detected_at >= flt.detected_from)
     if flt.detected_to:
         conditions.append(Incident.detected_at < flt.detected_to)
-    if flt.urgency == "breached":
-        conditions.append(Incident.next_deadline_at < now)
-    elif flt.urgency == "escalation_overdue":
-        conditions.append(Incident.escalation_due_at < now)
-    elif flt.urgency == "client_update_overdue":
-        conditions.append(Incident.next_client_update_due_at < now)
-    elif flt.urgency == "due_within_hour":
-        conditions.append(Incident.next_deadline_at.between(now, now + dt.timedelta(hours=1)))
+    if flt.urgency in _URGENCY:
+        conditions.append(_URGENCY[flt.urgency](now))
     text = flt.text.strip()
     if text:
         if text.lstrip("#").isdigit():
@@ -148,7 +158,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _text_matches(session: Session, text: str):
+def _text_matches(session: Session, text: str) -> ColumnElement[bool]:
     """Incidents whose title, summary or customer name contains `text` (any case).
 
     SQLite answers from the FTS5 trigram index of migration 0004 (a phrase
@@ -170,7 +180,7 @@ def _text_matches(session: Session, text: str):
                by_customer)
 
 
-def _order(sort: str) -> tuple:
+def _order(sort: str) -> tuple[ColumnExpressionArgument[Any], ...]:
     return {
         "urgent": (Incident.next_deadline_at.is_(None), Incident.next_deadline_at, Incident.id.desc()),
         "newest": (Incident.detected_at.desc(), Incident.id.desc()),
@@ -207,10 +217,13 @@ def owners(session: Session) -> list[tuple[int, str]]:
     return [(uid, name) for uid, name in session.execute(stmt)]
 
 
-BOARD_COLUMNS = ("new", "reopened", "acknowledged", "mobilized", "mitigated")
+BOARD_COLUMNS: tuple[IncidentStatus, ...] = (
+    IncidentStatus.NEW, IncidentStatus.REOPENED, IncidentStatus.ACKNOWLEDGED, IncidentStatus.MOBILIZED,
+    IncidentStatus.MITIGATED,
+)
 
 
-def board_lanes(rows: list[IncidentRow]) -> tuple[list[IncidentRow], dict[str, list[IncidentRow]]]:
+def board_lanes(rows: list[IncidentRow]) -> tuple[list[IncidentRow], dict[IncidentStatus, list[IncidentRow]]]:
     """Split open incidents into the emergency lane (P0/P1) and status columns for the rest."""
     lane = [r for r in rows if r.severity in EMERGENCY_SEVERITIES]
     columns = {status: [r for r in rows if r.status == status and r.severity not in EMERGENCY_SEVERITIES]

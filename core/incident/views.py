@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.account.access import AccountChoice, accounts_for, may_work_on
 from core.incident import service
-from core.incident.flows import clocks_of, escalation_of, pauses_of, policy_of
+from core.incident.flows import clocks_of, escalation_of
 from core.incident.lifecycle import allowed_moves, is_open
 from core.incident.service import IncidentFilter, IncidentRow
 from core.people.access import Role
 from core.policy import store as policy_store
 from core.policy.schema import Policy
 from core.sla.clocks import SlaClock
+from core.sla.facts import pauses_of, policy_of
 from core.vocabulary import OPEN_STATUSES
 from db.engine import read_scope
 from db.models import ActionItem, Communication, Escalation, Incident, IncidentAssignment, TimelineEvent, User
@@ -104,7 +105,8 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
     if incident is None:
         return None
     policy = policy_of(incident)
-    names = dict(session.execute(select(User.id, User.display_name)).all())
+    # Keyed by id; a row with no person (owner, actor or sender None) falls back to the default below.
+    names: dict[int | None, str] = {uid: name for uid, name in session.execute(select(User.id, User.display_name))}
     assignments = {
         a.role: (a.user_id, names.get(a.user_id, "?"))
         for a in session.scalars(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from core.policy.calendar import add_working_time, working_time_between
+from core.policy.calendar import Calendar, add_working_time, working_time_between
 from core.policy.schema import Policy
 from core.vocabulary import CLOCKS, ClockState
 
@@ -95,7 +95,7 @@ class SlaClock:
 
 
 def _deadline_with_pauses(pauses: tuple[Pause, ...], start: dt.datetime, target: dt.timedelta,
-                          end: dt.datetime, calendar) -> dt.datetime:
+                          end: dt.datetime, calendar: Calendar) -> dt.datetime:
     # Only pause time before the (moving) deadline pushes it out: a pause that
     # starts after a breach cannot undo it, and overlapping pauses count once.
     deadline = add_working_time(start, target, calendar)
@@ -164,7 +164,10 @@ def compute_clocks(facts: IncidentFacts, policy: Policy, now: dt.datetime) -> li
     """Every clock the policy defines for this incident, in the policy's clock order."""
     clocks: list[SlaClock] = []
     for clock in CLOCKS:
-        result = _client_update(facts, policy, now) if clock == "client_update" else _one_shot(clock, facts, policy, now)
+        if clock == "client_update":
+            result = _client_update(facts, policy, now)
+        else:
+            result = _one_shot(clock, facts, policy, now)
         if result is not None:
             clocks.append(result)
     return clocks

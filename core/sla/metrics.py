@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from core.policy.measures import Objective
 from core.policy.notation import format_duration
+from core.policy.schema import Policy
 from core.sla.clocks import SlaClock
 from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
 
@@ -92,21 +93,6 @@ def percentile_from_histogram(counts: Sequence[int], q: float) -> float | None:
     return float(DURATION_BOUNDS[-1])
 
 
-def exact_percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-quantile by nearest rank (the reference the histogram estimate is checked against)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def within_count(counts: Sequence[int], seconds: float) -> int | None:
-    """How many durations are at most `seconds`; None when `seconds` is not a bucket bound."""
-    if seconds not in DURATION_BOUNDS:
-        return None
-    return sum(counts[: DURATION_BOUNDS.index(int(seconds)) + 1])
-
-
 # --------------------------------------------------------------------------
 # One clock of one incident, as stored in the summary.
 
@@ -140,7 +126,7 @@ def clock_fact(clock: SlaClock, detected_at: dt.datetime) -> ClockFact:
 
 
 def state_now(stored_state: str, deadline: dt.datetime, stopped: bool, now: dt.datetime) -> str:
-    """A stored clock's state at `now`: a running clock past its deadline is breached; stopped and paused ones keep theirs.
+    """A stored clock's state at `now`: running past its deadline is breached; stopped and paused keep theirs.
 
     A paused clock's deadline moves out for as long as the pause lasts, so it
     cannot fall due while paused.
@@ -176,10 +162,11 @@ class Attainment:
     @staticmethod
     def of_states(states: Iterable[str]) -> Attainment:
         """Count a list of states (as returned by `state_now`)."""
-        counts = {s.value: 0 for s in ClockState}
+        counts: dict[str, int] = {s.value: 0 for s in ClockState}
         for state in states:
             counts[state] += 1
-        return Attainment(counts["met"], counts["breached"], counts["running"], counts["paused"])
+        return Attainment(counts[ClockState.MET], counts[ClockState.BREACHED], counts[ClockState.RUNNING],
+                          counts[ClockState.PAUSED])
 
 
 # --------------------------------------------------------------------------
@@ -309,7 +296,7 @@ def judge(policy: str, objective: Objective, actual: float | None, basis: str) -
                            actual, unit, passed, basis)
 
 
-def emergency_limit(policies: Iterable) -> float | None:
+def emergency_limit(policies: Iterable[Policy]) -> float | None:
     """The emergency-work threshold (in %) of the first policy that sets one."""
     for policy in policies:
         for objective in policy.objectives:

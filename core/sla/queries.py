@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, sel
 from sqlalchemy.orm import Session
 
 from core.people.access import Role
-from core.policy.schema import Policy, format_duration
+from core.policy.notation import format_duration
+from core.policy.schema import Policy
 from core.sla.clocks import CLOCK_LABELS
 from core.sla.metrics import (
     BUCKET_COLUMNS,

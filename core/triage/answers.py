@@ -7,20 +7,17 @@ no clock, no policy, never streamlit.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from core.limits import TITLE, TitleText
-
-UTC = UTC
+from core.vocabulary import TIERS, Tier
 
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-TierChoice = Literal["basic", "pro", "enterprise"]
 BusinessImpact = Literal["stopped", "major", "minor", "none"]
 Workaround = Literal["none", "painful", "easy"]
 Level3 = Literal["high", "medium", "low"]
@@ -37,7 +34,7 @@ class Answers(BaseModel):
     # Account
     # The account's name; accounts named before the 120-character limit may have up to 200 (the column).
     customer: TitleText | None = None
-    customer_tier: TierChoice | None = None
+    customer_tier: Tier | None = None
     annual_contract_value: Money | None = None
     # Customer impact
     business_impact: BusinessImpact | None = None
@@ -88,7 +85,7 @@ class Answers(BaseModel):
 
 
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {
-    "customer_tier": get_args(TierChoice),
+    "customer_tier": TIERS,
     "business_impact": get_args(BusinessImpact),
     "workaround": get_args(Workaround),
     "reputation_risk": get_args(Level3),
@@ -187,7 +184,9 @@ FIELD_HELP: dict[str, str] = {
     "customer": "The account this emergency is about.",
     "customer_tier": "The customer's plan; some policies answer faster for higher plans.",
     "annual_contract_value": "What the account pays per year; large accounts are escalated sooner.",
-    "business_impact": "stopped: they cannot work; major: badly hampered; minor: inconvenienced; none: no effect today.",
+    "business_impact": (
+        "stopped: they cannot work; major: badly hampered; minor: inconvenienced; none: no effect today."
+    ),
     "revenue_impact_per_hour": "Your best estimate of what the customer loses per hour while this lasts.",
     "workaround": "none: nothing helps; painful: there is one but it costs them; easy: a simple alternative exists.",
     "reputation_risk": "How exposed the customer is in front of their own clients or the public.",

@@ -20,86 +20,47 @@ applicable targets compete and the shortest wins.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.policy.calendar import add_working_time
 from core.policy.rules import ESCALATION_CATEGORIES, category_rank, level_rank, severity_rank
 from core.policy.schema import Policy
 from core.triage.answers import (
-    ANSWER_FIELDS as ANSWER_FIELDS,
-)
-from core.triage.answers import (
-    FIELD_CHOICES as FIELD_CHOICES,
-)
-from core.triage.answers import (
-    FIELD_HELP as FIELD_HELP,
-)
-from core.triage.answers import (
-    FIELD_LABELS as FIELD_LABELS,
-)
-from core.triage.answers import (
-    FLAG_FIELDS as FLAG_FIELDS,
-)
-from core.triage.answers import (
-    NUMBER_FIELDS as NUMBER_FIELDS,
-)
-from core.triage.answers import (
-    RED_FLAGS as RED_FLAGS,
-)
-from core.triage.answers import (
-    TEXT_FIELDS as TEXT_FIELDS,
-)
-from core.triage.answers import (  # re-exported: callers know the checklist through the rules
-    UTC as UTC,
-)
-from core.triage.answers import (
-    Answers as Answers,
-)
-from core.triage.answers import (
-    AnswersError as AnswersError,
-)
-from core.triage.answers import (
-    BusinessImpact as BusinessImpact,
-)
-from core.triage.answers import (
-    Level3 as Level3,
-)
-from core.triage.answers import (
-    Money as Money,
-)
-from core.triage.answers import (
-    NonNegative as NonNegative,
-)
-from core.triage.answers import (
-    Percent as Percent,
-)
-from core.triage.answers import (
-    Rollback as Rollback,
-)
-from core.triage.answers import (
-    SystemAffected as SystemAffected,
-)
-from core.triage.answers import (
-    TierChoice as TierChoice,
-)
-from core.triage.answers import (
-    Workaround as Workaround,
-)
-from core.triage.answers import (
-    YesNoUnknown as YesNoUnknown,
-)
-from core.triage.answers import (
-    describe_answer_errors as describe_answer_errors,
-)
-from core.triage.answers import (
-    number_range as number_range,
-)
-from core.triage.answers import (
-    parse_answers as parse_answers,
+    ANSWER_FIELDS,
+    FIELD_CHOICES,
+    FIELD_HELP,
+    FIELD_LABELS,
+    FLAG_FIELDS,
+    NUMBER_FIELDS,
+    RED_FLAGS,
+    Answers,
+    AnswersError,
+    number_range,
+    parse_answers,
 )
 from core.vocabulary import CLOCKS
+
+# The checklist names are re-exported: pages, ui and tests know the checklist through the rules.
+__all__ = [
+    "ANSWER_FIELDS",
+    "FIELD_CHOICES",
+    "FIELD_HELP",
+    "FIELD_LABELS",
+    "FLAG_FIELDS",
+    "NUMBER_FIELDS",
+    "RED_FLAGS",
+    "Answers",
+    "AnswersError",
+    "Reason",
+    "TriageResult",
+    "implied_by_answers",
+    "number_range",
+    "parse_answers",
+    "triage",
+]
 
 
 @dataclass(frozen=True)
@@ -144,7 +105,7 @@ class TriageResult:
         }
 
 
-def _most_severe(severities: list[str]) -> str:
+def _most_severe(severities: Sequence[str]) -> str:
     return max(severities, key=severity_rank)
 
 

@@ -1,6 +1,7 @@
 """Alembic environment: migrations run against the engine `db.engine` configures."""
 
 from alembic import context
+from sqlalchemy import Connection
 
 from db.engine import get_engine, make_engine
 from db.migrate import include_name
@@ -23,7 +24,7 @@ def run_migrations() -> None:
         conn.commit()
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

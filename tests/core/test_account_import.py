@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.account import importer as imp
-from core.account.service import AccountPermissionError, Editor
+from core.account.service import AccountForbidden, Editor
 from core.people.access import Role
 from db.engine import read_scope, session_scope
 from db.models import Account, HealthSignal
@@ -116,7 +116,7 @@ def test_utf8_with_bom_is_read(engine, admin):
 
 @pytest.mark.parametrize("role", ["csm", "lead"])
 def test_only_admins_import(engine, admin, role):
-    with pytest.raises(AccountPermissionError), session_scope(engine) as s:
+    with pytest.raises(AccountForbidden), session_scope(engine) as s:
         imp.import_accounts(s, GOOD.encode(), editor=Editor(admin.id, "x", Role(role)), now=NOW)
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.account import service as svc
 from core.account import signals
 from core.account.access import accounts_for
 from core.account.health import Observation
 from core.people.access import Role
-from core.people.users import Actor
 from db.engine import read_scope, session_scope
 from db.models import Account, AuditEntry, HealthSignal
 from tests.conftest import NOW, make_user
@@ -92,7 +91,7 @@ def test_names_are_unique_ignoring_case(engine, team, name):
 
 
 def test_csm_cannot_create_accounts(engine, team):
-    with pytest.raises(svc.AccountPermissionError), session_scope(engine) as s:
+    with pytest.raises(svc.AccountForbidden), session_scope(engine) as s:
         svc.create_account(s, data=data(), editor=editor(team["csm"], "csm"), now=NOW)
 
 
@@ -117,9 +116,45 @@ def test_who_may_edit(engine, team, who, change, allowed):
             svc.update_account(s, account_id=account_id, data=new, expected_version=1, editor=editor(team[who], role),
                                now=NOW)
         else:
-            with pytest.raises(svc.AccountPermissionError):
+            with pytest.raises(svc.AccountForbidden):
                 svc.update_account(s, account_id=account_id, data=new, expected_version=1,
                                    editor=editor(team[who], role), now=NOW)
+
+
+REFUSED_WRITES = [
+    # (who, write, the message naming who may)
+    ("csm2", lambda s, account_id, who: svc.update_account(
+        s, account_id=account_id, data=data(owner_id=None), expected_version=1, editor=who, now=NOW),
+     "Only the account's owner, a lead or an admin may edit Acme Corp."),
+    ("csm2", lambda s, account_id, who: signals.record(
+        s, account_id=account_id, reading=signals.parse_reading({"metric": "csat", "observed_at": NOW, "value": 6}),
+        source="form", editor=who, now=NOW),
+     "Only the account's owner, a lead or an admin may record a reading for Acme Corp."),
+    ("csm", lambda s, account_id, who: svc.update_account(
+        s, account_id=account_id, data=data(owner_id=None), expected_version=1, editor=who, now=NOW),
+     "Only a lead or an admin can hand an account to another owner."),
+    ("lead", lambda s, account_id, who: svc.set_archived(
+        s, account_id=account_id, archived=True, expected_version=1, editor=who, now=NOW),
+     "Only an admin can archive or restore accounts."),
+    ("csm", lambda s, account_id, who: svc.create_account(s, data=data(name="Initech"), editor=who, now=NOW),
+     "Only a lead or an admin can create accounts."),
+]
+
+
+@pytest.mark.parametrize("who, write, message", REFUSED_WRITES)
+def test_a_refused_write_says_who_may_and_changes_nothing(engine, team, who, write, message):
+    # The page only offers these actions to those allowed; the core refuses anyone else the same way for the
+    # page, the command line and an HTTP API.
+    account_id = create(engine, team)
+    refused = editor(team[who], "csm" if who.startswith("csm") else who)
+    with pytest.raises(svc.AccountForbidden) as raised, session_scope(engine) as s:
+        write(s, account_id, refused)
+    assert str(raised.value) == message
+    assert isinstance(raised.value, PermissionError)
+    with read_scope(engine) as s:
+        assert s.get(Account, account_id).version == 1
+        assert s.scalar(select(func.count()).select_from(HealthSignal)) == 0
+        assert s.scalar(select(func.count()).select_from(Account)) == 1
 
 
 def test_stale_edit_is_refused_and_the_first_edit_kept(engine, team):
@@ -163,8 +198,8 @@ def test_archive_hides_from_lists_and_triage_but_keeps_history(engine, team):
     with session_scope(engine) as s:
         signals.record(s, account_id=account_id, reading=signals.parse_reading(
             {"metric": "csat", "observed_at": NOW - dt.timedelta(days=1), "value": 6}), source="form",
-            actor=Actor(team["csm"], "csm1"), now=NOW)
-    with pytest.raises(svc.AccountPermissionError), session_scope(engine) as s:
+            editor=editor(team["csm"], "csm"), now=NOW)
+    with pytest.raises(svc.AccountForbidden), session_scope(engine) as s:
         svc.set_archived(s, account_id=account_id, archived=True, expected_version=1,
                          editor=editor(team["lead"], "lead"), now=NOW)
     with session_scope(engine) as s:
@@ -244,7 +279,7 @@ def test_stored_readings_win_over_derived_ones_on_the_same_day(engine, team):
         for o in tickets:
             signals.record(s, account_id=account_id, reading=signals.parse_reading(
                 {"metric": "support_tickets", "observed_at": o.observed_at, "value": 7}), source="form",
-                actor=Actor(None, "t"), now=now)
+                editor=svc.Editor(None, "t", Role.ADMIN), now=now)
     with read_scope(engine) as s:
         after = [o for o in signals.observations(s, [account_id], since, now) if o.metric == "support_tickets"]
     assert [(o.value, o.source) for o in after] == [(7.0, "form")] * len(tickets)
@@ -253,12 +288,13 @@ def test_stored_readings_win_over_derived_ones_on_the_same_day(engine, team):
 def test_duplicate_and_future_readings_are_refused(engine, team):
     account_id = create(engine, team)
     reading = signals.parse_reading({"metric": "csat", "observed_at": NOW, "value": 6})
+    admin = svc.Editor(None, "t", Role.ADMIN)
     with session_scope(engine) as s:
-        signals.record(s, account_id=account_id, reading=reading, source="form", actor=Actor(None, "t"), now=NOW)
+        signals.record(s, account_id=account_id, reading=reading, source="form", editor=admin, now=NOW)
     with pytest.raises(signals.SignalError, match="already has a csat reading"), session_scope(engine) as s:
-        signals.record(s, account_id=account_id, reading=reading, source="form", actor=Actor(None, "t"), now=NOW)
+        signals.record(s, account_id=account_id, reading=reading, source="form", editor=admin, now=NOW)
     with pytest.raises(signals.SignalError, match="future"), session_scope(engine) as s:
-        signals.record(s, account_id=account_id, reading=reading, source="form", actor=Actor(None, "t"),
+        signals.record(s, account_id=account_id, reading=reading, source="form", editor=admin,
                        now=NOW - dt.timedelta(minutes=1))
     with read_scope(engine) as s:
         assert signals.stored(s, [account_id], NOW - dt.timedelta(days=1), NOW) == [

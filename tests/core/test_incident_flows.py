@@ -187,8 +187,8 @@ def _people(engine) -> dict[str, int]:
     from core.people import users
 
     with session_scope(engine) as s:
-        return {name: users.create_user(s, username=name, display_name=name.title(), role=role, password="Correct-horse-battery-9",
-                                        actor=SYSTEM, now=NOW)[0].id
+        return {name: users.create_user(s, username=name, display_name=name.title(), role=role,
+                                        password="Correct-horse-battery-9", actor=SYSTEM, now=NOW)[0].id
                 for name, role in (("alice", "csm"), ("bob", "lead"))}
 
 
@@ -241,7 +241,7 @@ def test_incident_writes_refuse_who_may_not_work_on_the_incident(engine):
         item_id = assignments.add_action_item(s, incident_id=iid, title="first", owner_id=None, due_at=None,
                                               actor=SYSTEM, now=NOW)
     refused = [Actor(people["alice"], "alice", Role.CSM), Actor(None, "anonymous"), Actor(None, "csm", Role.CSM)]
-    for what, write in _refused_writes(iid, item_id):
+    for _what, write in _refused_writes(iid, item_id):
         for actor in refused:
             with pytest.raises(incidents.IncidentForbidden, match=f"{actor.name} may not"), \
                     session_scope(engine) as s:

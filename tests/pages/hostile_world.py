@@ -117,7 +117,7 @@ def build(engine) -> World:
         }), editor=lead, now=now)
         signals.record(s, account_id=account_id, reading=signals.parse_reading(
             {"metric": "csat", "observed_at": now - dt.timedelta(hours=1), "value": 5.0}),
-            source="form", actor=lead.actor, now=now)
+            source="form", editor=lead, now=now)
     csm = Actor(ids["csm"], "csm1")
     answers = Answers(complete_outage=True, outage_minutes=90, csat=5)
     start = now - dt.timedelta(hours=5)

@@ -11,7 +11,6 @@ from streamlit.testing.v1 import AppTest
 from core.account import service as account_service
 from core.account import signals
 from core.people.access import Role
-from core.people.users import Actor
 from db.engine import session_scope
 from db.models import Account, Incident
 from tests.literal_text import visible_text
@@ -40,7 +39,7 @@ def reading(app_db, name: str, metric: str, value: float, *, days_ago: float = 1
         account_id = s.scalar(select(Account.id).where(Account.name == name))
         signals.record(s, account_id=account_id, reading=signals.parse_reading(
             {"metric": metric, "observed_at": now - dt.timedelta(days=days_ago), "value": value, "target": target}),
-            source="form", actor=Actor(None, "test"), now=now)
+            source="form", editor=account_service.Editor(None, "test", Role.ADMIN), now=now)
 
 
 def link_texts(at: AppTest) -> str:

@@ -1,0 +1,164 @@
+"""The work of the `users` and `init` commands: each opens one unit of work and calls the Admin page's functions.
+
+The rules (password length, last admin, audit log) are the same as on the
+Admin page. One-time passwords are printed once and never stored in clear.
+This module imports the database layer; `core.cli.admin` loads it only when
+one of its commands runs, so building the parser stays fast. It never imports
+streamlit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from core.communication.cadence import backfill_client_update_due
+from core.demo import dataset as demo
+from core.incident import reviews
+from core.people import users
+from core.people.access import Role
+from core.people.passwords import PasswordRuleError
+from core.policy import store as policy_store
+from core.sla import projection as sla_summary
+from db.engine import get_engine, read_scope, session_scope
+from db.migrate import upgrade
+
+FIRST_ADMIN = "admin"
+
+
+def _cli_actor() -> users.Actor:
+    return users.Actor(id=None, name="cli")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _fail(error: Exception) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
+
+
+def cmd_list(_args: argparse.Namespace) -> int:
+    """Print every user, one per line."""
+    with read_scope() as session:
+        for u in users.list_users(session):
+            state = "active" if u.is_active else "disabled"
+            flag = " (must change password)" if u.must_change_password else ""
+            print(f"{u.username}\t{u.role}\t{state}\t{u.display_name}{flag}")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Add a user and print their one-time password."""
+    try:
+        with session_scope() as session:
+            user, otp = users.create_user(
+                session, username=args.username, display_name=args.name, role=args.role,
+                email=args.email, time_zone=args.time_zone, actor=_cli_actor(), now=_now(),
+            )
+            username = user.username
+    except (users.UserError, PasswordRuleError, ValueError) as error:
+        return _fail(error)
+    print(f"Added {username} ({args.role}). One-time password (shown once): {otp}")
+    return 0
+
+
+def _change(change: Callable[[Session], object], done: str) -> int:
+    try:
+        with session_scope() as session:
+            result = change(session)
+    except (users.UserError, ValueError) as error:
+        return _fail(error)
+    print(done.format(result=result))
+    return 0
+
+
+def cmd_disable(args: argparse.Namespace) -> int:
+    """Disable a user."""
+    return _change(
+        lambda s: users.set_active(s, username=args.username, active=False, actor=_cli_actor(), now=_now()),
+        f"Disabled {args.username}; their sessions end at their next click.",
+    )
+
+
+def cmd_enable(args: argparse.Namespace) -> int:
+    """Re-enable a user."""
+    return _change(
+        lambda s: users.set_active(s, username=args.username, active=True, actor=_cli_actor(), now=_now()),
+        f"Enabled {args.username}.",
+    )
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    """Reset a user's password and print the new one-time password."""
+    return _change(
+        lambda s: users.reset_password(s, username=args.username, actor=_cli_actor(), now=_now()),
+        f"New one-time password for {args.username} (shown once): {{result}}",
+    )
+
+
+def cmd_set_role(args: argparse.Namespace) -> int:
+    """Change a user's role."""
+    return _change(
+        lambda s: users.set_role(s, username=args.username, role=args.role, actor=_cli_actor(), now=_now()),
+        f"{args.username} is now {args.role}.",
+    )
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Migrate, create the first admin when there is no user, load demo data when empty."""
+    engine = get_engine()
+    upgrade(engine)
+    print(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
+    with session_scope() as session:
+        added = policy_store.install_presets(session, now=_now())
+    if added:
+        print(f"Installed policy presets: {', '.join(added)}")
+    with session_scope() as session:
+        first = None
+        if not users.list_users(session):
+            _user, first = users.create_user(
+                session, username=FIRST_ADMIN, display_name="Administrator", role=Role.ADMIN.value,
+                actor=_cli_actor(), now=_now(),
+            )
+    if not args.no_demo:
+        with session_scope() as session:
+            summary = demo.load_if_empty(session, now=_now())
+        print(summary)
+    with session_scope() as session:
+        # Incidents stored before the dashboard summary existed get their rows once.
+        if sla_summary.summary_is_missing(session):
+            print(f"Dashboard summary filled for {sla_summary.backfill(session, now=_now()):,} incidents.")
+    with session_scope() as session:
+        # Open incidents stored before the client-update due time was kept get it once.
+        filled = backfill_client_update_due(session, now=_now())
+    if filled:
+        print(f"Client-update due times filled for {filled:,} open incidents.")
+    with session_scope() as session:
+        # Incidents resolved when reviews were scheduled on first opening, and never opened, get them once.
+        scheduled = reviews.backfill_missing(session, now=_now())
+    if scheduled:
+        print(f"Reviews scheduled for resolved incidents that had none: {scheduled:,}.")
+    if first:
+        bar = "=" * 64
+        print(f"\n{bar}\nFirst administrator created.\n  username: {FIRST_ADMIN}\n"
+              f"  one-time password: {first}\nIt is shown only now; you choose your own at first sign-in.\n{bar}\n")
+    return 0
+
+
+
+# The commands `core.cli.admin` registers, by the name typed after `python -m core` (or `users`).
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "list": cmd_list,
+    "add": cmd_add,
+    "disable": cmd_disable,
+    "enable": cmd_enable,
+    "reset-password": cmd_reset,
+    "set-role": cmd_set_role,
+}
