@@ -168,7 +168,8 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
                 if st.form_submit_button("Escalate", type="primary"):
                     run_change(view.id, lambda s: incidents.escalate(
                         s, incident_id=view.id, to_level=target, reason=reason,
-                        actor=Actor(user.id, user.username, user.role), now=utcnow(), expected_version=expected), f"Escalated to {target}. Handoff summary:")
+                        actor=Actor(user.id, user.username, user.role), now=utcnow(), expected_version=expected),
+                        f"Escalated to {target}. Handoff summary:")
     for item in view.escalations:
         with st.expander(f"{local_time(item['at'], user.time_zone)} · {markdown_literal(item['from'] or 'none')} → "
                          f"{markdown_literal(item['to'])} by {markdown_literal(item['by'])}"):
