@@ -17,7 +17,7 @@ from ui.save import save
 user = page_setup("admin_users", "Users", ":material/group:")
 
 SECRET = "admin_users_secret"  # a one-time password, shown once after the save that made it
-actor = users.Actor(id=user.id, name=user.username)
+actor = user.actor
 ROLES = [r.value for r in Role]
 
 st.title("Users")

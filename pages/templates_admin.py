@@ -10,7 +10,6 @@ import streamlit as st
 from core.communication import catalog
 from core.communication import smtp as smtp_config
 from core.communication.views import smtp_page, template_page
-from core.people.users import Actor
 from ui import compose_view
 from ui import template_editor as editor
 from ui.auth import utcnow
@@ -65,5 +64,5 @@ with smtp_tab:
         if st.form_submit_button("Save email settings"):
             save(lambda s: smtp_config.save_smtp_settings(
                 s, host=host, port=int(port), starttls=starttls, username=username, from_address=from_address,
-                expected_revision=revision, actor=Actor(user.id, user.username), now=utcnow()),
+                expected_revision=revision, actor=user.actor, now=utcnow()),
                 done=f"Email settings saved: {host}:{int(port)}.")

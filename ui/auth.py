@@ -53,6 +53,11 @@ class CurrentUser:
     time_zone: str
     must_change_password: bool
 
+    @property
+    def actor(self) -> users.Actor:
+        """This person as the author of a change, with their team role (core decides what it allows)."""
+        return users.Actor(self.id, self.username, self.role)
+
 
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware UTC."""

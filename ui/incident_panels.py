@@ -16,7 +16,6 @@ from core.incident import flows as incidents
 from core.incident.lifecycle import MILESTONE_LABELS, Milestone
 from core.incident.views import IncidentView
 from core.limits import FREE_TEXT, TITLE
-from core.people.users import Actor
 from core.text import markdown_literal
 from core.vocabulary import STATUS_LABELS, ClockState, IncidentStatus
 from core.zones import zone
@@ -70,7 +69,7 @@ def clocks(view: IncidentView, user: CurrentUser) -> None:
 
 def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
     """Record a milestone now with one click, or at an earlier time with a reason."""
-    actor = Actor(user.id, user.username, user.role)
+    actor = user.actor
     pending = [m for m in Milestone if m is not Milestone.DETECTED and (
         view.milestones.get(m.value) is None or m is Milestone.CLIENT_NOTIFIED)]
     done = {m: view.milestones.get(m.value) for m in Milestone if view.milestones.get(m.value)}
@@ -102,7 +101,7 @@ def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
 
 def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
     """Move the status along the lifecycle; illegal moves are refused with the allowed ones."""
-    actor = Actor(user.id, user.username, user.role)
+    actor = user.actor
     options = [s.value for s in IncidentStatus if s.value != view.status]
     with st.form("status_move"):
         target = st.selectbox("Move to", options, format_func=lambda s: STATUS_LABELS[IncidentStatus(s)],
@@ -132,7 +131,7 @@ def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
 
 def severity(view: IncidentView, user: CurrentUser, expected: int) -> None:
     """Change the severity with a reason; clocks recompute from the policy snapshot."""
-    actor = Actor(user.id, user.username, user.role)
+    actor = user.actor
     with st.form("severity_change"):
         options = [s for s in ("P0", "P1", "P2", "P3") if s != view.severity]
         new = st.selectbox("New severity", options, key="sev_new")
@@ -168,7 +167,7 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
                 if st.form_submit_button("Escalate", type="primary"):
                     run_change(view.id, lambda s: incidents.escalate(
                         s, incident_id=view.id, to_level=target, reason=reason,
-                        actor=Actor(user.id, user.username, user.role), now=utcnow(), expected_version=expected),
+                        actor=user.actor, now=utcnow(), expected_version=expected),
                         f"Escalated to {target}. Handoff summary:")
     for item in view.escalations:
         with st.expander(f"{local_time(item['at'], user.time_zone)} · {markdown_literal(item['from'] or 'none')} → "
@@ -200,7 +199,7 @@ def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tup
                     raise incidents.IncidentError("No role changed.")
                 for index, (role, uid) in enumerate(changed.items()):
                     assignments.assign_role(session, incident_id=view.id, role=role, user_id=uid or None,
-                                          actor=Actor(user.id, user.username, user.role), now=utcnow(),
+                                          actor=user.actor, now=utcnow(),
                                           expected_version=expected if index == 0 else None)
 
             run_change(view.id, assign, "Roles saved.")
@@ -208,7 +207,7 @@ def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tup
 
 def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]], editable: bool) -> None:
     """Action items, notes and the append-only timeline."""
-    actor = Actor(user.id, user.username, user.role)
+    actor = user.actor
     now = utcnow()
     st.markdown("**Action items**")
     for item in view.action_items:

@@ -60,7 +60,7 @@ def base_url() -> str:
 
 def actor_of(user: CurrentUser) -> Actor:
     """The Actor for the signed-in user."""
-    return Actor(user.id, user.username, user.role)
+    return user.actor
 
 
 def open_document(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[ReportView, DocumentPage]:

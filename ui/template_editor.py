@@ -20,7 +20,6 @@ from core.communication import render as messages
 from core.communication import store as template_store
 from core.communication.catalog import TemplateSources, TemplateSpec
 from core.communication.views import TemplatePage
-from core.people.users import Actor
 from core.text import markdown_literal
 from db.engine import session_scope
 from ui import compose_view
@@ -62,7 +61,7 @@ def save_draft(spec: TemplateSpec, subject: str, text: str, html: str, user: Cur
         with session_scope() as session:
             number = template_store.save_template(session, key=key, subject=subject, text=text, html=html,
                                          expected_version=st.session_state[base_key(key)],
-                                         actor=Actor(user.id, user.username), now=utcnow()).version
+                                         actor=user.actor, now=utcnow()).version
     except comm_errors.TemplateRejected as refused:
         st.error("Not saved: fix these and save again (your draft is still in the editor).")
         for problem in refused.problems:

@@ -7,7 +7,6 @@ import datetime as dt
 import streamlit as st
 
 from core.incident import flows as incidents
-from core.people.users import Actor
 from core.policy.loading import PolicyError
 from core.policy.schema import Policy
 from core.sla.clocks import CLOCK_LABELS
@@ -70,7 +69,7 @@ def open_incident(*, account_id: int, title: str, summary: str, answers: Answers
         with session_scope() as session:
             created = incidents.open_incident(
                 session, account_id=account_id, title=title, summary=summary, answers=answers,
-                policy_name=policy_name, actor=Actor(user.id, user.username), now=utcnow(),
+                policy_name=policy_name, actor=user.actor, now=utcnow(),
                 detected_at=detected_at, owner_id=user.id,
             )
     except (incidents.IncidentError, PolicyError) as error:

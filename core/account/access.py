@@ -47,6 +47,16 @@ def accounts_for(session: Session, *, user_id: int, role: Role) -> list[AccountC
     return [AccountChoice(*row) for row in session.execute(stmt.order_by(Account.name))]
 
 
+def may_change_incident(role: Role | None, user_id: int | None, account_owner_id: int | None,
+                        incident_owner_id: int | None) -> bool:
+    """The one rule for changing an incident and writing to its client: leads and admins on every
+    account; anyone else (a CSM, or an actor without a team role) on the accounts they own and on
+    the incidents they own. Incident writes, client messages and the pages' read models all ask here."""
+    if role is not None and works_on_all_accounts(role):
+        return True
+    return user_id is not None and user_id in (account_owner_id, incident_owner_id)
+
+
 def may_work_on(role: Role, user_id: int, account_owner_id: int | None) -> bool:
     """True when the user may change incidents of an account with this owner."""
     return works_on_all_accounts(role) or account_owner_id == user_id

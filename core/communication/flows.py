@@ -26,7 +26,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.account.access import may_work_on, works_on_all_accounts
+from core.account.access import may_change_incident, works_on_all_accounts
 from core.communication import mail
 from core.communication.catalog import template_spec
 from core.communication.context import build_context
@@ -204,10 +204,7 @@ def eml_file(prepared: PreparedMessage, *, sender: str, to: Sequence[str], cc: S
 def may_write_to_client(role: Role, actor: Actor, incident: Incident) -> bool:
     """True when `actor` (in `role`) may send or log messages about `incident`: leads and admins on every
     account, a CSM on the accounts they own and on the incidents they own (the rule the compose page shows)."""
-    if works_on_all_accounts(role):
-        return True
-    return actor.id is not None and (may_work_on(role, actor.id, incident.account.owner_id)
-                                     or incident.owner_id == actor.id)
+    return may_change_incident(role, actor.id, incident.account.owner_id, incident.owner_id)
 
 
 def _check_may_write(role: Role, actor: Actor, incident: Incident) -> None:

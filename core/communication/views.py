@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from core.account.access import may_work_on
+from core.account.access import may_change_incident
 from core.communication import cadence, catalog
 from core.communication import flows as comms
 from core.communication import smtp as smtp_config
@@ -78,7 +78,7 @@ def compose_page(incident_id: int, *, viewer: Viewer, now: dt.datetime) -> Compo
         smtp, _ = smtp_config.smtp_settings(session)
         fields = {spec.key: template_store.template_fields(template_store.current_template(session, spec.key).sources)
                   for spec in catalog.catalog()}
-    allowed = may_work_on(viewer.role, viewer.id, source.account_owner_id) or source.owner_id == viewer.id
+    allowed = may_change_incident(viewer.role, viewer.id, source.account_owner_id, source.owner_id)
     return ComposePage(source=source, may_write=allowed, smtp=smtp, fields=fields)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.account.access import may_work_on, works_on_all_accounts
+from core.account.access import may_change_incident
 from core.incident.escalation import EscalationStatus, escalation_status, handoff_summary
 from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, Milestone, check_move
 from core.incident.reviews import schedule_reviews
@@ -169,12 +169,7 @@ def lock(session: Session, incident_id: int, expected_version: int | None) -> In
 
 def may_change(incident: Incident, actor: Actor) -> bool:
     """True when `actor` may change the incident: leads and admins, the account's CSM, the incident's owner."""
-    owner = incident.account.owner_id
-    if actor.id is None:
-        return actor.role is not None and works_on_all_accounts(actor.role)
-    if actor.role is not None and may_work_on(actor.role, actor.id, owner):
-        return True
-    return actor.id in (owner, incident.owner_id)
+    return may_change_incident(actor.role, actor.id, incident.account.owner_id, incident.owner_id)
 
 
 def check_may_change(incident: Incident, actor: Actor) -> None:

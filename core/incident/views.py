@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.account.access import AccountChoice, accounts_for, may_work_on
+from core.account.access import AccountChoice, accounts_for, may_change_incident
 from core.incident import service
 from core.incident.flows import clocks_of, escalation_of
 from core.incident.lifecycle import allowed_moves, is_open
@@ -173,7 +173,7 @@ class Viewer(Protocol):
 
 def may_change(viewer: Viewer, view: IncidentView) -> bool:
     """True when the viewer may change this incident: the account's CSM, its owner, leads and admins."""
-    return may_work_on(viewer.role, viewer.id, view.account_owner_id) or view.owner_id == viewer.id
+    return may_change_incident(viewer.role, viewer.id, view.account_owner_id, view.owner_id)
 
 
 # The clock filters `IncidentFilter.urgency` understands, with the words the list shows for them.
