@@ -10,11 +10,13 @@ text into Markdown that displays exactly that text and nothing else. It must
 never be skipped for a value a person typed, never be applied twice, and
 never be used where the text is not Markdown (plain-text widgets such as
 selectbox options, st.code, st.text, dataframe cells, the PDF, email parts).
+`describe_duration()` is the one way a duration is written in words for people.
 Pure: no I/O, no streamlit.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 # Invisible, and not whitespace for Markdown or JavaScript: it splits a sequence
@@ -53,3 +55,21 @@ def markdown_literal(value: object) -> str:
     # Each line break stays a line break (two trailing spaces) instead of joining lines.
     return "  \n".join(text.split("\n"))
 
+
+def describe_duration(span: dt.timedelta) -> str:
+    """A duration in words, for people: '2 hours 15 minutes', '45 minutes', '3 days 4 hours'.
+
+    Rounded down to the minute. Client messages use it; the policy file notation
+    (72h, 2w) is `core.policy.notation.duration_notation`, a different job.
+    """
+    minutes = max(int(span.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if mins and not days:
+        parts.append(f"{mins} minute{'s' if mins != 1 else ''}")
+    return " ".join(parts) or "less than a minute"

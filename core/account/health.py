@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from core.policy.measures import COUNT_METRICS, EarlyWarning
-from core.policy.notation import format_duration
+from core.policy.notation import duration_notation
 from core.policy.schema import Policy
 
 METRIC_LABELS: dict[str, str] = {
@@ -139,7 +139,7 @@ def evaluate_rule(rule: EarlyWarning, readings: list[Observation], now: dt.datet
     elif rule.duration is not None:
         hours = rule.duration.total_seconds() / 3600
         fires = _OPS[str(rule.comparison)](value, hours)
-        threshold = f"{_OP_WORDS[str(rule.comparison)]} {format_duration(rule.duration)}"
+        threshold = f"{_OP_WORDS[str(rule.comparison)]} {duration_notation(rule.duration)}"
     else:
         fires = _OPS[str(rule.comparison)](value, float(rule.value))  # type: ignore[arg-type]
         threshold = f"{_OP_WORDS[str(rule.comparison)]} {_number(float(rule.value))}{_unit(rule)}"  # type: ignore[arg-type]
@@ -271,7 +271,7 @@ def _span(window: dt.timedelta) -> str:
     days = window / dt.timedelta(days=1)
     if days.is_integer():
         return "day" if days == 1 else f"{days:.0f} days"
-    return format_duration(window)
+    return duration_notation(window)
 
 
 def _signed(value: float) -> str:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from core.communication.fields import CONTEXT_FIELDS, MessageContext
 from core.policy.calendar import add_working_time
 from core.policy.schema import stored_policy
+from core.text import describe_duration
 from core.zones import UTC_NAME, zone_or_none
 
 CLIENT_SEVERITY: dict[str, str] = {"P0": "Critical", "P1": "High", "P2": "Medium", "P3": "Low"}
@@ -96,28 +97,13 @@ def format_time(moment: dt.datetime | None, zone: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {abbrev}"
 
 
-def format_duration(span: dt.timedelta) -> str:
-    """'2 hours 15 minutes', '45 minutes', '3 days 4 hours' (rounded down to the minute)."""
-    minutes = max(int(span.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    if mins and not days:
-        parts.append(f"{mins} minute{'s' if mins != 1 else ''}")
-    return " ".join(parts) or "less than a minute"
-
-
 def describe_cadence(cadence: dt.timedelta) -> str:
     """'every 30 minutes', 'every hour', 'every 4 hours'."""
     if cadence == dt.timedelta(hours=1):
         return "every hour"
     if cadence == dt.timedelta(days=1):
         return "every day"
-    return f"every {format_duration(cadence)}"
+    return f"every {describe_duration(cadence)}"
 
 
 def format_money(amount: float | Decimal | int, currency: str = "USD") -> str:
@@ -267,7 +253,7 @@ def build_context(
         "update_number": len(client_comms) + 1,
         "timeline": timeline,
         "resolved_at": fmt(resolved_at),
-        "outage_duration": format_duration(resolved_at - detected_at) if resolved_at else "",
+        "outage_duration": describe_duration(resolved_at - detected_at) if resolved_at else "",
         "service_credit_terms": "" if credits.strip().lower() in ("", "none") else credits,
         "account_name": account.name,
         "contact_name": _person_name(primary),
@@ -297,10 +283,10 @@ def build_context(
         "resolution_deadline": fmt(resolution_clock.deadline) if resolution_clock else "",
         "last_client_update_at": fmt(last_update),
         "client_updates_sent": len(client_comms),
-        "incident_duration": format_duration(duration),
+        "incident_duration": describe_duration(duration),
         "revenue_per_hour": format_money(revenue) if revenue else "",
         "financial_impact": (f"about {format_money(float(revenue) * duration.total_seconds() / 3600)} "
-                             f"({format_money(revenue)} per hour for {format_duration(duration)})"
+                             f"({format_money(revenue)} per hour for {describe_duration(duration)})"
                              if revenue else ""),
         "annual_contract_value": format_money(acv) if acv else "",
         "renewal_date": f"{renewal.day} {renewal:%b %Y}" if renewal else "",

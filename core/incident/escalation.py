@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from core.policy.calendar import add_working_time
-from core.policy.notation import format_duration
+from core.policy.notation import duration_notation
 from core.policy.rules import level_rank
 from core.policy.schema import Contact, EscalationLevel, Policy
 from core.sla.clocks import IncidentFacts, compute_clocks
@@ -187,7 +187,7 @@ def _time_sources(facts: IncidentFacts, policy: Policy) -> list[_Source]:
         if after is None:
             continue
         moment = add_working_time(facts.detected_at, after, calendar)
-        text = f"Still unresolved {format_duration(after)} after detection (from {_when(moment)})."
+        text = f"Still unresolved {duration_notation(after)} after detection (from {_when(moment)})."
         if level.time_trigger.note:
             text += f" {level.time_trigger.note}"
         sources.append(_Source(level.id, moment, moment, text, level.section))

@@ -46,7 +46,7 @@ def parse_duration(value: object) -> timedelta:
     )
 
 
-def format_duration(value: timedelta) -> str:
+def duration_notation(value: timedelta) -> str:
     """Write a timedelta back in the policy file notation (``72h``, ``2w``, ``90d``, ``1h30m``)."""
     minutes_total = int(value.total_seconds() // 60)
     days, rest = divmod(minutes_total, 24 * 60)
@@ -67,7 +67,7 @@ def format_duration(value: timedelta) -> str:
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str, when_used="json"),
+    PlainSerializer(duration_notation, return_type=str, when_used="json"),
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=FREE_TEXT.max_chars)]
 # A policy's title, source and review titles are stored in columns of 200 characters (core.limits.TITLE).

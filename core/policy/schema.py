@@ -27,7 +27,7 @@ from core.policy.notation import (
     Slug,
     Text,
     TitleText,
-    format_duration,
+    duration_notation,
     parse_duration,
     policy_error,
 )
@@ -158,7 +158,7 @@ class Outcome(PolicyModel):
             parts.append(f"{self.escalation_category} escalation")
         if self.escalation_level:
             parts.append(f"level {self.escalation_level}")
-        parts.extend(f"{clock.replace('_', ' ')} within {format_duration(d)}" for clock, d in self.targets.items())
+        parts.extend(f"{clock.replace('_', ' ')} within {duration_notation(d)}" for clock, d in self.targets.items())
         return "; ".join(parts)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.policy.measures import Objective
-from core.policy.notation import format_duration
+from core.policy.notation import duration_notation
 from core.policy.schema import Policy
 from core.sla.clocks import SlaClock
 from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
@@ -260,7 +260,7 @@ def target_text(objective: Objective) -> str:
     """The objective's threshold in words, e.g. '≥ 95 %' or '< 4h'."""
     sign = _SIGN[objective.comparison or "gte"]
     if objective.duration is not None:
-        return f"{sign} {format_duration(objective.duration)}"
+        return f"{sign} {duration_notation(objective.duration)}"
     unit = " %" if objective.unit == "percent" else ""
     return f"{sign} {objective.value:g}{unit}"
 

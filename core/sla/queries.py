@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, sel
 from sqlalchemy.orm import Session
 
 from core.people.access import Role
-from core.policy.notation import format_duration
+from core.policy.notation import duration_notation
 from core.policy.schema import Policy
 from core.sla.clocks import CLOCK_LABELS
 from core.sla.metrics import (
@@ -374,14 +374,14 @@ def objective_results(
                 seconds = int(within.total_seconds())
                 label = CLOCK_LABELS[clock].lower()
                 if seconds not in DURATION_BOUNDS:
-                    basis = f"{format_duration(within)} is not a bound of the duration histogram"
+                    basis = f"{duration_notation(within)} is not a bound of the duration histogram"
                 else:
                     count = within_share(session, narrowed, clock=clock, seconds=seconds, now=now,
                                          target_seconds=None if objective.severities else seconds)
                     actual = count.pct
-                    whose = "" if objective.severities else f" with a {format_duration(within)} target"
+                    whose = "" if objective.severities else f" with a {duration_notation(within)} target"
                     basis = (f"{count.within} of {count.decided} '{label}' clocks{whose} done within "
-                             f"{format_duration(within)}")
+                             f"{duration_notation(within)}")
             elif kind == "median_duration":
                 assert clock is not None
                 hist = duration_histograms(session, replace(narrowed, clocks=(clock,)), by=()).get((), [])

@@ -30,7 +30,6 @@ from core.communication.catalog import (
 from core.communication.context import (
     BUSINESS_IMPACT_TEXT,
     build_context,
-    format_duration,
     minimal_context,
     sample_context,
 )
@@ -38,6 +37,7 @@ from core.communication.fields import INTERNAL_FIELDS, REQUIRED_FIELDS, MessageC
 from core.communication.render import missing_fields, render
 from core.communication.sandbox import MessageSandbox, MessageTooLarge, RenderError, TemplateLimitError
 from core.sla.clocks import SlaClock
+from core.text import describe_duration
 from core.vocabulary import ClockState
 from db.models import Account, Communication, Contact, Incident, User
 from tests.core.hostile_templates import INERT, QUICK
@@ -366,7 +366,7 @@ def test_without_contacts_the_account_team_is_greeted():
                                                                  "3 days 4 hours")],
 )
 def test_format_duration(span, words):
-    assert format_duration(span) == words
+    assert describe_duration(span) == words
 
 
 # --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from core.policy.loading import (
     parse_policy,
     preset_names,
 )
-from core.policy.notation import format_duration, parse_duration
+from core.policy.notation import duration_notation, parse_duration
 from core.policy.roles import DEFAULT_ROLES, REQUIRED_ROLES
 from core.policy.rules import Condition
 from core.policy.schema import Policy, stored_policy
@@ -156,7 +156,7 @@ def targets_of(name):
     ],
 )
 def test_preset_clock_targets(name, targets):
-    # format_duration writes whole days as "1d"/"72h"-style only when exact; compare parsed values.
+    # duration_notation writes whole days as "1d"/"72h"-style only when exact; compare parsed values.
     assert {
         sev: {clock: _as_timedelta(value) for clock, value in clocks.items()}
         for sev, clocks in targets_of(name).items()
@@ -185,7 +185,7 @@ def _as_timedelta(value):
 )
 def test_rule_specific_targets(name, overrides):
     policy = load_preset(name)
-    found = {r.id: {c: format_duration(d) for c, d in r.then.targets.items()} for r in policy.rules if r.then.targets}
+    found = {r.id: {c: duration_notation(d) for c, d in r.then.targets.items()} for r in policy.rules if r.then.targets}
     assert found == overrides
 
 
@@ -209,7 +209,7 @@ def test_escalation_ladders(name, levels):
     policy = load_preset(name)
     assert [
         (level.id, level.name,
-         format_duration(level.time_trigger.unresolved_for.default) if level.time_trigger else None)
+         duration_notation(level.time_trigger.unresolved_for.default) if level.time_trigger else None)
         for level in policy.escalation_levels
     ] == levels
 
@@ -224,13 +224,13 @@ def test_escalation_ladders(name, levels):
 )
 def test_level_response_times_by_plan(name, tier, responses):
     policy = load_preset(name)
-    assert {lvl.id: format_duration(lvl.response.pick(tier=tier)) for lvl in policy.escalation_levels} == responses
+    assert {lvl.id: duration_notation(lvl.response.pick(tier=tier)) for lvl in policy.escalation_levels} == responses
 
 
 def test_growth_engine_support_tiers_and_contacts():
     policy = load_preset("growth-engine")
     assert [
-        (lvl.id, format_duration(lvl.response.default), lvl.resolve_within and format_duration(lvl.resolve_within),
+        (lvl.id, duration_notation(lvl.response.default), lvl.resolve_within and duration_notation(lvl.resolve_within),
          lvl.contacts[0].email, lvl.contacts[0].phone, lvl.contacts[0].channel, lvl.contacts[0].escalation,
          len(lvl.handoff))
         for lvl in policy.escalation_levels
@@ -300,7 +300,7 @@ def test_review_schedules(name, reviews):
 def measures(name, collection):
     return {
         item.key: (item.comparison,
-                   item.value if item.value is not None else item.duration and format_duration(item.duration),
+                   item.value if item.value is not None else item.duration and duration_notation(item.duration),
                    item.unit)
         for item in getattr(load_preset(name), collection)
     }
@@ -361,7 +361,7 @@ def test_objectives_and_early_warnings(name, collection, expected):
 
 def test_crisis_phases_and_roles():
     policy = load_preset("crisis")
-    assert [(p.key, format_duration(p.start), format_duration(p.end)) for p in policy.phases] == [
+    assert [(p.key, duration_notation(p.start), duration_notation(p.end)) for p in policy.phases] == [
         ("immediate-response", "0m", "5m"),
         ("investigation", "5m", "30m"),
         ("resolution-recovery", "30m", "2h"),
@@ -449,7 +449,7 @@ calendars:
     ],
 )
 def test_durations(text, value, written):
-    assert (parse_duration(text), format_duration(value)) == (value, written)
+    assert (parse_duration(text), duration_notation(value)) == (value, written)
 
 
 @pytest.mark.parametrize("text", ["15", "15 minutes", "1.5h", "h", "", "-1h", "4H"])
