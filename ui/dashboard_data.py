@@ -9,13 +9,12 @@ caches; core stays free of streamlit. Nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from core.policy.loading import parse_policy
+from core.policy.loading import cached_policy
 from core.policy.schema import Policy
 from core.sla import metrics
 from core.sla import queries as sla_summary
@@ -86,7 +85,8 @@ def load(flt: DashboardFilter, now: dt.datetime, version: tuple, group: str, peo
          hours_per_week: float, policies: dict[str, str], names: dict[int, str], zone: str) -> DashboardData:
     """Query the summary for one filter; `version` and `now` (to the minute) are the cache key's freshness."""
     del version  # only part of the cache key
-    parsed = {name: _policy(name, text) for name, text in policies.items()}
+    # Saved versions may predate a rule (roles): read them back as stored, as the policy store does.
+    parsed = {name: cached_policy(text, name, stored=True) for name, text in policies.items()}
     with read_scope() as session:
         incidents, repeats = sla_summary.incident_totals(session, flt)
         by_sev = sla_summary.attainment(session, flt, now=now, by=("clock", "severity"))
@@ -139,12 +139,6 @@ def load(flt: DashboardFilter, now: dt.datetime, version: tuple, group: str, peo
                                 "Actual h": None if b.actual_seconds is None else round(b.actual_seconds / 3600, 2)}
                                for b in breaches]),
     )
-
-
-@functools.lru_cache(maxsize=64)
-def _policy(name: str, text: str) -> Policy:
-    # Validating a policy takes about 0.1 s; the saved versions rarely change.
-    return parse_policy(text, name)
 
 
 def _objective_value(result: metrics.ObjectiveResult) -> float | None:

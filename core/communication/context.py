@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from core.communication.fields import CONTEXT_FIELDS, MessageContext
 from core.policy.calendar import add_working_time
-from core.policy.schema import stored_policy
+from core.policy.loading import snapshot_policy
 from core.text import describe_duration
 from core.zones import UTC_NAME, zone_or_none
 
@@ -124,7 +124,7 @@ def _policy_of(incident: Any) -> Any:
     if not snapshot:
         return None
     try:
-        return stored_policy(snapshot)
+        return snapshot_policy(snapshot)
     except ValidationError:
         return None
 

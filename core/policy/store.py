@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import functools
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.policy.loading import PRESET_DIR, PolicyError, parse_policy, preset_names
+from core.policy.loading import PRESET_DIR, PolicyError, cached_policy, preset_names
 from core.policy.schema import Policy
 from db.models import PolicyVersion, Setting
 
@@ -40,13 +39,8 @@ def load(session: Session, name: str) -> tuple[Policy, int]:
     if row is None:
         known = ", ".join(policy_names(session)) or "none"
         raise PolicyError(f"No policy is called {name!r}. Saved policies: {known}.")
-    return _parse_cached(row.yaml_text, f"{name} v{row.version}"), row.version
-
-
-@functools.lru_cache(maxsize=64)
-def _parse_cached(text: str, source: str) -> Policy:
     # A saved version may predate a rule (every policy lists its roles): read it back, do not refuse it.
-    return parse_policy(text, source, stored=True)
+    return cached_policy(row.yaml_text, f"{name} v{row.version}", stored=True), row.version
 
 
 def default_name(session: Session) -> str:
@@ -74,7 +68,7 @@ def save_version(
     now: dt.datetime, is_preset: bool = False,
 ) -> PolicyVersion:
     """Validate `yaml_text` and store it as the next version of policy `name` (audited with a diff)."""
-    policy = parse_policy(yaml_text, f"{name}.yaml")
+    policy = cached_policy(yaml_text, f"{name}.yaml")
     if policy.name != name:
         raise PolicyError(f"{name}.yaml: name: the file says {policy.name!r}; it must be {name!r}.")
     previous = latest_version(session, name)

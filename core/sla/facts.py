@@ -8,27 +8,19 @@ pauses of one incident); it never writes and never imports streamlit.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.policy.schema import Policy, stored_policy
+from core.policy.loading import snapshot_policy
+from core.policy.schema import Policy
 from core.sla.clocks import IncidentFacts, Pause
 from db.models import Incident, SlaPause
 
 
 def policy_of(incident: Incident) -> Policy:
     """The policy snapshot the incident was opened under."""
-    return _policy_from_json(json.dumps(incident.policy_snapshot, sort_keys=True))
-
-
-@functools.lru_cache(maxsize=64)
-def _policy_from_json(snapshot: str) -> Policy:
-    # Validating a policy costs milliseconds; lists and boards read many
-    # incidents that share a handful of snapshots.
-    return stored_policy(snapshot)
+    return snapshot_policy(incident.policy_snapshot)
 
 
 def facts_of(incident: Incident, pauses: list[SlaPause] | None = None) -> IncidentFacts:

@@ -688,3 +688,16 @@ def test_an_old_snapshot_with_hyphenated_roles_is_read_with_underscores_and_a_cs
 
 def test_a_saved_version_without_roles_is_read_back():
     assert parse_policy(NO_ROLES, "minimal v1", stored=True).role_keys() == tuple(r["key"] for r in DEFAULT_ROLES)
+
+
+def test_the_policy_cache_parses_a_text_once_and_reads_saved_versions_without_roles():
+    from core.policy.loading import cached_policy, snapshot_policy
+
+    before_roles = MINIMAL[:MINIMAL.index("roles:")]  # a version saved before every policy listed its roles
+    with pytest.raises(PolicyError, match="incident_commander"):
+        parse_policy(before_roles, "team.yaml")
+    first = cached_policy(before_roles, "team v1", stored=True)
+    assert cached_policy(before_roles, "team v1", stored=True) is first
+    assert {"incident_commander", "csm"} <= {role.key for role in first.roles}
+    snapshot = first.model_dump(mode="json")
+    assert snapshot_policy(snapshot) is snapshot_policy(dict(reversed(list(snapshot.items()))))
