@@ -90,11 +90,6 @@ def get_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == normalise_username(username)))
 
 
-def get_by_id(session: Session, user_id: int) -> User | None:
-    """The user with this id, or None."""
-    return session.get(User, user_id)
-
-
 def list_users(session: Session, *, include_disabled: bool = True) -> list[User]:
     """All users, ordered by username."""
     stmt = select(User).order_by(User.username)
