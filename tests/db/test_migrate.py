@@ -85,6 +85,23 @@ def test_two_processes_starting_at_once_on_an_empty_database_both_come_up(empty_
     engine.dispose()
 
 
+def test_four_processes_starting_at_once_on_new_sqlite_files_all_come_up(tmp_path):
+    # On a new SQLite file the processes race to switch it to WAL, and SQLite refused the loser at
+    # once, without waiting ("database is locked": one start in six with two processes, on this machine).
+    ctx = multiprocessing.get_context("spawn")
+    for round_ in range(4):
+        url = f"sqlite:///{tmp_path / f'new{round_}.db'}"
+        results, barrier = ctx.Queue(), ctx.Barrier(4)
+        procs = [ctx.Process(target=_start, args=(url, barrier, results)) for _ in range(4)]
+        with clean_main_module():
+            for proc in procs:
+                proc.start()
+        outcomes = [results.get(timeout=240) for _ in procs]
+        for proc in procs:
+            proc.join(timeout=60)
+        assert outcomes == ["ready"] * 4, f"round {round_}: {outcomes}"
+
+
 def test_a_schema_newer_than_the_code_is_refused_with_what_to_do(empty_url):
     engine = make_engine(empty_url)
     upgrade(engine)
