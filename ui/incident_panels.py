@@ -17,7 +17,7 @@ from core.incident.lifecycle import MILESTONE_LABELS, Milestone
 from core.incident.views import IncidentView
 from core.limits import FREE_TEXT, TITLE
 from core.text import markdown_literal
-from core.vocabulary import STATUS_LABELS, ClockState, IncidentStatus
+from core.vocabulary import SEVERITIES, STATUS_LABELS, ClockState, IncidentStatus
 from core.zones import zone
 from ui.auth import CurrentUser, utcnow
 from ui.format import human_duration, local_time, time_left
@@ -133,7 +133,7 @@ def severity(view: IncidentView, user: CurrentUser, expected: int) -> None:
     """Change the severity with a reason; clocks recompute from the policy snapshot."""
     actor = user.actor
     with st.form("severity_change"):
-        options = [s for s in ("P0", "P1", "P2", "P3") if s != view.severity]
+        options = [s for s in SEVERITIES if s != view.severity]
         new = st.selectbox("New severity", options, key="sev_new")
         reason = st.text_input("Reason", key="sev_reason", max_chars=FREE_TEXT.max_chars,
                                placeholder="e.g. workaround found, impact now minor")

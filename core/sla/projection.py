@@ -37,7 +37,7 @@ from core.sla.metrics import (
     repeat_flags,
     week_start,
 )
-from core.vocabulary import EMERGENCY_SEVERITIES
+from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
 from db.models import (
     SLA_BUCKET_COLUMNS,
     Base,
@@ -169,7 +169,7 @@ def _clock_contribution(row: Mapping[str, Any], sign: int, rollup: Cells, heat: 
     cell = rollup.setdefault(key, defaultdict(int))
     cell[row["state"]] += sign
     cell[BUCKET_COLUMNS[row["bucket"]]] += sign
-    if row["state"] == "breached":
+    if row["state"] == ClockState.BREACHED:
         heat_cell = heat.setdefault(tuple(row[k] for k in HEAT_KEY), defaultdict(int))
         heat_cell["breached"] += sign
 
@@ -255,8 +255,8 @@ def rebuild_rollups(session: Session) -> None:
         session.execute(delete(table))
     closed = CLOSED
     keys = [FACTS.c[k] for k in ROLLUP_KEY]
-    counts = [func.sum(case((FACTS.c.state == "met", 1), else_=0)),
-              func.sum(case((FACTS.c.state == "breached", 1), else_=0))]
+    counts = [func.sum(case((FACTS.c.state == ClockState.MET.value, 1), else_=0)),
+              func.sum(case((FACTS.c.state == ClockState.BREACHED.value, 1), else_=0))]
     buckets = [func.sum(case((FACTS.c.bucket == i, 1), else_=0)) for i in range(BUCKETS)]
     session.execute(insert(ROLLUP).from_select(
         [*ROLLUP_KEY, "met", "breached", *BUCKET_COLUMNS],
@@ -264,7 +264,8 @@ def rebuild_rollups(session: Session) -> None:
     heat_keys = [FACTS.c[k] for k in HEAT_KEY]
     session.execute(insert(HEAT).from_select(
         [*HEAT_KEY, "breached"],
-        select(*heat_keys, func.count()).where(closed, FACTS.c.state == "breached").group_by(*heat_keys)))
+        select(*heat_keys, func.count())
+        .where(closed, FACTS.c.state == ClockState.BREACHED.value).group_by(*heat_keys)))
     incident_keys = [INCIDENTS.c[k] for k in INCIDENT_KEY]
     session.execute(insert(INCIDENT_ROLLUP).from_select(
         [*INCIDENT_KEY, "incidents", "repeats", "emergency_seconds"],

@@ -39,7 +39,7 @@ from core.sla.metrics import (
     percentile_from_histogram,
 )
 from core.sla.projection import CLOSED, FACTS, HEAT, INCIDENT_ROLLUP, INCIDENTS, OPEN, ROLLUP
-from core.vocabulary import EMERGENCY_SEVERITIES
+from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
 from db.models import Account, Incident, User
 
 # Dimensions a dashboard may group attainment by.
@@ -96,7 +96,8 @@ def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> l
 
 
 def _open_breached(now: dt.datetime) -> ColumnElement[bool]:
-    return or_(FACTS.c.state == "breached", and_(FACTS.c.state == "running", FACTS.c.deadline < now))
+    return or_(FACTS.c.state == ClockState.BREACHED.value,
+               and_(FACTS.c.state == ClockState.RUNNING.value, FACTS.c.deadline < now))
 
 
 def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
@@ -112,8 +113,8 @@ def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
         rows = session.execute(stmt.group_by(*cols))
     else:
         cols = [FACTS.c[b] for b in by]
-        stmt = select(*cols, func.sum(case((FACTS.c.state == "met", 1), else_=0)),
-                      func.sum(case((FACTS.c.state == "breached", 1), else_=0)))
+        stmt = select(*cols, func.sum(case((FACTS.c.state == ClockState.MET.value, 1), else_=0)),
+                      func.sum(case((FACTS.c.state == ClockState.BREACHED.value, 1), else_=0)))
         rows = session.execute(stmt.where(CLOSED, *_where(FACTS, flt)).group_by(*cols))
     for *key, met, breached in rows:
         result[tuple(key)] += Attainment(met=int(met or 0), breached=int(breached or 0))
@@ -121,8 +122,8 @@ def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
     open_stmt = select(
         *cols,
         func.sum(case((_open_breached(now), 1), else_=0)),
-        func.sum(case((and_(FACTS.c.state == "running", FACTS.c.deadline >= now), 1), else_=0)),
-        func.sum(case((FACTS.c.state == "paused", 1), else_=0)),
+        func.sum(case((and_(FACTS.c.state == ClockState.RUNNING.value, FACTS.c.deadline >= now), 1), else_=0)),
+        func.sum(case((FACTS.c.state == ClockState.PAUSED.value, 1), else_=0)),
     ).where(OPEN, *_where(FACTS, flt)).group_by(*cols)
     for *key, breached, running, paused in session.execute(open_stmt):
         result[tuple(key)] += Attainment(breached=int(breached or 0), running=int(running or 0),
@@ -249,7 +250,7 @@ def breach_heat(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> 
                 .group_by(HEAT.c.weekday, HEAT.c.hour))
     else:
         stmt = (select(FACTS.c.weekday, FACTS.c.hour, func.count())
-                .where(CLOSED, FACTS.c.state == "breached", *_where(FACTS, flt))
+                .where(CLOSED, FACTS.c.state == ClockState.BREACHED.value, *_where(FACTS, flt))
                 .group_by(FACTS.c.weekday, FACTS.c.hour))
     for weekday, hour, count in session.execute(stmt):
         result[(int(weekday), int(hour))] += int(count or 0)
@@ -288,7 +289,7 @@ def recent_breaches(session: Session, flt: DashboardFilter, *, now: dt.datetime,
         bounds.append(FACTS.c.detected_at >= dt.datetime.combine(flt.week_from, dt.time(), dt.UTC))
     if flt.week_to is not None:
         bounds.append(FACTS.c.detected_at < dt.datetime.combine(flt.week_to + dt.timedelta(days=7), dt.time(), dt.UTC))
-    for condition in (and_(CLOSED, FACTS.c.state == "breached"),
+    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value),
                       and_(OPEN, _open_breached(now))):
         stmt = (select(FACTS.c.incident_id, FACTS.c.clock, FACTS.c.detected_at)
                 .where(condition, *bounds, *_where(FACTS, flt))
