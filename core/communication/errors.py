@@ -8,6 +8,8 @@ This module must never import streamlit or the database.
 from __future__ import annotations
 
 from core.communication.catalog import TemplateProblem
+from core.people.access import PAGE_ACCESS
+from core.people.users import Actor
 
 
 class CommunicationError(ValueError):
@@ -17,6 +19,13 @@ class CommunicationError(ValueError):
 class CommunicationForbidden(CommunicationError, PermissionError):
     """This person may not write to the client about this incident (it is for the account's CSM, the incident's
     owner, leads and admins)."""
+
+
+def check_may_configure(actor: Actor, what: str) -> None:
+    """CommunicationForbidden unless `actor` is an admin: message templates and the email server are
+    the team's settings, changed on the admin page only (the rule core.people.access gives that page)."""
+    if actor.role not in PAGE_ACCESS["templates_admin"]:
+        raise CommunicationForbidden(f"Only admins may change {what}; {actor.name} is not one. Nothing was saved.")
 
 
 class DraftIncomplete(CommunicationError):

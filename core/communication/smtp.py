@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.communication.errors import SettingsError
+from core.communication.errors import SettingsError, check_may_configure
 from core.communication.mail import MailError, checked_bytes, parse_address
 from core.people.users import Actor
 from db.models import Setting
@@ -281,6 +281,7 @@ def save_smtp_settings(
     expected_revision: int, actor: Actor, now: dt.datetime,
 ) -> SmtpSettings:
     """Validate and store the SMTP settings; refused when someone saved them since `expected_revision`."""
+    check_may_configure(actor, "the email server settings")
     try:
         settings = SmtpSettings(host=host, port=port, starttls=starttls, username=username.strip(),
                                      from_address=from_address.strip())

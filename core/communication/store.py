@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.communication.catalog import TemplateSources, check_template, shipped_sources, template_spec
-from core.communication.errors import CommunicationError, TemplateConflict, TemplateRejected
+from core.communication.errors import CommunicationError, TemplateConflict, TemplateRejected, check_may_configure
 from core.communication.fields import CONTEXT_FIELDS, MessageContext
 from core.people.users import Actor
 from db.models import MessageTemplateVersion, User
@@ -82,6 +82,7 @@ def save_template(
     shipped file). TemplateRejected lists every problem with its line;
     TemplateConflict when someone saved meanwhile.
     """
+    check_may_configure(actor, "the message templates")
     spec = template_spec(key)
     subject = " ".join(subject.split()) if spec.channel != "phone" else ""
     html = html if spec.channel == "email" else ""

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from core.communication import flows as comms
 from core.communication.cadence import backfill_client_update_due, client_update_due, updates_due
-from core.communication.errors import SettingsError, TemplateConflict, TemplateRejected
+from core.communication.errors import CommunicationForbidden, SettingsError, TemplateConflict, TemplateRejected
 from core.communication.mail import AddressError, HeaderInjectionError
 from core.communication.smtp import (
     SMTP_SETTING,
@@ -29,7 +29,7 @@ from core.communication.smtp import (
     save_smtp_settings,
     smtp_settings,
 )
-from core.communication.store import field_kind, save_template, template_history
+from core.communication.store import current_template, field_kind, save_template, template_history
 from core.incident import flows as incidents
 from core.incident.flows import ConflictError
 from core.people.access import Role
@@ -440,7 +440,7 @@ def _save(setup, key="status_update", expected=None, **parts):
     shipped = shipped_sources(key)
     values = {"subject": shipped.subject, "text": shipped.text, "html": shipped.html, **parts}
     with session_scope(setup.engine) as s:
-        return save_template(s, key=key, expected_version=expected, actor=setup.actor, now=NOW, **values).version
+        return save_template(s, key=key, expected_version=expected, actor=_admin(setup), now=NOW, **values).version
 
 
 def test_a_saved_version_is_used_for_new_messages_and_old_ones_keep_their_text(setup):
@@ -453,7 +453,7 @@ def test_a_saved_version_is_used_for_new_messages_and_old_ones_keep_their_text(s
         history = template_history(s, "status_update")
         log = comms.communication_log(s, setup.incident_id)
         audit = s.scalars(select(AuditEntry).where(AuditEntry.entity_type == "message_template")).all()
-    assert [h.version for h in history] == [2, 1] and history[0].saved_by == "Csm1"
+    assert [h.version for h in history] == [2, 1] and history[0].saved_by == "Admin1"
     assert log[0].body_text == "Hello Ana, we are on it."
     assert len(audit) == 2 and "+Update {{ update_number }}" in audit[-1].changes["diff"]
 
@@ -487,12 +487,37 @@ def test_saving_over_a_newer_version_is_a_conflict(setup):
 # --------------------------------------------------------------------------
 # SMTP settings.
 
+ADMIN = Actor(None, "admin1", Role.ADMIN)
+
+
+def _admin(setup) -> Actor:
+    """The team's admin (a user of the setup's database, created on first use): only admins edit templates."""
+    if not hasattr(setup, "admin"):
+        setup.admin = Actor(make_user(setup.engine, "admin1", "admin"), "admin1", Role.ADMIN)
+    return setup.admin
+
+
+@pytest.mark.parametrize("role", [Role.CSM, Role.LEAD, None])
+def test_only_admins_change_templates_and_the_email_server(setup, role):
+    actor = Actor(setup.csm_id, "csm1", role)
+    with pytest.raises(CommunicationForbidden, match="Only admins may change the message templates"), \
+            session_scope(setup.engine) as s:
+        save_template(s, key="status_update", subject="Update", text="Hello {{ client_name }}", html="",
+                      expected_version=None, actor=actor, now=NOW)
+    with pytest.raises(CommunicationForbidden, match="Only admins may change the email server settings"), \
+            session_scope(setup.engine) as s:
+        save_smtp_settings(s, host="smtp.example.com", port=587, starttls=True, username="",
+                           from_address="desk@example.com", expected_revision=0, actor=actor, now=NOW)
+    with session_scope(setup.engine) as s:
+        assert smtp_settings(s) == (None, 0)
+        assert current_template(s, "status_update").version is None
+
 
 def test_smtp_settings_round_trip_without_a_password(setup):
     with session_scope(setup.engine) as s:
         assert smtp_settings(s) == (None, 0)
         save_smtp_settings(s, host="smtp.example.com", port=587, starttls=True, username="desk",
-                           from_address="Desk <desk@example.com>", expected_revision=0, actor=setup.actor,
+                           from_address="Desk <desk@example.com>", expected_revision=0, actor=ADMIN,
                            now=NOW)
     with session_scope(setup.engine) as s:
         settings, revision = smtp_settings(s)
@@ -513,7 +538,7 @@ def test_smtp_settings_round_trip_without_a_password(setup):
 )
 def test_bad_smtp_settings_are_refused(setup, changes, message):
     values = dict(host="smtp.example.com", port=587, starttls=True, username="", from_address="desk@example.com",
-                  expected_revision=0, actor=setup.actor, now=NOW)
+                  expected_revision=0, actor=ADMIN, now=NOW)
     values.update(changes)
     with pytest.raises(SettingsError, match=message), session_scope(setup.engine) as s:
         save_smtp_settings(s, **values)
