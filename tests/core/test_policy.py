@@ -107,7 +107,8 @@ def targets_of(name):
         (
             "spark",
             {
-                "P0": {"acknowledge": "15m", "client_notification": "30m", "mobilization": "1h",
+                # "15 min: Customer acknowledgment" and "P0 Acknowledgment (< 15 min)": the first message.
+                "P0": {"acknowledge": "15m", "client_notification": "15m", "mobilization": "1h",
                        "client_update": "1h", "resolution": "4h", "escalation": "30m"},
                 "P1": {"acknowledge": "4h", "mobilization": "4h", "client_update": "4h", "resolution": "24h",
                        "escalation": "4h"},

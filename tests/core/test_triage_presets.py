@@ -164,7 +164,8 @@ def test_red_status(answers, expected):
 
 # SPARK: P0 ack 15m / assessment 30m / response 1h / hourly updates / fix 4h;
 # P1 4h response, 4h updates, 24h fix; P2 24h / 1 week; P3 48h ack / 90 days.
-SPARK_P0 = {"acknowledge": "09:15", "client_notification": "09:30", "mobilization": "10:00",
+# "15 min: Customer acknowledgment", the first message to the customer (the 30 min assessment comes after it).
+SPARK_P0 = {"acknowledge": "09:15", "client_notification": "09:15", "mobilization": "10:00",
             "client_update": "10:00", "resolution": "13:00", "escalation": "09:30"}
 SPARK_P1 = {"acknowledge": "13:00", "mobilization": "13:00", "client_update": "13:00",
             "resolution": "2025-03-04T09:00", "escalation": "13:00"}
