@@ -410,6 +410,16 @@ TF_COMPLEX = {"client_update": "2025-03-04T09:00", "resolution_max": "2025-03-10
                      expect("P1", False, "priority", "L4", TF_P1,
                             ["high-value-account", "churn-risk", "severity-p1", "l4-major-account-churn"]),
                      id="major-account-may-churn"),
+        # "Potential churn indicators for major accounts" (High-Value Accounts): a small account's threat is
+        # not a priority escalation on that ground.
+        pytest.param({"termination_threat": True, "customer_tier": "basic", "annual_contract_value": 5000},
+                     expect("P3", False, "none", "L1", {"acknowledge": "2025-03-04T09:00"},
+                            ["default", "severity-p3"]),
+                     id="small-account-threat-is-not-a-major-account-churn"),
+        pytest.param({"termination_threat": True, "customer_tier": "enterprise"},
+                     expect("P1", False, "priority", "L4", TF_P1,
+                            ["enterprise-customer", "churn-risk", "severity-p1", "l4-enterprise"]),
+                     id="enterprise-account-may-churn"),
         pytest.param({"unresolved_hours": 30, "customer_tier": "basic"},
                      expect("P2", False, "standard", "L2", {**TF_P2, **TF_COMPLEX},
                             ["unresolved-after-24h", "severity-p2", "l2-complex-technical"]),
