@@ -155,7 +155,7 @@ def build(engine) -> World:
                                 now=now)
         for channel, recipients in (("email", [hostile_recipient("recipient")]), ("phone", [hostile("callee")])):
             communications.mark_sent(s, incident_id=opened, expected_version=None, channel=channel,
-                                     recipients=recipients, role=Role.CSM, actor=csm, now=now,
+                                     recipients=recipients, actor=csm, now=now,
                                      prepared=communications.PreparedMessage(
                                          "status_update", None, channel, "client",
                                          hostile("subject") if channel == "email" else "", hostile("body"), "", ()))
