@@ -37,7 +37,7 @@ def _mark(source: ComposeSource, prepared: PreparedMessage, channel: str, recipi
         with session_scope() as session:
             logged = comms.mark_sent(session, incident_id=source.incident_id, expected_version=expected,
                                      prepared=prepared, channel=channel, recipients=recipients,
-                                     role=user.role, actor=user.actor, now=utcnow())
+                                     actor=user.actor, now=utcnow())
     except (comms.CommunicationError, MailError, ConflictError) as error:
         _refused(error, "Nothing was logged; your draft is kept.")
         return
@@ -56,7 +56,7 @@ def _send(source: ComposeSource, prepared: PreparedMessage, to: list[str], cc: l
         outcome = comms.send_and_record(
             incident_id=source.incident_id, expected_version=expected, prepared=prepared, to=to, cc=cc,
             reply_to=user.email or None, settings=smtp, password=view.smtp_password(),
-            role=user.role, actor=user.actor, now=utcnow())
+            actor=user.actor, now=utcnow())
     except (comms.CommunicationError, MailError, ConflictError) as error:
         _refused(error, "Your draft is kept.")
         return

@@ -156,7 +156,7 @@ def status_panel(view: ReportView, user: CurrentUser, editor: bool) -> None:
                                   format_func=lambda s: REPORT_STATUS_LABELS[ReportStatus(s)])
             if st.form_submit_button("Move status"):
                 run_report_change(view, lambda s: reports.move_report(
-                    s, incident_id=view.record.id, kind=view.kind, target=target, role=user.role,
+                    s, incident_id=view.record.id, kind=view.kind, target=target,
                     actor=actor_of(user), now=utcnow(), expected_version=expected),
                     f"Moved to {REPORT_STATUS_LABELS[ReportStatus(target)]}.")
     if not works_on_all_accounts(user.role) and view.status in (ReportStatus.IN_REVIEW, ReportStatus.REVIEWED):
@@ -196,7 +196,7 @@ def sections_form(view: ReportView, user: CurrentUser, editor: bool) -> None:
                     st.code(theirs.get(section.key, ""), language=None, wrap_lines=True)
         if st.form_submit_button("Save", type="primary"):
             run_report_change(view, lambda s: reports.save_sections(
-                s, incident_id=view.record.id, kind=view.kind, sections=typed, role=user.role, actor=actor_of(user),
+                s, incident_id=view.record.id, kind=view.kind, sections=typed, actor=actor_of(user),
                 now=utcnow(), expected_version=expected), "Saved.", typed)
 
 
@@ -258,7 +258,7 @@ def actions_panel(view: ReportView, user: CurrentUser, editor: bool, people: lis
         done = st.checkbox(label, value=item.done_at is not None, key=f"pm_ai_{item.id}", disabled=not may_tick)
         if may_tick and done != (item.done_at is not None):
             run_report_change(view, lambda s, i=item, d=done: reports.set_postmortem_action_done(
-                s, item_id=i.id, done=d, role=user.role, actor=actor_of(user), now=utcnow(),
+                s, item_id=i.id, done=d, actor=actor_of(user), now=utcnow(),
                 expected_version=i.version), "Action item updated.")
     if not editor:
         return
@@ -274,7 +274,7 @@ def actions_panel(view: ReportView, user: CurrentUser, editor: bool, people: lis
             due_at = (dt.datetime.combine(due, dt.time(17, 0), tzinfo=zone(user.time_zone)).astimezone(dt.UTC)
                       if due else None)
             run_report_change(view, lambda s: reports.add_postmortem_action(
-                s, incident_id=view.record.id, title=title, owner_id=owner, due_at=due_at, role=user.role,
+                s, incident_id=view.record.id, title=title, owner_id=owner, due_at=due_at,
                 actor=actor_of(user), now=utcnow()), "Action item added.")
 
 

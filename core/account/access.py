@@ -32,8 +32,8 @@ class AccountChoice:
         return f"{self.name} ({self.tier})"
 
 
-def works_on_all_accounts(role: Role) -> bool:
-    """Leads and admins work on every account."""
+def works_on_all_accounts(role: Role | None) -> bool:
+    """Leads and admins work on every account (a person without a team role, None, does not)."""
     return role in (Role.LEAD, Role.ADMIN)
 
 
@@ -57,6 +57,6 @@ def may_change_incident(role: Role | None, user_id: int | None, account_owner_id
     return user_id is not None and user_id in (account_owner_id, incident_owner_id)
 
 
-def may_work_on(role: Role, user_id: int, account_owner_id: int | None) -> bool:
+def may_work_on(role: Role | None, user_id: int, account_owner_id: int | None) -> bool:
     """True when the user may change incidents of an account with this owner."""
     return works_on_all_accounts(role) or account_owner_id == user_id

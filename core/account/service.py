@@ -64,8 +64,8 @@ class Editor:
 
     @property
     def actor(self) -> Actor:
-        """The audit-log actor."""
-        return Actor(self.id, self.name)
+        """The same person as the actor of other writes, with their team role (core decides what it allows)."""
+        return Actor(self.id, self.name, self.role)
 
 
 def _zone(value: str) -> str:

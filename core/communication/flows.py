@@ -201,14 +201,14 @@ def eml_file(prepared: PreparedMessage, *, sender: str, to: Sequence[str], cc: S
 # The log: sending, marking sent, reading.
 
 
-def may_write_to_client(role: Role, actor: Actor, incident: Incident) -> bool:
-    """True when `actor` (in `role`) may send or log messages about `incident`: leads and admins on every
-    account, a CSM on the accounts they own and on the incidents they own (the rule the compose page shows)."""
-    return may_change_incident(role, actor.id, incident.account.owner_id, incident.owner_id)
+def may_write_to_client(actor: Actor, incident: Incident) -> bool:
+    """True when `actor` (with its role) may send or log messages about `incident`: leads and admins on every
+    account, anyone else on the accounts they own and on the incidents they own (the rule the compose page shows)."""
+    return may_change_incident(actor.role, actor.id, incident.account.owner_id, incident.owner_id)
 
 
-def _check_may_write(role: Role, actor: Actor, incident: Incident) -> None:
-    if not may_write_to_client(role, actor, incident):
+def _check_may_write(actor: Actor, incident: Incident) -> None:
+    if not may_write_to_client(actor, incident):
         raise CommunicationForbidden(
             f"Only the account's CSM, the incident's owner, leads and admins may write to the client about "
             f"incident #{incident.id}; {actor.name} is none of them. Nothing was sent or logged.")
@@ -229,7 +229,7 @@ def _check_recipients(channel: str, recipients: Sequence[str]) -> list[str]:
 def record_communication(
     session: Session, *, incident_id: int, expected_version: int | None, template_key: str,
     template_version: int | None, channel: str, recipients: Sequence[str], subject: str, body_text: str,
-    body_html: str = "", delivery: str = "marked_sent", role: Role, actor: Actor, now: dt.datetime,
+    body_html: str = "", delivery: str = "marked_sent", actor: Actor, now: dt.datetime,
     sent_at: dt.datetime | None = None,
 ) -> Communication:
     """Log one message with its exact text; a client message marks 'client notified' once and restarts the clock."""
@@ -248,7 +248,7 @@ def record_communication(
     if sent_at > now:
         raise CommunicationError("A message cannot be logged as sent in the future.")
     incident = lock(session, incident_id, expected_version)
-    _check_may_write(role, actor, incident)
+    _check_may_write(actor, incident)
     if sent_at < incident.detected_at:
         raise CommunicationError("The message cannot be sent before the problem was detected.")
     row = Communication(incident_id=incident_id, template_key=template_key, template_version=template_version,
@@ -292,7 +292,7 @@ class SendOutcome:
 def send_and_record(
     *, incident_id: int, expected_version: int, prepared: PreparedMessage, to: Sequence[str],
     cc: Sequence[str] = (), reply_to: str | None = None, settings: SmtpSettings, password: str | None,
-    role: Role, actor: Actor, now: dt.datetime, engine: Engine | None = None,
+    actor: Actor, now: dt.datetime, engine: Engine | None = None,
 ) -> SendOutcome:
     """Send the prepared email through SMTP, then log it; a refused or failed send logs nothing.
 
@@ -307,7 +307,7 @@ def send_and_record(
     message = build_email_for(prepared, sender=settings.from_address, to=to, cc=cc, reply_to=reply_to, now=now)
     with session_scope(engine) as session:
         incident = lock(session, incident_id, expected_version)
-        _check_may_write(role, actor, incident)  # before anything leaves
+        _check_may_write(actor, incident)  # before anything leaves
         first = incident.client_notified_at is None
     receipt = send(message, settings, password)
     try:
@@ -318,7 +318,7 @@ def send_and_record(
                 template_version=prepared.template_version, channel="email",
                 recipients=[*to, *cc],
                 subject=prepared.subject, body_text=prepared.text, body_html=prepared.html, delivery="sent",
-                role=role, actor=actor, now=now)
+                actor=actor, now=now)
             comm_id, version = row.id, session.get_one(Incident, incident_id).version
     except Exception as exc:
         raise SentButNotLogged(
@@ -338,7 +338,7 @@ class LoggedMessage:
 
 def mark_sent(
     session: Session, *, incident_id: int, expected_version: int | None, prepared: PreparedMessage, channel: str,
-    recipients: Sequence[str], role: Role, actor: Actor, now: dt.datetime,
+    recipients: Sequence[str], actor: Actor, now: dt.datetime,
 ) -> LoggedMessage:
     """Log a message the person sent themselves (copied into their mail client, or read out on a call)."""
     _require_complete(prepared)
@@ -348,7 +348,7 @@ def mark_sent(
         session, incident_id=incident_id, expected_version=expected_version, template_key=prepared.template_key,
         template_version=prepared.template_version, channel=channel, recipients=recipients,
         subject=prepared.subject, body_text=prepared.text, body_html=prepared.html if channel == "email" else "",
-        delivery="marked_sent", role=role, actor=actor, now=now)
+        delivery="marked_sent", actor=actor, now=now)
     incident = session.get_one(Incident, incident_id)
     return LoggedMessage(row.id, was_unnotified and channel in CLIENT_CHANNELS, incident.version)
 

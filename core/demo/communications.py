@@ -45,8 +45,9 @@ def _log(session: Session, incident: Incident, key: str, sent_at: dt.datetime, f
         template_version=prepared.template_version, channel="email", recipients=source.default_recipients,
         subject=prepared.subject, body_text=prepared.text, body_html=prepared.html,
         delivery="sent" if incident.id % 2 else "marked_sent",
-        role=Role.CSM if owner else Role.LEAD,
-        actor=Actor(owner.id if owner else None, owner.username if owner else "demo"), now=now, sent_at=sent_at)
+        # The incident's owner writes with their own role; without one, the demo writes as a lead.
+        actor=Actor(owner.id, owner.username, Role(owner.role)) if owner else Actor(None, "demo", Role.LEAD),
+        now=now, sent_at=sent_at)
 
 
 def load(session: Session, *, now: dt.datetime) -> int:

@@ -81,42 +81,38 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
     for index, incident in enumerate(chosen):
         owner_id = session.get(Account, incident.account_id).owner_id or lead.id  # type: ignore[union-attr]
         owner = session.get(User, owner_id)
-        writer_role = Role(owner.role)  # type: ignore[union-attr]
-        writer = Actor(owner.id, owner.username, writer_role)  # type: ignore[union-attr]
+        writer = Actor(owner.id, owner.username, Role(owner.role))  # type: ignore[union-attr]
         resolved = incident.resolved_at
         assert resolved is not None
         written = min(resolved + dt.timedelta(hours=20), now)
         for kind, offset in ((ReportKind.REPORT, 0), (ReportKind.POSTMORTEM, 2)):
             # The CSM saves the first draft as written from the record, then edits it later that day.
             drafted = min(resolved + dt.timedelta(hours=2), now)
-            draft = reports.get_or_draft_report(session, incident.id, kind, role=writer_role, actor=writer,
-                                                now=drafted)
+            draft = reports.get_or_draft_report(session, incident.id, kind, actor=writer, now=drafted)
             assert draft is not None  # the account's CSM (or the lead) may edit it
             report = reports.save_sections(session, incident_id=incident.id, kind=kind, sections={},
-                                           role=writer_role, actor=writer, now=drafted, expected_version=draft.version)
+                                           actor=writer, now=drafted, expected_version=draft.version)
             cause = ROOT_CAUSES[index % len(ROOT_CAUSES)]
             edits = ({"root_cause": f"Primary cause: {cause}\n\n{report.sections['root_cause']}"}
                      if kind is ReportKind.REPORT else
                      {"summary": f"{report.sections['summary']}\n\nRoot cause in one line: {cause}"})
             report = reports.save_sections(session, incident_id=incident.id, kind=kind, sections=edits,
-                                           role=writer_role, actor=writer, now=written,
-                                           expected_version=report.version)
+                                           actor=writer, now=written, expected_version=report.version)
             path = REPORT_PATHS[(index + offset) % len(REPORT_PATHS)]
             for step, target in enumerate(path):
-                by, role = (writer, writer_role) if target is ReportStatus.IN_REVIEW else (reviewer, Role.LEAD)
+                by = writer if target is ReportStatus.IN_REVIEW else reviewer
                 report = reports.move_report(session, incident_id=incident.id, kind=kind, target=target.value,
-                                             role=role, actor=by, now=min(written + dt.timedelta(hours=4 * (step + 1)),
-                                                                          now))
+                                             actor=by, now=min(written + dt.timedelta(hours=4 * (step + 1)), now))
             counts["reports" if kind is ReportKind.REPORT else "postmortems"] += 1
         for offset, (title, days) in enumerate(ACTIONS[index % 2::2]):
             item_id = reports.add_postmortem_action(
                 session, incident_id=incident.id, title=title, owner_id=owner_id if offset == 0 else lead.id,
-                due_at=resolved + dt.timedelta(days=days), role=Role.LEAD, actor=reviewer, now=written)
+                due_at=resolved + dt.timedelta(days=days), actor=reviewer, now=written)
             counts["action_items"] += 1
             # Every third incident leaves its actions undone: overdue ones show on home pages.
             if index % 3 and resolved + dt.timedelta(days=days - 2) < now:
-                reports.set_postmortem_action_done(session, item_id=item_id, done=True, role=Role.LEAD,
-                                                   actor=reviewer, now=resolved + dt.timedelta(days=days - 2))
+                reports.set_postmortem_action_done(session, item_id=item_id, done=True, actor=reviewer,
+                                                   now=resolved + dt.timedelta(days=days - 2))
         for task in reviews.review_tasks(session, incident.id):
             if index % 3 and task.due_at < now:
                 reviews.set_review_done(session, task_id=task.id, done=True, role=Role.LEAD, actor=reviewer,

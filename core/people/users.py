@@ -43,8 +43,9 @@ class Actor:
 
     id: int | None
     name: str
-    # The team role the change is made with (core.people.access). Without one, the incident
-    # flows let the person change only what they own.
+    # The team role the change is made with (core.people.access): the only source every write
+    # (incidents, reports, client messages) decides with. Without one, the person may change
+    # only what they own.
     role: Role | None = None
 
 

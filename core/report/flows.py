@@ -22,7 +22,6 @@ from core import audit
 from core.incident import assignments
 from core.incident.timeline import add_event
 from core.limits import FREE_TEXT, TITLE, check_text
-from core.people.access import Role
 from core.people.users import Actor
 from core.report.lifecycle import (
     EDITABLE_STATUSES,
@@ -77,29 +76,29 @@ def draft_report(record: IncidentRecord, kind: ReportKind, *, actor: Actor, now:
                           updated_by_id=actor.id, version=UNSAVED_VERSION)
 
 
-def _may_edit(record: IncidentRecord, role: Role, actor: Actor) -> bool:
-    return actor.id is not None and may_edit(role, actor.id, record.account_owner_id)
+def _may_edit(record: IncidentRecord, actor: Actor) -> bool:
+    return actor.id is not None and may_edit(actor.role, actor.id, record.account_owner_id)
 
 
-def _saved_or_draft(session: Session, record: IncidentRecord, kind: ReportKind, role: Role, actor: Actor,
+def _saved_or_draft(session: Session, record: IncidentRecord, kind: ReportKind, actor: Actor,
                     now: dt.datetime) -> IncidentReport | None:
     saved = _get(session, record.id, kind)
     if saved is not None:
         return saved
-    return draft_report(record, kind, actor=actor, now=now) if _may_edit(record, role, actor) else None
+    return draft_report(record, kind, actor=actor, now=now) if _may_edit(record, actor) else None
 
 
-def get_or_draft_report(session: Session, incident_id: int, kind: ReportKind | str, *, role: Role, actor: Actor,
+def get_or_draft_report(session: Session, incident_id: int, kind: ReportKind | str, *, actor: Actor,
                         now: dt.datetime) -> IncidentReport | None:
     """The saved report; else an unsaved draft for someone who may edit it, None for anyone else. Never writes."""
     kind = parse_kind(str(kind))
-    return _saved_or_draft(session, _resolved_record(session, incident_id, kind, now=now), kind, role, actor, now)
+    return _saved_or_draft(session, _resolved_record(session, incident_id, kind, now=now), kind, actor, now)
 
 
-def _check_editor(session: Session, incident: Incident, role: Role, user_id: int | None) -> bool:
+def _check_editor(session: Session, incident: Incident, actor: Actor) -> bool:
     account = session.get(Account, incident.account_id)
     assert account is not None  # an incident's account is a foreign key
-    return user_id is not None and may_edit(role, user_id, account.owner_id)
+    return actor.id is not None and may_edit(actor.role, actor.id, account.owner_id)
 
 
 def _stale(session: Session, report: IncidentReport, kind: ReportKind, expected_version: int) -> ReportConflict:
@@ -125,10 +124,10 @@ def _cleaned(kind: ReportKind, sections: dict[str, str]) -> dict[str, str]:
     return cleaned
 
 
-def _first_save(session: Session, *, incident_id: int, kind: ReportKind, sections: dict[str, str], role: Role,
-                actor: Actor, now: dt.datetime, expected_version: int) -> IncidentReport:
+def _first_save(session: Session, *, incident_id: int, kind: ReportKind, sections: dict[str, str], actor: Actor,
+                now: dt.datetime, expected_version: int) -> IncidentReport:
     record = _resolved_record(session, incident_id, kind, now=now)
-    if not _may_edit(record, role, actor):
+    if not _may_edit(record, actor):
         raise ReportForbidden("Only the account's CSM, leads and admins may edit this report.")
     cleaned = _cleaned(kind, sections)
     report = draft_report(record, kind, actor=actor, now=now)
@@ -151,8 +150,8 @@ def _first_save(session: Session, *, incident_id: int, kind: ReportKind, section
 
 
 def save_sections(
-    session: Session, *, incident_id: int, kind: ReportKind | str, sections: dict[str, str], role: Role,
-    actor: Actor, now: dt.datetime, expected_version: int,
+    session: Session, *, incident_id: int, kind: ReportKind | str, sections: dict[str, str], actor: Actor,
+    now: dt.datetime, expected_version: int,
 ) -> IncidentReport:
     """Save edited section texts; the first save stores the draft. A stale save is a ReportConflict with their text.
 
@@ -162,11 +161,11 @@ def save_sections(
     kind = parse_kind(str(kind))
     report = _get(session, incident_id, kind, lock=True)
     if report is None:
-        return _first_save(session, incident_id=incident_id, kind=kind, sections=sections, role=role, actor=actor,
+        return _first_save(session, incident_id=incident_id, kind=kind, sections=sections, actor=actor,
                            now=now, expected_version=expected_version)
     incident = session.get(Incident, incident_id)
     assert incident is not None
-    if not _check_editor(session, incident, role, actor.id):
+    if not _check_editor(session, incident, actor):
         raise ReportForbidden("Only the account's CSM, leads and admins may edit this report.")
     if report.version != expected_version:
         raise _stale(session, report, kind, expected_version)
@@ -190,7 +189,7 @@ def save_sections(
 
 
 def move_report(
-    session: Session, *, incident_id: int, kind: ReportKind | str, target: str, role: Role, actor: Actor,
+    session: Session, *, incident_id: int, kind: ReportKind | str, target: str, actor: Actor,
     now: dt.datetime, expected_version: int | None = None,
 ) -> IncidentReport:
     """Move a saved report along its review lifecycle, stamping who moved it and when."""
@@ -199,7 +198,7 @@ def move_report(
     if report is None:
         # Nobody has saved it, so nobody has read it: sending it on would put an unread draft up for review.
         record = _resolved_record(session, incident_id, kind, now=now)
-        if not _may_edit(record, role, actor):
+        if not _may_edit(record, actor):
             raise ReportForbidden("Only the account's CSM, leads and admins may change this report.")
         raise ReportError(f"The {KIND_TITLES[kind].lower()} is not written yet: check the draft and save it "
                           "first, then move it on.")
@@ -209,7 +208,7 @@ def move_report(
         raise ReportConflict(f"The report changed since you loaded it (version {expected_version}, now "
                              f"{report.version}): check the new text and status, then move it again.",
                              dict(report.sections), report.version)
-    to = check_report_move(report.status, target, role, _check_editor(session, incident, role, actor.id))
+    to = check_report_move(report.status, target, actor.role, _check_editor(session, incident, actor))
     before = report.status
     report.status, report.status_changed_at, report.status_changed_by_id = to.value, now, actor.id
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident_report",
@@ -223,14 +222,14 @@ def move_report(
 
 def add_postmortem_action(
     session: Session, *, incident_id: int, title: str, owner_id: int | None, due_at: dt.datetime | None,
-    role: Role, actor: Actor, now: dt.datetime,
+    actor: Actor, now: dt.datetime,
 ) -> int:
     """Add a post-mortem action item; it needs an owner and a due date. Returns its id."""
     title = check_text(title, TITLE, "The action item", ReportError)
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise ReportError(f"Incident {incident_id} does not exist.")
-    if not _check_editor(session, incident, role, actor.id):
+    if not _check_editor(session, incident, actor):
         raise ReportForbidden("Only the account's CSM, leads and admins may add post-mortem actions.")
     if owner_id is None or session.get(User, owner_id) is None:
         raise ReportError("Choose who owns the action item.")
@@ -241,7 +240,7 @@ def add_postmortem_action(
 
 
 def set_postmortem_action_done(
-    session: Session, *, item_id: int, done: bool, role: Role, actor: Actor, now: dt.datetime,
+    session: Session, *, item_id: int, done: bool, actor: Actor, now: dt.datetime,
     expected_version: int | None = None,
 ) -> None:
     """Mark a post-mortem action item done or not done; its owner, the account's CSM, leads and admins may."""
@@ -250,7 +249,7 @@ def set_postmortem_action_done(
         raise ReportError(f"Action item {item_id} does not exist.")
     incident = session.get(Incident, item.incident_id)
     assert incident is not None  # an action item's incident is a foreign key
-    if item.owner_id != actor.id and not _check_editor(session, incident, role, actor.id):
+    if item.owner_id != actor.id and not _check_editor(session, incident, actor):
         raise ReportForbidden("Only the item's owner, the account's CSM, leads and admins may tick it off.")
     assignments.set_action_done(session, item_id=item_id, done=done, actor=actor, now=now,
                                 expected_version=expected_version)
@@ -303,13 +302,13 @@ class ReportView:
         return [i for i in self.record.action_items if i.source == POSTMORTEM_SOURCE]
 
 
-def report_view(session: Session, incident_id: int, kind: ReportKind | str, *, role: Role, actor: Actor,
+def report_view(session: Session, incident_id: int, kind: ReportKind | str, *, actor: Actor,
                 now: dt.datetime) -> ReportView:
     """The report page's read model for this person; ReportError when the incident has no documents. Never writes."""
     kind = parse_kind(str(kind))
     record = _resolved_record(session, incident_id, kind, now=now)
-    editor = _may_edit(record, role, actor)
-    report = _saved_or_draft(session, record, kind, role, actor, now)
+    editor = _may_edit(record, actor)
+    report = _saved_or_draft(session, record, kind, actor, now)
     if report is None or report.version == UNSAVED_VERSION:
         return ReportView(kind=kind, record=record, status=ReportStatus.DRAFT.value,
                           sections=dict(report.sections) if report is not None else {}, version=UNSAVED_VERSION,

@@ -84,12 +84,12 @@ def parse_kind(value: str) -> ReportKind:
         raise ReportError(f"Unknown document {value!r}: use report or postmortem.") from None
 
 
-def may_edit(role: Role, user_id: int, account_owner_id: int | None) -> bool:
-    """True when the user may edit reports of an incident on an account with this owner."""
+def may_edit(role: Role | None, user_id: int, account_owner_id: int | None) -> bool:
+    """True when the user may edit reports of an incident on an account with this owner (no role: their own)."""
     return may_work_on(role, user_id, account_owner_id)
 
 
-def allowed_report_moves(current: str, role: Role, editor: bool) -> list[ReportStatus]:
+def allowed_report_moves(current: str, role: Role | None, editor: bool) -> list[ReportStatus]:
     """The statuses this person may move a report to from `current`, in lifecycle order."""
     frm = ReportStatus(current)
     allowed = []
@@ -99,7 +99,7 @@ def allowed_report_moves(current: str, role: Role, editor: bool) -> list[ReportS
     return [s for s in ReportStatus if s in allowed]
 
 
-def check_report_move(current: str, target: str, role: Role, editor: bool) -> ReportStatus:
+def check_report_move(current: str, target: str, role: Role | None, editor: bool) -> ReportStatus:
     """The target status when this person may make the move; ReportError saying why not otherwise."""
     try:
         to = ReportStatus(target)

@@ -38,8 +38,8 @@ def document_page(incident_id: int, kind: ReportKind, *, viewer: Viewer, now: dt
     """The document page of incident `incident_id` for `viewer` at `now` (`problem` says why when `view` is None)."""
     with read_scope() as session:
         try:
-            view = reports.report_view(session, incident_id, kind, role=viewer.role,
-                                       actor=Actor(viewer.id, viewer.username), now=now)
+            view = reports.report_view(session, incident_id, kind, actor=Actor(viewer.id, viewer.username, viewer.role),
+                                       now=now)
         except ReportError as error:
             return DocumentPage(view=None, problem=str(error), tasks=[], people=[])
         return DocumentPage(view=view, problem="", tasks=reviews.review_tasks(session, incident_id),

@@ -103,8 +103,8 @@ def setup(engine):
         s.flush()
         opened = incidents.open_incident(s, account_id=account.id, title="Checkout down", summary="Payments fail.",
                                          answers=Answers(business_impact="major"), policy_name="red-status",
-                                         actor=Actor(csm_id, "csm1"), now=NOW, detected_at=NOW)
-    return SimpleNamespace(engine=engine, incident_id=opened.id, actor=Actor(csm_id, "csm1"), csm_id=csm_id)
+                                         actor=Actor(csm_id, "csm1", Role.CSM), now=NOW, detected_at=NOW)
+    return SimpleNamespace(engine=engine, incident_id=opened.id, actor=Actor(csm_id, "csm1", Role.CSM), csm_id=csm_id)
 
 
 def _incident(engine, incident_id):
@@ -125,7 +125,7 @@ def _log(setup, *, at, channel="email", expected=None, recipients=("Ana Martin <
             s, incident_id=setup.incident_id, expected_version=expected, template_key="status_update",
             template_version=None, channel=channel, recipients=list(recipients), subject="Update 1",
             body_text="Hello Ana, we are on it.", body_html="<p>Hello Ana</p>",
-            role=Role.CSM, actor=setup.actor, now=at).id
+            actor=setup.actor, now=at).id
 
 
 def _prepared(setup, key="status_update", **edits):
@@ -224,7 +224,7 @@ def test_stale_version_is_a_conflict_and_logs_nothing(setup):
 def test_bad_log_entries_are_refused_and_nothing_is_logged(setup, changes, error, message):
     values = dict(incident_id=setup.incident_id, expected_version=None, template_key="status_update",
                   template_version=None, channel="email", recipients=["ana@acme.example"], subject="Update",
-                  body_text="Hello", role=Role.CSM, actor=setup.actor, now=NOW + HOUR)
+                  body_text="Hello", actor=setup.actor, now=NOW + HOUR)
     values.update(changes)
     with pytest.raises(error, match=message), session_scope(setup.engine) as s:
         comms.record_communication(s, **values)
@@ -244,7 +244,7 @@ def test_send_delivers_both_parts_and_logs_the_exact_text(setup, smtp):
     outcome = comms.send_and_record(
         incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
         to=source.default_recipients, cc=["it@acme.example"], settings=settings, password=None,
-        role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
+        actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
     assert outcome.first_notice and outcome.accepted == ("ana@acme.example", "it@acme.example")
     _sender, _rcpts, raw = server.messages[before]
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
@@ -274,7 +274,7 @@ def test_a_refused_send_logs_nothing(setup, smtp, to, error):
     with pytest.raises(error):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
                               to=to, settings=settings, password=None,
-                              role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4,
+                              actor=setup.actor, now=NOW + HOUR / 4,
                               engine=setup.engine)
     assert len(server.messages) == before
     assert _count(setup.engine, Communication) == 0
@@ -291,7 +291,7 @@ def test_a_title_holding_an_encoded_word_goes_out_literally_with_no_extra_header
     assert title in prepared.subject
     comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
                           to=source.default_recipients, reply_to="csm1@example.com", settings=settings,
-                          password=None, role=Role.CSM, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
+                          password=None, actor=setup.actor, now=NOW + HOUR / 4, engine=setup.engine)
     _, rcpts, raw = server.messages[before]
     head = raw.partition(b"\r\n\r\n")[0]
     names = sorted(line.partition(b":")[0].lower() for line in head.split(b"\r\n") if line[:1] not in b" \t")
@@ -311,13 +311,13 @@ def test_an_unreachable_server_logs_nothing(setup):
     with pytest.raises(ServerUnreachable, match="Nothing was sent"):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
                               to=source.default_recipients, settings=settings, password=None,
-                              role=Role.CSM, actor=setup.actor,
+                              actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
     assert _count(setup.engine, Communication) == 0
     assert _incident(setup.engine, setup.incident_id).last_client_update_at is None
 
 
-STRANGER = Actor(987_654, "csm2")  # a CSM who owns neither the account nor the incident
+STRANGER = Actor(987_654, "csm2", Role.CSM)  # a CSM who owns neither the account nor the incident
 
 
 def test_a_csm_of_another_account_can_neither_send_nor_log_and_nothing_leaves(setup, smtp):
@@ -327,17 +327,17 @@ def test_a_csm_of_another_account_can_neither_send_nor_log_and_nothing_leaves(se
     who = "Only the account's CSM, the incident's owner, leads and admins may write to the client"
     with pytest.raises(comms.CommunicationForbidden, match=who):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                              to=source.default_recipients, settings=settings, password=None, role=Role.CSM,
+                              to=source.default_recipients, settings=settings, password=None,
                               actor=STRANGER, now=NOW + HOUR / 4, engine=setup.engine)
     assert len(server.messages) == before
     with pytest.raises(comms.CommunicationForbidden, match=who), session_scope(setup.engine) as s:
         comms.mark_sent(s, incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
-                        channel="phone", recipients=["Ana Martin"], role=Role.CSM, actor=STRANGER, now=NOW + HOUR)
+                        channel="phone", recipients=["Ana Martin"], actor=STRANGER, now=NOW + HOUR)
     with pytest.raises(comms.CommunicationForbidden, match="csm2 is none of them"), session_scope(setup.engine) as s:
         comms.record_communication(s, incident_id=setup.incident_id, expected_version=None,
                                    template_key="status_update",
                                    template_version=None, channel="email", recipients=["ana@acme.example"],
-                                   subject="Update", body_text="Hello", role=Role.CSM, actor=STRANGER, now=NOW + HOUR)
+                                   subject="Update", body_text="Hello", actor=STRANGER, now=NOW + HOUR)
     assert _count(setup.engine, Communication) == 0
     assert _incident(setup.engine, setup.incident_id).client_notified_at is None
 
@@ -348,8 +348,22 @@ def test_leads_and_admins_may_log_messages_on_any_account(setup, role):
         comms.record_communication(s, incident_id=setup.incident_id, expected_version=None,
                                    template_key="status_update",
                                    template_version=None, channel="email", recipients=["ana@acme.example"],
-                                   subject="Update", body_text="Hello", role=role, actor=Actor(None, "lead1"),
+                                   subject="Update", body_text="Hello", actor=Actor(None, "lead1", role),
                                    now=NOW + HOUR)
+    assert _count(setup.engine, Communication) == 1
+
+
+def test_without_a_team_role_only_the_owner_may_log(setup):
+    with pytest.raises(comms.CommunicationForbidden, match="lead1 is none of them"), session_scope(setup.engine) as s:
+        comms.record_communication(s, incident_id=setup.incident_id, expected_version=None,
+                                   template_key="status_update", template_version=None, channel="email",
+                                   recipients=["ana@acme.example"], subject="Update", body_text="Hello",
+                                   actor=Actor(None, "lead1"), now=NOW + HOUR)
+    with session_scope(setup.engine) as s:
+        comms.record_communication(s, incident_id=setup.incident_id, expected_version=None,
+                                   template_key="status_update", template_version=None, channel="email",
+                                   recipients=["ana@acme.example"], subject="Update", body_text="Hello",
+                                   actor=Actor(setup.csm_id, "csm1"), now=NOW + HOUR)
     assert _count(setup.engine, Communication) == 1
 
 
@@ -361,7 +375,7 @@ def test_a_stale_page_sends_nothing(setup, smtp):
     with pytest.raises(ConflictError):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
                               to=source.default_recipients, settings=settings, password=None,
-                              role=Role.CSM, actor=setup.actor,
+                              actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
     assert len(server.messages) == before and _count(setup.engine, Communication) == 1
 
@@ -374,12 +388,12 @@ def test_missing_required_fields_stop_sending_and_marking(setup, smtp):
     with pytest.raises(comms.DraftIncomplete, match="Fill in resolved_at, root_cause"):
         comms.send_and_record(incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
                               to=source.default_recipients, settings=settings, password=None,
-                              role=Role.CSM, actor=setup.actor,
+                              actor=setup.actor,
                               now=NOW + HOUR / 4, engine=setup.engine)
     with pytest.raises(comms.DraftIncomplete), session_scope(setup.engine) as s:
         comms.mark_sent(s, incident_id=setup.incident_id, expected_version=source.version, prepared=prepared,
                         channel="email", recipients=source.default_recipients,
-                        role=Role.CSM, actor=setup.actor, now=NOW + HOUR)
+                        actor=setup.actor, now=NOW + HOUR)
     assert len(server.messages) == before and _count(setup.engine, Communication) == 0
 
 

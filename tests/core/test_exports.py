@@ -59,17 +59,17 @@ def resolved(engine):
     lead_actor = Actor(lead, "lead1", Role.LEAD)
     with session_scope(engine) as s:
         for kind in ("report", "postmortem"):
-            reports.save_sections(s, incident_id=iid, kind=kind, sections={}, role=Role.LEAD, actor=lead_actor,
+            reports.save_sections(s, incident_id=iid, kind=kind, sections={}, actor=lead_actor,
                                   now=NOW, expected_version=reports.UNSAVED_VERSION)
         reports.add_postmortem_action(s, incident_id=iid, title="Add a canary stage to deploys", owner_id=csm,
-                                      due_at=NOW + dt.timedelta(days=7), role=Role.LEAD, actor=lead_actor, now=NOW)
+                                      due_at=NOW + dt.timedelta(days=7), actor=lead_actor, now=NOW)
     return engine, iid
 
 
 def _views(engine, iid):
     with session_scope(engine) as s:
-        return (reports.report_view(s, iid, "report", role=Role.LEAD, actor=SYSTEM, now=NOW),
-                reports.report_view(s, iid, "postmortem", role=Role.LEAD, actor=SYSTEM, now=NOW),
+        return (reports.report_view(s, iid, "report", actor=SYSTEM, now=NOW),
+                reports.report_view(s, iid, "postmortem", actor=SYSTEM, now=NOW),
                 reviews.review_tasks(s, iid))
 
 

@@ -125,15 +125,15 @@ WRITES = [
         s, data=_account(contacts=[{"name": "Ana", "email": LONG_EMAIL}]), editor=c["lead"], now=NOW),
      AccountError, "contacts › 1 › email: is 255 characters long; the limit is 254"),
     ("report section with NUL", lambda s, c: reports.save_sections(
-        s, incident_id=c["resolved"], kind="report", sections={"impact": "Down\x00"}, role=Role.LEAD,
+        s, incident_id=c["resolved"], kind="report", sections={"impact": "Down\x00"},
         actor=c["lead"].actor, now=NOW, expected_version=c["report_version"]),
      ReportError, "Impact assessment contains a NUL character"),
     ("report section too long", lambda s, c: reports.save_sections(
-        s, incident_id=c["resolved"], kind="report", sections={"impact": LONG_TEXT}, role=Role.LEAD,
+        s, incident_id=c["resolved"], kind="report", sections={"impact": LONG_TEXT},
         actor=c["lead"].actor, now=NOW, expected_version=c["report_version"]),
      ReportError, "Impact assessment is 10,001 characters long; the limit is 10,000."),
     ("post-mortem action too long", lambda s, c: reports.add_postmortem_action(
-        s, incident_id=c["resolved"], title=LONG_TITLE, owner_id=c["csm1"], due_at=NOW, role=Role.LEAD,
+        s, incident_id=c["resolved"], title=LONG_TITLE, owner_id=c["csm1"], due_at=NOW,
         actor=c["lead"].actor, now=NOW),
      ReportError, "The action item is 600 characters long; the limit is 200."),
 ]
@@ -154,7 +154,7 @@ def context(engine):
         opened = incidents.open_incident(s, account_id=account, title="Open one", summary="", policy_name="red-status",
                                          answers=parse_answers({"business_impact": "major"}), actor=SYSTEM,
                                          now=PAST, detected_at=PAST)
-        report = reports.save_sections(s, incident_id=resolved, kind="report", sections={}, role=Role.LEAD,
+        report = reports.save_sections(s, incident_id=resolved, kind="report", sections={},
                                        actor=Editor(ids["lead1"], "lead1", Role.LEAD).actor, now=NOW,
                                        expected_version=reports.UNSAVED_VERSION)
         version = report.version

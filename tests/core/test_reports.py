@@ -13,7 +13,14 @@ from core.people.access import Role
 from core.people.users import SYSTEM, Actor
 from core.policy import store as policy_store
 from core.report import flows as reports
-from core.report.lifecycle import ReportConflict, ReportError, ReportStatus, allowed_report_moves, check_report_move
+from core.report.lifecycle import (
+    ReportConflict,
+    ReportError,
+    ReportForbidden,
+    ReportStatus,
+    allowed_report_moves,
+    check_report_move,
+)
 from core.report.sections import REPORT_SECTIONS, service_credit, span
 from core.report.service import count_overdue_action_items, overdue_action_items, repeat_of
 from core.sla.clocks import SlaClock
@@ -64,9 +71,14 @@ def resolved_incident(engine, account="Acme Corp", *, policy="red-status", detec
         return opened.id
 
 
-def actor(ids, name):
-    # The team role goes with the actor: the incident flows check it (core.incident.flows.may_change).
-    return Actor(ids[name], name, Role.LEAD if name.startswith("lead") else Role.CSM)
+def role_of(name):
+    """The team role setup_people gave this person."""
+    return Role.LEAD if name.startswith("lead") else Role.ADMIN if name.startswith("admin") else Role.CSM
+
+
+def actor(ids, name, role=None):
+    # The team role goes with the actor: every write checks it (incident, report and client-message flows).
+    return Actor(ids[name], name, role or role_of(name))
 
 
 # --------------------------------------------------------------------------
@@ -147,7 +159,7 @@ def test_report_is_generated_from_the_record(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine, note="Connection pool exhausted after the 07:40 deploy")
     with session_scope(engine) as s:
-        report = reports.get_or_draft_report(s, iid, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
+        report = reports.get_or_draft_report(s, iid, "report", actor=actor(ids, "csm1"), now=NOW)
         sections = dict(report.sections)
     assert list(sections) == [s.key for s in REPORT_SECTIONS]
     assert "First detection: 2026-03-02 01:00 UTC" in sections["timeline"]
@@ -169,7 +181,7 @@ def test_postmortem_sections_say_what_went_well_and_what_to_improve(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine)
     with session_scope(engine) as s:
-        sections = dict(reports.get_or_draft_report(s, iid, "postmortem", role=Role.LEAD, actor=actor(ids, "lead1"),
+        sections = dict(reports.get_or_draft_report(s, iid, "postmortem", actor=actor(ids, "lead1"),
                                                     now=NOW).sections)
     assert list(sections) == ["summary", "went_well", "improve"]
     assert "Checkout down at Acme Corp (enterprise)" in sections["summary"]
@@ -181,9 +193,9 @@ def test_no_report_before_resolution(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine, resolve_after=None)
     with session_scope(engine) as s, pytest.raises(ReportError, match="not resolved yet"):
-        reports.get_or_draft_report(s, iid, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
+        reports.get_or_draft_report(s, iid, "report", actor=actor(ids, "csm1"), now=NOW)
     with session_scope(engine) as s, pytest.raises(ReportError, match="There is no incident #999999"):
-        reports.report_view(s, 999999, "report", role=Role.LEAD, actor=actor(ids, "lead1"), now=NOW)
+        reports.report_view(s, 999999, "report", actor=actor(ids, "lead1"), now=NOW)
 
 
 # --------------------------------------------------------------------------
@@ -209,9 +221,9 @@ def test_reading_a_document_nobody_saved_writes_nothing(engine, kind):
     seen = {}
     for who, role, _ in READERS:
         with session_scope(engine) as s:
-            draft = reports.get_or_draft_report(s, iid, kind, role=role, actor=actor(ids, who), now=NOW)
+            draft = reports.get_or_draft_report(s, iid, kind, actor=actor(ids, who, role), now=NOW)
             assert draft is None or draft not in s, "the draft is never added to the session"
-            view = reports.report_view(s, iid, kind, role=role, actor=actor(ids, who), now=NOW)
+            view = reports.report_view(s, iid, kind, actor=actor(ids, who, role), now=NOW)
             assert not s.new and not s.dirty
         seen[who] = (draft is not None, view.saved, view.editor, bool(view.sections), view.version)
     assert _table_rows(engine) == before, "no row was written, changed or removed"
@@ -223,18 +235,18 @@ def test_first_save_stores_the_draft_with_the_edits(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine)
     with session_scope(engine) as s:
-        draft = reports.get_or_draft_report(s, iid, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
+        draft = reports.get_or_draft_report(s, iid, "report", actor=actor(ids, "csm1"), now=NOW)
     later = NOW + dt.timedelta(hours=1)
     with session_scope(engine) as s:
         saved = reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "Expired cert"},
-                                      role=Role.CSM, actor=actor(ids, "csm1"), now=later,
+                                      actor=actor(ids, "csm1"), now=later,
                                       expected_version=draft.version)
         assert saved.version == 1
     with session_scope(engine) as s:
         row = s.scalar(select(IncidentReport))
         assert (row.status, row.created_at, row.created_by_id, row.version) == (D, later, ids["csm1"], 1)
         assert row.sections == {**draft.sections, "root_cause": "Expired cert"}
-        view = reports.report_view(s, iid, "report", role=Role.CSM, actor=actor(ids, "csm2"), now=later)
+        view = reports.report_view(s, iid, "report", actor=actor(ids, "csm2"), now=later)
         assert (view.saved, view.editor, view.sections["root_cause"]) == (True, False, "Expired cert"), (
             "once saved, everyone reads it")
         assert [(h.by, h.before, h.after) for h in view.history] == [("csm1", None, D)]
@@ -244,7 +256,7 @@ def test_first_save_without_edits_stores_the_draft_as_written(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine)
     with session_scope(engine) as s:
-        reports.save_sections(s, incident_id=iid, kind="postmortem", sections={}, role=Role.LEAD,
+        reports.save_sections(s, incident_id=iid, kind="postmortem", sections={},
                               actor=actor(ids, "lead1"), now=NOW, expected_version=reports.UNSAVED_VERSION)
     with session_scope(engine) as s:
         assert list(s.scalar(select(IncidentReport)).sections) == ["summary", "went_well", "improve"]
@@ -257,10 +269,10 @@ def test_someone_who_may_not_edit_is_refused_by_core(engine, change):
     with session_scope(engine) as s, pytest.raises(PermissionError) as refused:
         if change == "save":
             reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "csm2 was here"},
-                                  role=Role.CSM, actor=actor(ids, "csm2"), now=NOW,
+                                  actor=actor(ids, "csm2"), now=NOW,
                                   expected_version=reports.UNSAVED_VERSION)
         else:
-            reports.move_report(s, incident_id=iid, kind="report", target=IR, role=Role.CSM, actor=actor(ids, "csm2"),
+            reports.move_report(s, incident_id=iid, kind="report", target=IR, actor=actor(ids, "csm2"),
                                 now=NOW)
     assert isinstance(refused.value, ReportError)
     assert str(refused.value).startswith("Only the account's CSM, leads and admins may ")
@@ -272,7 +284,7 @@ def test_moving_a_document_nobody_saved_is_refused(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine)
     with session_scope(engine) as s, pytest.raises(ReportError, match="not written yet: check the draft and save it"):
-        reports.move_report(s, incident_id=iid, kind="report", target=IR, role=Role.CSM, actor=actor(ids, "csm1"),
+        reports.move_report(s, incident_id=iid, kind="report", target=IR, actor=actor(ids, "csm1"),
                             now=NOW)
     with session_scope(engine) as s:
         assert s.scalars(select(IncidentReport)).all() == []
@@ -283,10 +295,10 @@ def test_two_first_saves_one_after_the_other_one_wins_the_other_conflicts(engine
     iid = resolved_incident(engine)
     first = dict(incident_id=iid, kind="report", now=NOW, expected_version=reports.UNSAVED_VERSION)
     with session_scope(engine) as s:
-        reports.save_sections(s, sections={"root_cause": "Pool (lead)"}, role=Role.LEAD, actor=actor(ids, "lead1"),
+        reports.save_sections(s, sections={"root_cause": "Pool (lead)"}, actor=actor(ids, "lead1"),
                               **first)
     with pytest.raises(ReportConflict) as conflict, session_scope(engine) as s:
-        reports.save_sections(s, sections={"root_cause": "Cert (csm)"}, role=Role.CSM, actor=actor(ids, "csm1"),
+        reports.save_sections(s, sections={"root_cause": "Cert (csm)"}, actor=actor(ids, "csm1"),
                               **first)
     assert "Lead1 saved this critical incident report" in str(conflict.value)
     assert "before anyone had saved it" in str(conflict.value)
@@ -306,7 +318,7 @@ def test_two_first_saves_at_the_same_moment_leave_one_row_and_one_conflict(engin
 
     def lead_saves():
         with session_scope(engine) as s:
-            reports.save_sections(s, sections={"root_cause": "Pool (lead)"}, role=Role.LEAD,
+            reports.save_sections(s, sections={"root_cause": "Pool (lead)"},
                                   actor=actor(ids, "lead1"), **first)
             flushed.set()
             release.wait(10)  # the row is inserted, not committed, while the CSM saves
@@ -314,7 +326,7 @@ def test_two_first_saves_at_the_same_moment_leave_one_row_and_one_conflict(engin
     def csm_saves():
         try:
             with session_scope(engine) as s:
-                reports.save_sections(s, sections={"root_cause": "Cert (csm)"}, role=Role.CSM,
+                reports.save_sections(s, sections={"root_cause": "Cert (csm)"},
                                       actor=actor(ids, "csm1"), **first)
             outcome["csm"] = "saved"
         except ReportConflict as conflict:
@@ -341,7 +353,7 @@ def test_two_first_saves_at_the_same_moment_leave_one_row_and_one_conflict(engin
 def _open_report(engine, ids, iid, kind="report", who="lead1", role=Role.LEAD):
     """Save the first draft (as written from the record); returns the stored version."""
     with session_scope(engine) as s:
-        return reports.save_sections(s, incident_id=iid, kind=kind, sections={}, role=role, actor=actor(ids, who),
+        return reports.save_sections(s, incident_id=iid, kind=kind, sections={}, actor=actor(ids, who, role),
                                      now=NOW, expected_version=reports.UNSAVED_VERSION).version
 
 
@@ -351,10 +363,10 @@ def test_stale_save_is_refused_with_the_saved_text(engine):
     seen = _open_report(engine, ids, iid)
     with session_scope(engine) as s:
         reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "Pool exhausted (lead)"},
-                              role=Role.LEAD, actor=actor(ids, "lead1"), now=NOW, expected_version=seen)
+                              actor=actor(ids, "lead1"), now=NOW, expected_version=seen)
     with pytest.raises(ReportConflict) as conflict, session_scope(engine) as s:
         reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "Expired cert (csm)"},
-                              role=Role.CSM, actor=actor(ids, "csm1"), now=NOW, expected_version=seen)
+                              actor=actor(ids, "csm1"), now=NOW, expected_version=seen)
     assert "Lead1 saved this critical incident report" in str(conflict.value)
     assert conflict.value.their_sections["root_cause"] == "Pool exhausted (lead)"
     with session_scope(engine) as s:
@@ -362,7 +374,7 @@ def test_stale_save_is_refused_with_the_saved_text(engine):
         assert report.sections["root_cause"] == "Pool exhausted (lead)"
         # Saving again from the version they have now seen goes through.
         reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "Both, merged"},
-                              role=Role.CSM, actor=actor(ids, "csm1"), now=NOW,
+                              actor=actor(ids, "csm1"), now=NOW,
                               expected_version=conflict.value.their_version)
     with session_scope(engine) as s:
         assert s.scalar(select(IncidentReport)).sections["root_cause"] == "Both, merged"
@@ -379,8 +391,8 @@ def test_who_may_edit(engine, who, role, account, allowed):
     ids = setup_people(engine)
     iid = resolved_incident(engine, account)
     seen = _open_report(engine, ids, iid)
-    change = dict(incident_id=iid, kind="report", sections={"prevention": "- Canary deploys"}, role=role,
-                  actor=actor(ids, who), now=NOW, expected_version=seen)
+    change = dict(incident_id=iid, kind="report", sections={"prevention": "- Canary deploys"},
+                  actor=actor(ids, who, role), now=NOW, expected_version=seen)
     if allowed:
         with session_scope(engine) as s:
             reports.save_sections(s, **change)
@@ -389,6 +401,24 @@ def test_who_may_edit(engine, who, role, account, allowed):
             reports.save_sections(s, **change)
 
 
+def test_the_role_comes_from_the_actor_and_none_is_no_team_role(engine):
+    """An actor without a team role edits and moves only the reports of accounts it owns (as incident writes)."""
+    ids = setup_people(engine)
+    iid = resolved_incident(engine)
+    seen = _open_report(engine, ids, iid)
+    lead_without_role = Actor(ids["lead1"], "lead1")
+    with session_scope(engine) as s, pytest.raises(ReportForbidden, match="may edit this report"):
+        reports.save_sections(s, incident_id=iid, kind="report", sections={"prevention": "- Canary deploys"},
+                              actor=lead_without_role, now=NOW, expected_version=seen)
+    with session_scope(engine) as s:
+        assert not reports.report_view(s, iid, "report", actor=lead_without_role, now=NOW).editor
+        owner = Actor(ids["csm1"], "csm1")
+        reports.save_sections(s, incident_id=iid, kind="report", sections={"prevention": "- Canary deploys"},
+                              actor=owner, now=NOW, expected_version=seen)
+        reports.move_report(s, incident_id=iid, kind="report", target=IR, actor=owner, now=NOW)
+    with session_scope(engine) as s, pytest.raises(ReportForbidden, match="Only a lead or an admin"):
+        reports.move_report(s, incident_id=iid, kind="report", target=RV, actor=owner, now=NOW)
+
 def test_review_path_is_recorded_and_locks_the_text(engine):
     ids = setup_people(engine)
     iid = resolved_incident(engine)
@@ -396,16 +426,16 @@ def test_review_path_is_recorded_and_locks_the_text(engine):
     moves = [("csm1", Role.CSM, IR, NOW), ("lead1", Role.LEAD, RV, NOW + dt.timedelta(hours=1))]
     for who, role, target, at in moves:
         with session_scope(engine) as s:
-            reports.move_report(s, incident_id=iid, kind="report", target=target, role=role, actor=actor(ids, who),
+            reports.move_report(s, incident_id=iid, kind="report", target=target, actor=actor(ids, who, role),
                                 now=at)
     with session_scope(engine) as s:
-        view = reports.report_view(s, iid, "report", role=Role.LEAD, actor=actor(ids, "lead1"), now=NOW)
+        view = reports.report_view(s, iid, "report", actor=actor(ids, "lead1"), now=NOW)
         assert [(h.by, h.before, h.after) for h in view.history] == [
             ("csm1", None, D), ("csm1", D, IR), ("lead1", IR, RV)]
         assert view.status_changed_by == "Lead1" and view.status_changed_at == NOW + dt.timedelta(hours=1)
         with pytest.raises(ReportError, match="move it back to review"):
             reports.save_sections(s, incident_id=iid, kind="report", sections={"prevention": "late edit"},
-                                  role=Role.LEAD, actor=actor(ids, "lead1"), now=NOW, expected_version=view.version)
+                                  actor=actor(ids, "lead1"), now=NOW, expected_version=view.version)
 
 
 @pytest.mark.parametrize("sections, message", [
@@ -417,7 +447,7 @@ def test_bad_edits_say_what_to_fix(engine, sections, message):
     iid = resolved_incident(engine)
     seen = _open_report(engine, ids, iid)
     with session_scope(engine) as s, pytest.raises(ReportError, match=message):
-        reports.save_sections(s, incident_id=iid, kind="report", sections=sections, role=Role.CSM,
+        reports.save_sections(s, incident_id=iid, kind="report", sections=sections,
                               actor=actor(ids, "csm1"), now=NOW, expected_version=seen)
 
 
@@ -435,11 +465,11 @@ def test_overdue_postmortem_actions_by_owner_and_account(engine):
                                        ("future", acme, "csm1", 30), ("other", globex, "csm2", 1),
                                        ("done", acme, "csm1", 1)):
             items[name] = reports.add_postmortem_action(s, incident_id=iid, title=name, owner_id=ids[owner],
-                                                        due_at=NOW + dt.timedelta(days=days), role=Role.LEAD,
+                                                        due_at=NOW + dt.timedelta(days=days),
                                                         actor=lead, now=NOW)
         assignments.add_action_item(s, incident_id=acme, title="incident chore", owner_id=ids["csm1"],
                                     due_at=NOW + dt.timedelta(days=1), actor=lead, now=NOW)
-        reports.set_postmortem_action_done(s, item_id=items["done"], done=True, role=Role.CSM,
+        reports.set_postmortem_action_done(s, item_id=items["done"], done=True,
                                            actor=actor(ids, "csm1"), now=NOW)
     later = NOW + dt.timedelta(days=5)
     with session_scope(engine) as s:
@@ -464,7 +494,7 @@ def test_postmortem_action_needs_owner_and_due_date(engine, owner, due, message)
     iid = resolved_incident(engine)
     with session_scope(engine) as s, pytest.raises(ReportError, match=message):
         reports.add_postmortem_action(s, incident_id=iid, title="Canary deploys", owner_id=ids.get(owner),
-                                      due_at=due, role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
+                                      due_at=due, actor=actor(ids, "csm1"), now=NOW)
 
 
 def test_action_owner_may_tick_off_but_not_a_stranger(engine):
@@ -472,18 +502,18 @@ def test_action_owner_may_tick_off_but_not_a_stranger(engine):
     iid = resolved_incident(engine)
     with session_scope(engine) as s:
         item = reports.add_postmortem_action(s, incident_id=iid, title="Alert on pool", owner_id=ids["csm2"],
-                                             due_at=NOW + dt.timedelta(days=3), role=Role.LEAD,
+                                             due_at=NOW + dt.timedelta(days=3),
                                              actor=actor(ids, "lead1"), now=NOW)
     with session_scope(engine) as s:
-        reports.set_postmortem_action_done(s, item_id=item, done=True, role=Role.CSM, actor=actor(ids, "csm2"),
+        reports.set_postmortem_action_done(s, item_id=item, done=True, actor=actor(ids, "csm2"),
                                            now=NOW)
     other = resolved_incident(engine)
     with session_scope(engine) as s:
         item2 = reports.add_postmortem_action(s, incident_id=other, title="Runbook", owner_id=ids["csm1"],
-                                              due_at=NOW + dt.timedelta(days=3), role=Role.LEAD,
+                                              due_at=NOW + dt.timedelta(days=3),
                                               actor=actor(ids, "lead1"), now=NOW)
     with session_scope(engine) as s, pytest.raises(ReportError, match="owner"):
-        reports.set_postmortem_action_done(s, item_id=item2, done=True, role=Role.CSM, actor=actor(ids, "csm2"),
+        reports.set_postmortem_action_done(s, item_id=item2, done=True, actor=actor(ids, "csm2"),
                                            now=NOW)
 
 
@@ -495,7 +525,7 @@ def test_repeat_of_lists_earlier_postmortems_on_the_account_within_six_months(en
     elsewhere = resolved_incident(engine, "Globex", detected=NOW - dt.timedelta(days=10), title="Globex outage")
     for iid in (old, recent, elsewhere):
         with session_scope(engine) as s:
-            reports.save_sections(s, incident_id=iid, kind="postmortem", sections={}, role=Role.LEAD,
+            reports.save_sections(s, incident_id=iid, kind="postmortem", sections={},
                                   actor=actor(ids, "lead1"), now=NOW - dt.timedelta(days=5),
                                   expected_version=reports.UNSAVED_VERSION)
     new = resolved_incident(engine, title="Outage again")
@@ -504,7 +534,7 @@ def test_repeat_of_lists_earlier_postmortems_on_the_account_within_six_months(en
             (recent, "Recent outage", "draft")]
         assert repeat_of(s, old) == [] and repeat_of(s, 999999) == []
         assert no_pm not in [e.incident_id for e in repeat_of(s, new)]
-        report = reports.get_or_draft_report(s, new, "report", role=Role.CSM, actor=actor(ids, "csm1"), now=NOW)
+        report = reports.get_or_draft_report(s, new, "report", actor=actor(ids, "csm1"), now=NOW)
         assert f"#{recent} Recent outage" in report.sections["prevention"]
 
 
@@ -539,7 +569,7 @@ def test_demo_report_of_every_preset_fills_every_section_the_record_supports(dem
         iid = s.scalar(select(Incident.id).join(IncidentReport, IncidentReport.incident_id == Incident.id)
                        .where(Incident.policy_name == preset, IncidentReport.kind == "report").limit(1))
         assert iid is not None, f"the demo has a report for a {preset} incident"
-        view = reports.report_view(s, iid, "report", role=Role.LEAD, actor=SYSTEM, now=DEMO_NOW)
+        view = reports.report_view(s, iid, "report", actor=SYSTEM, now=DEMO_NOW)
         assert view.saved
     record = view.record
     assert all(view.sections[sec.key].strip() for sec in REPORT_SECTIONS)

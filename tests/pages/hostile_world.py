@@ -118,7 +118,7 @@ def build(engine) -> World:
         signals.record(s, account_id=account_id, reading=signals.parse_reading(
             {"metric": "csat", "observed_at": now - dt.timedelta(hours=1), "value": 5.0}),
             source="form", editor=lead, now=now)
-    csm = Actor(ids["csm"], "csm1")
+    csm = Actor(ids["csm"], "csm1", Role.CSM)
     answers = Answers(complete_outage=True, outage_minutes=90, csat=5)
     start = now - dt.timedelta(hours=5)
     with session_scope(engine) as s:
@@ -130,13 +130,13 @@ def build(engine) -> World:
     with session_scope(engine) as s:
         # Resolving scheduled the reviews; the first save stores each document.
         for kind in ReportKind:
-            reports.save_sections(s, incident_id=resolved, kind=kind, role=Role.CSM, actor=csm, now=now,
+            reports.save_sections(s, incident_id=resolved, kind=kind, actor=csm, now=now,
                                   expected_version=reports.UNSAVED_VERSION,
                                   sections={sec.key: hostile("section" + sec.key.replace("_", ""))
                                             + "\nsecond line"
                                             for sec in SECTIONS[kind]})
         reports.add_postmortem_action(s, incident_id=resolved, title=hostile("pmaction"), owner_id=ids["csm"],
-                                      due_at=now - dt.timedelta(days=1), role=Role.LEAD,
+                                      due_at=now - dt.timedelta(days=1),
                                       actor=Actor(ids["lead"], "lead1", Role.LEAD), now=now)
     with session_scope(engine) as s:
         opened = incidents.open_incident(
@@ -155,7 +155,7 @@ def build(engine) -> World:
                                 now=now)
         for channel, recipients in (("email", [hostile_recipient("recipient")]), ("phone", [hostile("callee")])):
             communications.mark_sent(s, incident_id=opened, expected_version=None, channel=channel,
-                                     recipients=recipients, role=Role.CSM, actor=csm, now=now,
+                                     recipients=recipients, actor=csm, now=now,
                                      prepared=communications.PreparedMessage(
                                          "status_update", None, channel, "client",
                                          hostile("subject") if channel == "email" else "", hostile("body"), "", ()))

@@ -275,7 +275,7 @@ def test_incident_page_links_to_compose_and_shows_the_log(acme, app_db):
         comms.record_communication(s, incident_id=acme, expected_version=None, template_key="status_update",
                                    template_version=None, channel="email", recipients=["ana@acme.example"],
                                    subject="Update 1: Checkout down", body_text="Exact words sent.",
-                                   role=Role.ADMIN, actor=Actor(None, "system"), now=dt.datetime.now(dt.UTC))
+                                   actor=Actor(None, "system", Role.ADMIN), now=dt.datetime.now(dt.UTC))
     at = AppTest.from_file(str(REPO / "pages/incident.py"), default_timeout=30)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "csm1"

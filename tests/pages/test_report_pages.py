@@ -49,7 +49,7 @@ def _save_draft(app_db, iid, username, role, kind="report"):
     """Store the first draft as written from the record, as `username` would by pressing Save."""
     with session_scope(app_db) as s:
         user = s.scalar(select(User).where(User.username == username))
-        reports.save_sections(s, incident_id=iid, kind=kind, sections={}, role=role,
+        reports.save_sections(s, incident_id=iid, kind=kind, sections={},
                               actor=Actor(user.id, username, role), now=dt.datetime.now(dt.UTC),
                               expected_version=reports.UNSAVED_VERSION)
 
@@ -112,7 +112,7 @@ def test_stale_save_is_refused_and_keeps_what_was_typed(workspace, app_db):
         # The lead saves the first draft while the CSM edits it.
         lead = s.scalar(select(User).where(User.username == "lead1"))
         reports.save_sections(s, incident_id=iid, kind="report", sections={"root_cause": "Lead's finding"},
-                              role=Role.LEAD, actor=Actor(lead.id, "lead1", Role.LEAD), now=dt.datetime.now(dt.UTC),
+                              actor=Actor(lead.id, "lead1", Role.LEAD), now=dt.datetime.now(dt.UTC),
                               expected_version=reports.UNSAVED_VERSION)
     _area(at, iid, "root_cause").set_value("My finding")
     _click(at, "Save")
@@ -200,7 +200,7 @@ def test_overdue_postmortem_action_shows_on_the_owners_home(workspace, app_db):
         csm = s.scalar(select(User).where(User.username == "csm1"))
         lead = s.scalar(select(User).where(User.username == "lead1"))
         reports.add_postmortem_action(s, incident_id=iid, title="Rotate the gateway certificate", owner_id=csm.id,
-                                      due_at=now - dt.timedelta(hours=2), role=Role.LEAD,
+                                      due_at=now - dt.timedelta(hours=2),
                                       actor=Actor(lead.id, "lead1", Role.LEAD), now=now)
     home = page("pages/home.py", "csm1", iid)
     shown = texts(home)
