@@ -234,7 +234,7 @@ def reviews_panel(view: ReportView, tasks: list[ReviewTaskRow], user: CurrentUse
         cols[0].markdown(f"**{markdown_literal(task.title)}** · due {when} · {state}")
         if editor and cols[1].button("Reopen" if task.done_at else "Done", key=f"review_{task.id}"):
             run_report_change(view, lambda s, t=task: reviews.set_review_done(
-                s, task_id=t.id, done=t.done_at is None, role=user.role, actor=actor_of(user), now=utcnow(),
+                s, task_id=t.id, done=t.done_at is None, actor=actor_of(user), now=utcnow(),
                 expected_version=t.version), "Review updated.")
     ics = reviews.reviews_ics(tasks, incident_id=view.record.id, incident_title=view.record.title,
                               account_name=view.record.account_name,

@@ -115,7 +115,7 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
                                                    now=resolved + dt.timedelta(days=days - 2))
         for task in reviews.review_tasks(session, incident.id):
             if index % 3 and task.due_at < now:
-                reviews.set_review_done(session, task_id=task.id, done=True, role=Role.LEAD, actor=reviewer,
+                reviews.set_review_done(session, task_id=task.id, done=True, actor=reviewer,
                                         now=min(task.due_at + dt.timedelta(hours=2), now))
                 counts["reviews_done"] += 1
     counts["reviews_done"] += _hold_past_reviews(session, {i.id for i in chosen}, reviewer, now)
@@ -129,7 +129,7 @@ def _hold_past_reviews(session: Session, chosen: set[int], reviewer: Actor, now:
                                  ReviewTask.incident_id.not_in(chosen))
                           .order_by(ReviewTask.due_at, ReviewTask.id)).all()
     for count, (task_id, due_at) in enumerate(due, start=1):
-        reviews.set_review_done(session, task_id=task_id, done=True, role=Role.LEAD, actor=reviewer,
+        reviews.set_review_done(session, task_id=task_id, done=True, actor=reviewer,
                                 now=min(due_at + dt.timedelta(hours=2), now))
         if count % 200 == 0:
             session.expunge_all()  # keep autoflush cheap, as above

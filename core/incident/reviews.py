@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.account.access import may_work_on
 from core.incident.timeline import add_event
-from core.people.access import Role
 from core.people.users import SYSTEM, Actor
 from core.sla.facts import policy_of
 from db.models import Account, Incident, ReviewTask, User
@@ -123,7 +122,7 @@ def backfill_missing(session: Session, *, now: dt.datetime) -> int:
 
 
 def set_review_done(
-    session: Session, *, task_id: int, done: bool, role: Role, actor: Actor, now: dt.datetime,
+    session: Session, *, task_id: int, done: bool, actor: Actor, now: dt.datetime,
     expected_version: int | None = None,
 ) -> ReviewTask:
     """Mark a review task done (or not done again); the account's CSM, leads and admins may."""
@@ -134,7 +133,7 @@ def set_review_done(
         raise ReviewConflict("Someone changed this review meanwhile; the page now shows its current state.")
     incident = session.get(Incident, task.incident_id)
     owner = session.get(Account, incident.account_id).owner_id  # type: ignore[union-attr]
-    if actor.id is None or not may_work_on(role, actor.id, owner):
+    if actor.id is None or not may_work_on(actor.role, actor.id, owner):
         raise ReviewError("Only the account's CSM, leads and admins may tick off its reviews.")
     if done == (task.done_at is not None):
         raise ReviewError(f"The review is already {'done' if done else 'open'}.")

@@ -122,10 +122,10 @@ def test_reading_a_resolved_incident_schedules_nothing_more(engine):
 @RESOLVE_PATHS
 def test_a_new_resolution_re_dates_the_open_reviews(engine, resolve):
     ids, iid = _setup(engine)
-    lead = Actor(ids["lead1"], "lead1")
+    lead = Actor(ids["lead1"], "lead1", Role.LEAD)
     with session_scope(engine) as s:
         tasks = reviews.review_tasks(s, iid)
-        reviews.set_review_done(s, task_id=tasks[0].id, done=True, role=Role.LEAD, actor=lead, now=RESOLVED + 20 * H)
+        reviews.set_review_done(s, task_id=tasks[0].id, done=True, actor=lead, now=RESOLVED + 20 * H)
     later = RESOLVED + 2 * 24 * H
     with session_scope(engine) as s:
         incidents.move_status(s, incident_id=iid, target="reopened", reason="still failing", actor=SYSTEM, now=later)
@@ -185,7 +185,7 @@ def test_who_may_tick_off_a_review(engine, who, role, allowed):
     ids, iid = _setup(engine, policy="spark")
     with session_scope(engine) as s:
         task = reviews.review_tasks(s, iid)[0]
-    change = dict(task_id=task.id, done=True, role=role, actor=Actor(ids[who], who), now=RESOLVED + H)
+    change = dict(task_id=task.id, done=True, actor=Actor(ids[who], who, role), now=RESOLVED + H)
     if allowed:
         with session_scope(engine) as s:
             reviews.set_review_done(s, **change)
@@ -199,15 +199,15 @@ def test_who_may_tick_off_a_review(engine, who, role, allowed):
 
 def test_stale_tick_is_a_conflict(engine):
     ids, iid = _setup(engine, policy="spark")
-    lead = Actor(ids["lead1"], "lead1")
+    lead = Actor(ids["lead1"], "lead1", Role.LEAD)
     with session_scope(engine) as s:
         task = reviews.review_tasks(s, iid)[0]
         seen = task.version
     with session_scope(engine) as s:
-        reviews.set_review_done(s, task_id=task.id, done=True, role=Role.LEAD, actor=lead, now=RESOLVED + H,
+        reviews.set_review_done(s, task_id=task.id, done=True, actor=lead, now=RESOLVED + H,
                                 expected_version=seen)
     with session_scope(engine) as s, pytest.raises(ReviewConflict):
-        reviews.set_review_done(s, task_id=task.id, done=False, role=Role.LEAD, actor=lead, now=RESOLVED + H,
+        reviews.set_review_done(s, task_id=task.id, done=False, actor=lead, now=RESOLVED + H,
                                 expected_version=seen)
     with session_scope(engine) as s:
         assert s.get(ReviewTask, task.id).done_at == RESOLVED + H
@@ -217,8 +217,8 @@ def test_overdue_reviews(engine):
     ids, iid = _setup(engine)
     with session_scope(engine) as s:
         tasks = reviews.review_tasks(s, iid)
-        reviews.set_review_done(s, task_id=tasks[0].id, done=True, role=Role.LEAD,
-                                actor=Actor(ids["lead1"], "lead1"), now=RESOLVED + H)
+        reviews.set_review_done(s, task_id=tasks[0].id, done=True,
+                                actor=Actor(ids["lead1"], "lead1", Role.LEAD), now=RESOLVED + H)
     at = RESOLVED + 8 * 24 * H
     with session_scope(engine) as s:
         assert [t.key for t in reviews.overdue_reviews(s, now=at)] == ["review-1w"]
