@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -51,6 +52,13 @@ class Actor:
 
 # The application itself (the command line, scheduled follow-ups): it works on every account.
 SYSTEM = Actor(id=None, name="system", role=Role.ADMIN)
+
+
+def _audit(session: Session, user: User, actor: Actor, action: str, now: dt.datetime,
+           changes: dict[str, Any] | None = None) -> None:
+    """Audit one change of `user`'s account by `actor`."""
+    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="user", entity_id=user.id,
+                 action=action, changes=changes, at=now)
 
 
 def normalise_username(username: str) -> str:
@@ -147,16 +155,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(
-        session,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        entity_type="user",
-        entity_id=user.id,
-        action="create",
-        changes={"username": [None, name], "role": [None, user.role]},
-        at=now,
-    )
+    _audit(session, user, actor, "create", now, changes={"username": [None, name], "role": [None, user.role]})
     return user, one_time
 
 
@@ -185,15 +184,7 @@ def change_own_password(
     user.must_change_password = False
     user.password_changed_at = now
     user.sessions_valid_after = now
-    audit.record(
-        session,
-        actor_id=user.id,
-        actor_name=user.username,
-        entity_type="user",
-        entity_id=user.id,
-        action="change_password",
-        at=now,
-    )
+    _audit(session, user, Actor(user.id, user.username), "change_password", now)
 
 
 def reset_password(session: Session, *, username: str, actor: Actor, now: dt.datetime) -> str:
@@ -209,15 +200,7 @@ def reset_password(session: Session, *, username: str, actor: Actor, now: dt.dat
     if delay is not None:
         session.delete(delay)
     session.execute(delete(LoginThrottle).where(LoginThrottle.username == user.username))
-    audit.record(
-        session,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        entity_type="user",
-        entity_id=user.id,
-        action="reset_password",
-        at=now,
-    )
+    _audit(session, user, actor, "reset_password", now)
     return one_time
 
 
@@ -233,16 +216,7 @@ def set_active(session: Session, *, username: str, active: bool, actor: Actor, n
     user.is_active = active
     if not active:
         user.sessions_valid_after = now
-    audit.record(
-        session,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        entity_type="user",
-        entity_id=user.id,
-        action="enable" if active else "disable",
-        changes={"is_active": [not active, active]},
-        at=now,
-    )
+    _audit(session, user, actor, "enable" if active else "disable", now, changes={"is_active": [not active, active]})
     return user
 
 
@@ -256,16 +230,7 @@ def set_role(session: Session, *, username: str, role: str, actor: Actor, now: d
         raise UserError("This is the last active administrator: make someone else admin first.")
     before = user.role
     user.role = new_role
-    audit.record(
-        session,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        entity_type="user",
-        entity_id=user.id,
-        action="set_role",
-        changes={"role": [before, new_role]},
-        at=now,
-    )
+    _audit(session, user, actor, "set_role", now, changes={"role": [before, new_role]})
     return user
 
 
@@ -286,16 +251,7 @@ def update_profile(
     after = {"display_name": user.display_name, "email": user.email, "time_zone": user.time_zone}
     changes = audit.field_changes(before, after)
     if changes:
-        audit.record(
-            session,
-            actor_id=user.id,
-            actor_name=user.username,
-            entity_type="user",
-            entity_id=user.id,
-            action="update_profile",
-            changes=changes,
-            at=now,
-        )
+        _audit(session, user, Actor(user.id, user.username), "update_profile", now, changes=changes)
     return user
 
 
