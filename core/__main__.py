@@ -3,7 +3,10 @@
 A thin, stable contract for scripts and tests: ``policies`` lists the bundled
 presets, ``policies check FILE`` validates a policy file (its name on stdout,
 or one ``FILE:LINE: path: what to fix`` line per problem on stderr, exit 2)
-and ``triage`` prints the triage of one checklist as a JSON object.
+``triage`` prints the triage of one checklist as a JSON object, and ``replay``
+reads one JSON document (policy, detection time, answers, events, until) on
+standard input and prints the clocks, escalation ladder, levels' response clocks
+and client schedule as of `until` (see core.incident.replay).
 Bad input (unknown field, bad value, unknown policy, bad time) exits with code
 2 and a message on stderr naming what is wrong and what is allowed. This
 module only parses arguments, reads the answers and prints; every decision is
@@ -26,7 +29,15 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from core.cli import admin as admin_cli
 from core.cli import templates as templates_cli
-from core.policy.loading import PolicyError, PolicyFileError, load_policy_file, load_preset, preset_names
+from core.incident.replay import ReplayError, replay
+from core.policy.loading import (
+    PolicyError,
+    PolicyFileError,
+    load_policy_file,
+    load_preset,
+    parse_policy,
+    preset_names,
+)
 from core.policy.schema import Policy
 from core.triage.rules import AnswersError, parse_answers, triage
 
@@ -113,6 +124,56 @@ def _command_triage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_replay(args: argparse.Namespace) -> int:
+    text = sys.stdin.read()
+    try:
+        document = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError as exc:
+        print(f"error: the replay document is not valid JSON ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    if not isinstance(document, dict):
+        print('error: give one JSON object on standard input, e.g. {"policy": "spark", "detected_at": '
+              '"2026-03-02T10:00:00Z", "answers": {}, "events": [], "until": "2026-03-02T12:00:00Z"}',
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        policy = _replay_policy(document)
+        result = replay(document, policy)
+    except PolicyFileError as exc:
+        for problem in exc.problems:
+            print(f"error: policy_yaml: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except (PolicyError, ReplayError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _replay_policy(document: dict[str, object]) -> Policy:
+    name, text = document.get("policy"), document.get("policy_yaml")
+    if (name is None) == (text is None):
+        raise PolicyError("give either 'policy' (a preset name: " + ", ".join(preset_names())
+                          + ") or 'policy_yaml' (a policy's YAML text), not both")
+    if text is not None:
+        if not isinstance(text, str):
+            raise PolicyError("policy_yaml: give the policy's YAML as one string")
+        return parse_policy(text, "policy_yaml")
+    if not isinstance(name, str) or name not in preset_names():
+        raise PolicyError(f"policy: unknown preset {name!r}; presets: " + ", ".join(preset_names()))
+    return load_preset(name)
+
+
+def _register_replay(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "replay", help="replay an incident's events and print its clocks, ladder and client schedule as JSON",
+        description="Read one JSON document on standard input: {policy | policy_yaml, detected_at, answers, "
+                    "events, until}; print the severity, red status, required level, every clock, the "
+                    "escalation ladder, the levels' response clocks and the client updates as of 'until'. "
+                    "Bad input exits 2 with a message naming the field (and the event's index).")
+    parser.set_defaults(func=_command_replay)
+
+
 def _register_policies(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "policies", help="list the bundled policy presets, one per line ('policies check FILE' validates a file)")
@@ -151,6 +212,7 @@ def _register_triage(subparsers: Subparsers) -> None:
 BUILTIN_COMMANDS: list[tuple[str, RegisterCommand]] = [
     ("policies", _register_policies),
     ("triage", _register_triage),
+    ("replay", _register_replay),
 ]
 
 

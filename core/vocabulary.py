@@ -31,6 +31,19 @@ Clock = Literal[
     "escalation",
 ]
 CLOCKS: tuple[str, ...] = get_args(Clock)
+# Each escalation level's own response clock runs once the incident reaches that
+# level: "response_L2" is how soon L2 must respond (policy: escalation_levels[].response).
+LEVEL_RESPONSE_CLOCKS: tuple[str, ...] = tuple(f"response_{level}" for level in LEVEL_IDS)
+
+
+def level_response_clock(level: str) -> str:
+    """The clock name of a level's response, e.g. response_L2."""
+    return f"response_{level}"
+
+
+def response_level(clock: str) -> str | None:
+    """The level a response clock belongs to (response_L2 -> L2); None for other clocks."""
+    return clock.removeprefix("response_") if clock in LEVEL_RESPONSE_CLOCKS else None
 
 
 class ClockState(StrEnum):

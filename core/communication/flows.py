@@ -39,6 +39,7 @@ from core.incident.flows import clocks_of, lock, refresh_next_deadline
 from core.incident.timeline import add_event
 from core.people.access import Role
 from core.people.users import Actor
+from core.sla.response_log import log_client_message
 from core.vocabulary import OPEN_STATUSES
 from db.engine import session_scope
 from db.models import (
@@ -263,6 +264,7 @@ def record_communication(
             changes["client_notified_at"] = [None, sent_at]
             add_event(session, incident_id, kind="milestone", actor=actor, occurred_at=sent_at, now=now,
                       summary="Client notified", details={"milestone": "client_notified"})
+        log_client_message(incident, sent_at)
         before = incident.last_client_update_at
         if before is None or sent_at > before:
             incident.last_client_update_at = sent_at

@@ -12,17 +12,42 @@ storage, sends anything or imports streamlit.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 
 from core.policy.calendar import add_working_time
+from core.policy.ladder import condition_steps, severity_steps
 from core.policy.notation import duration_notation
 from core.policy.rules import level_rank
 from core.policy.schema import Contact, EscalationLevel, Policy
 from core.sla.clocks import IncidentFacts, compute_clocks
-from core.triage.rules import Answers
+from core.triage.rules import Answers, retarget
 from core.vocabulary import ClockState
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """One level the incident needs: required from `start`, due by `due`, reached when, and its state.
+
+    `state` is pending (not reached, not yet late), met (reached by `due`, or the
+    incident was resolved before it fell due) or breached (`due` passed first).
+    """
+
+    level: str
+    name: str
+    start: dt.datetime
+    due: dt.datetime | None
+    reached_at: dt.datetime | None
+    state: ClockState
+    reasons: tuple[str, ...]
+    contacts: tuple[Contact, ...]
+    kind: str  # condition, time, tier or breach: what made the level necessary
+
+    def to_json(self) -> dict[str, object]:
+        """The step in the JSON shape of ``python -m core replay``."""
+        return {"level": self.level, "from": _iso(self.start), "due": _iso(self.due),
+                "reached_at": _iso(self.reached_at), "state": self.state.value}
 
 
 @dataclass(frozen=True)
@@ -32,13 +57,14 @@ class EscalationStatus:
     required_level: str | None
     current_level: str | None
     overdue: bool
-    # When the required level falls due; None once it is reached, when the
-    # policy sets no escalation deadline for it, or after resolution.
+    # When the next level still to reach falls due; None once every required
+    # level is reached, when the policy sets no deadline, or after resolution.
     due_at: dt.datetime | None
     next_level: str | None
     next_due_at: dt.datetime | None
     reasons: list[str] = field(default_factory=list)
     contacts: tuple[Contact, ...] = ()
+    ladder: tuple[LadderStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +76,7 @@ class _Source:
     due_at: dt.datetime | None
     text: str
     section: str
+    kind: str = "condition"
 
 
 def escalation_status(
@@ -60,79 +87,83 @@ def escalation_status(
     triage_level: str | None,
     now: dt.datetime,
 ) -> EscalationStatus:
-    """Return the level the incident must have reached at `now`, whether that is overdue, and what comes next.
+    """Return the incident's escalation ladder at `now`: the levels it needs, each by when, and what comes next.
 
     Semantics:
 
-    - Condition-based levels apply from detection: the level the severity
-      implies, the level of any rule or level trigger the answers match, and
-      `triage_level` (the level recorded at triage). Each is due at the
-      deadline of the policy's escalation clock (detection + the incident's
-      escalation target on the escalation calendar, moved out by pauses when
-      the policy lets that clock pause, exactly as `compute_clocks` shows
-      it). Without an escalation target the level is required but has no
-      deadline, so it is never overdue.
-    - Time-based levels: a level whose `time_trigger.unresolved_for` (picked
-      for the incident's severity and tier) has elapsed since detection on the
-      escalation calendar is required from that moment, and due at it, if the
-      incident was not resolved by then. Pauses do not delay time triggers:
-      the playbooks count hours unresolved.
-    - `escalate_on_breach`: when a listed clock is breached (per
-      `compute_clocks` at `now`, before any resolution), the case must be one
-      level above the highest level the other sources required at the breach
-      moment, capped at the top level, due at that moment. It is measured from
-      the required level and not from `current_level`, so that escalating in
-      answer to a breach never itself demands a further escalation.
-    - The highest level wins. `due_at` is the earliest due time among the
-      sources of that level, and is None once `current_level` has reached it.
-      `overdue` means `current_level` is below the required level and `now` is
-      past `due_at`.
-    - A resolved incident (resolved at or before `now`) requires nothing after
-      its resolution: `required_level` is what it had to reach by then, and
-      `due_at`, `overdue` and the next step are cleared.
-    - `next_level` / `next_due_at`: the earliest future time trigger, or the
-      breach of a running clock the policy escalates on, that would raise the
-      requirement above both the required and the current level if the
-      incident stays unresolved (the highest level when two fall at once).
-      A paused clock has no fixed breach moment and is left out.
+    - Condition steps apply from detection (or from their trigger's `start`):
+      the severity's own steps (its ladder, or its level by the escalation
+      target), the level of any rule or level trigger the answers match (due by
+      the trigger's `due`, else by the escalation target), and `triage_level`
+      (the level recorded at triage). Due times run on the escalation calendar.
+    - Time steps: a level whose `time_trigger.unresolved_for` (for the
+      incident's severity and tier) has elapsed since detection is required from
+      that moment, due `due_within` later, if the incident was not resolved by
+      then. Pauses do not delay them: the playbooks count hours unresolved.
+    - Tier steps: once the incident has reached a level with `resolve_within`,
+      the next level is required (and due) that long after, unless a condition
+      or time step already sets a time for that next level (the severity's
+      "Level N within X" wins).
+    - `escalate_on_breach`: when a listed clock is breached (before any
+      resolution), the case must be one level above the highest level the other
+      steps required at the breach moment, capped at the top level, due then.
+    - One step per level, the strictest (earliest due); a step is met when the
+      incident reached that level (or a higher one) by its due time, or was
+      resolved before it fell due; breached when its due time passed first;
+      pending otherwise. Steps that only start after the resolution are dropped.
+    - `required_level` is the highest level of the steps in force at `now`;
+      `due_at` the earliest due time of a step in force not reached yet;
+      `overdue` that `now` is past it. After resolution nothing more is due.
+    - `next_level` / `next_due_at`: the earliest step not yet in force (a later
+      time step, a trigger window that opens later, the next tier, or the breach
+      of a running clock the policy escalates on) above both the required and the
+      current level (the highest level when two fall at once). A paused clock has
+      no fixed breach moment and is left out.
     """
     resolved_at = facts.resolved_at if facts.resolved_at is not None and facts.resolved_at <= now else None
+    reached = facts.reached()
 
-    conditions = _condition_sources(facts, policy, answers, triage_level, now)
+    conditions = _condition_sources(facts, policy, answers, triage_level)
     timed = _time_sources(facts, policy)
-    active = conditions + [s for s in timed if s.since <= now and (resolved_at is None or s.since < resolved_at)]
+    tiers = _tier_sources(facts, policy, reached, {s.level for s in conditions + timed})
+    planned = conditions + timed + tiers
+    if resolved_at is not None:
+        planned = [s for s in planned if s.since < resolved_at or s.kind == "condition"]
 
     clocks = compute_clocks(facts, policy, now)
     breaches = [c for c in clocks if c.clock in policy.escalate_on_breach]
+    upcoming_breaches: list[_Source] = []
     for clock in breaches:
+        bumped = _one_above(policy, _highest(planned, clock.deadline))
+        if bumped is None:
+            continue
+        source = _breach_source(policy, clock.label, bumped, clock.deadline)
         # A breach counts only if it happened while the incident was still open.
         if clock.state is ClockState.BREACHED and (resolved_at is None or clock.deadline < resolved_at):
-            bumped = _one_above(policy, _highest(conditions + timed, clock.deadline))
-            if bumped is not None:
-                active.append(_breach_source(policy, clock.label, bumped, clock.deadline))
+            planned.append(source)
+        elif resolved_at is None and clock.state is ClockState.RUNNING and clock.deadline > now:
+            upcoming_breaches.append(source)
 
-    required = max((s.level for s in active), key=level_rank, default=None)
-    reached = level_rank(facts.current_level) >= level_rank(required)
+    in_force = [s for s in planned if s.since <= now]
+    required = max((s.level for s in in_force), key=level_rank, default=None)
+    ladder = tuple(_steps(policy, planned, reached, resolved_at, now))
     due_at = None
-    if required is not None and not reached and resolved_at is None:
-        due_at = min((s.due_at for s in active if s.level == required and s.due_at is not None), default=None)
+    if resolved_at is None:
+        due_at = min((st.due for st in ladder if st.start <= now and st.reached_at is None and st.due is not None),
+                     default=None)
     overdue = due_at is not None and now > due_at
 
     next_level = next_due_at = None
     if resolved_at is None:
         floor = max(level_rank(required), level_rank(facts.current_level))
-        upcoming = [(s.since, s.level) for s in timed if s.since > now]
-        for clock in breaches:
-            if clock.state is ClockState.RUNNING and clock.deadline > now:
-                bumped = _one_above(policy, _highest(conditions + timed, clock.deadline))
-                if bumped is not None:
-                    upcoming.append((clock.deadline, bumped))
+        upcoming = [(s.since, s.level) for s in planned if s.since > now] + [
+            (s.since, s.level) for s in upcoming_breaches]
         upcoming = [(moment, level) for moment, level in upcoming if level_rank(level) > floor]
         if upcoming:
             next_due_at = min(moment for moment, _ in upcoming)
             next_level = max((lvl for moment, lvl in upcoming if moment == next_due_at), key=level_rank)
 
-    ordered = sorted(active, key=lambda s: (-level_rank(s.level), s.since))
+    ordered = sorted(in_force, key=lambda s: (-level_rank(s.level), s.since))
     reasons = [_describe(policy, s) for s in ordered]
     return EscalationStatus(
         required_level=required,
@@ -143,37 +174,64 @@ def escalation_status(
         next_due_at=next_due_at,
         reasons=list(dict.fromkeys(reasons)),
         contacts=policy.level(required).contacts if required else (),
+        ladder=ladder,
     )
 
 
+def _steps(policy: Policy, sources: list[_Source], reached: dict[str, dt.datetime],
+           resolved_at: dt.datetime | None, now: dt.datetime) -> list[LadderStep]:
+    # One step per level: the strictest source (earliest due, then earliest start).
+    def strictness(source: _Source) -> tuple[dt.datetime, dt.datetime]:
+        return (source.due_at or dt.datetime.max.replace(tzinfo=dt.UTC), source.since)
+
+    by_level: dict[str, list[_Source]] = {}
+    for source in sources:
+        by_level.setdefault(source.level, []).append(source)
+    steps = []
+    for level_id, group in by_level.items():
+        best = min(group, key=strictness)
+        reached_at = reached.get(level_id)
+        due = best.due_at
+        if reached_at is not None and (due is None or reached_at <= due):
+            state = ClockState.MET
+        elif due is not None and reached_at is not None:
+            state = ClockState.BREACHED
+        elif resolved_at is not None:
+            state = ClockState.MET if due is None or resolved_at <= due else ClockState.BREACHED
+        else:
+            state = ClockState.BREACHED if due is not None and now > due else ClockState.PENDING
+        level = policy.level(level_id)
+        reasons = tuple(dict.fromkeys(s.text for s in sorted(group, key=strictness)))
+        steps.append(LadderStep(level_id, level.name, best.since, due, reached_at, state, reasons,
+                                level.contacts, best.kind))
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    # A step a higher one covers (it starts no later and is due no later) adds
+    # nothing: reaching the higher level reaches this one too.
+    kept = [st for st in steps if not any(
+        level_rank(other.level) > level_rank(st.level) and other.start <= st.start
+        and (other.due or far) <= (st.due or far) for other in steps)]
+    return sorted(kept, key=lambda st: (st.due or far, st.start, level_rank(st.level)))
+
+
 def _condition_sources(
-    facts: IncidentFacts, policy: Policy, answers: Answers, triage_level: str | None, now: dt.datetime
+    facts: IncidentFacts, policy: Policy, answers: Answers, triage_level: str | None
 ) -> list[_Source]:
-    due = _escalation_deadline(facts, policy, now)
+    calendar = policy.calendar_for("escalation")
     detected = facts.detected_at
+    # What a step without its own due time is due by: the severity's escalation
+    # target as the rules adjust it (the same as triage), not the first step's due.
+    base = retarget(answers, policy, facts.severity).escalation_base
+
+    def at(offset: dt.timedelta | None) -> dt.datetime | None:
+        return None if offset is None else add_working_time(detected, offset, calendar)
+
     sources = []
-    implied = policy.severity(facts.severity)
-    if implied.escalation_level:
-        sources.append(
-            _Source(
-                implied.escalation_level,
-                detected,
-                due,
-                f"Every {implied.id} ({implied.label}) incident must reach this level.",
-                implied.section,
-            )
-        )
-    for rule in policy.rules:
-        if rule.then.escalation_level and rule.when.matches(answers):
-            sources.append(_Source(rule.then.escalation_level, detected, due, rule.reason, rule.section))
-    for level in policy.escalation_levels:
-        for trigger in level.triggers:
-            if trigger.when.matches(answers):
-                sources.append(_Source(level.id, detected, due, trigger.reason, trigger.section))
+    for step in severity_steps(policy, facts.severity, base) + condition_steps(policy, answers, base):
+        sources.append(_Source(step.level, at(step.start) or detected, at(step.due), step.reason, step.section))
     if triage_level and triage_level not in {s.level for s in sources}:
         # Recorded at triage from answers or a severity that have changed since.
         level = policy.level(triage_level)
-        sources.append(_Source(triage_level, detected, due, "Set at triage.", level.section))
+        sources.append(_Source(triage_level, detected, at(base), "Set at triage.", level.section))
     return sources
 
 
@@ -181,27 +239,36 @@ def _time_sources(facts: IncidentFacts, policy: Policy) -> list[_Source]:
     calendar = policy.calendar_for("escalation")
     sources = []
     for level in policy.escalation_levels:
-        if level.time_trigger is None:
+        trigger = level.time_trigger
+        if trigger is None or (trigger.severities and facts.severity not in trigger.severities):
             continue
-        after = level.time_trigger.unresolved_for.pick(facts.severity, facts.tier)
+        after = trigger.unresolved_for.pick(facts.severity, facts.tier)
         if after is None:
             continue
         moment = add_working_time(facts.detected_at, after, calendar)
         text = f"Still unresolved {duration_notation(after)} after detection (from {_when(moment)})."
-        if level.time_trigger.note:
-            text += f" {level.time_trigger.note}"
-        sources.append(_Source(level.id, moment, moment, text, level.section))
+        if trigger.note:
+            text += f" {trigger.note}"
+        sources.append(_Source(level.id, moment, add_working_time(moment, trigger.due_within, calendar), text,
+                               level.section, "time"))
     return sources
 
 
-def _escalation_deadline(facts: IncidentFacts, policy: Policy, now: dt.datetime) -> dt.datetime | None:
-    # The escalation clock itself says when a level required at triage is due,
-    # so that this deadline and the clock shown on the incident never differ.
-    probe = dataclasses.replace(facts, required_level=facts.required_level or "L1", escalated_at=None)
-    for clock in compute_clocks(probe, policy, now):
-        if clock.clock == "escalation":
-            return clock.deadline
-    return None
+def _tier_sources(facts: IncidentFacts, policy: Policy, reached: dict[str, dt.datetime],
+                  covered: set[str]) -> list[_Source]:
+    calendar = policy.calendar_for("escalation")
+    levels = policy.escalation_levels
+    sources = []
+    for here, above in itertools.pairwise(levels):
+        if here.resolve_within is None or above.id in covered or here.id not in reached:
+            continue
+        if above.id in reached and reached[above.id] <= reached[here.id]:
+            continue  # the case went past this level at once
+        moment = add_working_time(reached[here.id], here.resolve_within, calendar)
+        text = (f"{here.id} ({here.name}) has had {duration_notation(here.resolve_within)} since it took the case "
+                f"(from {_when(moment)}).")
+        sources.append(_Source(above.id, moment, moment, text, here.section, "tier"))
+    return sources
 
 
 def _highest(sources: list[_Source], moment: dt.datetime) -> str | None:
@@ -222,6 +289,7 @@ def _breach_source(policy: Policy, clock_label: str, level_id: str, moment: dt.d
         moment,
         f"The '{clock_label}' target was missed at {_when(moment)}; the policy moves the case up one level.",
         policy.level(level_id).section,
+        "breach",
     )
 
 
@@ -231,6 +299,10 @@ def _describe(policy: Policy, source: _Source) -> str:
 
 def _when(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 # --------------------------------------------------------------------------

@@ -28,12 +28,20 @@ from core.incident.timeline import add_event
 from core.limits import FREE_TEXT, TITLE, check_text
 from core.people.users import Actor
 from core.policy import store as policy_store
-from core.policy.rules import level_rank
+from core.policy.ladder import floors
+from core.policy.rules import level_rank, severity_rank
 from core.sla.clocks import SlaClock, compute_clocks, most_urgent
 from core.sla.facts import facts_of, pauses_of, policy_of
 from core.sla.projection import sync_incident
-from core.triage.rules import Answers, TriageResult, implied_by_answers, triage
-from core.vocabulary import CLOCKS, IncidentStatus
+from core.sla.response_log import (
+    escalations_of,
+    log_client_message,
+    log_escalation,
+    log_level_response,
+    responses_of,
+)
+from core.triage.rules import Answers, TriageResult, retarget, triage
+from core.vocabulary import IncidentStatus
 from db.models import Account, AuditEntry, Escalation, Incident, SlaPause, TimelineEvent
 from db.rows import get_for_update
 
@@ -131,7 +139,8 @@ def open_incident(
         policy_snapshot=policy.model_dump(mode="json"),
         answers=answers.model_dump(mode="json", exclude_none=True),
         triage_result={**result.to_json(),
-                       "targets": {k: v.total_seconds() for k, v in result.targets.items()}},
+                       "targets": {k: v.total_seconds() for k, v in result.targets.items()},
+                       "ladder": [step.to_json() for step in result.ladder]},
         severity=result.severity, red_status=result.red_status,
         escalation_category=result.escalation_category, required_level=result.escalation_level,
         current_level=None, status=IncidentStatus.NEW.value, detected_at=detected_at,
@@ -221,7 +230,9 @@ def record_milestone(
     if getattr(incident, field) is None:
         setattr(incident, field, at)
     if milestone is Milestone.CLIENT_NOTIFIED:
-        incident.last_client_update_at = at
+        if incident.last_client_update_at is None or at > incident.last_client_update_at:
+            incident.last_client_update_at = at
+        log_client_message(incident, at)
     incident.updated_at = now
     add_event(session, incident.id, kind="milestone", actor=actor, occurred_at=at, now=now,
               summary=MILESTONE_LABELS[milestone] + (f" ({reason.strip()})" if reason.strip() else ""),
@@ -313,19 +324,25 @@ def change_severity(
         raise IncidentError(f"The incident is already {severity}.")
     if not reason.strip():
         raise IncidentError("Say why the severity changes; the reason is kept in the history.")
-    implied = policy.severity(severity)
-    tier = incident.answers.get("customer_tier") or incident.account.tier
-    targets = {c: t.total_seconds() for c in CLOCKS if (t := policy.target(c, severity, tier))}
+    answers = Answers.model_validate(incident.answers)
+    floor = next(iter(floors(policy, answers)), None)
+    if floor is not None and severity_rank(severity) < severity_rank(floor.severity):
+        raise IncidentError(
+            f"{severity} is below this incident's floor of {floor.severity}: {floor.reason} It needs "
+            f"{floor.level} ({policy.level(floor.level).name}), and under {policy.name} an incident that needs "
+            f"{floor.level} is at least {floor.severity}. Choose {floor.severity} or a more severe one.")
+    # Every target is recomputed under the new severity; rule targets that still apply are kept,
+    # and what the answers themselves imply (a breach needs executives) survives the change.
+    plan = retarget(answers, policy, severity)
+    targets = {c: t.total_seconds() for c, t in plan.targets.items()}
     before = {"severity": incident.severity, "red_status": incident.red_status,
               "required_level": incident.required_level, "targets": incident.triage_result.get("targets")}
-    # What the answers themselves imply (a breach needs executives) survives a severity change.
-    condition_level, condition_red = implied_by_answers(Answers.model_validate(incident.answers), policy)
-    levels = [lvl for lvl in (implied.escalation_level, condition_level) if lvl]
     incident.severity = severity
-    incident.red_status = implied.red_status or condition_red
-    incident.escalation_category = implied.escalation_category
-    incident.required_level = max(levels, key=level_rank) if levels else None
+    incident.red_status = plan.red_status
+    incident.escalation_category = plan.escalation_category
+    incident.required_level = plan.escalation_level
     incident.triage_result = {**incident.triage_result, "targets": targets,
+                              "ladder": [step.to_json() for step in plan.ladder],
                               "severity_changes": [*incident.triage_result.get("severity_changes", []),
                                                    {"from": before["severity"], "to": severity,
                                                     "reason": reason.strip(), "at": now.isoformat(),
@@ -442,6 +459,7 @@ def escalate(
                            contacts=[c.model_dump(mode="json", exclude_none=True) for c in level.contacts]))
     before = incident.current_level
     incident.current_level = to_level
+    log_escalation(incident, to_level, at)
     if incident.required_level_reached_at is None and (
         incident.required_level is None or level_rank(to_level) >= level_rank(incident.required_level)
     ):
@@ -451,3 +469,41 @@ def escalate(
     record_change(session, incident, actor, "escalate", {"current_level": [before, to_level]}, now)
     touch(session, incident, now)
     return summary
+
+
+def record_level_response(
+    session: Session, *, incident_id: int, level: str, actor: Actor, now: dt.datetime,
+    at: dt.datetime | None = None, reason: str = "", expected_version: int | None = None,
+) -> Incident:
+    """Record that an escalation level responded (it took the case), which stops that level's response clock.
+
+    Only a level the incident was escalated to can respond, once, at or after
+    the escalation and not in the future; a time more than a minute ago needs a
+    reason, like every milestone recorded late.
+    """
+    reason = check_text(reason, FREE_TEXT, "The reason", IncidentError)
+    incident = lock_for(session, incident_id, expected_version, actor)
+    policy = policy_of(incident)
+    escalated = [moment for moved_to, moment in escalations_of(incident) if moved_to == level]
+    if not escalated:
+        known = ", ".join(sorted({moved_to for moved_to, _ in escalations_of(incident)})) or "none yet"
+        raise IncidentError(f"The incident was never escalated to {level}, so {level} cannot respond "
+                            f"(escalated to: {known}).")
+    if level in responses_of(incident):
+        raise IncidentError(f"{level}'s response is already recorded.")
+    at = at or now
+    if at > now:
+        raise IncidentError("A response cannot be in the future.")
+    if at < min(escalated):
+        raise IncidentError(f"{level} cannot respond before the escalation to it "
+                            f"({min(escalated):%Y-%m-%d %H:%M} UTC).")
+    if at < now - dt.timedelta(minutes=1) and not reason.strip():
+        raise IncidentError("Say why you record this response at an earlier time (e.g. 'the VP called back at 09:40').")
+    log_level_response(incident, level, at)
+    name = policy.level(level).name if level in {lvl.id for lvl in policy.escalation_levels} else level
+    add_event(session, incident.id, kind="milestone", actor=actor, occurred_at=at, now=now,
+              summary=f"{level} ({name}) responded" + (f" ({reason.strip()})" if reason.strip() else ""),
+              details={"milestone": "level_responded", "level": level})
+    record_change(session, incident, actor, f"level_responded:{level}", {f"{level}_responded_at": [None, at]}, now)
+    touch(session, incident, now)
+    return incident

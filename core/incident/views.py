@@ -26,7 +26,8 @@ from core.people.access import Role
 from core.policy import store as policy_store
 from core.policy.schema import Policy
 from core.sla.clocks import SlaClock
-from core.sla.facts import pauses_of, policy_of
+from core.sla.facts import facts_of, pauses_of, policy_of
+from core.sla.schedule import ClientPlan, client_schedule
 from core.vocabulary import OPEN_STATUSES
 from db.engine import read_scope
 from db.models import ActionItem, Communication, Escalation, Incident, IncidentAssignment, TimelineEvent, User
@@ -97,6 +98,10 @@ class IncidentView:
     communications: list[dict[str, Any]] = field(default_factory=list)
     # The incident roles to show, key -> title: the policy's, then any held role the policy lacks.
     roles: dict[str, str] = field(default_factory=dict)
+    # Every message the client is owed (planned ones and the cadence), with its state at `now`.
+    client_plan: ClientPlan | None = None
+    # Levels the incident was escalated to whose response is not recorded yet (they can respond now).
+    awaiting_response: tuple[str, ...] = ()
 
 
 def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentView | None:
@@ -105,6 +110,7 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
     if incident is None:
         return None
     policy = policy_of(incident)
+    facts = facts_of(incident, pauses_of(session, incident_id))
     # Keyed by id; a row with no person (owner, actor or sender None) falls back to the default below.
     names: dict[int | None, str] = {uid: name for uid, name in session.execute(select(User.id, User.display_name))}
     assignments = {
@@ -149,6 +155,9 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
                       "reason": e.reason, "handoff": e.handoff} for e in escalations],
         communications=[{"at": c.sent_at, "channel": c.channel, "subject": c.subject,
                          "to": ", ".join(c.recipients), "by": names.get(c.sent_by_id, "?")} for c in comms],
+        client_plan=client_schedule(facts, policy, now),
+        awaiting_response=tuple(level for level in dict.fromkeys(moved_to for moved_to, _ in facts.escalations)
+                                if level not in facts.level_responses),
     )
 
 

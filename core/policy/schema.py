@@ -102,8 +102,29 @@ class Timing(PolicyModel):
         return None
 
 
+class LadderStep(PolicyModel):
+    """One rung an incident must reach: `level` is required from `start` and due by `due` (both from detection)."""
+
+    level: LevelId
+    start: Duration = timedelta(0)
+    due: Duration
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LadderStep:
+        if self.due < self.start:
+            raise policy_error("a ladder step cannot be due before it starts", ["due"])
+        return self
+
+
 class SeverityLevel(PolicyModel):
-    """One severity (P0..P3): its label, our definition and what it implies by itself."""
+    """One severity (P0..P3): its label, our definition and what it implies by itself.
+
+    `ladder` lists the levels the severity needs and by when, from detection
+    (red-status: a critical incident needs the executives within the first
+    hour). Without it, the severity needs `escalation_level` by the severity's
+    escalation target.
+    """
 
     id: Severity
     label: Text
@@ -113,6 +134,7 @@ class SeverityLevel(PolicyModel):
     escalation_category: EscalationCategory = "none"
     escalation_level: LevelId | None = None
     team_response: Text | None = None
+    ladder: tuple[LadderStep, ...] = ()
 
 
 class DefaultOutcome(PolicyModel):
@@ -131,6 +153,9 @@ class Outcome(PolicyModel):
     escalation_category: EscalationCategory | None = None
     escalation_level: LevelId | None = None
     targets: dict[Clock, Duration] = Field(default_factory=dict)
+    # replace: the rule's targets replace the severity's general ones (when every
+    # rule that set the severity brings one); strictest: both apply, the shorter wins.
+    targets_apply: Literal["replace", "strictest"] = "replace"
 
     @model_validator(mode="after")
     def _says_something(self) -> Outcome:
@@ -173,18 +198,40 @@ class Rule(PolicyModel):
 
 
 class LevelTrigger(PolicyModel):
-    """A condition that requires the incident to reach the escalation level it belongs to."""
+    """A condition that requires the incident to reach the escalation level it belongs to.
+
+    `start` / `due` set the window, from detection, in which the level must be
+    reached (teamflow: the CTO and CEO are told in the 15-60 minute follow-up of
+    a breach); without `due` the level is due by the incident's escalation
+    target. `severity_floor` is the least severe severity an incident that
+    needs this level may have; without it, the floor is the least severe
+    severity that itself needs this level (or more).
+    """
 
     id: Slug
     when: Condition
     reason: Text
     section: Text
+    start: Duration | None = None
+    due: Duration | None = None
+    severity_floor: Severity | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LevelTrigger:
+        if self.start is not None and self.due is not None and self.due < self.start:
+            raise policy_error("a trigger's level cannot be due before its window starts", ["due"])
+        return self
 
 
 class TimeTrigger(PolicyModel):
-    """Reach the level once the incident is still unresolved this long after detection."""
+    """Reach the level once the incident is still unresolved this long after detection, within `due_within`.
+
+    `severities` limits the trigger to some severities (none listed: every severity).
+    """
 
     unresolved_for: Timing
+    due_within: Duration = timedelta(0)
+    severities: tuple[Severity, ...] = ()
     note: Text | None = None
 
 
@@ -209,7 +256,14 @@ class Contact(PolicyModel):
 
 
 class EscalationLevel(PolicyModel):
-    """One rung of the escalation ladder, who it reaches and what sends an incident there."""
+    """One rung of the escalation ladder, who it reaches and what sends an incident there.
+
+    `response` is how soon this level must respond once the incident reaches it
+    (by severity or plan). `resolve_within`: when the incident is still
+    unresolved this long after reaching this level, the next level is required
+    at that moment (growth-engine: "escalate if not resolved in 30 minutes"),
+    unless the incident's severity or answers already set a time for that level.
+    """
 
     id: LevelId
     name: Text
@@ -246,6 +300,42 @@ class Phase(PolicyModel):
     def _ordered(self) -> Phase:
         if self.end < self.start:
             raise policy_error("a phase must not end before it starts", ["end"])
+        return self
+
+
+class PlannedMessage(PolicyModel):
+    """A client message planned at a fixed time from detection."""
+
+    at: Duration
+    title: Text
+
+
+class ClientSchedule(PolicyModel):
+    """When the client hears from us: planned messages at fixed times, then one every `every`.
+
+    The schedule applies to the listed severities (none: all) when `when`
+    matches the answers (absent: always); the first one that applies wins, so a
+    policy lists its specific schedules first. Without `every` the cadence is
+    the incident's client_update target.
+    """
+
+    key: Slug
+    title: Text
+    section: Text
+    severities: tuple[Severity, ...] = ()
+    when: Condition | None = None
+    planned: tuple[PlannedMessage, ...] = ()
+    every: Duration | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ClientSchedule:
+        times = [m.at for m in self.planned]
+        if times != sorted(times) or len(set(times)) != len(times):
+            raise policy_error("planned messages are listed in time order, each at its own time", ["planned"])
+        if self.every is not None and self.every <= timedelta(0):
+            raise policy_error("a cadence is a positive duration, e.g. 30m", ["every"])
+        if not self.planned and self.every is None:
+            raise policy_error("a schedule plans at least one message or gives a cadence (every)", ["planned"])
         return self
 
 
@@ -287,6 +377,7 @@ class Policy(PolicyModel):
     directory: tuple[ContactGroup, ...] = ()
     roles: tuple[Role, ...] = ()
     phases: tuple[Phase, ...] = ()
+    schedules: tuple[ClientSchedule, ...] = ()
     reviews: tuple[Review, ...] = ()
     objectives: tuple[Objective, ...] = ()
     early_warning: tuple[EarlyWarning, ...] = ()
@@ -315,6 +406,7 @@ class Policy(PolicyModel):
             )
         self._check_level_refs(levels)
         self._check_severity_order()
+        self._check_executive_floors()
         self._check_unique_ids()
         missing = missing_required(self.roles)
         if missing:
@@ -338,6 +430,8 @@ class Policy(PolicyModel):
             (s.escalation_level, ["severities", i, "escalation_level"]) for i, s in enumerate(self.severities)
         ]
         refs += [(r.then.escalation_level, ["rules", i, "then", "escalation_level"]) for i, r in enumerate(self.rules)]
+        refs += [(step.level, ["severities", i, "ladder", j, "level"])
+                 for i, s in enumerate(self.severities) for j, step in enumerate(s.ladder)]
         for level_id, at in refs:
             if level_id is not None and level_id not in levels:
                 raise policy_error(f"escalation level '{level_id}' is not defined; defined levels: {allowed}", at)
@@ -358,6 +452,20 @@ class Policy(PolicyModel):
                     ["severities", i],
                 )
 
+    def _check_executive_floors(self) -> None:
+        # A condition that needs the executives must never leave an incident at a
+        # severity without a single clock: nobody would be chased to act on it.
+        if not self.escalation_levels:
+            return
+        top = self.escalation_levels[-1]
+        for ti, trigger in enumerate(top.triggers):
+            floor = self.severity_floor(top.id, trigger.severity_floor)
+            if not self.targets.get(floor):  # type: ignore[call-overload]
+                raise policy_error(
+                    f"trigger '{trigger.id}' needs {top.id} ({top.name}), but its severity floor {floor} has no "
+                    "clock targets: give the trigger a severity_floor whose severity has targets",
+                    ["escalation_levels", len(self.escalation_levels) - 1, "triggers", ti, "severity_floor"])
+
     def _check_unique_ids(self) -> None:
         seen: set[str] = set()
         located = [(r.id, ["rules", i, "id"]) for i, r in enumerate(self.rules)]
@@ -367,7 +475,7 @@ class Policy(PolicyModel):
             if rule_id in seen:
                 raise policy_error(f"rule id '{rule_id}' is used twice; rule ids must be unique", at)
             seen.add(rule_id)
-        for collection in ("roles", "phases", "reviews", "objectives", "early_warning"):
+        for collection in ("roles", "phases", "schedules", "reviews", "objectives", "early_warning"):
             keys: set[str] = set()
             for i, item in enumerate(getattr(self, collection)):
                 if item.key in keys:
@@ -396,6 +504,24 @@ class Policy(PolicyModel):
                 return level
         known = ", ".join(level.id for level in self.escalation_levels) or "none"
         raise KeyError(f"unknown escalation level {level_id!r} in policy {self.name}; defined: {known}")
+
+    def own_level(self, severity: str) -> str | None:
+        """The highest level a severity needs by itself (its escalation level or its ladder)."""
+        level = self.severity(severity)
+        levels = [lvl for lvl in (level.escalation_level, *(step.level for step in level.ladder)) if lvl]
+        return max(levels, key=level_rank) if levels else None
+
+    def severity_floor(self, level_id: str, explicit: str | None = None) -> str:
+        """The least severe severity an incident that needs `level_id` may have.
+
+        A condition's own `severity_floor` wins; otherwise the least severe
+        severity that itself needs this level or a higher one; when none does,
+        the most severe severity.
+        """
+        if explicit is not None:
+            return explicit
+        reaching = [s.id for s in self.severities if level_rank(self.own_level(s.id)) >= level_rank(level_id)]
+        return reaching[-1] if reaching else SEVERITIES[0]
 
     def role_keys(self) -> tuple[str, ...]:
         """The keys of the policy's incident roles, in the policy's order."""

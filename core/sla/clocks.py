@@ -13,8 +13,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from core.policy.calendar import Calendar, add_working_time, working_time_between
-from core.policy.schema import Policy
-from core.vocabulary import CLOCKS, ClockState
+from core.policy.schema import EscalationLevel, Policy
+from core.sla.schedule import client_schedule
+from core.vocabulary import CLOCKS, LEVEL_IDS, ClockState, level_response_clock, response_level
 
 CLOCK_LABELS: dict[str, str] = {
     "acknowledge": "Acknowledge",
@@ -39,10 +40,18 @@ STOPPED_BY: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Pause:
-    """A span during which pausable clocks stop (`ended_at` None while it lasts)."""
+    """A span during which pausable clocks stop (`ended_at` None while it lasts).
+
+    `clocks` names the clocks it pauses; empty: every clock the policy lets pause.
+    """
 
     started_at: dt.datetime
     ended_at: dt.datetime | None = None
+    clocks: tuple[str, ...] = ()
+
+    def pauses(self, clock: str) -> bool:
+        """True when this pause stops `clock` (a clock the policy lets pause)."""
+        return not self.clocks or clock in self.clocks
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,32 @@ class IncidentFacts:
     # The targets triage chose for this incident (a rule may set a tighter one than
     # the severity's general target); a clock without one falls back to the policy.
     targets: dict[str, dt.timedelta] = field(default_factory=dict)
+    # Every escalation as (level escalated to, when), in time order; each level's
+    # recorded response; every message sent to the client (the first notice included).
+    escalations: tuple[tuple[str, dt.datetime], ...] = ()
+    level_responses: dict[str, dt.datetime] = field(default_factory=dict)
+    client_messages: tuple[dt.datetime, ...] = ()
+    # The client schedule of the policy that applies (None: planned from the targets).
+    schedule_key: str | None = None
+
+    def reached(self) -> dict[str, dt.datetime]:
+        """When the incident first stood at each level or higher (escalating to L3 reaches L1 and L2 too)."""
+        reached: dict[str, dt.datetime] = {}
+        moves = list(self.escalations)
+        if not moves and self.current_level:
+            # Facts without an escalation log: the current level, since it was known to be reached.
+            moves = [(self.current_level, self.escalated_at or self.detected_at)]
+        for level, at in moves:
+            for lower in LEVEL_IDS[: LEVEL_IDS.index(level) + 1]:
+                if lower not in reached or at < reached[lower]:
+                    reached[lower] = at
+        return reached
+
+    def messages(self) -> tuple[dt.datetime, ...]:
+        """Every message to the client in time order (from the milestones when no log was kept)."""
+        if self.client_messages:
+            return tuple(sorted(self.client_messages))
+        return tuple(sorted({m for m in (self.client_notified_at, self.last_client_update_at) if m is not None}))
 
     def target(self, clock: str, policy: Policy) -> dt.timedelta | None:
         """This incident's target for `clock`."""
@@ -111,6 +146,14 @@ def _deadline_with_pauses(pauses: tuple[Pause, ...], start: dt.datetime, target:
     return deadline
 
 
+def clock_label(clock: str) -> str:
+    """The label of a clock name, level response clocks included (response_L2 -> "L2 responds")."""
+    if clock in CLOCK_LABELS:
+        return CLOCK_LABELS[clock]
+    level = response_level(clock)
+    return f"{level} responds" if level else clock.replace("_", " ").capitalize()
+
+
 def _is_paused(pauses: tuple[Pause, ...], now: dt.datetime) -> bool:
     return any(p.started_at <= now and (p.ended_at is None or p.ended_at > now) for p in pauses)
 
@@ -124,15 +167,15 @@ def _one_shot(clock: str, facts: IncidentFacts, policy: Policy, now: dt.datetime
     calendar = policy.calendar_for(clock)
     # Resolution ends every clock still running: nothing is due any more.
     stopped_at = getattr(facts, STOPPED_BY[clock]) or facts.resolved_at
-    pausable = clock in policy.pausable_clocks
+    pauses = tuple(p for p in facts.pauses if p.pauses(clock)) if clock in policy.pausable_clocks else ()
     end = stopped_at or now
-    if pausable:
-        deadline = _deadline_with_pauses(facts.pauses, facts.detected_at, target, end, calendar)
+    if pauses:
+        deadline = _deadline_with_pauses(pauses, facts.detected_at, target, end, calendar)
     else:
         deadline = add_working_time(facts.detected_at, target, calendar)
     if stopped_at is not None:
         state = ClockState.MET if stopped_at <= deadline else ClockState.BREACHED
-    elif pausable and _is_paused(facts.pauses, now) and now <= deadline:
+    elif pauses and _is_paused(pauses, now) and now <= deadline:
         state = ClockState.PAUSED
     else:
         state = ClockState.RUNNING if now <= deadline else ClockState.BREACHED
@@ -140,28 +183,58 @@ def _one_shot(clock: str, facts: IncidentFacts, policy: Policy, now: dt.datetime
 
 
 def _client_update(facts: IncidentFacts, policy: Policy, now: dt.datetime) -> SlaClock | None:
-    cadence = facts.target("client_update", policy)
-    if cadence is None:
+    # The next entry of the client schedule still to send. Before the first
+    # message, the notification clock is the one that is due, when there is one.
+    plan = client_schedule(facts, policy, now)
+    if not facts.messages() and facts.target("client_notification", policy) is not None:
         return None
-    # The cadence starts with the first client notification; before it, the
-    # notification clock is the one that is due.
-    last = facts.last_client_update_at or facts.client_notified_at
-    if last is None:
+    current = next((u for u in plan.updates if u.sent_at is None), None)
+    if current is None:
         return None
-    calendar = policy.calendar_for("client_update")
-    deadline = add_working_time(last, cadence, calendar)
+    started = current.opened_at
+    target = plan.cadence if plan.cadence is not None and not current.planned else current.due - started
+    label = CLOCK_LABELS["client_update"]
     if facts.resolved_at is not None:
-        # Resolution ends the cadence; the last interval counts as met if the
-        # resolution came before the update fell due.
-        state = ClockState.MET if facts.resolved_at <= deadline else ClockState.BREACHED
-        return SlaClock("client_update", CLOCK_LABELS["client_update"], cadence, last, deadline,
-                        facts.resolved_at, state)
-    state = ClockState.RUNNING if now <= deadline else ClockState.BREACHED
-    return SlaClock("client_update", CLOCK_LABELS["client_update"], cadence, last, deadline, None, state)
+        return SlaClock("client_update", label, target, started, current.due, facts.resolved_at,
+                        ClockState.MET if facts.resolved_at <= current.due else ClockState.BREACHED)
+    state = ClockState.RUNNING if now <= current.due else ClockState.BREACHED
+    return SlaClock("client_update", label, target, started, current.due, None, state)
+
+
+def level_response_clocks(facts: IncidentFacts, policy: Policy, now: dt.datetime) -> list[SlaClock]:
+    """One clock per level the incident was escalated to: that level must respond within its policy time.
+
+    The clock starts at the first escalation to the level, is met when the
+    level's response is recorded in time (or the incident is resolved first) and
+    breached when the response time passes without one. Levels the incident
+    skipped have no clock.
+    """
+    clocks = []
+    started: dict[str, dt.datetime] = {}
+    for moved_to, at in facts.escalations:
+        if moved_to not in started or at < started[moved_to]:
+            started[moved_to] = at
+    defined: dict[str, EscalationLevel] = {level.id: level for level in policy.escalation_levels}
+    calendar = policy.calendar_for("escalation")
+    for level_id in sorted(started, key=LEVEL_IDS.index):
+        level = defined.get(level_id)
+        target = level.response.pick(facts.severity, facts.tier) if level and level.response else None
+        if level is None or target is None:
+            continue
+        start = started[level_id]
+        deadline = add_working_time(start, target, calendar)
+        stopped_at = facts.level_responses.get(level_id) or facts.resolved_at
+        if stopped_at is not None:
+            state = ClockState.MET if stopped_at <= deadline else ClockState.BREACHED
+        else:
+            state = ClockState.RUNNING if now <= deadline else ClockState.BREACHED
+        clocks.append(SlaClock(level_response_clock(level_id), f"{level.name} responds ({level_id})", target, start,
+                               deadline, stopped_at, state))
+    return clocks
 
 
 def compute_clocks(facts: IncidentFacts, policy: Policy, now: dt.datetime) -> list[SlaClock]:
-    """Every clock the policy defines for this incident, in the policy's clock order."""
+    """Every clock the policy defines for this incident, in the policy's clock order, then the levels' responses."""
     clocks: list[SlaClock] = []
     for clock in CLOCKS:
         if clock == "client_update":
@@ -170,7 +243,7 @@ def compute_clocks(facts: IncidentFacts, policy: Policy, now: dt.datetime) -> li
             result = _one_shot(clock, facts, policy, now)
         if result is not None:
             clocks.append(result)
-    return clocks
+    return clocks + level_response_clocks(facts, policy, now)
 
 
 def most_urgent(clocks: list[SlaClock]) -> SlaClock | None:

@@ -7,14 +7,18 @@ pauses of one incident); it never writes and never imports streamlit.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.policy.ladder import choose_schedule
 from core.policy.loading import snapshot_policy
 from core.policy.schema import Policy
 from core.sla.clocks import IncidentFacts, Pause
+from core.sla.response_log import escalations_of, messages_of, responses_of
+from core.triage.answers import Answers
 from db.models import Incident, SlaPause
 
 
@@ -23,9 +27,22 @@ def policy_of(incident: Incident) -> Policy:
     return snapshot_policy(incident.policy_snapshot)
 
 
+def _escalated_at(incident: Incident, reached: dict[str, dt.datetime]) -> dt.datetime | None:
+    # The escalation clock is the first step of the planned ladder: it stops when
+    # that step's level is reached. Incidents triaged before ladders existed keep
+    # the moment their required level was reached.
+    ladder = incident.triage_result.get("ladder")
+    if not ladder:
+        return incident.required_level_reached_at
+    return reached.get(ladder[0]["level"])
+
+
 def facts_of(incident: Incident, pauses: list[SlaPause] | None = None) -> IncidentFacts:
     """The clock facts of an incident row."""
-    return IncidentFacts(
+    policy = policy_of(incident)
+    answers = Answers.model_validate(incident.answers)
+    schedule = choose_schedule(policy, answers, incident.severity)
+    facts = IncidentFacts(
         severity=incident.severity,
         tier=incident.answers.get("customer_tier") or incident.account.tier,
         detected_at=incident.detected_at,
@@ -39,7 +56,14 @@ def facts_of(incident: Incident, pauses: list[SlaPause] | None = None) -> Incide
         escalated_at=incident.required_level_reached_at,
         pauses=tuple(Pause(p.started_at, p.ended_at) for p in (pauses or [])),
         targets={k: dt.timedelta(seconds=v) for k, v in incident.triage_result.get("targets", {}).items()},
+        escalations=escalations_of(incident),
+        level_responses=responses_of(incident),
+        client_messages=messages_of(incident),
+        schedule_key=schedule.key if schedule else None,
     )
+    if not facts.escalations:
+        return facts
+    return dataclasses.replace(facts, escalated_at=_escalated_at(incident, facts.reached()))
 
 
 def pauses_of(session: Session, incident_id: int) -> list[SlaPause]:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.policy.calendar import add_working_time
+from core.policy.ladder import PlannedStep, floors, planned_ladder
 from core.policy.rules import ESCALATION_CATEGORIES, category_rank, level_rank, severity_rank
 from core.policy.schema import Policy
 from core.triage.answers import (
@@ -55,10 +56,12 @@ __all__ = [
     "Answers",
     "AnswersError",
     "Reason",
+    "Retarget",
     "TriageResult",
     "implied_by_answers",
     "number_range",
     "parse_answers",
+    "retarget",
     "triage",
 ]
 
@@ -91,6 +94,8 @@ class TriageResult:
     # The target each deadline was computed from (a rule may tighten the severity's
     # general one); the clock engine needs the duration, not just the instant.
     targets: dict[str, timedelta] = field(default_factory=dict)
+    # The levels the incident needs, each from when and by when (the first is the escalation deadline).
+    ladder: list[PlannedStep] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Return the result in the JSON shape of ``python -m core triage``."""
@@ -109,6 +114,57 @@ def _most_severe(severities: Sequence[str]) -> str:
     return max(severities, key=severity_rank)
 
 
+@dataclass(frozen=True)
+class Retarget:
+    """What a severity implies for an incident with these answers: red status, escalation and clock targets."""
+
+    red_status: bool
+    escalation_category: str
+    escalation_level: str | None
+    targets: dict[str, timedelta]
+    ladder: list[PlannedStep]
+    # The escalation target before the ladder: what a step without its own due time is due by.
+    escalation_base: timedelta | None
+
+
+def retarget(answers: Answers, policy: Policy, severity: str) -> Retarget:
+    """Red status, escalation, clock targets and ladder of an incident at `severity` with these answers.
+
+    Triage and a later severity change both use it, so a changed severity keeps
+    every rule target that still applies. For each clock a rule may bring its own
+    target: with `targets_apply: replace` (the default) the severity's general
+    target is dropped when every rule that set the severity brings one for that
+    clock; otherwise all applicable targets compete and the shortest wins. The
+    escalation target is the due time of the first step of the planned ladder.
+    """
+    fired = [rule for rule in policy.rules if rule.when.matches(answers)]
+    implied = policy.severity(severity)
+    red_status = implied.red_status or any(r.then.red_status for r in fired)
+    category = max(
+        [implied.escalation_category] + [r.then.escalation_category for r in fired if r.then.escalation_category],
+        key=category_rank,
+    )
+    deciding = [r for r in fired if r.then.severity == severity]
+    targets: dict[str, timedelta] = {}
+    for clock in CLOCKS:
+        general = policy.target(clock, severity, answers.customer_tier)
+        specific = [r.then.targets[clock] for r in fired if clock in r.then.targets]
+        replaces_general = bool(deciding) and all(
+            clock in r.then.targets and r.then.targets_apply == "replace" for r in deciding)
+        candidates = specific + ([] if replaces_general or general is None else [general])
+        if candidates:
+            targets[clock] = min(candidates)
+    base = targets.get("escalation")
+    ladder = planned_ladder(policy, answers, severity, base)
+    level = max((step.level for step in ladder), key=level_rank, default=None)
+    first_due = next((step.due for step in ladder if step.due is not None), None)
+    if first_due is None:
+        targets.pop("escalation", None)
+    else:
+        targets["escalation"] = first_due
+    return Retarget(red_status, category, level, targets, ladder, base)
+
+
 def triage(answers: Answers, policy: Policy, detected_at: datetime) -> TriageResult:
     """Apply the policy's rules to the answers and return the explained outcome and deadlines."""
     if detected_at.tzinfo is None or detected_at.utcoffset() is None:
@@ -122,40 +178,19 @@ def triage(answers: Answers, policy: Policy, detected_at: datetime) -> TriageRes
         for trigger in level.triggers
         if trigger.when.matches(answers)
     ]
-
-    severity = _most_severe([policy.default.severity] + [r.then.severity for r in fired if r.then.severity])
+    by_rules = _most_severe([policy.default.severity] + [r.then.severity for r in fired if r.then.severity])
+    raising = [f for f in floors(policy, answers) if severity_rank(f.severity) > severity_rank(by_rules)]
+    severity = raising[0].severity if raising else by_rules
     implied = policy.severity(severity)
-    red_status = implied.red_status or any(r.then.red_status for r in fired)
-    category = max(
-        [implied.escalation_category] + [r.then.escalation_category for r in fired if r.then.escalation_category],
-        key=category_rank,
-    )
-    level = max(
-        [implied.escalation_level]
-        + [r.then.escalation_level for r in fired if r.then.escalation_level]
-        + [lvl.id for lvl, _ in level_hits],
-        key=level_rank,
-    )
-
-    deciding = [r for r in fired if r.then.severity == severity]
-    deadlines: dict[str, datetime] = {}
-    targets: dict[str, timedelta] = {}
-    for clock in CLOCKS:
-        if clock == "escalation" and level is None:
-            continue  # nothing to reach
-        general = policy.target(clock, severity, answers.customer_tier)
-        specific = [r.then.targets[clock] for r in fired if clock in r.then.targets]
-        replaces_general = bool(deciding) and all(clock in r.then.targets for r in deciding)
-        candidates = specific + ([] if replaces_general or general is None else [general])
-        if candidates:
-            targets[clock] = min(candidates)
-            deadlines[clock] = add_working_time(detected_at, targets[clock], policy.calendar_for(clock))
+    plan = retarget(answers, policy, severity)
+    deadlines = {clock: add_working_time(detected_at, target, policy.calendar_for(clock))
+                 for clock, target in plan.targets.items()}
 
     reasons = [
         Reason(text=r.reason, section=r.section, rule_id=r.id, outcome=r.then.describe())
         for r in sorted(fired, key=lambda r: -severity_rank(r.then.severity) if r.then.severity else 0)
     ]
-    if not any(r.then.severity for r in fired):
+    if not any(r.then.severity for r in fired) and not raising:
         reasons.insert(
             0,
             Reason(
@@ -165,13 +200,20 @@ def triage(answers: Answers, policy: Policy, detected_at: datetime) -> TriageRes
                 outcome=f"severity {policy.default.severity}",
             ),
         )
-    if implied.escalation_level or implied.escalation_category != ESCALATION_CATEGORIES[0]:
+    if raising:
+        floor = raising[0]
+        level_name = policy.level(floor.level).name
+        reasons.insert(0, Reason(
+            text=f"{floor.reason} It needs {floor.level} ({level_name}), and under this policy an incident that "
+                 f"needs {floor.level} is at least {floor.severity}.",
+            section=floor.section, rule_id=f"floor-{floor.condition_id}", outcome=f"severity {floor.severity}"))
+    if implied.escalation_level or implied.ladder or implied.escalation_category != ESCALATION_CATEGORIES[0]:
         reasons.append(
             Reason(
                 text=_severity_implication(policy, severity),
                 section=implied.section,
                 rule_id=f"severity-{severity.lower()}",
-                outcome=_severity_outcome(implied.escalation_category, implied.escalation_level),
+                outcome=_severity_outcome(implied.escalation_category, policy.own_level(severity)),
             )
         )
     reasons += [
@@ -180,12 +222,13 @@ def triage(answers: Answers, policy: Policy, detected_at: datetime) -> TriageRes
     return TriageResult(
         policy=policy.name,
         severity=severity,
-        red_status=red_status,
-        escalation_category=category,
-        escalation_level=level,
+        red_status=plan.red_status,
+        escalation_category=plan.escalation_category,
+        escalation_level=plan.escalation_level,
         deadlines=deadlines,
         reasons=reasons,
-        targets=targets,
+        targets=plan.targets,
+        ladder=plan.ladder,
     )
 
 
@@ -204,8 +247,9 @@ def _severity_implication(policy: Policy, severity: str) -> str:
     parts = []
     if implied.escalation_category != "none":
         parts.append(f"falls in the '{implied.escalation_category}' escalation category")
-    if implied.escalation_level:
-        parts.append(f"must reach {implied.escalation_level} ({policy.level(implied.escalation_level).name})")
+    level = policy.own_level(severity)
+    if level:
+        parts.append(f"must reach {level} ({policy.level(level).name})")
     return f"{text} {' and '.join(parts)}."
 
 

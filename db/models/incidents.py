@@ -77,6 +77,10 @@ class Incident(Base):
     # When the client must next hear from us (first notice, then each update on the
     # policy cadence); None once resolved. Lists and home flag it once it has passed.
     next_client_update_due_at: Mapped[dt.datetime | None]
+    # What the escalation ladder, the levels' response clocks and the client schedule
+    # read, kept in the write transaction: {"escalations": [[level, iso]...],
+    # "responses": {level: iso}, "messages": [iso...]} (see core.incident.response_log).
+    response_log: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

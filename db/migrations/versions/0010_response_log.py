@@ -1,0 +1,58 @@
+"""The response log of an incident: every escalation, each level's response and every client message time.
+
+The escalation ladder, the per-level response clocks and the client schedule
+read it with the incident row, so lists and boards need no extra query. Existing
+incidents get theirs from the escalations and client messages already stored.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-01 15:10:00
+"""
+
+import json
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0010'
+down_revision: str | None = '0009'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+CLIENT_CHANNELS = ('email', 'phone')  # core.communication.flows.CLIENT_CHANNELS
+
+
+def _iso(value: object) -> str:
+    text = value.isoformat() if hasattr(value, 'isoformat') else str(value)
+    # SQLite hands back naive UTC times.
+    return text if ('+' in text[10:] or text.endswith('Z')) else text + '+00:00'
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('response_log', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+    bind = op.get_bind()
+    logs: dict[int, dict[str, object]] = {}
+    for incident_id, level, at in bind.execute(sa.text(
+            'SELECT incident_id, to_level, escalated_at FROM escalations ORDER BY escalated_at, id')):
+        logs.setdefault(incident_id, {}).setdefault('escalations', []).append([level, _iso(at)])  # type: ignore[union-attr]
+    channels = ', '.join(f"'{c}'" for c in CLIENT_CHANNELS)
+    for incident_id, at in bind.execute(sa.text(
+            f'SELECT incident_id, sent_at FROM communications WHERE channel IN ({channels}) ORDER BY sent_at, id')):
+        logs.setdefault(incident_id, {}).setdefault('messages', []).append(_iso(at))  # type: ignore[union-attr]
+    # A first notice recorded as a milestone (a call nobody logged as a message) counts too.
+    for incident_id, at in bind.execute(sa.text(
+            'SELECT id, client_notified_at FROM incidents WHERE client_notified_at IS NOT NULL')):
+        messages = logs.setdefault(incident_id, {}).setdefault('messages', [])
+        if _iso(at) not in messages:  # type: ignore[operator]
+            messages.insert(0, _iso(at))  # type: ignore[union-attr]
+    for incident_id, log in logs.items():
+        bind.execute(sa.text('UPDATE incidents SET response_log = :log WHERE id = :id'),
+                     {'log': json.dumps(log), 'id': incident_id})
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_column('response_log')
