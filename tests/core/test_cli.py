@@ -58,7 +58,7 @@ def test_triage_prints_the_json_contract(tmp_path):
             "mobilization": "2025-03-03T09:45:00+00:00",
             "client_update": "2025-03-03T09:30:00+00:00",
             "resolution": "2025-03-03T11:00:00+00:00",
-            "escalation": "2025-03-03T13:00:00+00:00",
+            "escalation": "2025-03-03T10:00:00+00:00",
         },
     }
     assert [(r["rule_id"], r["section"]) for r in result["reasons"]] == [
@@ -173,7 +173,7 @@ def test_policies_check_lists_each_problem_with_file_line_and_path(tmp_path):
     assert done.stderr.splitlines() == [
         f"{path}:{colour_line}: colour: unknown key 'colour'; allowed keys: name, title, source, description, "
         "severities, default, targets, calendars, pausable_clocks, escalate_on_breach, rules, escalation_levels, "
-        "directory, roles, phases, reviews, objectives, early_warning",
+        "directory, roles, phases, schedules, reviews, objectives, early_warning",
     ]
 
 

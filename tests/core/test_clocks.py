@@ -202,8 +202,10 @@ def test_reopened_incident_runs_again():
                      id="crisis-p0-paused-at-its-start"),
         pytest.param("crisis", facts("P3"), "12:00", {}, id="crisis-p3-no-clocks"),
         pytest.param("spark", facts("P1", acknowledged_at="12:00", mobilized_at="13:30"), "14:00",
+                     # "We'll update you every 4 hours until resolved": the first update fell due at 13:00.
                      clocks(acknowledge=("13:00", MET, "12:00"), mobilization=("13:00", BREACHED, "13:30"),
-                            resolution=("2025-03-04T09:00", RUNNING)), id="spark-p1"),
+                            client_update=("13:00", BREACHED), resolution=("2025-03-04T09:00", RUNNING)),
+                     id="spark-p1"),
         pytest.param("default", facts("P2", client_notified_at="10:00"), "11:00",
                      clocks(acknowledge=("13:00", RUNNING), client_update=("2025-03-04T10:00", RUNNING),
                             resolution=("2025-03-06T09:00", RUNNING), resolution_max=("2025-03-10T09:00", RUNNING)),

@@ -86,8 +86,8 @@ P1_MAJOR = {"business_impact": "major"}
         case("growth-engine", {"business_impact": "minor"}, "10:00", expect("L2", False, "11:00", "L3", "17:00"),
              current="L1", id="ge-p2-severity-time-wins-over-the-l1-tier"),
         # P3: "Level 1 within 4 hours"; nothing else is due before its 24h resolution target.
-        case("growth-engine", {"feature_request": True}, "09:10", expect("L1", False, "13:00", "L2", "2025-03-04T09:00"),
-             id="ge-p3-l1-within-4h"),
+        case("growth-engine", {"feature_request": True}, "09:10",
+             expect("L1", False, "13:00", "L2", "2025-03-04T09:00"), id="ge-p3-l1-within-4h"),
         case("growth-engine", {"security_breach": True}, "09:00", expect("L4", False, "09:00", None, None),
              id="ge-security-breach-p0"),
         # red-status: L1 technical lead in the first hour, L2 management in hours 1-4, L3 after

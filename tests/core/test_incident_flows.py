@@ -170,17 +170,32 @@ def test_escalation_recorded_late_counts_from_when_it_happened(engine):
 
 
 def test_lowering_severity_keeps_what_the_answers_require(engine):
-    iid = _open(engine, {"business_impact": "major", "security_breach": True}, policy="red-status")
+    # growth-engine: a breach is P0 (Severity Levels) and needs Level 3 ("Security concerns");
+    # the least severe severity that needs Level 3 is P1, so P1 is allowed and keeps L3.
+    iid = _open(engine, {"security_breach": True}, policy="growth-engine")
     with session_scope(engine) as s:
         before = s.get(Incident, iid)
-        assert (before.severity, before.required_level, before.red_status) == ("P0", "L3", True)
+        assert (before.severity, before.required_level, before.red_status) == ("P0", "L4", True)
     with session_scope(engine) as s:
-        incidents.change_severity(s, incident_id=iid, severity="P2", reason="contained, one user left",
+        incidents.change_severity(s, incident_id=iid, severity="P1", reason="contained, one user left",
                                   actor=SYSTEM, now=NOW)
     with session_scope(engine) as s:
         after = s.get(Incident, iid)
-        # The breach still needs the executive level and keeps the incident red.
-        assert (after.severity, after.required_level, after.red_status) == ("P2", "L3", True)
+        assert (after.severity, after.required_level, after.red_status) == ("P1", "L3", False)
+        assert after.triage_result["targets"]["acknowledge"] == 15 * 60  # P1's own targets, from detection
+
+
+def test_a_severity_below_the_answers_floor_is_refused_with_the_reason(engine):
+    iid = _open(engine, {"business_impact": "major", "security_breach": True}, policy="red-status")
+    with session_scope(engine) as s, pytest.raises(incidents.IncidentError) as refused:
+        incidents.change_severity(s, incident_id=iid, severity="P2", reason="contained, one user left",
+                                  actor=SYSTEM, now=NOW)
+    assert str(refused.value) == (
+        "P2 is below this incident's floor of P0: Data was lost or security was breached. It needs L3 (Executive "
+        "crisis response), and under red-status an incident that needs L3 is at least P0. Choose P0 or a more "
+        "severe one.")
+    with session_scope(engine) as s:
+        assert s.get(Incident, iid).severity == "P0"
 
 
 def _people(engine) -> dict[str, int]:

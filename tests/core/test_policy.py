@@ -198,8 +198,10 @@ def test_rule_specific_targets(name, overrides):
         ("spark", [("L1", "Normal flow", None), ("L2", "Dedicated person", None), ("L3", "All hands", None)]),
         ("crisis", [("L1", "On-call", None), ("L2", "Engineering Manager", "1h"), ("L3", "VP Engineering", "4h"),
                     ("L4", "Executive (CTO / CEO)", None)]),
-        ("growth-engine", [("L1", "Basic support", None), ("L2", "Advanced support", "30m"),
-                           ("L3", "Expert support", "2h"), ("L4", "Executive escalation", "8h")]),
+        # growth-engine counts each tier's time from when the tier took the case (resolve_within),
+        # not from detection: see test_growth_engine_tiers_hand_off_after_their_own_time.
+        ("growth-engine", [("L1", "Basic support", None), ("L2", "Advanced support", None),
+                           ("L3", "Expert support", None), ("L4", "Executive escalation", None)]),
         ("teamflow", [("L1", "First-line support", None), ("L2", "Senior support", None), ("L3", "Management", None),
                       ("L4", "Executive", None)]),
         ("default", [("L1", "Frontline", None), ("L2", "Technical lead", "1h"), ("L3", "Management", "4h"),
@@ -702,3 +704,10 @@ def test_the_policy_cache_parses_a_text_once_and_reads_saved_versions_without_ro
     assert {"incident_commander", "csm"} <= {role.key for role in first.roles}
     snapshot = first.model_dump(mode="json")
     assert snapshot_policy(snapshot) is snapshot_policy(dict(reversed(list(snapshot.items()))))
+
+
+def test_growth_engine_tiers_hand_off_after_their_own_time():
+    # Support Tiers: "Escalation: if not resolved in 30 minutes" (L1), "2 hours" (L2), "8 hours" (L3).
+    policy = load_preset("growth-engine")
+    assert [(level.id, level.resolve_within and duration_notation(level.resolve_within))
+            for level in policy.escalation_levels] == [("L1", "30m"), ("L2", "2h"), ("L3", "8h"), ("L4", None)]

@@ -3,6 +3,7 @@
 On SQLite and on a fresh, empty PostgreSQL schema per test.
 """
 
+import json
 import multiprocessing
 import uuid
 
@@ -168,4 +169,58 @@ def test_migration_0009_upgrades_and_downgrades_with_old_rows(empty_url):
     assert "client" not in {c["name"] for c in inspect(engine).get_columns("login_throttle")}
     upgrade(engine)
     assert current_revisions(engine) == code_heads()
+    engine.dispose()
+
+
+def _insert(conn, table: str, **values) -> None:
+    """Insert a row at an old revision, giving every required column a plain value of its type."""
+    for column in inspect(conn).get_columns(table):
+        name, kind = column["name"], str(column["type"]).upper()
+        if name in values or column["nullable"] or column.get("default") is not None or column.get("autoincrement"):
+            continue
+        if name == "id":
+            continue
+        values[name] = ("2026-03-02 09:00:00" if ("DATE" in kind or "TIME" in kind) else
+                        0 if any(t in kind for t in ("INT", "NUMERIC", "FLOAT", "REAL", "DOUBLE")) else
+                        False if "BOOL" in kind else "{}" if "JSON" in kind else "x")
+    names = ", ".join(values)
+    conn.execute(text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in values)})"), values)
+
+
+def test_migration_0010_fills_the_response_log_from_stored_escalations_and_messages(empty_url):
+    engine = make_engine(empty_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0009")
+        _insert(conn, "accounts", id=1, name="Acme", tier="pro", time_zone="UTC")
+        for iid, notified in ((1, "2026-03-02 09:05:00"), (2, None)):
+            _insert(conn, "incidents", id=iid, account_id=1, policy_name="spark", severity="P0", status="new",
+                    detected_at="2026-03-02 09:00:00", client_notified_at=notified)
+        for level, at in (("L2", "2026-03-02 09:20:00"), ("L3", "2026-03-02 09:40:00")):
+            _insert(conn, "escalations", incident_id=1, to_level=level, escalated_at=at, contacts="[]")
+        for channel, at in (("email", "2026-03-02 09:30:00"), ("internal_note", "2026-03-02 09:35:00")):
+            _insert(conn, "communications", incident_id=1, channel=channel, recipients="[]", sent_at=at)
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, response_log FROM incidents ORDER BY id")).all()
+    logs = {iid: json.loads(log) if isinstance(log, str) else log for iid, log in rows}
+    assert logs[1] == {"escalations": [["L2", "2026-03-02T09:20:00+00:00"], ["L3", "2026-03-02T09:40:00+00:00"]],
+                       "messages": ["2026-03-02T09:05:00+00:00", "2026-03-02T09:30:00+00:00"]}
+    assert logs[2] == {}
+
+    def kept() -> tuple[int, int]:
+        with engine.connect() as conn:
+            return (conn.execute(text("SELECT count(*) FROM escalations")).scalar_one(),
+                    conn.execute(text("SELECT count(*) FROM communications")).scalar_one())
+
+    # Adding the column must not copy the incidents table: on SQLite that copy drops the old
+    # table, and ON DELETE CASCADE would empty the escalations and messages.
+    assert kept() == (2, 2)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+    assert "response_log" not in {c["name"] for c in inspect(engine).get_columns("incidents")}
+    assert kept() == (2, 2)
+    upgrade(engine)
     engine.dispose()

@@ -9,6 +9,7 @@ Revises: 0009
 Create Date: 2026-12-01 15:10:00
 """
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 
@@ -25,14 +26,17 @@ CLIENT_CHANNELS = ('email', 'phone')  # core.communication.flows.CLIENT_CHANNELS
 
 
 def _iso(value: object) -> str:
-    text = value.isoformat() if hasattr(value, 'isoformat') else str(value)
-    # SQLite hands back naive UTC times.
-    return text if ('+' in text[10:] or text.endswith('Z')) else text + '+00:00'
+    # Stored times are UTC; SQLite hands them back as naive text.
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat()
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('incidents', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('response_log', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+    # A plain ADD COLUMN, not a batch copy: on SQLite a batch move drops the old
+    # incidents table, and its ON DELETE CASCADE would empty escalations and messages.
+    op.add_column('incidents', sa.Column('response_log', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
     bind = op.get_bind()
     logs: dict[int, dict[str, object]] = {}
     for incident_id, level, at in bind.execute(sa.text(
@@ -54,5 +58,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('incidents', schema=None) as batch_op:
-        batch_op.drop_column('response_log')
+    # Plain DROP COLUMN (SQLite 3.35+) for the same reason: no table copy, no cascade.
+    op.drop_column('incidents', 'response_log')
