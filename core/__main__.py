@@ -141,7 +141,7 @@ def _command_replay(args: argparse.Namespace) -> int:
         result = replay(document, policy)
     except PolicyFileError as exc:
         for problem in exc.problems:
-            print(f"error: policy_yaml: {problem}", file=sys.stderr)
+            print(f"error: {problem}", file=sys.stderr)  # each problem starts with policy_yaml:LINE
         return EXIT_USAGE
     except (PolicyError, ReplayError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -153,8 +153,9 @@ def _command_replay(args: argparse.Namespace) -> int:
 def _replay_policy(document: dict[str, object]) -> Policy:
     name, text = document.get("policy"), document.get("policy_yaml")
     if (name is None) == (text is None):
-        raise PolicyError("give either 'policy' (a preset name: " + ", ".join(preset_names())
-                          + ") or 'policy_yaml' (a policy's YAML text), not both")
+        which = "both 'policy' and 'policy_yaml' are given" if name is not None else "no policy is given"
+        raise PolicyError(f"{which}: give exactly one of 'policy' (a preset name: " + ", ".join(preset_names())
+                          + ") or 'policy_yaml' (a draft policy's YAML text)")
     if text is not None:
         if not isinstance(text, str):
             raise PolicyError("policy_yaml: give the policy's YAML as one string")
