@@ -189,7 +189,9 @@ def _steps(policy: Policy, sources: list[_Source], reached: dict[str, dt.datetim
         by_level.setdefault(source.level, []).append(source)
     steps = []
     for level_id, group in by_level.items():
+        # Required from the first moment any source asks for the level, due by the strictest.
         best = min(group, key=strictness)
+        start = min(s.since for s in group)
         reached_at = reached.get(level_id)
         due = best.due_at
         if reached_at is not None and (due is None or reached_at <= due):
@@ -202,7 +204,7 @@ def _steps(policy: Policy, sources: list[_Source], reached: dict[str, dt.datetim
             state = ClockState.BREACHED if due is not None and now > due else ClockState.PENDING
         level = policy.level(level_id)
         reasons = tuple(dict.fromkeys(s.text for s in sorted(group, key=strictness)))
-        steps.append(LadderStep(level_id, level.name, best.since, due, reached_at, state, reasons,
+        steps.append(LadderStep(level_id, level.name, start, due, reached_at, state, reasons,
                                 level.contacts, best.kind))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     # A step a higher one covers (it starts no later and is due no later) adds

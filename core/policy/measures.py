@@ -64,6 +64,8 @@ class Objective(_Measured):
     period: Duration | None = None
     clock: Clock | None = None
     severities: tuple[Severity, ...] = ()
+    # Only incidents where one of these rules fired (red-status: "data issues" are the data rules).
+    rules: tuple[Slug, ...] = ()
 
     @model_validator(mode="after")
     def _has_target(self) -> Objective:

@@ -415,6 +415,13 @@ class Policy(PolicyModel):
                 + ", ".join(missing) + " (e.g. - {key: csm, title: Customer Success Manager})",
                 ["roles"],
             )
+        rule_ids = {rule.id for rule in self.rules}
+        for i, objective in enumerate(self.objectives):
+            for j, rule_id in enumerate(objective.rules):
+                if rule_id not in rule_ids:
+                    raise policy_error(f"objective '{objective.key}' names the rule '{rule_id}', which this policy "
+                                       "does not have; rules: " + ", ".join(sorted(rule_ids)),
+                                       ["objectives", i, "rules", j])
         fields = answer_fields()
         for i, warning in enumerate(self.early_warning):
             if warning.answer_field is not None and warning.answer_field not in fields:

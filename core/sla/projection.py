@@ -97,6 +97,7 @@ class IncidentDims:
     tier: str
     policy_name: str
     detected_at: dt.datetime
+    rules: str = ""
 
     def as_row(self) -> Row:
         """The dimension columns shared by the fact tables."""
@@ -112,7 +113,14 @@ def dims_of(incident: Incident) -> IncidentDims:
         incident_id=incident.id, account_id=incident.account_id, csm_id=incident.account.owner_id or 0,
         severity=incident.severity, tier=incident.answers.get("customer_tier") or incident.account.tier or "",
         policy_name=incident.policy_name, detected_at=incident.detected_at,
+        rules=rule_tags(incident.triage_result),
     )
+
+
+def rule_tags(triage_result: Mapping[str, Any]) -> str:
+    """The rule ids a triage fired, as ",id,id," so that one LIKE finds an incident by rule."""
+    ids = [reason.get("rule_id", "") for reason in triage_result.get("reasons", [])]
+    return "," + ",".join(sorted({i for i in ids if i})) + "," if ids else ""
 
 
 def clock_rows(dims: IncidentDims, clocks: Iterable[SlaClock]) -> list[Row]:
@@ -139,7 +147,8 @@ def incident_row(dims: IncidentDims, *, resolved_at: dt.datetime | None, is_repe
     base = dims.as_row()
     return {key: base[key] for key in ("incident_id", "account_id", "csm_id", "severity", "tier", "policy_name",
                                        "detected_at", "week")} | {
-        "resolved_at": resolved_at, "is_repeat": is_repeat, "emergency_seconds": emergency, "updated_at": now}
+        "resolved_at": resolved_at, "is_repeat": is_repeat, "emergency_seconds": emergency, "updated_at": now,
+        "rules": dims.rules}
 
 
 # --------------------------------------------------------------------------

@@ -162,14 +162,17 @@ class WithinCount:
 
 
 def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds: int, now: dt.datetime,
-                 target_seconds: int | None = None) -> WithinCount:
+                 target_seconds: int | None = None, rules: Sequence[str] = ()) -> WithinCount:
     """Clocks of `clock` stopped within `seconds` of detection, out of stopped ones plus open ones already past it.
 
-    `seconds` must be a histogram bound (core.sla.metrics.DURATION_BOUNDS).
+    `seconds` must be a histogram bound (core.sla.metrics.DURATION_BOUNDS). With `rules`, only
+    incidents where one of those rules fired count (read from the facts, not the rollups).
     """
     if seconds not in DURATION_BOUNDS:
         raise ValueError(f"{seconds} s is not a bound of the duration histogram")
     flt = replace(flt, clocks=(clock,))
+    if rules:
+        return _within_share_of_rules(session, flt, seconds=seconds, now=now, rules=rules)
     upto = BUCKET_COLUMNS[: DURATION_BOUNDS.index(seconds) + 1]
     if flt.account_id is None:
         conditions = _where(ROLLUP, flt)
@@ -189,6 +192,20 @@ def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds:
     if target_seconds is not None:
         open_conditions.append(FACTS.c.target_seconds == target_seconds)
     late_open = session.scalar(select(func.count()).where(*open_conditions)) or 0
+    return WithinCount(int(within or 0), int(total or 0) + late_open)
+
+
+def _within_share_of_rules(session: Session, flt: DashboardFilter, *, seconds: int, now: dt.datetime,
+                           rules: Sequence[str]) -> WithinCount:
+    fired = or_(*(INCIDENTS.c.rules.like(f"%,{rule},%") for rule in rules))
+    scoped = select(INCIDENTS.c.incident_id).where(fired)
+    if flt.policies:
+        scoped = scoped.where(INCIDENTS.c.policy_name.in_(flt.policies))
+    base = [*_where(FACTS, flt), FACTS.c.incident_id.in_(scoped)]
+    within, total = session.execute(select(
+        func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count()).where(CLOSED, *base)).one()
+    late_open = session.scalar(select(func.count()).where(
+        OPEN, FACTS.c.detected_at < now - dt.timedelta(seconds=seconds), *base)) or 0
     return WithinCount(int(within or 0), int(total or 0) + late_open)
 
 
@@ -377,10 +394,12 @@ def objective_results(
                 if seconds not in DURATION_BOUNDS:
                     basis = f"{duration_notation(within)} is not a bound of the duration histogram"
                 else:
+                    by_target = not objective.severities and not objective.rules
                     count = within_share(session, narrowed, clock=clock, seconds=seconds, now=now,
-                                         target_seconds=None if objective.severities else seconds)
+                                         target_seconds=seconds if by_target else None, rules=objective.rules)
                     actual = count.pct
-                    whose = "" if objective.severities else f" with a {duration_notation(within)} target"
+                    whose = (f" with a {duration_notation(within)} target" if by_target else
+                             f" of incidents matching {', '.join(objective.rules)}" if objective.rules else "")
                     basis = (f"{count.within} of {count.decided} '{label}' clocks{whose} done within "
                              f"{duration_notation(within)}")
             elif kind == "median_duration":

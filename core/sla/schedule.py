@@ -52,11 +52,14 @@ class ClientPlan:
     updates: tuple[ClientUpdate, ...]
     cadence: dt.timedelta | None
     schedule_title: str | None
+    resolved: bool = False
 
     @property
     def next_due(self) -> dt.datetime | None:
         """When the next message is due (None once resolved or when nothing more is planned)."""
-        return next((u.due for u in self.updates if u.sent_at is None and u.state is not ClockState.MET), None)
+        if self.resolved:
+            return None
+        return next((u.due for u in self.updates if u.sent_at is None), None)
 
 
 Entry = tuple[dt.datetime, dt.datetime | None, str, bool, dt.datetime]  # due, sent, title, planned, opened
@@ -115,4 +118,4 @@ def client_schedule(facts: IncidentFacts, policy: Policy, now: dt.datetime) -> C
         else:
             state = ClockState.PENDING if now <= due else ClockState.BREACHED
         updates.append(ClientUpdate(due, sent, state, title, is_planned, opened_at))
-    return ClientPlan(tuple(updates), cadence, schedule.title if schedule else None)
+    return ClientPlan(tuple(updates), cadence, schedule.title if schedule else None, resolved is not None)

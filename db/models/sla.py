@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -139,6 +140,8 @@ class IncidentFact(Base):
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     # Detection to resolution for a resolved P0/P1 (emergency work); empty otherwise.
     emergency_seconds: Mapped[float | None] = mapped_column(Float)
+    # The policy rules triage fired, as ",id,id," (objectives scoped to kinds of incident, e.g. data issues).
+    rules: Mapped[str] = mapped_column(Text, default="")
     # Changes with every write: the dashboard's cache key.
     updated_at: Mapped[dt.datetime]
 

@@ -149,8 +149,10 @@ P1_MAJOR = {"business_impact": "major"}
         case("default", P1_MAJOR, "09:30", expect("L2", False, "10:00", "L3", "13:00"), id="df-p1-l2-within-1h"),
         case("default", {"business_impact": "minor"}, "10:30", expect("L2", True, "10:00", "L3", "13:00"),
              current="L1", id="df-p2-l2-after-1h"),
-        case("default", {"feature_request": True}, "17:30", expect("L4", True, "17:00", None, None),
-             current="L3", id="df-p3-l4-after-8h"),
+        # A P3 is planned work: it climbs no ladder by time (red-status and crisis limit theirs to
+        # P0-P2). Its L1 has no due time; the next step is its 90-day resolution target.
+        case("default", {"feature_request": True}, "17:30", expect("L1", False, None, None, None),
+             current="L1", id="df-p3-climbs-no-ladder-by-time"),
     ],
 )
 def test_escalation_status(policy, answers, now, current, resolved, tier, expected):

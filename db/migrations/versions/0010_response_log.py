@@ -1,8 +1,10 @@
-"""The response log of an incident: every escalation, each level's response and every client message time.
+"""The response log of an incident (escalations, level responses, client messages) and the rules it fired.
 
 The escalation ladder, the per-level response clocks and the client schedule
 read it with the incident row, so lists and boards need no extra query. Existing
 incidents get theirs from the escalations and client messages already stored.
+incident_facts.rules lists the rules each triage fired, so an objective about a
+kind of incident ("data issues resolved within 6 hours") finds its incidents.
 
 Revision ID: 0010
 Revises: 0009
@@ -57,6 +59,25 @@ def upgrade() -> None:
                      {'log': json.dumps(log), 'id': incident_id})
 
 
+    # The rules each triage fired, for objectives scoped to a kind of incident ("data issues").
+    op.add_column('incident_facts', sa.Column('rules', sa.Text(), nullable=False, server_default=''))
+    done = 0
+    while True:
+        rows = bind.execute(sa.text(
+            'SELECT id, triage_result FROM incidents WHERE id > :after ORDER BY id LIMIT 5000'),
+            {'after': done}).all()
+        if not rows:
+            break
+        for incident_id, result in rows:
+            data = json.loads(result) if isinstance(result, str) else (result or {})
+            ids = sorted({r.get('rule_id', '') for r in data.get('reasons', [])} - {''})
+            if ids:
+                bind.execute(sa.text('UPDATE incident_facts SET rules = :rules WHERE incident_id = :id'),
+                             {'rules': ',' + ','.join(ids) + ',', 'id': incident_id})
+        done = rows[-1][0]
+
+
 def downgrade() -> None:
     # Plain DROP COLUMN (SQLite 3.35+) for the same reason: no table copy, no cascade.
+    op.drop_column('incident_facts', 'rules')
     op.drop_column('incidents', 'response_log')
