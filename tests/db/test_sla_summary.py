@@ -41,6 +41,7 @@ SCENARIOS = {
     "major": {"business_impact": "major", "workaround": "painful"},
     "minor": {"business_impact": "minor", "workaround": "easy"},
     "cosmetic": {"business_impact": "none", "cosmetic": True},
+    "data": {"data_loss": True},
 }
 POLICIES = ("red-status", "default", "spark")
 SUMMARY_TABLES = ("incident_rollup", "incident_facts", "sla_breach_heat", "sla_rollup", "sla_clock_facts")
@@ -265,6 +266,29 @@ def test_objectives_are_measured_on_their_policy_incidents(engine):
     assert (results["notification-within-30m"].actual, results["notification-within-30m"].verdict) == (100.0, "pass")
     assert results["repeat-incidents"].actual == pytest.approx(200 / 3)
     assert "response-accuracy" not in results  # not measurable from incidents
+
+
+def test_an_objective_about_a_kind_of_incident_counts_only_those_incidents(engine):
+    # Red Status Metrics & Targets: "Critical Issues: 95% resolved within 4 hours", "System Outages: 99%
+    # resolved within 2 hours", "Data Issues: 100% resolved within 6 hours". A critical data loss must be
+    # fixed by the stricter 4h, yet it still counts for the data objective (6h), and only it does.
+    account_ids = reset(engine)
+    base = {"account": 0, "policy": "red-status", "ack": 5, "notify": 20, "mobilize": 30, "pause": None,
+            "reopen": False}
+    write(engine, account_ids, base | {"scenario": "data", "detected": 0, "resolve": 300})     # 5h
+    write(engine, account_ids, base | {"scenario": "outage", "detected": 600, "resolve": 100})  # 1h40
+    with session_scope(engine) as s:
+        results = {r.key: r for r in sla_queries.objective_results(
+            s, DashboardFilter(), now=T0 + dt.timedelta(days=2), policies={"red-status": load_preset("red-status")},
+            people=2, hours_per_week=40)}
+    data = results["data-issues-resolved-6h"]
+    assert (data.actual, data.verdict) == (100.0, "pass")
+    assert data.basis == ("1 of 1 'resolve' clocks of incidents matching data-loss, data-integrity done within 6h")
+    assert (results["outages-resolved-2h"].actual, results["outages-resolved-2h"].verdict) == (100.0, "pass")
+    assert (results["critical-resolved-4h"].actual, results["critical-resolved-4h"].verdict) == (50.0, "fail")
+    with session_scope(engine) as s:
+        incident = s.scalars(select(Incident).order_by(Incident.id)).first()
+        assert incident is not None and incident.triage_result["targets"]["resolution"] == 4 * 3600
 
 
 def test_csm_filter_is_forced_to_their_own_accounts():
