@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.policy.schema import Policy
-from core.sla.clocks import CLOCK_LABELS, IncidentFacts, Pause, compute_clocks
+from core.sla.clocks import IncidentFacts, Pause, clock_label, compute_clocks
 from core.sla.metrics import TRACKED_CLOCKS, Attainment, state_now
 from core.sla.projection import FACTS
 from core.triage.rules import Answers, triage
@@ -100,6 +100,6 @@ def backtest(session: Session, candidate: Policy, *, months: int, now: dt.dateti
         for clock in compute_clocks(facts, candidate, now):
             if clock.clock in TRACKED_CLOCKS:
                 replayed[clock.clock] += Attainment.of_states([clock.state.value])
-    lines = [BacktestLine(c, CLOCK_LABELS[c], in_force.get(c, Attainment()), replayed.get(c, Attainment()))
+    lines = [BacktestLine(c, clock_label(c), in_force.get(c, Attainment()), replayed.get(c, Attainment()))
              for c in TRACKED_CLOCKS if c in in_force or c in replayed]
     return Backtest(candidate.name, since, total, len(rows), changed, lines)
