@@ -19,7 +19,7 @@ from core.sla.response_log import responses_of
 from db.engine import session_scope
 from db.models import Incident, User
 from tests.literal_text import visible_text
-from tests.pages.conftest import open_test_incident, texts
+from tests.pages.conftest import open_test_incident, page_as, texts
 from tests.pages.test_incident_pages import incident_page
 from ui.format import local_time
 
@@ -166,3 +166,19 @@ def test_severity_below_the_floor_is_refused_beside_the_kept_form(workspace, app
         "Looks minor after all", "the form keeps what was typed"
     with session_scope(app_db) as s:
         assert s.get(Incident, iid).severity == "P0"
+
+
+def test_board_card_names_a_response_clock_as_the_next_deadline(workspace, app_db):
+    # growth-engine P1: Level 2 responds within 30 minutes, before any other clock of this incident falls due.
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"}, title="Needs L2", minutes_ago=1)
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(app_db) as s:
+        incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM, now=now)
+    escalate(app_db, iid, "L2", now)
+    with session_scope(app_db) as s:
+        assert s.get(Incident, iid).next_deadline_clock == "response_L2"
+    for script in ("pages/board.py", "pages/home.py", "pages/incidents.py"):
+        at = page_as(script, "csm1")
+        assert not at.exception, script
+        shown = texts(at) + " ".join(str(v) for f in at.dataframe for v in f.value.to_numpy().ravel())
+        assert "L2 responds: in " in shown and "response_L2" not in shown, script
