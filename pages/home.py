@@ -9,7 +9,7 @@ import streamlit as st
 from core.account.views import health_page
 from core.incident.queues import home_page
 from core.people.access import ROLE_DUTIES, ROLE_LABELS
-from core.sla.clocks import CLOCK_LABELS
+from core.sla.clocks import clock_label
 from core.text import markdown_literal
 from ui.account_forms import editor_of
 from ui.account_risk import home_panel as at_risk_home_panel
@@ -51,7 +51,7 @@ else:
         "Detected": local_time(row.detected_at, user.time_zone),
         "Escalation overdue": row.escalation_overdue(now),
         "Next deadline": (
-            f"{CLOCK_LABELS.get(row.next_deadline_clock, row.next_deadline_clock)}: "
+            f"{clock_label(row.next_deadline_clock or '')}: "
             f"{time_left(row.next_deadline_at, now)}" if row.next_deadline_at else "—"
         ),
     } for row in listed]), hide_index=True, width="stretch")

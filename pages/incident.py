@@ -1,4 +1,5 @@
-"""One incident: severity, clocks, milestones, status, escalation, roles, action items, timeline.
+"""One incident: severity, clocks, milestones, status, escalation ladder and responses, client updates, roles,
+action items, timeline.
 
 Open it with `?id=<number>`; the link can be pasted into chat and opens after sign-in.
 """
@@ -48,9 +49,13 @@ with work:
             panel.severity(view, user, expected)
     panel.work_log(view, user, people, editable)
 with client_tab:
+    panel.client_updates(view, user)
     compose_view.incident_messages(incident_id, loaded.messages, loaded.update_due, user.time_zone, now,
                                    editable=editable)
 with escalation:
+    panel.ladder(view, user)
+    if editable:
+        panel.level_response(view, user, expected)
     panel.escalation(view, user, expected, editable)
 with people_tab:
     panel.roles(view, user, expected, people, editable)

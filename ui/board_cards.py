@@ -11,7 +11,7 @@ import streamlit as st
 
 from core.incident.queues import BoardPage
 from core.incident.service import IncidentRow
-from core.sla.clocks import CLOCK_LABELS
+from core.sla.clocks import clock_label
 from core.text import markdown_literal
 from ui.format import time_left
 
@@ -26,7 +26,7 @@ def card(row: IncidentRow, board: BoardPage) -> None:
         st.markdown(markdown_literal(row.title))
         clock = "no clock running"
         if row.next_deadline_at is not None:
-            label = CLOCK_LABELS.get(row.next_deadline_clock or "", row.next_deadline_clock)
+            label = clock_label(row.next_deadline_clock or "")
             clock = f"{label}: {time_left(row.next_deadline_at, now)}"
         st.markdown(f"@{markdown_literal(row.owner or 'unassigned')}  \n"
                     + (f":red[**{clock}**]" if overdue else clock))

@@ -18,7 +18,7 @@ from core.policy.loading import cached_policy
 from core.policy.schema import Policy
 from core.sla import metrics
 from core.sla import queries as sla_summary
-from core.sla.clocks import CLOCK_LABELS
+from core.sla.clocks import clock_label
 from core.sla.queries import DashboardFilter
 from core.vocabulary import SEVERITIES
 from db.engine import read_scope
@@ -63,7 +63,7 @@ def _attainment_frame(rows: dict, names: dict, group: str) -> pd.DataFrame:
     records = []
     for (clock, key), counts in sorted(rows.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         label = names.get(key, key) if group in ("csm_id", "account_id") else key
-        records.append({"Clock": CLOCK_LABELS.get(clock, clock), GROUP_LABELS[group]: str(label),
+        records.append({"Clock": clock_label(clock), GROUP_LABELS[group]: str(label),
                         "Met": counts.met, "Breached": counts.breached, "Running": counts.running,
                         "Paused": counts.paused, "Attainment %": _pct(counts)})
     return pd.DataFrame(records)
@@ -75,7 +75,7 @@ def _target_frame(policies: dict[str, Policy]) -> pd.DataFrame:
         for objective in policy.objectives:
             if objective.clock in metrics.TRACKED_CLOCKS and objective.unit == "percent" and objective.value:
                 for severity in objective.severities or SEVERITIES:
-                    records.append({"Clock": CLOCK_LABELS[objective.clock], "Severity": severity,
+                    records.append({"Clock": clock_label(objective.clock), "Severity": severity,
                                     "Target %": objective.value, "Objective": objective.title, "Policy": name})
     return pd.DataFrame(records)
 
@@ -131,7 +131,7 @@ def load(flt: DashboardFilter, now: dt.datetime, version: tuple, group: str, peo
                                          "Measured as"]),
         breaches=pd.DataFrame([{"Open": f"/incident?id={b.incident_id}", "ID": b.incident_id, "Title": b.title,
                                 "Customer": b.account, "Severity": b.severity, "Policy": b.policy_name,
-                                "Clock": CLOCK_LABELS.get(b.clock, b.clock),
+                                "Clock": clock_label(b.clock),
                                 "Detected": local_time(b.detected_at, zone, STAMP),
                                 "Deadline": local_time(b.deadline, zone, STAMP),
                                 "Stopped": local_time(b.stopped_at, zone, STAMP) if b.stopped_at else "still open",

@@ -16,6 +16,9 @@ DEFINITIONS = f"""
   it is still running past the deadline, **running** while open and in time, **paused** while the
   policy lets it pause (pauses push the deadline out). Resolving an incident stops every clock.
   A reopened incident counts by its current state: its resolution clock runs again from detection.
+- **Level responses** ("L2 responds"): once an incident is escalated to a level, that level must respond
+  within the policy's time for its severity (or plan), counted from the escalation. It is met when the
+  response is recorded in time (or the incident is resolved first); levels never reached have no clock.
 - **Attainment %** = met / (met + breached). Running and paused clocks are not counted until decided.
 - **Time to acknowledge, notify, mobilise, resolve**: wall-clock time from detection to the milestone
   (or to resolution when the milestone was never recorded), for clocks that stopped. Median and 90th

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core.incident.views import IncidentsPage
-from core.sla.clocks import CLOCK_LABELS
+from core.sla.clocks import clock_label
 from core.vocabulary import STATUS_LABELS, IncidentStatus
 from ui.format import local_time, time_left
 
@@ -19,7 +19,7 @@ from ui.format import local_time, time_left
 def _clock(clock: str | None, deadline: dt.datetime | None, now: dt.datetime) -> str:
     if deadline is None:
         return "—"
-    return f"{CLOCK_LABELS.get(clock or '', clock)}: {time_left(deadline, now)}"
+    return f"{clock_label(clock or '')}: {time_left(deadline, now)}"
 
 
 def incident_table(page: IncidentsPage, time_zone: str, now: dt.datetime) -> None:

@@ -16,6 +16,7 @@ from core.incident import flows as incidents
 from core.incident.lifecycle import MILESTONE_LABELS, Milestone
 from core.incident.views import IncidentView
 from core.limits import FREE_TEXT, TITLE
+from core.policy.schema import Contact
 from core.text import markdown_literal
 from core.vocabulary import SEVERITIES, STATUS_LABELS, ClockState, IncidentStatus
 from core.zones import zone
@@ -24,8 +25,9 @@ from ui.format import human_duration, local_time, time_left
 from ui.incident_actions import run_change
 from ui.triage_view import severity_badge
 
+# Every state of the shared enum: clocks, ladder steps and planned client messages read the same way.
 STATE_ICONS = {ClockState.MET: "✅ met", ClockState.BREACHED: "🔴 breached", ClockState.RUNNING: "⏳ running",
-               ClockState.PAUSED: "⏸ paused"}
+               ClockState.PAUSED: "⏸ paused", ClockState.PENDING: "⏳ pending", ClockState.STOPPED: "⏹ stopped"}
 
 
 def header(view: IncidentView, user: CurrentUser) -> None:
@@ -56,7 +58,8 @@ def header(view: IncidentView, user: CurrentUser) -> None:
 def clocks(view: IncidentView, user: CurrentUser) -> None:
     """Every SLA clock: target, deadline, time left or overdue, state."""
     now = utcnow()
-    rows = [{"Clock": c.label, "Target": human_duration(int(c.target.total_seconds())),
+    # st.table cells are Markdown: a level response clock's label carries the policy's level name.
+    rows = [{"Clock": markdown_literal(c.label), "Target": human_duration(int(c.target.total_seconds())),
              "Deadline": local_time(c.deadline, user.time_zone),
              "Stopped": local_time(c.stopped_at, user.time_zone) if c.stopped_at else "",
              "Time left": "" if c.stopped_at else time_left(c.deadline, now),
@@ -173,6 +176,90 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
         with st.expander(f"{local_time(item['at'], user.time_zone)} · {markdown_literal(item['from'] or 'none')} → "
                          f"{markdown_literal(item['to'])} by {markdown_literal(item['by'])}"):
             st.code(item["handoff"], language=None)
+
+
+def _contact_text(contact: Contact) -> str:
+    # Whatever the policy gives for the person or list: role, name, email, phone, channel.
+    who = f"{contact.role}: {contact.name}" if contact.name else contact.role
+    return " · ".join([who, *(v for v in (contact.email, contact.phone, contact.channel) if v)])
+
+
+def ladder(view: IncidentView, user: CurrentUser) -> None:
+    """The escalation ladder: each level the incident needs, required from when, due when, reached when, why, who."""
+    steps = view.escalation.ladder
+    st.markdown("**Escalation ladder**")
+    if not steps:
+        st.caption("No escalation level is required by this incident's policy, severity or answers.")
+        return
+    zone_name = user.time_zone
+    # st.table cells are Markdown: the policy's names, reasons and contacts are made literal.
+    rows = [{"Level": markdown_literal(f"{step.level} · {step.name}"),
+             "Required from": local_time(step.start, zone_name),
+             "Due": local_time(step.due, zone_name),
+             "Reached": local_time(step.reached_at, zone_name) if step.reached_at else "",
+             "State": STATE_ICONS[step.state],
+             "Why": markdown_literal(" ".join(step.reasons)),
+             "Contacts": markdown_literal("; ".join(_contact_text(c) for c in step.contacts) or "none listed")}
+            for step in steps]
+    st.table(pd.DataFrame(rows).set_index("Level"))
+
+
+def level_response(view: IncidentView, user: CurrentUser, expected: int) -> None:
+    """Record that a level the incident was escalated to responded, now or at an earlier time with a reason."""
+    waiting = list(view.awaiting_response)
+    if not waiting:
+        return
+    actor = user.actor
+
+    def name(level: str) -> str:
+        return f"{level} · {view.level_names.get(level, level)}"
+
+    st.markdown("**Levels waiting to respond**: " + markdown_literal(", ".join(name(lvl) for lvl in waiting)))
+    cols = st.columns(len(waiting))
+    for col, level in zip(cols, waiting, strict=True):
+        if col.button(f"{level} responded now", key=f"resp_now_{level}"):
+            run_change(view.id, lambda s, lvl=level: incidents.record_level_response(
+                s, incident_id=view.id, level=lvl, actor=actor, now=utcnow(), expected_version=expected),
+                f"{level}'s response recorded.")
+    with st.expander("Record a response at an earlier time"), st.form("past_response"):
+        level = st.selectbox("Level", waiting, format_func=name, key="resp_level")
+        local = zone(user.time_zone)
+        now_local = utcnow().astimezone(local)
+        day = st.date_input("Date", value=now_local.date(), key="resp_day")
+        at_time = st.time_input("Time", value=now_local.time().replace(second=0, microsecond=0), key="resp_time",
+                                help=f"In your time zone, {user.time_zone}.")
+        reason = st.text_input("Why now and not live", key="resp_reason", max_chars=FREE_TEXT.max_chars,
+                               placeholder="e.g. the VP called back at 09:40")
+        if st.form_submit_button("Record response"):
+            at = dt.datetime.combine(day, at_time, tzinfo=local).astimezone(dt.UTC)
+            run_change(view.id, lambda s: incidents.record_level_response(
+                s, incident_id=view.id, level=level, actor=actor, now=utcnow(), at=at, reason=reason,
+                expected_version=expected), f"{level}'s response recorded.")
+
+
+def client_updates(view: IncidentView, user: CurrentUser) -> None:
+    """Every message the client is owed: planned ones at fixed times, then the cadence; which message met each."""
+    plan = view.client_plan
+    st.markdown("**Client updates**")
+    if plan is None or not plan.updates:
+        st.caption("The policy plans no message to the client for this incident.")
+        return
+    now = utcnow()
+    zone_name = user.time_zone
+    if plan.schedule_title or plan.cadence:
+        cadence = f"then every {human_duration(int(plan.cadence.total_seconds()))}" if plan.cadence else ""
+        st.caption(markdown_literal(" · ".join(p for p in (plan.schedule_title, cadence) if p)))
+    rows = [{"Due": local_time(u.due, zone_name), "Message": markdown_literal(u.title),
+             "Sent": local_time(u.sent_at, zone_name) if u.sent_at else "",
+             "State": STATE_ICONS[u.state]} for u in plan.updates]
+    st.table(pd.DataFrame(rows).set_index("Due"))
+    upcoming = next((u for u in plan.updates if u.sent_at is None and u.due == plan.next_due), None)
+    if upcoming is not None:
+        text = (f"Next to send: {upcoming.title}, due {local_time(upcoming.due, zone_name)} "
+                f"({time_left(upcoming.due, now)}).")
+        (st.error if upcoming.due < now else st.info)(markdown_literal(text))
+    elif view.is_open:
+        st.caption("Nothing more is planned for the client.")
 
 
 def roles(view: IncidentView, user: CurrentUser, expected: int, people: list[tuple[int, str]], editable: bool) -> None:

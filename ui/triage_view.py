@@ -1,4 +1,4 @@
-"""How a triage outcome is shown (severity, red status, escalation, reasons, deadlines), and "Open incident"."""
+"""How a triage outcome is shown (severity, red status, escalation, reasons, deadlines, ladder), and "Open incident"."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import datetime as dt
 import streamlit as st
 
 from core.incident import flows as incidents
+from core.policy.calendar import add_working_time
 from core.policy.loading import PolicyError
 from core.policy.schema import Policy
-from core.sla.clocks import CLOCK_LABELS
+from core.sla.clocks import clock_label
 from core.text import markdown_literal
 from core.triage.rules import Answers, TriageResult
 from core.vocabulary import SEVERITIES
@@ -43,11 +44,33 @@ def show_result(result: TriageResult, policy: Policy, *, detected_at: dt.datetim
                     f"_{markdown_literal(policy.source)} › {markdown_literal(reason.section)}_")
     st.markdown(f"**Deadlines it starts** (detected {local_time(detected_at, time_zone)})")
     rows = [
-        {"Clock": CLOCK_LABELS[clock], "Due": local_time(moment, time_zone),
+        {"Clock": clock_label(clock), "Due": local_time(moment, time_zone),
          "From detection": _span(moment - detected_at)}
         for clock, moment in sorted(result.deadlines.items(), key=lambda item: item[1])
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
+    planned_ladder(result, policy, detected_at=detected_at, time_zone=time_zone)
+
+
+def planned_ladder(result: TriageResult, policy: Policy, *, detected_at: dt.datetime, time_zone: str) -> None:
+    """The escalation ladder triage plans: each level, required from and due by (detection + the step's offsets)."""
+    if not result.ladder:
+        return
+    st.markdown("**Escalation ladder it plans**")
+    known = {lvl.id for lvl in policy.escalation_levels}
+    calendar = policy.calendar_for("escalation")  # the live ladder's calendar (24x7 or business hours)
+
+    def at(offset: dt.timedelta) -> str:
+        return local_time(add_working_time(detected_at, offset, calendar), time_zone)
+
+    # A dataframe shows its cells as plain text: the policy's level names and reasons stay literal.
+    st.dataframe([
+        {"Level": f"{step.level} · {policy.level(step.level).name}" if step.level in known else step.level,
+         "Required from": at(step.start),
+         "Due": "no deadline" if step.due is None else at(step.due),
+         "From detection": f"{_span(step.start)} to " + ("—" if step.due is None else _span(step.due)),
+         "Why": step.reason}
+        for step in result.ladder], hide_index=True, width="stretch")
 
 
 def _span(delta: dt.timedelta) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.account.access import AccountChoice, accounts_for, may_change_incident
 from core.incident import service
+from core.incident.escalation import EscalationStatus
 from core.incident.flows import clocks_of, escalation_of
 from core.incident.lifecycle import allowed_moves, is_open
 from core.incident.service import IncidentFilter, IncidentRow
@@ -84,7 +85,7 @@ class IncidentView:
     level_names: dict[str, str]
     milestones: dict[str, dt.datetime | None]
     clocks: list[SlaClock]
-    escalation: Any
+    escalation: EscalationStatus
     allowed_moves: list[str]
     assignments: dict[str, tuple[int, str]]
     paused: bool

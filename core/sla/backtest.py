@@ -14,14 +14,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.policy.ladder import choose_schedule
 from core.policy.schema import Policy
-from core.sla.clocks import CLOCK_LABELS, IncidentFacts, Pause, compute_clocks
+from core.sla.clocks import IncidentFacts, Pause, clock_label, compute_clocks
 from core.sla.metrics import TRACKED_CLOCKS, Attainment, state_now
 from core.sla.projection import FACTS
+from core.sla.response_log import escalations_of, messages_of, responses_of
 from core.triage.rules import Answers, triage
 from db.models import Account, Incident, SlaPause
 
@@ -57,6 +60,16 @@ class Backtest:
         return self.incidents_used < self.incidents_in_period
 
 
+class _Log:
+    """An incident's response log read from its column alone (the readers of core.sla.response_log take a row)."""
+
+    def __init__(self, response_log: dict[str, Any] | None) -> None:
+        row = Incident(response_log=response_log or {})
+        self.escalations = escalations_of(row)
+        self.responses = responses_of(row)
+        self.messages = messages_of(row)
+
+
 def backtest(session: Session, candidate: Policy, *, months: int, now: dt.datetime,
              csm_id: int | None = None, limit: int = MAX_INCIDENTS) -> Backtest:
     """Replay the last `months` months (at most `limit` incidents, newest first) under `candidate`."""
@@ -70,7 +83,7 @@ def backtest(session: Session, candidate: Policy, *, months: int, now: dt.dateti
     rows = session.execute(
         select(Incident.id, Incident.severity, Incident.answers, Incident.detected_at, Incident.acknowledged_at,
                Incident.client_notified_at, Incident.mobilized_at, Incident.resolved_at,
-               Incident.required_level_reached_at, Incident.current_level, Account.tier)
+               Incident.required_level_reached_at, Incident.current_level, Incident.response_log, Account.tier)
         .join(Account, Account.id == Incident.account_id).where(*conditions)
         .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(limit)).all()
     ids = [r.id for r in rows]
@@ -91,15 +104,26 @@ def backtest(session: Session, candidate: Policy, *, months: int, now: dt.dateti
         answers = Answers.model_validate(row.answers)
         result = triage(answers, candidate, row.detected_at)
         changed += result.severity != row.severity
+        # The escalations, level responses and client messages as they happened (core.sla.facts reads the same
+        # log), so the levels' response clocks replay too; the escalation clock stops when the candidate's first
+        # ladder step is reached, as core.sla.facts has it for the policy in force.
+        log = _Log(row.response_log)
+        escalated_at = row.required_level_reached_at
+        if log.escalations and result.ladder:
+            escalated_at = IncidentFacts(result.severity, None, row.detected_at,
+                                         escalations=log.escalations).reached().get(result.ladder[0].level)
+        schedule = choose_schedule(candidate, answers, result.severity)
         facts = IncidentFacts(
             severity=result.severity, tier=row.answers.get("customer_tier") or row.tier,
             detected_at=row.detected_at, acknowledged_at=row.acknowledged_at,
             client_notified_at=row.client_notified_at, mobilized_at=row.mobilized_at,
             resolved_at=row.resolved_at, required_level=result.escalation_level, current_level=row.current_level,
-            escalated_at=row.required_level_reached_at, pauses=tuple(pauses[row.id]), targets=dict(result.targets))
+            escalated_at=escalated_at, pauses=tuple(pauses[row.id]), targets=dict(result.targets),
+            escalations=log.escalations, level_responses=log.responses, client_messages=log.messages,
+            schedule_key=schedule.key if schedule else None)
         for clock in compute_clocks(facts, candidate, now):
             if clock.clock in TRACKED_CLOCKS:
                 replayed[clock.clock] += Attainment.of_states([clock.state.value])
-    lines = [BacktestLine(c, CLOCK_LABELS[c], in_force.get(c, Attainment()), replayed.get(c, Attainment()))
+    lines = [BacktestLine(c, clock_label(c), in_force.get(c, Attainment()), replayed.get(c, Attainment()))
              for c in TRACKED_CLOCKS if c in in_force or c in replayed]
     return Backtest(candidate.name, since, total, len(rows), changed, lines)

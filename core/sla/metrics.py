@@ -22,13 +22,15 @@ from core.policy.measures import Objective
 from core.policy.notation import duration_notation
 from core.policy.schema import Policy
 from core.sla.clocks import SlaClock
-from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
+from core.vocabulary import EMERGENCY_SEVERITIES, LEVEL_RESPONSE_CLOCKS, ClockState
 
-# Clocks that stop once (acknowledge, notify, ...). The client-update cadence
-# restarts with every update, so it has no single "met or breached" per
-# incident and is left out of attainment.
+# Clocks that stop once (acknowledge, notify, ...), then each escalation level's
+# response clock (response_L1..response_L4: met when the level's response is
+# recorded in time). The client-update cadence restarts with every update, so it
+# has no single "met or breached" per incident and is left out of attainment.
 TRACKED_CLOCKS: tuple[str, ...] = (
     "acknowledge", "client_notification", "mobilization", "resolution", "resolution_max", "escalation",
+    *LEVEL_RESPONSE_CLOCKS,
 )
 # The clocks whose actual durations are the "time to ..." figures.
 DURATION_METRICS: dict[str, str] = {

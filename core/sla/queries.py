@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from core.people.access import Role
 from core.policy.notation import duration_notation
 from core.policy.schema import Policy
-from core.sla.clocks import CLOCK_LABELS
+from core.sla.clocks import clock_label
 from core.sla.metrics import (
     BUCKET_COLUMNS,
     BUCKETS,
@@ -390,7 +390,7 @@ def objective_results(
             if kind == "within_share":
                 assert clock is not None and within is not None
                 seconds = int(within.total_seconds())
-                label = CLOCK_LABELS[clock].lower()
+                label = clock_label(clock).lower()
                 if seconds not in DURATION_BOUNDS:
                     basis = f"{duration_notation(within)} is not a bound of the duration histogram"
                 else:
@@ -406,7 +406,7 @@ def objective_results(
                 assert clock is not None
                 hist = duration_histograms(session, replace(narrowed, clocks=(clock,)), by=()).get((), [])
                 actual = percentile_from_histogram(hist, 0.5) if hist else None
-                basis = f"median of {sum(hist)} stopped '{CLOCK_LABELS[clock].lower()}' clocks"
+                basis = f"median of {sum(hist)} stopped '{clock_label(clock).lower()}' clocks"
             elif kind == "response_attainment":
                 counts = sum(attainment(session, replace(narrowed, clocks=RESPONSE_CLOCKS), now=now, by=()).values(),
                              Attainment())

@@ -18,7 +18,7 @@ from core.policy.loading import load_preset, preset_names
 from core.sla import metrics
 from core.sla.clocks import IncidentFacts, Pause, compute_clocks
 from core.sla.metrics import Attainment, clock_fact, state_now
-from core.vocabulary import CLOCKS, SEVERITIES, TIERS, ClockState
+from core.vocabulary import CLOCKS, LEVEL_RESPONSE_CLOCKS, SEVERITIES, TIERS, ClockState
 
 UTC = dt.UTC
 DETECTED = dt.datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -241,3 +241,25 @@ def test_week_start_is_monday_utc():
     assert metrics.week_start(dt.datetime(2025, 3, 10, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))) \
         == dt.date(2025, 3, 3)
     assert ClockState.BREACHED.value == "breached"
+
+
+def test_every_tracked_clock_name_fits_the_summary_and_incident_columns():
+    # response_L1..response_L4 are tracked too; sla_clock_facts.clock, sla_rollup.clock and
+    # incidents.next_deadline_clock are String(32).
+    from db.models import Incident, SlaClockFact, SlaRollup
+
+    assert set(LEVEL_RESPONSE_CLOCKS) <= set(metrics.TRACKED_CLOCKS)
+    longest = max(len(clock) for clock in (*metrics.TRACKED_CLOCKS, *CLOCKS))
+    columns = (SlaClockFact.__table__.c.clock, SlaRollup.__table__.c.clock, Incident.__table__.c.next_deadline_clock)
+    for column in columns:
+        assert column.type.length >= longest, column
+
+
+@pytest.mark.parametrize("clock, label", [
+    ("acknowledge", "Acknowledge"), ("escalation", "Reach the required escalation level"),
+    ("response_L1", "L1 responds"), ("response_L4", "L4 responds"),
+])
+def test_tracked_clocks_have_labels(clock, label):
+    from core.sla.clocks import clock_label
+
+    assert clock_label(clock) == label

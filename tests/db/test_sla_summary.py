@@ -338,3 +338,28 @@ def test_dates_cover_whole_weeks_and_refuse_a_reversed_range():
     assert sla_queries.range_weeks(flt) == 3
     with pytest.raises(ValueError, match="end date is before"):
         DashboardFilter.for_dates(dt.date(2026, 1, 20), dt.date(2026, 1, 7))
+
+
+def test_level_response_clocks_count_in_attainment_and_replay_in_the_backtest(engine):
+    # growth-engine Response Time Matrix, P1: Level 2 within 30 minutes, Level 3 within 1 hour of reaching it.
+    account_ids = reset(engine)
+    spec = {"account": 0, "policy": "growth-engine", "scenario": "major", "detected": 0, "ack": 5, "notify": None,
+            "mobilize": None, "resolve": None, "pause": None, "reopen": False}
+    iid = write(engine, account_ids, spec)
+    for level, escalated, responded in (("L2", 5, 50), ("L3", 60, 70)):  # L2 late (35 min), L3 in time
+        with session_scope(engine) as s:
+            incidents.escalate(s, incident_id=iid, to_level=level, reason="needs them", actor=SYSTEM,
+                               now=T0 + escalated * MIN)
+        with session_scope(engine) as s:
+            incidents.record_level_response(s, incident_id=iid, level=level, actor=SYSTEM, now=T0 + responded * MIN)
+    now = T0 + dt.timedelta(hours=3)
+    with session_scope(engine) as s:
+        by_clock = sla_queries.attainment(s, DashboardFilter(), now=now, by=("clock", "severity"))
+        same = sla_backtest.backtest(s, load_preset("growth-engine"), months=1, now=now)
+    assert by_clock[("response_L2", "P1")] == metrics.Attainment(breached=1)
+    assert by_clock[("response_L3", "P1")] == metrics.Attainment(met=1)
+    assert ("response_L1", "P1") not in by_clock, "no clock for a level the incident skipped"
+    lines = {line.clock: line for line in same.lines}
+    assert lines["response_L2"].label == "L2 responds"
+    assert all(line.in_force == line.candidate for line in same.lines)
+    assert_same(summary(engine, now), reference(engine, now))

@@ -157,3 +157,28 @@ def test_dashboard_csv_downloads_are_neutralised():
     frame = pd.DataFrame({"Customer": ["=HYPERLINK(\"x\")", "Acme"], "Delta": [-3, 4], "Share": [0.5, None]})
     assert csv_file(frame).decode("utf-8").splitlines() == [
         "Customer,Delta,Share", "\"'=HYPERLINK(\"\"x\"\")\",-3,0.5", "Acme,4,"]
+
+
+def test_attainment_shows_a_late_level_response_as_a_breached_row(workspace, app_db):
+    # growth-engine Response Time Matrix, P1: Level 2 responds within 30 minutes of the escalation.
+    from core.incident import flows
+    from core.people.users import SYSTEM
+    from db.engine import session_scope
+    from db.models import Incident
+
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"}, title="Late L2", minutes_ago=90)
+    with session_scope(app_db) as s:
+        detected = s.get(Incident, iid).detected_at
+        detected = detected if detected.tzinfo else detected.replace(tzinfo=dt.UTC)
+        flows.escalate(s, incident_id=iid, to_level="L2", reason="needs them", actor=SYSTEM,
+                       now=dt.datetime.now(dt.UTC), at=detected + dt.timedelta(minutes=5))
+    with session_scope(app_db) as s:
+        flows.record_level_response(s, incident_id=iid, level="L2", actor=SYSTEM, now=dt.datetime.now(dt.UTC),
+                                    at=detected + dt.timedelta(minutes=50), reason="they called back then")
+    at = page_as(PAGE, "lead1")
+    assert not at.exception
+    frame = next(f.value for f in at.dataframe if {"Clock", "Severity", "Breached"} <= set(f.value.columns))
+    row = frame[(frame["Clock"] == "L2 responds") & (frame["Severity"] == "P1")]
+    assert (list(row["Met"]), list(row["Breached"]), list(row["Attainment %"])) == ([0], [1], [0.0])
+    breaches = next(f.value for f in at.dataframe if "Open" in f.value.columns and "Clock" in f.value.columns)
+    assert "L2 responds" in set(breaches[breaches["ID"] == iid]["Clock"])

@@ -57,3 +57,27 @@ def test_open_incident_saves_answers_result_and_policy_snapshot(workspace, app_d
         assert incident.triage_result["severity"] == incident.severity
         assert incident.next_deadline_at is not None
     assert at.text_input(key="triage_title").value == "", "the form is fresh for the next emergency"
+
+
+def test_preview_shows_the_planned_ladder_beside_the_deadlines(workspace):
+    # teamflow Security Incident Escalation: the Engineering Manager within 15 minutes (L3), CTO and CEO
+    # informed in the 15-60 minute follow-up window (L4 from 15 min, due at 1 h).
+    import datetime as dt
+
+    at = page_as("pages/triage.py", "lead1")
+    at.selectbox(key="triage_account").select_index(1)  # Globex, a basic account: no enterprise step
+    at.selectbox(key="triage_policy").select("teamflow")
+    at.date_input(key="triage_day").set_value(dt.date(2026, 3, 2))
+    at.time_input(key="triage_time").set_value(dt.time(10, 0))
+    at.checkbox(key="answer_security_breach").check().run()
+    assert not at.exception
+    assert "**Escalation ladder it plans**" in texts(at)
+    ladder = next(f.value for f in at.dataframe if "Required from" in f.value.columns)
+    assert ladder[["Level", "Required from", "Due", "From detection"]].to_dict("records") == [
+        {"Level": "L3 · Management", "Required from": "Mon 02 Mar 10:00 UTC", "Due": "Mon 02 Mar 10:15 UTC",
+         "From detection": "0 min to 15 min"},
+        {"Level": "L4 · Executive", "Required from": "Mon 02 Mar 10:15 UTC", "Due": "Mon 02 Mar 11:00 UTC",
+         "From detection": "15 min to 60 min"},
+    ]
+    deadlines = next(f.value for f in at.dataframe if "Clock" in f.value.columns)
+    assert "Reach the required escalation level" in set(deadlines["Clock"])
