@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from core.report.lifecycle import ReportKind
 from core.report.record import POSTMORTEM_SOURCE, REPEAT_WINDOW, IncidentRecord
-from core.sla.clocks import CLOCK_LABELS, SlaClock, compact_duration
+from core.sla.clocks import SlaClock, compact_duration
 from core.triage.rules import FIELD_LABELS, FLAG_FIELDS
 from core.vocabulary import ClockState
 
@@ -159,7 +159,7 @@ def _clock_lines(record: IncidentRecord, states: tuple[ClockState, ...]) -> list
         took = clock.stopped_at - clock.started_at
         margin = clock.deadline - clock.stopped_at
         verdict = f"{span(margin)} inside the target" if margin >= dt.timedelta(0) else f"{span(-margin)} late"
-        lines.append(f"{CLOCK_LABELS.get(clock.clock, clock.clock)}: took {span(took)}, target {span(clock.target)} "
+        lines.append(f"{clock.label}: took {span(took)}, target {span(clock.target)} "
                      f"({verdict})")
     return lines
 

@@ -224,8 +224,9 @@ KEYED_MEASURES: dict[str, str] = {
     "repeat-incidents": "repeat_share",
     "emergency-work": "emergency_share",
 }
-# "Response times" are the first-response clocks.
-RESPONSE_CLOCKS: tuple[str, ...] = ("acknowledge",)
+# "Response times" are the first-response clock (acknowledge) and each escalation level's own
+# response once the incident reached it (teamflow's "Response Time SLAs": L2 4h, L3 2h, L4 1h).
+RESPONSE_CLOCKS: tuple[str, ...] = ("acknowledge", *LEVEL_RESPONSE_CLOCKS)
 
 
 def measure_of(objective: Objective) -> str | None:

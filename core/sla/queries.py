@@ -411,7 +411,7 @@ def objective_results(
                 counts = sum(attainment(session, replace(narrowed, clocks=RESPONSE_CLOCKS), now=now, by=()).values(),
                              Attainment())
                 actual = counts.pct
-                basis = f"{counts.met} of {counts.decided} acknowledgements within their target"
+                basis = f"{counts.met} of {counts.decided} acknowledgements and level responses within their target"
             elif kind == "repeat_share":
                 incidents, repeats = incident_totals(session, narrowed)
                 actual = 100.0 * repeats / incidents if incidents else None
