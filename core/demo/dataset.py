@@ -26,6 +26,7 @@ from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
 from core.people import users
 from core.people.access import Role
+from core.sla.facts import policy_of
 from core.triage.rules import Answers
 from core.vocabulary import OPEN_STATUSES, IncidentStatus
 from db.models import Account, Contact, Incident
@@ -238,6 +239,22 @@ def _play(session: Session, rng: random.Random, incident_id: int, detected: dt.d
         if at > detected:
             incidents.escalate(session, incident_id=incident_id, to_level=required, actor=DEMO, now=now, at=at,
                                reason="Needed decisions above the team's authority (demo data).")
+            _respond(session, rng, incident_id, required, at, resolved, now, late_odds)
+
+
+def _respond(session: Session, rng: random.Random, incident_id: int, level: str, escalated_at: dt.datetime,
+             limit: dt.datetime, now: dt.datetime, late_odds: float) -> None:
+    """The level the incident reached responds, mostly within its policy time, if that falls before `limit`."""
+    incident = _incident(session, incident_id)
+    policy = policy_of(incident)
+    timing = policy.level(level).response
+    target = timing.pick(incident.severity, incident.answers.get("customer_tier")) if timing else None
+    if target is None:
+        return
+    at = escalated_at + _delay(rng, target, dt.timedelta(hours=1), late_odds)
+    if at < min(limit, now):
+        incidents.record_level_response(session, incident_id=incident_id, level=level, actor=DEMO, now=now, at=at,
+                                        reason="from the incident log (demo data)")
 
 
 def _escalate_and_reopen(session: Session, rng: random.Random, accounts: list[Account], now: dt.datetime) -> None:
@@ -250,6 +267,7 @@ def _escalate_and_reopen(session: Session, rng: random.Random, accounts: list[Ac
             continue
         incidents.escalate(session, incident_id=incident_id, to_level=level, actor=DEMO, now=now,
                            reason="Needs decisions above the team's authority (demo data).")
+        # Their response is not recorded yet: the board shows each level's response clock running.
     account = accounts[5]
     detected = now - dt.timedelta(hours=30)
     incident_id, targets = _opened(session, rng, account, detected, now)
