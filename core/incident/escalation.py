@@ -128,7 +128,7 @@ def escalation_status(
     tiers = _tier_sources(facts, policy, reached, {s.level for s in conditions + timed})
     planned = conditions + timed + tiers
     if resolved_at is not None:
-        planned = [s for s in planned if s.since < resolved_at or s.kind == "condition"]
+        planned = [s for s in planned if s.since < resolved_at or s.since == facts.detected_at]
 
     clocks = compute_clocks(facts, policy, now)
     breaches = [c for c in clocks if c.clock in policy.escalate_on_breach]

@@ -434,3 +434,11 @@ def test_handoff_shows_times_in_the_zone_given():
 
     text = handoff("default", "L2", detected_at=DETECTED.astimezone(ZoneInfo("Europe/Paris")))
     assert "  Detected: 2025-03-03 10:00 CET, open for 1h 28m\n" in text
+
+
+def test_a_step_whose_window_opens_after_the_resolution_is_dropped():
+    # teamflow security: the CTO and CEO are told in the 15-60 minute follow-up; resolved at 09:10,
+    # the incident never needed them, so the ladder keeps only the security team's step.
+    status = status_at("teamflow", {"security_breach": True}, "12:00", current="L3", resolved="09:10")
+    assert [(s.level, s.state.value) for s in status.ladder] == [("L3", "met")]
+    assert (status.required_level, status.due_at, status.next_level) == ("L3", None, None)
