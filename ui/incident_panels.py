@@ -257,7 +257,8 @@ def client_updates(view: IncidentView, user: CurrentUser) -> None:
     if upcoming is not None:
         text = (f"Next to send: {upcoming.title}, due {local_time(upcoming.due, zone_name)} "
                 f"({time_left(upcoming.due, now)}).")
-        (st.error if upcoming.due < now else st.info)(markdown_literal(text))
+        # The message panel below already warns in red when this update is overdue.
+        st.caption(markdown_literal(text))
     elif view.is_open:
         st.caption("Nothing more is planned for the client.")
 
