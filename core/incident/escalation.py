@@ -65,6 +65,10 @@ class EscalationStatus:
     reasons: list[str] = field(default_factory=list)
     contacts: tuple[Contact, ...] = ()
     ladder: tuple[LadderStep, ...] = ()
+    # The next moment something on the ladder is late if nothing changes: the earliest due time
+    # of a step not reached yet (one in force or one still to come), or the breach of a clock the
+    # policy escalates on. None after resolution. Lists and the board flag "escalation overdue" by it.
+    deadline: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,13 @@ def escalation_status(
             next_due_at = min(moment for moment, _ in upcoming)
             next_level = max((lvl for moment, lvl in upcoming if moment == next_due_at), key=level_rank)
 
+    deadline = None
+    if resolved_at is None:
+        floor = max(level_rank(required), level_rank(facts.current_level))
+        moments = [st.due for st in ladder if st.reached_at is None and st.due is not None]
+        moments += [s.since for s in upcoming_breaches if level_rank(s.level) > floor]
+        deadline = min(moments, default=None)
+
     ordered = sorted(in_force, key=lambda s: (-level_rank(s.level), s.since))
     reasons = [_describe(policy, s) for s in ordered]
     return EscalationStatus(
@@ -175,6 +186,7 @@ def escalation_status(
         reasons=list(dict.fromkeys(reasons)),
         contacts=policy.level(required).contacts if required else (),
         ladder=ladder,
+        deadline=deadline,
     )
 
 

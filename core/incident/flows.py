@@ -108,9 +108,9 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
     incident.next_deadline_at = urgent.deadline if urgent else None
     incident.next_deadline_clock = urgent.clock if urgent else None
     incident.next_client_update_due_at = client_update_due(clocks)
-    # A pending required level is due at due_at; otherwise the next time trigger
-    # will require one at next_due_at. Either way, past that moment it is overdue.
-    incident.escalation_due_at = None if incident.resolved_at else (escalation.due_at or escalation.next_due_at)
+    # The earliest due time on the ladder not met yet (a step in force or one still to come),
+    # or a breach that moves the case up: past that moment the escalation is overdue.
+    incident.escalation_due_at = None if incident.resolved_at else escalation.deadline
 
 
 def open_incident(

@@ -187,3 +187,15 @@ def test_the_stored_incident_and_replay_say_the_same(engine):
     assert stored["updates"] == [(DETECTED + 15 * MIN, DETECTED + 10 * MIN, "met"),
                                  (DETECTED + 40 * MIN, DETECTED + 50 * MIN, "breached"),
                                  (DETECTED + 80 * MIN, None, "breached")]
+
+
+def test_the_board_flags_escalation_overdue_by_the_next_steps_due_time_not_its_start(engine):
+    # teamflow security: with the security team (L3) reached at 12 minutes, the next thing due is the
+    # CTO/CEO step, required from 15 minutes but due at 1 hour: not overdue at 30 minutes.
+    iid = _open(engine, {"security_breach": True}, "teamflow")
+    _escalate(engine, iid, "L3", DETECTED + 12 * MIN)
+    with session_scope(engine) as s:
+        assert s.get(Incident, iid).escalation_due_at == DETECTED + 60 * MIN
+    _escalate(engine, iid, "L4", DETECTED + 40 * MIN)
+    with session_scope(engine) as s:
+        assert s.get(Incident, iid).escalation_due_at is None
