@@ -13,13 +13,22 @@ levels no response times of their own, so no level response clock runs.
 The same documents also go through the real `python -m core replay`.
 """
 
-import json
-
 import pytest
 
-from core.incident.replay import ReplayError, replay
-from core.policy.loading import load_preset
-from tests.core.replay_expect import case, clock, document, ev, run_replay, step, update, view
+from core.incident.replay import ReplayError
+from tests.core.replay_cases import (
+    case,
+    check_cli,
+    check_cli_refuses,
+    check_in_process,
+    cli_cases,
+    clock,
+    document,
+    ev,
+    run_in_process,
+    step,
+    update,
+)
 
 POLICY = "crisis"
 P0_CLOCKS = ["acknowledge", "client_notification", "escalation", "mobilization", "resolution"]
@@ -41,7 +50,7 @@ CASES = [
                      "escalation": clock("10:05", "met", "10:04"),
                      "resolution": clock("12:00", "running")},
           "clock_names": P0_CLOCKS,
-          "escalation_ladder": {"L3": step("10:00", "10:05", "10:04", "met")},
+          "escalation_ladder": {"L3": step("L3", "10:00", "10:05", "10:04", "met")},
           "ladder_levels": ["L3"],
           "client_updates": [update("10:05", "10:03", "met")],
           "next_client_update_due": None,
@@ -58,7 +67,7 @@ CASES = [
                      "mobilization": clock("10:05", "breached"),
                      "escalation": clock("10:05", "breached"),
                      "resolution": clock("12:00", "running")},
-          "escalation_ladder": {"L3": step("10:00", "10:05", None, "breached")},
+          "escalation_ladder": {"L3": step("L3", "10:00", "10:05", None, "breached")},
           "client_updates": [update("10:05", None, "breached")],
           "next_client_update_due": "2026-03-02T10:05:00Z"}),
     # "CRITICAL (P0): ... Legal/regulatory compliance violation"; "CTO (security breaches, regulatory
@@ -69,7 +78,7 @@ CASES = [
          [ev("10:04", "escalated", level="L4")],
          "10:10",
          {"severity": "P0", "red_status": True, "required_level": "L4",
-          "escalation_ladder": {"L4": step("10:00", "10:05", "10:04", "met")},
+          "escalation_ladder": {"L4": step("L4", "10:00", "10:05", "10:04", "met")},
           "ladder_levels": ["L4"],
           "clocks": {"escalation": clock("10:05", "met", "10:04"), "resolution": clock("12:00", "running")}}),
     # "CTO (security breaches, regulatory issues)"; "Workflow 2: Security Incident Response ... Phase 3:
@@ -79,7 +88,7 @@ CASES = [
          [ev("10:02", "acknowledged"), ev("10:05", "escalated", level="L4"), ev("20:00", "resolved")],
          "21:00",
          {"severity": "P0", "required_level": "L4",
-          "escalation_ladder": {"L4": step("10:00", "10:05", "10:05", "met")},
+          "escalation_ladder": {"L4": step("L4", "10:00", "10:05", "10:05", "met")},
           "clocks": {"acknowledge": clock("10:05", "met", "10:02"),
                      "resolution": clock("03-03T10:00", "met", "20:00")}}),
     # Preset: "When an outage comes with the breach, the shorter 2h still applies" ("Phase 3: Resolution and
@@ -97,9 +106,9 @@ CASES = [
          [ev("10:04", "acknowledged"), ev("10:04", "escalated", level="L1")],
          "11:30",
          {"severity": "P1", "red_status": False, "required_level": "L2",
-          "escalation_ladder": {"L1": step("10:00", None, "10:04", "met"),
-                                "L2": step("11:00", "11:00", None, "breached"),
-                                "L3": step("14:00", "14:00", None, "pending")},
+          "escalation_ladder": {"L1": step("L1", "10:00", None, "10:04", "met"),
+                                "L2": step("L2", "11:00", "11:00", None, "breached"),
+                                "L3": step("L3", "14:00", "14:00", None, "pending")},
           "ladder_levels": ["L1", "L2", "L3"],
           "clocks": {"acknowledge": clock("10:05", "met", "10:04")},
           "clock_names": ["acknowledge"]}),
@@ -110,8 +119,8 @@ CASES = [
          [ev("10:03", "acknowledged"), ev("11:00", "escalated", level="L2")],
          "14:30",
          {"severity": "P2", "required_level": "L3",
-          "escalation_ladder": {"L2": step("11:00", "11:00", "11:00", "met"),
-                                "L3": step("14:00", "14:00", None, "breached")},
+          "escalation_ladder": {"L2": step("L2", "11:00", "11:00", "11:00", "met"),
+                                "L3": step("L3", "14:00", "14:00", None, "breached")},
           "clocks": {"acknowledge": clock("10:05", "met", "10:03")}}),
     # "CEO (public relations, major business impact)" is Level 4; preset: public reputation risks are P1 (not
     # in the matrix) and go to the CEO level, with no time of their own. Reaching L4 at 10:20 also covers
@@ -121,8 +130,8 @@ CASES = [
          [ev("10:03", "acknowledged"), ev("10:20", "escalated", level="L4")],
          "11:30",
          {"severity": "P1", "required_level": "L4",
-          "escalation_ladder": {"L2": step("11:00", "11:00", "10:20", "met"),
-                                "L4": step("10:00", None, "10:20", "met")},
+          "escalation_ladder": {"L2": step("L2", "11:00", "11:00", "10:20", "met"),
+                                "L4": step("L4", "10:00", None, "10:20", "met")},
           "clocks": {"acknowledge": clock("10:05", "met", "10:03")}}),
     # "HIGH (P1): ... Performance issues affecting >50% users"; "MEDIUM (P2): ... Performance degradation <50%
     # users". Preset: "exactly half is in neither. We take it as P1, the more urgent side".
@@ -187,7 +196,7 @@ CASES = [
          [ev("10:03", "acknowledged"), ev("10:30", "severity_changed", severity="P0")],
          "10:40",
          {"severity": "P0", "red_status": True, "required_level": "L3",
-          "escalation_ladder": {"L3": step("10:00", "10:05", None, "breached")},
+          "escalation_ladder": {"L3": step("L3", "10:00", "10:05", None, "breached")},
           "clocks": {"acknowledge": clock("10:05", "met", "10:03"),
                      "client_notification": clock("10:05", "breached"),
                      "mobilization": clock("10:05", "breached"),
@@ -248,40 +257,27 @@ CLI_IDS = {
     "Crisis Classification Matrix › exactly 50% of users takes the P1 side",
     "Crisis Classification Matrix › LOW (P3): cosmetic issues have no clocks",
 }
-CLI_CASES = [param for param in CASES if param.id in CLI_IDS]
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_preset(POLICY)
+CLI_CASES = cli_cases(CASES, CLI_IDS)
 
 
 @pytest.mark.parametrize("answers,events,until,expected", CASES)
-def test_replay_follows_the_playbook(policy, answers, events, until, expected):
-    result = replay(document(POLICY, answers, events, until), policy)
-    assert view(result, expected) == expected
+def test_replay_follows_the_playbook(answers, events, until, expected):
+    check_in_process(document(POLICY, answers, events, until), expected)
 
 
 @pytest.mark.parametrize("answers,events,message", ERRORS)
-def test_replay_refuses(policy, answers, events, message):
+def test_replay_refuses(answers, events, message):
     with pytest.raises(ReplayError, match=message):
-        replay(document(POLICY, answers, events, "12:00"), policy)
+        run_in_process(document(POLICY, answers, events, "12:00"))
 
 
 @pytest.mark.slow  # starts `python -m core replay` as a subprocess
 @pytest.mark.parametrize("answers,events,until,expected", CLI_CASES)
-def test_replay_command_prints_the_same(policy, answers, events, until, expected):
-    doc = document(POLICY, answers, events, until)
-    done = run_replay(doc)
-    assert (done.returncode, done.stderr) == (0, "")
-    printed = json.loads(done.stdout)
-    assert printed == replay(doc, policy)
-    assert view(printed, expected) == expected
+def test_replay_command_prints_the_same(answers, events, until, expected):
+    check_cli(document(POLICY, answers, events, until), expected)
 
 
 @pytest.mark.slow  # starts `python -m core replay` as a subprocess
 def test_replay_command_exits_2_when_acknowledge_pauses():
-    done = run_replay(document(POLICY, {"complete_outage": True},
-                               [ev("10:30", "paused", clocks=["acknowledge"])], "12:00"))
-    assert (done.returncode, done.stdout) == (2, "")
-    assert "events[0].clocks: crisis does not let the 'acknowledge' clock pause" in done.stderr
+    doc = document(POLICY, {"complete_outage": True}, [ev("10:30", "paused", clocks=["acknowledge"])], "12:00")
+    assert "events[0].clocks: crisis does not let the 'acknowledge' clock pause" in check_cli_refuses(doc)

@@ -12,13 +12,22 @@ default levels state no response time, so no level response clock runs.
 The same documents also go through the real `python -m core replay`.
 """
 
-import json
-
 import pytest
 
-from core.incident.replay import ReplayError, replay
-from core.policy.loading import load_preset
-from tests.core.replay_expect import case, clock, document, ev, run_replay, step, update, view
+from core.incident.replay import ReplayError
+from tests.core.replay_cases import (
+    case,
+    check_cli,
+    check_cli_refuses,
+    check_in_process,
+    cli_cases,
+    clock,
+    document,
+    ev,
+    run_in_process,
+    step,
+    update,
+)
 
 POLICY = "default"
 
@@ -42,7 +51,7 @@ CASES = [
                      "resolution": clock("12:00", "running")},
           "clock_names": ["acknowledge", "client_notification", "client_update", "escalation", "mobilization",
                           "resolution"],
-          "escalation_ladder": {"L4": step("10:00", "10:15", "10:12", "met")},
+          "escalation_ladder": {"L4": step("L4", "10:00", "10:15", "10:12", "met")},
           "ladder_levels": ["L4"],
           "client_updates": [update("10:30", "10:25", "met"), update("10:55", None, "pending")],
           "next_client_update_due": "2026-03-02T10:55:00Z",
@@ -98,9 +107,9 @@ CASES = [
                      "client_update": clock("14:00", "running"),
                      "resolution": clock("03-03T10:00", "running")},
           "clock_names": ["acknowledge", "client_update", "escalation", "resolution"],
-          "escalation_ladder": {"L2": step("10:00", "11:00", "10:55", "met"),
-                                "L3": step("14:00", "14:00", None, "pending"),
-                                "L4": step("18:00", "18:00", None, "pending")},
+          "escalation_ladder": {"L2": step("L2", "10:00", "11:00", "10:55", "met"),
+                                "L3": step("L3", "14:00", "14:00", None, "pending"),
+                                "L4": step("L4", "18:00", "18:00", None, "pending")},
           "ladder_levels": ["L2", "L3", "L4"],
           "client_updates": [update("14:00", None, "pending")],
           "next_client_update_due": "2026-03-02T14:00:00Z",
@@ -135,10 +144,10 @@ CASES = [
                      "client_update": clock("03-03T10:00", "running"),
                      "resolution": clock("03-05T10:00", "running"),
                      "resolution_max": clock("03-09T10:00", "running")},
-          "escalation_ladder": {"L1": step("10:00", "14:00", None, "pending"),
-                                "L2": step("11:00", "11:00", None, "pending"),
-                                "L3": step("14:00", "14:00", None, "pending"),
-                                "L4": step("18:00", "18:00", None, "pending")},
+          "escalation_ladder": {"L1": step("L1", "10:00", "14:00", None, "pending"),
+                                "L2": step("L2", "11:00", "11:00", None, "pending"),
+                                "L3": step("L3", "14:00", "14:00", None, "pending"),
+                                "L4": step("L4", "18:00", "18:00", None, "pending")},
           "ladder_levels": ["L1", "L2", "L3", "L4"]}),
     # not-an-emergency: "severity: P3  # spark P3, crisis P3"; P3 "acknowledge: 48h  # spark P3",
     # "resolution: 90d  # spark "next quarter"": no escalation target and no client cadence.
@@ -179,7 +188,7 @@ CASES = [
                      "mobilization": clock("10:45", "running"),
                      "escalation": clock("10:15", "breached"),
                      "resolution": clock("14:00", "running")},
-          "escalation_ladder": {"L4": step("10:00", "10:15", None, "breached")}}),
+          "escalation_ladder": {"L4": step("L4", "10:00", "10:15", None, "breached")}}),
     # data-integrity "targets: {resolution: 6h}" still applies after lowering to P2 (it competes with P2's
     # "resolution: 72h": 6h wins); P2's "acknowledge: 4h" and "resolution_max: 1w" from detection.
     case("Default policy › High › data-integrity: lowered to P2, the 6-hour data target still applies",
@@ -207,7 +216,7 @@ CASES = [
           "clocks": {"acknowledge": clock("11:00", "running"),
                      "escalation": clock("11:00", "running"),
                      "resolution": clock("03-03T10:00", "running")},
-          "escalation_ladder": {"L4": step("10:00", "11:00", None, "pending")},
+          "escalation_ladder": {"L4": step("L4", "10:00", "11:00", None, "pending")},
           "ladder_levels": ["L4"]}),
     # l3-open-4h: "severity_floor: P2  # four hours open is at least a standard escalation": needs L3 by P2's
     # "escalation: 4h".
@@ -217,7 +226,7 @@ CASES = [
          "10:30",
          {"severity": "P2", "required_level": "L3",
           "clocks": {"acknowledge": clock("14:00", "running")},
-          "escalation_ladder": {"L3": step("10:00", "14:00", None, "pending")}}),
+          "escalation_ladder": {"L3": step("L3", "10:00", "14:00", None, "pending")}}),
     # l2-no-quick-fix: "severity_floor: P3  # a slow fix says nothing about impact: the rules decide".
     case("Default policy › Escalation levels › L2 without a quick fix: stays P3",
          {"quick_fix": "no"},
@@ -232,7 +241,7 @@ CASES = [
          [],
          "10:10",
          {"severity": "P0", "red_status": True, "required_level": "L4",
-          "escalation_ladder": {"L4": step("10:00", "10:15", None, "pending")},
+          "escalation_ladder": {"L4": step("L4", "10:00", "10:15", None, "pending")},
           "ladder_levels": ["L4"]}),
     # dragging-on: "{management_requested: true}" -> "severity: P2  # teamflow standard escalation" (teamflow:
     # "Standard Escalation (Within 4 hours) ... Requests to speak with management"); l3-management-asked: "The
@@ -274,40 +283,27 @@ CLI_IDS = {
     "Default policy › High › P1 targets and the ladder: L2 within 1h, L3 at 4h, L4 at 8h",
     "Default policy › Escalation levels › L4 after 8 hours open: at least P1",
 }
-CLI_CASES = [param for param in CASES if param.id in CLI_IDS]
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_preset(POLICY)
+CLI_CASES = cli_cases(CASES, CLI_IDS)
 
 
 @pytest.mark.parametrize("answers,events,until,expected", CASES)
-def test_replay_follows_the_policy(policy, answers, events, until, expected):
-    result = replay(document(POLICY, answers, events, until), policy)
-    assert view(result, expected) == expected
+def test_replay_follows_the_policy(answers, events, until, expected):
+    check_in_process(document(POLICY, answers, events, until), expected)
 
 
 @pytest.mark.parametrize("answers,events,message", ERRORS)
-def test_replay_refuses(policy, answers, events, message):
+def test_replay_refuses(answers, events, message):
     with pytest.raises(ReplayError, match=message):
-        replay(document(POLICY, answers, events, "12:00"), policy)
+        run_in_process(document(POLICY, answers, events, "12:00"))
 
 
 @pytest.mark.slow  # starts `python -m core replay` as a subprocess
 @pytest.mark.parametrize("answers,events,until,expected", CLI_CASES)
-def test_replay_command_prints_the_same(policy, answers, events, until, expected):
-    doc = document(POLICY, answers, events, until)
-    done = run_replay(doc)
-    assert (done.returncode, done.stderr) == (0, "")
-    printed = json.loads(done.stdout)
-    assert printed == replay(doc, policy)
-    assert view(printed, expected) == expected
+def test_replay_command_prints_the_same(answers, events, until, expected):
+    check_cli(document(POLICY, answers, events, until), expected)
 
 
 @pytest.mark.slow  # starts `python -m core replay` as a subprocess
 def test_replay_command_exits_2_below_the_floor():
-    done = run_replay(document(POLICY, {"unresolved_hours": 4},
-                               [ev("10:30", "severity_changed", severity="P3")], "12:00"))
-    assert (done.returncode, done.stdout) == (2, "")
-    assert "events[0].severity: P3 is below the floor of P2" in done.stderr
+    doc = document(POLICY, {"unresolved_hours": 4}, [ev("10:30", "severity_changed", severity="P3")], "12:00")
+    assert "events[0].severity: P3 is below the floor of P2" in check_cli_refuses(doc)

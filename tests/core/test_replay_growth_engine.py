@@ -9,13 +9,22 @@ level measured from the escalation to that level, and the resolution targets.
 The same documents also go through the real `python -m core replay`.
 """
 
-import json
-
 import pytest
 
-from core.incident.replay import ReplayError, replay
-from core.policy.loading import load_preset
-from tests.core.replay_expect import case, clock, document, ev, response, run_replay, step, view
+from core.incident.replay import ReplayError
+from tests.core.replay_cases import (
+    case,
+    check_cli,
+    check_cli_refuses,
+    check_in_process,
+    cli_cases,
+    clock,
+    document,
+    ev,
+    response,
+    run_in_process,
+    step,
+)
 
 POLICY = "growth-engine"
 
@@ -29,7 +38,7 @@ CASES = [
           ev("10:40", "level_responded", level="L4")],
          "10:45",
          {"severity": "P0", "red_status": True, "required_level": "L4",
-          "escalation_ladder": {"L4": step("10:00", "10:00", "10:00", "met")},
+          "escalation_ladder": {"L4": step("L4", "10:00", "10:00", "10:00", "met")},
           "ladder_levels": ["L4"],
           "clocks": {"acknowledge": clock("10:05", "met", "10:03"),
                      "escalation": clock("10:00", "met", "10:00"),
@@ -44,7 +53,7 @@ CASES = [
          [],
          "10:01",
          {"severity": "P0", "required_level": "L4",
-          "escalation_ladder": {"L4": step("10:00", "10:00", None, "breached")},
+          "escalation_ladder": {"L4": step("L4", "10:00", "10:00", None, "breached")},
           "ladder_levels": ["L4"],
           "clocks": {"escalation": clock("10:00", "breached"), "acknowledge": clock("10:05", "running")},
           "client_updates": [], "next_client_update_due": None}),
@@ -56,8 +65,8 @@ CASES = [
          [ev("10:10", "acknowledged"), ev("10:45", "escalated", level="L3")],
          "11:30",
          {"severity": "P1", "red_status": False, "required_level": "L3",
-          "escalation_ladder": {"L3": step("10:00", "11:00", "10:45", "met"),
-                                "L4": step("18:45", "18:45", None, "pending")},
+          "escalation_ladder": {"L3": step("L3", "10:00", "11:00", "10:45", "met"),
+                                "L4": step("L4", "18:45", "18:45", None, "pending")},
           "ladder_levels": ["L3", "L4"],
           "clocks": {"acknowledge": clock("10:15", "met", "10:10"),
                      "escalation": clock("11:00", "met", "10:45"),
@@ -74,8 +83,8 @@ CASES = [
           ev("10:30", "escalated", level="L2")],
          "11:05",
          {"severity": "P1", "required_level": "L3",
-          "escalation_ladder": {"L2": step("10:40", "10:40", "10:30", "met"),
-                                "L3": step("10:00", "11:00", None, "breached")},
+          "escalation_ladder": {"L2": step("L2", "10:40", "10:40", "10:30", "met"),
+                                "L3": step("L3", "10:00", "11:00", None, "breached")},
           "ladder_levels": ["L2", "L3"],
           "clocks": {"escalation": clock("11:00", "breached")},
           "level_response": {"L1": response("10:25", "10:20", "met"),
@@ -88,8 +97,8 @@ CASES = [
          [ev("10:50", "acknowledged"), ev("11:30", "escalated", level="L2")],
          "12:00",
          {"severity": "P2", "red_status": False, "required_level": "L2",
-          "escalation_ladder": {"L2": step("10:00", "12:00", "11:30", "met"),
-                                "L3": step("13:30", "13:30", None, "pending")},
+          "escalation_ladder": {"L2": step("L2", "10:00", "12:00", "11:30", "met"),
+                                "L3": step("L3", "13:30", "13:30", None, "pending")},
           "ladder_levels": ["L2", "L3"],
           "clocks": {"acknowledge": clock("11:00", "met", "10:50"),
                      "escalation": clock("12:00", "met", "11:30"),
@@ -105,9 +114,9 @@ CASES = [
          [ev("10:10", "escalated", level="L1"), ev("11:00", "escalated", level="L2")],
          "12:00",
          {"severity": "P3", "red_status": False, "required_level": "L2",
-          "escalation_ladder": {"L1": step("10:00", "14:00", "10:10", "met"),
-                                "L2": step("10:40", "10:40", "11:00", "breached"),
-                                "L3": step("13:00", "13:00", None, "pending")},
+          "escalation_ladder": {"L1": step("L1", "10:00", "14:00", "10:10", "met"),
+                                "L2": step("L2", "10:40", "10:40", "11:00", "breached"),
+                                "L3": step("L3", "13:00", "13:00", None, "pending")},
           "ladder_levels": ["L1", "L2", "L3"],
           "clocks": {"acknowledge": clock("14:00", "running"),
                      "escalation": clock("14:00", "met", "10:10"),
@@ -124,9 +133,9 @@ CASES = [
           ev("12:00", "escalated", level="L3")],
          "13:00",
          {"severity": "P3", "required_level": "L3",
-          "escalation_ladder": {"L2": step("10:40", "10:40", "10:30", "met"),
-                                "L3": step("12:30", "12:30", "12:00", "met"),
-                                "L4": step("20:00", "20:00", None, "pending")},
+          "escalation_ladder": {"L2": step("L2", "10:40", "10:40", "10:30", "met"),
+                                "L3": step("L3", "12:30", "12:30", "12:00", "met"),
+                                "L4": step("L4", "20:00", "20:00", None, "pending")},
           "level_response": {"L3": response("03-03T12:00", None, "running")}}),
     # "Resolution Time SLAs › P1: Target: 4 hours ... Escalation: If not resolved in 4 hours" (preset:
     # escalate_on_breach: [resolution], one level up): at L3 since 10:30, unresolved at 14:00 -> L4 then.
@@ -135,8 +144,8 @@ CASES = [
          [ev("10:30", "escalated", level="L3")],
          "14:30",
          {"severity": "P1", "required_level": "L4",
-          "escalation_ladder": {"L3": step("10:00", "11:00", "10:30", "met"),
-                                "L4": step("14:00", "14:00", None, "breached")},
+          "escalation_ladder": {"L3": step("L3", "10:00", "11:00", "10:30", "met"),
+                                "L4": step("L4", "14:00", "14:00", None, "breached")},
           "clocks": {"resolution": clock("14:00", "breached"), "resolution_max": clock("18:00", "running")}}),
     # Preset: "Only the resolution clocks may pause." A one-hour pause of the resolution target moves it from
     # 14:00 ("P1 ... Resolution Time: 4 hours") to 15:00, so no breach escalation at 14:30; the maximum
@@ -147,8 +156,8 @@ CASES = [
           ev("11:00", "paused", clocks=["resolution"]), ev("12:00", "resumed")],
          "14:30",
          {"required_level": "L3",
-          "escalation_ladder": {"L3": step("10:00", "11:00", "10:30", "met"),
-                                "L4": step("18:30", "18:30", None, "pending")},
+          "escalation_ladder": {"L3": step("L3", "10:00", "11:00", "10:30", "met"),
+                                "L4": step("L4", "18:30", "18:30", None, "pending")},
           "clocks": {"acknowledge": clock("10:15", "met", "10:05"),
                      "resolution": clock("15:00", "running"),
                      "resolution_max": clock("18:00", "running")}}),
@@ -229,7 +238,7 @@ CASES = [
          [ev("10:30", "severity_changed", severity="P1")],
          "10:40",
          {"severity": "P1", "required_level": "L3",
-          "escalation_ladder": {"L3": step("10:00", "11:00", None, "pending")},
+          "escalation_ladder": {"L3": step("L3", "10:00", "11:00", None, "pending")},
           "clocks": {"acknowledge": clock("10:15", "breached"),
                      "escalation": clock("11:00", "running"),
                      "resolution": clock("14:00", "running"),
@@ -253,7 +262,7 @@ CASES = [
           ev("12:30", "reopened")],
          "15:00",
          {"required_level": "L4",
-          "escalation_ladder": {"L4": step("14:00", "14:00", None, "breached")},
+          "escalation_ladder": {"L4": step("L4", "14:00", "14:00", None, "breached")},
           "clocks": {"resolution": clock("14:00", "breached"), "resolution_max": clock("18:00", "running")}}),
     # "Level 4 Escalation › Escalation Triggers: Executive involvement required" needs Level 4; preset floor
     # P1 (l4-executive-requested), so the case is P1 with "Response Time: 15 minutes" and "Resolution Time:
@@ -263,7 +272,7 @@ CASES = [
          [],
          "10:10",
          {"severity": "P1", "required_level": "L4",
-          "escalation_ladder": {"L4": step("10:00", "11:00", None, "pending")},
+          "escalation_ladder": {"L4": step("L4", "10:00", "11:00", None, "pending")},
           "ladder_levels": ["L4"],
           "clocks": {"acknowledge": clock("10:15", "running"), "resolution": clock("14:00", "running")}}),
     # "Level 2 Escalation › Escalation Triggers: Requires advanced technical knowledge" (preset: no quick fix)
@@ -274,7 +283,7 @@ CASES = [
          [],
          "10:30",
          {"severity": "P2", "required_level": "L2",
-          "escalation_ladder": {"L2": step("10:00", "12:00", None, "pending")},
+          "escalation_ladder": {"L2": step("L2", "10:00", "12:00", None, "pending")},
           "ladder_levels": ["L2"],
           "clocks": {"acknowledge": clock("11:00", "running")}}),
     # "Level 2 Escalation › Escalation Triggers: Issue not resolved within 30 minutes": needs Level 2, but the
@@ -308,40 +317,27 @@ CLI_IDS = {
     "Resolution Time SLAs › P1: Escalation: If not resolved in 4 hours (one level up)",
     "Escalation Timelines › Response Time SLAs › P0: 5 / 15 / 30 minutes / 1 hour",
 }
-CLI_CASES = [param for param in CASES if param.id in CLI_IDS]
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_preset(POLICY)
+CLI_CASES = cli_cases(CASES, CLI_IDS)
 
 
 @pytest.mark.parametrize("answers,events,until,expected", CASES)
-def test_replay_follows_the_playbook(policy, answers, events, until, expected):
-    result = replay(document(POLICY, answers, events, until), policy)
-    assert view(result, expected) == expected
+def test_replay_follows_the_playbook(answers, events, until, expected):
+    check_in_process(document(POLICY, answers, events, until), expected)
 
 
 @pytest.mark.parametrize("answers,events,message", ERRORS)
-def test_replay_refuses(policy, answers, events, message):
+def test_replay_refuses(answers, events, message):
     with pytest.raises(ReplayError, match=message):
-        replay(document(POLICY, answers, events, "12:00"), policy)
+        run_in_process(document(POLICY, answers, events, "12:00"))
 
 
 @pytest.mark.slow  # starts `python -m core replay` as a subprocess
 @pytest.mark.parametrize("answers,events,until,expected", CLI_CASES)
-def test_replay_command_prints_the_same(policy, answers, events, until, expected):
-    doc = document(POLICY, answers, events, until)
-    done = run_replay(doc)
-    assert (done.returncode, done.stderr) == (0, "")
-    printed = json.loads(done.stdout)
-    assert printed == replay(doc, policy)
-    assert view(printed, expected) == expected
+def test_replay_command_prints_the_same(answers, events, until, expected):
+    check_cli(document(POLICY, answers, events, until), expected)
 
 
 @pytest.mark.slow  # starts `python -m core replay` as a subprocess
 def test_replay_command_exits_2_below_the_floor():
-    done = run_replay(document(POLICY, {"management_requested": True},
-                               [ev("10:30", "severity_changed", severity="P2")], "12:00"))
-    assert (done.returncode, done.stdout) == (2, "")
-    assert "events[0].severity: P2 is below the floor of P1" in done.stderr
+    doc = document(POLICY, {"management_requested": True}, [ev("10:30", "severity_changed", severity="P2")], "12:00")
+    assert "events[0].severity: P2 is below the floor of P1" in check_cli_refuses(doc)
