@@ -32,6 +32,7 @@ if notice:
         st.code(notice[1], language=None)
 
 panel.header(view, user)
+panel.cockpit(view, user)
 report_panels.after_incident(view.id, view.milestones["resolved"] is not None, user)
 if not editable:
     st.info("You can read this incident; changes are for the account's CSM, its owner, leads and admins.")

@@ -25,6 +25,16 @@ def time_left(deadline: dt.datetime | None, now: dt.datetime) -> str:
     return f"in {text}" if seconds >= 0 else f"overdue {text}"
 
 
+def countdown(deadline: dt.datetime, now: dt.datetime) -> str:
+    """A live countdown: to the second within the hour ('in 14m 05s', 'overdue 2m 40s'), else like time_left."""
+    seconds = int((deadline - now).total_seconds())
+    if abs(seconds) >= 3600:
+        return time_left(deadline, now)
+    minutes, rest = divmod(abs(seconds), 60)
+    text = f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
+    return f"in {text}" if seconds >= 0 else f"overdue {text}"
+
+
 def human_duration(seconds: int) -> str:
     """A compact duration: 45s, 12m, 1h 05m, 3d 4h."""
     return f"{seconds}s" if seconds < 60 else compact_duration(dt.timedelta(seconds=seconds))

@@ -14,14 +14,14 @@ import streamlit as st
 from core.incident import assignments
 from core.incident import flows as incidents
 from core.incident.lifecycle import MILESTONE_LABELS, Milestone
-from core.incident.views import IncidentView
+from core.incident.views import IncidentView, clocks_by_urgency, due_items, incident_stamp
 from core.limits import FREE_TEXT, TITLE
 from core.policy.schema import Contact
 from core.text import markdown_literal
 from core.vocabulary import SEVERITIES, STATUS_LABELS, ClockState, IncidentStatus
 from core.zones import zone
 from ui.auth import CurrentUser, utcnow
-from ui.format import human_duration, local_time, time_left
+from ui.format import countdown, human_duration, local_time, time_left
 from ui.incident_actions import run_change
 from ui.triage_view import severity_badge
 
@@ -55,15 +55,51 @@ def header(view: IncidentView, user: CurrentUser) -> None:
                f"{markdown_literal(view.severity_definition)}")
 
 
+_COLOUR = {ClockState.BREACHED: "red", ClockState.RUNNING: "orange", ClockState.PAUSED: "gray"}
+# A countdown closer than this to its deadline is shown as urgent (orange), further off as calm (blue).
+_SOON = dt.timedelta(minutes=30)
+
+
+@st.fragment(run_every=10)
+def cockpit(view: IncidentView, user: CurrentUser) -> None:
+    """The most urgent thing owed, counting down every 10 s without a click, the next ones after it, and a
+    notice when someone else saved the incident since this page was drawn."""
+    now = utcnow()
+    owed = due_items(view)
+    if owed:
+        first = owed[0]
+        late = first.deadline < now
+        colour = _COLOUR[first.state] if late or first.deadline - now <= _SOON else "blue"
+        if first.state is ClockState.PAUSED:
+            colour = "gray"
+        when = countdown(first.deadline, now)
+        st.markdown(f"### :{colour}[{markdown_literal(first.label)}: {when}]")
+        st.caption(f"Due {local_time(first.deadline, user.time_zone)} · the most urgent of {len(owed)} "
+                   f"thing{'s' if len(owed) != 1 else ''} owed")
+        rest = owed[1:4]
+        if rest:
+            st.markdown(" · ".join(f"{markdown_literal(i.label)} {time_left(i.deadline, now)}" for i in rest))
+    elif view.is_open:
+        st.caption("No clock is running: nothing is owed right now.")
+    stamp = incident_stamp(view.id, since=view.version)
+    if stamp is not None and stamp.version > view.version:
+        st.warning(f"Someone else saved this incident (now version {stamp.version}, you see {view.version}). "
+                   "What you are typing is kept when you refresh.")
+        for change in stamp.changes:
+            st.text(change)
+        if st.button("Show their changes", key="cockpit_refresh"):
+            st.rerun(scope="app")
+
+
 def clocks(view: IncidentView, user: CurrentUser) -> None:
-    """Every SLA clock: target, deadline, time left or overdue, state."""
+    """Every SLA clock, most urgent first: target, deadline, time left or overdue, state."""
     now = utcnow()
     # st.table cells are Markdown: a level response clock's label carries the policy's level name.
     rows = [{"Clock": markdown_literal(c.label), "Target": human_duration(int(c.target.total_seconds())),
              "Deadline": local_time(c.deadline, user.time_zone),
              "Stopped": local_time(c.stopped_at, user.time_zone) if c.stopped_at else "",
              "Time left": "" if c.stopped_at else time_left(c.deadline, now),
-             "State": STATE_ICONS[c.state]} for c in view.clocks]
+             "State": STATE_ICONS[c.state]} for c in clocks_by_urgency(view.clocks)]
     # A plain table: small, readable by screen readers and by the browser tests.
     st.table(pd.DataFrame(rows).set_index("Clock"))
     if view.paused:
@@ -105,7 +141,9 @@ def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
 def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
     """Move the status along the lifecycle; illegal moves are refused with the allowed ones."""
     actor = user.actor
-    options = [s.value for s in IncidentStatus if s.value != view.status]
+    # The allowed moves first (the first of them preselected), then the others, which core refuses with why.
+    others = [s.value for s in IncidentStatus if s.value != view.status and s.value not in view.allowed_moves]
+    options = [*view.allowed_moves, *others]
     with st.form("status_move"):
         target = st.selectbox("Move to", options, format_func=lambda s: STATUS_LABELS[IncidentStatus(s)],
                               key="status_target")

@@ -29,7 +29,7 @@ from core.policy.schema import Policy
 from core.sla.clocks import SlaClock
 from core.sla.facts import facts_of, pauses_of, policy_of
 from core.sla.schedule import ClientPlan, client_schedule
-from core.vocabulary import OPEN_STATUSES
+from core.vocabulary import OPEN_STATUSES, ClockState
 from db.engine import read_scope
 from db.models import ActionItem, Communication, Escalation, Incident, IncidentAssignment, TimelineEvent, User
 
@@ -103,6 +103,67 @@ class IncidentView:
     client_plan: ClientPlan | None = None
     # Levels the incident was escalated to whose response is not recorded yet (they can respond now).
     awaiting_response: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One thing the incident owes, for the cockpit: a clock, the ladder's next step or a client message."""
+
+    kind: str  # clock, escalation or client_update
+    label: str
+    deadline: dt.datetime
+    state: ClockState
+    clock: str | None = None
+
+
+def due_items(view: IncidentView) -> list[DueItem]:
+    """Everything still owed, most urgent first: open clocks, the ladder's next due step, the next client message.
+
+    A breached item comes before a running one; then the earliest deadline. Paused clocks come last
+    (they have no fixed deadline while paused); met and stopped ones are not owed.
+    """
+    items = [DueItem("clock", c.label, c.deadline, c.state, c.clock) for c in view.clocks
+             if c.stopped_at is None and c.state in (ClockState.RUNNING, ClockState.BREACHED, ClockState.PAUSED)]
+    step = next((st for st in view.escalation.ladder if st.reached_at is None and st.due is not None
+                 and st.due == view.escalation.deadline), None)
+    if step is not None and step.due is not None and not any(i.clock == "escalation" and i.deadline == step.due
+                                                              for i in items):
+        state = ClockState.BREACHED if step.state is ClockState.BREACHED else ClockState.RUNNING
+        items.append(DueItem("escalation", f"Reach {step.level} ({step.name})", step.due, state))
+    plan = view.client_plan
+    if plan is not None and plan.next_due is not None and not any(
+            i.clock in ("client_update", "client_notification") and i.deadline == plan.next_due for i in items):
+        update = next(u for u in plan.updates if u.sent_at is None and u.due == plan.next_due)
+        items.append(DueItem("client_update", f"Client: {update.title}", update.due,
+                             ClockState.BREACHED if update.state is ClockState.BREACHED else ClockState.RUNNING))
+    order = {ClockState.BREACHED: 0, ClockState.RUNNING: 1, ClockState.PAUSED: 2}
+    return sorted(items, key=lambda i: (order[i.state], i.deadline))
+
+
+def clocks_by_urgency(clocks: Sequence[SlaClock]) -> list[SlaClock]:
+    """The clocks in the order a responder needs them: breached and running by deadline, then paused, then done."""
+    order = {ClockState.BREACHED: 0, ClockState.RUNNING: 1, ClockState.PAUSED: 2}
+    return sorted(clocks, key=lambda c: (c.stopped_at is not None, order.get(c.state, 3), c.deadline))
+
+
+@dataclass(frozen=True)
+class IncidentStamp:
+    """How far the stored incident has moved on: its version and the latest changes, newest first."""
+
+    version: int
+    changes: tuple[str, ...]
+
+
+def incident_stamp(incident_id: int, *, since: int) -> IncidentStamp | None:
+    """The incident's current version and, when it is newer than `since`, who changed what (one small read)."""
+    with read_scope() as session:
+        version = session.scalar(select(Incident.version).where(Incident.id == incident_id))
+        if version is None:
+            return None
+        if version <= since:
+            return IncidentStamp(version, ())
+        entries = audit.entries_for(session, "incident", incident_id, limit=min(version - since, 10))
+        return IncidentStamp(version, tuple(f"{e.at:%H:%M} UTC {e.actor_name}: {e.action}" for e in entries))
 
 
 def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentView | None:

@@ -40,6 +40,13 @@ def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path
 
         open_app(page, f"{server.url}/incident?id=1")
         expect(page.get_by_text("#1 · Checkout returns errors for every order").first).to_be_visible(timeout=20000)
+        # The cockpit counts down on its own: the most urgent clock's text changes within 15 s, no input.
+        headline = page.locator("h3").filter(has_text="Acknowledge:").first
+        expect(headline).to_be_visible(timeout=20000)
+        before = headline.inner_text()
+        page.wait_for_function("(b) => { const h = [...document.querySelectorAll('h3')].find("
+                               "e => e.innerText.startsWith('Acknowledge:')); return h && h.innerText !== b; }",
+                               arg=before, timeout=15000)
         for button in ("Acknowledged now", "Client notified now", "Team mobilised now", "Resolved now", "Closed now"):
             page.get_by_role("button", name=button).click()
             wait_idle(page)

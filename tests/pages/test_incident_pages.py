@@ -32,8 +32,9 @@ def test_page_shows_severity_levels_and_every_clock(workspace, app_db):
     assert f"#{iid} · Checkout down" in shown and "P1" in shown
     clocks = at.table[0].value
     # st.table cells are Markdown, so the labels are escaped: compare what the reader sees.
-    assert [visible_text(label) for label in clocks.index] == ["Acknowledge", "Resolve", "Resolve (hard limit)",
-                                                               "Reach the required escalation level"]
+    # Most urgent first: growth-engine P1 acknowledge 15m, Level 3 within 1h, resolve 4h, at most 8h.
+    assert [visible_text(label) for label in clocks.index] == ["Acknowledge", "Reach the required escalation level",
+                                                               "Resolve", "Resolve (hard limit)"]
     assert set(clocks["State"]) <= {"⏳ running", "🔴 breached"}
     assert any(m.label == "Escalation required" and m.value == "L3" for m in at.metric)
 
