@@ -124,18 +124,23 @@ def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
     with st.expander("Record a milestone at an earlier time"), st.form("past_milestone"):
         milestone = st.selectbox("Milestone", buttons or list(Milestone)[1:],
                                  format_func=lambda m: MILESTONE_LABELS[m], key="past_ms")
-        local = zone(user.time_zone)
-        now_local = utcnow().astimezone(local)
-        day = st.date_input("Date", value=now_local.date(), key="past_day")
-        at_time = st.time_input("Time", value=now_local.time().replace(second=0, microsecond=0), key="past_time",
-                                help=f"In your time zone, {user.time_zone}.")
-        reason = st.text_input("Why now and not live", key="past_reason", max_chars=FREE_TEXT.max_chars,
-                               placeholder="e.g. phoned the client at 09:12, logging it after the call")
+        at, reason = _earlier_time(user, "past", "e.g. phoned the client at 09:12, logging it after the call")
         if st.form_submit_button("Record"):
-            at = dt.datetime.combine(day, at_time, tzinfo=local).astimezone(dt.UTC)
             run_change(view.id, lambda s: incidents.record_milestone(
                 s, incident_id=view.id, milestone=milestone, actor=actor, now=utcnow(), at=at, reason=reason,
                 expected_version=expected), f"{MILESTONE_LABELS[milestone]} recorded.")
+
+
+def _earlier_time(user: CurrentUser, prefix: str, example: str) -> tuple[dt.datetime, str]:
+    """Inside a form: a date and time in the user's zone (now by default) and why it is logged late, as UTC."""
+    local = zone(user.time_zone)
+    now_local = utcnow().astimezone(local)
+    day = st.date_input("Date", value=now_local.date(), key=f"{prefix}_day")
+    at_time = st.time_input("Time", value=now_local.time().replace(second=0, microsecond=0), key=f"{prefix}_time",
+                            help=f"In your time zone, {user.time_zone}.")
+    reason = st.text_input("Why now and not live", key=f"{prefix}_reason", max_chars=FREE_TEXT.max_chars,
+                           placeholder=example)
+    return dt.datetime.combine(day, at_time, tzinfo=local).astimezone(dt.UTC), reason
 
 
 def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
@@ -261,15 +266,8 @@ def level_response(view: IncidentView, user: CurrentUser, expected: int) -> None
                 f"{level}'s response recorded.")
     with st.expander("Record a response at an earlier time"), st.form("past_response"):
         level = st.selectbox("Level", waiting, format_func=name, key="resp_level")
-        local = zone(user.time_zone)
-        now_local = utcnow().astimezone(local)
-        day = st.date_input("Date", value=now_local.date(), key="resp_day")
-        at_time = st.time_input("Time", value=now_local.time().replace(second=0, microsecond=0), key="resp_time",
-                                help=f"In your time zone, {user.time_zone}.")
-        reason = st.text_input("Why now and not live", key="resp_reason", max_chars=FREE_TEXT.max_chars,
-                               placeholder="e.g. the VP called back at 09:40")
+        at, reason = _earlier_time(user, "resp", "e.g. the VP called back at 09:40")
         if st.form_submit_button("Record response"):
-            at = dt.datetime.combine(day, at_time, tzinfo=local).astimezone(dt.UTC)
             run_change(view.id, lambda s: incidents.record_level_response(
                 s, incident_id=view.id, level=level, actor=actor, now=utcnow(), at=at, reason=reason,
                 expected_version=expected), f"{level}'s response recorded.")

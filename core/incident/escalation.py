@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core.policy.calendar import add_working_time
@@ -21,7 +22,7 @@ from core.policy.ladder import condition_steps, severity_steps
 from core.policy.notation import duration_notation
 from core.policy.rules import level_rank
 from core.policy.schema import Contact, EscalationLevel, Policy
-from core.sla.clocks import IncidentFacts, compute_clocks
+from core.sla.clocks import IncidentFacts, SlaClock, compute_clocks
 from core.triage.rules import Answers, retarget
 from core.vocabulary import ClockState
 
@@ -90,6 +91,7 @@ def escalation_status(
     answers: Answers,
     triage_level: str | None,
     now: dt.datetime,
+    clocks: Sequence[SlaClock] | None = None,
 ) -> EscalationStatus:
     """Return the incident's escalation ladder at `now`: the levels it needs, each by when, and what comes next.
 
@@ -118,6 +120,7 @@ def escalation_status(
     - `required_level` is the highest level of the steps in force at `now`;
       `due_at` the earliest due time of a step in force not reached yet;
       `overdue` that `now` is past it. After resolution nothing more is due.
+    - `clocks`, when given, are `compute_clocks(facts, policy, now)` already computed by the caller.
     - `next_level` / `next_due_at`: the earliest step not yet in force (a later
       time step, a trigger window that opens later, the next tier, or the breach
       of a running clock the policy escalates on) above both the required and the
@@ -134,8 +137,9 @@ def escalation_status(
     if resolved_at is not None:
         planned = [s for s in planned if s.since < resolved_at or s.since == facts.detected_at]
 
-    clocks = compute_clocks(facts, policy, now)
-    breaches = [c for c in clocks if c.clock in policy.escalate_on_breach]
+    # The caller may pass the clocks it already computed for the same facts and moment.
+    breaches = [c for c in (clocks if clocks is not None else compute_clocks(facts, policy, now))
+                if c.clock in policy.escalate_on_breach]
     upcoming_breaches: list[_Source] = []
     for clock in breaches:
         bumped = _one_above(policy, _highest(planned, clock.deadline))

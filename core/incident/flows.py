@@ -100,9 +100,13 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
     """Store the most urgent open clock on the row, for lists and boards."""
     # No autoflush: the change and this refresh go out as one UPDATE, one version.
     with session.no_autoflush:
-        clocks = clocks_of(session, incident, now)
+        # One read of the facts and one clock computation serve the row, the ladder and the summary.
+        facts, policy = facts_of(incident, pauses_of(session, incident.id)), policy_of(incident)
+        clocks = compute_clocks(facts, policy, now)
         urgent = most_urgent(clocks)
-        escalation = escalation_of(session, incident, now)
+        escalation = escalation_status(
+            facts=facts, policy=policy, answers=Answers.model_validate(incident.answers),
+            triage_level=incident.triage_result.get("escalation_level"), now=now, clocks=clocks)
         # The dashboard summary changes in the same unit of work as the incident.
         sync_incident(session, incident, clocks, now)
     incident.next_deadline_at = urgent.deadline if urgent else None
