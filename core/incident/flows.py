@@ -13,6 +13,7 @@ work. Never imports streamlit; never reads the clock (callers pass `now`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,8 @@ from core.people.users import Actor
 from core.policy import store as policy_store
 from core.policy.ladder import floors
 from core.policy.rules import level_rank, severity_rank
-from core.sla.clocks import SlaClock, compute_clocks, most_urgent
+from core.policy.schema import Policy
+from core.sla.clocks import IncidentFacts, SlaClock, compute_clocks, most_urgent
 from core.sla.facts import facts_of, pauses_of, policy_of
 from core.sla.projection import sync_incident
 from core.sla.response_log import (
@@ -104,9 +106,7 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
         facts, policy = facts_of(incident, pauses_of(session, incident.id)), policy_of(incident)
         clocks = compute_clocks(facts, policy, now)
         urgent = most_urgent(clocks)
-        escalation = escalation_status(
-            facts=facts, policy=policy, answers=Answers.model_validate(incident.answers),
-            triage_level=incident.triage_result.get("escalation_level"), now=now, clocks=clocks)
+        escalation = escalation_from(incident, facts, policy, now, clocks)
         # The dashboard summary changes in the same unit of work as the incident.
         sync_incident(session, incident, clocks, now)
     incident.next_deadline_at = urgent.deadline if urgent else None
@@ -408,11 +408,14 @@ def resume_clocks(session: Session, *, incident_id: int, actor: Actor, now: dt.d
 
 def escalation_of(session: Session, incident: Incident, now: dt.datetime) -> EscalationStatus:
     """The escalation status of the incident at `now` (required level, due time, next escalation)."""
-    return escalation_status(
-        facts=facts_of(incident, pauses_of(session, incident.id)), policy=policy_of(incident),
-        answers=Answers.model_validate(incident.answers), triage_level=incident.triage_result.get("escalation_level"),
-        now=now,
-    )
+    return escalation_from(incident, facts_of(incident, pauses_of(session, incident.id)), policy_of(incident), now)
+
+
+def escalation_from(incident: Incident, facts: IncidentFacts, policy: Policy, now: dt.datetime,
+                    clocks: Sequence[SlaClock] | None = None) -> EscalationStatus:
+    """The escalation status from facts already read (and the clocks already computed from them, if any)."""
+    return escalation_status(facts=facts, policy=policy, answers=Answers.model_validate(incident.answers),
+                             triage_level=incident.triage_result.get("escalation_level"), now=now, clocks=clocks)
 
 
 def escalate(

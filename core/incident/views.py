@@ -20,13 +20,13 @@ from core import audit
 from core.account.access import AccountChoice, accounts_for, may_change_incident
 from core.incident import service
 from core.incident.escalation import EscalationStatus
-from core.incident.flows import clocks_of, escalation_of
+from core.incident.flows import escalation_from
 from core.incident.lifecycle import allowed_moves, is_open
 from core.incident.service import IncidentFilter, IncidentRow
 from core.people.access import Role
 from core.policy import store as policy_store
 from core.policy.schema import Policy
-from core.sla.clocks import SlaClock
+from core.sla.clocks import SlaClock, compute_clocks
 from core.sla.facts import facts_of, pauses_of, policy_of
 from core.sla.schedule import ClientPlan, client_schedule
 from core.vocabulary import OPEN_STATUSES, ClockState
@@ -173,6 +173,7 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
         return None
     policy = policy_of(incident)
     facts = facts_of(incident, pauses_of(session, incident_id))
+    clocks = compute_clocks(facts, policy, now)
     # Keyed by id; a row with no person (owner, actor or sender None) falls back to the default below.
     names: dict[int | None, str] = {uid: name for uid, name in session.execute(select(User.id, User.display_name))}
     assignments = {
@@ -201,7 +202,7 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
         milestones={m: getattr(incident, f"{m}_at") for m in
                     ("detected", "acknowledged", "client_notified", "mobilized", "mitigated", "resolved", "closed",
                      "reopened")},
-        clocks=clocks_of(session, incident, now), escalation=escalation_of(session, incident, now),
+        clocks=clocks, escalation=escalation_from(incident, facts, policy, now, clocks),
         allowed_moves=[s.value for s in allowed_moves(incident.status)], assignments=assignments,
         roles={**{r.key: r.title for r in policy.roles}, **{k: policy.role_title(k) for k in assignments}},
         paused=any(p.ended_at is None for p in pauses_of(session, incident_id)),

@@ -8,8 +8,8 @@ window, else by the escalation target). One step per level: the earliest due
 wins. Triage reports the first step's due time as the escalation deadline; the
 incident's live ladder (`core.incident.escalation`) adds what unfolds over time.
 
-`severity_floor` is the least severe severity an incident that needs a level
-may have, and `floors` applies it to the answers. `choose_schedule` picks the
+`floors` applies `Policy.severity_floor` (the least severe severity an incident
+that needs a level may have) to the answers. `choose_schedule` picks the
 policy's client schedule for an incident. Pure: no I/O, no clock, no database.
 """
 
@@ -95,11 +95,6 @@ def planned_ladder(policy: Policy, answers: object, severity: str,
                        + condition_steps(policy, answers, escalation_target))
 
 
-def severity_floor(policy: Policy, level_id: str, explicit: str | None = None) -> str:
-    """The least severe severity an incident needing `level_id` may have (see `Policy.severity_floor`)."""
-    return policy.severity_floor(level_id, explicit)
-
-
 @dataclass(frozen=True)
 class Floor:
     """A severity floor the answers set: the condition, its level and the least severe severity allowed."""
@@ -116,12 +111,12 @@ def floors(policy: Policy, answers: object) -> list[Floor]:
     found = []
     for rule in policy.rules:
         if rule.then.escalation_level and rule.when.matches(answers):
-            found.append(Floor(severity_floor(policy, rule.then.escalation_level), rule.then.escalation_level,
+            found.append(Floor(policy.severity_floor(rule.then.escalation_level), rule.then.escalation_level,
                                rule.id, rule.reason, rule.section))
     for level in policy.escalation_levels:
         for trigger in level.triggers:
             if trigger.when.matches(answers):
-                found.append(Floor(severity_floor(policy, level.id, trigger.severity_floor), level.id, trigger.id,
+                found.append(Floor(policy.severity_floor(level.id, trigger.severity_floor), level.id, trigger.id,
                                    trigger.reason, trigger.section))
     return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
 

@@ -58,7 +58,6 @@ __all__ = [
     "Reason",
     "Retarget",
     "TriageResult",
-    "implied_by_answers",
     "number_range",
     "parse_answers",
     "retarget",
@@ -230,15 +229,6 @@ def triage(answers: Answers, policy: Policy, detected_at: datetime) -> TriageRes
         targets=plan.targets,
         ladder=plan.ladder,
     )
-
-
-def implied_by_answers(answers: Answers, policy: Policy) -> tuple[str | None, bool]:
-    """The highest escalation level and the red status the answers imply on their own, whatever the severity."""
-    fired = [rule for rule in policy.rules if rule.when.matches(answers)]
-    levels = [r.then.escalation_level for r in fired if r.then.escalation_level] + [
-        level.id for level in policy.escalation_levels for trigger in level.triggers if trigger.when.matches(answers)
-    ]
-    return (max(levels, key=level_rank) if levels else None), any(r.then.red_status for r in fired)
 
 
 def _severity_implication(policy: Policy, severity: str) -> str:
