@@ -223,6 +223,9 @@ def record_milestone(
             f"{MILESTONE_LABELS[milestone]} cannot be before detection ({incident.detected_at:%Y-%m-%d %H:%M} UTC)."
         )
     field = MILESTONE_FIELDS[milestone]
+    if milestone is Milestone.CLIENT_CONFIRMED and (incident.resolved_at is None or at < incident.resolved_at):
+        raise IncidentError("The client can confirm the fix only once the incident is resolved: record "
+                            "'Resolved' first, then the client's confirmation at or after it.")
     if getattr(incident, field) is not None and milestone is not Milestone.CLIENT_NOTIFIED:
         raise IncidentError(f"{MILESTONE_LABELS[milestone]} is already recorded.")
     target = MILESTONE_STATUS.get(milestone)

@@ -7,6 +7,7 @@ moves that are allowed. Pure: no I/O, no clock reading.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
 from core.vocabulary import OPEN_STATUSES, STATUS_LABELS, IncidentStatus
@@ -35,6 +36,8 @@ class Milestone(StrEnum):
     MOBILIZED = "mobilized"
     MITIGATED = "mitigated"
     RESOLVED = "resolved"
+    # The client said the fix works for them (SPARK: "customer satisfaction confirmed"): after resolution.
+    CLIENT_CONFIRMED = "client_confirmed"
     CLOSED = "closed"
 
 
@@ -45,6 +48,7 @@ MILESTONE_LABELS: dict[Milestone, str] = {
     Milestone.MOBILIZED: "Team mobilised",
     Milestone.MITIGATED: "Workaround in place",
     Milestone.RESOLVED: "Resolved",
+    Milestone.CLIENT_CONFIRMED: "Client confirmed the fix",
     Milestone.CLOSED: "Closed",
 }
 
@@ -56,8 +60,16 @@ MILESTONE_FIELDS: dict[Milestone, str] = {
     Milestone.MOBILIZED: "mobilized_at",
     Milestone.MITIGATED: "mitigated_at",
     Milestone.RESOLVED: "resolved_at",
+    Milestone.CLIENT_CONFIRMED: "client_confirmed_at",
     Milestone.CLOSED: "closed_at",
 }
+
+
+def milestone_times(row: object) -> dict[str, dt.datetime | None]:
+    """Every milestone's time on an incident row, and when it was last reopened, keyed by milestone value."""
+    times: dict[str, dt.datetime | None] = {m.value: getattr(row, field) for m, field in MILESTONE_FIELDS.items()}
+    times["reopened"] = getattr(row, "reopened_at")
+    return times
 
 
 class IllegalMove(ValueError):

@@ -21,7 +21,7 @@ from core.account.access import AccountChoice, accounts_for, may_change_incident
 from core.incident import service
 from core.incident.escalation import EscalationStatus
 from core.incident.flows import escalation_from
-from core.incident.lifecycle import allowed_moves, is_open
+from core.incident.lifecycle import allowed_moves, is_open, milestone_times
 from core.incident.service import IncidentFilter, IncidentRow
 from core.people.access import Role
 from core.policy import store as policy_store
@@ -199,9 +199,7 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
         owner_name=names.get(incident.owner_id, "unassigned") if incident.owner_id else "unassigned",
         policy_name=incident.policy_name, policy_version=incident.policy_version, policy_title=policy.title,
         level_names={lvl.id: lvl.name for lvl in policy.escalation_levels},
-        milestones={m: getattr(incident, f"{m}_at") for m in
-                    ("detected", "acknowledged", "client_notified", "mobilized", "mitigated", "resolved", "closed",
-                     "reopened")},
+        milestones=milestone_times(incident),
         clocks=clocks, escalation=escalation_from(incident, facts, policy, now, clocks),
         allowed_moves=[s.value for s in allowed_moves(incident.status)], assignments=assignments,
         roles={**{r.key: r.title for r in policy.roles}, **{k: policy.role_title(k) for k in assignments}},

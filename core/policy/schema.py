@@ -285,8 +285,23 @@ class ContactGroup(PolicyModel):
     contacts: tuple[Contact, ...] = Field(min_length=1)
 
 
+# The milestones a phase step may record with one click (core.incident.lifecycle.Milestone, less the ones
+# a step never records: detection is the start of every incident, closing is an administrative move).
+StepMilestone = Literal["acknowledged", "client_notified", "mobilized", "mitigated", "resolved", "client_confirmed"]
+
+
+class PhaseStep(PolicyModel):
+    """One thing to do in a phase, due at an offset from detection; a step that is a milestone records it."""
+
+    key: Slug
+    title: Text
+    due: Duration
+    milestone: StepMilestone | None = None
+    section: Text | None = None
+
+
 class Phase(PolicyModel):
-    """A window of the response timeline, measured from detection."""
+    """A window of the response timeline, measured from detection, with the steps to take in it."""
 
     key: Slug
     title: Text
@@ -295,11 +310,16 @@ class Phase(PolicyModel):
     section: Text
     severities: tuple[Severity, ...] = ()
     when: Condition | None = None
+    steps: tuple[PhaseStep, ...] = ()
 
     @model_validator(mode="after")
     def _ordered(self) -> Phase:
         if self.end < self.start:
             raise policy_error("a phase must not end before it starts", ["end"])
+        for i, step in enumerate(self.steps):
+            if step.due < self.start:
+                raise policy_error(f"step '{step.key}' is due before its phase starts ({duration_notation(self.start)}"
+                                   " after detection)", ["steps", i, "due"])
         return self
 
 
@@ -482,6 +502,13 @@ class Policy(PolicyModel):
             if rule_id in seen:
                 raise policy_error(f"rule id '{rule_id}' is used twice; rule ids must be unique", at)
             seen.add(rule_id)
+        step_keys: set[str] = set()
+        for pi, phase in enumerate(self.phases):
+            for si, step in enumerate(phase.steps):
+                if step.key in step_keys:
+                    raise policy_error(f"step key '{step.key}' is used twice; step keys are unique across phases",
+                                       ["phases", pi, "steps", si, "key"])
+                step_keys.add(step.key)
         for collection in ("roles", "phases", "schedules", "reviews", "objectives", "early_warning"):
             keys: set[str] = set()
             for i, item in enumerate(getattr(self, collection)):

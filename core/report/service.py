@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.incident import flows as incidents
+from core.incident.lifecycle import milestone_times
 from core.report.lifecycle import ReportKind
 from core.report.record import (
     POSTMORTEM_SOURCE,
@@ -80,9 +81,7 @@ def load_record(session: Session, incident_id: int, *, now: dt.datetime) -> Inci
         severity=incident.severity, severity_label=policy.severity_label(incident.severity),
         red_status=incident.red_status, policy_name=incident.policy_name, policy_title=policy.title,
         status=incident.status,
-        milestones={m: getattr(incident, f"{m}_at") for m in
-                    ("detected", "acknowledged", "client_notified", "mobilized", "mitigated", "resolved", "closed",
-                     "reopened")},
+        milestones=milestone_times(incident),
         answers=dict(incident.answers), reasons=[r.get("text", "") for r in incident.triage_result.get("reasons", [])],
         clocks=incidents.clocks_of(session, incident, now),
         events=[RecordEvent(e.occurred_at, e.kind, e.summary, name_of(names, e.actor_id, "system")) for e in events],

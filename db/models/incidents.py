@@ -64,6 +64,8 @@ class Incident(Base):
     mitigated_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    # The client said the fix works for them (a milestone after resolution).
+    client_confirmed_at: Mapped[dt.datetime | None]
     reopened_at: Mapped[dt.datetime | None]
     last_client_update_at: Mapped[dt.datetime | None]
     # When the current escalation level first reached the required one: stops the escalation clock.
@@ -81,6 +83,10 @@ class Incident(Base):
     # read, kept in the write transaction: {"escalations": [[level, iso]...],
     # "responses": {level: iso}, "messages": [iso...]} (see core.incident.response_log).
     response_log: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The call or chat room where the responders meet (asked for at P0/P1 opening): http(s) only.
+    war_room_url: Mapped[str | None] = mapped_column(String(500))
+    # The policy's phase steps done that are not milestones: {step key: ISO time}, kept with the row.
+    steps_done: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
