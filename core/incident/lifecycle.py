@@ -68,7 +68,7 @@ MILESTONE_FIELDS: dict[Milestone, str] = {
 def milestone_times(row: object) -> dict[str, dt.datetime | None]:
     """Every milestone's time on an incident row, and when it was last reopened, keyed by milestone value."""
     times: dict[str, dt.datetime | None] = {m.value: getattr(row, field) for m, field in MILESTONE_FIELDS.items()}
-    times["reopened"] = getattr(row, "reopened_at")
+    times["reopened"] = row.reopened_at
     return times
 
 
