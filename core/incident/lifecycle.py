@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Protocol
 
 from core.vocabulary import OPEN_STATUSES, STATUS_LABELS, IncidentStatus
 
@@ -65,7 +66,13 @@ MILESTONE_FIELDS: dict[Milestone, str] = {
 }
 
 
-def milestone_times(row: object) -> dict[str, dt.datetime | None]:
+class MilestoneRow(Protocol):
+    """What milestone_times reads besides the milestone columns (an incident row fits)."""
+
+    reopened_at: dt.datetime | None
+
+
+def milestone_times(row: MilestoneRow) -> dict[str, dt.datetime | None]:
     """Every milestone's time on an incident row, and when it was last reopened, keyed by milestone value."""
     times: dict[str, dt.datetime | None] = {m.value: getattr(row, field) for m, field in MILESTONE_FIELDS.items()}
     times["reopened"] = row.reopened_at
