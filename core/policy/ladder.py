@@ -10,7 +10,9 @@ incident's live ladder (`core.incident.escalation`) adds what unfolds over time.
 
 `floors` applies `Policy.severity_floor` (the least severe severity an incident
 that needs a level may have) to the answers. `choose_schedule` picks the
-policy's client schedule for an incident. Pure: no I/O, no clock, no database.
+policy's client schedule for an incident; `applies` is the one test of whether a
+schedule or a phase (scoped by `severities` and a `when` condition) applies to an
+incident, shared with `core.incident.phases`. Pure: no I/O, no clock, no database.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from core.policy.rules import level_rank
-from core.policy.schema import ClientSchedule, Policy
+from core.policy.schema import ClientSchedule, Phase, Policy
 from core.vocabulary import SEVERITIES
 
 
@@ -121,12 +123,13 @@ def floors(policy: Policy, answers: object) -> list[Floor]:
     return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
 
 
+def applies(scoped: ClientSchedule | Phase, answers: object, severity: str) -> bool:
+    """Tell whether a schedule or phase applies: its severities (none listed: all) and its condition (none: always)."""
+    if scoped.severities and severity not in scoped.severities:
+        return False
+    return scoped.when is None or scoped.when.matches(answers)
+
+
 def choose_schedule(policy: Policy, answers: object, severity: str) -> ClientSchedule | None:
     """The first of the policy's client schedules that applies to this severity and these answers."""
-    for schedule in policy.schedules:
-        if schedule.severities and severity not in schedule.severities:
-            continue
-        if schedule.when is not None and not schedule.when.matches(answers):
-            continue
-        return schedule
-    return None
+    return next((schedule for schedule in policy.schedules if applies(schedule, answers, severity)), None)
