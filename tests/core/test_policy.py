@@ -622,6 +622,58 @@ def test_problems_carry_the_line_they_are_on(old, new, expected):
     assert str(excinfo.value).startswith(expected), str(excinfo.value)
 
 
+MINIMAL_PHASES = MINIMAL + """\
+phases:
+  - key: notify
+    title: Tell the client
+    start: 15m
+    end: 30m
+    section: S
+    steps:
+      - {key: call, title: Call the client, due: 30m, milestone: client_notified}
+      - {key: email, title: Confirm by email, due: 30m}
+  - key: mobilize
+    title: Bring in the team
+    start: 30m
+    end: 45m
+    section: S
+    steps:
+      - {key: alert, title: Alert the technical lead, due: 45m, milestone: mobilized}
+"""
+
+
+def test_phase_steps_load():
+    phases = parse_policy(MINIMAL_PHASES, "phases.yaml").phases
+    assert [(p.key, [(s.key, duration_notation(s.due), s.milestone) for s in p.steps]) for p in phases] == [
+        ("notify", [("call", "30m", "client_notified"), ("email", "30m", None)]),
+        ("mobilize", [("alert", "45m", "mobilized")]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        # A step is due at an offset from detection, never before its phase starts.
+        ("due: 30m, milestone", "due: 10m, milestone",
+         "broken.yaml:34: phases[0].steps[0].due: step 'call' is due before its phase starts (15m after detection)"),
+        # Step keys are unique across the whole policy (the incident stores ticked steps by key)...
+        ("key: alert", "key: call",
+         "broken.yaml:42: phases[1].steps[0].key: step key 'call' is used twice; step keys are unique across phases"),
+        # ...and within one phase.
+        ("key: email", "key: call",
+         "broken.yaml:35: phases[0].steps[1].key: step key 'call' is used twice; step keys are unique across phases"),
+        ("milestone: mobilized", "milestone: closed",
+         "broken.yaml:42: phases[1].steps[0].milestone: 'closed' is not allowed; expected 'acknowledged', "
+         "'client_notified', 'mobilized', 'mitigated', 'resolved' or 'client_confirmed'"),
+    ],
+)
+def test_phase_step_problems_name_the_line_and_the_step(old, new, expected):
+    assert old in MINIMAL_PHASES
+    with pytest.raises(PolicyFileError) as excinfo:
+        parse_policy(MINIMAL_PHASES.replace(old, new, 1), "broken.yaml")
+    assert str(excinfo.value) == expected
+
+
 def test_missing_file_and_unknown_preset():
     with pytest.raises(PolicyError, match=r"nowhere.yaml:1: \(file\): cannot read policy file"):
         load_policy_file("/nonexistent/nowhere.yaml")
