@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -120,10 +121,11 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
 def open_incident(
     session: Session, *, account_id: int, title: str, summary: str, answers: Answers,
     policy_name: str, actor: Actor, now: dt.datetime, detected_at: dt.datetime | None = None,
-    owner_id: int | None = None,
+    owner_id: int | None = None, war_room_url: str = "",
 ) -> OpenedIncident:
     """Triage the answers under the saved policy and store the incident with a policy snapshot."""
     title = check_text(title, TITLE, "The title", IncidentError)
+    war_room = check_war_room_url(war_room_url)
     summary = check_text(summary, FREE_TEXT, "The summary", IncidentError)
     if not title.strip():
         raise IncidentError("Give the incident a short title, e.g. 'Checkout API returns 500s'.")
@@ -149,6 +151,7 @@ def open_incident(
         escalation_category=result.escalation_category, required_level=result.escalation_level,
         current_level=None, status=IncidentStatus.NEW.value, detected_at=detected_at,
         owner_id=owner_id or account.owner_id, created_by_id=actor.id, created_at=now, updated_at=now,
+        war_room_url=war_room,
     )
     session.add(incident)
     session.flush()
@@ -162,6 +165,43 @@ def open_incident(
                  changes={"severity": [None, result.severity], "status": [None, "new"]}, at=now)
     refresh_next_deadline(session, incident, now)
     return OpenedIncident(incident.id, result)
+
+
+# The severities whose opening asks for a war room (a call or chat room where the responders meet).
+WAR_ROOM_SEVERITIES = ("P0", "P1")
+# A war room link is clicked by every responder: only a web address, nothing a browser would run.
+_WAR_ROOM_SCHEMES = ("https", "http")
+WAR_ROOM_MAX = 500
+
+
+def check_war_room_url(url: str) -> str | None:
+    """The war room link, trimmed (None when empty); IncidentError when it is not a plain http(s) address."""
+    url = url.strip()
+    if not url:
+        return None
+    example = "e.g. https://meet.example.com/abc-defg-hij"
+    if len(url) > WAR_ROOM_MAX:
+        raise IncidentError(f"The war room link is {len(url)} characters long; at most {WAR_ROOM_MAX} ({example}).")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _WAR_ROOM_SCHEMES or not parts.netloc or any(
+            ch.isspace() or not ch.isprintable() for ch in url):
+        raise IncidentError(f"The war room link must be a web address starting with https:// ({example}).")
+    return url
+
+
+def set_war_room(session: Session, *, incident_id: int, url: str, actor: Actor, now: dt.datetime,
+                 expected_version: int | None = None) -> Incident:
+    """Set, change or (with an empty url) remove the link of the incident's call or chat room."""
+    war_room = check_war_room_url(url)
+    incident = lock_for(session, incident_id, expected_version, actor)
+    if war_room == incident.war_room_url:
+        raise IncidentError("The war room link is already this one.")
+    before, incident.war_room_url = incident.war_room_url, war_room
+    add_event(session, incident.id, kind="war_room", actor=actor, occurred_at=now, now=now,
+              summary=f"War room: {war_room}" if war_room else "War room link removed")
+    record_change(session, incident, actor, "war_room", {"war_room_url": [before, war_room]}, now)
+    incident.updated_at = now
+    return incident
 
 
 def lock(session: Session, incident_id: int, expected_version: int | None) -> Incident:

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Protocol
 
-from core.vocabulary import OPEN_STATUSES, STATUS_LABELS, IncidentStatus
+from core.vocabulary import OPEN_STATUSES, SEVERITIES, STATUS_LABELS, IncidentStatus
 
 __all__ = ["OPEN_STATUSES", "STATUS_LABELS", "IncidentStatus"]
 
@@ -77,6 +77,29 @@ def milestone_times(row: MilestoneRow) -> dict[str, dt.datetime | None]:
     times: dict[str, dt.datetime | None] = {m.value: getattr(row, field) for m, field in MILESTONE_FIELDS.items()}
     times["reopened"] = row.reopened_at
     return times
+
+
+# Moves that undo work or end it for good: the person confirms them first.
+_CONFIRM_MOVES: dict[IncidentStatus, str] = {
+    IncidentStatus.CLOSED: "Close incident? Its record is final: reopening later needs a reason.",
+    IncidentStatus.REOPENED: "Reopen incident? Its clocks start again from the policy's targets.",
+}
+
+
+def move_confirmation(target: str) -> str | None:
+    """The question to ask before moving to `target`, or None when the move needs no confirmation."""
+    return _CONFIRM_MOVES.get(IncidentStatus(target))
+
+
+def severity_confirmation(current: str, new: str, *, floor: str | None = None) -> str | None:
+    """The question to ask before changing the severity from `current` to `new`: only a lowering asks, and not
+    one below the incident's `floor`, which is refused at once with why."""
+    if SEVERITIES.index(new) <= SEVERITIES.index(current):
+        return None
+    if floor is not None and SEVERITIES.index(new) > SEVERITIES.index(floor):
+        return None
+    return (f"Lower the severity from {current} to {new}? Deadlines move later and fewer people are chased; "
+            "say in the reason what changed.")
 
 
 class IllegalMove(ValueError):

@@ -21,14 +21,18 @@ from core.account.access import AccountChoice, accounts_for, may_change_incident
 from core.incident import service
 from core.incident.escalation import EscalationStatus
 from core.incident.flows import escalation_from
-from core.incident.lifecycle import allowed_moves, is_open, milestone_times
+from core.incident.lifecycle import Milestone, allowed_moves, is_open, milestone_times
+from core.incident.phases import PhaseProgress, current_phase, phase_plan
 from core.incident.service import IncidentFilter, IncidentRow
 from core.people.access import Role
 from core.policy import store as policy_store
-from core.policy.schema import Policy
+from core.policy.ladder import floors
+from core.policy.rules import level_rank
+from core.policy.schema import Contact, Policy
 from core.sla.clocks import SlaClock, compute_clocks
 from core.sla.facts import facts_of, pauses_of, policy_of
 from core.sla.schedule import ClientPlan, client_schedule
+from core.triage.rules import Answers
 from core.vocabulary import OPEN_STATUSES, ClockState
 from db.engine import read_scope
 from db.models import ActionItem, Communication, Escalation, Incident, IncidentAssignment, TimelineEvent, User
@@ -103,6 +107,15 @@ class IncidentView:
     client_plan: ClientPlan | None = None
     # Levels the incident was escalated to whose response is not recorded yet (they can respond now).
     awaiting_response: tuple[str, ...] = ()
+    # The call or chat room of the responders, when someone gave one.
+    war_room_url: str | None = None
+    # Who to call at each escalation level, lowest first: (level id, level name, its contacts).
+    level_contacts: tuple[tuple[str, str, tuple[Contact, ...]], ...] = ()
+    # The policy's phases that apply to this incident, with each step's state at `now`, and the one to work on.
+    phases: tuple[PhaseProgress, ...] = ()
+    current_phase: PhaseProgress | None = None
+    # The least severe severity the triage answers allow (a level they need sets it); None when free.
+    severity_floor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,30 @@ def due_items(view: IncidentView) -> list[DueItem]:
                              ClockState.BREACHED if update.state is ClockState.BREACHED else ClockState.RUNNING))
     order = {ClockState.BREACHED: 0, ClockState.RUNNING: 1, ClockState.PAUSED: 2}
     return sorted(items, key=lambda i: (order[i.state], i.deadline))
+
+
+# The clock each milestone stops: when that clock is the most urgent, its milestone is the action to take.
+_MILESTONE_STOPPING = {"acknowledge": "acknowledged", "client_notification": "client_notified",
+                       "mobilization": "mobilized", "resolution": "resolved", "resolution_max": "resolved"}
+
+
+def settled_by(item: DueItem) -> str | None:
+    """What settles a due item: a milestone's value, "escalate", "write" (a client message), or None."""
+    if item.kind == "escalation" or item.clock == "escalation":
+        return "escalate"
+    if item.kind == "client_update" or item.clock == "client_update":
+        return "write"
+    return _MILESTONE_STOPPING.get(item.clock or "")
+
+
+def next_escalation(view: IncidentView, now: dt.datetime) -> tuple[str, str] | None:
+    """The level the ladder requires by `now` that the incident has not reached, with why; None when none is."""
+    current = level_rank(view.current_level)
+    step = next((s for s in view.escalation.ladder
+                 if s.reached_at is None and s.start <= now and level_rank(s.level) > current), None)
+    if step is None:
+        return None
+    return step.level, " ".join(step.reasons) or f"{step.level} is required from now on."
 
 
 def clocks_by_urgency(clocks: Sequence[SlaClock]) -> list[SlaClock]:
@@ -188,6 +225,10 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
                                   .order_by(Escalation.escalated_at.desc())).all()
     comms = session.scalars(select(Communication).where(Communication.incident_id == incident_id)
                             .order_by(Communication.sent_at.desc())).all()
+    milestones = milestone_times(incident)
+    phases = tuple(phase_plan(policy, severity=incident.severity, answers=incident.answers,
+                              detected_at=incident.detected_at, milestones=milestones,
+                              steps_done=incident.steps_done or {}, now=now))
     return IncidentView(
         id=incident.id, version=incident.version, title=incident.title, summary=incident.summary,
         status=incident.status, is_open=is_open(incident.status), severity=incident.severity,
@@ -199,7 +240,7 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
         owner_name=names.get(incident.owner_id, "unassigned") if incident.owner_id else "unassigned",
         policy_name=incident.policy_name, policy_version=incident.policy_version, policy_title=policy.title,
         level_names={lvl.id: lvl.name for lvl in policy.escalation_levels},
-        milestones=milestone_times(incident),
+        milestones=milestones,
         clocks=clocks, escalation=escalation_from(incident, facts, policy, now, clocks),
         allowed_moves=[s.value for s in allowed_moves(incident.status)], assignments=assignments,
         roles={**{r.key: r.title for r in policy.roles}, **{k: policy.role_title(k) for k in assignments}},
@@ -219,7 +260,19 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
         client_plan=client_schedule(facts, policy, now),
         awaiting_response=tuple(level for level in dict.fromkeys(moved_to for moved_to, _ in facts.escalations)
                                 if level not in facts.level_responses),
+        war_room_url=incident.war_room_url,
+        level_contacts=tuple((lvl.id, lvl.name, lvl.contacts) for lvl in policy.escalation_levels),
+        phases=phases, current_phase=_phase_in_view(phases, is_open(incident.status), now),
+        severity_floor=next((f.severity for f in floors(policy, Answers.model_validate(incident.answers))), None),
     )
+
+
+def _phase_in_view(phases: Sequence[PhaseProgress], open_: bool, now: dt.datetime) -> PhaseProgress | None:
+    # Once resolved, only the client's confirmation of the fix is still asked for.
+    if open_:
+        return current_phase(phases, now)
+    return next((p for p in phases if any(s.milestone == Milestone.CLIENT_CONFIRMED and s.done_at is None
+                                          for s in p.steps)), None)
 
 
 
