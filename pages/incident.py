@@ -1,5 +1,5 @@
-"""One incident: severity, clocks, milestones, status, escalation ladder and responses, client updates, roles,
-action items, timeline.
+"""One incident, as a cockpit: what is owed most urgently counting down, the current phase's steps and the
+main path's actions on top; clocks, then tabs for the work, client messages, escalation, roles and history.
 
 Open it with `?id=<number>`; the link can be pasted into chat and opens after sign-in.
 """
@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.communication.views import incident_page
 from core.text import markdown_literal
-from ui import compose_view, report_panels
+from ui import cockpit, compose_view, report_panels
 from ui import incident_panels as panel
 from ui.auth import utcnow
 from ui.incident_actions import pop_notice, remember_version, seen_version
@@ -25,22 +25,26 @@ if loaded is None:
 view, editable, people = loaded.view, loaded.editable, loaded.people
 
 expected = seen_version(incident_id, view.version)
-notice = pop_notice(incident_id)
-if notice:
-    st.success(markdown_literal(notice[0]))
-    if notice[1]:
-        st.code(notice[1], language=None)
+handoff = pop_notice(incident_id)
+if handoff:
+    with st.expander(handoff[0], expanded=True):
+        st.code(handoff[1], language=None)
 
-panel.header(view, user)
-panel.cockpit(view, user)
-report_panels.after_incident(view.id, view.milestones["resolved"] is not None, user)
+cockpit.header(view)
+cockpit.war_room(view, expected, user, editable)
+cockpit.cockpit(view, user, expected, editable)
 if not editable:
     st.info("You can read this incident; changes are for the account's CSM, its owner, leads and admins.")
 panel.clocks(view, user)
+report_panels.after_incident(view.id, view.milestones["resolved"] is not None, user)
 
 work, client_tab, escalation, people_tab, history = st.tabs(
     ["Work", f"Client messages ({len(loaded.messages)})", "Escalation", "Roles", "History"])
 with work:
+    if view.summary:
+        st.text(view.summary)
+    st.caption(markdown_literal(f"Policy {view.policy_title} ({view.policy_name} v{view.policy_version}) · "
+                                f"{view.severity_definition}"))
     if editable:
         panel.milestones(view, user, expected)
         left, right = st.columns(2)

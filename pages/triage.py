@@ -14,7 +14,7 @@ from ui.account_triage import prefill_from_warning
 from ui.auth import utcnow
 from ui.checklist import checklist
 from ui.page import page_setup
-from ui.triage_view import open_incident, opened_notice, show_result
+from ui.triage_view import open_incident, opened_notice, show_result, war_room_input
 
 user = page_setup("triage", "Triage", ":material/emergency:")
 st.title("Triage")
@@ -59,6 +59,7 @@ with right:
         st.stop()
     show_result(result, policy, detected_at=detected_at, time_zone=user.time_zone)
     st.caption(f"Policy {markdown_literal(policy.title)}, version {version}.")
+    war_room = war_room_input(result.severity)
     if st.button("Open incident", type="primary", key="triage_open", width="stretch"):
         open_incident(account_id=account.id, title=title, summary=summary, answers=answers, policy_name=policy_name,
-                      detected_at=detected_at, user=user)
+                      detected_at=detected_at, user=user, war_room_url=war_room)

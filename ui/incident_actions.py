@@ -7,7 +7,7 @@ shows what they changed, never into a silent overwrite.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -15,6 +15,7 @@ from core.incident.flows import ConflictError, IncidentError
 from core.incident.lifecycle import IllegalMove
 from core.text import markdown_literal
 from db.engine import session_scope
+from ui.save import queue_toast
 
 _SEEN = "incident_seen_version_{}"
 _NOTICE = "incident_notice_{}"
@@ -30,8 +31,9 @@ def remember_version(incident_id: int, version: int) -> None:
     st.session_state[_SEEN.format(incident_id)] = version
 
 
-def run_change(incident_id: int, change: Callable, success: str) -> bool:
-    """Apply `change(session)` as one unit of work; show the outcome; True when saved."""
+def run_change(incident_id: int, change: Callable, success: str, *, reset: Sequence[str] = ()) -> bool:
+    """Apply `change(session)` as one unit of work; on success toast `success` and empty the `reset` inputs,
+    on a refusal say why and keep what was typed; True when saved."""
     try:
         with session_scope() as session:
             extra = change(session)
@@ -47,12 +49,17 @@ def run_change(incident_id: int, change: Callable, success: str) -> bool:
     except (IncidentError, IllegalMove, ValueError) as error:
         st.error(markdown_literal(error))
         return False
-    st.session_state[_NOTICE.format(incident_id)] = (success, extra if isinstance(extra, str) else None)
+    queue_toast(success)
+    if isinstance(extra, str):
+        # A text to pass on (the escalation's handoff summary): shown once above the page, to copy.
+        st.session_state[_NOTICE.format(incident_id)] = (success, extra)
+    for key in reset:
+        st.session_state.pop(key, None)
     st.session_state.pop(_SEEN.format(incident_id), None)
     st.rerun()
     return True
 
 
-def pop_notice(incident_id: int) -> tuple[str, str | None] | None:
-    """The message of the last saved change, once."""
+def pop_notice(incident_id: int) -> tuple[str, str] | None:
+    """The text the last saved change handed on (an escalation's handoff summary), once."""
     return st.session_state.pop(_NOTICE.format(incident_id), None)

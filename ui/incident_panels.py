@@ -13,82 +13,21 @@ import streamlit as st
 
 from core.incident import assignments
 from core.incident import flows as incidents
-from core.incident.lifecycle import MILESTONE_LABELS, Milestone
-from core.incident.views import IncidentView, clocks_by_urgency, due_items, incident_stamp
+from core.incident.lifecycle import MILESTONE_LABELS, Milestone, move_confirmation, severity_confirmation
+from core.incident.views import IncidentView, clocks_by_urgency
 from core.limits import FREE_TEXT, TITLE
 from core.policy.schema import Contact
 from core.text import markdown_literal
 from core.vocabulary import SEVERITIES, STATUS_LABELS, ClockState, IncidentStatus
 from core.zones import zone
 from ui.auth import CurrentUser, utcnow
-from ui.format import countdown, human_duration, local_time, time_left
+from ui.confirm import confirm
+from ui.format import human_duration, local_time, time_left
 from ui.incident_actions import run_change
-from ui.triage_view import severity_badge
 
 # Every state of the shared enum: clocks, ladder steps and planned client messages read the same way.
 STATE_ICONS = {ClockState.MET: "✅ met", ClockState.BREACHED: "🔴 breached", ClockState.RUNNING: "⏳ running",
                ClockState.PAUSED: "⏸ paused", ClockState.PENDING: "⏳ pending", ClockState.STOPPED: "⏹ stopped"}
-
-
-def header(view: IncidentView, user: CurrentUser) -> None:
-    """Title, severity, red status, levels, owner and account."""
-    st.title(f"#{view.id} · {markdown_literal(view.title)}")
-    st.markdown(severity_badge(view.severity, view.severity_label, view.red_status)
-                + f"  ·  **{STATUS_LABELS[IncidentStatus(view.status)]}**")
-    esc = view.escalation
-    cols = st.columns(4)
-    cols[0].metric("Account", markdown_literal(view.account_name), markdown_literal(view.account_tier),
-                   delta_color="off")
-    cols[1].metric("Owner", markdown_literal(view.owner_name))
-    required = esc.required_level or "none"
-    cols[2].metric("Escalation required", markdown_literal(required),
-                   markdown_literal(view.level_names.get(esc.required_level or "", "")),
-                   delta_color="off")
-    cols[3].metric("Current level", markdown_literal(view.current_level or "none"),
-                   "overdue" if esc.overdue else None, delta_color="inverse")
-    if esc.overdue:
-        st.error(f"Escalation to {markdown_literal(esc.required_level)} is overdue "
-                 f"(was due {local_time(esc.due_at, user.time_zone)}).")
-    if view.summary:
-        st.text(view.summary)
-    st.caption(f"Policy {markdown_literal(view.policy_title)} (`{view.policy_name}` v{view.policy_version}) · "
-               f"{markdown_literal(view.severity_definition)}")
-
-
-_COLOUR = {ClockState.BREACHED: "red", ClockState.RUNNING: "orange", ClockState.PAUSED: "gray"}
-# A countdown closer than this to its deadline is shown as urgent (orange), further off as calm (blue).
-_SOON = dt.timedelta(minutes=30)
-
-
-@st.fragment(run_every=10)
-def cockpit(view: IncidentView, user: CurrentUser) -> None:
-    """The most urgent thing owed, counting down every 10 s without a click, the next ones after it, and a
-    notice when someone else saved the incident since this page was drawn."""
-    now = utcnow()
-    owed = due_items(view)
-    if owed:
-        first = owed[0]
-        late = first.deadline < now
-        colour = _COLOUR[first.state] if late or first.deadline - now <= _SOON else "blue"
-        if first.state is ClockState.PAUSED:
-            colour = "gray"
-        when = countdown(first.deadline, now)
-        st.markdown(f"### :{colour}[{markdown_literal(first.label)}: {when}]")
-        st.caption(f"Due {local_time(first.deadline, user.time_zone)} · the most urgent of {len(owed)} "
-                   f"thing{'s' if len(owed) != 1 else ''} owed")
-        rest = owed[1:4]
-        if rest:
-            st.markdown(" · ".join(f"{markdown_literal(i.label)} {time_left(i.deadline, now)}" for i in rest))
-    elif view.is_open:
-        st.caption("No clock is running: nothing is owed right now.")
-    stamp = incident_stamp(view.id, since=view.version)
-    if stamp is not None and stamp.version > view.version:
-        st.warning(f"Someone else saved this incident (now version {stamp.version}, you see {view.version}). "
-                   "What you are typing is kept when you refresh.")
-        for change in stamp.changes:
-            st.text(change)
-        if st.button("Show their changes", key="cockpit_refresh"):
-            st.rerun(scope="app")
 
 
 def clocks(view: IncidentView, user: CurrentUser) -> None:
@@ -107,28 +46,23 @@ def clocks(view: IncidentView, user: CurrentUser) -> None:
 
 
 def milestones(view: IncidentView, user: CurrentUser, expected: int) -> None:
-    """Record a milestone now with one click, or at an earlier time with a reason."""
+    """The milestones recorded so far, and recording one at an earlier time with a reason (the cockpit on top
+    records them now with one click)."""
     actor = user.actor
-    pending = [m for m in Milestone if m is not Milestone.DETECTED and (
-        view.milestones.get(m.value) is None or m is Milestone.CLIENT_NOTIFIED)]
     done = {m: view.milestones.get(m.value) for m in Milestone if view.milestones.get(m.value)}
-    st.caption(" · ".join(f"{MILESTONE_LABELS[m]} {local_time(at, user.time_zone, '%d %b %H:%M')}"
-                          for m, at in done.items()))
-    buttons = [m for m in pending if m is not Milestone.CLIENT_NOTIFIED or not done.get(m)]
-    cols = st.columns(max(1, len(buttons)))
-    for col, milestone in zip(cols, buttons, strict=False):
-        if col.button(f"{MILESTONE_LABELS[milestone]} now", key=f"ms_{milestone.value}"):
-            run_change(view.id, lambda s, m=milestone: incidents.record_milestone(
-                s, incident_id=view.id, milestone=m, actor=actor, now=utcnow(), expected_version=expected),
-                f"{MILESTONE_LABELS[milestone]} recorded.")
+    st.caption("Recorded: " + " · ".join(f"{MILESTONE_LABELS[m]} {local_time(at, user.time_zone, '%d %b %H:%M')}"
+                                         for m, at in done.items()))
+    later = [m for m in Milestone if m is not Milestone.DETECTED and (
+        view.milestones.get(m.value) is None or m is Milestone.CLIENT_NOTIFIED)]
     with st.expander("Record a milestone at an earlier time"), st.form("past_milestone"):
-        milestone = st.selectbox("Milestone", buttons or list(Milestone)[1:],
+        milestone = st.selectbox("Milestone", later or list(Milestone)[1:],
                                  format_func=lambda m: MILESTONE_LABELS[m], key="past_ms")
         at, reason = _earlier_time(user, "past", "e.g. phoned the client at 09:12, logging it after the call")
         if st.form_submit_button("Record"):
             run_change(view.id, lambda s: incidents.record_milestone(
                 s, incident_id=view.id, milestone=milestone, actor=actor, now=utcnow(), at=at, reason=reason,
-                expected_version=expected), f"{MILESTONE_LABELS[milestone]} recorded.")
+                expected_version=expected), f"{MILESTONE_LABELS[milestone]} recorded.",
+                reset=("past_reason",))
 
 
 def _earlier_time(user: CurrentUser, prefix: str, example: str) -> tuple[dt.datetime, str]:
@@ -144,7 +78,8 @@ def _earlier_time(user: CurrentUser, prefix: str, example: str) -> tuple[dt.date
 
 
 def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
-    """Move the status along the lifecycle; illegal moves are refused with the allowed ones."""
+    """Move the status along the lifecycle; illegal moves are refused with the allowed ones; closing and
+    reopening ask first."""
     actor = user.actor
     # The allowed moves first (the first of them preselected), then the others, which core refuses with why.
     others = [s.value for s in IncidentStatus if s.value != view.status and s.value not in view.allowed_moves]
@@ -155,10 +90,21 @@ def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
         reason = st.text_input("Reason (required to reopen)", key="status_reason", max_chars=FREE_TEXT.max_chars)
         st.caption("Allowed from here: " + (", ".join(STATUS_LABELS[IncidentStatus(s)]
                                                        for s in view.allowed_moves) or "none"))
-        if st.form_submit_button("Move status"):
-            run_change(view.id, lambda s: incidents.move_status(
-                s, incident_id=view.id, target=target, actor=actor, now=utcnow(), reason=reason,
-                expected_version=expected), f"Status moved to {STATUS_LABELS[IncidentStatus(target)]}.")
+        submitted = st.form_submit_button("Move status")
+
+    def move() -> None:
+        run_change(view.id, lambda s: incidents.move_status(
+            s, incident_id=view.id, target=target, actor=actor, now=utcnow(), reason=reason,
+            expected_version=expected), f"Status moved to {STATUS_LABELS[IncidentStatus(target)]}.",
+            reset=("status_reason",))
+
+    # Only an allowed move asks: core refuses the others at once, with the moves that are allowed.
+    question = move_confirmation(target) if target in view.allowed_moves else None
+    if question:
+        confirm(question, yes_label=f"Yes, {STATUS_LABELS[IncidentStatus(target)].lower()}", key=f"move_{target}",
+                apply=move, ask=submitted)
+    elif submitted:
+        move()
     if view.pausable_clocks and view.is_open:
         if view.paused:
             if st.button("Resume clocks", key="resume"):
@@ -176,17 +122,26 @@ def status(view: IncidentView, user: CurrentUser, expected: int) -> None:
 
 
 def severity(view: IncidentView, user: CurrentUser, expected: int) -> None:
-    """Change the severity with a reason; clocks recompute from the policy snapshot."""
+    """Change the severity with a reason; clocks recompute from the policy snapshot; lowering it asks first."""
     actor = user.actor
     with st.form("severity_change"):
         options = [s for s in SEVERITIES if s != view.severity]
         new = st.selectbox("New severity", options, key="sev_new")
         reason = st.text_input("Reason", key="sev_reason", max_chars=FREE_TEXT.max_chars,
                                placeholder="e.g. workaround found, impact now minor")
-        if st.form_submit_button("Change severity"):
-            run_change(view.id, lambda s: incidents.change_severity(
-                s, incident_id=view.id, severity=new, reason=reason, actor=actor, now=utcnow(),
-                expected_version=expected), f"Severity changed to {new}; clocks recomputed.")
+        submitted = st.form_submit_button("Change severity")
+
+    def change() -> None:
+        run_change(view.id, lambda s: incidents.change_severity(
+            s, incident_id=view.id, severity=new, reason=reason, actor=actor, now=utcnow(),
+            expected_version=expected), f"Severity changed to {new}; clocks recomputed.", reset=("sev_reason",))
+
+    # A reason is asked for before the question: a refusal for a missing reason needs no confirmation.
+    question = severity_confirmation(view.severity, new, floor=view.severity_floor) if reason.strip() else None
+    if question:
+        confirm(question, yes_label=f"Yes, lower it to {new}", key=f"severity_{new}", apply=change, ask=submitted)
+    elif submitted:
+        change()
 
 
 def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: bool) -> None:
@@ -198,9 +153,7 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
                     f"{local_time(esc.next_due_at, user.time_zone)} if still unresolved.")
     for reason in esc.reasons:
         st.markdown(f"- {markdown_literal(reason)}")
-    if esc.contacts:
-        st.markdown("**Who to contact at the required level**")
-        st.dataframe(pd.DataFrame([c.model_dump(exclude_none=True) for c in esc.contacts]), hide_index=True)
+    contacts(view)
     if editable and view.is_open:
         higher = [lvl for lvl in view.level_names if not view.current_level or lvl > view.current_level]
         if higher:
@@ -214,11 +167,38 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
                     run_change(view.id, lambda s: incidents.escalate(
                         s, incident_id=view.id, to_level=target, reason=reason,
                         actor=user.actor, now=utcnow(), expected_version=expected),
-                        f"Escalated to {target}. Handoff summary:")
+                        f"Escalated to {target}. Handoff summary:", reset=("esc_reason",))
     for item in view.escalations:
         with st.expander(f"{local_time(item['at'], user.time_zone)} · {markdown_literal(item['from'] or 'none')} → "
                          f"{markdown_literal(item['to'])} by {markdown_literal(item['by'])}"):
             st.code(item["handoff"], language=None)
+
+
+# Said where the policy leaves a way of reaching someone out, so nobody hunts for a number that is not there.
+NOT_IN_POLICY = "not in the policy"
+
+
+def contacts(view: IncidentView) -> None:
+    """Who to call at every escalation level: role, name, phone, email, channel and hours, from the policy;
+    what the policy does not give is said, with where an admin adds it."""
+    rows = [{"Level": f"{level} · {name}", "Role": c.role, "Name": c.name or NOT_IN_POLICY,
+             "Phone": c.phone or NOT_IN_POLICY, "Email": c.email or NOT_IN_POLICY,
+             "Chat or channel": c.channel or "", "Escalates to": c.escalation or "",
+             "Hours": "; ".join(f"{a.coverage.replace('_', ' ')} for {', '.join(a.severities)}"
+                                for a in c.availability)}
+            for level, name, people in view.level_contacts for c in people]
+    st.markdown("**Who to call at each level**")
+    if not rows:
+        st.caption("The policy names no contact for any level: an admin adds them on the Policies page.")
+        return
+    # A dataframe shows its cells as plain text: the policy's names and numbers stay literal.
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    # A role mailbox with a phone number is reachable without a name; a role with neither is not.
+    missing = sorted({r["Level"] for r in rows if r["Phone"] == NOT_IN_POLICY and r["Email"] == NOT_IN_POLICY})
+    if missing:
+        st.caption(f"{len(missing)} level{'s' if len(missing) != 1 else ''} without a phone or email in "
+                   f"{view.policy_name} ({', '.join(level.split(' · ')[0] for level in missing)}): an admin adds "
+                   "them to the level's contacts on the Policies page.")
 
 
 def _contact_text(contact: Contact) -> str:
@@ -357,12 +337,12 @@ def work_log(view: IncidentView, user: CurrentUser, people: list[tuple[int, str]
                           if due else None)
                 run_change(view.id, lambda s: assignments.add_action_item(
                     s, incident_id=view.id, title=title, owner_id=owner, due_at=due_at, actor=actor, now=utcnow()),
-                    "Action item added.")
+                    "Action item added.", reset=("ai_title", "ai_due"))
         with st.form("note", clear_on_submit=False):
             note = st.text_area("Add a note to the timeline", key="note_text", height=70, max_chars=FREE_TEXT.max_chars)
             if st.form_submit_button("Add note"):
                 run_change(view.id, lambda s: incidents.add_note(s, incident_id=view.id, text=note, actor=actor,
-                                                                 now=utcnow()), "Note added.")
+                                                                 now=utcnow()), "Note added.", reset=("note_text",))
     st.markdown("**Timeline**")
     st.dataframe(pd.DataFrame([{"When": local_time(e.occurred_at, user.time_zone), "Who": e.actor, "What": e.kind,
                                 "Details": e.summary} for e in view.timeline]), hide_index=True, width="stretch")

@@ -85,15 +85,24 @@ def _span(delta: dt.timedelta) -> str:
 OPENED = "triage_opened"
 
 
+def war_room_input(severity: str) -> str:
+    """At the severities that open a war room, the optional link of its call or chat room; else nothing."""
+    if severity not in incidents.WAR_ROOM_SEVERITIES:
+        return ""
+    return st.text_input("War room link (optional)", key="triage_war_room", max_chars=incidents.WAR_ROOM_MAX,
+                         placeholder="https://meet.example.com/abc-defg-hij",
+                         help="The call or chat room where the responders meet; shown on top of the incident.")
+
+
 def open_incident(*, account_id: int, title: str, summary: str, answers: Answers, policy_name: str,
-                  detected_at: dt.datetime, user: CurrentUser) -> None:
+                  detected_at: dt.datetime, user: CurrentUser, war_room_url: str = "") -> None:
     """Open the incident in one unit of work; on success clear the form and rerun, else explain and keep it."""
     try:
         with session_scope() as session:
             created = incidents.open_incident(
                 session, account_id=account_id, title=title, summary=summary, answers=answers,
                 policy_name=policy_name, actor=user.actor, now=utcnow(),
-                detected_at=detected_at, owner_id=user.id,
+                detected_at=detected_at, owner_id=user.id, war_room_url=war_room_url,
             )
     except (incidents.IncidentError, PolicyError) as error:
         st.error(markdown_literal(error))

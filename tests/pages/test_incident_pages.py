@@ -36,7 +36,8 @@ def test_page_shows_severity_levels_and_every_clock(workspace, app_db):
     assert [visible_text(label) for label in clocks.index] == ["Acknowledge", "Reach the required escalation level",
                                                                "Resolve", "Resolve (hard limit)"]
     assert set(clocks["State"]) <= {"⏳ running", "🔴 breached"}
-    assert any(m.label == "Escalation required" and m.value == "L3" for m in at.metric)
+    # One line under the title says where the incident stands: level reached, of the one required.
+    assert "not escalated, L3 required" in shown and "Acme Corp (enterprise)" in shown
 
 
 def test_csm_acknowledges_with_one_click(workspace, app_db):
