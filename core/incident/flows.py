@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -79,10 +80,36 @@ class ConflictError(IncidentError):
 
 @dataclass(frozen=True)
 class OpenedIncident:
-    """The id of a new incident and the triage that classified it."""
+    """The id of the incident, the triage that classified it, and whether this call created it (False: a repeat
+    of a request that already opened it, found by its idempotency key)."""
 
     id: int
     result: TriageResult
+    created: bool = True
+
+
+# A form's or a request's token: long enough for a UUID or a sender's own key, short enough to index.
+IDEMPOTENCY_KEY_MAX = 64
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    """The key, trimmed (None when empty); IncidentError when it is too long or holds spaces or control characters."""
+    key = (key or "").strip()
+    if not key:
+        return None
+    if len(key) > IDEMPOTENCY_KEY_MAX or any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise IncidentError(f"An idempotency key is 1 to {IDEMPOTENCY_KEY_MAX} printable characters without "
+                            "spaces (e.g. a UUID).")
+    return key
+
+
+def _already_opened(session: Session, key: str) -> OpenedIncident | None:
+    incident = session.scalar(select(Incident).where(Incident.idempotency_key == key))
+    if incident is None:
+        return None
+    # The same classification as when it was opened: the stored answers under its own policy snapshot.
+    result = triage(Answers.model_validate(incident.answers), policy_of(incident), incident.detected_at)
+    return OpenedIncident(incident.id, result, created=False)
 
 
 def clocks_of(session: Session, incident: Incident, now: dt.datetime) -> list[SlaClock]:
@@ -121,9 +148,19 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
 def open_incident(
     session: Session, *, account_id: int, title: str, summary: str, answers: Answers,
     policy_name: str, actor: Actor, now: dt.datetime, detected_at: dt.datetime | None = None,
-    owner_id: int | None = None, war_room_url: str = "",
+    owner_id: int | None = None, war_room_url: str = "", idempotency_key: str | None = None,
 ) -> OpenedIncident:
-    """Triage the answers under the saved policy and store the incident with a policy snapshot."""
+    """Triage the answers under the saved policy and store the incident with a policy snapshot.
+
+    With an `idempotency_key` (the triage form's token, an API request's key), a repeat of the
+    same request returns the incident it already opened (`created=False`), even when two
+    arrive at once: the key is unique in the database.
+    """
+    key = check_idempotency_key(idempotency_key)
+    if key is not None:
+        repeat = _already_opened(session, key)
+        if repeat is not None:
+            return repeat
     title = check_text(title, TITLE, "The title", IncidentError)
     war_room = check_war_room_url(war_room_url)
     summary = check_text(summary, FREE_TEXT, "The summary", IncidentError)
@@ -151,10 +188,18 @@ def open_incident(
         escalation_category=result.escalation_category, required_level=result.escalation_level,
         current_level=None, status=IncidentStatus.NEW.value, detected_at=detected_at,
         owner_id=owner_id or account.owner_id, created_by_id=actor.id, created_at=now, updated_at=now,
-        war_room_url=war_room,
+        war_room_url=war_room, idempotency_key=key,
     )
-    session.add(incident)
-    session.flush()
+    try:
+        # A savepoint: when a twin request inserted the same key first, only this insert is undone.
+        with session.begin_nested():
+            session.add(incident)
+            session.flush()
+    except IntegrityError:
+        repeat = _already_opened(session, key) if key is not None else None
+        if repeat is None:
+            raise
+        return repeat
     reasons = "; ".join(r.text for r in result.reasons) or "no rule fired: policy default"
     add_event(session, incident.id, kind="opened", actor=actor, occurred_at=detected_at, now=now,
               summary=f"Opened as {result.severity}{' (red status)' if result.red_status else ''} "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, Select, column, func, or_, select, table
@@ -236,3 +237,32 @@ def open_incident_counts(session: Session) -> dict[str, int]:
     stmt = (select(Incident.policy_name, func.count()).where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
             .group_by(Incident.policy_name))
     return {name: count for name, count in session.execute(stmt)}
+
+
+# How alike two titles must read (difflib's ratio, 0 to 1) for an open incident to be offered as a likely twin.
+SIMILAR_TITLE_RATIO = 0.6
+
+
+@dataclass(frozen=True)
+class SimilarIncident:
+    """An open incident of the same account whose title reads like the one being opened."""
+
+    id: int
+    title: str
+    severity: str
+    ratio: float
+
+
+def similar_open_incidents(session: Session, *, account_id: int, title: str, limit: int = 3) -> list[SimilarIncident]:
+    """The account's open incidents whose title is alike (ratio >= SIMILAR_TITLE_RATIO), most alike first."""
+    wanted = " ".join(title.lower().split())
+    if not wanted:
+        return []
+    rows = session.execute(select(Incident.id, Incident.title, Incident.severity).where(
+        Incident.account_id == account_id, Incident.status.in_([s.value for s in OPEN_STATUSES])))
+    found = []
+    for incident_id, other, severity in rows:
+        ratio = SequenceMatcher(None, wanted, " ".join(other.lower().split())).ratio()
+        if ratio >= SIMILAR_TITLE_RATIO:
+            found.append(SimilarIncident(incident_id, other, severity, round(ratio, 2)))
+    return sorted(found, key=lambda s: (-s.ratio, s.id))[:limit]

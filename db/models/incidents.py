@@ -38,6 +38,8 @@ class Incident(Base):
         Index("ix_incidents_next_deadline", "next_deadline_at"),
         Index("ix_incidents_escalation_due", "escalation_due_at"),
         Index("ix_incidents_next_client_update_due", "next_client_update_due_at"),
+        # A unique index, not a column constraint: SQLite cannot add a UNIQUE column to a table.
+        Index("uq_incidents_idempotency_key", "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +85,8 @@ class Incident(Base):
     # read, kept in the write transaction: {"escalations": [[level, iso]...],
     # "responses": {level: iso}, "messages": [iso...]} (see core.incident.response_log).
     response_log: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The token of the form or request that opened it: a repeat finds this incident instead of a twin.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     # The call or chat room where the responders meet (asked for at P0/P1 opening): http(s) only.
     war_room_url: Mapped[str | None] = mapped_column(String(500))
     # The policy's phase steps done that are not milestones: {step key: ISO time}, kept with the row.
