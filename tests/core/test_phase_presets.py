@@ -1,0 +1,98 @@
+"""Each preset's phases, case by case, against its playbook.
+
+A case is a triage checklist, the time elapsed since detection and the phases whose steps are
+all done; it states the severity the checklist gets, the phase to work on at that moment and
+that phase's steps as (key, due after detection, milestone the step records). The comment on
+each case quotes the playbook it comes from. The rule itself is tested in test_phases.py.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.incident.phases import current_phase, phase_plan
+from core.policy.loading import load_preset
+from core.policy.notation import duration_notation, parse_duration
+from core.triage.rules import Answers, triage
+
+DETECTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+DONE_AT = DETECTED + timedelta(minutes=1)
+
+
+def working_on(preset, answers, elapsed, done_phases=()):
+    """(severity, current phase key, its steps) at `elapsed`, with every step of `done_phases` done."""
+    policy = load_preset(preset)
+    severity = triage(Answers(**answers), policy, DETECTED).severity
+    now = DETECTED + parse_duration(elapsed)
+
+    def plan(milestones, steps_done):
+        return phase_plan(policy, severity=severity, answers=answers, detected_at=DETECTED,
+                          milestones=milestones, steps_done=steps_done, now=now)
+
+    milestones, steps_done = {}, {}
+    for phase in plan({}, {}):
+        if phase.key in done_phases:
+            for step in phase.steps:
+                if step.milestone:
+                    milestones[step.milestone] = DONE_AT
+                else:
+                    steps_done[step.key] = DONE_AT.isoformat()
+    assert set(done_phases) <= {p.key for p in plan({}, {})}, "a done phase that does not apply"
+    current = current_phase(plan(milestones, steps_done), now)
+    if current is None:
+        return severity, None, []
+    return severity, current.key, [(s.key, duration_notation(s.due - DETECTED), s.milestone) for s in current.steps]
+
+
+# --------------------------------------------------------------------------
+# Red Status Response Protocol
+
+RS_OUTAGE = {"complete_outage": True, "outage_minutes": 90}   # an emergency trigger: P0
+RS_LOW_CSAT = {"csat": 6}                                      # a red-status indicator: P1
+RS_FIRST_HOUR = ("immediate-assessment", "client-notification", "team-mobilization", "incident-setup")
+
+
+@pytest.mark.parametrize(("answers", "elapsed", "done", "expected"), [
+    # "Immediate Assessment (0-15 minutes): Confirm red status validity, Assess business impact severity,
+    # Identify root cause preliminary analysis, Determine escalation level required";
+    # "Detection to Acknowledgment: <15 minutes"
+    (RS_OUTAGE, "0m", (), ("P0", "immediate-assessment", [
+        ("confirm-red-status", "15m", "acknowledged"), ("size-business-impact", "15m", None),
+        ("first-cause-hypothesis", "15m", None), ("choose-escalation-level", "15m", None)])),
+    # Work not done stays the phase to work on after its window: "Immediate Assessment (0-15 minutes)"
+    (RS_LOW_CSAT, "20m", (), ("P1", "immediate-assessment", [
+        ("confirm-red-status", "15m", "acknowledged"), ("size-business-impact", "15m", None),
+        ("first-cause-hypothesis", "15m", None), ("choose-escalation-level", "15m", None)])),
+    # "Client Notification (15-30 minutes): Contact client immediately via phone, Send urgent email
+    # confirmation, Provide initial assessment, Set communication schedule"; "Client Notification: <30 minutes"
+    (RS_OUTAGE, "20m", RS_FIRST_HOUR[:1], ("P0", "client-notification", [
+        ("phone-client", "30m", "client_notified"), ("confirm-call-by-email", "30m", None),
+        ("share-first-assessment", "30m", None), ("agree-update-schedule", "30m", None)])),
+    # "Team Mobilization (30-45 minutes): Alert technical lead and specialists, Notify Client Success
+    # Director, Engage implementation team if needed, Activate emergency response protocols";
+    # "Technical Team Mobilization: <45 minutes"
+    (RS_LOW_CSAT, "35m", RS_FIRST_HOUR[:2], ("P1", "team-mobilization", [
+        ("alert-technical-team", "45m", "mobilized"), ("tell-cs-director", "45m", None),
+        ("engage-implementation-team", "45m", None), ("activate-emergency-protocols", "45m", None)])),
+    # "Incident Management Setup (45-60 minutes): Create incident tracking record, Establish communication
+    # war room, Set up status update schedule, Prepare client relationship management"
+    (RS_OUTAGE, "50m", RS_FIRST_HOUR[:3], ("P0", "incident-setup", [
+        ("open-tracking-record", "1h", None), ("open-war-room", "1h", None), ("set-status-updates", "1h", None),
+        ("plan-relationship-care", "1h", None)])),
+    # "Action Timeline: Within 4 Hours"; "Initial Resolution Attempt: <2 hours"; "Escalation (if needed): <4 hours"
+    (RS_OUTAGE, "1h30m", RS_FIRST_HOUR, ("P0", "first-resolution-attempt", [
+        ("first-fix-attempt", "2h", "mitigated"), ("escalate-if-unresolved", "4h", None)])),
+    # "Critical Issues: 95% resolved within 4 hours"; "24-Hour Post-Resolution Actions: System Validation,
+    # Client Follow-up (Satisfaction assessment call), Internal Review"
+    (RS_OUTAGE, "3h", (*RS_FIRST_HOUR, "first-resolution-attempt"), ("P0", "critical-resolution", [
+        ("resolve-critical", "4h", "resolved"), ("critical-validate-system", "28h", None),
+        ("critical-client-confirms", "28h", "client_confirmed"), ("critical-internal-review", "28h", None)])),
+    # "High Priority: 90% resolved within 8 hours", then the same 24-hour post-resolution actions
+    (RS_LOW_CSAT, "5h", (*RS_FIRST_HOUR, "first-resolution-attempt"), ("P1", "high-priority-resolution", [
+        ("resolve-high-priority", "8h", "resolved"), ("high-validate-system", "32h", None),
+        ("high-client-confirms", "32h", "client_confirmed"), ("high-internal-review", "32h", None)])),
+    # The first-hour protocol is for red status: a limited problem (Level 1 only, P2) has no phase
+    ({"business_impact": "minor"}, "0m", (), ("P2", None, [])),
+])
+def test_red_status_phases(answers, elapsed, done, expected):
+    assert working_on("red-status", answers, elapsed, done) == expected
