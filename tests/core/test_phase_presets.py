@@ -96,3 +96,46 @@ RS_FIRST_HOUR = ("immediate-assessment", "client-notification", "team-mobilizati
 ])
 def test_red_status_phases(answers, elapsed, done, expected):
     assert working_on("red-status", answers, elapsed, done) == expected
+
+
+# --------------------------------------------------------------------------
+# SPARK Customer Emergency Protocol
+
+SPARK_P0 = {"business_impact": "stopped"}    # "Customer business is stopped"
+SPARK_P1 = {"workaround": "painful"}         # "Workaround exists but painful"
+SPARK_TRIAGE = [("assess-customer-impact", "15m", None), ("assess-technical-side", "15m", None),
+                ("classify-severity", "15m", None)]
+
+
+@pytest.mark.parametrize(("answers", "elapsed", "done", "expected"), [
+    # "Stage 1: Triage (< 15 minutes)": customer impact, technical assessment, severity classification
+    (SPARK_P0, "0m", (), ("P0", "triage", SPARK_TRIAGE)),
+    ({"business_impact": "minor"}, "5m", (), ("P2", "triage", SPARK_TRIAGE)),
+    # "IMMEDIATE ACTIONS (First 30 minutes): War room activated, Customer communication sent, All WIP paused,
+    # Incident commander assigned, Initial diagnosis started"; "0 min: Internal war room, 15 min: Customer
+    # acknowledgment"
+    (SPARK_P0, "10m", ("triage",), ("P0", "p0-first-actions", [
+        ("open-war-room", "15m", "acknowledged"), ("tell-customer-we-are-on-it", "15m", "client_notified"),
+        ("pause-all-work", "30m", "mobilized"), ("name-incident-commander", "30m", None),
+        ("start-diagnosis", "30m", None)])),
+    # "Resolution Target: < 4 hours"; "WITHIN 24 HOURS OF RESOLUTION: Root cause analysis completed, Prevention
+    # plan created, Customer satisfaction confirmed, Team stress/impact assessment, Process improvement identified"
+    (SPARK_P0, "40m", ("triage", "p0-first-actions"), ("P0", "p0-resolution-learning", [
+        ("p0-resolve", "4h", "resolved"), ("p0-root-cause", "28h", None), ("p0-prevention-plan", "28h", None),
+        ("p0-customer-confirms", "28h", "client_confirmed"), ("p0-team-impact", "28h", None),
+        ("p0-process-improvement", "28h", None)])),
+    # "IMMEDIATE ACTIONS (First 4 hours): Senior person assigned full-time, Customer contacted with timeline,
+    # Work item created in Emergency Queue, Rest of team continues planned work"
+    (SPARK_P1, "1h", ("triage",), ("P1", "p1-first-actions", [
+        ("assign-senior-person", "4h", "mobilized"), ("contact-customer-with-timeline", "4h", "client_notified"),
+        ("add-to-emergency-queue", "4h", None), ("keep-team-on-plan", "4h", None)])),
+    # "Resolution Target: < 24 hours", then the retrospective "WITHIN 24 HOURS OF RESOLUTION"
+    (SPARK_P1, "5h", ("triage", "p1-first-actions"), ("P1", "p1-resolution-learning", [
+        ("p1-resolve", "24h", "resolved"), ("p1-root-cause", "48h", None), ("p1-prevention-plan", "48h", None),
+        ("p1-customer-confirms", "48h", "client_confirmed"), ("p1-team-impact", "48h", None),
+        ("p1-process-improvement", "48h", None)])),
+    # "LOW (P3) - Planned work ... Normal planning process": nothing after triage
+    ({"feature_request": True}, "1h", ("triage",), ("P3", None, [])),
+])
+def test_spark_phases(answers, elapsed, done, expected):
+    assert working_on("spark", answers, elapsed, done) == expected
