@@ -139,3 +139,61 @@ SPARK_TRIAGE = [("assess-customer-impact", "15m", None), ("assess-technical-side
 ])
 def test_spark_phases(answers, elapsed, done, expected):
     assert working_on("spark", answers, elapsed, done) == expected
+
+
+# --------------------------------------------------------------------------
+# Crisis Management Workflow
+
+CRISIS_OUTAGE = {"complete_outage": True}                   # "Complete service outage": P0
+CRISIS_BREACH = {"security_breach": True}                   # "Data breach or security compromise": P0
+CRISIS_HALF_USERS = {"users_affected_pct": 60}              # "Performance issues affecting >50% users": P1
+CRISIS_OUTAGE_WORKFLOW = ("immediate-response", "investigation", "resolution-recovery")
+CRISIS_IMMEDIATE = [
+    ("activate-incident-commander", "5m", "acknowledged"), ("call-in-responders", "5m", "mobilized"),
+    ("open-channels", "5m", None), ("notify-stakeholders-customers", "5m", "client_notified"),
+    ("record-start-time", "5m", None), ("check-dashboards", "5m", None), ("size-scope", "5m", None),
+    ("first-mitigation", "5m", "mitigated")]
+
+
+@pytest.mark.parametrize(("answers", "elapsed", "done", "expected"), [
+    # "Phase 1: Immediate Response (0-5 minutes)": crisis coordination, technical assessment, initial mitigation
+    (CRISIS_OUTAGE, "0m", (), ("P0", "immediate-response", CRISIS_IMMEDIATE)),
+    # "Phase 2: Investigation and Diagnosis (5-30 minutes)": technical analysis, impact assessment, root cause
+    (CRISIS_OUTAGE, "10m", CRISIS_OUTAGE_WORKFLOW[:1], ("P0", "investigation", [
+        ("review-recent-changes", "30m", None), ("read-logs-and-metrics", "30m", None),
+        ("check-dependencies", "30m", None), ("quantify-impact", "30m", None), ("check-data-and-security", "30m", None),
+        ("write-event-timeline", "30m", None), ("confirm-root-cause", "30m", None)])),
+    # "Phase 3: Resolution and Recovery (30 minutes - 2 hours)": fix development, deployment, recovery
+    # validation; "After Crisis: Post-mortem scheduled"
+    (CRISIS_HALF_USERS, "45m", CRISIS_OUTAGE_WORKFLOW[:2], ("P1", "resolution-recovery", [
+        ("build-and-test-fix", "2h", None), ("prepare-rollback", "2h", None), ("roll-out-fix", "2h", None),
+        ("confirm-recovery", "2h", "resolved"), ("watch-for-regressions", "2h", None),
+        ("update-on-recovery", "2h", None), ("book-post-mortem", "2h", None)])),
+    # "Detection → Assessment → Response → Recovery → Post-Mortem": once recovered, the post-mortem is next
+    (CRISIS_OUTAGE, "3h", CRISIS_OUTAGE_WORKFLOW, ("P0", "post-mortem", [
+        ("rebuild-timeline", "8d", None), ("evaluate-response", "8d", None), ("identify-improvements", "8d", None),
+        ("assign-action-items", "8d", None)])),
+    # A breach is P0: the outage workflow's 5 minutes come first, then "Phase 1: Containment (0-15 minutes)"
+    (CRISIS_BREACH, "0m", (), ("P0", "immediate-response", CRISIS_IMMEDIATE)),
+    (CRISIS_BREACH, "6m", ("immediate-response",), ("P0", "security-containment", [
+        ("isolate-systems", "15m", None), ("preserve-evidence", "15m", None), ("size-breach", "15m", None),
+        ("emergency-access-controls", "15m", None)])),
+    # "Phase 2: Investigation (15 minutes - 4 hours)" starts before the outage workflow's recovery (30 minutes)
+    (CRISIS_BREACH, "40m", ("immediate-response", "investigation", "security-containment"),
+     ("P0", "security-investigation", [
+         ("trace-attack-vector", "4h", None), ("size-compromise", "4h", None),
+         ("involve-legal-compliance", "4h", None)])),
+    # "Phase 3: Eradication and Recovery (4-24 hours)", before the post-mortem
+    (CRISIS_BREACH, "5h", (*CRISIS_OUTAGE_WORKFLOW, "security-containment", "security-investigation"),
+     ("P0", "security-eradication", [
+         ("remove-malicious-code", "24h", None), ("harden-and-monitor", "24h", None),
+         ("restore-clean-backups", "24h", "resolved")])),
+    # "Workflow 3: Data Loss or Corruption Crisis": stop writes, clean backup, restore, validate, resume
+    ({"data_loss": True}, "6m", ("immediate-response",), ("P0", "data-recovery", [
+        ("stop-writes", "2h", None), ("find-clean-backup", "2h", None), ("restore-from-backup", "2h", None),
+        ("validate-restored-data", "2h", None), ("resume-under-watch", "2h", None)])),
+    # "MEDIUM (P2): Minor feature issues": the production outage workflow is for P0 and P1
+    ({"business_impact": "minor"}, "0m", (), ("P2", None, [])),
+])
+def test_crisis_phases(answers, elapsed, done, expected):
+    assert working_on("crisis", answers, elapsed, done) == expected
