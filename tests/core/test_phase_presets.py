@@ -197,3 +197,67 @@ CRISIS_IMMEDIATE = [
 ])
 def test_crisis_phases(answers, elapsed, done, expected):
     assert working_on("crisis", answers, elapsed, done) == expected
+
+
+# --------------------------------------------------------------------------
+# TeamFlow Escalation Policies & Procedures
+
+TF_SECURITY_FIRST = [
+    ("security-isolate", "15m", None), ("security-alert-team", "15m", "mobilized"),
+    ("security-start-log", "15m", None), ("security-acknowledge", "15m", "client_notified"),
+    ("security-run-playbook", "15m", None)]
+
+
+@pytest.mark.parametrize(("answers", "elapsed", "done", "expected"), [
+    # "1. Security Incident Escalation, Immediate Actions (0-15 minutes): Secure the Environment, Notify Security
+    # Team, Document Everything, Customer Communication: Acknowledge receipt, avoid details, Activate Incident
+    # Response"
+    ({"security_breach": True}, "0m", (), ("P0", "security-first-actions", TF_SECURITY_FIRST)),
+    # "Follow-up Actions (15-60 minutes): Executive Notification, Legal Review, Customer Updates every 30 minutes,
+    # External Notifications, Media Monitoring"
+    ({"security_breach": True}, "20m", ("security-first-actions",), ("P0", "security-follow-up", [
+        ("security-brief-executives", "1h", None), ("security-legal-review", "1h", None),
+        ("security-regulators", "1h", None), ("security-watch-media", "1h", None)])),
+    # "2. Service Outage Escalation, Immediate Actions (0-15 minutes): Status Page Update, Engineering Notification,
+    # Customer Communication: Send service disruption notice, Management Alert, Monitor Social Media"
+    ({"complete_outage": True}, "0m", (), ("P0", "outage-first-actions", [
+        ("outage-status-page", "15m", None), ("outage-page-on-call", "15m", "mobilized"),
+        ("outage-disruption-notice", "15m", "client_notified"), ("outage-alert-managers", "15m", None),
+        ("outage-watch-social", "15m", None)])),
+    # "API downtime affecting multiple customers" is an outage too; "Follow-up Actions (15-60 minutes): Root Cause
+    # Analysis, Vendor Communication, Customer Success, Regular Updates, Post-Incident Review"
+    ({"other_customers_affected": "yes", "business_impact": "stopped"}, "20m", ("outage-first-actions",),
+     ("P0", "outage-follow-up", [
+         ("outage-root-cause", "1h", None), ("outage-vendors", "1h", None), ("outage-enterprise-csms", "1h", None),
+         ("outage-book-review", "1h", None)])),
+    # "3. Legal/Compliance Escalation, Immediate Actions (0-15 minutes): Preserve Records, Legal Notification,
+    # Executive Alert, Customer Response, Document Control"
+    ({"legal_compliance": True}, "5m", (), ("P0", "legal-first-actions", [
+        ("legal-preserve-records", "15m", None), ("legal-notify", "15m", "mobilized"),
+        ("legal-alert-executives", "15m", None), ("legal-acknowledge", "15m", "client_notified"),
+        ("legal-secure-documents", "15m", None)])),
+    # "Follow-up Actions (15-60 minutes): Legal Counsel, Compliance Review, Response Preparation, Internal
+    # Communication, Follow-up Plan"
+    ({"legal_compliance": True}, "30m", ("legal-first-actions",), ("P0", "legal-follow-up", [
+        ("legal-call-counsel", "1h", None), ("legal-compliance-check", "1h", None), ("legal-draft-reply", "1h", None),
+        ("legal-brief-team", "1h", None), ("legal-communication-plan", "1h", None)])),
+    # "4. Enterprise Customer Escalation, Immediate Actions (0-1 hour): Account Review, Success Manager,
+    # Management Alert, Priority Handling, Initial Response"
+    ({"customer_tier": "enterprise"}, "10m", (), ("P1", "enterprise-first-actions", [
+        ("enterprise-account-review", "1h", None), ("enterprise-tell-csm", "1h", None),
+        ("enterprise-tell-vp", "1h", None), ("enterprise-front-of-queue", "1h", None),
+        ("enterprise-acknowledge", "1h", "client_notified")])),
+    # "Follow-up Actions (1-4 hours): Executive Involvement, Solution Planning, Resource Allocation, Communication
+    # Plan, Relationship Review"
+    ({"customer_tier": "enterprise"}, "2h", ("enterprise-first-actions",), ("P1", "enterprise-follow-up", [
+        ("enterprise-c-level", "4h", None), ("enterprise-resolution-plan", "4h", None),
+        ("enterprise-dedicated-resources", "4h", "mobilized"), ("enterprise-update-schedule", "4h", None),
+        ("enterprise-account-health", "4h", None)])),
+    # An enterprise customer's breach: the security procedure's 15 minutes come before the enterprise hour
+    ({"customer_tier": "enterprise", "security_breach": True}, "0m", (),
+     ("P0", "security-first-actions", TF_SECURITY_FIRST)),
+    # "Refund requests over $1,000" is a priority escalation without a procedure of its own
+    ({"refund_amount": 5000}, "0m", (), ("P1", None, [])),
+])
+def test_teamflow_phases(answers, elapsed, done, expected):
+    assert working_on("teamflow", answers, elapsed, done) == expected
