@@ -261,3 +261,41 @@ TF_SECURITY_FIRST = [
 ])
 def test_teamflow_phases(answers, elapsed, done, expected):
     assert working_on("teamflow", answers, elapsed, done) == expected
+
+
+# --------------------------------------------------------------------------
+# Growth Engine Escalation Procedures
+
+
+@pytest.mark.parametrize(("answers", "elapsed", "done", "expected"), [
+    # "Initial Response (Level 1): Step 1 Issue Triage, Step 2 Documentation, Step 3 Escalation Decision";
+    # Level 1 "Escalation: If not resolved in 30 minutes"
+    ({"complete_outage": True}, "0m", (), ("P0", "level-1-response", [
+        ("triage-issue", "30m", None), ("try-documented-fixes", "30m", None), ("log-incident-ticket", "30m", None),
+        ("decide-escalation", "30m", None)])),
+    # "P0 - Critical: Response Time: 5 minutes, Resolution Time: 2 hours, Escalation: Immediate to Level 4";
+    # "Issue Resolution: Verify Resolution ... Document Resolution"
+    ({"complete_outage": True}, "10m", ("level-1-response",), ("P0", "p0-critical", [
+        ("p0-respond", "5m", "acknowledged"), ("p0-raise-to-level-4", "5m", None),
+        ("p0-confirm-fixed", "2h", "resolved"), ("p0-record-resolution", "2h", None)])),
+    # "P1 - High: Response Time: 15 minutes, Resolution Time: 4 hours, Escalation: Level 3 within 1 hour"
+    ({"system_affected": "core"}, "20m", ("level-1-response",), ("P1", "p1-high", [
+        ("p1-respond", "15m", "acknowledged"), ("p1-raise-to-level-3", "1h", None),
+        ("p1-confirm-fixed", "4h", "resolved"), ("p1-record-resolution", "4h", None)])),
+    # "P2 - Medium: Response Time: 1 hour, Resolution Time: 8 hours, Escalation: Level 2 within 2 hours"
+    ({"business_impact": "minor"}, "45m", ("level-1-response",), ("P2", "p2-medium", [
+        ("p2-respond", "1h", "acknowledged"), ("p2-raise-to-level-2", "2h", None),
+        ("p2-confirm-fixed", "8h", "resolved"), ("p2-record-resolution", "8h", None)])),
+    # "P3 - Low: Response Time: 4 hours, Resolution Time: 24 hours, Escalation: Level 1 within 4 hours"
+    ({"feature_request": True}, "1h", ("level-1-response",), ("P3", "p3-low", [
+        ("p3-respond", "4h", "acknowledged"), ("p3-confirm-fixed", "24h", "resolved"),
+        ("p3-record-resolution", "24h", None)])),
+    # Unfinished Level 1 work stays first, even for a P0 past its 30 minutes
+    ({"complete_outage": True}, "40m", (), ("P0", "level-1-response", [
+        ("triage-issue", "30m", None), ("try-documented-fixes", "30m", None), ("log-incident-ticket", "30m", None),
+        ("decide-escalation", "30m", None)])),
+    # "Verify Resolution: Confirm issue is fully resolved": every step done, nothing left
+    ({"feature_request": True}, "25h", ("level-1-response", "p3-low"), ("P3", None, [])),
+])
+def test_growth_engine_phases(answers, elapsed, done, expected):
+    assert working_on("growth-engine", answers, elapsed, done) == expected
