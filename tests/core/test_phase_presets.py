@@ -299,3 +299,39 @@ def test_teamflow_phases(answers, elapsed, done, expected):
 ])
 def test_growth_engine_phases(answers, elapsed, done, expected):
     assert working_on("growth-engine", answers, elapsed, done) == expected
+
+
+# --------------------------------------------------------------------------
+# Default policy (a synthesis: each phase says which playbooks it follows)
+
+DEFAULT_TRIAGE = [("assess-customer-impact", "15m", None), ("assess-technical-side", "15m", None),
+                  ("classify-severity", "15m", None)]
+
+
+@pytest.mark.parametrize(("answers", "elapsed", "done", "expected"), [
+    # SPARK "Stage 1: Triage (< 15 minutes)", for every severity
+    ({"complete_outage": True}, "0m", (), ("P0", "triage", DEFAULT_TRIAGE)),
+    ({"business_impact": "minor"}, "5m", (), ("P2", "triage", DEFAULT_TRIAGE)),
+    # red-status "Client Notification (15-30 minutes)": phone, email confirmation, assessment, schedule
+    ({"complete_outage": True}, "20m", ("triage",), ("P0", "notify-client", [
+        ("phone-client", "30m", "client_notified"), ("email-first-assessment", "30m", None),
+        ("agree-update-times", "30m", None)])),
+    # red-status "Team Mobilization (30-45 minutes)"; SPARK "War room activated", red-status "Establish
+    # communication war room"
+    ({"business_impact": "major"}, "35m", ("triage", "notify-client"), ("P1", "mobilize", [
+        ("alert-technical-lead", "45m", "mobilized"), ("tell-leadership", "45m", None),
+        ("open-war-room", "45m", None)])),
+    # red-status and SPARK "Critical ... 4 hours"; SPARK "Customer satisfaction confirmed" and red-status
+    # "Satisfaction assessment call" within 24 hours of resolution
+    ({"complete_outage": True}, "1h", ("triage", "notify-client", "mobilize"), ("P0", "p0-resolution", [
+        ("p0-resolve", "4h", "resolved"), ("p0-client-confirms", "28h", "client_confirmed"),
+        ("p0-root-cause-and-prevention", "28h", None)])),
+    # SPARK and TeamFlow "High ... 24 hours", then the same confirmation within a day
+    ({"business_impact": "major"}, "1h", ("triage", "notify-client", "mobilize"), ("P1", "p1-resolution", [
+        ("p1-resolve", "24h", "resolved"), ("p1-client-confirms", "48h", "client_confirmed"),
+        ("p1-root-cause-and-prevention", "48h", None)])),
+    # A P2 has only the triage phase
+    ({"business_impact": "minor"}, "20m", ("triage",), ("P2", None, [])),
+])
+def test_default_phases(answers, elapsed, done, expected):
+    assert working_on("default", answers, elapsed, done) == expected
