@@ -335,3 +335,31 @@ DEFAULT_TRIAGE = [("assess-customer-impact", "15m", None), ("assess-technical-si
 ])
 def test_default_phases(answers, elapsed, done, expected):
     assert working_on("default", answers, elapsed, done) == expected
+
+
+# --------------------------------------------------------------------------
+# Across the presets
+
+
+PRESETS = ["crisis", "default", "growth-engine", "red-status", "spark", "teamflow"]
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_step_is_short_names_its_section_and_stays_in_its_phase(name):
+    # A responder reads a step under pressure: one short imperative line, the playbook section it comes from,
+    # due inside its phase's window.
+    problems = [
+        f"{phase.key}/{step.key}"
+        for phase in load_preset(name).phases for step in phase.steps
+        if len(step.title) > 70 or not step.section or not phase.start <= step.due <= phase.end
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize(("name", "without_steps"), [
+    # "Action Timeline: Within 4 Hours" spans the first hour: its actions are the first-hour phases' steps.
+    ("red-status", ["action-window"]),
+    ("spark", []), ("crisis", []), ("teamflow", []), ("growth-engine", []), ("default", []),
+])
+def test_phases_without_steps(name, without_steps):
+    assert [phase.key for phase in load_preset(name).phases if not phase.steps] == without_steps
