@@ -371,6 +371,8 @@ def test_crisis_phases_and_roles():
         ("security-containment", "0m", "15m"),
         ("security-investigation", "15m", "4h"),
         ("security-eradication", "4h", "24h"),
+        ("data-recovery", "0m", "2h"),
+        ("post-mortem", "24h", "8d"),
     ]
     assert [r.key for r in policy.roles] == [
         "incident_commander", "technical_lead", "security_lead", "communications_lead", "operations_lead", "csm",
