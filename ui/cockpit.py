@@ -169,8 +169,8 @@ def _phase_steps(view: IncidentView, user: CurrentUser, expected: int, editable:
     phase = view.current_phase
     if phase is not None:
         st.markdown(f"**Now: {markdown_literal(phase.title)}**")
-        st.caption(f"{local_time(phase.start, user.time_zone, '%H:%M')}–{local_time(phase.end, user.time_zone)}"
-                   f" · {markdown_literal(phase.section)}")
+        st.caption(f"{local_time(phase.start, user.time_zone, '%a %H:%M')} to "
+                   f"{local_time(phase.end, user.time_zone, '%a %H:%M')} · {markdown_literal(phase.section)}")
         for step in phase.steps:
             text, action = st.columns([5, 2], vertical_alignment="center")
             due = (f"done {local_time(step.done_at, user.time_zone, '%H:%M')}" if step.done_at

@@ -153,3 +153,40 @@ def test_an_action_item_form_empties_after_a_save_and_keeps_its_text_after_a_ref
     with session_scope(app_db) as s:
         assert s.scalars(select(ActionItem.title).where(ActionItem.incident_id == iid)).all() == [
             "Call the client's CTO"]
+
+
+def _now_phase(at) -> str:
+    shown = [visible_text(str(m.value)).strip("*") for m in at.markdown]
+    return next(text for text in shown if text.startswith("Now: "))
+
+
+def test_the_current_phase_shows_its_steps_and_moves_on_when_they_are_done(workspace, app_db):
+    # SPARK P0, detected 5 minutes ago: Stage 1 (triage, 0-15 min) comes first, then the P0 first actions.
+    iid = open_test_incident(app_db, "Acme Corp", {"complete_outage": True, "business_impact": "stopped"},
+                             policy="spark", minutes_ago=5)
+    at = incident_page("csm1", iid)
+    assert not at.exception
+    assert _now_phase(at) == "Now: Run the emergency triage checklist and classify"
+    steps = [b.key for b in at.button if b.key and b.key.startswith("step_")]
+    assert steps == ["step_assess-customer-impact", "step_assess-technical-side", "step_classify-severity"]
+    for key in steps:
+        at.button(key=key).click().run()
+        assert not at.exception
+    # Stage 1 done: the P0 first actions are next, and their first step records the acknowledgment.
+    assert _now_phase(at) == "Now: War room, customer told, work paused, incident commander, diagnosis begun"
+    assert at.button(key="step_open-war-room").label == "Acknowledged"
+    at.button(key="step_open-war-room").click().run()
+    row = _row(app_db, iid)
+    assert row.acknowledged_at is not None and row.status == "acknowledged"
+    assert set(row.steps_done) == {"assess-customer-impact", "assess-technical-side", "classify-severity"}
+    assert not [b for b in at.button if b.key == "step_open-war-room"], "a done step has no button"
+    assert [b.key for b in at.button if b.key and b.key.startswith("step_")][0] == "step_tell-customer-we-are-on-it"
+    assert "Done: Open the war room: a chat channel or a video call." in _toasts(at)
+
+
+def test_a_reader_sees_the_steps_but_no_buttons(workspace, app_db):
+    iid = open_test_incident(app_db, "Globex", {"complete_outage": True, "business_impact": "stopped"},
+                             policy="spark", minutes_ago=5)
+    at = incident_page("csm1", iid)
+    assert _now_phase(at) == "Now: Run the emergency triage checklist and classify"
+    assert not [b for b in at.button if b.key and b.key.startswith(("step_", "ms_", "cockpit_"))]
