@@ -180,7 +180,7 @@ def test_the_current_phase_shows_its_steps_and_moves_on_when_they_are_done(works
     assert row.acknowledged_at is not None and row.status == "acknowledged"
     assert set(row.steps_done) == {"assess-customer-impact", "assess-technical-side", "classify-severity"}
     assert not [b for b in at.button if b.key == "step_open-war-room"], "a done step has no button"
-    assert [b.key for b in at.button if b.key and b.key.startswith("step_")][0] == "step_tell-customer-we-are-on-it"
+    assert next(b.key for b in at.button if b.key and b.key.startswith("step_")) == "step_tell-customer-we-are-on-it"
     assert "Done: Open the war room: a chat channel or a video call." in _toasts(at)
 
 
