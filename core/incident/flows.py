@@ -385,7 +385,11 @@ def move_status(
         # clocks run again until the incident is resolved anew.
         changes["resolved_at"] = [incident.resolved_at, None]
         changes["closed_at"] = [incident.closed_at, None]
+        # The fix did not hold: the client's confirmation of it no longer stands either.
+        if incident.client_confirmed_at is not None:
+            changes["client_confirmed_at"] = [incident.client_confirmed_at, None]
         incident.resolved_at, incident.closed_at, incident.reopened_at = None, None, now
+        incident.client_confirmed_at = None
     elif to is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_at is None:
         incident.acknowledged_at = now
     elif to is IncidentStatus.MOBILIZED and incident.mobilized_at is None:

@@ -320,6 +320,9 @@ class Phase(PolicyModel):
             if step.due < self.start:
                 raise policy_error(f"step '{step.key}' is due before its phase starts ({duration_notation(self.start)}"
                                    " after detection)", ["steps", i, "due"])
+            if step.due > self.end:
+                raise policy_error(f"step '{step.key}' is due after its phase ends ({duration_notation(self.end)} "
+                                   "after detection): move it to a later phase or widen this one", ["steps", i, "due"])
         return self
 
 

@@ -20,13 +20,17 @@ def _prepare(engine, ids):
                       owner_id=ids["carl"], time_zone="Europe/Paris"))
 
 
+def _toast(page, text: str):
+    return page.locator("[data-testid='stToast']").filter(has_text=text).first
+
+
 def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path):
     with running_server(tmp_path, {"carl": "csm"}, prepare=_prepare) as server:
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         open_app(page, f"{server.url}/triage")
         expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
         sign_in(page, "carl", TEST_PASSWORD)
-        expect(page.get_by_role("heading", name="Triage")).to_be_visible(timeout=20000)
+        expect(page.get_by_role("heading", name="Triage").first).to_be_visible(timeout=20000)
 
         page.get_by_label("Title").fill("Checkout returns errors for every order")
         page.get_by_label("Title").press("Tab")
@@ -47,10 +51,32 @@ def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path
         page.wait_for_function("(b) => { const h = [...document.querySelectorAll('h3')].find("
                                "e => e.innerText.startsWith('Acknowledge:')); return h && h.innerText !== b; }",
                                arg=before, timeout=15000)
-        for button in ("Acknowledged now", "Client notified now", "Team mobilised now", "Resolved now", "Closed now"):
-            page.get_by_role("button", name=button).click()
+        # The current phase's steps are on top; recording the first moves the next step into first place.
+        expect(page.get_by_text("Now: Classify with the checklist").first).to_be_visible(timeout=20000)
+        first_step = page.get_by_text("Assess the customer impact", exact=False).first
+        expect(first_step).to_be_visible()
+        page.get_by_role("button", name="Done").first.click()
+        wait_idle(page)
+        expect(_toast(page, "Done: Assess the customer impact")).to_be_visible(timeout=20000)
+        expect(page.get_by_role("button", name="Done")).to_have_count(2, timeout=20000)
+        # The main path, one click each, all above the fold at this viewport.
+        for button, recorded in (("Acknowledge now", "Acknowledged"), ("Client notified now", "Client notified"),
+                                 ("Team mobilised now", "Team mobilised"), ("Resolved now", "Resolved")):
+            control = page.get_by_role("button", name=button, exact=True)
+            top = control.evaluate("e => e.getBoundingClientRect().bottom")
+            assert top <= 1000, f"{button} needs scrolling ({top:.0f} px)"
+            control.click()
             wait_idle(page)
-            expect(page.get_by_text(button.replace(" now", "") + " recorded.").first).to_be_visible(timeout=20000)
+            expect(_toast(page, recorded + " recorded.")).to_be_visible(timeout=20000)
+        # Closing asks first: nothing is closed until the dialog is answered.
+        page.get_by_role("button", name="Close incident…").click()
+        wait_idle(page)
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_text("Close incident? Its record is final")).to_be_visible(timeout=20000)
+        dialog.get_by_role("button", name="Yes, close it").click()
+        wait_idle(page)
+        expect(_toast(page, "Incident closed.")).to_be_visible(timeout=20000)
+        expect(page.get_by_text("Closed", exact=True).first).to_be_visible(timeout=20000)
         table = page.locator("[data-testid='stTable']").first.inner_text()
         for clock in ("Acknowledge", "Notify the client", "Mobilise the team", "Resolve"):
             assert clock in table

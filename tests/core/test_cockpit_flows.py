@@ -96,6 +96,12 @@ def test_the_client_confirms_the_fix_only_after_resolution(engine):
         assert (row.status, row.client_confirmed_at) == ("resolved", NOW + 30 * MIN)
         view = load(s, iid, now=NOW + 31 * MIN)
     assert view is not None and view.milestones["client_confirmed"] == NOW + 30 * MIN
+    # Reopened: the fix did not hold, so the client's confirmation of it no longer stands.
+    with session_scope(engine) as s:
+        incidents.move_status(s, incident_id=iid, target="reopened", actor=SYSTEM, now=NOW + 60 * MIN,
+                              reason="errors are back")
+    with session_scope(engine) as s:
+        assert s.get(Incident, iid).client_confirmed_at is None
 
 
 def test_a_step_not_in_the_policy_is_refused_naming_the_steps_there_are(engine):

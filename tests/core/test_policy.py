@@ -658,6 +658,10 @@ def test_phase_steps_load():
         # A step is due at an offset from detection, never before its phase starts.
         ("due: 30m, milestone", "due: 10m, milestone",
          "broken.yaml:34: phases[0].steps[0].due: step 'call' is due before its phase starts (15m after detection)"),
+        # ...nor after it ends: a phase's window covers its steps.
+        ("due: 30m, milestone", "due: 40m, milestone",
+         "broken.yaml:34: phases[0].steps[0].due: step 'call' is due after its phase ends (30m after detection): "
+         "move it to a later phase or widen this one"),
         # Step keys are unique across the whole policy (the incident stores ticked steps by key)...
         ("key: alert", "key: call",
          "broken.yaml:42: phases[1].steps[0].key: step key 'call' is used twice; step keys are unique across phases"),
