@@ -14,16 +14,11 @@ from core.people.access import Role
 from db.engine import session_scope
 from db.models import Account, Incident
 from tests.literal_text import visible_text
-from tests.pages.conftest import REPO, open_test_incident, page_as, texts
+from tests.pages.conftest import app_test, open_test_incident, page_as, texts
 
 
 def page(script: str, username: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / script), default_timeout=20)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
+    return app_test(script, username, timeout=20, query=params).run()
 
 
 def account(app_db, name: str) -> Account:

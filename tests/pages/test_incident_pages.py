@@ -5,17 +5,12 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Escalation, Incident
 from tests.literal_text import visible_text
-from tests.pages.conftest import REPO, open_test_incident, page_as, texts
+from tests.pages.conftest import app_test, open_test_incident, page_as, texts
 
 
 def incident_page(username: str, incident_id: int):
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(REPO / "pages/incident.py"), default_timeout=20)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.query_params["id"] = str(incident_id)
-    return at.run()
+    return app_test("pages/incident.py", username, timeout=20, query={"id": str(incident_id)}).run()
 
 
 def _incident(app_db, incident_id):

@@ -14,7 +14,7 @@ from core.report.lifecycle import ReportKind
 from core.report.sections import SECTIONS
 from db.engine import session_scope
 from db.models import ActionItem, IncidentReport, ReviewTask, User
-from tests.pages.conftest import REPO, open_test_incident, texts
+from tests.pages.conftest import app_test, open_test_incident, texts
 
 ANSWERS = {"business_impact": "stopped", "complete_outage": True, "revenue_impact_per_hour": 5000}
 
@@ -30,13 +30,8 @@ def resolved_incident(app_db, account="Acme Corp", title="Checkout down"):
 
 
 def page(script, username, incident_id):
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(REPO / script), default_timeout=30)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.query_params["id"] = str(incident_id)
-    return at.run()
+    return app_test(script, username, timeout=30, query={"id": str(incident_id)}).run()
 
 
 def _report(app_db, iid, kind="report"):
