@@ -10,6 +10,8 @@ database is not ready.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
 from core.people.access import PAGE_ACCESS, ROLE_LABELS, can_open, roles_for
@@ -18,6 +20,8 @@ from db.migrate import DatabaseNotReady, prepare_database
 from ui import auth
 from ui.auth import CurrentUser
 from ui.forms import password_change_form
+from ui.links import page_link
+from ui.navigation import spec
 from ui.save import show_saved
 
 
@@ -31,12 +35,14 @@ def require_database() -> None:
         st.stop()
 
 
-def id_from_link(title: str, how_to_open: str) -> int:
-    """The number in this page's `?id=`; without one, title the page, say how to open it and stop."""
+def id_from_link(title: str, how_to_open: str, ways_in: Sequence[str] = ()) -> int:
+    """The number in this page's `?id=`; without one, title the page, say how to open it, link `ways_in`, stop."""
     raw = st.query_params.get("id", "")
     if not raw.isdigit():
         st.title(title)
         st.info(how_to_open)
+        for key in ways_in:
+            page_link(key, spec(key).title, icon=spec(key).icon)
         st.stop()
     return int(raw)
 

@@ -59,6 +59,30 @@ def page_as(script: str, username: str | None, timeout: float = 15) -> AppTest:
     return app_test(script, username, timeout=timeout).run()
 
 
+def page_links(at: AppTest) -> list[tuple[str, dict[str, str], str]]:
+    """Every st.page_link the run drew: (target page's url path, its query, its label as read); home's path is ""."""
+    import re
+    from urllib.parse import parse_qsl
+
+    def read(label: str) -> str:
+        return visible_text(re.sub(r"(?<!\\)\*\*", "", label))  # bold is the app's own markup, not the text
+
+    return [(link.proto.page, dict(parse_qsl(link.proto.query_string)), read(link.proto.label))
+            for link in at.get("page_link")]
+
+
+def links_to(at: AppTest, page: str, **query: object) -> list[str]:
+    """The labels of the page links to `page` whose query is exactly `query`."""
+    wanted = {name: str(value) for name, value in query.items()}
+    return [label for target, params, label in page_links(at) if target == page and params == wanted]
+
+
+def tick_row(at: AppTest, key: str, row: int = 0) -> AppTest:
+    """Tick the box of `row` in the table keyed `key` (as a reader does) and run."""
+    at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return at.run()
+
+
 def texts(at: AppTest) -> str:
     """Every piece of text a page showed, as the reader sees it (Markdown escapes undone), joined for `in` checks."""
     parts = []

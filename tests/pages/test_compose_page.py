@@ -25,7 +25,7 @@ from db.engine import session_scope
 from db.models import Account, Communication, Contact, Incident
 from tests.core.test_communications import Collector, free_port
 from tests.literal_text import visible_text
-from tests.pages.conftest import app_test, open_test_incident, page_as, texts
+from tests.pages.conftest import app_test, links_to, open_test_incident, page_as, texts
 
 P1 = {"business_impact": "major"}  # red-status: first notice within 30 min, then every hour
 
@@ -275,7 +275,7 @@ def test_incident_page_links_to_compose_and_shows_the_log(acme, app_db):
     at = app_test("pages/incident.py", "csm1", timeout=30, query={"id": str(acme)}).run()
     assert not at.exception, at.exception
     shown = texts(at)
-    assert f"/compose?id={acme}" in shown
+    assert links_to(at, "compose", id=acme) == ["Write to the client"]
     assert any("Email · system → ana@acme.example · Update 1: Checkout down" in visible_text(e.label)
                for e in at.expander)
     assert "Exact words sent." in shown
