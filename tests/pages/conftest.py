@@ -60,7 +60,7 @@ def page_as(script: str, username: str | None, timeout: float = 15) -> AppTest:
 
 
 def page_links(at: AppTest) -> list[tuple[str, dict[str, str], str]]:
-    """Every st.page_link the run drew: (target page's url path, its query, its label as read); home's path is ""."""
+    """Every st.page_link the run drew: (target page's url path, its query, its label as read)."""
     import re
     from urllib.parse import parse_qsl
 
