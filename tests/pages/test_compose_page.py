@@ -275,7 +275,7 @@ def test_incident_page_links_to_compose_and_shows_the_log(acme, app_db):
     at = app_test("pages/incident.py", "csm1", timeout=30, query={"id": str(acme)}).run()
     assert not at.exception, at.exception
     shown = texts(at)
-    assert links_to(at, "compose", id=acme) == ["Write to the client"]
+    assert "Write to the client" in links_to(at, "compose", id=acme)
     assert any("Email · system → ana@acme.example · Update 1: Checkout down" in visible_text(e.label)
                for e in at.expander)
     assert "Exact words sent." in shown
