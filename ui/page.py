@@ -82,11 +82,12 @@ def _sidebar(user: CurrentUser, authenticator) -> None:
 
 def _go_to_incident() -> None:
     # A form: typing the number and pressing Enter is one action, and a half-typed number never navigates.
+    # The button is not "Open incident": Triage has that one, and it opens a new incident.
     with st.form("go_to_incident", border=False, enter_to_submit=True):
         number = st.number_input("Go to incident #", min_value=1, max_value=2**31 - 1, step=1, value=None,
                                  placeholder="number",
                                  key="go_to_incident_number")
-        if st.form_submit_button("Open incident", icon=":material/arrow_forward:", width="stretch"):
+        if st.form_submit_button("Go", icon=":material/arrow_forward:", width="stretch"):
             if number is None:
                 st.warning("Type an incident number first.")
             elif incident_exists(int(number)):

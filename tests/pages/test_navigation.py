@@ -77,7 +77,7 @@ def test_opening_an_incident_from_triage_links_to_it(workspace, app_db):
 
 def go_to_incident(at, number: int):
     at.sidebar.number_input(key="go_to_incident_number").set_value(number)
-    return at.sidebar.button[[b.label for b in at.sidebar.button].index("Open incident")].click().run()
+    return at.sidebar.button[[b.label for b in at.sidebar.button].index("Go")].click().run()
 
 
 @pytest.mark.parametrize("start", ["pages/home.py", "pages/board.py", "pages/policies.py"])
