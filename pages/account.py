@@ -13,8 +13,8 @@ from ui.page import id_from_link, page_setup
 
 user = page_setup("account", "Account", ":material/domain:")
 
-account_id = id_from_link(
-    "Account", "Open an account from the [Accounts](/accounts) page or the [Account health](/health) page.")
+account_id = id_from_link("Account", "Open an account from the Accounts page or the Account health page.",
+                          ways_in=("accounts", "health"))
 editor, now = editor_of(user), utcnow()
 page = account_page(account_id, viewer=editor, now=now)
 if page is None:

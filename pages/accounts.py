@@ -7,6 +7,7 @@ from core.account import service as account_service
 from core.account.views import accounts_page
 from ui.account_forms import account_form, editor_of, import_panel, save_account
 from ui.auth import utcnow
+from ui.links import opening_table
 from ui.page import page_setup
 
 user = page_setup("accounts", "Accounts", ":material/business:")
@@ -21,14 +22,13 @@ if not rows:
     st.info("You own no account yet. A lead assigns accounts to CSMs." if not account_service.may_create(editor)
             else "No account yet: create one below or import a CSV.")
 else:
-    st.dataframe(pd.DataFrame([{
-        "Open": f"/account?id={a.id}", "Name": a.name, "Tier": a.tier, "ACV": float(a.annual_contract_value),
+    opening_table(pd.DataFrame([{
+        "Name": a.name, "Tier": a.tier, "ACV": float(a.annual_contract_value),
         "Renewal": a.renewal_date, "Owner": a.owner, "Contacts": a.contacts,
         **({"Archived": a.archived} if show_archived else {}),
-    } for a in rows]), hide_index=True, width="stretch", column_config={
-        "Open": st.column_config.LinkColumn("Open", display_text="open"),
-        "ACV": st.column_config.NumberColumn("ACV", format="%.0f"),
-    })
+    } for a in rows]), [a.id for a in rows], key="accounts_table", target="account",
+        hint="Tick a row's box to open the account.",
+        column_config={"ACV": st.column_config.NumberColumn("ACV", format="%.0f")})
     st.caption(f"{len(rows)} account(s).")
 
 if account_service.may_create(editor):

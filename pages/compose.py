@@ -16,6 +16,7 @@ from ui import compose_view as view
 from ui.auth import utcnow
 from ui.format import local_time, time_left
 from ui.incident_actions import remember_version, seen_version
+from ui.links import incident_link
 from ui.page import page_setup
 
 user = page_setup("compose", "Write to the client", ":material/mail:")
@@ -48,7 +49,8 @@ notice = view.pop_notice(incident_id)
 if notice:
     st.success(markdown_literal(notice))
 due = source.next_update_due_at
-st.markdown(f"[Open incident #{incident_id}](/incident?id={incident_id}) · {source.severity} · " + (
+incident_link(incident_id, f"Open incident #{incident_id}", icon=":material/crisis_alert:")
+st.markdown(f"{source.severity} · " + (
     f"next client update due **{local_time(due, user.time_zone)}** ({time_left(due, now)})" if due
     else "no client update due"))
 

@@ -16,6 +16,7 @@ from ui.account_risk import home_panel as at_risk_home_panel
 from ui.auth import utcnow
 from ui.compose_view import updates_due_panel
 from ui.format import local_time, time_left
+from ui.links import opening_table, page_link
 from ui.page import page_setup
 from ui.report_panels import my_overdue_actions
 
@@ -37,11 +38,12 @@ updates_due_panel(list(home.updates_due), user.time_zone, now, team=team)
 
 st.subheader("Team's open incidents, most urgent first" if team else "My open incidents")
 if team and home.team_open > len(listed):
-    st.caption(f"The {len(listed)} most urgent of {home.team_open}; the [incident list](/incidents) has them all.")
+    st.caption(f"The {len(listed)} most urgent of {home.team_open} open.")
+    page_link("incidents", f"All {home.team_open} open incidents", icon=":material/list_alt:")
 if not listed:
     st.success("No incident is open." if team else "No open incident is assigned to you or to an account you own.")
 else:
-    st.dataframe(pd.DataFrame([{
+    opening_table(pd.DataFrame([{
         "ID": row.id,
         "Severity": row.severity + (" · RED" if row.red_status else ""),
         "Account": f"{row.account} ({row.tier})",
@@ -54,7 +56,7 @@ else:
             f"{clock_label(row.next_deadline_clock or '')}: "
             f"{time_left(row.next_deadline_at, now)}" if row.next_deadline_at else "—"
         ),
-    } for row in listed]), hide_index=True, width="stretch")
+    } for row in listed]), [row.id for row in listed], key="home_incidents")
 
 my_overdue_actions(user, team=team)
 

@@ -13,7 +13,8 @@ from ui.page import id_from_link, page_setup
 user = page_setup("postmortem", "Post-mortem", ":material/psychology:")
 incident_id = id_from_link(
     "Post-mortem",
-    "Open a resolved incident and follow its post-mortem link, or add `?id=<number>` to this page's address.")
+    "Open a resolved incident and follow its post-mortem link, or add `?id=<number>` to this page's address.",
+    ways_in=("incidents",))
 view, page = panel.open_document(incident_id, ReportKind.POSTMORTEM, user)
 editor = view.editor
 

@@ -14,7 +14,8 @@ from ui.page import id_from_link, page_setup
 user = page_setup("report", "Incident report", ":material/description:")
 incident_id = id_from_link(
     "Incident report",
-    "Open a resolved incident and follow its report link, or add `?id=<number>` to this page's address.")
+    "Open a resolved incident and follow its report link, or add `?id=<number>` to this page's address.",
+    ways_in=("incidents",))
 view, page = panel.open_document(incident_id, ReportKind.REPORT, user)
 editor = view.editor
 

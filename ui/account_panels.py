@@ -20,6 +20,7 @@ from ui.account_forms import account_form, editor_of, reading_form, save_account
 from ui.account_risk import triage_link
 from ui.auth import CurrentUser
 from ui.format import local_time
+from ui.links import opening_table
 
 
 def summary(view: AccountView, user: CurrentUser) -> None:
@@ -52,8 +53,9 @@ def health(view: AccountView, report: HealthReport | None, user: CurrentUser, no
             st.success(f"No early-warning rule of the {markdown_literal(report.policy_name)} policy fires for "
                        "this account.")
         for warning in warnings:
-            link = f" [Start triage]({triage_link(view.id, warning.rule)})" if view.archived_at is None else ""
-            st.warning(f"**{markdown_literal(warning.title)}**: {markdown_literal(warning.reason)}.{link}")
+            st.warning(f"**{markdown_literal(warning.title)}**: {markdown_literal(warning.reason)}.")
+            if view.archived_at is None:
+                triage_link(view.id, warning.rule)
         readings = [o for o in report.observations if o.account_id == view.id]
         if readings:
             st.altair_chart(trend(readings), width="content")
@@ -66,15 +68,14 @@ def health(view: AccountView, report: HealthReport | None, user: CurrentUser, no
 
 
 def incidents(view: AccountView, user: CurrentUser) -> None:
-    """The account's latest incidents, newest first, each linking to its page."""
+    """The account's latest incidents, newest first; a row opens its incident in this tab."""
     if not view.incidents:
         st.info("No incident on this account yet.")
         return
-    st.dataframe(pd.DataFrame([{
-        "Open": f"/incident?id={i.id}", "ID": i.id, "Severity": i.severity + (" · RED" if i.red_status else ""),
+    opening_table(pd.DataFrame([{
+        "ID": i.id, "Severity": i.severity + (" · RED" if i.red_status else ""),
         "Title": i.title, "Status": i.status, "Detected": local_time(i.detected_at, user.time_zone),
-    } for i in view.incidents]), hide_index=True, width="stretch",
-        column_config={"Open": st.column_config.LinkColumn("Open", display_text="open")})
+    } for i in view.incidents]), [i.id for i in view.incidents], key=f"account_incidents_{view.id}")
     if view.incident_total > len(view.incidents):
         st.caption(f"The latest {len(view.incidents)} of {view.incident_total} incidents.")
 
@@ -93,15 +94,15 @@ def attainment(view: AccountView) -> None:
 
 
 def communications(view: AccountView, user: CurrentUser) -> None:
-    """Messages sent to the client across the account's incidents, newest first."""
+    """Messages sent to the client across the account's incidents, newest first; a row opens its incident."""
     if not view.communications:
         st.info("No message has been sent to this client yet.")
         return
-    st.dataframe(pd.DataFrame([{
-        "Sent": local_time(c["at"], user.time_zone), "Incident": f"/incident?id={c['incident']}",
+    opening_table(pd.DataFrame([{
+        "Sent": local_time(c["at"], user.time_zone), "Incident": c["incident"],
         "Channel": c["channel"], "Subject": c["subject"], "To": c["to"], "By": c["by"],
-    } for c in view.communications]), hide_index=True, width="stretch",
-        column_config={"Incident": st.column_config.LinkColumn("Incident", display_text=r"id=(\d+)")})
+    } for c in view.communications]), [c["incident"] for c in view.communications],
+        key=f"account_messages_{view.id}", hint="Tick a row's box to open the incident it was sent for.")
 
 
 def edit(view: AccountView, editor: Editor, owners: list[tuple[int, str]], now: dt.datetime) -> None:

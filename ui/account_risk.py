@@ -1,5 +1,5 @@
 """The at-risk accounts list: each account's risk score, the warnings with their reasons, sparklines,
-and a one-click link that starts a triage prefilled from a warning.
+and a one-click link (same tab) that starts a triage prefilled from a warning.
 
 Used by the Account health page (every visible account) and Home (my or the
 team's accounts). Ranking and reasons come from core.account.health via core.account.signals.
@@ -14,11 +14,12 @@ from core.account.signals import HealthReport
 from core.account.views import HealthPage
 from core.text import markdown_literal
 from ui.account_charts import sparkline
+from ui.links import page_link
 
 
-def triage_link(account_id: int, rule: str) -> str:
-    """The URL that opens Triage with the account selected and the warning's answers filled in."""
-    return f"/triage?account={account_id}&warning={rule}"
+def triage_link(account_id: int, rule: str) -> None:
+    """A link that opens Triage with the account selected and the warning's answers filled in (ui.account_triage)."""
+    page_link("triage", "Start triage", query={"account": account_id, "warning": rule}, icon=":material/emergency:")
 
 
 def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, limit: int = 50,
@@ -37,14 +38,16 @@ def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, l
         account = accounts[risk.account_id]
         with st.container(border=True):
             head, reasons, lines = st.columns([2, 5, 2]) if charts else (*st.columns([2, 5]), None)
-            head.markdown(f"**[{markdown_literal(account.name)}](/account?id={account.id})**  \n"
-                          f"{account.tier} · {markdown_literal(account.owner)}")
+            with head:
+                page_link("account", f"**{markdown_literal(account.name)}**", query={"id": account.id})
+            head.markdown(f"{account.tier} · {markdown_literal(account.owner)}")
             head.caption(f"Risk score {risk.score} · {len(risk.warnings)} warning(s)")
             for warning in risk.warnings:
                 predicts = "/".join(warning.predicts) or "—"
                 reasons.markdown(f"**{markdown_literal(warning.title)}** (predicts {predicts}): "
-                                 f"{markdown_literal(warning.reason)}. "
-                                 f"[Start triage]({triage_link(account.id, warning.rule)})")
+                                 f"{markdown_literal(warning.reason)}.")
+                with reasons:
+                    triage_link(account.id, warning.rule)
             if lines is not None:
                 for metric in dict.fromkeys(w.metric for w in risk.warnings):
                     series = report.series(account.id, metric)
@@ -58,4 +61,4 @@ def home_panel(health: HealthPage, *, team: bool, limit: int = 5) -> None:
     """Home's section: my at-risk accounts (a CSM's own; the whole team's for leads and admins)."""
     st.subheader("At-risk accounts across the team" if team else "My at-risk accounts")
     at_risk_list(health.report, health.accounts, limit=limit, charts=False)
-    st.markdown("[All account health](/health)")
+    page_link("health", "All account health", icon=":material/monitor_heart:")

@@ -14,15 +14,16 @@ from core.incident.service import IncidentRow
 from core.sla.clocks import clock_label
 from core.text import markdown_literal
 from ui.format import time_left
+from ui.links import incident_link
 
 
 def card(row: IncidentRow, board: BoardPage) -> None:
-    """One incident card of the board."""
+    """One incident card of the board; its number opens the incident in this tab."""
     now = board.now
     overdue = row.next_deadline_at is not None and row.next_deadline_at < now
     with st.container(border=True):
-        st.markdown(f"**[#{row.id}](/incident?id={row.id}) · {row.severity}**"
-                    + (" :red-background[RED]" if row.red_status else "") + f"  \n{markdown_literal(row.account)}")
+        incident_link(row.id, f"**#{row.id} · {row.severity}**")
+        st.markdown((":red-background[RED] " if row.red_status else "") + markdown_literal(row.account))
         st.markdown(markdown_literal(row.title))
         clock = "no clock running"
         if row.next_deadline_at is not None:

@@ -24,6 +24,7 @@ from core.communication.flows import ComposeSource, LogEntry
 from core.communication.store import field_kind
 from core.text import markdown_literal
 from ui.format import local_time, time_left
+from ui.links import opening_table, page_link
 
 PASSWORD_SECRET = "smtp_password"
 PASSWORD_ENV = "ESCALATION_DESK_SMTP_PASSWORD"
@@ -150,7 +151,7 @@ def communication_log(entries: list[LogEntry], time_zone: str) -> None:
 
 
 def updates_due_panel(rows: list[UpdateDue], time_zone: str, now: Any, *, team: bool) -> None:
-    """Home: the client updates due within the hour (overdue first), each with a link to write it."""
+    """Home: the client updates due within the hour (overdue first); a row opens the composer for it in this tab."""
     st.subheader("Client updates due in the next hour" + (" across the team" if team else ""))
     if not rows:
         st.success("No client update is due in the next hour.")
@@ -158,12 +159,12 @@ def updates_due_panel(rows: list[UpdateDue], time_zone: str, now: Any, *, team: 
     overdue = sum(1 for r in rows if r.overdue(now))
     if overdue:
         st.error(f"{overdue} client update{'s are' if overdue != 1 else ' is'} overdue: the client is waiting.")
-    st.dataframe(pd.DataFrame([{
-        "Write": f"/compose?id={r.incident_id}", "ID": r.incident_id, "Severity": r.severity, "Account": r.account,
+    opening_table(pd.DataFrame([{
+        "ID": r.incident_id, "Severity": r.severity, "Account": r.account,
         "Title": r.title, "Owner": r.owner, "Due": local_time(r.due_at, time_zone), "In": time_left(r.due_at, now),
-        "Overdue": r.overdue(now), "First notice": r.first_notice} for r in rows]), hide_index=True, width="stretch",
-        column_config={"Write": st.column_config.LinkColumn("Write", display_text="write"),
-                       "Overdue": st.column_config.CheckboxColumn("Overdue"),
+        "Overdue": r.overdue(now), "First notice": r.first_notice} for r in rows]), [r.incident_id for r in rows],
+        key="home_updates_due", target="compose", hint="Tick a row's box to write that update.",
+        column_config={"Overdue": st.column_config.CheckboxColumn("Overdue"),
                        "First notice": st.column_config.CheckboxColumn("First notice")})
 
 
@@ -174,5 +175,5 @@ def incident_messages(incident_id: int, entries: list[LogEntry], due_at: Any, ti
         text = f"Next client update due {local_time(due_at, time_zone)} ({time_left(due_at, now)})."
         (st.error if due_at < now else st.info)(("Overdue: " if due_at < now else "") + text)
     if editable:
-        st.markdown(f"[✉️ Write to the client](/compose?id={incident_id})")
+        page_link("compose", "Write to the client", query={"id": incident_id}, icon="✉️")
     communication_log(entries, time_zone)

@@ -16,6 +16,7 @@ import streamlit as st
 
 from core import csv_safety
 from core.vocabulary import EMERGENCY_SEVERITIES, SEVERITIES
+from ui.links import opening_table
 
 EMERGENCY = "/".join(EMERGENCY_SEVERITIES)
 
@@ -121,8 +122,10 @@ def csv_file(frame: pd.DataFrame) -> bytes:
 
 
 def table(frame: pd.DataFrame, key: str, *, link: bool = False) -> None:
-    """A table with a CSV download; with `link`, its Open column links to each incident."""
-    config = {"Open": st.column_config.LinkColumn("Open", display_text="open")} if link else None
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    """A table with a CSV download; with `link`, ticking a row opens the incident of its ID column in this tab."""
+    if link:
+        opening_table(frame, [int(i) for i in frame["ID"]], key=f"table_{key}")
+    else:
+        st.dataframe(frame, hide_index=True, width="stretch")
     st.download_button("CSV", data=lambda: csv_file(frame), file_name=f"{key}.csv", mime="text/csv",
                        key=f"csv_{key}", icon=":material/download:", on_click="ignore")

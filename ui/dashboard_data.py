@@ -129,7 +129,7 @@ def load(flt: DashboardFilter, now: dt.datetime, version: tuple, group: str, peo
                                  for r in objectives],
                                 columns=["Policy", "Objective", "Target", "Actual", "Threshold", "Result",
                                          "Measured as"]),
-        breaches=pd.DataFrame([{"Open": f"/incident?id={b.incident_id}", "ID": b.incident_id, "Title": b.title,
+        breaches=pd.DataFrame([{"ID": b.incident_id, "Title": b.title,
                                 "Customer": b.account, "Severity": b.severity, "Policy": b.policy_name,
                                 "Clock": clock_label(b.clock),
                                 "Detected": local_time(b.detected_at, zone, STAMP),

@@ -1,4 +1,4 @@
-"""The incident list's table: one row per incident with its most urgent clock and client update, linked.
+"""The incident list's table: one row per incident with its most urgent clock and client update; a row opens it.
 
 Renders rows read by `core.incident.views.incidents_page`; no query here.
 """
@@ -14,6 +14,7 @@ from core.incident.views import IncidentsPage
 from core.sla.clocks import clock_label
 from core.vocabulary import STATUS_LABELS, IncidentStatus
 from ui.format import local_time, time_left
+from ui.links import opening_table
 
 
 def _clock(clock: str | None, deadline: dt.datetime | None, now: dt.datetime) -> str:
@@ -23,10 +24,10 @@ def _clock(clock: str | None, deadline: dt.datetime | None, now: dt.datetime) ->
 
 
 def incident_table(page: IncidentsPage, time_zone: str, now: dt.datetime) -> None:
-    """The page's incidents as a table with an "open" link per row, or a note when none matches."""
+    """The page's incidents as a table whose rows open the incident in this tab, or a note when none matches."""
     due = page.update_due
     table = pd.DataFrame([{
-        "Open": f"/incident?id={r.id}", "ID": r.id, "Severity": r.severity + (" RED" if r.red_status else ""),
+        "ID": r.id, "Severity": r.severity + (" RED" if r.red_status else ""),
         "Customer": f"{r.account} ({r.tier})", "Title": r.title, "Status": STATUS_LABELS[IncidentStatus(r.status)],
         "Owner": r.owner or "unassigned", "Detected": local_time(r.detected_at, time_zone),
         "Most urgent clock": _clock(r.next_deadline_clock, r.next_deadline_at, now),
@@ -38,8 +39,7 @@ def incident_table(page: IncidentsPage, time_zone: str, now: dt.datetime) -> Non
     if table.empty:
         st.info("No incident matches these filters.")
         return
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "Open": st.column_config.LinkColumn("Open", display_text="open"),
+    opening_table(table, [r.id for r in page.rows], key="incident_list_table", column_config={
         "Overdue": st.column_config.CheckboxColumn("Overdue"),
         "Escalation overdue": st.column_config.CheckboxColumn("Escalation overdue"),
         "Client update overdue": st.column_config.CheckboxColumn("Client update overdue")})

@@ -10,14 +10,19 @@ database is not ready.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
+from core.incident.views import incident_exists
 from core.people.access import PAGE_ACCESS, ROLE_LABELS, can_open, roles_for
 from core.text import markdown_literal
 from db.migrate import DatabaseNotReady, prepare_database
 from ui import auth
 from ui.auth import CurrentUser
 from ui.forms import password_change_form
+from ui.links import go_to, page_link
+from ui.navigation import spec
 from ui.save import show_saved
 
 
@@ -31,12 +36,14 @@ def require_database() -> None:
         st.stop()
 
 
-def id_from_link(title: str, how_to_open: str) -> int:
-    """The number in this page's `?id=`; without one, title the page, say how to open it and stop."""
+def id_from_link(title: str, how_to_open: str, ways_in: Sequence[str] = ()) -> int:
+    """The number in this page's `?id=`; without one, title the page, say how to open it, link `ways_in`, stop."""
     raw = st.query_params.get("id", "")
     if not raw.isdigit():
         st.title(title)
         st.info(how_to_open)
+        for key in ways_in:
+            page_link(key, spec(key).title, icon=spec(key).icon)
         st.stop()
     return int(raw)
 
@@ -66,9 +73,27 @@ def _sidebar(user: CurrentUser, authenticator) -> None:
     with st.sidebar:
         st.markdown(f"**{markdown_literal(user.name)}**  \n{ROLE_LABELS[user.role]} · `{user.username}`")
         st.caption(f"Times shown in {user.time_zone}")
+        if can_open(user.role, "incident"):
+            _go_to_incident()
         if st.button("Sign out", key="sign_out_button", width="stretch"):
             auth.sign_out(authenticator)
             st.rerun()
+
+
+def _go_to_incident() -> None:
+    # A form: typing the number and pressing Enter is one action, and a half-typed number never navigates.
+    # The button is not "Open incident": Triage has that one, and it opens a new incident.
+    with st.form("go_to_incident", border=False, enter_to_submit=True):
+        number = st.number_input("Go to incident #", min_value=1, max_value=2**31 - 1, step=1, value=None,
+                                 placeholder="number",
+                                 key="go_to_incident_number")
+        if st.form_submit_button("Go", icon=":material/arrow_forward:", width="stretch"):
+            if number is None:
+                st.warning("Type an incident number first.")
+            elif incident_exists(int(number)):
+                go_to("incident", id=int(number))
+            else:
+                st.error(f"There is no incident #{int(number)}.")
 
 
 def _force_password_change(user: CurrentUser) -> None:

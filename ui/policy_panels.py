@@ -17,6 +17,7 @@ from core.text import markdown_literal
 from db.engine import session_scope
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
+from ui.links import opening_table
 
 NOTICE = "policies_notice"
 
@@ -32,16 +33,14 @@ def policy_list(page: PoliciesPage) -> None:
 
 
 def open_incidents(name: str, use: PolicyUse) -> None:
-    """The open incidents that use the policy (each keeps the version it was opened with)."""
+    """The open incidents that use the policy (each keeps the version it was opened with); a row opens one."""
     count = use.open_count
     st.caption(f"{count} open incident{'s' if count != 1 else ''} use {markdown_literal(name)} "
                "(each keeps the version it was opened with; saving a new version changes none of them).")
     if use.open_incidents:
-        st.dataframe(pd.DataFrame([{"Open": f"/incident?id={r.id}", "ID": r.id, "Severity": r.severity,
-                                    "Customer": r.account, "Title": r.title, "Status": r.status}
-                                   for r in use.open_incidents]),
-                     hide_index=True, width="stretch",
-                     column_config={"Open": st.column_config.LinkColumn("Open", display_text="open")})
+        opening_table(pd.DataFrame([{"ID": r.id, "Severity": r.severity, "Customer": r.account, "Title": r.title,
+                                     "Status": r.status} for r in use.open_incidents]),
+                      [r.id for r in use.open_incidents], key=f"policy_open_incidents_{name}")
 
 
 def history(use: PolicyUse, time_zone: str) -> None:

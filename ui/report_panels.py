@@ -45,12 +45,15 @@ from core.zones import zone
 from db.engine import session_scope
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
+from ui.links import incident_link, page_link
 
 _SEEN = "report_seen_{}_{}"
 _GEN = "report_gen_{}_{}"
 _NOTICE = "report_notice_{}_{}"
 _THEIRS = "report_theirs_{}_{}"
 PAGE_OF: dict[ReportKind, str] = {ReportKind.REPORT: "report", ReportKind.POSTMORTEM: "postmortem"}
+ICON_OF: dict[ReportKind, str] = {ReportKind.REPORT: ":material/description:",
+                                  ReportKind.POSTMORTEM: ":material/psychology:"}
 
 
 def base_url() -> str:
@@ -126,8 +129,9 @@ def header(view: ReportView, user: CurrentUser) -> None:
         st.success(markdown_literal(notice))
     st.title(f"{KIND_TITLES[view.kind]} · #{record.id} {markdown_literal(record.title)}")
     other = ReportKind.POSTMORTEM if view.kind is ReportKind.REPORT else ReportKind.REPORT
-    st.markdown(f"[Back to the incident](/incident?id={record.id}) · "
-                f"[{KIND_TITLES[other]}](/{PAGE_OF[other]}?id={record.id})")
+    with st.container(horizontal=True):
+        incident_link(record.id, "Back to the incident", icon=":material/arrow_back:")
+        page_link(PAGE_OF[other], KIND_TITLES[other], query={"id": record.id}, icon=ICON_OF[other])
     cols = st.columns(4)
     cols[0].metric("Status", REPORT_STATUS_LABELS[ReportStatus(view.status)] if view.saved else "Not written yet")
     cols[1].metric("Client", markdown_literal(record.account_name), record.account_tier, delta_color="off")
@@ -284,28 +288,35 @@ def earlier_postmortems(earlier: list[EarlierPostMortem], user: CurrentUser) -> 
         return
     st.markdown("**Earlier post-mortems on this account**")
     for e in earlier:
-        st.markdown(f"- [#{e.incident_id} {markdown_literal(e.title)}](/postmortem?id={e.incident_id}) · detected "
-                    f"{local_time(e.detected_at, user.time_zone, '%d %b %Y')} · "
-                    f"{REPORT_STATUS_LABELS[ReportStatus(e.status)].lower()}")
+        page_link(PAGE_OF[ReportKind.POSTMORTEM],
+                  f"#{e.incident_id} {markdown_literal(e.title)} · detected "
+                  f"{local_time(e.detected_at, user.time_zone, '%d %b %Y')} · "
+                  f"{REPORT_STATUS_LABELS[ReportStatus(e.status)].lower()}",
+                  query={"id": e.incident_id}, icon=ICON_OF[ReportKind.POSTMORTEM])
 
 
 def after_incident(incident_id: int, resolved: bool, user: CurrentUser) -> None:
     """On the incident page: links to the report and post-mortem once resolved, and earlier post-mortems."""
     earlier = report_views.earlier_postmortems(incident_id)
     if resolved:
-        st.markdown(f":material/description: [Critical incident report](/report?id={incident_id}) · "
-                    f":material/psychology: [Blameless post-mortem](/postmortem?id={incident_id})")
+        with st.container(horizontal=True):
+            page_link(PAGE_OF[ReportKind.REPORT], "Critical incident report", query={"id": incident_id},
+                      icon=ICON_OF[ReportKind.REPORT])
+            page_link(PAGE_OF[ReportKind.POSTMORTEM], "Blameless post-mortem", query={"id": incident_id},
+                      icon=ICON_OF[ReportKind.POSTMORTEM])
     earlier_postmortems(earlier, user)
 
 
 def my_overdue_actions(user: CurrentUser, *, team: bool = False) -> None:
-    """Home page section: overdue post-mortem action items (the person's own, or the team's), with links."""
+    """Home page section: overdue post-mortem action items (mine or the team's), each opening its post-mortem."""
     overdue = report_views.overdue_actions(owner_id=None if team else user.id, now=utcnow())
     if not overdue:
         return
     st.subheader(f"{'Team' if team else 'My'} overdue post-mortem actions ({len(overdue)})")
     for item in overdue:
         owner = f" · {markdown_literal(item.owner)}" if team else ""
-        st.markdown(f"- :red[due {local_time(item.due_at, user.time_zone, '%d %b %Y')}] {markdown_literal(item.title)}"
-                    f"{owner} · [#{item.incident_id} {markdown_literal(item.incident_title)}]"
-                    f"(/postmortem?id={item.incident_id}) ({markdown_literal(item.account_name)})")
+        page_link(PAGE_OF[ReportKind.POSTMORTEM],
+                  f":red[due {local_time(item.due_at, user.time_zone, '%d %b %Y')}] {markdown_literal(item.title)}"
+                  f"{owner} · #{item.incident_id} {markdown_literal(item.incident_title)} "
+                  f"({markdown_literal(item.account_name)})",
+                  query={"id": item.incident_id}, icon=ICON_OF[ReportKind.POSTMORTEM])

@@ -17,6 +17,7 @@ from core.vocabulary import SEVERITIES
 from db.engine import session_scope
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
+from ui.links import incident_link, page_link
 
 # Most severe first, like core.vocabulary.SEVERITIES.
 SEVERITY_COLOURS = dict(zip(SEVERITIES, ("red", "orange", "blue", "gray"), strict=True))
@@ -114,8 +115,10 @@ def open_incident(*, account_id: int, title: str, summary: str, answers: Answers
 
 
 def opened_notice() -> None:
-    """After an incident was opened: say which, once, with a link to the person's open incidents."""
+    """After an incident was opened: say which, once, with links to it and to the person's open incidents."""
     opened = st.session_state.pop(OPENED, None)
     if opened:
         st.success(f"Incident #{opened[0]} opened as {opened[1]}.")
-        st.markdown("[Go to my open incidents](/)")
+        with st.container(horizontal=True):
+            incident_link(opened[0], f"Open incident #{opened[0]}", icon=":material/crisis_alert:")
+            page_link("home", "Go to my open incidents", icon=":material/home:")

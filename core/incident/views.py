@@ -203,6 +203,12 @@ def incident_stamp(incident_id: int, *, since: int) -> IncidentStamp | None:
         return IncidentStamp(version, tuple(f"{e.at:%H:%M} UTC {e.actor_name}: {e.action}" for e in entries))
 
 
+def incident_exists(incident_id: int) -> bool:
+    """True when there is an incident with this number (the sidebar's "go to incident" box asks)."""
+    with read_scope() as session:
+        return session.scalar(select(Incident.id).where(Incident.id == incident_id)) is not None
+
+
 def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentView | None:
     """The incident's read model at `now`, or None when there is no such incident."""
     incident = session.get(Incident, incident_id)

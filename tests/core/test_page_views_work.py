@@ -113,3 +113,9 @@ def test_report_page_of_an_unresolved_incident_says_why(world):
     assert page.view is None and page.problem
     assert report_views.earlier_postmortems(incident_id) == []
     assert report_views.overdue_actions(owner_id=None, now=NOW) == []
+
+
+@pytest.mark.parametrize("offset, exists", [(0, True), (1, False), (-10_000, False)])
+def test_incident_exists_answers_the_go_to_box(world, offset, exists):
+    _, incident_id = world
+    assert incident_views.incident_exists(incident_id + offset) is exists

@@ -1,4 +1,11 @@
-"""AppTest helpers: run a page script as a signed-in user of a given role."""
+"""AppTest helpers: run a page script as a signed-in user of a given role.
+
+A page the user may open is reached through the router (`app.py`), as in a
+served session, so the pages are registered and `st.page_link` /
+`st.switch_page` find them. A page the user may not open, or any page for an
+anonymous visitor, runs on its own, as a cold server serves a page address:
+then the page's own guard must refuse.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +27,59 @@ def people(app_db):
     return {role: make_user(app_db, f"{role}1", role) for role in ROLES}
 
 
-def page_as(script: str, username: str | None, timeout: float = 15) -> AppTest:
-    """Run `script` with the library's session state set as if `username` had signed in."""
-    at = AppTest.from_file(str(REPO / script), default_timeout=timeout)
+def _may_open(username: str, script: str) -> bool:
+    from core.people import users
+    from core.people.access import can_open
+    from db.engine import read_scope
+
+    with read_scope() as session:
+        user = users.get_by_username(session, username)
+        return user is not None and can_open(user.role, Path(script).stem)
+
+
+def app_test(script: str, username: str | None, *, timeout: float = 15,
+             query: dict[str, str] | None = None) -> AppTest:
+    """An AppTest of `script` as `username` would reach it (signed in through the library's session state); not run."""
+    routed = username is not None and _may_open(username, script)
+    at = AppTest.from_file(str(REPO / ("app.py" if routed else script)), default_timeout=timeout)
     if username:
         at.session_state["authentication_status"] = True
         at.session_state["username"] = username
         at.session_state["name"] = username.title()
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if routed:
+        # Before the first run AppTest names a page by its file name, which is its url_path in the registry.
+        at.switch_page(script)
+    return at
+
+
+def page_as(script: str, username: str | None, timeout: float = 15) -> AppTest:
+    """Run `script` with the library's session state set as if `username` had signed in."""
+    return app_test(script, username, timeout=timeout).run()
+
+
+def page_links(at: AppTest) -> list[tuple[str, dict[str, str], str]]:
+    """Every st.page_link the run drew: (target page's url path, its query, its label as read)."""
+    import re
+    from urllib.parse import parse_qsl
+
+    def read(label: str) -> str:
+        return visible_text(re.sub(r"(?<!\\)\*\*", "", label))  # bold is the app's own markup, not the text
+
+    return [(link.proto.page, dict(parse_qsl(link.proto.query_string)), read(link.proto.label))
+            for link in at.get("page_link")]
+
+
+def links_to(at: AppTest, page: str, **query: object) -> list[str]:
+    """The labels of the page links to `page` whose query is exactly `query`."""
+    wanted = {name: str(value) for name, value in query.items()}
+    return [label for target, params, label in page_links(at) if target == page and params == wanted]
+
+
+def tick_row(at: AppTest, key: str, row: int = 0) -> AppTest:
+    """Tick the box of `row` in the table keyed `key` (as a reader does) and run."""
+    at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     return at.run()
 
 

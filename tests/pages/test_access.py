@@ -46,3 +46,29 @@ def test_router_offers_only_allowed_pages(people):
             else:
                 with pytest.raises(ValueError):
                     at.switch_page(page.script)
+
+
+# Visible in the sidebar, per role; the pages that need `?id=` are registered but hidden (reached by link).
+SIDEBAR = {
+    "csm": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "profile"],
+    "lead": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "profile"],
+    "admin": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "profile",
+              "policies", "admin_users", "templates_admin"],
+}
+NEEDS_ID = ["incident", "report", "postmortem", "account"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_sidebar_lists_pages_that_open_without_an_id_and_hides_the_others(role):
+    from core.people.access import Role
+    from ui.navigation import navigation
+
+    registered = [page for group in navigation(Role(role)).values() for page in group]
+    allowed = [p.key for p in PAGES if can_open(role, p.key)]
+    assert len(registered) == len(allowed), "hidden pages stay registered: links and addresses open them"
+    # Outside a script run st.Page knows only its visibility: pair it with the registry's order.
+    visible = [key for key, page in zip(allowed, registered, strict=True) if page.visibility == "visible"]
+    hidden = [key for key, page in zip(allowed, registered, strict=True) if page.visibility == "hidden"]
+    assert visible == SIDEBAR[role]
+    assert hidden == NEEDS_ID
+    assert [p.key for p in PAGES if p.needs_id] == NEEDS_ID

@@ -14,16 +14,11 @@ from core.people.access import Role
 from db.engine import session_scope
 from db.models import Account, Incident
 from tests.literal_text import visible_text
-from tests.pages.conftest import REPO, open_test_incident, page_as, texts
+from tests.pages.conftest import app_test, links_to, open_test_incident, page_as, page_links, texts
 
 
 def page(script: str, username: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / script), default_timeout=20)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
+    return app_test(script, username, timeout=20, query=params).run()
 
 
 def account(app_db, name: str) -> Account:
@@ -114,7 +109,7 @@ def test_account_page_shows_history_and_edit_rights(workspace, app_db, role, can
     assert [t.value for t in at.title] == ["Acme Corp"]
     frames = [d.value for d in at.dataframe]
     incidents = next(f for f in frames if "Title" in f.columns)
-    assert list(incidents["Open"]) == [f"/incident?id={iid}"]
+    assert list(incidents["ID"]) == [iid]
     clocks = next(f for f in frames if "Breached" in f.columns)
     assert "Acknowledge" in list(clocks["Clock"])
     assert "Satisfaction under 7" in texts(at)  # the incident's CSAT answer is a reading
@@ -176,7 +171,9 @@ def test_reading_form_records_and_refuses_out_of_range(workspace, app_db):
 
 def test_account_page_without_id_points_to_the_lists(workspace):
     at = page_as("pages/account.py", "csm1")
-    assert "Open an account from the [Accounts](/accounts)" in texts(at)
+    assert "Open an account from the Accounts page or the Account health page." in texts(at)
+    assert [(target, label) for target, _, label in page_links(at)] == [("accounts", "Accounts"),
+                                                                        ("health", "Account health")]
 
 
 # --------------------------------------------------------------------------
@@ -195,10 +192,10 @@ def test_health_page_ranks_accounts_with_reasons(workspace, app_db, role, sees_g
     shown = link_texts(at)
     acme, globex = account(app_db, "Acme Corp"), account(app_db, "Globex")
     assert "Latest CSAT (0-10) is 6 (rule: under 7/10)" in shown
-    assert f"/triage?account={acme.id}&warning=low-csat" in shown
-    assert (f"/triage?account={globex.id}&warning=rising-errors" in shown) is sees_globex
+    assert links_to(at, "triage", account=acme.id, warning="low-csat") == ["Start triage"]
+    assert bool(links_to(at, "triage", account=globex.id, warning="rising-errors")) is sees_globex
     if sees_globex:  # Globex has two warnings (P0/P1 + P1 = 5 points) and ranks first
-        assert shown.index("Globex") < shown.index("Acme Corp")
+        assert [label for target, _, label in page_links(at) if target == "account"] == ["Globex", "Acme Corp"]
         assert "Risk score 5" in texts(at)
         # One sparkline per metric that warns: Globex error rate and uptime, Acme CSAT.
         assert len(at.get("vega_lite_chart")) == 3

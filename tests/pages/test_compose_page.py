@@ -25,7 +25,7 @@ from db.engine import session_scope
 from db.models import Account, Communication, Contact, Incident
 from tests.core.test_communications import Collector, free_port
 from tests.literal_text import visible_text
-from tests.pages.conftest import REPO, open_test_incident, page_as, texts
+from tests.pages.conftest import app_test, links_to, open_test_incident, page_as, texts
 
 P1 = {"business_impact": "major"}  # red-status: first notice within 30 min, then every hour
 
@@ -61,11 +61,7 @@ def use_smtp(app_db, port: int) -> None:
 
 
 def compose(username: str, incident_id: int) -> AppTest:
-    at = AppTest.from_file(str(REPO / "pages/compose.py"), default_timeout=30)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.query_params["id"] = str(incident_id)
-    return at.run()
+    return app_test("pages/compose.py", username, timeout=30, query={"id": str(incident_id)}).run()
 
 
 def pick(at: AppTest, incident_id: int, key: str) -> AppTest:
@@ -276,14 +272,10 @@ def test_incident_page_links_to_compose_and_shows_the_log(acme, app_db):
                                    template_version=None, channel="email", recipients=["ana@acme.example"],
                                    subject="Update 1: Checkout down", body_text="Exact words sent.",
                                    actor=Actor(None, "system", Role.ADMIN), now=dt.datetime.now(dt.UTC))
-    at = AppTest.from_file(str(REPO / "pages/incident.py"), default_timeout=30)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "csm1"
-    at.query_params["id"] = str(acme)
-    at.run()
+    at = app_test("pages/incident.py", "csm1", timeout=30, query={"id": str(acme)}).run()
     assert not at.exception, at.exception
     shown = texts(at)
-    assert f"/compose?id={acme}" in shown
+    assert "Write to the client" in links_to(at, "compose", id=acme)
     assert any("Email · system → ana@acme.example · Update 1: Checkout down" in visible_text(e.label)
                for e in at.expander)
     assert "Exact words sent." in shown

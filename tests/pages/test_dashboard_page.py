@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.pages.conftest import ROLES, open_test_incident, page_as, texts
+from tests.pages.conftest import ROLES, open_test_incident, page_as, texts, tick_row
 
 PAGE = "pages/dashboard.py"
 OUTAGE = {"business_impact": "stopped", "complete_outage": True, "outage_minutes": 90}
@@ -35,13 +35,9 @@ def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def breach_links(at) -> set[str]:
-    """Every link in the dashboard's tables."""
-    links = set()
-    for frame in at.dataframe:
-        if "Open" in frame.value.columns:
-            links |= set(frame.value["Open"])
-    return links
+def breach_ids(at) -> set[int]:
+    """The incidents in the table of most recent breaches (each row opens its incident)."""
+    return {int(i) for frame in at.dataframe if frame.key == "table_breaches" for i in frame.value["ID"]}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -58,18 +54,21 @@ def test_csm_sees_only_their_own_accounts(incidents):
     at = page_as(PAGE, "csm1")
     assert "You see the accounts you own" in texts(at)
     assert [label for label in at.selectbox(key="d_account").options] == ["all", "Acme Corp (enterprise)"]
-    links = breach_links(at)
-    assert f"/incident?id={incidents['globex_outage']}" not in links
-    assert f"/incident?id={incidents['acme_outage']}" in links
+    shown = breach_ids(at)
+    assert incidents["globex_outage"] not in shown
+    assert incidents["acme_outage"] in shown
     assert not [s for s in at.selectbox if s.key == "d_csm"], "a CSM has no CSM filter"
 
 
 def test_lead_sees_every_breach_with_a_link_to_its_incident(incidents):
     at = page_as(PAGE, "lead1")
-    assert {f"/incident?id={incidents['acme_outage']}", f"/incident?id={incidents['globex_outage']}"} <= \
-        breach_links(at)
+    assert {incidents["acme_outage"], incidents["globex_outage"]} <= breach_ids(at)
     specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     assert any("Attainment by clock" in json.dumps(spec) for spec in specs)
+    breaches = next(f.value for f in at.dataframe if f.key == "table_breaches")
+    tick_row(at, "table_breaches", len(breaches) - 1)
+    assert not at.exception, at.exception
+    assert at.query_params == {"id": str(breaches["ID"].iloc[-1])}, "the ticked breach's incident opens in this tab"
 
 
 @pytest.mark.parametrize("role, filters, expected", [
@@ -94,7 +93,7 @@ def test_account_filter_reads_one_customer(incidents):
     box.select_index(next(i for i, label in enumerate(box.options) if label.startswith("Globex")))
     at.run()
     assert metric(at, "Incidents") == "1"
-    assert f"/incident?id={incidents['acme_outage']}" not in breach_links(at)
+    assert incidents["acme_outage"] not in breach_ids(at)
 
 
 def test_date_range_outside_the_incidents_shows_nothing(incidents):
@@ -180,5 +179,5 @@ def test_attainment_shows_a_late_level_response_as_a_breached_row(workspace, app
     frame = next(f.value for f in at.dataframe if {"Clock", "Severity", "Breached"} <= set(f.value.columns))
     row = frame[(frame["Clock"] == "L2 responds") & (frame["Severity"] == "P1")]
     assert (list(row["Met"]), list(row["Breached"]), list(row["Attainment %"])) == ([0], [1], [0.0])
-    breaches = next(f.value for f in at.dataframe if "Open" in f.value.columns and "Clock" in f.value.columns)
+    breaches = next(f.value for f in at.dataframe if f.key == "table_breaches")
     assert "L2 responds" in set(breaches[breaches["ID"] == iid]["Clock"])

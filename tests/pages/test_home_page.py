@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pages.conftest import open_test_incident, page_as, texts
+from tests.pages.conftest import links_to, open_test_incident, page_as, texts
 from tests.pages.test_account_pages import account, link_texts, reading
 
 
@@ -24,9 +24,10 @@ def test_home_lists_at_risk_accounts_per_role(workspace, app_db, role, heading, 
     shown = link_texts(at)
     acme, globex = account(app_db, "Acme Corp"), account(app_db, "Globex")
     assert "Latest Uptime (%) is 93 (rule: under 95%)" in shown
-    assert f"/triage?account={acme.id}&warning=low-uptime" in shown
-    assert (f"/account?id={globex.id}" in shown) is sees_globex
-    assert "[All account health](/health)" in shown
+    assert links_to(at, "triage", account=acme.id, warning="low-uptime") == ["Start triage"]
+    assert links_to(at, "account", id=acme.id) == ["Acme Corp"]
+    assert (links_to(at, "account", id=globex.id) == ["Globex"]) is sees_globex
+    assert links_to(at, "health") == ["All account health"]
 
 
 def test_home_without_warnings_says_so_and_keeps_my_incidents(workspace, app_db):

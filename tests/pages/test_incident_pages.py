@@ -5,17 +5,12 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Escalation, Incident
 from tests.literal_text import visible_text
-from tests.pages.conftest import REPO, open_test_incident, page_as, texts
+from tests.pages.conftest import app_test, open_test_incident, page_as, texts, tick_row
 
 
 def incident_page(username: str, incident_id: int):
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(REPO / "pages/incident.py"), default_timeout=20)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.query_params["id"] = str(incident_id)
-    return at.run()
+    return app_test("pages/incident.py", username, timeout=20, query={"id": str(incident_id)}).run()
 
 
 def _incident(app_db, incident_id):
@@ -123,11 +118,16 @@ def test_list_filters_and_links(workspace, app_db):
     at = page_as("pages/incidents.py", "lead1")
     table = at.dataframe[0].value
     assert set(table["ID"]) == {a, b}
-    assert f"/incident?id={a}" in set(table["Open"])
     at.multiselect(key="f_severity").select("P0").run()
     assert list(at.dataframe[0].value["ID"]) == [a]
     at.text_input(key="f_text").input("globex").run()
     assert "No incident matches" in texts(at)
+    # A ticked row opens its incident in the same tab.
+    at = page_as("pages/incidents.py", "lead1")
+    row = list(at.dataframe(key="incident_list_table").value["ID"]).index(b)
+    tick_row(at, "incident_list_table", row)
+    assert not at.exception, at.exception
+    assert at.query_params == {"id": str(b)} and "Slow report" in texts(at)
 
 
 def test_board_has_an_emergency_lane(workspace, app_db):

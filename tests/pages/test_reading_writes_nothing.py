@@ -17,7 +17,7 @@ from core.people.users import SYSTEM
 from db.engine import session_scope
 from db.models import Account, Base
 from tests.conftest import make_user
-from tests.pages.conftest import REPO, open_test_incident, texts
+from tests.pages.conftest import REPO, app_test, open_test_incident, texts
 
 PAGES = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "pages").glob("*.py"))
 # csm2 is a CSM who does not own the account the incidents are on.
@@ -55,16 +55,11 @@ def every_row(engine) -> dict[str, list]:
 @pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("script", PAGES)
 def test_opening_a_page_writes_nothing(seeded, app_db, script, reader):
-    from streamlit.testing.v1 import AppTest
-
     before = every_row(app_db)
     assert before["review_tasks"], "the resolution scheduled the reviews"
     assert not before["incident_reports"], "nothing is written about the incident yet"
-    at = AppTest.from_file(str(REPO / script), default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = reader
-    at.query_params["id"] = str(seeded["account" if script == "pages/account.py" else "incident"])
-    at.run()
+    at = app_test(script, reader, timeout=60,
+                  query={"id": str(seeded["account" if script == "pages/account.py" else "incident"])}).run()
     assert not at.exception, at.exception
     after = every_row(app_db)
     changed = {name: (len(before[name]), len(rows)) for name, rows in after.items() if rows != before[name]}

@@ -14,7 +14,7 @@ from core.report.lifecycle import ReportKind
 from core.report.sections import SECTIONS
 from db.engine import session_scope
 from db.models import ActionItem, IncidentReport, ReviewTask, User
-from tests.pages.conftest import REPO, open_test_incident, texts
+from tests.pages.conftest import app_test, links_to, open_test_incident, texts
 
 ANSWERS = {"business_impact": "stopped", "complete_outage": True, "revenue_impact_per_hour": 5000}
 
@@ -30,13 +30,7 @@ def resolved_incident(app_db, account="Acme Corp", title="Checkout down"):
 
 
 def page(script, username, incident_id):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(REPO / script), default_timeout=30)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.query_params["id"] = str(incident_id)
-    return at.run()
+    return app_test(script, username, timeout=30, query={"id": str(incident_id)}).run()
 
 
 def _report(app_db, iid, kind="report"):
@@ -204,8 +198,9 @@ def test_overdue_postmortem_action_shows_on_the_owners_home(workspace, app_db):
                                       actor=Actor(lead.id, "lead1", Role.LEAD), now=now)
     home = page("pages/home.py", "csm1", iid)
     shown = texts(home)
-    assert "My overdue post-mortem actions (1)" in shown and "Rotate the gateway certificate" in shown
-    assert f"/postmortem?id={iid}" in shown
+    assert "My overdue post-mortem actions (1)" in shown
+    [action] = links_to(home, "postmortem", id=iid)
+    assert "Rotate the gateway certificate" in action and f"#{iid} Checkout down" in action
     assert "My overdue post-mortem actions" not in texts(page("pages/home.py", "lead1", iid))
 
 
@@ -216,8 +211,11 @@ def test_incident_page_links_documents_and_earlier_postmortems(workspace, app_db
     at = page("pages/incident.py", "csm1", iid)
     assert not at.exception
     shown = texts(at)
-    assert f"/report?id={iid}" in shown and f"/postmortem?id={iid}" in shown
-    assert "Earlier post-mortems on this account" in shown and f"/postmortem?id={earlier}" in shown
+    assert links_to(at, "report", id=iid) == ["Critical incident report"]
+    assert links_to(at, "postmortem", id=iid) == ["Blameless post-mortem"]
+    assert "Earlier post-mortems on this account" in shown
+    [earlier_link] = links_to(at, "postmortem", id=earlier)
+    assert earlier_link.startswith(f"#{earlier} Earlier outage · detected")
     with session_scope(app_db) as s:
         assert s.scalars(select(ReviewTask).where(ReviewTask.incident_id == iid)).all(), "resolution scheduled reviews"
     report = page("pages/report.py", "lead1", iid)

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.literal_text import marker, raw_fragments, visible_text
 from tests.pages import hostile_world
-from tests.pages.conftest import REPO
+from tests.pages.conftest import app_test
 from ui import navigation
 
 # Proto fields Streamlit shows as plain text (verified in the browser: tests/browser/test_literal_text.py).
@@ -87,12 +87,7 @@ def page_strings(node) -> list[tuple[str, str]]:
 
 
 def _run(script: str, username: str, query: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(str(REPO / "pages" / f"{script}.py"), default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return app_test(f"pages/{script}.py", username, timeout=60, query=query).run()
 
 
 @pytest.fixture
