@@ -9,7 +9,6 @@ what is owed, in which order, and what a step records are decided in core (`core
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import streamlit as st
 
@@ -23,9 +22,9 @@ from ui.auth import CurrentUser, utcnow
 from ui.confirm import confirm
 from ui.format import countdown, local_time, time_left
 from ui.incident_actions import run_change
+from ui.links import page_link
 from ui.triage_view import severity_badge
 
-_ROOT = Path(__file__).resolve().parent.parent
 _COLOUR = {ClockState.BREACHED: "red", ClockState.RUNNING: "orange", ClockState.PAUSED: "gray"}
 # A countdown closer than this to its deadline is shown as urgent (orange), further off as calm (blue).
 _SOON = dt.timedelta(minutes=30)
@@ -150,7 +149,7 @@ def _main_path_actions(view: IncidentView, user: CurrentUser, expected: int) -> 
         level, reasons = due_level
         if cols[index].button(f"Escalate to {level} now", key="cockpit_escalate", width="stretch",
                               type="primary" if urgent == "escalate" else "secondary",
-                              help=f"{view.level_names.get(level, level)}: {reasons}"):
+                              help=markdown_literal(f"{view.level_names.get(level, level)}: {reasons}")):
             run_change(view.id, lambda s: incidents.escalate(
                 s, incident_id=view.id, to_level=level, reason=f"The escalation ladder requires it: {reasons}",
                 actor=actor, now=utcnow(), expected_version=expected),
@@ -199,8 +198,7 @@ def _next_message_and_level(view: IncidentView, user: CurrentUser, editable: boo
                     f"{markdown_literal(upcoming.title)}, due {local_time(upcoming.due, user.time_zone, '%H:%M')} "
                     f"({time_left(upcoming.due, now)})")
         if editable:
-            st.page_link(st.Page(_ROOT / "pages/compose.py", url_path="compose"), label="Write to the client",
-                         icon=":material/mail:", query_params={"id": str(view.id)})
+            page_link("compose", "Write to the client", query={"id": view.id}, icon=":material/mail:")
     step = next((s for s in view.escalation.ladder if s.reached_at is None), None)
     if step is not None and view.is_open:
         due = f"due {local_time(step.due, user.time_zone, '%H:%M')}" if step.due else "no deadline"
