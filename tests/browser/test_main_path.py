@@ -59,9 +59,21 @@ def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path
         wait_idle(page)
         expect(_toast(page, "Done: Assess the customer impact")).to_be_visible(timeout=20000)
         expect(page.get_by_role("button", name="Done")).to_have_count(2, timeout=20000)
+        for _ in range(2):
+            page.get_by_role("button", name="Done").first.click()
+            wait_idle(page)
+        # Classified: the next phase's first step is a milestone, recorded from the step itself.
+        expect(page.get_by_text("Now: Call and email the client with a first assessment").first).to_be_visible(
+            timeout=20000)
+        page.get_by_role("button", name="Client notified", exact=True).click()
+        wait_idle(page)
+        expect(_toast(page, "Done: Phone the client.")).to_be_visible(timeout=20000)
+        # The step after it is now first, with its own button; the milestone's main-path button is gone.
+        expect(page.get_by_role("button", name="Done")).to_have_count(2, timeout=20000)
+        expect(page.get_by_role("button", name="Client notified now", exact=True)).to_have_count(0)
         # The main path, one click each, all above the fold at this viewport.
-        for button, recorded in (("Acknowledge now", "Acknowledged"), ("Client notified now", "Client notified"),
-                                 ("Team mobilised now", "Team mobilised"), ("Resolved now", "Resolved")):
+        for button, recorded in (("Acknowledge now", "Acknowledged"), ("Team mobilised now", "Team mobilised"),
+                                 ("Resolved now", "Resolved")):
             control = page.get_by_role("button", name=button, exact=True)
             top = control.evaluate("e => e.getBoundingClientRect().bottom")
             assert top <= 1000, f"{button} needs scrolling ({top:.0f} px)"
