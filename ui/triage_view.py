@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import streamlit as st
 
 from core.incident import flows as incidents
+from core.incident.service import SimilarIncident
 from core.policy.calendar import add_working_time
 from core.policy.loading import PolicyError
 from core.policy.schema import Policy
@@ -17,7 +19,8 @@ from core.vocabulary import SEVERITIES
 from db.engine import session_scope
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
-from ui.links import incident_link, page_link
+from ui.links import go_to, incident_link
+from ui.save import queue_toast
 
 # Most severe first, like core.vocabulary.SEVERITIES.
 SEVERITY_COLOURS = dict(zip(SEVERITIES, ("red", "orange", "blue", "gray"), strict=True))
@@ -30,15 +33,25 @@ def severity_badge(severity: str, label: str, red_status: bool) -> str:
     return badge + ("  :red-background[**RED STATUS**]" if red_status else "")
 
 
-def show_result(result: TriageResult, policy: Policy, *, detected_at: dt.datetime, time_zone: str) -> None:
-    """Render a triage outcome with its reasons and the deadlines it starts."""
+def headline(result: TriageResult, policy: Policy, *, detected_at: dt.datetime, time_zone: str) -> None:
+    """The outcome in three lines: severity and red status, escalation and the level to reach, the three nearest
+    deadlines."""
     st.markdown(severity_badge(result.severity, policy.severity_label(result.severity), result.red_status))
-    st.caption(markdown_literal(policy.severity(result.severity).definition))
     level = result.escalation_level
-    level_text = f"{level} · {policy.level(level).name}" if level else "none required"
-    c1, c2 = st.columns(2)
-    c1.metric("Escalation", markdown_literal(result.escalation_category))
-    c2.metric("Level to reach", markdown_literal(level_text))
+    level_text = f"{level} · {policy.level(level).name}" if level else "no level required"
+    st.markdown(f"Escalation **{markdown_literal(result.escalation_category)}** · reach "
+                f"**{markdown_literal(level_text)}**")
+    nearest = sorted(result.deadlines.items(), key=lambda item: item[1])[:3]
+    if nearest:
+        st.markdown(" · ".join(f"{clock_label(clock)} **{local_time(moment, time_zone, '%H:%M')}** "
+                               f"({_span(moment - detected_at)})" for clock, moment in nearest))
+    else:
+        st.caption("No clock starts at this severity.")
+
+
+def details(result: TriageResult, policy: Policy, *, detected_at: dt.datetime, time_zone: str) -> None:
+    """Why (each rule that fired, with its playbook section), every deadline it starts, and the planned ladder."""
+    st.caption(markdown_literal(policy.severity(result.severity).definition))
     st.markdown("**Why**")
     for reason in result.reasons:
         st.markdown(f"- {markdown_literal(reason.text)} → *{markdown_literal(reason.outcome)}*  \n  "
@@ -83,9 +96,6 @@ def _span(delta: dt.timedelta) -> str:
     return f"{minutes / 1440:g} days"
 
 
-OPENED = "triage_opened"
-
-
 def war_room_input(severity: str) -> str:
     """At the severities that open a war room, the optional link of its call or chat room; else nothing."""
     if severity not in incidents.WAR_ROOM_SEVERITIES:
@@ -95,30 +105,47 @@ def war_room_input(severity: str) -> str:
                          help="The call or chat room where the responders meet; shown on top of the incident.")
 
 
-def open_incident(*, account_id: int, title: str, summary: str, answers: Answers, policy_name: str,
-                  detected_at: dt.datetime, user: CurrentUser, war_room_url: str = "") -> None:
-    """Open the incident in one unit of work; on success clear the form and rerun, else explain and keep it."""
+# The form's token: one per filled-in form, so a double click, a second click or a resubmit finds the
+# incident this form already opened instead of opening a twin (core.incident.flows.open_incident).
+_TOKEN = "triage_token"
+
+
+def form_token() -> str:
+    """This form's idempotency token (a new one once the form is emptied after opening)."""
+    return st.session_state.setdefault(_TOKEN, uuid.uuid4().hex)
+
+
+def open_incident(*, account_id: int | None, title: str, summary: str, answers: Answers, policy_name: str,
+                  detected_at: dt.datetime | None, user: CurrentUser, war_room_url: str = "") -> None:
+    """Open the incident once per form; on success empty the form and go to the incident in this tab, else say
+    what to fix and keep everything typed."""
+    if account_id is None:
+        st.error("Pick the customer account first: the incident, its clocks and its client messages belong to it.")
+        return
     try:
         with session_scope() as session:
-            created = incidents.open_incident(
+            opened = incidents.open_incident(
                 session, account_id=account_id, title=title, summary=summary, answers=answers,
-                policy_name=policy_name, actor=user.actor, now=utcnow(),
-                detected_at=detected_at, owner_id=user.id, war_room_url=war_room_url,
+                policy_name=policy_name, actor=user.actor, now=utcnow(), detected_at=detected_at,
+                owner_id=user.id, war_room_url=war_room_url, idempotency_key=form_token(),
             )
     except (incidents.IncidentError, PolicyError) as error:
         st.error(markdown_literal(error))
         return
     for key in [k for k in st.session_state if str(k).startswith(("answer_", "triage_"))]:
         del st.session_state[key]
-    st.session_state[OPENED] = (created.id, created.result.severity)
-    st.rerun()
+    queue_toast(f"Incident #{opened.id} opened as {opened.result.severity}." if opened.created else
+                f"Incident #{opened.id} was already opened from this form: here it is.")
+    go_to("incident", id=opened.id)
 
 
-def opened_notice() -> None:
-    """After an incident was opened: say which, once, with links to it and to the person's open incidents."""
-    opened = st.session_state.pop(OPENED, None)
-    if opened:
-        st.success(f"Incident #{opened[0]} opened as {opened[1]}.")
-        with st.container(horizontal=True):
-            incident_link(opened[0], f"Open incident #{opened[0]}", icon=":material/crisis_alert:")
-            page_link("home", "Go to my open incidents", icon=":material/home:")
+def twins_notice(twins: list[SimilarIncident]) -> None:
+    """A non-blocking notice: open incidents of this account whose title reads alike, each one click away."""
+    if not twins:
+        return
+    with st.container(border=True):
+        st.markdown(":orange[**Maybe already open**] · the same account has an open incident with a similar title:")
+        for twin in twins:
+            incident_link(twin.id, markdown_literal(f"#{twin.id} · {twin.severity} · {twin.title}"),
+                          icon=":material/crisis_alert:")
+        st.caption("Opening a new one is still one click.")

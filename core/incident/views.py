@@ -452,6 +452,14 @@ def triage_page(viewer: Viewer) -> TriagePage:
                           default_policy=policy_store.default_name(session))
 
 
+def similar_open(account_id: int | None, title: str) -> list[service.SimilarIncident]:
+    """The account's open incidents whose title reads like `title` (none without an account or a title)."""
+    if account_id is None or not title.strip():
+        return []
+    with read_scope() as session:
+        return service.similar_open_incidents(session, account_id=account_id, title=title)
+
+
 def triage_policy(name: str) -> tuple[Policy, int]:
     """Policy `name`, parsed, with its version number (PolicyError when it cannot be used)."""
     with read_scope() as session:

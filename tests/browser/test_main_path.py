@@ -20,6 +20,13 @@ def _prepare(engine, ids):
                       owner_id=ids["carl"], time_zone="Europe/Paris"))
 
 
+def pick_account(page, name: str) -> None:
+    """Choose `name` in the triage form's account box (nothing is preselected)."""
+    page.get_by_role("combobox", name="Customer account").click()
+    page.get_by_role("option", name=name).first.click()
+    wait_idle(page)
+
+
 def _toast(page, text: str):
     return page.locator("[data-testid='stToast']").filter(has_text=text).first
 
@@ -32,6 +39,7 @@ def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path
         sign_in(page, "carl", TEST_PASSWORD)
         expect(page.get_by_role("heading", name="Triage").first).to_be_visible(timeout=20000)
 
+        pick_account(page, "Acme Corp")
         page.get_by_label("Title").fill("Checkout returns errors for every order")
         page.get_by_label("Title").press("Tab")
         wait_idle(page)
@@ -39,10 +47,10 @@ def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path
         wait_idle(page)
         expect(page.get_by_text("P0 · Critical").first).to_be_visible(timeout=20000)
         page.get_by_role("button", name="Open incident").click()
+        # Opening lands on the new incident in this tab.
+        page.wait_for_url("**/incident?id=1", timeout=20000)
         wait_idle(page)
-        expect(page.get_by_text("Incident #1 opened as P0").first).to_be_visible(timeout=20000)
-
-        open_app(page, f"{server.url}/incident?id=1")
+        expect(_toast(page, "Incident #1 opened as P0")).to_be_visible(timeout=20000)
         expect(page.get_by_text("#1 · Checkout returns errors for every order").first).to_be_visible(timeout=20000)
         # The cockpit counts down on its own: the most urgent clock's text changes within 15 s, no input.
         headline = page.locator("h3").filter(has_text="Acknowledge:").first
