@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
+from db.engine import session_scope
+from db.models import Incident
 from tests.pages.conftest import REPO, app_test, links_to, open_test_incident, page_as, page_links, texts, tick_row
 from ui.navigation import PAGES
 
@@ -63,12 +66,15 @@ def test_home_links_to_the_whole_list_when_it_shows_only_the_most_urgent(workspa
     assert links_to(at, "incidents") == ["All 2 open incidents"]
 
 
-def test_opening_an_incident_from_triage_links_to_it(workspace, app_db):
+def test_opening_an_incident_from_triage_lands_on_it_in_this_tab(workspace, app_db):
     at = page_as("pages/triage.py", "csm1")
-    at.session_state["triage_opened"] = (41, "P1")
-    at.run()
-    assert links_to(at, "incident", id=41) == ["Open incident #41"]
-    assert links_to(at, "home") == ["Go to my open incidents"]
+    at.selectbox(key="triage_account").select_index(0)
+    at.text_input(key="triage_title").input("Orders not syncing").run()
+    at.button(key="triage_open").click().run()
+    assert not at.exception
+    with session_scope(app_db) as s:
+        iid = s.scalar(select(Incident.id))
+    assert at.query_params == {"id": str(iid)} and f"#{iid} · Orders not syncing" in texts(at)
 
 
 # --------------------------------------------------------------------------
