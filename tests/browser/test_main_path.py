@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from core.policy import store as policy_store
 from db.engine import session_scope
 from db.models import Account
-from tests.browser.conftest import open_app, running_server, sign_in, wait_idle
+from tests.browser.conftest import open_app, running_server, settle_single, sign_in, wait_idle
 from tests.conftest import NOW, TEST_PASSWORD
 
 
@@ -20,10 +20,19 @@ def _prepare(engine, ids):
                       owner_id=ids["carl"], time_zone="Europe/Paris"))
 
 
-def pick_account(page, name: str) -> None:
-    """Choose `name` in the triage form's account box (nothing is preselected)."""
-    page.get_by_role("combobox", name="Customer account").click()
-    page.get_by_role("option", name=name).first.click()
+def start_triage(page, server, *, account: str, title: str) -> None:
+    """Sign in as carl on the triage page, pick `account` (nothing is preselected) and type `title`."""
+    open_app(page, f"{server.url}/triage")
+    expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
+    sign_in(page, "carl", TEST_PASSWORD)
+    expect(page.get_by_role("heading", name="Triage").first).to_be_visible(timeout=20000)
+    account_box = page.get_by_role("combobox", name="Customer account")
+    settle_single(page, account_box)  # the sign-in's last rerun can leave a stale copy for a moment
+    account_box.click()
+    page.get_by_role("option", name=account).first.click()
+    wait_idle(page)
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Title").press("Tab")
     wait_idle(page)
 
 
@@ -34,15 +43,7 @@ def _toast(page, text: str):
 def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path):
     with running_server(tmp_path, {"carl": "csm"}, prepare=_prepare) as server:
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        open_app(page, f"{server.url}/triage")
-        expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=20000)
-        sign_in(page, "carl", TEST_PASSWORD)
-        expect(page.get_by_role("heading", name="Triage").first).to_be_visible(timeout=20000)
-
-        pick_account(page, "Acme Corp")
-        page.get_by_label("Title").fill("Checkout returns errors for every order")
-        page.get_by_label("Title").press("Tab")
-        wait_idle(page)
+        start_triage(page, server, account="Acme Corp", title="Checkout returns errors for every order")
         page.get_by_text("Complete outage").click()
         wait_idle(page)
         expect(page.get_by_text("P0 · Critical").first).to_be_visible(timeout=20000)

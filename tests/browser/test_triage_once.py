@@ -3,24 +3,13 @@ on it; going back shows an empty form, whose submit opens nothing."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from core.policy import store as policy_store
 from db.engine import make_engine, session_scope
-from db.models import Account, Incident
-from tests.browser.conftest import open_app, running_server, sign_in, wait_idle
-from tests.browser.test_main_path import pick_account
-from tests.conftest import NOW, TEST_PASSWORD
-
-
-def _prepare(engine, ids):
-    with session_scope(engine) as s:
-        policy_store.install_presets(s, now=NOW)
-        s.add(Account(name="Acme Corp", tier="enterprise", annual_contract_value=Decimal(120000),
-                      owner_id=ids["carl"], time_zone="Europe/Paris"))
+from db.models import Incident
+from tests.browser.conftest import running_server, wait_idle
+from tests.browser.test_main_path import _prepare, start_triage
 
 
 def _incidents(server) -> int:
@@ -35,13 +24,7 @@ def _incidents(server) -> int:
 def test_a_double_click_and_a_resubmit_leave_one_incident_and_land_on_it(browser, tmp_path):
     with running_server(tmp_path, {"carl": "csm"}, prepare=_prepare) as server:
         page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
-        open_app(page, f"{server.url}/triage")
-        sign_in(page, "carl", TEST_PASSWORD)
-        expect(page.get_by_role("heading", name="Triage").first).to_be_visible(timeout=20000)
-        pick_account(page, "Acme Corp")
-        page.get_by_label("Title").fill("Checkout returns errors for every order")
-        page.get_by_label("Title").press("Tab")
-        wait_idle(page)
+        start_triage(page, server, account="Acme Corp", title="Checkout returns errors for every order")
         page.get_by_role("button", name="Open incident").dblclick()
         page.wait_for_url("**/incident?id=1", timeout=20000)
         wait_idle(page)

@@ -3,7 +3,6 @@ steps ticked off; and the pure decisions behind the page: which moves ask first,
 thing owed, which level the ladder asks for now."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 
@@ -12,26 +11,13 @@ from core.incident import steps as phase_steps
 from core.incident.lifecycle import Milestone, move_confirmation, severity_confirmation
 from core.incident.views import DueItem, load, next_escalation, settled_by
 from core.people.users import SYSTEM
-from core.policy import store as policy_store
-from core.triage.rules import Answers
 from core.vocabulary import ClockState
 from db.engine import session_scope
-from db.models import Account, AuditEntry, Incident, TimelineEvent
+from db.models import AuditEntry, Incident, TimelineEvent
+from tests.core.test_incident_flows import _open
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
-
-
-def _open(engine, answers=None, policy="growth-engine", war_room_url="") -> int:
-    with session_scope(engine) as s:
-        policy_store.install_presets(s, now=NOW)
-        account = Account(name=f"Acme {policy}", tier="enterprise", annual_contract_value=Decimal(90000))
-        s.add(account)
-        s.flush()
-        return incidents.open_incident(
-            s, account_id=account.id, title="Payments down", summary="", policy_name=policy,
-            answers=Answers.model_validate(answers or {"business_impact": "major"}), actor=SYSTEM,
-            now=NOW, detected_at=NOW - 10 * MIN, war_room_url=war_room_url).id
 
 
 @pytest.mark.parametrize("url, kept", [

@@ -20,7 +20,8 @@ NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
 
 
-def _open(engine, answers=None, policy="growth-engine") -> int:
+def _open(engine, answers=None, policy="growth-engine", **options) -> int:
+    """Open a growth-engine P1 (by default) detected 10 minutes before NOW; `options` go to open_incident."""
     with session_scope(engine) as s:
         policy_store.install_presets(s, now=NOW)
         account = Account(name=f"Acme {policy}", tier="enterprise", annual_contract_value=Decimal(90000))
@@ -29,7 +30,7 @@ def _open(engine, answers=None, policy="growth-engine") -> int:
         return incidents.open_incident(
             s, account_id=account.id, title="Payments down", summary="", policy_name=policy,
             answers=Answers.model_validate(answers or {"business_impact": "major"}), actor=SYSTEM,
-            now=NOW, detected_at=NOW - 10 * MIN).id
+            now=NOW, detected_at=NOW - 10 * MIN, **options).id
 
 
 def test_main_path_stamps_milestones_and_meets_the_clocks(engine):
