@@ -1,0 +1,106 @@
+"""Internal text never reaches the client: the audience table and its accessor.
+
+The table (core.incident.audience) must sort every column of the incident,
+account and contact tables; `client_values` returns the client-safe ones only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from core.incident.audience import COLUMNS, Audience, client_columns, client_values
+from db.models import Account, Contact, Incident
+
+UTC = dt.UTC
+NOTE = "CEO on the phone, furious"
+MODELS = {"incidents": Incident, "accounts": Account, "contacts": Contact}
+
+
+# --------------------------------------------------------------------------
+# The table
+
+
+@pytest.mark.parametrize("table", list(MODELS))
+def test_every_column_is_sorted_into_client_or_internal(table):
+    stored = set(MODELS[table].__table__.columns.keys())
+    assert set(COLUMNS[table]) == stored, (
+        f"sort {sorted(stored - set(COLUMNS[table]))} in core/incident/audience.py; "
+        f"drop {sorted(set(COLUMNS[table]) - stored)}")
+
+
+@pytest.mark.parametrize("table", list(MODELS))
+def test_internal_columns_say_why_and_only_they_name_client_keys(table):
+    for name, column in COLUMNS[table].items():
+        if column.audience is Audience.INTERNAL:
+            assert column.why.strip(), f"{table}.{name}: say why the client may not read it"
+        else:
+            assert not column.why and not column.client_keys, f"{table}.{name}"
+
+
+@pytest.mark.parametrize(
+    "table, expected",
+    [
+        ("incidents", ("id", "title", "answers", "severity", "status", "detected_at", "acknowledged_at",
+                       "client_notified_at", "mobilized_at", "mitigated_at", "resolved_at", "client_confirmed_at",
+                       "reopened_at")),
+        ("accounts", ("name", "time_zone", "contract_terms")),
+        ("contacts", ("name", "email", "phone", "time_zone", "is_primary")),
+    ],
+)
+def test_what_a_client_message_may_read(table, expected):
+    assert client_columns(table) == expected
+
+
+def test_the_triage_note_is_internal():
+    assert COLUMNS["incidents"]["summary"].audience is Audience.INTERNAL
+    assert "triage note" in COLUMNS["incidents"]["summary"].why
+
+
+# --------------------------------------------------------------------------
+# The accessor
+
+
+def _record():
+    """A transient incident whose internal columns all hold something the client must never read."""
+    account = Account(id=7, name="Acme Retail", tier="enterprise", time_zone="America/New_York",
+                      annual_contract_value=Decimal("240000"), renewal_date=dt.date(2026, 9, 1),
+                      contract_terms={"service_credits": "10% of the monthly fee per hour beyond SLA",
+                                      "response_commitment": "1 hour, 24/7", "note": NOTE})
+    contacts = [Contact(id=3, account_id=7, name="Ana Martin", role=f"Sponsor; {NOTE}", email="ana@acme.example",
+                        phone="+33 1 23 45 67 89", time_zone="Europe/Paris", preferred_channel="phone",
+                        is_primary=True)]
+    incident = Incident(
+        id=1042, title="Order exports failing", summary=NOTE, account_id=7, policy_name="red-status",
+        policy_version=3, policy_snapshot={}, severity="P0", status="mobilized",
+        answers={"business_impact": "stopped", "users_affected_pct": 80, "revenue_impact_per_hour": 8000,
+                 "termination_threat": True, "workaround": NOTE},
+        triage_result={"reasons": [{"text": NOTE}]}, red_status=True, escalation_category="immediate",
+        required_level="L3", current_level="L2", war_room_url="https://meet.example/war-room",
+        detected_at=dt.datetime(2026, 3, 2, 8, 12, tzinfo=UTC),
+        acknowledged_at=dt.datetime(2026, 3, 2, 8, 20, tzinfo=UTC),
+        client_notified_at=dt.datetime(2026, 3, 2, 8, 30, tzinfo=UTC),
+        mobilized_at=dt.datetime(2026, 3, 2, 8, 35, tzinfo=UTC),
+        next_client_update_due_at=dt.datetime(2026, 3, 2, 4, 5, tzinfo=UTC))
+    return incident, account, contacts
+
+
+def test_client_values_hold_the_client_safe_columns_only():
+    incident, account, contacts = _record()
+    values = client_values(incident, account, contacts)
+    assert dict(values.incident) == {
+        "id": 1042, "title": "Order exports failing", "answers": {"business_impact": "stopped",
+                                                                   "users_affected_pct": 80},
+        "severity": "P0", "status": "mobilized", "detected_at": incident.detected_at,
+        "acknowledged_at": incident.acknowledged_at, "client_notified_at": incident.client_notified_at,
+        "mobilized_at": incident.mobilized_at, "mitigated_at": None, "resolved_at": None,
+        "client_confirmed_at": None, "reopened_at": None}
+    assert dict(values.account) == {"name": "Acme Retail", "time_zone": "America/New_York",
+                                    "contract_terms": {"service_credits": "10% of the monthly fee per hour beyond SLA"}}
+    assert [dict(c) for c in values.contacts] == [{"name": "Ana Martin", "email": "ana@acme.example",
+                                                   "phone": "+33 1 23 45 67 89", "time_zone": "Europe/Paris",
+                                                   "is_primary": True}]
+    with pytest.raises(KeyError):
+        values.incident["summary"]
