@@ -35,6 +35,7 @@ from core.communication.fields import MessageContext
 from core.communication.render import RenderedMessage, missing_fields, render
 from core.communication.smtp import SmtpSettings, send
 from core.communication.store import current_template
+from core.incident.audience import client_values
 from core.incident.flows import clocks_of, lock, refresh_next_deadline
 from core.incident.timeline import add_event
 from core.people.access import Role
@@ -64,12 +65,11 @@ OPEN = tuple(s.value for s in OPEN_STATUSES)
 
 @dataclass(frozen=True)
 class ContactChoice:
-    """A client contact the message may go to."""
+    """A client contact the message may go to (client-safe values only: see core.incident.audience)."""
 
     name: str
     email: str
     phone: str
-    role: str
     is_primary: bool
 
     @property
@@ -133,12 +133,13 @@ def compose_source(session: Session, incident_id: int, *, signer_id: int | None,
         incident=incident, account=account, contacts=contacts, csm=users.get(signer_id or 0),
         assignments={role: users[uid] for role, uid in people.items() if uid in users}, communications=comms,
         clocks=clocks_of(session, incident, now), now=now)
+    client = client_values(incident, account, contacts)
     return ComposeSource(
         incident_id=incident.id, version=incident.version, title=incident.title, status=incident.status,
         severity=incident.severity, account_name=account.name, account_owner_id=account.owner_id,
         owner_id=incident.owner_id, client_notified=incident.client_notified_at is not None,
         next_update_due_at=incident.next_client_update_due_at, context=context,
-        contacts=tuple(ContactChoice(c.name, c.email, c.phone, c.role, c.is_primary) for c in contacts),
+        contacts=tuple(ContactChoice(c["name"], c["email"], c["phone"], c["is_primary"]) for c in client.contacts),
         suggested_template=suggest_template(incident),
     )
 

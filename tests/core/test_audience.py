@@ -1,18 +1,28 @@
-"""Internal text never reaches the client: the audience table and its accessor.
+"""Internal text never reaches the client: the audience table, its accessor, and what a client message is built from.
 
 The table (core.incident.audience) must sort every column of the incident,
-account and contact tables; `client_values` returns the client-safe ones only.
+account and contact tables; `client_values` returns the client-safe ones
+only. Then, end to end without a database: a context built from an incident
+whose summary is the CSM's triage note holds that note in no client field,
+in no rendered client template and in no .eml built from one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 from decimal import Decimal
 
 import pytest
 
+from core.communication.catalog import catalog
+from core.communication.context import build_context
+from core.communication.fields import INTERNAL_FIELDS, MessageContext
+from core.communication.flows import PreparedMessage, eml_file
+from core.communication.render import render
 from core.incident.audience import COLUMNS, Audience, client_columns, client_values
-from db.models import Account, Contact, Incident
+from db.models import Account, Contact, Incident, User
 
 UTC = dt.UTC
 NOTE = "CEO on the phone, furious"
@@ -60,7 +70,7 @@ def test_the_triage_note_is_internal():
 
 
 # --------------------------------------------------------------------------
-# The accessor
+# The accessor and the context
 
 
 def _record():
@@ -104,3 +114,52 @@ def test_client_values_hold_the_client_safe_columns_only():
                                                    "is_primary": True}]
     with pytest.raises(KeyError):
         values.incident["summary"]
+
+
+def _context(**overrides) -> MessageContext:
+    incident, account, contacts = _record()
+    now = dt.datetime(2026, 3, 2, 9, 40, tzinfo=UTC)
+    csm = User(display_name="Sam Lee", email="sam.lee@example.com", username="sam", role="csm")
+    return build_context(incident=incident, account=account, contacts=contacts, csm=csm,
+                         assignments={"technical_lead": "Priya Shah"}, now=now, overrides=overrides)
+
+
+def _texts(value) -> list[str]:
+    return value if isinstance(value, list) else [str(value)]
+
+
+def test_the_triage_note_fills_no_client_field_and_only_the_internal_triage_note():
+    context = _context()
+    leaked = {name for name, value in context.model_dump().items()
+              if name not in INTERNAL_FIELDS and any(NOTE in text for text in _texts(value))}
+    assert leaked == set()
+    assert (context.summary, context.impact, context.triage_note) == ("", "", NOTE)
+
+
+CLIENT_SPECS = [spec for spec in catalog() if spec.audience == "client"]
+
+
+@pytest.mark.parametrize("spec", CLIENT_SPECS, ids=lambda s: s.key)
+def test_no_client_template_shows_the_triage_note(spec):
+    message = render(spec.key, _context())
+    for part in (message.subject, message.text, message.html):
+        assert NOTE not in part and "furious" not in part
+    assert "war-room" not in message.text + message.html
+
+
+@pytest.mark.parametrize("spec", [s for s in CLIENT_SPECS if s.channel == "email"], ids=lambda s: s.key)
+def test_no_eml_carries_the_triage_note(spec):
+    message = render(spec.key, _context())
+    prepared = PreparedMessage(spec.key, None, spec.channel, spec.audience, message.subject, message.text,
+                               message.html, ())
+    raw = eml_file(prepared, sender="desk@example.com", to=["Ana Martin <ana@acme.example>"],
+                   now=dt.datetime(2026, 3, 2, 9, 40, tzinfo=UTC))
+    assert b"furious" not in raw
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    decoded = str(parsed["Subject"]) + "".join(part.get_content() for part in parsed.iter_parts())
+    assert "Ana Martin" in decoded and NOTE not in decoded and "furious" not in decoded
+
+
+@pytest.mark.parametrize("spec", [s for s in catalog() if s.audience == "internal"], ids=lambda s: s.key)
+def test_internal_messages_still_carry_the_triage_note(spec):
+    assert f"Triage note: {NOTE}" in render(spec.key, _context()).text

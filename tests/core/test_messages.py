@@ -266,6 +266,8 @@ def test_build_context_fills_from_the_record():
     ctx = build_context(incident=incident, account=account, contacts=contacts, csm=csm, assignments=roles,
                         communications=comms, clocks=_clock(NOW), now=NOW)
     assert ctx.incident_ref == "INC-1042"
+    # The record's summary is the CSM's triage note: internal, so the client's summary and impact start empty.
+    assert (ctx.summary, ctx.impact, ctx.triage_note) == ("", "", incident.summary)
     assert (ctx.severity_label, ctx.status, ctx.severity) == ("Critical", "Fix in progress", "P0")
     assert ctx.detected_at == "Mon 2 Mar 2026, 09:12 CET"
     assert ctx.client_time_zone == "Europe/Paris"

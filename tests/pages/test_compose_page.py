@@ -92,6 +92,12 @@ def field(at: AppTest, incident_id: int, name: str):
     return next(w for w in [*at.text_input, *at.text_area] if w.key == key)
 
 
+def typed_impact(at: AppTest, incident_id: int) -> AppTest:
+    """The CSM writes the impact in client words (nothing prefills it from the internal triage note)."""
+    field(at, incident_id, "impact").input("Card payments fail at checkout.")
+    return at.run()
+
+
 def test_fields_are_prefilled_from_the_record_in_the_clients_zone(acme):
     at = compose("csm1", acme)
     assert not at.exception, at.exception
@@ -100,8 +106,26 @@ def test_fields_are_prefilled_from_the_record_in_the_clients_zone(acme):
     assert field(at, acme, "title").value == "Checkout down"
     assert field(at, acme, "detected_at").value.endswith(" CET")               # Europe/Paris in winter
     assert field(at, acme, "next_update_at").value.endswith(" CET")
+    assert field(at, acme, "impact").value == ""                               # the CSM writes it
     assert field(at, acme, "_to_email").value == "Ana Martin <ana@acme.example>"
-    assert "Still empty, and needed before this message goes out: technical_lead_name" in texts(at)
+    assert "Still empty, and needed before this message goes out: impact, technical_lead_name" in texts(at)
+
+
+NOTE = "CEO on the phone, furious"
+
+
+def test_an_internal_triage_note_prefills_no_field_of_any_client_message(workspace, app_db):
+    from core.communication.catalog import catalog
+
+    incident_id = open_test_incident(app_db, "Acme Corp", P1, policy="red-status", minutes_ago=10, summary=NOTE)
+    at = compose("csm1", incident_id)
+    for spec in [s for s in catalog() if s.audience == "client"]:
+        at = pick(at, incident_id, spec.key)
+        assert not at.exception, at.exception
+        prefilled = {w.key: w.value for w in [*at.text_input, *at.text_area] if NOTE in str(w.value)}
+        assert prefilled == {}, spec.key
+        assert "furious" not in texts(at), spec.key
+        assert all("furious" not in frame.proto.srcdoc for frame in at.get("iframe")), spec.key
 
 
 def test_edit_shows_in_both_previews_and_the_html_is_sandboxed(acme):
@@ -135,7 +159,7 @@ def test_send_through_smtp_logs_the_exact_text_and_notifies_the_client(acme, app
     port, server = smtp_server
     use_smtp(app_db, port)
     before = len(server.messages)
-    at = pick(compose("csm1", acme), acme, "emergency_acknowledgement")
+    at = typed_impact(pick(compose("csm1", acme), acme, "emergency_acknowledgement"), acme)
     field(at, acme, "greeting").input("Ana")
     at.run()
     shown_text = at.code[1].value
@@ -168,7 +192,7 @@ def test_a_failed_send_keeps_the_draft_and_logs_nothing(acme, app_db, smtp_serve
     port, collector = smtp_server
     use_smtp(app_db, port if server == "up" else free_port())
     before = len(collector.messages)
-    at = pick(compose("csm1", acme), acme, "emergency_acknowledgement")
+    at = typed_impact(pick(compose("csm1", acme), acme, "emergency_acknowledgement"), acme)
     field(at, acme, "greeting").input("Dear Ana")
     field(at, acme, "_to_email").input(to)
     at.button(key="compose_send").click().run()
@@ -192,7 +216,7 @@ def test_a_title_cannot_add_header_lines(acme, app_db, smtp_server, title, refus
     port, collector = smtp_server
     use_smtp(app_db, port)
     before = len(collector.messages)
-    at = pick(compose("csm1", acme), acme, "emergency_acknowledgement")
+    at = typed_impact(pick(compose("csm1", acme), acme, "emergency_acknowledgement"), acme)
     field(at, acme, "title").input(title)
     at.button(key="compose_send").click().run()
     assert not at.exception, at.exception
@@ -211,10 +235,11 @@ def test_a_title_cannot_add_header_lines(acme, app_db, smtp_server, title, refus
 
 
 def test_missing_required_fields_block_marking_sent(acme, app_db):
-    at = compose("csm1", acme)   # p1_response needs the technical lead's name
+    at = compose("csm1", acme)   # p1_response needs the impact and the technical lead's name
     at.button(key="compose_mark_email").click().run()
-    assert "Fill in technical_lead_name before this message goes out" in texts(at)
+    assert "Fill in impact, technical_lead_name before this message goes out" in texts(at)
     assert logged(app_db) == []
+    field(at, acme, "impact").input("Card payments fail at checkout.")
     field(at, acme, "technical_lead_name").input("Priya Shah")
     at.button(key="compose_mark_email").click().run()
     assert [(r.channel, r.delivery) for r in logged(app_db)] == [("email", "marked_sent")]
@@ -229,7 +254,7 @@ def test_without_email_settings_send_is_off_but_copy_and_mark_work(acme, app_db)
 
 
 def test_a_phone_call_is_logged_and_restarts_the_clock(acme, app_db):
-    at = pick(compose("csm1", acme), acme, "phone_script")
+    at = typed_impact(pick(compose("csm1", acme), acme, "phone_script"), acme)
     assert field(at, acme, "_to_phone").value == "Ana Martin, +33 1 23 45 67 89"
     at.button(key="compose_mark_phone").click().run()
     assert "Logged: phone call to Ana Martin, +33 1 23 45 67 89 (client notified recorded)" in texts(at)
