@@ -60,6 +60,7 @@ spec = specs[key]
 st.caption(f"Use it: {spec.use_when}")
 
 fields = page.fields[key]
+view.update_promise_notice(source, page.computed[key], user.time_zone, now)
 with st.expander("Fields, prefilled from the record (times in the client's zone, "
                  f"{source.context.client_time_zone})", expanded=True):
     edits = view.field_editors(source, fields, spec.requires)

@@ -3,8 +3,8 @@
 `build_context` turns an incident, its account, contacts, people, logged
 messages and SLA clocks into one `MessageContext` (core.communication.fields)
 of plain values: times formatted in the client's zone with its abbreviation,
-statuses and severities in client words, the next update promised on the
-policy's calendar. Client fields are filled
+statuses and severities in client words, the next update promised from the
+communication plan (core.communication.promise). Client fields are filled
 from the client-safe values of the record only (core.incident.audience):
 internal notes fill internal fields, which client templates are refused. The
 sample contexts used for previews and template checks live here too. This
@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from core.communication.fields import CONTEXT_FIELDS, MessageContext
+from core.communication.promise import PromisedUpdate, promise_next_update
 from core.incident.audience import ClientValues, client_values
-from core.policy.calendar import add_working_time
 from core.policy.loading import snapshot_policy
 from core.text import describe_duration
 from core.zones import UTC_NAME, zone_or_none
@@ -153,21 +153,14 @@ def _level_contacts(policy: Any, level: str | None) -> list[str]:
     return []
 
 
-def _next_update(incident: Any, policy: Any, clocks: Sequence[Any], now: dt.datetime) -> tuple[
-        dt.datetime | None, dt.timedelta | None]:
-    """When the next client update falls due if this message goes out now, and the cadence."""
+def _cadence(incident: Any, policy: Any, clocks: Sequence[Any]) -> dt.timedelta | None:
+    """How often the client hears from us: the running update clock's target, else the policy's."""
     cadence = next((c.target for c in clocks if c.clock == "client_update"), None)
     if cadence is None and policy is not None:
         tier = (getattr(incident, "answers", None) or {}).get("customer_tier") or getattr(
             getattr(incident, "account", None), "tier", None)
         cadence = policy.target("client_update", incident.severity, tier)
-    if cadence is None or getattr(incident, "resolved_at", None) is not None:
-        return None, cadence
-    due = (add_working_time(now, cadence, policy.calendar_for("client_update")) if policy is not None
-           else now + cadence)
-    # Promise a round time no later than the deadline (never earlier than now).
-    rounded = due.replace(second=0, microsecond=0) - dt.timedelta(minutes=due.minute % 5)
-    return (rounded if rounded > now else due), cadence
+    return cadence
 
 
 @dataclass(frozen=True)
@@ -184,7 +177,7 @@ class _Shared:
 
 
 def _client_fields(client: ClientValues, shared: _Shared, *, csm: Any, cadence: dt.timedelta | None,
-                   next_update: dt.datetime | None) -> dict[str, Any]:
+                   promise: PromisedUpdate) -> dict[str, Any]:
     """The fields a client message may show, from the client-safe values only (never the raw rows)."""
     incident, account, fmt, roles = client.incident, client.account, shared.fmt, shared.roles
     answers = incident["answers"]
@@ -215,7 +208,7 @@ def _client_fields(client: ClientValues, shared: _Shared, *, csm: Any, cadence: 
         "users_affected": f"about {round(float(users_pct))}% of your users" if users_pct else "",
         "actions_taken": actions,
         "current_status": CLIENT_STATUS_TEXT.get(status, ""),
-        "next_update_at": fmt(next_update),
+        "next_update_at": fmt(promise.at),
         "update_cadence": describe_cadence(cadence) if cadence and resolved_at is None else "",
         "update_number": len(shared.client_messages) + 1,
         "timeline": [f"{fmt(incident[column])} - {label}"
@@ -290,26 +283,30 @@ def build_context(
     communications: Sequence[Any] = (),
     clocks: Sequence[Any] = (),
     now: dt.datetime,
+    next_update_due: dt.datetime | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> MessageContext:
     """Fill a MessageContext from the incident record at `now`; `overrides` (what the CSM typed) win.
 
     Inputs are the ORM rows as the caller loaded them, or any objects with
     the same attribute names: `incident` an `Incident` (its `policy_snapshot`
-    gives the update cadence, calendar and level names), `account` an
-    `Account`, `contacts` its `Contact` rows (the primary one's zone is used,
-    else the account's), `csm` the owning `User` or None, `assignments` a
-    mapping of role key (incident_commander, technical_lead,
-    executive_sponsor, ...) to a `User` or a plain name, `communications` the
-    incident's `Communication` rows, `clocks` the `SlaClock` list from
-    `core.sla.clocks.compute_clocks` at `now`. `overrides` maps
-    MessageContext field names to values (unknown names are refused). The
-    next update is due one client-update cadence after `now` (the moment this
-    message goes out), on the policy's calendar, rounded down to five minutes.
+    gives the update cadence and level names), `account` an `Account`,
+    `contacts` its `Contact` rows (the primary one's zone is used, else the
+    account's), `csm` the owning `User` or None, `assignments` a mapping of
+    role key (incident_commander, technical_lead, executive_sponsor, ...) to a
+    `User` or a plain name, `communications` the incident's `Communication`
+    rows, `clocks` the `SlaClock` list from `core.sla.clocks.compute_clocks`
+    at `now`, `next_update_due` when the communication plan wants the next
+    client update if this message goes out at `now`
+    (`core.sla.schedule.next_due_if_sent`; None: no update is planned).
+    `overrides` maps MessageContext field names to values (unknown names are
+    refused).
 
     Client fields are filled from `core.incident.audience.client_values` only:
     the record's summary (the CSM's triage note) fills the internal
-    `triage_note`, never `summary` or `impact`, which start empty.
+    `triage_note`, never `summary` or `impact`, which start empty. The next
+    update promised is `core.communication.promise.promise_next_update` of the
+    plan's time at `now`.
     """
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - CONTEXT_FIELDS)
@@ -322,8 +319,9 @@ def build_context(
         roles={role: _person_name(person) for role, person in (assignments or {}).items()},
         client_messages=[c for c in communications if getattr(c, "channel", "") in ("email", "phone")
                          and getattr(c, "delivery", "sent") != "failed"])
-    next_update, cadence = _next_update(incident, policy, clocks, now)
-    values = {**_client_fields(client, shared, csm=csm, cadence=cadence, next_update=next_update),
+    resolved = client.incident["resolved_at"] is not None
+    promise = promise_next_update(None if resolved else next_update_due, now)
+    values = {**_client_fields(client, shared, csm=csm, cadence=_cadence(incident, policy, clocks), promise=promise),
               **_internal_fields(incident, account, shared, policy=policy, clocks=clocks)}
     values.update(overrides)
     return MessageContext.model_validate(values)

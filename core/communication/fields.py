@@ -132,6 +132,8 @@ INTERNAL_FIELDS: frozenset[str] = frozenset(
     name for name, info in MessageContext.model_fields.items()
     if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("audience") == "internal"
 )
+# Worked out from `now` each time a message is rendered, so the composer never keeps them in a draft.
+RENDER_TIME_FIELDS: frozenset[str] = frozenset({"prepared_at", "next_update_at"})
 REQUIRED_FIELDS: frozenset[str] = frozenset(
     name for name, info in MessageContext.model_fields.items() if info.is_required()
 )

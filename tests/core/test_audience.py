@@ -121,7 +121,8 @@ def _context(**overrides) -> MessageContext:
     now = dt.datetime(2026, 3, 2, 9, 40, tzinfo=UTC)
     csm = User(display_name="Sam Lee", email="sam.lee@example.com", username="sam", role="csm")
     return build_context(incident=incident, account=account, contacts=contacts, csm=csm,
-                         assignments={"technical_lead": "Priya Shah"}, now=now, overrides=overrides)
+                         assignments={"technical_lead": "Priya Shah"}, now=now,
+                         next_update_due=now + dt.timedelta(hours=1), overrides=overrides)
 
 
 def _texts(value) -> list[str]:
@@ -134,6 +135,7 @@ def test_the_triage_note_fills_no_client_field_and_only_the_internal_triage_note
               if name not in INTERNAL_FIELDS and any(NOTE in text for text in _texts(value))}
     assert leaked == set()
     assert (context.summary, context.impact, context.triage_note) == ("", "", NOTE)
+    assert context.next_update_at == "Mon 2 Mar 2026, 11:40 CET"  # the plan's time, never the stored 04:05
 
 
 CLIENT_SPECS = [spec for spec in catalog() if spec.audience == "client"]

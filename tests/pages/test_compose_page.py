@@ -105,10 +105,18 @@ def test_fields_are_prefilled_from_the_record_in_the_clients_zone(acme):
     assert field(at, acme, "greeting").value == "Ana Martin"
     assert field(at, acme, "title").value == "Checkout down"
     assert field(at, acme, "detected_at").value.endswith(" CET")               # Europe/Paris in winter
-    assert field(at, acme, "next_update_at").value.endswith(" CET")
     assert field(at, acme, "impact").value == ""                               # the CSM writes it
     assert field(at, acme, "_to_email").value == "Ana Martin <ana@acme.example>"
     assert "Still empty, and needed before this message goes out: impact, technical_lead_name" in texts(at)
+
+
+def test_the_promised_next_update_is_worked_out_at_each_render_and_never_kept_in_the_draft(acme):
+    at = compose("csm1", acme)
+    assert not [w for w in [*at.text_input, *at.text_area] if w.key == f"draft_{acme}_next_update_at"]
+    [caption] = [c.value for c in at.caption if c.value.startswith("Worked out each time the message is rendered")]
+    promised = caption.split("Next update at: ")[1].rstrip(".")
+    assert promised.endswith(" CET") and f"You will hear from us by {promised}" in at.code[1].value
+    assert not at.error, "a P1 opened 10 minutes ago is on time"
 
 
 NOTE = "CEO on the phone, furious"
@@ -126,6 +134,18 @@ def test_an_internal_triage_note_prefills_no_field_of_any_client_message(workspa
         assert prefilled == {}, spec.key
         assert "furious" not in texts(at), spec.key
         assert all("furious" not in frame.proto.srcdoc for frame in at.get("iframe")), spec.key
+
+
+def test_a_plan_entry_that_cannot_be_kept_is_promised_fifteen_minutes_out_and_flagged_in_red(workspace, app_db):
+    # SPARK P0: messages planned 15, 30 and 60 minutes after detection. Forty minutes in, nothing sent yet:
+    # this message meets the 15-minute entry, and the 30-minute one is already past.
+    late = open_test_incident(app_db, "Acme Corp", {"business_impact": "stopped"}, policy="spark", minutes_ago=40)
+    at = compose("csm1", late)
+    assert at.selectbox(key=f"compose_template_{late}").value == "emergency_acknowledgement"
+    errors = " ".join(visible_text(e.value) for e in at.error)
+    assert "Overdue: the client update was due" in errors
+    assert "Late plan entry: the plan wants the next update by" in errors and "overdue 10m" in errors
+    assert "15 minutes from now" in errors and "that plan entry will show as late" in errors
 
 
 def test_edit_shows_in_both_previews_and_the_html_is_sandboxed(acme):
