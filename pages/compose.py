@@ -90,7 +90,7 @@ if html_col is not None:
         view.html_preview(prepared.html)
 
 if spec.channel == "email":
-    actions.email_actions(source, prepared, recipients, cc, smtp, user, expected, now)
+    actions.email_actions(source, prepared, recipients, cc, smtp, user, expected, now, edits)
 else:
     actions.other_actions(source, prepared, recipients, user, expected)
 
