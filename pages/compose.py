@@ -62,6 +62,7 @@ spec = specs[key]
 st.caption(f"Use it: {spec.use_when}")
 
 fields = page.fields[key]
+view.update_promise_notice(source, page.computed[key], user.time_zone, now)
 with st.expander("Fields, prefilled from the record (times in the client's zone, "
                  f"{source.context.client_time_zone})", expanded=True):
     edits = view.field_editors(source, fields, spec.requires)
@@ -91,7 +92,7 @@ if html_col is not None:
         view.html_preview(prepared.html)
 
 if spec.channel == "email":
-    actions.email_actions(source, prepared, recipients, cc, smtp, user, expected, now)
+    actions.email_actions(source, prepared, recipients, cc, smtp, user, expected, now, edits)
 else:
     actions.other_actions(source, prepared, recipients, user, expected)
 

@@ -8,6 +8,8 @@ failed and leaves the draft and the log untouched.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -15,6 +17,7 @@ from core.communication import flows as comms
 from core.communication.flows import ComposeSource, PreparedMessage
 from core.communication.mail import MailError
 from core.communication.smtp import SmtpSettings
+from core.communication.views import eml_at
 from core.incident.flows import ConflictError
 from core.text import markdown_literal
 from db.engine import session_scope
@@ -68,11 +71,22 @@ def _send(source: ComposeSource, prepared: PreparedMessage, to: list[str], cc: l
     st.rerun()
 
 
+def _eml_when_clicked(source: ComposeSource, prepared: PreparedMessage, edits: dict[str, Any], sender: str,
+                      to: list[str], cc: list[str], user: CurrentUser) -> Callable[[], bytes]:
+    # The file is rendered at the click, so the time it promises is never one the page drew earlier.
+    def build() -> bytes:
+        return eml_at(source.incident_id, key=prepared.template_key, edits=edits, viewer=user, sender=sender,
+                      to=to, cc=cc, reply_to=user.email or None, now=utcnow())
+    return build
+
+
 def email_actions(source: ComposeSource, prepared: PreparedMessage, to: list[str], cc: list[str],
-                  smtp: SmtpSettings | None, user: CurrentUser, expected: int, now: dt.datetime) -> None:
-    """Send, download .eml, or mark an email as sent."""
+                  smtp: SmtpSettings | None, user: CurrentUser, expected: int, now: dt.datetime,
+                  edits: dict[str, Any]) -> None:
+    """Send, download .eml (rendered when clicked), or mark an email as sent."""
     sender = smtp.from_address if smtp else (user.email or "")
     try:
+        # Built now only to say what is wrong before anyone clicks; the download renders afresh.
         eml = comms.eml_file(prepared, sender=sender, to=to, cc=cc, reply_to=user.email or None, now=now)
     except MailError as error:
         eml = None
@@ -82,8 +96,10 @@ def email_actions(source: ComposeSource, prepared: PreparedMessage, to: list[str
                        help=None if smtp else "An admin sets up the email server under Admin › Message templates."):
         _send(source, prepared, to, cc, smtp, user, expected)
     if eml is not None:
-        eml_col.download_button("Download .eml", data=eml, file_name=f"INC-{source.incident_id}-"
-                                f"{prepared.template_key}.eml", mime="message/rfc822", key="compose_eml")
+        eml_col.download_button("Download .eml", data=_eml_when_clicked(source, prepared, edits, sender, to, cc, user),
+                                file_name=f"INC-{source.incident_id}-{prepared.template_key}.eml",
+                                mime="message/rfc822", key="compose_eml", on_click="ignore",
+                                help="Built when you click: the next update it promises is worked out then.")
     if mark_col.button("I sent it myself: mark as sent", key="compose_mark_email"):
         _mark(source, prepared, "email", to + cc, user, expected)
     if smtp is None:

@@ -10,6 +10,7 @@ or show the SMTP password.
 
 from __future__ import annotations
 
+import datetime as dt
 import html as html_lib
 import os
 from typing import Any
@@ -21,6 +22,7 @@ from core.communication import flows as communications
 from core.communication.cadence import UpdateDue
 from core.communication.fields import MessageContext
 from core.communication.flows import ComposeSource, LogEntry
+from core.communication.promise import FALLBACK
 from core.communication.store import field_kind
 from core.text import markdown_literal
 from ui.format import local_time, time_left
@@ -30,6 +32,7 @@ PASSWORD_SECRET = "smtp_password"
 PASSWORD_ENV = "ESCALATION_DESK_SMTP_PASSWORD"
 _DRAFT = "draft_{}_{}"
 _NOTICE = "compose_notice_{}"
+FALLBACK_MINUTES = int(FALLBACK.total_seconds() // 60)
 
 
 def smtp_password() -> str | None:
@@ -86,6 +89,23 @@ def field_editors(source: ComposeSource, fields: list[str], required: tuple[str,
                 value = st.text_input(label, key=key, help=help_text[name])
         edits[name] = _from_widget(value, kind)
     return edits
+
+
+def update_promise_notice(source: ComposeSource, computed: list[str], time_zone: str, now: dt.datetime) -> None:
+    """In red when the client update is overdue or the plan's next one will be late; the times worked out at render."""
+    due, promise, context = source.next_update_due_at, source.promise, source.context
+    if due is not None and due < now:
+        st.error(f"Overdue: the client update was due {local_time(due, time_zone)} ({time_left(due, now)}). "
+                 "The client is waiting: send this message now.")
+    if "next_update_at" in computed and promise.late and promise.plan_due is not None:
+        why = "already past" if promise.plan_due < now else "too soon to promise"
+        st.error(f"Late plan entry: the plan wants the next update by {local_time(promise.plan_due, time_zone)} "
+                 f"({time_left(promise.plan_due, now)}), {why}. This message promises "
+                 f"{local_time(promise.at, time_zone)} instead ({FALLBACK_MINUTES} minutes from now; the client "
+                 f"reads {context.next_update_at}), so that plan entry will show as late.")
+    shown = [f"{name.replace('_', ' ').capitalize()}: {getattr(context, name) or 'none'}" for name in computed]
+    if shown:
+        st.caption("Worked out each time the message is rendered, in the client's zone: " + "; ".join(shown) + ".")
 
 
 def recipients_input(source: ComposeSource, channel: str) -> tuple[list[str], list[str]]:

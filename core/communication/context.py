@@ -3,16 +3,20 @@
 `build_context` turns an incident, its account, contacts, people, logged
 messages and SLA clocks into one `MessageContext` (core.communication.fields)
 of plain values: times formatted in the client's zone with its abbreviation,
-statuses and severities in client words, the next update promised on the
-policy's calendar. The sample contexts used for previews and template checks
-live here too. This module must never import streamlit, write anything, or
-read the clock (build_context takes `now`).
+statuses and severities in client words, the next update promised from the
+communication plan (core.communication.promise). Client fields are filled
+from the client-safe values of the record only (core.incident.audience):
+internal notes fill internal fields, which client templates are refused. The
+sample contexts used for previews and template checks live here too. This
+module must never import streamlit, write anything, or read the clock
+(build_context takes `now`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +24,8 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from core.communication.fields import CONTEXT_FIELDS, MessageContext
-from core.policy.calendar import add_working_time
+from core.communication.promise import PromisedUpdate, promise_next_update
+from core.incident.audience import ClientValues, client_values
 from core.policy.loading import snapshot_policy
 from core.text import describe_duration
 from core.zones import UTC_NAME, zone_or_none
@@ -77,10 +82,10 @@ MILESTONE_WORDS: tuple[tuple[str, str, str | None], ...] = (
 # Building the context from the incident record.
 
 
-def client_zone(contacts: Sequence[Any], account: Any) -> ZoneInfo:
+def client_zone(client: ClientValues) -> ZoneInfo:
     """The primary contact's time zone, else the account's, else UTC."""
-    primary = next((c for c in contacts if getattr(c, "is_primary", False)), None)
-    return (zone_or_none(getattr(primary, "time_zone", None)) or zone_or_none(getattr(account, "time_zone", None))
+    primary = next((c for c in client.contacts if c["is_primary"]), None)
+    return (zone_or_none(primary["time_zone"] if primary else None) or zone_or_none(client.account["time_zone"])
             or ZoneInfo(UTC_NAME))
 
 
@@ -116,6 +121,8 @@ def _person_name(person: Any) -> str:
         return ""
     if isinstance(person, str):
         return person
+    if isinstance(person, Mapping):
+        return str(person.get("name") or "")
     return getattr(person, "display_name", None) or getattr(person, "name", None) or ""
 
 
@@ -146,123 +153,95 @@ def _level_contacts(policy: Any, level: str | None) -> list[str]:
     return []
 
 
-def _next_update(incident: Any, policy: Any, clocks: Sequence[Any], now: dt.datetime) -> tuple[
-        dt.datetime | None, dt.timedelta | None]:
-    """When the next client update falls due if this message goes out now, and the cadence."""
+def _cadence(incident: Any, policy: Any, clocks: Sequence[Any]) -> dt.timedelta | None:
+    """How often the client hears from us: the running update clock's target, else the policy's."""
     cadence = next((c.target for c in clocks if c.clock == "client_update"), None)
     if cadence is None and policy is not None:
         tier = (getattr(incident, "answers", None) or {}).get("customer_tier") or getattr(
             getattr(incident, "account", None), "tier", None)
         cadence = policy.target("client_update", incident.severity, tier)
-    if cadence is None or getattr(incident, "resolved_at", None) is not None:
-        return None, cadence
-    due = (add_working_time(now, cadence, policy.calendar_for("client_update")) if policy is not None
-           else now + cadence)
-    # Promise a round time no later than the deadline (never earlier than now).
-    rounded = due.replace(second=0, microsecond=0) - dt.timedelta(minutes=due.minute % 5)
-    return (rounded if rounded > now else due), cadence
+    return cadence
 
 
-def build_context(
-    *,
-    incident: Any,
-    account: Any,
-    contacts: Sequence[Any] = (),
-    csm: Any = None,
-    assignments: Mapping[str, Any] | None = None,
-    communications: Sequence[Any] = (),
-    clocks: Sequence[Any] = (),
-    now: dt.datetime,
-    overrides: Mapping[str, Any] | None = None,
-) -> MessageContext:
-    """Fill a MessageContext from the incident record; `overrides` (what the CSM typed) win.
+@dataclass(frozen=True)
+class _Shared:
+    """What both halves of the context are computed from, besides the record."""
 
-    Inputs are the ORM rows as the caller loaded them, or any objects with
-    the same attribute names: `incident` an `Incident` (its `policy_snapshot`
-    gives the update cadence, calendar and level names), `account` an
-    `Account`, `contacts` its `Contact` rows (the primary one's zone is used,
-    else the account's), `csm` the owning `User` or None, `assignments` a
-    mapping of role key (incident_commander, technical_lead,
-    executive_sponsor, ...) to a `User` or a plain name, `communications` the
-    incident's `Communication` rows, `clocks` the `SlaClock` list from
-    `core.sla.clocks.compute_clocks` at `now`. `overrides` maps MessageContext
-    field names to values (unknown names are refused). The next update is
-    due one client-update cadence after `now` (the moment this message goes
-    out), on the policy's calendar, rounded down to five minutes.
-    """
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - CONTEXT_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown message fields: {', '.join(unknown)}")
-    zone = client_zone(contacts, account)
+    zone: ZoneInfo
+    now: dt.datetime
+    roles: dict[str, str]
+    client_messages: list[Any]
 
-    def fmt(moment: dt.datetime | None) -> str:
-        return format_time(moment, zone)
+    def fmt(self, moment: dt.datetime | None) -> str:
+        return format_time(moment, self.zone)
 
-    answers: Mapping[str, Any] = getattr(incident, "answers", None) or {}
-    policy = _policy_of(incident)
-    status = str(getattr(incident, "status", "new"))
-    resolved_at = getattr(incident, "resolved_at", None)
-    detected_at = incident.detected_at
-    roles = {role: _person_name(person) for role, person in (assignments or {}).items()}
-    primary = next((c for c in contacts if getattr(c, "is_primary", False)), contacts[0] if contacts else None)
-    contract = getattr(account, "contract_terms", None) or {}
 
+def _client_fields(client: ClientValues, shared: _Shared, *, csm: Any, cadence: dt.timedelta | None,
+                   promise: PromisedUpdate) -> dict[str, Any]:
+    """The fields a client message may show, from the client-safe values only (never the raw rows)."""
+    incident, account, fmt, roles = client.incident, client.account, shared.fmt, shared.roles
+    answers = incident["answers"]
+    status = str(incident["status"] or "new")
+    resolved_at, detected_at = incident["resolved_at"], incident["detected_at"]
     actions = []
     for column, _, wording in MILESTONE_WORDS:
-        moment = getattr(incident, column, None)
+        moment = incident[column]
         if wording and moment is not None:
             actions.append(wording.format(time=fmt(moment)))
         if column == "mobilized_at" and roles.get("technical_lead"):
             actions.append(f"{roles['technical_lead']} is leading the technical work.")
-    timeline = [f"{fmt(getattr(incident, column))} - {label}"
-                for column, label, _ in MILESTONE_WORDS if getattr(incident, column, None) is not None]
-
-    client_comms = [c for c in communications
-                    if getattr(c, "channel", "") in ("email", "phone") and getattr(c, "delivery", "sent") != "failed"]
-    last_update = max((c.sent_at for c in client_comms), default=None)
-    next_update, cadence = _next_update(incident, policy, clocks, now)
-
-    duration = (resolved_at or now) - detected_at
-    revenue = answers.get("revenue_impact_per_hour")
     users_pct = answers.get("users_affected_pct")
-    acv = getattr(account, "annual_contract_value", None)
-    renewal = getattr(account, "renewal_date", None)
-    resolution_clock = next((c for c in clocks if c.clock == "resolution"), None)
-    credits = str(contract.get("service_credits") or "")
-    triage_reasons = [r.get("text", "") for r in (getattr(incident, "triage_result", None) or {}).get("reasons", [])
-                      if isinstance(r, dict) and r.get("text")]
-
-    values: dict[str, Any] = {
-        "incident_ref": f"INC-{incident.id}",
-        "title": incident.title,
-        "summary": getattr(incident, "summary", "") or "",
-        "severity_label": CLIENT_SEVERITY.get(incident.severity, incident.severity),
+    credits = str(account["contract_terms"].get("service_credits") or "")
+    return {
+        "incident_ref": f"INC-{incident['id']}",
+        "title": incident["title"],
+        # Written by the CSM for the client; the record's summary is the internal triage note.
+        "summary": "",
+        "impact": "",
+        "severity_label": CLIENT_SEVERITY.get(incident["severity"], incident["severity"]),
         "status": CLIENT_STATUS.get(status, status.capitalize()),
         "is_resolved": resolved_at is not None,
-        "prepared_at": fmt(now),
+        "prepared_at": fmt(shared.now),
         "detected_at": fmt(detected_at),
-        "client_time_zone": zone.key,
-        "impact": getattr(incident, "summary", "") or "",
+        "client_time_zone": shared.zone.key,
         "business_impact": BUSINESS_IMPACT_TEXT.get(str(answers.get("business_impact")), ""),
         "users_affected": f"about {round(float(users_pct))}% of your users" if users_pct else "",
         "actions_taken": actions,
         "current_status": CLIENT_STATUS_TEXT.get(status, ""),
-        "next_update_at": fmt(next_update),
+        "next_update_at": fmt(promise.at),
         "update_cadence": describe_cadence(cadence) if cadence and resolved_at is None else "",
-        "update_number": len(client_comms) + 1,
-        "timeline": timeline,
+        "update_number": len(shared.client_messages) + 1,
+        "timeline": [f"{fmt(incident[column])} - {label}"
+                     for column, label, _ in MILESTONE_WORDS if incident[column] is not None],
         "resolved_at": fmt(resolved_at),
         "outage_duration": describe_duration(resolved_at - detected_at) if resolved_at else "",
         "service_credit_terms": "" if credits.strip().lower() in ("", "none") else credits,
-        "account_name": account.name,
-        "contact_name": _person_name(primary),
-        "contact_names": [_person_name(c) for c in contacts if _person_name(c)],
+        "account_name": account["name"],
+        "contact_name": _person_name(client.primary_contact),
+        "contact_names": [_person_name(c) for c in client.contacts if _person_name(c)],
         "csm_name": _person_name(csm) or "Customer Success team",
         "csm_email": getattr(csm, "email", "") or "",
         "technical_lead_name": roles.get("technical_lead", ""),
         "executive_sponsor_name": roles.get("executive_sponsor", ""),
-        # internal
+    }
+
+
+def _internal_fields(incident: Any, account: Any, shared: _Shared, *, policy: Any,
+                     clocks: Sequence[Any]) -> dict[str, Any]:
+    """The fields only internal messages may show (client templates are refused them when checked)."""
+    fmt, roles, now = shared.fmt, shared.roles, shared.now
+    answers: Mapping[str, Any] = getattr(incident, "answers", None) or {}
+    contract = getattr(account, "contract_terms", None) or {}
+    duration = (getattr(incident, "resolved_at", None) or now) - incident.detected_at
+    revenue = answers.get("revenue_impact_per_hour")
+    acv = getattr(account, "annual_contract_value", None)
+    renewal = getattr(account, "renewal_date", None)
+    resolution_clock = next((c for c in clocks if c.clock == "resolution"), None)
+    last_update = max((c.sent_at for c in shared.client_messages), default=None)
+    triage_reasons = [r.get("text", "") for r in (getattr(incident, "triage_result", None) or {}).get("reasons", [])
+                      if isinstance(r, dict) and r.get("text")]
+    return {
+        "triage_note": getattr(incident, "summary", "") or "",
         "severity": incident.severity,
         "tier": str(answers.get("customer_tier") or getattr(account, "tier", "") or ""),
         "red_status": bool(getattr(incident, "red_status", False)),
@@ -282,7 +261,7 @@ def build_context(
         "sla_status": [f"{c.label}: {c.state} (due {fmt(c.deadline)})" for c in clocks][:50],
         "resolution_deadline": fmt(resolution_clock.deadline) if resolution_clock else "",
         "last_client_update_at": fmt(last_update),
-        "client_updates_sent": len(client_comms),
+        "client_updates_sent": len(shared.client_messages),
         "incident_duration": describe_duration(duration),
         "revenue_per_hour": format_money(revenue) if revenue else "",
         "financial_impact": (f"about {format_money(float(revenue) * duration.total_seconds() / 3600)} "
@@ -292,6 +271,58 @@ def build_context(
         "renewal_date": f"{renewal.day} {renewal:%b %Y}" if renewal else "",
         "contract_commitment": str(contract.get("response_commitment") or ""),
     }
+
+
+def build_context(
+    *,
+    incident: Any,
+    account: Any,
+    contacts: Sequence[Any] = (),
+    csm: Any = None,
+    assignments: Mapping[str, Any] | None = None,
+    communications: Sequence[Any] = (),
+    clocks: Sequence[Any] = (),
+    now: dt.datetime,
+    next_update_due: dt.datetime | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> MessageContext:
+    """Fill a MessageContext from the incident record at `now`; `overrides` (what the CSM typed) win.
+
+    Inputs are the ORM rows as the caller loaded them, or any objects with
+    the same attribute names: `incident` an `Incident` (its `policy_snapshot`
+    gives the update cadence and level names), `account` an `Account`,
+    `contacts` its `Contact` rows (the primary one's zone is used, else the
+    account's), `csm` the owning `User` or None, `assignments` a mapping of
+    role key (incident_commander, technical_lead, executive_sponsor, ...) to a
+    `User` or a plain name, `communications` the incident's `Communication`
+    rows, `clocks` the `SlaClock` list from `core.sla.clocks.compute_clocks`
+    at `now`, `next_update_due` when the communication plan wants the next
+    client update if this message goes out at `now`
+    (`core.sla.schedule.next_due_if_sent`; None: no update is planned).
+    `overrides` maps MessageContext field names to values (unknown names are
+    refused).
+
+    Client fields are filled from `core.incident.audience.client_values` only:
+    the record's summary (the CSM's triage note) fills the internal
+    `triage_note`, never `summary` or `impact`, which start empty. The next
+    update promised is `core.communication.promise.promise_next_update` of the
+    plan's time at `now`.
+    """
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - CONTEXT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown message fields: {', '.join(unknown)}")
+    client = client_values(incident, account, contacts)
+    policy = _policy_of(incident)
+    shared = _Shared(
+        zone=client_zone(client), now=now,
+        roles={role: _person_name(person) for role, person in (assignments or {}).items()},
+        client_messages=[c for c in communications if getattr(c, "channel", "") in ("email", "phone")
+                         and getattr(c, "delivery", "sent") != "failed"])
+    resolved = client.incident["resolved_at"] is not None
+    promise = promise_next_update(None if resolved else next_update_due, now)
+    values = {**_client_fields(client, shared, csm=csm, cadence=_cadence(incident, policy, clocks), promise=promise),
+              **_internal_fields(incident, account, shared, policy=policy, clocks=clocks)}
     values.update(overrides)
     return MessageContext.model_validate(values)
 
@@ -342,6 +373,7 @@ def sample_context() -> MessageContext:
         company_name="Example Software", csm_name="Sam Lee", csm_email="sam.lee@example.com",
         csm_phone="+1 555 0100", technical_lead_name="Priya Shah", executive_sponsor_name="Jordan Blake",
         executive_sponsor_title="VP Customer Success",
+        triage_note="Client's CEO called our VP directly; very unhappy about the last outage too.",
         severity="P0", tier="enterprise", red_status=True, escalation_category="immediate",
         escalation_level="L2 (Management)", required_level="L3 (Executive)",
         escalation_contacts=["VP Customer Success: Jordan Blake, +1 555 0177"],

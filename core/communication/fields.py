@@ -35,14 +35,15 @@ class MessageContext(BaseModel):
     # The incident, in client words.
     incident_ref: Line = Field(description="Reference the client can quote, e.g. INC-1042.")
     title: Line = Field(description="Short description of the problem.")
-    summary: Text = Field("", description="A few sentences on what is going on.")
+    # summary and impact start empty: the CSM writes them in client words (never the internal triage note).
+    summary: Text = Field("", description="A few sentences on what is going on, written for the client.")
     severity_label: Line = Field(description="Severity in client words: Critical, High, Medium or Low.")
     status: Line = Field(description="Status in client words, e.g. 'Fix in progress'.")
     is_resolved: bool = Field(False, description="True once the service is restored.")
     prepared_at: Line = Field("", description="When this message was prepared (client time).")
     detected_at: Line = Field(description="When the problem was first detected (client time).")
     client_time_zone: Line = Field(description="The time zone the times are shown in, e.g. Europe/Paris.")
-    impact: Text = Field("", description="What is affected, in the client's terms.")
+    impact: Text = Field("", description="What is affected, written in the client's terms.")
     business_impact: Text = Field("", description="How it affects the client's operations.")
     users_affected: Line = Field("", description="Who is affected, e.g. 'about 80% of your users'.")
     affected_services: Lines = Field([], description="Services or features affected.")
@@ -82,6 +83,8 @@ class MessageContext(BaseModel):
     executive_sponsor_name: Line = Field("", description="Executive accountable for the account.")
     executive_sponsor_title: Line = Field("", description="That executive's job title.")
     # Internal only.
+    triage_note: Text = Field("", description="The CSM's triage note on the incident record (for the team only).",
+                              json_schema_extra=_INTERNAL)
     severity: Line = Field("", description="Severity id, e.g. P0.", json_schema_extra=_INTERNAL)
     tier: Line = Field("", description="Customer tier.", json_schema_extra=_INTERNAL)
     red_status: bool = Field(False, description="Red status.", json_schema_extra=_INTERNAL)
@@ -129,6 +132,8 @@ INTERNAL_FIELDS: frozenset[str] = frozenset(
     name for name, info in MessageContext.model_fields.items()
     if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("audience") == "internal"
 )
+# Worked out from `now` each time a message is rendered, so the composer never keeps them in a draft.
+RENDER_TIME_FIELDS: frozenset[str] = frozenset({"prepared_at", "next_update_at"})
 REQUIRED_FIELDS: frozenset[str] = frozenset(
     name for name, info in MessageContext.model_fields.items() if info.is_required()
 )

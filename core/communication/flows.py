@@ -32,14 +32,19 @@ from core.communication.catalog import template_spec
 from core.communication.context import build_context
 from core.communication.errors import CommunicationError, CommunicationForbidden, DraftIncomplete, SentButNotLogged
 from core.communication.fields import MessageContext
+from core.communication.promise import PromisedUpdate, promise_next_update
 from core.communication.render import RenderedMessage, missing_fields, render
 from core.communication.smtp import SmtpSettings, send
 from core.communication.store import current_template
-from core.incident.flows import clocks_of, lock, refresh_next_deadline
+from core.incident.audience import client_values
+from core.incident.flows import lock, refresh_next_deadline
 from core.incident.timeline import add_event
 from core.people.access import Role
 from core.people.users import Actor
+from core.sla.clocks import compute_clocks
+from core.sla.facts import facts_of, pauses_of, policy_of
 from core.sla.response_log import log_client_message
+from core.sla.schedule import next_due_if_sent
 from core.vocabulary import OPEN_STATUSES
 from db.engine import session_scope
 from db.models import (
@@ -64,12 +69,11 @@ OPEN = tuple(s.value for s in OPEN_STATUSES)
 
 @dataclass(frozen=True)
 class ContactChoice:
-    """A client contact the message may go to."""
+    """A client contact the message may go to (client-safe values only: see core.incident.audience)."""
 
     name: str
     email: str
     phone: str
-    role: str
     is_primary: bool
 
     @property
@@ -92,6 +96,8 @@ class ComposeSource:
     owner_id: int | None
     client_notified: bool
     next_update_due_at: dt.datetime | None
+    promise: PromisedUpdate
+    """The next update the message promises, worked out at the `now` the source was built for."""
     context: MessageContext
     contacts: tuple[ContactChoice, ...]
     suggested_template: str
@@ -129,16 +135,21 @@ def compose_source(session: Session, incident_id: int, *, signer_id: int | None,
         select(IncidentAssignment).where(IncidentAssignment.incident_id == incident_id))}
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([*people.values(), signer_id or 0])))}
     comms = list(session.scalars(select(Communication).where(Communication.incident_id == incident_id)))
+    facts, policy = facts_of(incident, pauses_of(session, incident.id)), policy_of(incident)
+    # When the plan wants the next update if this message goes out now: the promise is worked out from it.
+    plan_due = next_due_if_sent(facts, policy, now)
     context = build_context(
         incident=incident, account=account, contacts=contacts, csm=users.get(signer_id or 0),
         assignments={role: users[uid] for role, uid in people.items() if uid in users}, communications=comms,
-        clocks=clocks_of(session, incident, now), now=now)
+        clocks=compute_clocks(facts, policy, now), now=now, next_update_due=plan_due)
+    client = client_values(incident, account, contacts)
     return ComposeSource(
         incident_id=incident.id, version=incident.version, title=incident.title, status=incident.status,
         severity=incident.severity, account_name=account.name, account_owner_id=account.owner_id,
         owner_id=incident.owner_id, client_notified=incident.client_notified_at is not None,
-        next_update_due_at=incident.next_client_update_due_at, context=context,
-        contacts=tuple(ContactChoice(c.name, c.email, c.phone, c.role, c.is_primary) for c in contacts),
+        next_update_due_at=incident.next_client_update_due_at, promise=promise_next_update(plan_due, now),
+        context=context,
+        contacts=tuple(ContactChoice(c["name"], c["email"], c["phone"], c["is_primary"]) for c in client.contacts),
         suggested_template=suggest_template(incident),
     )
 

@@ -10,14 +10,17 @@ above incident in the domain layers. Nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from core.account.access import may_change_incident
 from core.communication import cadence, catalog
 from core.communication import flows as comms
 from core.communication import smtp as smtp_config
 from core.communication import store as template_store
-from core.communication.fields import MessageContext
+from core.communication.errors import CommunicationError
+from core.communication.fields import RENDER_TIME_FIELDS, MessageContext
 from core.communication.flows import ComposeSource, LogEntry, PreparedMessage
 from core.communication.smtp import SmtpSettings
 from core.communication.store import TemplateText, TemplateVersionRow
@@ -63,7 +66,13 @@ class ComposePage:
     may_write: bool
     smtp: SmtpSettings | None
     fields: dict[str, list[str]]
-    """The fields each catalog message uses, by template key (from its current text)."""
+    """The fields the person fills in for each catalog message, by template key (from its current text).
+
+    Fields worked out from `now` (the promised next update, when the message was prepared) are left out:
+    they are computed each time the message is rendered, so a draft never keeps a time gone stale.
+    """
+    computed: dict[str, list[str]]
+    """The fields of each catalog message that are worked out when it is rendered (shown, never edited)."""
 
 
 def compose_page(incident_id: int, *, viewer: Viewer, now: dt.datetime) -> ComposePage | None:
@@ -76,10 +85,29 @@ def compose_page(incident_id: int, *, viewer: Viewer, now: dt.datetime) -> Compo
         if source is None:
             return None
         smtp, _ = smtp_config.smtp_settings(session)
-        fields = {spec.key: template_store.template_fields(template_store.current_template(session, spec.key).sources)
-                  for spec in catalog.catalog()}
+        used = {spec.key: template_store.template_fields(template_store.current_template(session, spec.key).sources)
+                for spec in catalog.catalog()}
     allowed = may_change_incident(viewer.role, viewer.id, source.account_owner_id, source.owner_id)
-    return ComposePage(source=source, may_write=allowed, smtp=smtp, fields=fields)
+    return ComposePage(source=source, may_write=allowed, smtp=smtp,
+                       fields={k: [n for n in names if n not in RENDER_TIME_FIELDS] for k, names in used.items()},
+                       computed={k: [n for n in names if n in RENDER_TIME_FIELDS] for k, names in used.items()})
+
+
+def eml_at(incident_id: int, *, key: str, edits: Mapping[str, Any], viewer: Viewer, sender: str, to: Sequence[str],
+           cc: Sequence[str] = (), reply_to: str | None = None, now: dt.datetime) -> bytes:
+    """Message `key` as an .eml file rendered at `now` (when the person clicks) with what they typed.
+
+    The promised next update and the preparation time are worked out at that
+    moment, not when the page was last drawn. CommunicationError when the
+    incident is gone or the viewer may no longer write about it.
+    """
+    with read_scope() as session:
+        source = comms.compose_source(session, incident_id, signer_id=viewer.id, now=now)
+        if source is None or not may_change_incident(viewer.role, viewer.id, source.account_owner_id,
+                                                     source.owner_id):
+            raise CommunicationError(f"Incident #{incident_id} cannot be written about: no .eml was built.")
+        prepared = comms.prepare_message(session, key=key, context=comms.apply_edits(source.context, dict(edits)))
+    return comms.eml_file(prepared, sender=sender, to=to, cc=cc, reply_to=reply_to, now=now)
 
 
 def preview(*, key: str, context: MessageContext) -> PreparedMessage:

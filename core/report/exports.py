@@ -226,13 +226,17 @@ def _client_time(value: dt.datetime | None, zone: str) -> str:
 
 def recovery_summary(record: IncidentRecord, reviews: list[ReviewTaskRow]) -> str:
     """A short plain-text recovery summary for the client: facts, credit, prevention, follow-ups; no internals."""
-    zone = record.account_time_zone or "UTC"
-    lines = [f"Subject: Resolved: {record.title} (reference #{record.id})", "",
-             f"Dear {record.account_name} team,", "",
-             f"The issue you reported, \"{record.title}\", is resolved. Our records show it began on "
-             f"{_client_time(record.milestones['detected'], zone)} and service was fully restored on "
-             f"{_client_time(record.resolved_at, zone)}, {span(record.duration)} later."]
-    credit = service_credit(str(record.contract_terms.get("service_credits", "")), record.annual_contract_value,
+    # The incident and account are read through their client-safe values only (core.incident.audience).
+    incident, account = record.client.incident, record.client.account
+    zone = account["time_zone"] or "UTC"
+    detected, resolved = incident["detected_at"], incident["resolved_at"]
+    lines = [f"Subject: Resolved: {incident['title']} (reference #{incident['id']})", "",
+             f"Dear {account['name']} team,", "",
+             f"The issue you reported, \"{incident['title']}\", is resolved. Our records show it began on "
+             f"{_client_time(detected, zone)} and service was fully restored on "
+             f"{_client_time(resolved, zone)}, {span(resolved - detected if resolved else None)} later."]
+    # The contract value only sizes the credit the client's own credit clause gives; it is never printed.
+    credit = service_credit(str(account["contract_terms"].get("service_credits", "")), record.annual_contract_value,
                             record.clocks)
     if credit.amount:
         lines += ["", f"Under your agreement, a service credit of ${credit.amount:,.2f} will be applied to your "
@@ -247,5 +251,5 @@ def recovery_summary(record: IncidentRecord, reviews: list[ReviewTaskRow]) -> st
         lines += ["", "We will check in with you on:"]
         lines += [f"- {_client_time(r.due_at, zone)}" for r in upcoming]
     lines += ["", "Thank you for your patience. If anything still looks wrong, reply to this message and quote "
-                  f"reference #{record.id}.", ""]
+                  f"reference #{incident['id']}.", ""]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from core.incident.audience import ClientValues
 from core.sla.clocks import SlaClock
 
 # The red-status playbook measures prevention by repeats "within 6 months";
@@ -76,6 +77,8 @@ class IncidentRecord:
     action_items: list[RecordItem]
     assignments: dict[str, str]
     reviews: list[tuple[str, str, dt.timedelta]]
+    # What of the incident and its account the client may read (core.incident.audience): client texts use only this.
+    client: ClientValues
     earlier: list[EarlierPostMortem] = field(default_factory=list)
 
     @property

@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.incident import flows as incidents
+from core.incident.audience import client_values
 from core.incident.lifecycle import milestone_times
 from core.report.lifecycle import ReportKind
 from core.report.record import (
@@ -93,6 +94,7 @@ def load_record(session: Session, incident_id: int, *, now: dt.datetime) -> Inci
                                  i.done_at, i.source, i.version) for i in items],
         assignments={a.role: names.get(a.user_id, "?") for a in roles},
         reviews=[(r.key, r.title, r.after_resolution) for r in policy.reviews],
+        client=client_values(incident, account),
         earlier=repeat_of(session, incident_id),
     )
 

@@ -21,7 +21,7 @@ Pure: no I/O, no clock (callers pass `now`), no database.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from core.policy.calendar import Calendar, add_working_time
@@ -119,3 +119,13 @@ def client_schedule(facts: IncidentFacts, policy: Policy, now: dt.datetime) -> C
             state = ClockState.PENDING if now <= due else ClockState.BREACHED
         updates.append(ClientUpdate(due, sent, state, title, is_planned, opened_at))
     return ClientPlan(tuple(updates), cadence, schedule.title if schedule else None, resolved is not None)
+
+
+def next_due_if_sent(facts: IncidentFacts, policy: Policy, at: dt.datetime) -> dt.datetime | None:
+    """When the plan wants the next client message if one goes out at `at` (None once resolved or nothing is planned).
+
+    The message meets the earliest open entry, as a real one would; the answer
+    may lie before `at` when a later planned entry is already overdue.
+    """
+    sent = replace(facts, client_messages=(*facts.messages(), at))
+    return client_schedule(sent, policy, at).next_due

@@ -129,6 +129,8 @@ def _log(setup, *, at, channel="email", expected=None, recipients=("Ana Martin <
 
 
 def _prepared(setup, key="status_update", **edits):
+    # The CSM writes the impact in client words: the record's summary is the internal triage note.
+    edits = {"impact": "Card payments fail at checkout.", **edits}
     with session_scope(setup.engine) as s:
         source = comms.compose_source(s, setup.incident_id, signer_id=setup.csm_id, now=NOW + HOUR / 4)
         context = comms.apply_edits(source.context, edits)
@@ -409,6 +411,10 @@ def test_compose_source_prefills_from_the_record_in_the_clients_zone(setup):
     assert ctx.client_time_zone == "Europe/Paris" and ctx.severity_label == "High"
     assert source.default_recipients == ["Ana Martin <ana@acme.example>"]
     assert source.suggested_template == "p1_response"
+    # The triage note ("Payments fail.") stays internal; the first notice is due 30 minutes after detection,
+    # then every hour: a message at 09:15 UTC promises 10:15 UTC.
+    assert (ctx.summary, ctx.impact, ctx.triage_note) == ("", "", "Payments fail.")
+    assert (ctx.next_update_at, source.promise.late) == ("Mon 2 Mar 2026, 11:15 CET", False)
 
 
 @pytest.mark.parametrize(

@@ -176,6 +176,7 @@ def test_recovery_summary_speaks_to_the_client_without_internals(resolved):
     assert "service credit of $5,000.00" in text
     assert "- Add a canary stage to deploys" in text
     assert text.count("We will check in with you on:") == 1 and "Monday 09 March 2026" in text
-    for internal in (NOTE, "Csm1", "csm1", "lead1", "P1", "P0", "red-status", "L2", "engineering manager",
+    for internal in (NOTE, "Customers cannot pay.", "Csm1", "csm1", "lead1", "P1", "P0", "red-status", "L2",
+                     "engineering manager",
                      "$56,000", "revenue", "Severity", "policy"):
         assert internal not in text, internal

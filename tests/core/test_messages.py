@@ -125,7 +125,8 @@ def golden_context(key: str) -> MessageContext:
     incident, account, contacts, csm, roles, comms = _record(resolved=key == "resolution_root_cause")
     now = dt.datetime(2026, 3, 2, 11, 30, tzinfo=UTC) if key == "resolution_root_cause" else NOW
     return build_context(incident=incident, account=account, contacts=contacts, csm=csm, assignments=roles,
-                         communications=comms, clocks=_clock(now), now=now, overrides=GOLDEN_OVERRIDES)
+                         communications=comms, clocks=_clock(now), now=now, next_update_due=now + dt.timedelta(hours=1),
+                         overrides=GOLDEN_OVERRIDES)
 
 
 def severity_context(severity: str) -> MessageContext:
@@ -264,13 +265,16 @@ def test_golden_files(key):
 def test_build_context_fills_from_the_record():
     incident, account, contacts, csm, roles, comms = _record()
     ctx = build_context(incident=incident, account=account, contacts=contacts, csm=csm, assignments=roles,
-                        communications=comms, clocks=_clock(NOW), now=NOW)
+                        communications=comms, clocks=_clock(NOW), now=NOW,
+                        next_update_due=NOW + dt.timedelta(hours=1))
     assert ctx.incident_ref == "INC-1042"
+    # The record's summary is the CSM's triage note: internal, so the client's summary and impact start empty.
+    assert (ctx.summary, ctx.impact, ctx.triage_note) == ("", "", incident.summary)
     assert (ctx.severity_label, ctx.status, ctx.severity) == ("Critical", "Fix in progress", "P0")
     assert ctx.detected_at == "Mon 2 Mar 2026, 09:12 CET"
     assert ctx.client_time_zone == "Europe/Paris"
     assert ctx.prepared_at == "Mon 2 Mar 2026, 10:40 CET"
-    # next update: one cadence (1 h) after now (09:40 UTC), on a 5-minute mark no later than the deadline
+    # next update: the plan's time (10:40 UTC), more than 5 minutes ahead
     assert (ctx.next_update_at, ctx.update_cadence) == ("Mon 2 Mar 2026, 11:40 CET", "every hour")
     assert ctx.update_number == 2 and ctx.client_updates_sent == 1  # the internal note does not count
     assert ctx.last_client_update_at == "Mon 2 Mar 2026, 09:30 CET"
@@ -311,32 +315,35 @@ def test_times_are_shown_in_the_clients_zone(contact_zone, primary, account_zone
     assert ctx.detected_at == expected
 
 
-def test_next_update_follows_the_policy_cadence_and_calendar_when_no_clock_runs():
+def test_the_cadence_follows_the_policy_when_no_clock_runs_and_without_a_plan_nothing_is_promised():
     incident, account, contacts, csm, *_ = _record(policy=True)
     ctx = build_context(incident=incident, account=account, contacts=contacts, csm=csm, now=NOW)
-    assert (ctx.next_update_at, ctx.update_cadence) == ("Mon 2 Mar 2026, 11:10 CET", "every 30 minutes")
+    assert (ctx.next_update_at, ctx.update_cadence) == ("", "every 30 minutes")
     assert ctx.required_level == "L3 (Management)" and ctx.escalation_level == "L2 (Senior support)"
     assert ctx.escalation_contacts == ["Engineering Manager: Lee Chen, +1 555 0188"]
 
 
 @pytest.mark.parametrize(
-    "now, expected",
+    "plan_due, expected",
     [
-        (dt.datetime(2026, 3, 2, 9, 40, tzinfo=UTC), "Mon 2 Mar 2026, 11:40 CET"),
-        (dt.datetime(2026, 3, 2, 9, 43, 20, tzinfo=UTC), "Mon 2 Mar 2026, 11:40 CET"),  # rounded down, never later
-        (dt.datetime(2026, 3, 2, 9, 44, 59, tzinfo=UTC), "Mon 2 Mar 2026, 11:40 CET"),
+        (dt.datetime(2026, 3, 2, 10, 40, tzinfo=UTC), "Mon 2 Mar 2026, 11:40 CET"),  # the plan's time
+        (dt.datetime(2026, 3, 2, 9, 44, tzinfo=UTC), "Mon 2 Mar 2026, 10:55 CET"),   # 4 min ahead: now + 15 min
+        (dt.datetime(2026, 3, 2, 9, 5, tzinfo=UTC), "Mon 2 Mar 2026, 10:55 CET"),    # already past: now + 15 min
+        (None, ""),                                                                   # no plan: no promise
     ],
 )
-def test_next_update_is_never_later_than_the_cadence_allows(now, expected):
+def test_the_promised_next_update_is_never_in_the_past(plan_due, expected):
     incident, account, contacts, *_ = _record()
-    ctx = build_context(incident=incident, account=account, contacts=contacts, now=now, clocks=_clock(now))
+    ctx = build_context(incident=incident, account=account, contacts=contacts, now=NOW, clocks=_clock(NOW),
+                        next_update_due=plan_due)
     assert ctx.next_update_at == expected
 
 
 def test_a_resolved_incident_promises_no_further_update():
     incident, account, contacts, *_ = _record(resolved=True)
     now = dt.datetime(2026, 3, 2, 11, 30, tzinfo=UTC)
-    ctx = build_context(incident=incident, account=account, contacts=contacts, now=now, clocks=_clock(now))
+    ctx = build_context(incident=incident, account=account, contacts=contacts, now=now, clocks=_clock(now),
+                        next_update_due=now + dt.timedelta(hours=1))
     assert ctx.is_resolved and ctx.status == "Resolved"
     assert (ctx.next_update_at, ctx.update_cadence) == ("", "")
     assert (ctx.resolved_at, ctx.outage_duration) == ("Mon 2 Mar 2026, 12:12 CET", "3 hours")

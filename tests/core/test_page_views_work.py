@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from core.communication import views as comm_views
+from core.communication.context import format_time
+from core.communication.errors import CommunicationError
 from core.incident import flows as incidents
 from core.incident import views as incident_views
 from core.incident.service import IncidentFilter
@@ -119,3 +124,26 @@ def test_report_page_of_an_unresolved_incident_says_why(world):
 def test_incident_exists_answers_the_go_to_box(world, offset, exists):
     _, incident_id = world
     assert incident_views.incident_exists(incident_id + offset) is exists
+
+
+@pytest.mark.parametrize("minutes_later", [0, 50])
+def test_the_eml_is_rendered_when_asked_with_a_promise_never_in_the_past(world, app_db, minutes_later):
+    # SPARK P0, 40 minutes in, nothing sent: the plan's next entry after this message (30 min) is already past,
+    # so the file promises 15 minutes after the moment it is built, whenever that is.
+    people, _ = world
+    with session_scope(app_db) as s:
+        account = s.scalar(select(Account).where(Account.name == "Acme Corp"))
+        late = incidents.open_incident(
+            s, account_id=account.id, title="Exports down", summary="CEO on the phone, furious",
+            answers=Answers.model_validate({"business_impact": "stopped"}), policy_name="spark", actor=SYSTEM,
+            now=NOW, detected_at=NOW - dt.timedelta(minutes=40)).id
+    clicked = NOW + dt.timedelta(minutes=minutes_later)
+    raw = comm_views.eml_at(late, key="emergency_acknowledgement", edits={"impact": "Exports fail."},
+                            viewer=people["csm1"], sender="desk@example.com", to=["ana@acme.example"], now=clicked)
+    text = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",)).get_content()
+    promised = format_time(clicked + dt.timedelta(minutes=15), ZoneInfo("Europe/Paris"))
+    assert f"- Next update: by {promised}, even if there is no news." in text
+    assert "furious" not in text
+    with pytest.raises(CommunicationError, match="cannot be written about"):
+        comm_views.eml_at(late, key="emergency_acknowledgement", edits={}, viewer=people["csm2"],
+                          sender="desk@example.com", to=["ana@acme.example"], now=clicked)

@@ -111,7 +111,8 @@ def workspace(people, app_db):
 
 
 def open_test_incident(app_db, account_name: str, answers: dict, *, title: str = "Checkout down",
-                       policy: str = "growth-engine", minutes_ago: int = 30) -> int:
+                       policy: str = "growth-engine", minutes_ago: int = 30,
+                       summary: str = "Customers cannot pay.") -> int:
     """Open an incident through the real flow, detected `minutes_ago`; returns its id."""
     import datetime as dt
 
@@ -127,7 +128,7 @@ def open_test_incident(app_db, account_name: str, answers: dict, *, title: str =
     with session_scope(app_db) as s:
         account = s.scalar(select(Account).where(Account.name == account_name))
         opened = incidents.open_incident(
-            s, account_id=account.id, title=title, summary="Customers cannot pay.",
+            s, account_id=account.id, title=title, summary=summary,
             answers=Answers.model_validate(answers), policy_name=policy, actor=SYSTEM, now=now,
             detected_at=now - dt.timedelta(minutes=minutes_ago))
         return opened.id

@@ -88,6 +88,12 @@ def field(at: AppTest, incident_id: int, name: str):
     return next(w for w in [*at.text_input, *at.text_area] if w.key == key)
 
 
+def typed_impact(at: AppTest, incident_id: int) -> AppTest:
+    """The CSM writes the impact in client words (nothing prefills it from the internal triage note)."""
+    field(at, incident_id, "impact").input("Card payments fail at checkout.")
+    return at.run()
+
+
 def test_fields_are_prefilled_from_the_record_in_the_clients_zone(acme):
     at = compose("csm1", acme)
     assert not at.exception, at.exception
@@ -95,9 +101,47 @@ def test_fields_are_prefilled_from_the_record_in_the_clients_zone(acme):
     assert field(at, acme, "greeting").value == "Ana Martin"
     assert field(at, acme, "title").value == "Checkout down"
     assert field(at, acme, "detected_at").value.endswith(" CET")               # Europe/Paris in winter
-    assert field(at, acme, "next_update_at").value.endswith(" CET")
+    assert field(at, acme, "impact").value == ""                               # the CSM writes it
     assert field(at, acme, "_to_email").value == "Ana Martin <ana@acme.example>"
-    assert "Still empty, and needed before this message goes out: technical_lead_name" in texts(at)
+    assert "Still empty, and needed before this message goes out: impact, technical_lead_name" in texts(at)
+
+
+def test_the_promised_next_update_is_worked_out_at_each_render_and_never_kept_in_the_draft(acme):
+    at = compose("csm1", acme)
+    assert not [w for w in [*at.text_input, *at.text_area] if w.key == f"draft_{acme}_next_update_at"]
+    [caption] = [c.value for c in at.caption if c.value.startswith("Worked out each time the message is rendered")]
+    promised = caption.split("Next update at: ")[1].rstrip(".")
+    assert promised.endswith(" CET") and f"You will hear from us by {promised}" in at.code[1].value
+    assert not at.error, "a P1 opened 10 minutes ago is on time"
+
+
+NOTE = "CEO on the phone, furious"
+
+
+def test_an_internal_triage_note_prefills_no_field_of_any_client_message(workspace, app_db):
+    from core.communication.catalog import catalog
+
+    incident_id = open_test_incident(app_db, "Acme Corp", P1, policy="red-status", minutes_ago=10, summary=NOTE)
+    at = compose("csm1", incident_id)
+    for spec in [s for s in catalog() if s.audience == "client"]:
+        at = pick(at, incident_id, spec.key)
+        assert not at.exception, at.exception
+        prefilled = {w.key: w.value for w in [*at.text_input, *at.text_area] if NOTE in str(w.value)}
+        assert prefilled == {}, spec.key
+        assert "furious" not in texts(at), spec.key
+        assert all("furious" not in frame.proto.srcdoc for frame in at.get("iframe")), spec.key
+
+
+def test_a_plan_entry_that_cannot_be_kept_is_promised_fifteen_minutes_out_and_flagged_in_red(workspace, app_db):
+    # SPARK P0: messages planned 15, 30 and 60 minutes after detection. Forty minutes in, nothing sent yet:
+    # this message meets the 15-minute entry, and the 30-minute one is already past.
+    late = open_test_incident(app_db, "Acme Corp", {"business_impact": "stopped"}, policy="spark", minutes_ago=40)
+    at = compose("csm1", late)
+    assert at.selectbox(key=f"compose_template_{late}").value == "emergency_acknowledgement"
+    errors = " ".join(visible_text(e.value) for e in at.error)
+    assert "Overdue: the client update was due" in errors
+    assert "Late plan entry: the plan wants the next update by" in errors and "overdue 10m" in errors
+    assert "15 minutes from now" in errors and "that plan entry will show as late" in errors
 
 
 def test_edit_shows_in_both_previews_and_the_html_is_sandboxed(acme):
@@ -131,7 +175,7 @@ def test_send_through_smtp_logs_the_exact_text_and_notifies_the_client(acme, app
     port, server = smtp_server
     use_smtp(app_db, port)
     before = len(server.messages)
-    at = pick(compose("csm1", acme), acme, "emergency_acknowledgement")
+    at = typed_impact(pick(compose("csm1", acme), acme, "emergency_acknowledgement"), acme)
     field(at, acme, "greeting").input("Ana")
     at.run()
     shown_text = at.code[1].value
@@ -164,7 +208,7 @@ def test_a_failed_send_keeps_the_draft_and_logs_nothing(acme, app_db, smtp_serve
     port, collector = smtp_server
     use_smtp(app_db, port if server == "up" else free_port())
     before = len(collector.messages)
-    at = pick(compose("csm1", acme), acme, "emergency_acknowledgement")
+    at = typed_impact(pick(compose("csm1", acme), acme, "emergency_acknowledgement"), acme)
     field(at, acme, "greeting").input("Dear Ana")
     field(at, acme, "_to_email").input(to)
     at.button(key="compose_send").click().run()
@@ -188,7 +232,7 @@ def test_a_title_cannot_add_header_lines(acme, app_db, smtp_server, title, refus
     port, collector = smtp_server
     use_smtp(app_db, port)
     before = len(collector.messages)
-    at = pick(compose("csm1", acme), acme, "emergency_acknowledgement")
+    at = typed_impact(pick(compose("csm1", acme), acme, "emergency_acknowledgement"), acme)
     field(at, acme, "title").input(title)
     at.button(key="compose_send").click().run()
     assert not at.exception, at.exception
@@ -207,10 +251,11 @@ def test_a_title_cannot_add_header_lines(acme, app_db, smtp_server, title, refus
 
 
 def test_missing_required_fields_block_marking_sent(acme, app_db):
-    at = compose("csm1", acme)   # p1_response needs the technical lead's name
+    at = compose("csm1", acme)   # p1_response needs the impact and the technical lead's name
     at.button(key="compose_mark_email").click().run()
-    assert "Fill in technical_lead_name before this message goes out" in texts(at)
+    assert "Fill in impact, technical_lead_name before this message goes out" in texts(at)
     assert logged(app_db) == []
+    field(at, acme, "impact").input("Card payments fail at checkout.")
     field(at, acme, "technical_lead_name").input("Priya Shah")
     at.button(key="compose_mark_email").click().run()
     assert [(r.channel, r.delivery) for r in logged(app_db)] == [("email", "marked_sent")]
@@ -225,7 +270,7 @@ def test_without_email_settings_send_is_off_but_copy_and_mark_work(acme, app_db)
 
 
 def test_a_phone_call_is_logged_and_restarts_the_clock(acme, app_db):
-    at = pick(compose("csm1", acme), acme, "phone_script")
+    at = typed_impact(pick(compose("csm1", acme), acme, "phone_script"), acme)
     assert field(at, acme, "_to_phone").value == "Ana Martin, +33 1 23 45 67 89"
     at.button(key="compose_mark_phone").click().run()
     assert "Logged: phone call to Ana Martin, +33 1 23 45 67 89 (client notified recorded)" in texts(at)
