@@ -6,8 +6,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 STAMP  := $(VENV)/.installed
+# Debian's Noto fonts, which the PDF exports print in (core/report/pdf_fonts.py names each file's package).
+FONT_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
 
-.PHONY: run test test-fast lint bench setup init browser-deps postgres clean help
+.PHONY: run test test-fast lint bench setup init fonts browser-deps postgres clean help
 
 help:
 	@echo "make run    - set up, migrate, seed demo data, create first admin, serve on http://127.0.0.1:$(PORT)"
@@ -30,9 +32,20 @@ setup: $(STAMP)
 init: setup
 	$(PY) -m core init
 
-run: init
+run: fonts init
 	$(PY) -m streamlit run app.py --server.address=127.0.0.1 --server.port=$(PORT) \
 		--server.headless=true --browser.gatherUsageStats=false
+
+fonts:
+	@dpkg -s $(FONT_PACKAGES) >/dev/null 2>&1 || { \
+		echo "Installing the fonts PDF exports print in ($(FONT_PACKAGES))..."; \
+		log=$$(mktemp); \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FONT_PACKAGES); } >$$log 2>&1 \
+		|| { tail -n 20 $$log; echo; \
+		     echo "Could not install $(FONT_PACKAGES) with apt-get (run make as root on Debian or Ubuntu)."; \
+		     echo "Without them PDF exports print emoji, Japanese, Chinese and Korean text as '?'."; \
+		     exit 1; }; \
+		rm -f $$log; }
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -42,10 +55,10 @@ browser-deps:
 postgres:
 	@bash scripts/ensure_postgres.sh
 
-test: setup browser-deps postgres
+test: setup fonts browser-deps postgres
 	$(PY) -m pytest
 
-test-fast: setup
+test-fast: setup fonts
 	$(PY) -m pytest tests/core -m "not slow"
 
 lint: setup

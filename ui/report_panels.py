@@ -24,7 +24,7 @@ from core.incident.flows import ConflictError, IncidentError
 from core.incident.reviews import ReviewError, ReviewTaskRow
 from core.limits import TITLE
 from core.people.users import Actor
-from core.report import exports
+from core.report import exports, pdf_fonts
 from core.report import flows as reports
 from core.report import views as report_views
 from core.report.flows import ReportView
@@ -214,8 +214,13 @@ def exports_panel(view: ReportView, tasks: list[ReviewTaskRow]) -> None:
     left, right = st.columns(2)
     left.download_button("Download Markdown", exports.to_markdown(view, now=now), file_name=f"{stem}.md",
                          mime="text/markdown", key=f"dl_md_{view.kind.value}")
-    right.download_button("Download PDF", exports.to_pdf(view, now=now), file_name=f"{stem}.pdf",
+    # Built on the click, not on every rerun of the page: a document with CJK text loads a large font.
+    right.download_button("Download PDF", lambda: exports.to_pdf(view, now=now), file_name=f"{stem}.pdf",
                           mime="application/pdf", key=f"dl_pdf_{view.kind.value}")
+    missing = pdf_fonts.missing_packages()
+    if missing:
+        right.caption(f"The PDF fonts are not installed on the server ({', '.join(missing)}): emoji and "
+                      "non-Latin text print as '?'. An administrator runs `make fonts`.")
     if view.kind is ReportKind.REPORT:
         summary = exports.recovery_summary(view.record, tasks)
         st.markdown("**Recovery summary for the client** (plain text, nothing internal)")
