@@ -20,21 +20,30 @@ help:
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found). Set PYTHON=/path/to/python3.11"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	@echo "Creating the virtual environment $(VENV)..."
+	@$(PYTHON) -m venv $(VENV)
 
+# pip's output goes to a log, shown only when it fails: the set-up must not bury the closing block.
 $(STAMP): $(VENV)/bin/python requirements.txt requirements-dev.txt
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	@echo "Installing the Python packages (a few minutes the first time; log: $(VENV)/install.log)..."
+	@{ $(PY) -m pip install --disable-pip-version-check --progress-bar off --upgrade pip \
+	   && $(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt; } \
+		>$(VENV)/install.log 2>&1 \
+		|| { tail -n 30 $(VENV)/install.log; echo; echo "pip install failed: the whole log is $(VENV)/install.log"; exit 1; }
+	@touch $(STAMP)
 
 setup: $(STAMP)
 
 init: setup
-	$(PY) -m core init
+	@$(PY) -m core init
 
-run: fonts init
-	$(PY) -m streamlit run app.py --server.address=127.0.0.1 --server.port=$(PORT) \
-		--server.headless=true --browser.gatherUsageStats=false
+# init ends with the framed block (address, first admin, demo logins); the server then prints only
+# warnings and errors, so that block stays the last thing on the screen.
+run: fonts setup
+	@$(PY) -m core init --url http://127.0.0.1:$(PORT)
+	@$(PY) -m streamlit run app.py --server.address=127.0.0.1 --server.port=$(PORT) \
+		--server.headless=true --browser.gatherUsageStats=false \
+		--logger.hideWelcomeMessage=true --logger.level=warning
 
 fonts:
 	@dpkg -s $(FONT_PACKAGES) >/dev/null 2>&1 || { \
