@@ -150,22 +150,33 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"Reviews scheduled for resolved incidents that had none: {scheduled:,}.")
     with read_scope() as session:
         demo_team = demo_logins.demo_team_present(session)
+        admin = users.get_by_username(session, FIRST_ADMIN)
+        admin_waiting = admin is not None and admin.must_change_password
+        admin_there = admin is not None
     print()
-    print(box(_closing_lines(url=args.url, first_password=first, demo_team=demo_team)))
+    print(box(_closing_lines(url=args.url, first_password=first, admin_there=admin_there,
+                             admin_waiting=admin_waiting, demo_team=demo_team)))
     return 0
 
 
-def _closing_lines(*, url: str | None, first_password: str | None, demo_team: bool) -> list[str]:
+def _closing_lines(*, url: str | None, first_password: str | None, admin_there: bool, admin_waiting: bool,
+                   demo_team: bool) -> list[str]:
     """What `init` ends with, framed: where the app is, how the admin signs in, how to try the demo roles."""
     lines = [f"Escalation Desk: {url}" if url else "Escalation Desk is ready: serve it with `make run`.", ""]
+    reset = f"  {COMMAND} users reset-password {FIRST_ADMIN if admin_there else 'USERNAME'}"
     if first_password:
         lines += ["First administrator:",
                   f"  username: {FIRST_ADMIN}",
                   f"  one-time password: {first_password}",
                   "  (shown only now; you choose your own at first sign-in)"]
+    elif admin_waiting:
+        # Its first password was printed by an earlier init and is never stored in clear.
+        lines += [f"{FIRST_ADMIN} has not signed in yet; its first password was shown only once.",
+                  "A new one:", reset]
+    elif admin_there:
+        lines += [f"Sign in as {FIRST_ADMIN} with the password you chose. Forgotten?", reset]
     else:
-        lines += ["Administrators sign in with the password they chose. Forgotten?",
-                  f"  {COMMAND} users reset-password {FIRST_ADMIN}"]
+        lines += ["Administrators sign in with the password they chose. Forgotten?", reset]
     if demo_team:
         lines += ["", "Try the demo team's CSM, lead and admin:", f"  {COMMAND} demo-logins"]
     return lines

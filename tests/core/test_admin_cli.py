@@ -184,4 +184,5 @@ def test_init_ends_with_a_box_giving_the_address_the_admin_and_the_demo_logins(c
     _with_demo_team(tmp_path)
     again = cli("init", "--no-demo", "--url", "http://127.0.0.1:8599").stdout
     assert "one-time password" not in again and "users reset-password admin" in again
+    assert "admin has not signed in yet; its first password was shown only once." in again
     assert ".venv/bin/python -m core demo-logins" in again
