@@ -123,10 +123,10 @@ def check_at_start() -> None:
     raw = os.environ.get(SETTING)
     address, port, base_path, named = _server_options()
     if raw and not from_setting(raw):
-        log.warning("%s=%r is not an http(s) address such as https://desk.example.com: it is ignored, and "
+        log.warning("Warning: %s=%r is not an http(s) address such as https://desk.example.com: it is ignored, and "
                     "links that leave the app (calendar files, emails) use each request's address.", SETTING, raw)
     elif not raw and not named:
-        log.warning("%s is not set and this server listens on every interface: links that leave the app "
+        log.warning("Warning: %s is not set and this server listens on every interface: links that leave the app "
                     "(calendar files, emails) use each visitor's address, and where there is none, %s, which "
                     "other machines may not reach. Set %s to the address people open the app at.",
                     SETTING, from_server(address, port, base_path), SETTING)
