@@ -16,6 +16,7 @@ help:
 	@echo "make test   - set up test tools (Debian chromium, PostgreSQL when none answers) and run the whole suite"
 	@echo "make test-fast - rules and core on SQLite, without the tests marked slow (day-to-day, under a minute)"
 	@echo "make lint   - ruff, mypy and import-linter (CI runs it before the tests)"
+	@echo "make fonts  - install Debian's Noto fonts the PDF exports print in (run and test do it)"
 	@echo "make bench  - build large datasets and print dashboard/list timings"
 
 $(VENV)/bin/python:
