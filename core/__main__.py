@@ -50,7 +50,7 @@ RegisterCommand: TypeAlias = Callable[["Subparsers"], None]
 # Commands defined in other modules: (name, register). main() registers them
 # after the built-in ones. Their modules only build parsers: the database layer
 # and the template worker are imported when one of their commands runs.
-EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users", admin_cli.register),
+EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users, demo-logins", admin_cli.register),
                                                      ("templates", templates_cli.register)]
 
 EXIT_USAGE = 2

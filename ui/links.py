@@ -6,8 +6,8 @@ session. `st.page_link` and `st.switch_page` move the running session to
 another page instead. Every in-app link is made here from the page registry
 (`ui.navigation`), so where a page lives is written once. This module must
 never write an in-app address by hand, and never make a link meant to leave the
-app: a link written into an email or a calendar file is built from
-`ui.report_panels.base_url()`.
+app: a link written into an email or a calendar file is built by
+`ui.app_address.external_link()`.
 """
 
 from __future__ import annotations

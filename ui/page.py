@@ -18,7 +18,7 @@ from core.incident.views import incident_exists
 from core.people.access import PAGE_ACCESS, ROLE_LABELS, can_open, roles_for
 from core.text import markdown_literal
 from db.migrate import DatabaseNotReady, prepare_database
-from ui import auth
+from ui import app_address, auth
 from ui.auth import CurrentUser
 from ui.forms import password_change_form
 from ui.links import go_to, page_link
@@ -27,7 +27,11 @@ from ui.save import show_saved
 
 
 def require_database() -> None:
-    """Migrate the database at start (once per process); when that cannot be done, say what to run and stop."""
+    """Migrate the database at start (once per process); when that cannot be done, say what to run and stop.
+
+    Also the place of the other once-per-process start-up check: the app's own address (ui.app_address).
+    """
+    app_address.check_at_start()
     try:
         prepare_database()
     except DatabaseNotReady as problem:

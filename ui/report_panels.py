@@ -12,7 +12,6 @@ through `core`.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 
 import pandas as pd
@@ -24,7 +23,7 @@ from core.incident.flows import ConflictError, IncidentError
 from core.incident.reviews import ReviewError, ReviewTaskRow
 from core.limits import TITLE
 from core.people.users import Actor
-from core.report import exports
+from core.report import exports, pdf_fonts
 from core.report import flows as reports
 from core.report import views as report_views
 from core.report.flows import ReportView
@@ -43,6 +42,7 @@ from core.report.views import DocumentPage
 from core.text import markdown_literal
 from core.zones import zone
 from db.engine import session_scope
+from ui.app_address import external_link
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
 from ui.links import incident_link, page_link
@@ -54,11 +54,6 @@ _THEIRS = "report_theirs_{}_{}"
 PAGE_OF: dict[ReportKind, str] = {ReportKind.REPORT: "report", ReportKind.POSTMORTEM: "postmortem"}
 ICON_OF: dict[ReportKind, str] = {ReportKind.REPORT: ":material/description:",
                                   ReportKind.POSTMORTEM: ":material/psychology:"}
-
-
-def base_url() -> str:
-    """The address people open the app at, for links that leave the app (calendar files)."""
-    return os.environ.get("ESCALATION_DESK_BASE_URL", "http://127.0.0.1:8501").rstrip("/")
 
 
 def actor_of(user: CurrentUser) -> Actor:
@@ -214,8 +209,13 @@ def exports_panel(view: ReportView, tasks: list[ReviewTaskRow]) -> None:
     left, right = st.columns(2)
     left.download_button("Download Markdown", exports.to_markdown(view, now=now), file_name=f"{stem}.md",
                          mime="text/markdown", key=f"dl_md_{view.kind.value}")
-    right.download_button("Download PDF", exports.to_pdf(view, now=now), file_name=f"{stem}.pdf",
+    # Built on the click, not on every rerun of the page: a document with CJK text loads a large font.
+    right.download_button("Download PDF", lambda: exports.to_pdf(view, now=now), file_name=f"{stem}.pdf",
                           mime="application/pdf", key=f"dl_pdf_{view.kind.value}")
+    missing = pdf_fonts.missing_packages()
+    if missing:
+        right.caption(f"The PDF fonts are not installed on the server ({', '.join(missing)}): emoji and "
+                      "non-Latin text print as '?'. An administrator runs `make fonts`.")
     if view.kind is ReportKind.REPORT:
         summary = exports.recovery_summary(view.record, tasks)
         st.markdown("**Recovery summary for the client** (plain text, nothing internal)")
@@ -242,7 +242,7 @@ def reviews_panel(view: ReportView, tasks: list[ReviewTaskRow], user: CurrentUse
                 expected_version=t.version), "Review updated.")
     ics = reviews.reviews_ics(tasks, incident_id=view.record.id, incident_title=view.record.title,
                               account_name=view.record.account_name,
-                              link=f"{base_url()}/incident?id={view.record.id}")
+                              link=external_link("incident", id=view.record.id))
     st.download_button("Add to my calendar (.ics)", ics, file_name=f"incident-{view.record.id}-reviews.ics",
                        mime="text/calendar", key="dl_ics")
 

@@ -1,4 +1,4 @@
-"""Command-line administration for a headless server: the `python -m core users ...` and `init` parsers.
+"""Command-line administration for a headless server: the `users ...`, `init` and `demo-logins` parsers.
 
 Each command's work is in `core.cli.administration`, which calls the same
 functions as the Admin page, so the rules (password length, last admin,
@@ -41,7 +41,16 @@ def register(subparsers: Subparsers) -> None:
         "init", help="migrate the database, create the first admin, load demo data when empty"
     )
     init.add_argument("--no-demo", action="store_true", help="do not load the demo dataset")
+    init.add_argument("--url", default=None,
+                      help="the address the app will be served at, shown in the closing summary (make run gives it)")
     init.set_defaults(func=_deferred("init"))
+
+    demo = subparsers.add_parser(
+        "demo-logins", help="give the demo CSM, lead and admin new one-time passwords and print them",
+        description="Reset the demo team's CSM, lead and admin to new one-time passwords and print them "
+                    "(username, role, name, password). They must still choose their own at first sign-in. "
+                    "Exits 2 when the demo data is not in the database.")
+    demo.set_defaults(func=_deferred("demo-logins"))
 
     p = subparsers.add_parser("users", help="manage users (list, add, disable, enable, reset-password, set-role)")
     sub = p.add_subparsers(dest="users_command", required=True)

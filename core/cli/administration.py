@@ -1,4 +1,4 @@
-"""The work of the `users` and `init` commands: each opens one unit of work and calls the Admin page's functions.
+"""The work of the `users`, `init` and `demo-logins` commands: each opens one unit of work and calls a domain function.
 
 The rules (password length, last admin, audit log) are the same as on the
 Admin page. One-time passwords are printed once and never stored in clear.
@@ -16,8 +16,10 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from core.cli.terminal import box, table
 from core.communication.cadence import backfill_client_update_due
 from core.demo import dataset as demo
+from core.demo import logins as demo_logins
 from core.incident import reviews
 from core.people import users
 from core.people.access import Role
@@ -28,6 +30,8 @@ from db.engine import get_engine, read_scope, session_scope
 from db.migrate import upgrade
 
 FIRST_ADMIN = "admin"
+# How the closing block and the messages name the commands: as typed from the repository root.
+COMMAND = ".venv/bin/python -m core"
 
 
 def _cli_actor() -> users.Actor:
@@ -144,12 +148,57 @@ def cmd_init(args: argparse.Namespace) -> int:
         scheduled = reviews.backfill_missing(session, now=_now())
     if scheduled:
         print(f"Reviews scheduled for resolved incidents that had none: {scheduled:,}.")
-    if first:
-        bar = "=" * 64
-        print(f"\n{bar}\nFirst administrator created.\n  username: {FIRST_ADMIN}\n"
-              f"  one-time password: {first}\nIt is shown only now; you choose your own at first sign-in.\n{bar}\n")
+    with read_scope() as session:
+        demo_team = demo_logins.demo_team_present(session)
+        admin = users.get_by_username(session, FIRST_ADMIN)
+        admin_waiting = admin is not None and admin.must_change_password
+        admin_there = admin is not None
+    print()
+    print(box(_closing_lines(url=args.url, first_password=first, admin_there=admin_there,
+                             admin_waiting=admin_waiting, demo_team=demo_team)))
     return 0
 
+
+def _closing_lines(*, url: str | None, first_password: str | None, admin_there: bool, admin_waiting: bool,
+                   demo_team: bool) -> list[str]:
+    """What `init` ends with, framed: where the app is, how the admin signs in, how to try the demo roles."""
+    lines = [f"Escalation Desk: {url}" if url else "Escalation Desk is ready: serve it with `make run`.", ""]
+    reset = f"  {COMMAND} users reset-password {FIRST_ADMIN if admin_there else 'USERNAME'}"
+    if first_password:
+        lines += ["First administrator:",
+                  f"  username: {FIRST_ADMIN}",
+                  f"  one-time password: {first_password}",
+                  "  (shown only now; you choose your own at first sign-in)"]
+    elif admin_waiting:
+        # Its first password was printed by an earlier init and is never stored in clear.
+        lines += [f"{FIRST_ADMIN} has not signed in yet; its first password was shown only once.",
+                  "A new one:", reset]
+    elif admin_there:
+        lines += [f"Sign in as {FIRST_ADMIN} with the password you chose. Forgotten?", reset]
+    else:
+        lines += ["Administrators sign in with the password they chose. Forgotten?", reset]
+    if demo_team:
+        lines += ["", "Try the demo team's CSM, lead and admin:", f"  {COMMAND} demo-logins"]
+    return lines
+
+
+def cmd_demo_logins(_args: argparse.Namespace) -> int:
+    """Give the demo CSM, lead and admin new one-time passwords and print them in a table."""
+    try:
+        with session_scope() as session:
+            logins, missing = demo_logins.reset_demo_logins(session, actor=_cli_actor(), now=_now())
+    except demo_logins.DemoTeamMissing as error:
+        return _fail(error)
+    print("Demo sign-ins, one per role. Each one-time password is shown only now; at first sign-in")
+    print("its user chooses their own. Running this again gives new ones.\n")
+    print(table(["username", "role", "name", "one-time password"],
+                [[login.username, login.role.value, login.name, login.one_time_password] for login in logins]))
+    for login in logins:
+        if not login.active:
+            print(f"\n{login.username} is disabled and cannot sign in: {COMMAND} users enable {login.username}")
+    if missing:
+        print(f"\nNo demo user called {' or '.join(missing)} in this database: not reset.")
+    return 0
 
 
 # The commands `core.cli.admin` registers, by the name typed after `python -m core` (or `users`).
@@ -161,4 +210,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "enable": cmd_enable,
     "reset-password": cmd_reset,
     "set-role": cmd_set_role,
+    "demo-logins": cmd_demo_logins,
 }

@@ -4,8 +4,8 @@ Deterministic for a given `now` (fixed seed), and built only through the
 flows the app itself uses (`users.create_user`, `incidents.open_incident`,
 `incidents.record_milestone`), so what the demo shows is what the rules
 compute. Loaded by `python -m core init` when the database has no account.
-Demo users get random passwords that are never printed: an admin resets one
-to try that role.
+Demo users get random passwords that are never printed: `python -m core
+demo-logins` (core.demo.logins) gives one of each role a one-time password.
 """
 
 from __future__ import annotations
@@ -44,7 +44,11 @@ TEAM = [
     ("sofia", "Sofia Lindqvist", "csm", "Europe/Stockholm"),
     ("james", "James Okafor", "csm", "America/Chicago"),
     ("mei", "Mei Tanaka", "csm", "Asia/Tokyo"),
+    # Last, so the CSMs' ids and the accounts they own stay what they were before she joined.
+    ("nadia", "Nadia Haddad", "admin", "Europe/Paris"),
 ]
+# The address every demo user has: what tells a demo user from a real one with the same name.
+EMAIL_DOMAIN = "escalation-desk.example"
 
 ACCOUNT_NAMES = [
     "Northwind Logistics", "Bluepeak Analytics", "Harbor & Finch", "Cobalt Health", "Lumen Retail",
@@ -114,13 +118,14 @@ def load_if_empty(session: Session, *, now: dt.datetime) -> str:
             f"{counts['incidents']} incidents ({counts['open']} open).")
 
 
-def _team(session: Session, now: dt.datetime) -> dict[str, int]:
+def load_team(session: Session, now: dt.datetime) -> dict[str, int]:
+    """Create the demo team's users that are missing (random passwords, never shown); their ids by username."""
     ids = {}
     for username, name, role, zone in TEAM:
         existing = users.get_by_username(session, username)
         if existing is None:
             existing, _ = users.create_user(session, username=username, display_name=name, role=role,
-                                            email=f"{username}@escalation-desk.example", time_zone=zone,
+                                            email=f"{username}@{EMAIL_DOMAIN}", time_zone=zone,
                                             actor=DEMO, now=now - dt.timedelta(days=HISTORY_DAYS + 30))
         ids[username] = existing.id
     return ids
@@ -282,7 +287,7 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
     """Create the team, the accounts and the incidents; returns counts."""
     rng = random.Random(SEED)
     now = now.replace(minute=0, second=0, microsecond=0)
-    team = _team(session, now)
+    team = load_team(session, now)
     csm_ids = [team[u] for u, _, role, _ in TEAM if role == "csm"]
     accounts = _accounts(session, rng, csm_ids, now)
     # A few accounts have many incidents (repeat trouble), most have a few.

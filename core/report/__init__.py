@@ -9,6 +9,7 @@ Modules, from the plain values up:
 - `flows`: every write (save, move along the review, post-mortem action items) with its permission
   check and audit entry, and the report page's read model.
 - `exports`: Markdown, PDF with a timeline chart, and the client recovery summary.
+- `pdf_fonts`: the Noto fonts the PDF prints in, and which of them a document's text needs.
 
 Reading never writes: a first draft is built in memory and stored on the first save by someone
 who may edit it. It must never import streamlit.

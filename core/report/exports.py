@@ -7,8 +7,10 @@ it literally and never as a link, an image to fetch, or HTML; the PDF prints
 text as text. The PDF draws the incident's timeline itself (fpdf2, no
 browser, no network). The client recovery summary is plain text written for
 the client: it never contains internal names, notes, severities, policies,
-escalation levels or revenue estimates. Never imports streamlit, never reads
-the clock.
+escalation levels or revenue estimates. The PDF is set in Noto (see
+core.report.pdf_fonts) so emoji and Japanese, Chinese or Korean text print as
+typed; on a machine without those fonts it falls back to Helvetica with ASCII
+stand-ins. Never imports streamlit, never reads the clock.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 
 from core.incident.reviews import ReviewTaskRow
+from core.report import pdf_fonts
 from core.report.flows import ReportView
 from core.report.lifecycle import KIND_TITLES, REPORT_STATUS_LABELS, ReportKind, ReportStatus
-from core.report.record import POSTMORTEM_SOURCE, IncidentRecord, RecordItem
+from core.report.record import POSTMORTEM_SOURCE, EarlierPostMortem, IncidentRecord, RecordItem
 from core.report.sections import SECTIONS, service_credit, span
 from core.text import markdown_literal
 
-# Helvetica in a PDF speaks Latin-1 only: the few characters our texts use
-# beyond it get an honest ASCII stand-in rather than a question mark.
+# Helvetica (used only where the Noto fonts are not installed) speaks Latin-1 only: the few
+# characters our texts use beyond it get an honest ASCII stand-in rather than a question mark.
 _LATIN1 = str.maketrans({"→": "->", "—": "-", "–": "-", "…": "...", "•": "-", "’": "'", "‘": "'",
                          "“": '"', "”": '"', "≥": ">=", "≤": "<=", "€": "EUR ", "·": "-"})
 
@@ -97,8 +100,37 @@ def to_markdown(view: ReportView, *, now: dt.datetime) -> str:
 # PDF.
 
 
-def _pdf_text(text: str) -> str:
-    return text.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+class _Document(FPDF):
+    """An A4 document set in Noto Sans with its fallbacks when installed, else in Helvetica.
+
+    Every text printed passes through `normalize_text`, so what Helvetica lacks gets its
+    ASCII stand-in in one place, and so does what no Noto font draws.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(format="A4")
+        self.family = "Helvetica"
+        if pdf_fonts.BODY.installed():
+            self.family = pdf_fonts.BODY.family
+            for style, path in pdf_fonts.BODY.files.items():
+                self.add_font(self.family, style, path)
+            fallbacks = pdf_fonts.fallbacks_for(pdf_fonts.printable(text))
+            for face, code_points in fallbacks:
+                for style, path in face.files.items():
+                    self.add_font(face.family, style, path, collection_font_number=face.collection_index,
+                                  unicode_range=code_points if face.load_used_only else None)
+            # A bold heading may borrow a regular fallback (Symbols 2 and the emoji have no bold).
+            self.set_fallback_fonts([face.family for face, _ in fallbacks], exact_match=False)
+
+    def normalize_text(self, text: str) -> str:
+        """The text as this document's fonts can print it."""
+        if self.is_ttf_font:
+            return super().normalize_text(pdf_fonts.printable(text))
+        return super().normalize_text(text.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1"))
+
+    def use(self, style: str, size: float) -> None:
+        """Set the document's family in `style` ("" or "B") at `size` points."""
+        self.set_font(self.family, style, size)
 
 
 # Milestones drawn on the chart, with their short labels.
@@ -113,7 +145,7 @@ def chart_points(record: IncidentRecord) -> list[tuple[dt.datetime, str]]:
     return sorted(points, key=lambda p: p[0])
 
 
-def _draw_timeline(pdf: FPDF, record: IncidentRecord) -> None:
+def _draw_timeline(pdf: _Document, record: IncidentRecord) -> None:
     # One row per moment: its label on the left, a dot on a shared time axis on the
     # right, so close moments never print over each other.
     points = chart_points(record)[:14]
@@ -127,7 +159,7 @@ def _draw_timeline(pdf: FPDF, record: IncidentRecord) -> None:
     label_w, row_h = 58.0, 5.0
     left = pdf.l_margin
     chart_x, chart_w = left + label_w, pdf.epw - label_w - 2
-    pdf.set_font("Helvetica", "B", 10)
+    pdf.use("B", 10)
     pdf.cell(0, 6, "Incident timeline", new_x="LMARGIN", new_y="NEXT")
     top = pdf.get_y() + 1
     bottom = top + row_h * len(points)
@@ -139,21 +171,21 @@ def _draw_timeline(pdf: FPDF, record: IncidentRecord) -> None:
         pdf.set_fill_color(225, 235, 250)
         pdf.rect(x_of(points[0][0]), top, max(x_of(record.resolved_at) - x_of(points[0][0]), 0.5), bottom - top,
                  style="F")
-    pdf.set_font("Helvetica", "", 8)
+    pdf.use("", 8)
     pdf.set_line_width(0.2)
     for index, (at, label) in enumerate(points):
         y = top + row_h * index + row_h / 2
         pdf.set_text_color(0, 0, 0)
-        pdf.text(left, y + 1.2, _pdf_text(f"{label}  {at.astimezone(dt.UTC):%d %b %H:%M}"))
+        pdf.text(left, y + 1.2, f"{label}  {at.astimezone(dt.UTC):%d %b %H:%M}")
         pdf.set_draw_color(205, 205, 205)
         pdf.line(chart_x, y, chart_x + chart_w, y)
         pdf.set_fill_color(*((230, 120, 20) if label.startswith("To ") else (30, 90, 180)))
         pdf.circle(x_of(at), y, 1.3, style="F")  # fpdf2 2.8.1+: x, y is the centre
     pdf.set_draw_color(90, 90, 90)
     pdf.line(chart_x, bottom, chart_x + chart_w, bottom)
-    pdf.set_font("Helvetica", "", 7)
-    pdf.text(chart_x, bottom + 3.5, _pdf_text(f"{start.astimezone(dt.UTC):%d %b %H:%M}"))
-    pdf.text(chart_x + chart_w - 16, bottom + 3.5, _pdf_text(f"{end.astimezone(dt.UTC):%d %b %H:%M}"))
+    pdf.use("", 7)
+    pdf.text(chart_x, bottom + 3.5, f"{start.astimezone(dt.UTC):%d %b %H:%M}")
+    pdf.text(chart_x + chart_w - 16, bottom + 3.5, f"{end.astimezone(dt.UTC):%d %b %H:%M}")
     if deadline and start <= deadline <= end:
         pdf.set_draw_color(200, 40, 40)
         pdf.set_dash_pattern(dash=1, gap=1)
@@ -162,54 +194,70 @@ def _draw_timeline(pdf: FPDF, record: IncidentRecord) -> None:
         pdf.set_text_color(200, 40, 40)
         pdf.text(x_of(deadline) + 1, bottom + 3.5, "Resolve target")
         pdf.set_text_color(0, 0, 0)
-    pdf.text(left, bottom + 7.5, _pdf_text(f"Times in UTC. Detection to resolution: {span(record.duration)}."))
+    pdf.text(left, bottom + 7.5, f"Times in UTC. Detection to resolution: {span(record.duration)}.")
     pdf.set_draw_color(0, 0, 0)
     pdf.set_y(bottom + 10)
 
 
+def _pdf_title(view: ReportView) -> str:
+    return f"{KIND_TITLES[view.kind]}: #{view.record.id} {view.record.title}"
+
+
+def _earlier_line(earlier: EarlierPostMortem) -> str:
+    return f"#{earlier.incident_id} {earlier.title} (detected {_utc(earlier.detected_at)})"
+
+
+def _printed_text(view: ReportView, now: dt.datetime) -> str:
+    """Every text `to_pdf` prints that people typed or the record holds: the fonts are chosen from it."""
+    # The PDF's own words (headings, "(empty)") are Latin; these are the rest.
+    parts = [_pdf_title(view), *_header_lines(view), *view.sections.values(),
+             *(label for _at, label in chart_points(view.record)),
+             *(cell for item in view.postmortem_items for cell in _item_line(item, now)),
+             *(_earlier_line(e) for e in view.record.earlier)]
+    return "\n".join(parts)
+
+
 def to_pdf(view: ReportView, *, now: dt.datetime) -> bytes:
     """The report or post-mortem as a PDF, with the incident's timeline drawn as a chart."""
-    pdf = FPDF(format="A4")
-    pdf.set_title(_pdf_text(f"{KIND_TITLES[view.kind]} #{view.record.id}"))
+    pdf = _Document(_printed_text(view, now))
+    pdf.set_title(f"{KIND_TITLES[view.kind]} #{view.record.id}")
     pdf.set_creator("Escalation Desk")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
-    pdf.multi_cell(0, 7, _pdf_text(f"{KIND_TITLES[view.kind]}: #{view.record.id} {view.record.title}"),
-                   new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 9)
+    pdf.use("B", 15)
+    pdf.multi_cell(0, 7, _pdf_title(view), new_x="LMARGIN", new_y="NEXT")
+    pdf.use("", 9)
     for line in _header_lines(view):
-        pdf.multi_cell(0, 4.5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     _draw_timeline(pdf, view.record)
     for section in SECTIONS[view.kind]:
         pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 12)
-        pdf.cell(0, 7, _pdf_text(section.title), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 9.5)
-        pdf.multi_cell(0, 4.8, _pdf_text(view.sections.get(section.key, "").strip() or "(empty)"),
+        pdf.use("B", 12)
+        pdf.cell(0, 7, section.title, new_x="LMARGIN", new_y="NEXT")
+        pdf.use("", 9.5)
+        pdf.multi_cell(0, 4.8, view.sections.get(section.key, "").strip() or "(empty)",
                        new_x="LMARGIN", new_y="NEXT", align="L")
     if view.kind is ReportKind.POSTMORTEM:
         pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 12)
+        pdf.use("B", 12)
         pdf.cell(0, 7, "Action items", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 9)
+        pdf.use("", 9)
         items = view.postmortem_items
         if items:
             with pdf.table(col_widths=(50, 20, 22, 22), text_align="LEFT") as table:
                 table.row(["Action", "Owner", "Due", "State"])
                 for item in items:
-                    table.row([_pdf_text(cell) for cell in _item_line(item, now)])
+                    table.row(list(_item_line(item, now)))
         else:
             pdf.cell(0, 5, "No action item yet.", new_x="LMARGIN", new_y="NEXT")
     if view.record.earlier:
         pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 12)
+        pdf.use("B", 12)
         pdf.cell(0, 7, "Earlier post-mortems on this account", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 9)
+        pdf.use("", 9)
         for e in view.record.earlier:
-            pdf.multi_cell(0, 4.8, _pdf_text(f"#{e.incident_id} {e.title} (detected {_utc(e.detected_at)})"),
-                           new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4.8, _earlier_line(e), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

@@ -1,5 +1,6 @@
 """The ``python -m core`` contract, exercised as a real subprocess."""
 
+import argparse
 import json
 import re
 import subprocess
@@ -134,6 +135,29 @@ def test_no_command_prints_help_and_exits_2():
     done = run()
     assert done.returncode == 2
     assert "policies" in done.stderr and "triage" in done.stderr
+
+
+def _command_paths(parser: argparse.ArgumentParser, prefix: str = "") -> list[str]:
+    """Every command a person can type after `python -m core`, sub-commands spelled out ('users add')."""
+    paths = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                path = f"{prefix}{name}"
+                below = _command_paths(sub, f"{path} ")
+                # A command with sub-commands of its own ('policies' lists, 'policies check' checks) counts too
+                # when it runs by itself.
+                paths += below if below and sub.get_default("func") is None else [path, *below]
+    return paths
+
+
+def test_the_readme_documents_every_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    paths = _command_paths(cli.build_parser())
+    assert {"policies", "policies check", "triage", "replay", "init", "users add", "templates check",
+            "demo-logins"} <= set(paths)
+    undocumented = [path for path in paths if f"python -m core {path}" not in readme]
+    assert not undocumented, f"document these in README.md as `python -m core COMMAND ...`: {undocumented}"
 
 
 def test_extra_commands_plug_into_the_parser(monkeypatch, capsys):

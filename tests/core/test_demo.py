@@ -57,7 +57,7 @@ def test_same_seed_same_data_on_both_databases(loaded):
 
 def test_shape_of_the_dataset(loaded):
     sqlite, _, summary = loaded
-    assert summary.startswith("Demo data loaded: 7 team members, 40 accounts")
+    assert summary.startswith("Demo data loaded: 8 team members, 40 accounts")
     with session_scope(sqlite) as s:
         tiers = dict(s.execute(select(Account.tier, func.count()).group_by(Account.tier)).all())
         severities = dict(s.execute(select(Incident.severity, func.count()).group_by(Incident.severity)).all())

@@ -5,6 +5,7 @@ import datetime as dt
 import io
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -15,7 +16,7 @@ from core.incident.lifecycle import Milestone
 from core.people.access import Role
 from core.people.users import SYSTEM, Actor
 from core.policy import store as policy_store
-from core.report import exports
+from core.report import exports, pdf_fonts
 from core.report import flows as reports
 from core.report.lifecycle import ReportKind
 from core.report.record import EarlierPostMortem
@@ -158,12 +159,83 @@ def test_chart_marks_milestones_and_escalations_in_order(resolved):
     assert labels == ["Detected", "Acknowledged", "Client told", "Mobilised", "To L2", "Resolved"]
 
 
-def test_pdf_survives_text_beyond_latin1(resolved):
+def _fonts(pdf: bytes) -> set[str]:
+    """The base names of the fonts a PDF's pages use, subset tag left off (Type 3 fonts have none: '(type 3)')."""
+    names = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            name = str(font.get_object().get("/BaseFont", "(type 3)"))
+            names.add(name.split("+", 1)[-1].lstrip("/"))
+    return names
+
+
+def _read(pdf: bytes) -> str:
+    # pypdf 7 reads the embedded CMap encoding fpdf2 writes for a CID-keyed CFF font (Noto Sans CJK)
+    # one byte at a time, so each CJK character comes out after a NUL; poppler's pdftotext reads the
+    # same file exactly. Whitespace is folded: the extraction guesses spaces from glyph positions.
+    return "".join(_pdf_text(pdf).replace("\x00", "").split())
+
+
+@pytest.fixture
+def noto():
+    """The Noto fonts `make test` installs; without them the PDF falls back to Helvetica and these tests fail."""
+    missing = pdf_fonts.missing_packages()
+    if missing:
+        pytest.fail(f"the PDF fonts are not installed: run `make fonts` (apt-get install {' '.join(missing)})")
+
+
+def test_make_fonts_installs_the_package_of_every_pdf_font():
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
+    [line] = [line for line in makefile.splitlines() if line.startswith("FONT_PACKAGES")]
+    assert set(line.split(":=")[1].split()) == {face.package for face in (pdf_fonts.BODY, *pdf_fonts.FALLBACKS)}
+
+
+def test_pdf_prints_emoji_and_cjk_as_typed(resolved, noto):
+    engine, iid = resolved
+    report, postmortem, _ = _views(engine, iid)
+    title = "Checkout down 🔥 決済エラー"
+    for view in (report, postmortem):
+        edited = dataclasses.replace(view, record=dataclasses.replace(view.record, title=title))
+        pdf = exports.to_pdf(edited, now=NOW)
+        text = _read(pdf)
+        assert f"#{iid}Checkoutdown🔥決済エラー" in text, "the title as typed, emoji and Japanese included"
+        assert "?" not in text, "no character replaced by a question mark"
+        # The bold title borrows the bold CJK face; the emoji font is a Type 3 font of colour bitmaps.
+        assert {"NotoSans", "NotoSansBold", "NotoSansCJKJP", "NotoSansCJKJPBold", "(type 3)"} <= _fonts(pdf)
+
+
+@pytest.mark.parametrize("typed", [
+    "Canary → prod — “quoted” 日本 ≥ 99.9 % ✅ ⚠️ Ελληνικά Кириллица € …",
+    "한국어 고객 · 中文客户 · 絵文字 😀🚨⏰",
+])
+def test_pdf_prints_typed_sections_beyond_latin1(resolved, noto, typed):
     engine, iid = resolved
     report, _, _ = _views(engine, iid)
+    edited = dataclasses.replace(report, sections={**report.sections, "prevention": typed})
+    text = _read(exports.to_pdf(edited, now=NOW))
+    # U+FE0F (emoji presentation) has no glyph of its own: it is left out, not printed as a box.
+    assert "".join(typed.replace("\ufe0f", "").split()) in text
+
+
+def test_a_latin_pdf_loads_no_cjk_or_emoji_font_and_stays_small(resolved, noto):
+    engine, iid = resolved
+    report, postmortem, _ = _views(engine, iid)
+    for view in (report, postmortem):
+        pdf = exports.to_pdf(view, now=NOW)
+        # Debian's Noto Sans has no arrows: the first draft's "→" comes from Noto Sans Symbols.
+        assert _fonts(pdf) <= {"NotoSans", "NotoSansBold", "NotoSansSymbols", "NotoSansSymbolsBold"}, _fonts(pdf)
+        assert len(pdf) < 60_000, f"subset fonts keep a report small: {len(pdf):,} bytes"
+
+
+def test_without_the_noto_fonts_the_pdf_falls_back_to_helvetica(resolved, monkeypatch):
+    engine, iid = resolved
+    report, _, _ = _views(engine, iid)
+    missing = dataclasses.replace(pdf_fonts.BODY, files={"": pdf_fonts.TRUETYPE / "not-installed.ttf"})
+    monkeypatch.setattr(pdf_fonts, "BODY", missing)
     edited = dataclasses.replace(report, sections={**report.sections, "prevention": "Canary → prod — “quoted” 日本"})
-    text = _pdf_text(exports.to_pdf(edited, now=NOW))
-    assert 'Canary -> prod - "quoted" ??' in text
+    pdf = exports.to_pdf(edited, now=NOW)
+    assert 'Canary -> prod - "quoted" ??' in _pdf_text(pdf), "ASCII stand-ins where Latin-1 has no character"
+    assert _fonts(pdf) == {"Helvetica", "Helvetica-Bold"}
 
 
 def test_recovery_summary_speaks_to_the_client_without_internals(resolved):

@@ -149,7 +149,7 @@ NEW_TAB = {
     ('"Open": st.column_config.LinkColumn("Open")', {"LinkColumn (opens a new tab)"}),
     ("<a href='/board' target='_blank'>", {"target _blank", "app address written by hand"}),
     ('return f"/triage?account={a}&warning={r}"', {"app address written by hand"}),
-    ('link=f"{base_url()}/incident?id={i}"', set()),  # leaves the app: written into a calendar file
+    ('link=external_link("incident", id=view.record.id)', set()),  # leaves the app: into a calendar file
     ('page_link("incident", "Back to the incident", query={"id": i})', set()),
 ])
 def test_the_new_tab_patterns_catch_what_they_should(line, caught):
