@@ -9,8 +9,12 @@ from __future__ import annotations
 import pytest
 
 from core.people import users
+from core.people.access import Role
+from core.report.sections import when
 from db.engine import session_scope
+from db.models import Incident
 from tests.pages.conftest import app_test, texts
+from tests.pages.test_report_pages import _save_draft, resolved_incident
 
 
 def person(app_db, username: str) -> tuple[str, bool, str]:
@@ -79,3 +83,55 @@ def test_profile_refusal_keeps_what_was_typed_and_stores_nothing(people, app_db)
     assert at.selectbox(key="profile_zone").value == "Asia/Tokyo"
     assert at.radio(key="profile_show_times_in").value == "utc"
     assert person(app_db, "csm1") == ("UTC", False, "mine")
+
+
+# --------------------------------------------------------------------------
+# Pages that show times.
+
+
+def detected_at(app_db, incident_id: int):
+    with session_scope(app_db) as s:
+        return s.get(Incident, incident_id).detected_at
+
+
+def timeline(at, incident_id: int, kind: str = "report") -> str:
+    section = "timeline" if kind == "report" else "summary"
+    return at.text_area(key=f"rep_{kind}_{incident_id}_{section}_0").value
+
+
+@pytest.mark.parametrize("script, kind", [("pages/report.py", "report"), ("pages/postmortem.py", "postmortem")])
+def test_a_reader_in_paris_gets_the_report_body_in_paris_time(workspace, app_db, script, kind):
+    set_choice(app_db, "csm1", zone="Europe/Paris", shows="mine")
+    iid = resolved_incident(app_db)
+    at = app_test(script, "csm1", timeout=30, query={"id": str(iid)})
+    at.context = {"timezone": "America/New_York"}  # a zone set on the profile wins over the browser's
+    at.run()
+    assert not at.exception, at.exception
+    body = timeline(at, iid, kind)
+    paris = when(detected_at(app_db, iid), "Europe/Paris")
+    assert body.startswith("Times are in Europe/Paris.") and paris in body
+    assert paris.endswith((" CET", " CEST"))
+    assert "Times in this first draft are in Europe/Paris." in texts(at)
+
+
+def test_a_reader_who_chose_utc_gets_utc_on_the_report_whatever_the_browser_says(workspace, app_db):
+    set_choice(app_db, "csm1", zone=None, shows="utc")
+    iid = resolved_incident(app_db)
+    at = app_test("pages/report.py", "csm1", timeout=30, query={"id": str(iid)})
+    at.context = {"timezone": "Europe/Paris"}
+    at.run()
+    assert not at.exception, at.exception
+    body = timeline(at, iid)
+    assert body.startswith("Times are in UTC.") and when(detected_at(app_db, iid), "UTC") in body
+    assert " CET" not in body and " CEST" not in body
+    # Saved (as the page's Save button does, in the saver's zone): the header and exports follow the reader.
+    _save_draft(app_db, iid, "csm1", Role.CSM)
+    at.run()
+    shown = texts(at)
+    assert "the rest of this page shows times in UTC" in shown
+    assert "Status set by Csm1 " in shown and " UTC · last edit by Csm1 " in shown
+    assert "The Markdown and PDF show times in UTC." in shown
+    # Text for the client stays in the client's zone (Acme: Europe/Paris), and says so.
+    summary = next(c.value for c in at.code if c.value.startswith("Subject: Resolved"))
+    assert "All times in this message are Europe/Paris time." in summary
+    assert "times in the client's zone, Europe/Paris" in texts(at)
