@@ -13,7 +13,7 @@ from core.people.access import Role
 from core.report.sections import when
 from db.engine import session_scope
 from db.models import Incident
-from tests.pages.conftest import app_test, texts
+from tests.pages.conftest import app_test, open_test_incident, texts
 from tests.pages.test_report_pages import _save_draft, resolved_incident
 
 
@@ -135,3 +135,15 @@ def test_a_reader_who_chose_utc_gets_utc_on_the_report_whatever_the_browser_says
     summary = next(c.value for c in at.code if c.value.startswith("Subject: Resolved"))
     assert "All times in this message are Europe/Paris time." in summary
     assert "times in the client's zone, Europe/Paris" in texts(at)
+
+
+def test_a_reader_who_chose_utc_gets_utc_on_the_incident_page(workspace, app_db):
+    set_choice(app_db, "csm1", zone="Asia/Tokyo", shows="utc")
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "stopped", "complete_outage": True})
+    at = app_test("pages/incident.py", "csm1", timeout=30, query={"id": str(iid)})
+    at.context = {"timezone": "Europe/Paris"}
+    at.run()
+    assert not at.exception, at.exception
+    shown = texts(at) + "\n" + "\n".join(str(f.value.to_dict()) for f in at.dataframe)
+    assert " UTC" in shown
+    assert not [zone for zone in (" JST", " CET", " CEST") if zone in shown]
