@@ -147,3 +147,25 @@ def test_a_reader_who_chose_utc_gets_utc_on_the_incident_page(workspace, app_db)
     shown = texts(at) + "\n" + "\n".join(str(f.value.to_dict()) for f in at.dataframe)
     assert " UTC" in shown
     assert not [zone for zone in (" JST", " CET", " CEST") if zone in shown]
+
+
+def test_compose_keeps_the_clients_zone_for_a_reader_who_chose_utc(workspace, app_db):
+    from sqlalchemy import select
+
+    from db.models import Account, Contact
+
+    set_choice(app_db, "csm1", zone=None, shows="utc")
+    with session_scope(app_db) as s:
+        account = s.scalar(select(Account).where(Account.name == "Acme Corp"))
+        s.add(Contact(account_id=account.id, name="Ana Martin", email="ana@acme.example", time_zone="Europe/Paris",
+                      is_primary=True))
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"}, policy="red-status", minutes_ago=10)
+    at = app_test("pages/compose.py", "csm1", timeout=30, query={"id": str(iid)})
+    at.context = {"timezone": "America/New_York"}
+    at.run()
+    assert not at.exception, at.exception
+    assert ("Times in this message are in the client's zone, Europe/Paris. Other times on this page are in UTC."
+            in texts(at))
+    detected = next(w for w in at.text_input if w.key == f"draft_{iid}_detected_at").value
+    assert detected.endswith((" CET", " CEST")), "the message's times are the client's"
+    assert " UTC" in next(m.value for m in at.markdown if "next client update due" in m.value)
