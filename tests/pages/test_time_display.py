@@ -169,3 +169,38 @@ def test_compose_keeps_the_clients_zone_for_a_reader_who_chose_utc(workspace, ap
     detected = next(w for w in at.text_input if w.key == f"draft_{iid}_detected_at").value
     assert detected.endswith((" CET", " CEST")), "the message's times are the client's"
     assert " UTC" in next(m.value for m in at.markdown if "next client update due" in m.value)
+
+
+def heat_chart(at) -> tuple[dict, list[dict]]:
+    """The heat map's spec and its rows (Streamlit sends a chart's data apart from its spec, as Arrow)."""
+    import json
+
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    chart = next(c for c in at.get("vega_lite_chart") if "Breaches by weekday and hour" in c.proto.spec)
+    rows = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data).to_dict("records")
+    return json.loads(chart.proto.spec), rows
+
+
+@pytest.mark.parametrize("zone, shows, axis", [
+    ("Asia/Tokyo", "utc", "UTC"),
+    ("Europe/Paris", "mine", "Europe/Paris"),
+    ("Asia/Kolkata", "mine", "Asia/Kolkata"),
+])
+def test_the_dashboard_heat_map_is_in_the_readers_zone(workspace, app_db, zone, shows, axis):
+    from zoneinfo import ZoneInfo
+
+    set_choice(app_db, "lead1", zone=zone, shows=shows)
+    outage = {"business_impact": "stopped", "complete_outage": True, "outage_minutes": 90}
+    ids = [open_test_incident(app_db, "Acme Corp", outage, title=f"Outage {n}", policy="red-status",
+                              minutes_ago=minutes) for n, minutes in enumerate((180, 200, 1000))]
+    at = app_test("pages/dashboard.py", "lead1", timeout=60)
+    at.context = {"timezone": "America/New_York"}
+    at.run()
+    assert not at.exception, at.exception
+    spec, rows = heat_chart(at)
+    assert spec["encoding"]["x"]["title"] == f"Hour of detection ({axis})"
+    local = [detected_at(app_db, iid).astimezone(ZoneInfo(axis)) for iid in ids]
+    weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    assert {(r["Weekday"], r["Hour"]) for r in rows} == {(weekdays[t.weekday()], t.hour) for t in local}
+    assert f"weekday and hour of detection in your zone ({axis})" in " ".join(texts(at).split())
