@@ -204,3 +204,36 @@ def test_the_dashboard_heat_map_is_in_the_readers_zone(workspace, app_db, zone, 
     weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     assert {(r["Weekday"], r["Hour"]) for r in rows} == {(weekdays[t.weekday()], t.hour) for t in local}
     assert f"weekday and hour of detection in your zone ({axis})" in " ".join(texts(at).split())
+
+
+def test_health_readings_are_entered_and_charted_in_the_readers_zone(workspace, app_db):
+    import datetime as dt
+    import json
+
+    from sqlalchemy import select
+
+    from db.models import Account, HealthSignal
+
+    set_choice(app_db, "csm1", zone="Asia/Tokyo", shows="mine")
+    with session_scope(app_db) as s:
+        acme = s.scalar(select(Account.id).where(Account.name == "Acme Corp"))
+    at = app_test("pages/account.py", "csm1", timeout=30, query={"id": str(acme)}).run()
+    prefix = f"reading_{acme}_"
+    day = at.date_input(key=f"{prefix}day")
+    assert day.label == "Observed on (Asia/Tokyo)"
+    yesterday = day.value - dt.timedelta(days=1)
+    at.selectbox(key=f"{prefix}metric").select("csat")
+    at.number_input(key=f"{prefix}value").set_value(6.5)
+    day.set_value(yesterday)
+    at.button[[b.label for b in at.button].index("Record reading")].click().run()
+    assert "reading recorded" in texts(at)
+    with session_scope(app_db) as s:
+        observed = s.scalar(select(HealthSignal.observed_at).where(HealthSignal.account_id == acme))
+    assert observed == dt.datetime.combine(yesterday, dt.time(3), dt.UTC), "noon in Tokyo is 03:00 UTC"
+    chart = next(c for c in at.get("vega_lite_chart") if "observed (Asia/Tokyo)" in c.proto.spec)
+    assert "observed (UTC)" not in json.dumps(json.loads(chart.proto.spec))
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    rows = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    # Tokyo's wall clock without an offset: the browser draws it as written, whatever its own zone.
+    assert dt.datetime.combine(yesterday, dt.time(12)) in list(rows["observed_at"].dt.to_pydatetime())
