@@ -10,7 +10,7 @@ from core.people.views import users_page
 from core.text import markdown_literal
 from ui.auth import utcnow
 from ui.format import local_time
-from ui.forms import time_zone_options
+from ui.forms import zone_choice_label, zone_choices
 from ui.page import page_setup
 from ui.save import save
 
@@ -41,10 +41,12 @@ with add, st.form("add_user"):
     name = st.text_input("Name", key="new_name", max_chars=NAME.max_chars)
     email = st.text_input("Email", key="new_email", max_chars=EMAIL.max_chars)
     role = st.selectbox("Role", ROLES, key="new_role")
-    zone = st.selectbox("Time zone", time_zone_options(), key="new_zone")
+    zone = st.selectbox("Time zone", zone_choices(), key="new_zone",
+                        format_func=zone_choice_label(None, "their browser's"),
+                        help="Automatic shows their times in their browser's zone until they pick one.")
     if st.form_submit_button("Add user", type="primary"):
         save(lambda s: users.create_user(s, username=username, display_name=name, email=email, role=role,
-                                         time_zone=zone, actor=actor, now=utcnow())[1],
+                                         time_zone=zone or None, actor=actor, now=utcnow())[1],
              done=f"User {username.strip().lower()} added.", keep=SECRET)
 
 with manage:

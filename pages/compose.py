@@ -79,6 +79,8 @@ except (comms.CommunicationError, sandbox.RenderError) as error:
 if prepared.missing:
     st.warning("Still empty, and needed before this message goes out: " + ", ".join(prepared.missing) + ".")
 
+st.caption(f"Times in this message are in the client's zone, {source.context.client_time_zone}. "
+           f"Other times on this page are in {user.time_zone}.")
 if prepared.subject:
     st.markdown("**Subject**")
     st.code(prepared.subject, language=None)

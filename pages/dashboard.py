@@ -13,7 +13,7 @@ from ui import dashboard_charts as charts
 from ui import dashboard_data
 from ui.auth import utcnow
 from ui.dashboard_backtest import backtest_section
-from ui.dashboard_text import DEFINITIONS, breakdown_options
+from ui.dashboard_text import breakdown_options, definitions
 from ui.page import page_setup
 
 user = page_setup("dashboard", "SLA dashboard", ":material/monitoring:")
@@ -55,9 +55,9 @@ names = {a.id: a.name for a in accounts} if group == "account_id" else people
 data = dashboard_data.load(flt, now, dashboard_data.data_version(), group, int(team), metrics.DEFAULT_HOURS_PER_WEEK,
                            policies, names, user.time_zone)
 st.caption(f"Weeks of {flt.week_from:%d %b %Y} to {flt.week_to:%d %b %Y} (Monday to Sunday, UTC) · "
-           f"{data.incidents:,} incidents detected · times in {user.time_zone}")
+           f"{data.incidents:,} incidents detected · other times in {user.time_zone}")
 with st.expander("How these figures are defined"):
-    st.markdown(DEFINITIONS)
+    st.markdown(definitions(user.time_zone))
 
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Incidents", f"{data.incidents:,}")
@@ -84,7 +84,7 @@ with times:
         charts.table(data.trend, "response_times")
 with breaches:
     if not data.heat.empty:
-        charts.show(charts.heat_chart(data.heat), "breach_heatmap")
+        charts.show(charts.heat_chart(data.heat, user.time_zone), "breach_heatmap")
     st.subheader("Most recent breaches")
     if data.breaches.empty:
         st.info("No breached clock in this range.")

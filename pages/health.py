@@ -32,7 +32,7 @@ with st.expander("Rules of this policy"):
         st.markdown(f"- **{markdown_literal(rule.title)}** ({rule.metric}, {rule.kind}) — "
                     f"{markdown_literal(rule.section)}")
 
-at_risk_list(report, health.accounts)
+at_risk_list(report, health.accounts, time_zone=user.time_zone)
 
 if account_service.may_archive(editor):
     with st.expander("Import health signals from CSV"):

@@ -30,4 +30,4 @@ with actions:
 with review:
     panel.status_panel(view, user, editor)
 with export:
-    panel.exports_panel(view, [])
+    panel.exports_panel(view, [], user)

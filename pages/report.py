@@ -30,4 +30,4 @@ with review:
 with schedule:
     panel.reviews_panel(view, page.tasks, user, editor)
 with export:
-    panel.exports_panel(view, page.tasks)
+    panel.exports_panel(view, page.tasks, user)

@@ -1,40 +1,54 @@
 """Small Altair charts of account health: a sparkline per metric and the account's trend panel.
 
 Charts only: the readings come from core.account.signals, already bounded in time.
+Times are shown in the reader's zone: each reading's time is turned into that
+zone's wall-clock time without an offset, which the browser draws as written
+(a time with an offset would be drawn in the browser's own zone, whatever the
+person chose), and the tooltip names the zone.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import altair as alt
 import pandas as pd
 
 from core.account.health import METRIC_LABELS, Observation
+from core.zones import zone_or_none
+
+STAMP = "%Y-%m-%d %H:%M"
 
 
-def _frame(readings: list[Observation]) -> pd.DataFrame:
-    return pd.DataFrame([{"observed_at": o.observed_at, "value": o.value,
+def _frame(readings: list[Observation], time_zone: str) -> pd.DataFrame:
+    local = zone_or_none(time_zone) or dt.UTC
+    return pd.DataFrame([{"observed_at": o.observed_at.astimezone(local).replace(tzinfo=None), "value": o.value,
                           "metric": METRIC_LABELS.get(o.metric, o.metric), "target": o.target} for o in readings])
 
 
-def sparkline(readings: list[Observation], *, width: int = 160, height: int = 36) -> alt.Chart:
+def _observed(time_zone: str) -> alt.Tooltip:
+    return alt.Tooltip("observed_at:T", title=f"observed ({time_zone})", format=STAMP)
+
+
+def sparkline(readings: list[Observation], *, time_zone: str, width: int = 160, height: int = 36) -> alt.Chart:
     """A bare line of one metric's readings over time, with the latest point marked."""
-    frame = _frame(readings)
+    frame = _frame(readings, time_zone)
     base = alt.Chart(frame).encode(
         x=alt.X("observed_at:T", axis=None),
         y=alt.Y("value:Q", axis=None, scale=alt.Scale(zero=False)),
-        tooltip=[alt.Tooltip("observed_at:T", title="observed (UTC)"), alt.Tooltip("value:Q")],
+        tooltip=[_observed(time_zone), alt.Tooltip("value:Q")],
     )
     latest = alt.Chart(frame.tail(1)).mark_point(filled=True, size=30).encode(x="observed_at:T", y="value:Q")
     return (base.mark_line(strokeWidth=1.5) + latest).properties(width=width, height=height)
 
 
-def trend(readings: list[Observation]) -> alt.Chart:
+def trend(readings: list[Observation], *, time_zone: str) -> alt.Chart:
     """One small line chart per metric (own scale each), targets dashed where a metric has them."""
-    frame = _frame(readings)
+    frame = _frame(readings, time_zone)
     line = alt.Chart().mark_line(point=True).encode(
         x=alt.X("observed_at:T", title=None),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g")),
-        tooltip=[alt.Tooltip("observed_at:T", title="observed (UTC)"), "value:Q", "target:Q"])
+        tooltip=[_observed(time_zone), "value:Q", "target:Q"])
     target = alt.Chart().mark_line(strokeDash=[4, 3], color="gray").encode(x="observed_at:T", y="target:Q")
     return alt.layer(line, target, data=frame).properties(width=260, height=110).facet(
         facet=alt.Facet("metric:N", title=None), columns=3).resolve_scale(y="independent")

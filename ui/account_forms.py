@@ -24,9 +24,10 @@ from core.limits import CONTRACT_TERM, EMAIL, NAME
 from core.policy.measures import SIGNAL_METRICS
 from core.text import markdown_literal
 from core.vocabulary import TIERS
-from core.zones import zone_names
+from core.zones import zone, zone_names
 from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser
+from ui.format import local_time
 from ui.save import queue_toast, save
 
 _CONTACT_COLUMNS = ["name", "role", "email", "phone", "time_zone", "preferred_channel", "is_primary"]
@@ -156,14 +157,16 @@ def reading_form(account_id: int, user: CurrentUser, now: dt.datetime) -> None:
         metric = c1.selectbox("Metric", SIGNAL_METRICS, key=f"{prefix}metric", format_func=METRIC_LABELS.get)
         value = c2.number_input("Value", key=f"{prefix}value", value=None, placeholder="e.g. 6.5")
         target = c3.number_input("Target (key metric only)", key=f"{prefix}target", value=None)
-        day = c4.date_input("Observed on (UTC)", key=f"{prefix}day", value=now.date(), max_value=now.date())
+        today = now.astimezone(zone(user.time_zone)).date()
+        day = c4.date_input(f"Observed on ({user.time_zone})", key=f"{prefix}day", value=today, max_value=today,
+                            help="The day in your zone; a day before today is recorded at noon of that day.")
         submitted = st.form_submit_button("Record reading")
     if not submitted:
         return
     if value is None:
         st.error("Not recorded: give a value.")
         return
-    when = now if day == now.date() else dt.datetime.combine(day, dt.time(12), dt.UTC)
+    when = now if day == today else dt.datetime.combine(day, dt.time(12), zone(user.time_zone)).astimezone(dt.UTC)
     save(lambda session: signals.record(
         session, account_id=account_id, source="form", editor=editor_of(user), now=now,
         reading=signals.parse_reading({"metric": metric, "observed_at": when, "value": value, "target": target})),
@@ -184,7 +187,7 @@ def import_panel(kind: str, user: CurrentUser, now: dt.datetime) -> None:
     with read_scope() as session:
         preview = (account_import.preview_accounts(session, data) if kind == "accounts"
                    else account_import.preview_signals(session, data, now=now))
-    show_preview(preview)
+    show_preview(preview, user.time_zone)
     if preview.ok and st.button(f"Import {len(preview.rows)} row(s)", key=f"import_{kind}_go", type="primary"):
         run = account_import.import_accounts if kind == "accounts" else account_import.import_signals
         try:
@@ -192,7 +195,7 @@ def import_panel(kind: str, user: CurrentUser, now: dt.datetime) -> None:
                 count = run(session, data, editor=editor_of(user), now=now)
         except account_import.ImportRefused as refused:
             st.error(markdown_literal(refused))
-            show_preview(refused.preview)
+            show_preview(refused.preview, user.time_zone)
             return
         except AccountError as error:
             st.error(markdown_literal(error))
@@ -201,8 +204,9 @@ def import_panel(kind: str, user: CurrentUser, now: dt.datetime) -> None:
         st.rerun()
 
 
-def show_preview(preview: account_import.ImportPreview) -> None:
-    """The preview of an import: file problems, row problems by line, or the rows it would import."""
+def show_preview(preview: account_import.ImportPreview, time_zone: str) -> None:
+    """The preview of an import: file problems, row problems by line, or the rows it would import (times in
+    `time_zone`)."""
     for problem in preview.file_errors:
         st.error(markdown_literal(problem))
     if preview.row_errors:
@@ -216,15 +220,15 @@ def show_preview(preview: account_import.ImportPreview) -> None:
                      hide_index=True, width="stretch")
     if preview.ok:
         st.success(f"{len(preview.rows)} row(s) ready to import.")
-        st.dataframe(pd.DataFrame([{"Line": line, **_row_summary(item)} for line, item in preview.rows]),
+        st.dataframe(pd.DataFrame([{"Line": line, **_row_summary(item, time_zone)} for line, item in preview.rows]),
                      hide_index=True, width="stretch")
 
 
-def _row_summary(item: Any) -> dict:
+def _row_summary(item: Any, time_zone: str) -> dict:
     if isinstance(item, account_service.AccountInput):
         return {"Name": item.name, "Tier": item.tier, "ACV": str(item.annual_contract_value),
                 "Contacts": len(item.contacts)}
     account_id, reading = item
     return {"Account id": account_id, "Metric": reading.metric,
-            "Observed (UTC)": f"{reading.observed_at:%Y-%m-%d %H:%M}",
+            "Observed": local_time(reading.observed_at, time_zone, "%Y-%m-%d %H:%M"),
             "Value": reading.value, "Target": reading.target}

@@ -13,6 +13,7 @@ from core.account.service import AccountSummary
 from core.account.signals import HealthReport
 from core.account.views import HealthPage
 from core.text import markdown_literal
+from core.zones import UTC_NAME
 from ui.account_charts import sparkline
 from ui.links import page_link
 
@@ -23,8 +24,8 @@ def triage_link(account_id: int, rule: str) -> None:
 
 
 def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, limit: int = 50,
-                 charts: bool = True) -> None:
-    """Draw the ranked at-risk accounts (at most `limit`), or say that none is at risk."""
+                 charts: bool = True, time_zone: str = UTC_NAME) -> None:
+    """Draw the ranked at-risk accounts (at most `limit`), or say that none is at risk; chart times in `time_zone`."""
     ranked = [r for r in report.ranked if r.account_id in accounts]
     if not report.rules:
         st.info(f"The team default policy ({markdown_literal(report.policy_name)}) has no early-warning rules to "
@@ -52,7 +53,7 @@ def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, l
                 for metric in dict.fromkeys(w.metric for w in risk.warnings):
                     series = report.series(account.id, metric)
                     if series:
-                        lines.altair_chart(sparkline(series), width="content")
+                        lines.altair_chart(sparkline(series, time_zone=time_zone), width="content")
     if len(ranked) > limit:
         st.caption(f"{len(ranked) - limit} more account(s) at risk are not shown; open Account health for all.")
 

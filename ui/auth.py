@@ -25,6 +25,7 @@ from streamlit_authenticator.utilities import LoginError
 
 from core.people import lockout, users
 from core.people.access import Role
+from core.people.time_display import DisplayZone, display_zone
 from db.engine import data_dir, read_scope, session_scope
 
 COOKIE_NAME = "escalation_desk_session"
@@ -50,8 +51,13 @@ class CurrentUser:
     name: str
     email: str
     role: Role
+    # The zone every time is shown in (UTC when they chose UTC): pages format with it through
+    # ui.format.local_time, and core is given it for the text it writes for this person.
     time_zone: str
     must_change_password: bool
+    # How `time_zone` was decided (core.people.time_display), for the sidebar and the profile.
+    zone: DisplayZone
+    time_zone_chosen: bool
 
     @property
     def actor(self) -> users.Actor:
@@ -220,6 +226,11 @@ def _login_form(auth: stauth.Authenticate) -> None:
     st.session_state[_ISSUED_AT] = utcnow()
 
 
+def browser_time_zone() -> str | None:
+    """The zone the browser reports (an IANA name, or None; checked by core.people.time_display)."""
+    return st.context.timezone
+
+
 def current_user() -> CurrentUser | None:
     """The signed-in user, checked against the database on every run; None when signed out."""
     username = st.session_state.get("username")
@@ -236,14 +247,20 @@ def current_user() -> CurrentUser | None:
         if user is None:
             st.session_state[_NOTICE] = problem
             return None
+        # The browser's zone is used, never stored: reading a page writes nothing, and a person who
+        # has not set a zone sees the zone of the browser they use today (a laptop that travels).
+        zone = display_zone(shows=user.show_times_in, time_zone=user.time_zone, chosen=user.time_zone_chosen,
+                            browser=browser_time_zone())
         return CurrentUser(
             id=user.id,
             username=user.username,
             name=user.display_name,
             email=user.email,
             role=Role(user.role),
-            time_zone=user.time_zone,
+            time_zone=zone.name,
             must_change_password=user.must_change_password,
+            zone=zone,
+            time_zone_chosen=user.time_zone_chosen,
         )
 
 

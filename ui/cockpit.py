@@ -92,7 +92,7 @@ def cockpit(view: IncidentView, user: CurrentUser, expected: int, editable: bool
         st.warning(f"Someone else saved this incident (now version {stamp.version}, you see {view.version}). "
                    "What you are typing is kept when you refresh.")
         for change in stamp.changes:
-            st.text(change)
+            st.text(f"{local_time(change.at, user.time_zone, '%H:%M')} {change.actor}: {change.action}")
         if st.button("Show their changes", key="cockpit_refresh"):
             st.rerun(scope="app")
 

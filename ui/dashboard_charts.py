@@ -55,14 +55,14 @@ def trend_chart(frame: pd.DataFrame) -> alt.Chart:
     ).properties(title="Weekly time to acknowledge, notify, mobilise and resolve (hours, log scale)")
 
 
-def heat_chart(frame: pd.DataFrame) -> alt.Chart:
-    """Breached clocks by weekday and hour of detection (UTC)."""
+def heat_chart(frame: pd.DataFrame, time_zone: str) -> alt.Chart:
+    """Breached clocks by weekday and hour of detection, on the clocks of `time_zone` (the reader's)."""
     return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("Hour:O", title="Hour of detection (UTC)"),
-        y=alt.Y("Weekday:N", sort=WEEKDAYS),
+        x=alt.X("Hour:O", title=f"Hour of detection ({time_zone})"),
+        y=alt.Y("Weekday:N", sort=WEEKDAYS, title=f"Weekday ({time_zone})"),
         color=alt.Color("Breaches:Q", scale=alt.Scale(scheme="reds")),
         tooltip=["Weekday", "Hour", "Breaches"],
-    ).properties(title="Breaches by weekday and hour")
+    ).properties(title=f"Breaches by weekday and hour of detection, {time_zone}")
 
 
 def accounts_chart(frame: pd.DataFrame) -> alt.Chart:

@@ -83,7 +83,8 @@ def _target_frame(policies: dict[str, Policy]) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
 def load(flt: DashboardFilter, now: dt.datetime, version: tuple, group: str, people: int,
          hours_per_week: float, policies: dict[str, str], names: dict[int, str], zone: str) -> DashboardData:
-    """Query the summary for one filter; `version` and `now` (to the minute) are the cache key's freshness."""
+    """Query the summary for one filter, times in `zone` (the reader's); `version` and `now` (to the minute) are the
+    cache key's freshness."""
     del version  # only part of the cache key
     # Saved versions may predate a rule (roles): read them back as stored, as the policy store does.
     parsed = {name: cached_policy(text, name, stored=True) for name, text in policies.items()}
@@ -92,7 +93,7 @@ def load(flt: DashboardFilter, now: dt.datetime, version: tuple, group: str, peo
         by_sev = sla_summary.attainment(session, flt, now=now, by=("clock", "severity"))
         by_group = sla_summary.attainment(session, flt, now=now, by=("clock", group))
         trend = sla_summary.duration_histograms(session, flt, by=("week", "clock"))
-        heat = sla_summary.breach_heat(session, flt, now=now)
+        heat = sla_summary.breach_heat(session, flt, now=now, time_zone=zone)
         accounts = sla_summary.incidents_per_account(session, flt)
         emergency = sla_summary.emergency_by_week(session, flt, now=now)
         objectives = sla_summary.objective_results(session, flt, now=now, policies=parsed, people=people,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from core.sla.metrics import DEFAULT_HOURS_PER_WEEK, DEFAULT_REPEAT_WINDOW, DURATION_BOUNDS
 from core.vocabulary import EMERGENCY_SEVERITIES
 
-DEFINITIONS = f"""
+_DEFINITIONS = f"""
 - **Clock states.** Every incident has one clock per target its policy sets (acknowledge, notify the
   client, mobilise, resolve, the hard resolution limit, reach the required escalation level). A clock
   is **met** when its milestone came before the deadline, **breached** when it came after it *or* when
@@ -34,9 +34,16 @@ DEFINITIONS = f"""
   "done within X" objectives count the clocks stopped within X (open clocks already past X count as
   failures); without severities they cover the clocks whose own target is X (e.g. outages with a 2-hour
   target). Thresholds must be one of the histogram bounds ({len(DURATION_BOUNDS)} of them).
-- **Weeks** run Monday to Sunday in UTC; breaches by hour use the hour of detection in UTC.
+- **Weeks** run Monday 00:00 to Sunday 24:00 UTC for everyone (the summary is kept per UTC week), so a
+  range's figures are the same whoever reads them. **Breaches by hour** use the weekday and hour of
+  detection in {{zone}}, each incident at that day's offset (summer time included).
 - **CSM** means the owner of the account when the incident was last updated.
 """
+
+
+def definitions(time_zone: str) -> str:
+    """The metric definitions, saying which zone the hour-of-detection figures are in."""
+    return _DEFINITIONS.replace("{zone}", f"your zone ({time_zone})")
 
 
 def breakdown_options(is_csm: bool) -> dict[str, str]:

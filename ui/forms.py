@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import streamlit as st
 
 from core.people import users
 from core.people.passwords import PasswordRuleError
+from core.people.time_display import ShowTimesIn, valid_zone
 from core.text import markdown_literal
 from core.zones import UTC_NAME, zone_names
 from db.engine import session_scope
@@ -19,6 +21,27 @@ from ui.auth import CurrentUser
 def time_zone_options() -> list[str]:
     """Every IANA time zone name, sorted, UTC first."""
     return [UTC_NAME, *(z for z in zone_names() if z != UTC_NAME)]
+
+
+# The zone choice that follows the browser (stores no zone).
+FOLLOW_BROWSER = ""
+
+
+def zone_choices() -> list[str]:
+    """The zone picker's options: follow the browser first, then every zone (UTC first)."""
+    return [FOLLOW_BROWSER, *time_zone_options()]
+
+
+def zone_choice_label(browser: str | None, whose: str = "this browser's") -> Callable[[str], str]:
+    """How the zone picker names each option; the first one follows the browser and says what it gives now."""
+    seen = valid_zone(browser)
+    automatic = f"Automatic: {whose} zone" + (f" ({seen})" if seen else "")
+    return lambda option: automatic if option == FOLLOW_BROWSER else option
+
+
+def show_times_label(own_zone: str) -> Callable[[str], str]:
+    """How the "Show times in" choice names its two options."""
+    return lambda option: f"My time zone ({own_zone})" if option == ShowTimesIn.MINE else "UTC"
 
 
 def password_change_form(user: CurrentUser) -> bool:

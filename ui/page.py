@@ -76,7 +76,7 @@ def page_setup(page: str, title: str, icon: str = "") -> CurrentUser:
 def _sidebar(user: CurrentUser, authenticator) -> None:
     with st.sidebar:
         st.markdown(f"**{markdown_literal(user.name)}**  \n{ROLE_LABELS[user.role]} · `{user.username}`")
-        st.caption(f"Times shown in {user.time_zone}")
+        st.caption(f"Times shown in {user.zone.label}")
         if can_open(user.role, "incident"):
             _go_to_incident()
         if st.button("Sign out", key="sign_out_button", width="stretch"):

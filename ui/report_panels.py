@@ -63,7 +63,7 @@ def actor_of(user: CurrentUser) -> Actor:
 
 def open_document(incident_id: int, kind: ReportKind, user: CurrentUser) -> tuple[ReportView, DocumentPage]:
     """The document's view and its page for `user` (read only); explains and stops the page when it cannot open."""
-    page = report_views.document_page(incident_id, kind, viewer=user, now=utcnow())
+    page = report_views.document_page(incident_id, kind, viewer=user, now=utcnow(), time_zone=user.time_zone)
     if page.view is None:
         st.error(markdown_literal(page.problem))
         st.stop()
@@ -173,6 +173,11 @@ def sections_form(view: ReportView, user: CurrentUser, editor: bool) -> None:
     if not view.saved and not editor:
         st.caption(f"The {KIND_TITLES[view.kind].lower()} is not written yet.")
         return
+    if view.saved:
+        st.caption("The text keeps the zone it was written in (named at its start and after each time); "
+                   f"the rest of this page shows times in {user.time_zone}.")
+    else:
+        st.caption(f"Times in this first draft are in {user.time_zone}.")
     if not (editor and view.editable_text):
         if editor:
             st.info("The text is locked once reviewed; a lead can move it back to review to change it.")
@@ -196,21 +201,24 @@ def sections_form(view: ReportView, user: CurrentUser, editor: bool) -> None:
         if st.form_submit_button("Save", type="primary"):
             run_report_change(view, lambda s: reports.save_sections(
                 s, incident_id=view.record.id, kind=view.kind, sections=typed, actor=actor_of(user),
-                now=utcnow(), expected_version=expected), "Saved.", typed)
+                now=utcnow(), expected_version=expected, time_zone=user.time_zone), "Saved.", typed)
 
 
-def exports_panel(view: ReportView, tasks: list[ReviewTaskRow]) -> None:
-    """Downloads: Markdown, PDF with the timeline chart and (on the report) the client's recovery summary."""
+def exports_panel(view: ReportView, tasks: list[ReviewTaskRow], user: CurrentUser) -> None:
+    """Downloads: Markdown, PDF with the timeline chart (times in the user's zone) and, on the report, the client's
+    recovery summary (times in the client's zone)."""
     if not view.saved:
         st.caption(f"Nothing to export until the {KIND_TITLES[view.kind].lower()} is saved.")
         return
     now = utcnow()
     stem = f"incident-{view.record.id}-{view.kind.value}"
     left, right = st.columns(2)
-    left.download_button("Download Markdown", exports.to_markdown(view, now=now), file_name=f"{stem}.md",
-                         mime="text/markdown", key=f"dl_md_{view.kind.value}")
+    st.caption(f"The Markdown and PDF show times in {user.time_zone}.")
+    left.download_button("Download Markdown", exports.to_markdown(view, now=now, time_zone=user.time_zone),
+                         file_name=f"{stem}.md", mime="text/markdown", key=f"dl_md_{view.kind.value}")
     # Built on the click, not on every rerun of the page: a document with CJK text loads a large font.
-    right.download_button("Download PDF", lambda: exports.to_pdf(view, now=now), file_name=f"{stem}.pdf",
+    right.download_button("Download PDF", lambda: exports.to_pdf(view, now=now, time_zone=user.time_zone),
+                          file_name=f"{stem}.pdf",
                           mime="application/pdf", key=f"dl_pdf_{view.kind.value}")
     missing = pdf_fonts.missing_packages()
     if missing:
@@ -218,7 +226,8 @@ def exports_panel(view: ReportView, tasks: list[ReviewTaskRow]) -> None:
                       "non-Latin text print as '?'. An administrator runs `make fonts`.")
     if view.kind is ReportKind.REPORT:
         summary = exports.recovery_summary(view.record, tasks)
-        st.markdown("**Recovery summary for the client** (plain text, nothing internal)")
+        st.markdown("**Recovery summary for the client** (plain text, nothing internal; times in the client's zone, "
+                    f"{markdown_literal(exports.client_zone(view.record))})")
         st.code(summary, language=None, wrap_lines=True)
         st.download_button("Download the client summary", summary, file_name=f"incident-{view.record.id}-client.txt",
                            mime="text/plain", key="dl_client")
@@ -242,7 +251,7 @@ def reviews_panel(view: ReportView, tasks: list[ReviewTaskRow], user: CurrentUse
                 expected_version=t.version), "Review updated.")
     ics = reviews.reviews_ics(tasks, incident_id=view.record.id, incident_title=view.record.title,
                               account_name=view.record.account_name,
-                              link=external_link("incident", id=view.record.id))
+                              link=external_link("incident", id=view.record.id), time_zone=user.time_zone)
     st.download_button("Add to my calendar (.ics)", ics, file_name=f"incident-{view.record.id}-reviews.ics",
                        mime="text/calendar", key="dl_ics")
 

@@ -60,7 +60,9 @@ def register(subparsers: Subparsers) -> None:
     add.add_argument("--name", required=True, help="the person's name")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--email", default="")
-    add.add_argument("--time-zone", default="UTC")
+    add.add_argument("--time-zone", default=None,
+                     help="an IANA zone such as Europe/Paris; without it the person's browser zone is shown "
+                          "until they set one on their profile")
     add.set_defaults(func=_deferred("add"))
     for name, text in (
         ("disable", "disable a user and end their sessions"),

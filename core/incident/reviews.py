@@ -7,8 +7,9 @@ the incident gets one task per review, due that long after its resolution; a
 task is marked done by a person. A reopened and re-resolved incident moves the
 not-yet-done tasks to the new resolution time. Reading never schedules
 anything: pages only list the tasks. The calendar file follows RFC 5545 (one
-VEVENT per task, UID stable per task, times in UTC). Never imports streamlit;
-never reads the clock (callers pass `now`).
+VEVENT per task, UID stable per task, event times in UTC, which every calendar
+shows in its own zone; the description's words are in the exporting person's
+zone). Never imports streamlit; never reads the clock (callers pass `now`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from core.account.access import may_work_on
 from core.incident.timeline import add_event
 from core.people.users import SYSTEM, Actor
 from core.sla.facts import policy_of
+from core.zones import UTC_NAME, zone_or_none
 from db.models import Account, Incident, ReviewTask, User
 from db.rows import get_for_update
 
@@ -202,8 +204,13 @@ def task_uid(task_id: int) -> str:
 
 
 def reviews_ics(tasks: list[ReviewTaskRow], *, incident_id: int, incident_title: str, account_name: str,
-                link: str) -> bytes:
-    """An RFC 5545 calendar with one event per review task (UTC times, the incident link in the description)."""
+                link: str, time_zone: str = UTC_NAME) -> bytes:
+    """An RFC 5545 calendar with one event per review task (UTC times, the incident link in the description).
+
+    Event times are UTC instants, which a calendar shows in its own zone; the description's text
+    ("Done ... by ...") is written in `time_zone`, the exporting person's.
+    """
+    local = zone_or_none(time_zone) or dt.UTC
     calendar = Calendar()
     calendar.add("prodid", "-//Escalation Desk//Post-incident reviews//EN")
     calendar.add("version", "2.0")
@@ -216,7 +223,8 @@ def reviews_ics(tasks: list[ReviewTaskRow], *, incident_id: int, incident_title:
         event.add("dtstart", task.due_at.astimezone(dt.UTC))
         event.add("dtend", (task.due_at + REVIEW_LENGTH).astimezone(dt.UTC))
         event.add("summary", f"Review #{incident_id}: {task.title}")
-        done = f"\nDone {task.done_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC by {task.done_by}." if task.done_at else ""
+        done_at = task.done_at.astimezone(local) if task.done_at else None
+        done = f"\nDone {done_at:%Y-%m-%d %H:%M} {done_at.tzname()} by {task.done_by}." if done_at else ""
         event.add("description", f"Post-incident review of #{incident_id} {incident_title} ({account_name}).\n"
                                  f"Open the incident: {link}{done}")
         event.add("url", link)

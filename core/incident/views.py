@@ -184,11 +184,20 @@ def clocks_by_urgency(clocks: Sequence[SlaClock]) -> list[SlaClock]:
 
 
 @dataclass(frozen=True)
+class StampChange:
+    """One change of the incident by someone: when (UTC; the page shows it in the reader's zone), who, what."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+
+
+@dataclass(frozen=True)
 class IncidentStamp:
     """How far the stored incident has moved on: its version and the latest changes, newest first."""
 
     version: int
-    changes: tuple[str, ...]
+    changes: tuple[StampChange, ...]
 
 
 def incident_stamp(incident_id: int, *, since: int) -> IncidentStamp | None:
@@ -200,7 +209,7 @@ def incident_stamp(incident_id: int, *, since: int) -> IncidentStamp | None:
         if version <= since:
             return IncidentStamp(version, ())
         entries = audit.entries_for(session, "incident", incident_id, limit=min(version - since, 10))
-        return IncidentStamp(version, tuple(f"{e.at:%H:%M} UTC {e.actor_name}: {e.action}" for e in entries))
+        return IncidentStamp(version, tuple(StampChange(e.at, e.actor_name, e.action) for e in entries))
 
 
 def incident_exists(incident_id: int) -> bool:

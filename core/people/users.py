@@ -27,7 +27,8 @@ from core.people.passwords import (
     hash_password,
     verify_password,
 )
-from core.zones import UnknownTimeZone, check_zone_name
+from core.people.time_display import ShowTimesIn
+from core.zones import UTC_NAME, UnknownTimeZone, check_zone_name
 from db.models import LoginDelay, LoginThrottle, RevokedSession, User
 from db.rows import get_for_update
 
@@ -125,12 +126,15 @@ def create_user(
     display_name: str,
     role: str,
     email: str = "",
-    time_zone: str = "UTC",
+    time_zone: str | None = None,
     password: str | None = None,
     actor: Actor,
     now: dt.datetime,
 ) -> tuple[User, str | None]:
-    """Create a user; without `password` a one-time password is generated and returned."""
+    """Create a user; without `password` a one-time password is generated and returned.
+
+    Without `time_zone` the person's browser zone is shown until they set one on their profile.
+    """
     name = check_username(username)
     if get_by_username(session, name) is not None:
         raise UserError(f"Username {name!r} is taken: choose another one.")
@@ -149,7 +153,9 @@ def create_user(
         password_hash=hash_password(password),
         must_change_password=one_time is not None,
         is_active=True,
-        time_zone=check_time_zone(time_zone),
+        time_zone=check_time_zone(time_zone) if time_zone is not None else UTC_NAME,
+        time_zone_chosen=time_zone is not None,
+        show_times_in=ShowTimesIn.MINE.value,
         created_at=now,
         password_changed_at=now,
     )
@@ -234,22 +240,37 @@ def set_role(session: Session, *, username: str, role: str, actor: Actor, now: d
     return user
 
 
+def check_show_times_in(value: str) -> ShowTimesIn:
+    """The choice of times in one's own zone or UTC, or UserError naming the two."""
+    try:
+        return ShowTimesIn(value)
+    except ValueError:
+        raise UserError(f"Show times in {value!r}? Choose {ShowTimesIn.MINE.value!r} (my time zone) "
+                        f"or {ShowTimesIn.UTC.value!r}.") from None
+
+
 def update_profile(
-    session: Session, *, user_id: int, display_name: str, email: str, time_zone: str, now: dt.datetime
+    session: Session, *, user_id: int, display_name: str, email: str, time_zone: str | None,
+    show_times_in: str = ShowTimesIn.MINE.value, now: dt.datetime,
 ) -> User:
-    """A user edits their own name, email and time zone."""
+    """A user edits their own name, email, time zone (None: follow the browser) and whether times show in UTC."""
     user = get_for_update(session, User, user_id)
     if user is None:
         raise UserError("Your account no longer exists.")
     display_name = check_text(display_name, NAME, "The name", UserError)
     if not display_name.strip():
         raise UserError("Enter your name as colleagues know it.")
-    before = {"display_name": user.display_name, "email": user.email, "time_zone": user.time_zone}
+    shows = check_show_times_in(show_times_in)
+    fields = ("display_name", "email", "time_zone", "time_zone_chosen", "show_times_in")
+    before = {name: getattr(user, name) for name in fields}
     user.display_name = display_name.strip()
     user.email = check_email(email)
-    user.time_zone = check_time_zone(time_zone)
-    after = {"display_name": user.display_name, "email": user.email, "time_zone": user.time_zone}
-    changes = audit.field_changes(before, after)
+    if time_zone is not None:
+        user.time_zone = check_time_zone(time_zone)
+    # Following the browser keeps the zone stored before: it is shown whenever the browser gives none.
+    user.time_zone_chosen = time_zone is not None
+    user.show_times_in = shows.value
+    changes = audit.field_changes(before, {name: getattr(user, name) for name in fields})
     if changes:
         _audit(session, user, Actor(user.id, user.username), "update_profile", now, changes=changes)
     return user

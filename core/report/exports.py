@@ -7,17 +7,20 @@ it literally and never as a link, an image to fetch, or HTML; the PDF prints
 text as text. The PDF draws the incident's timeline itself (fpdf2, no
 browser, no network). The client recovery summary is plain text written for
 the client: it never contains internal names, notes, severities, policies,
-escalation levels or revenue estimates. The PDF is set in Noto (see
-core.report.pdf_fonts) so emoji and Japanese, Chinese or Korean text print as
-typed; on a machine without those fonts it falls back to Helvetica with ASCII
-stand-ins. Never imports streamlit, never reads the clock.
+escalation levels or revenue estimates. Times: the Markdown and PDF are
+internal, so their header, chart and action items are in the zone of the person
+exporting (`time_zone`: their own or UTC) and say so, while the sections keep the
+zone they were written in; the client summary is always in the client's zone
+and says which. The PDF is set in Noto (see core.report.pdf_fonts) so emoji and
+Japanese, Chinese or Korean text print as typed; on a machine without those
+fonts it falls back to Helvetica with ASCII stand-ins. Never imports streamlit,
+never reads the clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
@@ -26,8 +29,9 @@ from core.report import pdf_fonts
 from core.report.flows import ReportView
 from core.report.lifecycle import KIND_TITLES, REPORT_STATUS_LABELS, ReportKind, ReportStatus
 from core.report.record import POSTMORTEM_SOURCE, EarlierPostMortem, IncidentRecord, RecordItem
-from core.report.sections import SECTIONS, service_credit, span
+from core.report.sections import SECTIONS, service_credit, span, when
 from core.text import markdown_literal
+from core.zones import UTC_NAME, zone_or_none
 
 # Helvetica (used only where the Noto fonts are not installed) speaks Latin-1 only: the few
 # characters our texts use beyond it get an honest ASCII stand-in rather than a question mark.
@@ -35,17 +39,17 @@ _LATIN1 = str.maketrans({"→": "->", "—": "-", "–": "-", "…": "...", "•
                          "“": '"', "”": '"', "≥": ">=", "≤": "<=", "€": "EUR ", "·": "-"})
 
 
-def _utc(value: dt.datetime | None) -> str:
-    return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if value else "not recorded"
-
-
 def _plain(text: str) -> str:
     return text
 
 
-def _header_lines(view: ReportView, shown: Callable[[str], str] = _plain) -> list[str]:
+def _header_lines(view: ReportView, time_zone: str, shown: Callable[[str], str] = _plain) -> list[str]:
     # `shown` turns each value people typed into what the format needs (escaped for Markdown).
     record = view.record
+
+    def at(value: dt.datetime | None) -> str:
+        return when(value, time_zone)
+
     status = REPORT_STATUS_LABELS[ReportStatus(view.status)]
     return [
         f"Incident: #{record.id} {shown(record.title)}",
@@ -53,27 +57,28 @@ def _header_lines(view: ReportView, shown: Callable[[str], str] = _plain) -> lis
         f"CSM: {shown(record.owner_name)}",
         f"Severity: {record.severity} ({shown(record.severity_label)})"
         + (" | RED STATUS" if record.red_status else ""),
-        f"Detected {_utc(record.milestones['detected'])} | Resolved {_utc(record.resolved_at)} | "
+        f"Detected {at(record.milestones['detected'])} | Resolved {at(record.resolved_at)} | "
         f"Duration {span(record.duration)}",
-        f"Status: {status}, moved by {shown(view.status_changed_by)} on {_utc(view.status_changed_at)} | "
-        f"Last edit by {shown(view.updated_by)} on {_utc(view.updated_at)} (version {view.version})",
+        f"Status: {status}, moved by {shown(view.status_changed_by)} on {at(view.status_changed_at)} | "
+        f"Last edit by {shown(view.updated_by)} on {at(view.updated_at)} (version {view.version})",
+        f"Times shown in {time_zone} (the text below names the zone it was written in)",
     ]
 
 
-def _item_line(item: RecordItem, now: dt.datetime) -> tuple[str, str, str, str]:
+def _item_line(item: RecordItem, now: dt.datetime, time_zone: str) -> tuple[str, str, str, str]:
     if item.done_at:
-        state = f"done {_utc(item.done_at)}"
+        state = f"done {when(item.done_at, time_zone)}"
     elif item.due_at and item.due_at < now:
         state = "OVERDUE"
     else:
         state = "open"
-    return item.title, item.owner, _utc(item.due_at), state
+    return item.title, item.owner, when(item.due_at, time_zone), state
 
 
-def to_markdown(view: ReportView, *, now: dt.datetime) -> str:
-    """The report or post-mortem as a Markdown document."""
+def to_markdown(view: ReportView, *, now: dt.datetime, time_zone: str = UTC_NAME) -> str:
+    """The report or post-mortem as a Markdown document, its header's times in `time_zone`."""
     lines = [f"# {KIND_TITLES[view.kind]}: #{view.record.id} {markdown_literal(view.record.title)}", ""]
-    lines += [f"- {line}" for line in _header_lines(view, markdown_literal)]
+    lines += [f"- {line}" for line in _header_lines(view, time_zone, markdown_literal)]
     for section in SECTIONS[view.kind]:
         text = view.sections.get(section.key, "").strip()
         lines += ["", f"## {section.title}", "", markdown_literal(text) if text else "_(empty)_"]
@@ -83,7 +88,7 @@ def to_markdown(view: ReportView, *, now: dt.datetime) -> str:
         if items:
             lines += ["| Action | Owner | Due | State |", "|---|---|---|---|"]
             for item in items:
-                title, owner, due, state = _item_line(item, now)
+                title, owner, due, state = _item_line(item, now, time_zone)
                 # A table row is one line: line breaks in a cell become spaces.
                 title, owner = (markdown_literal(" ".join(cell.split())) for cell in (title, owner))
                 lines.append(f"| {title} | {owner} | {due} | {state} |")
@@ -91,8 +96,8 @@ def to_markdown(view: ReportView, *, now: dt.datetime) -> str:
             lines.append("No action item yet.")
     if view.record.earlier:
         lines += ["", "## Earlier post-mortems on this account", ""]
-        lines += [f"- #{e.incident_id} {markdown_literal(e.title)} (detected {_utc(e.detected_at)}, post-mortem "
-                  f"{REPORT_STATUS_LABELS[ReportStatus(e.status)].lower()})" for e in view.record.earlier]
+        lines += [f"- #{e.incident_id} {markdown_literal(e.title)} (detected {when(e.detected_at, time_zone)}, "
+                  f"post-mortem {REPORT_STATUS_LABELS[ReportStatus(e.status)].lower()})" for e in view.record.earlier]
     return "\n".join(lines) + "\n"
 
 
@@ -145,7 +150,7 @@ def chart_points(record: IncidentRecord) -> list[tuple[dt.datetime, str]]:
     return sorted(points, key=lambda p: p[0])
 
 
-def _draw_timeline(pdf: _Document, record: IncidentRecord) -> None:
+def _draw_timeline(pdf: _Document, record: IncidentRecord, time_zone: str) -> None:
     # One row per moment: its label on the left, a dot on a shared time axis on the
     # right, so close moments never print over each other.
     points = chart_points(record)[:14]
@@ -156,6 +161,7 @@ def _draw_timeline(pdf: _Document, record: IncidentRecord) -> None:
     if deadline and deadline > end and deadline - start < (end - start) * 3:
         end = deadline
     total = max((end - start).total_seconds(), 60.0)
+    local = zone_or_none(time_zone) or dt.UTC
     label_w, row_h = 58.0, 5.0
     left = pdf.l_margin
     chart_x, chart_w = left + label_w, pdf.epw - label_w - 2
@@ -176,7 +182,7 @@ def _draw_timeline(pdf: _Document, record: IncidentRecord) -> None:
     for index, (at, label) in enumerate(points):
         y = top + row_h * index + row_h / 2
         pdf.set_text_color(0, 0, 0)
-        pdf.text(left, y + 1.2, f"{label}  {at.astimezone(dt.UTC):%d %b %H:%M}")
+        pdf.text(left, y + 1.2, f"{label}  {at.astimezone(local):%d %b %H:%M}")
         pdf.set_draw_color(205, 205, 205)
         pdf.line(chart_x, y, chart_x + chart_w, y)
         pdf.set_fill_color(*((230, 120, 20) if label.startswith("To ") else (30, 90, 180)))
@@ -184,8 +190,8 @@ def _draw_timeline(pdf: _Document, record: IncidentRecord) -> None:
     pdf.set_draw_color(90, 90, 90)
     pdf.line(chart_x, bottom, chart_x + chart_w, bottom)
     pdf.use("", 7)
-    pdf.text(chart_x, bottom + 3.5, f"{start.astimezone(dt.UTC):%d %b %H:%M}")
-    pdf.text(chart_x + chart_w - 16, bottom + 3.5, f"{end.astimezone(dt.UTC):%d %b %H:%M}")
+    pdf.text(chart_x, bottom + 3.5, f"{start.astimezone(local):%d %b %H:%M}")
+    pdf.text(chart_x + chart_w - 16, bottom + 3.5, f"{end.astimezone(local):%d %b %H:%M}")
     if deadline and start <= deadline <= end:
         pdf.set_draw_color(200, 40, 40)
         pdf.set_dash_pattern(dash=1, gap=1)
@@ -194,7 +200,7 @@ def _draw_timeline(pdf: _Document, record: IncidentRecord) -> None:
         pdf.set_text_color(200, 40, 40)
         pdf.text(x_of(deadline) + 1, bottom + 3.5, "Resolve target")
         pdf.set_text_color(0, 0, 0)
-    pdf.text(left, bottom + 7.5, f"Times in UTC. Detection to resolution: {span(record.duration)}.")
+    pdf.text(left, bottom + 7.5, f"Times in {time_zone}. Detection to resolution: {span(record.duration)}.")
     pdf.set_draw_color(0, 0, 0)
     pdf.set_y(bottom + 10)
 
@@ -203,23 +209,23 @@ def _pdf_title(view: ReportView) -> str:
     return f"{KIND_TITLES[view.kind]}: #{view.record.id} {view.record.title}"
 
 
-def _earlier_line(earlier: EarlierPostMortem) -> str:
-    return f"#{earlier.incident_id} {earlier.title} (detected {_utc(earlier.detected_at)})"
+def _earlier_line(earlier: EarlierPostMortem, time_zone: str) -> str:
+    return f"#{earlier.incident_id} {earlier.title} (detected {when(earlier.detected_at, time_zone)})"
 
 
-def _printed_text(view: ReportView, now: dt.datetime) -> str:
+def _printed_text(view: ReportView, now: dt.datetime, time_zone: str) -> str:
     """Every text `to_pdf` prints that people typed or the record holds: the fonts are chosen from it."""
     # The PDF's own words (headings, "(empty)") are Latin; these are the rest.
-    parts = [_pdf_title(view), *_header_lines(view), *view.sections.values(),
+    parts = [_pdf_title(view), *_header_lines(view, time_zone), *view.sections.values(),
              *(label for _at, label in chart_points(view.record)),
-             *(cell for item in view.postmortem_items for cell in _item_line(item, now)),
-             *(_earlier_line(e) for e in view.record.earlier)]
+             *(cell for item in view.postmortem_items for cell in _item_line(item, now, time_zone)),
+             *(_earlier_line(e, time_zone) for e in view.record.earlier)]
     return "\n".join(parts)
 
 
-def to_pdf(view: ReportView, *, now: dt.datetime) -> bytes:
-    """The report or post-mortem as a PDF, with the incident's timeline drawn as a chart."""
-    pdf = _Document(_printed_text(view, now))
+def to_pdf(view: ReportView, *, now: dt.datetime, time_zone: str = UTC_NAME) -> bytes:
+    """The report or post-mortem as a PDF, with the incident's timeline drawn as a chart (times in `time_zone`)."""
+    pdf = _Document(_printed_text(view, now, time_zone))
     pdf.set_title(f"{KIND_TITLES[view.kind]} #{view.record.id}")
     pdf.set_creator("Escalation Desk")
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -227,10 +233,10 @@ def to_pdf(view: ReportView, *, now: dt.datetime) -> bytes:
     pdf.use("B", 15)
     pdf.multi_cell(0, 7, _pdf_title(view), new_x="LMARGIN", new_y="NEXT")
     pdf.use("", 9)
-    for line in _header_lines(view):
+    for line in _header_lines(view, time_zone):
         pdf.multi_cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    _draw_timeline(pdf, view.record)
+    _draw_timeline(pdf, view.record, time_zone)
     for section in SECTIONS[view.kind]:
         pdf.ln(2)
         pdf.use("B", 12)
@@ -248,7 +254,7 @@ def to_pdf(view: ReportView, *, now: dt.datetime) -> bytes:
             with pdf.table(col_widths=(50, 20, 22, 22), text_align="LEFT") as table:
                 table.row(["Action", "Owner", "Due", "State"])
                 for item in items:
-                    table.row(list(_item_line(item, now)))
+                    table.row(list(_item_line(item, now, time_zone)))
         else:
             pdf.cell(0, 5, "No action item yet.", new_x="LMARGIN", new_y="NEXT")
     if view.record.earlier:
@@ -257,7 +263,7 @@ def to_pdf(view: ReportView, *, now: dt.datetime) -> bytes:
         pdf.cell(0, 7, "Earlier post-mortems on this account", new_x="LMARGIN", new_y="NEXT")
         pdf.use("", 9)
         for e in view.record.earlier:
-            pdf.multi_cell(0, 4.8, _earlier_line(e), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4.8, _earlier_line(e, time_zone), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
@@ -265,24 +271,33 @@ def to_pdf(view: ReportView, *, now: dt.datetime) -> bytes:
 # The client's recovery summary.
 
 
+def client_zone(record: IncidentRecord) -> str:
+    """The zone text for the client is written in: the account's (UTC when it has none that is valid)."""
+    return record.account_time_zone if zone_or_none(record.account_time_zone) else UTC_NAME
+
+
 def _client_time(value: dt.datetime | None, zone: str) -> str:
     if value is None:
         return "not yet"
-    local = value.astimezone(ZoneInfo(zone))
+    local = value.astimezone(zone_or_none(zone) or dt.UTC)
     return f"{local:%A %d %B %Y, %H:%M} {local.tzname()}"
 
 
 def recovery_summary(record: IncidentRecord, reviews: list[ReviewTaskRow]) -> str:
-    """A short plain-text recovery summary for the client: facts, credit, prevention, follow-ups; no internals."""
+    """A short plain-text recovery summary for the client: facts, credit, prevention, follow-ups; no internals.
+
+    Its times are in the client's zone (the account's), whoever exports it, and it says so.
+    """
     # The incident and account are read through their client-safe values only (core.incident.audience).
     incident, account = record.client.incident, record.client.account
-    zone = account["time_zone"] or "UTC"
+    zone = client_zone(record)
     detected, resolved = incident["detected_at"], incident["resolved_at"]
     lines = [f"Subject: Resolved: {incident['title']} (reference #{incident['id']})", "",
              f"Dear {account['name']} team,", "",
              f"The issue you reported, \"{incident['title']}\", is resolved. Our records show it began on "
              f"{_client_time(detected, zone)} and service was fully restored on "
-             f"{_client_time(resolved, zone)}, {span(resolved - detected if resolved else None)} later."]
+             f"{_client_time(resolved, zone)}, {span(resolved - detected if resolved else None)} later.",
+             "", f"All times in this message are {zone} time."]
     # The contract value only sizes the credit the client's own credit clause gives; it is never printed.
     credit = service_credit(str(account["contract_terms"].get("service_credits", "")), record.annual_contract_value,
                             record.clocks)

@@ -6,7 +6,10 @@ else; the first save stores it. Saving uses the row's version, so a stale save
 (a first one too) is refused and never overwrites someone else's text. Each
 write checks who may make it (`core.report.lifecycle`) and leaves an audit
 entry. Also the report page's read model, which shows the draft to editors.
-It never imports streamlit and never reads the clock (callers pass `now`).
+The first draft's times are in the zone of the person it is drafted for
+(`time_zone`, their own or UTC); once saved, the text keeps the zone it was
+written in, which it says. It never imports streamlit and never reads the
+clock (callers pass `now`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from core.report.lifecycle import (
 from core.report.record import POSTMORTEM_SOURCE, IncidentRecord, RecordItem
 from core.report.sections import SECTIONS, generate_sections, when
 from core.report.service import load_record, name_of, user_names
+from core.zones import UTC_NAME
 from db.models import Account, ActionItem, Incident, IncidentReport, User
 
 # The version a person editing the not-yet-saved first draft started from; a
@@ -68,10 +72,11 @@ def _resolved_record(session: Session, incident_id: int, kind: ReportKind, *, no
     return record
 
 
-def draft_report(record: IncidentRecord, kind: ReportKind, *, actor: Actor, now: dt.datetime) -> IncidentReport:
-    """The first draft written from the record, in memory only: it is not added to any session."""
+def draft_report(record: IncidentRecord, kind: ReportKind, *, actor: Actor, now: dt.datetime,
+                 time_zone: str = UTC_NAME) -> IncidentReport:
+    """The first draft written from the record (times in `time_zone`), in memory only: not added to any session."""
     return IncidentReport(incident_id=record.id, kind=kind.value, status=ReportStatus.DRAFT.value,
-                          sections=generate_sections(record, kind), status_changed_at=now,
+                          sections=generate_sections(record, kind, time_zone=time_zone), status_changed_at=now,
                           status_changed_by_id=actor.id, created_at=now, created_by_id=actor.id, updated_at=now,
                           updated_by_id=actor.id, version=UNSAVED_VERSION)
 
@@ -81,18 +86,20 @@ def _may_edit(record: IncidentRecord, actor: Actor) -> bool:
 
 
 def _saved_or_draft(session: Session, record: IncidentRecord, kind: ReportKind, actor: Actor,
-                    now: dt.datetime) -> IncidentReport | None:
+                    now: dt.datetime, time_zone: str) -> IncidentReport | None:
     saved = _get(session, record.id, kind)
     if saved is not None:
         return saved
-    return draft_report(record, kind, actor=actor, now=now) if _may_edit(record, actor) else None
+    return draft_report(record, kind, actor=actor, now=now, time_zone=time_zone) if _may_edit(record, actor) else None
 
 
 def get_or_draft_report(session: Session, incident_id: int, kind: ReportKind | str, *, actor: Actor,
-                        now: dt.datetime) -> IncidentReport | None:
-    """The saved report; else an unsaved draft for someone who may edit it, None for anyone else. Never writes."""
+                        now: dt.datetime, time_zone: str = UTC_NAME) -> IncidentReport | None:
+    """The saved report; else an unsaved draft (times in `time_zone`) for someone who may edit it, None for anyone
+    else. Never writes."""
     kind = parse_kind(str(kind))
-    return _saved_or_draft(session, _resolved_record(session, incident_id, kind, now=now), kind, actor, now)
+    return _saved_or_draft(session, _resolved_record(session, incident_id, kind, now=now), kind, actor, now,
+                           time_zone)
 
 
 def _check_editor(session: Session, incident: Incident, actor: Actor) -> bool:
@@ -101,13 +108,14 @@ def _check_editor(session: Session, incident: Incident, actor: Actor) -> bool:
     return actor.id is not None and may_edit(actor.role, actor.id, account.owner_id)
 
 
-def _stale(session: Session, report: IncidentReport, kind: ReportKind, expected_version: int) -> ReportConflict:
+def _stale(session: Session, report: IncidentReport, kind: ReportKind, expected_version: int,
+           time_zone: str) -> ReportConflict:
     saver = session.get(User, report.updated_by_id) if report.updated_by_id else None
     who = saver.display_name if saver is not None else "someone"
     started = ("the first draft, before anyone had saved it" if expected_version == UNSAVED_VERSION
                else f"version {expected_version}, it is now {report.version}")
     return ReportConflict(
-        f"{who} saved this {KIND_TITLES[kind].lower()} at {when(report.updated_at)} while you were editing "
+        f"{who} saved this {KIND_TITLES[kind].lower()} at {when(report.updated_at, time_zone)} while you were editing "
         f"(you started from {started}). Your text was not saved and is still in the form; compare it with theirs "
         "below, merge, and save again.", dict(report.sections), report.version)
 
@@ -125,12 +133,12 @@ def _cleaned(kind: ReportKind, sections: dict[str, str]) -> dict[str, str]:
 
 
 def _first_save(session: Session, *, incident_id: int, kind: ReportKind, sections: dict[str, str], actor: Actor,
-                now: dt.datetime, expected_version: int) -> IncidentReport:
+                now: dt.datetime, expected_version: int, time_zone: str) -> IncidentReport:
     record = _resolved_record(session, incident_id, kind, now=now)
     if not _may_edit(record, actor):
         raise ReportForbidden("Only the account's CSM, leads and admins may edit this report.")
     cleaned = _cleaned(kind, sections)
-    report = draft_report(record, kind, actor=actor, now=now)
+    report = draft_report(record, kind, actor=actor, now=now, time_zone=time_zone)
     edited = sorted(k for k, v in cleaned.items() if report.sections.get(k) != v)
     report.sections = {**report.sections, **cleaned}
     try:
@@ -142,7 +150,7 @@ def _first_save(session: Session, *, incident_id: int, kind: ReportKind, section
     except IntegrityError:
         theirs = _get(session, incident_id, kind)
         assert theirs is not None
-        raise _stale(session, theirs, kind, expected_version) from None
+        raise _stale(session, theirs, kind, expected_version, time_zone) from None
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident_report",
                  entity_id=_report_entity(report), action="create",
                  changes={"status": [None, ReportStatus.DRAFT.value], **{k: ["…", "…"] for k in edited}}, at=now)
@@ -151,24 +159,25 @@ def _first_save(session: Session, *, incident_id: int, kind: ReportKind, section
 
 def save_sections(
     session: Session, *, incident_id: int, kind: ReportKind | str, sections: dict[str, str], actor: Actor,
-    now: dt.datetime, expected_version: int,
+    now: dt.datetime, expected_version: int, time_zone: str = UTC_NAME,
 ) -> IncidentReport:
     """Save edited section texts; the first save stores the draft. A stale save is a ReportConflict with their text.
 
     The first save (no row yet) writes the draft generated from the record now,
-    with `sections` applied; empty `sections` stores the draft as generated.
+    its times in `time_zone` (the saver's), with `sections` applied; empty
+    `sections` stores the draft as generated.
     """
     kind = parse_kind(str(kind))
     report = _get(session, incident_id, kind, lock=True)
     if report is None:
         return _first_save(session, incident_id=incident_id, kind=kind, sections=sections, actor=actor,
-                           now=now, expected_version=expected_version)
+                           now=now, expected_version=expected_version, time_zone=time_zone)
     incident = session.get(Incident, incident_id)
     assert incident is not None
     if not _check_editor(session, incident, actor):
         raise ReportForbidden("Only the account's CSM, leads and admins may edit this report.")
     if report.version != expected_version:
-        raise _stale(session, report, kind, expected_version)
+        raise _stale(session, report, kind, expected_version, time_zone)
     if ReportStatus(report.status) not in EDITABLE_STATUSES:
         raise ReportError(f"The report is {REPORT_STATUS_LABELS[ReportStatus(report.status)]}: a lead must move it "
                           "back to review before its text can change.")
@@ -303,12 +312,13 @@ class ReportView:
 
 
 def report_view(session: Session, incident_id: int, kind: ReportKind | str, *, actor: Actor,
-                now: dt.datetime) -> ReportView:
-    """The report page's read model for this person; ReportError when the incident has no documents. Never writes."""
+                now: dt.datetime, time_zone: str = UTC_NAME) -> ReportView:
+    """The report page's read model for this person (a draft's times in `time_zone`); ReportError when the incident
+    has no documents. Never writes."""
     kind = parse_kind(str(kind))
     record = _resolved_record(session, incident_id, kind, now=now)
     editor = _may_edit(record, actor)
-    report = _saved_or_draft(session, record, kind, actor, now)
+    report = _saved_or_draft(session, record, kind, actor, now, time_zone)
     if report is None or report.version == UNSAVED_VERSION:
         return ReportView(kind=kind, record=record, status=ReportStatus.DRAFT.value,
                           sections=dict(report.sections) if report is not None else {}, version=UNSAVED_VERSION,

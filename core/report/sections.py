@@ -4,8 +4,12 @@ The report's sections follow the red-status playbook's incident documentation,
 the post-mortem's follow the crisis-management playbook. `generate_sections`
 writes every section from an `IncidentRecord` (milestones, clocks, triage
 answers, timeline, escalations, client messages, action items); people edit
-the text afterwards. Also the service credit the contract terms give. Pure:
-no database work, never reads the clock, never imports streamlit.
+the text afterwards. The draft is internal: its times are written in the zone
+of the person it is drafted for (their own or UTC, core.people.time_display),
+each with the zone's abbreviation, and the first section says which zone; text
+for the client (core.report.exports.recovery_summary) uses the client's zone.
+Also the service credit the contract terms give. Pure: no database work, never
+reads the clock, never imports streamlit.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,6 +26,7 @@ from core.report.record import POSTMORTEM_SOURCE, REPEAT_WINDOW, IncidentRecord
 from core.sla.clocks import SlaClock, compact_duration
 from core.triage.rules import FIELD_LABELS, FLAG_FIELDS
 from core.vocabulary import ClockState
+from core.zones import UTC_NAME, zone_or_none
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,21 @@ SECTIONS: dict[ReportKind, tuple[Section, ...]] = {
 }
 
 
-def when(value: dt.datetime | None) -> str:
-    """A moment as a report writes it: 2026-01-02 10:30 UTC, or "not recorded"."""
-    return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if value else "not recorded"
+def when(value: dt.datetime | None, time_zone: str = UTC_NAME) -> str:
+    """A moment as a report writes it, in `time_zone`: 2026-01-02 11:30 CET, or "not recorded"."""
+    if value is None:
+        return "not recorded"
+    local = value.astimezone(zone_or_none(time_zone) or dt.UTC)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def zone_sentence(time_zone: str) -> str:
+    """The sentence that says which zone a text's times are in."""
+    return f"Times are in {time_zone if zone_or_none(time_zone) else UTC_NAME}."
+
+
+# How a generator writes a moment: `when` bound to the zone the draft is written in.
+When = Callable[[dt.datetime | None], str]
 
 
 def span(value: dt.timedelta | None) -> str:
@@ -164,7 +182,7 @@ def _clock_lines(record: IncidentRecord, states: tuple[ClockState, ...]) -> list
     return lines
 
 
-def _timeline(record: IncidentRecord) -> str:
+def _timeline(record: IncidentRecord, when: When) -> str:
     m = record.milestones
     lines = [f"First detection: {when(m['detected'])}",
              f"Client notification: {when(m['client_notified'])}",
@@ -179,7 +197,7 @@ def _timeline(record: IncidentRecord) -> str:
     return text
 
 
-def _root_cause(record: IncidentRecord) -> str:
+def _root_cause(record: IncidentRecord, when: When) -> str:
     lines = []
     if record.summary:
         lines.append(f"What the client saw: {record.summary}")
@@ -195,7 +213,7 @@ def _root_cause(record: IncidentRecord) -> str:
     return text.strip()
 
 
-def _resolution(record: IncidentRecord) -> str:
+def _resolution(record: IncidentRecord, when: When) -> str:
     m = record.milestones
     lines = [f"Resolved {when(m['resolved'])}, {span(record.duration)} after detection"]
     mitigated = m.get("mitigated")
@@ -213,7 +231,7 @@ def _resolution(record: IncidentRecord) -> str:
     return _bullets(lines)
 
 
-def _client_mitigation(record: IncidentRecord) -> str:
+def _client_mitigation(record: IncidentRecord, when: When) -> str:
     credit = service_credit(str(record.contract_terms.get("service_credits", "")), record.annual_contract_value,
                             record.clocks)
     lines = []
@@ -233,7 +251,7 @@ def _client_mitigation(record: IncidentRecord) -> str:
     return _bullets(lines)
 
 
-def _prevention(record: IncidentRecord) -> str:
+def _prevention(record: IncidentRecord, when: When) -> str:
     lines = []
     for item in record.action_items:
         if item.source == POSTMORTEM_SOURCE or not item.done_at:
@@ -250,7 +268,7 @@ def _prevention(record: IncidentRecord) -> str:
     return _bullets(lines)
 
 
-def _pm_summary(record: IncidentRecord) -> str:
+def _pm_summary(record: IncidentRecord, when: When) -> str:
     met = [c for c in record.clocks if c.state is ClockState.MET]
     breached = [c for c in record.clocks if c.state is ClockState.BREACHED]
     lines = [f"{record.title} at {record.account_name} ({record.account_tier})",
@@ -264,7 +282,7 @@ def _pm_summary(record: IncidentRecord) -> str:
     return _bullets(lines) + "\n\nRoot cause and contributing factors: see the critical incident report."
 
 
-def _went_well(record: IncidentRecord) -> str:
+def _went_well(record: IncidentRecord, _when: When) -> str:
     lines = _clock_lines(record, (ClockState.MET,))
     if record.escalations:
         lines.append(f"Escalated {len(record.escalations)} time(s); highest level reached "
@@ -277,7 +295,7 @@ def _went_well(record: IncidentRecord) -> str:
     return _bullets(lines) or "- The record shows no clock met in time: say what helped."
 
 
-def _improve(record: IncidentRecord) -> str:
+def _improve(record: IncidentRecord, _when: When) -> str:
     lines = _clock_lines(record, (ClockState.BREACHED,))
     if record.milestones.get("reopened"):
         lines.append("The incident was reopened: the first fix did not hold")
@@ -289,13 +307,19 @@ def _improve(record: IncidentRecord) -> str:
     return _bullets(lines) or "- Every SLA clock was met: look for what still cost time or caused confusion."
 
 
-_GENERATORS = {
-    "timeline": _timeline, "impact": lambda r: _bullets(_impact_lines(r)), "root_cause": _root_cause,
+_GENERATORS: dict[str, Callable[[IncidentRecord, When], str]] = {
+    "timeline": _timeline, "impact": lambda r, _when: _bullets(_impact_lines(r)), "root_cause": _root_cause,
     "resolution": _resolution, "client_mitigation": _client_mitigation, "prevention": _prevention,
     "summary": _pm_summary, "went_well": _went_well, "improve": _improve,
 }
 
 
-def generate_sections(record: IncidentRecord, kind: ReportKind) -> dict[str, str]:
-    """Every section of the document, written from the record."""
-    return {section.key: _GENERATORS[section.key](record) for section in SECTIONS[kind]}
+def generate_sections(record: IncidentRecord, kind: ReportKind, *, time_zone: str = UTC_NAME) -> dict[str, str]:
+    """Every section of the document, written from the record with its times in `time_zone`."""
+    def at(value: dt.datetime | None) -> str:
+        return when(value, time_zone)
+
+    sections = {section.key: _GENERATORS[section.key](record, at) for section in SECTIONS[kind]}
+    first = SECTIONS[kind][0].key
+    sections[first] = f"{zone_sentence(time_zone)}\n\n{sections[first]}"
+    return sections

@@ -34,12 +34,14 @@ class DocumentPage:
     people: list[tuple[int, str]]
 
 
-def document_page(incident_id: int, kind: ReportKind, *, viewer: Viewer, now: dt.datetime) -> DocumentPage:
-    """The document page of incident `incident_id` for `viewer` at `now` (`problem` says why when `view` is None)."""
+def document_page(incident_id: int, kind: ReportKind, *, viewer: Viewer, now: dt.datetime,
+                  time_zone: str) -> DocumentPage:
+    """The document page of incident `incident_id` for `viewer` at `now`, a draft's times in `time_zone` (the
+    viewer's); `problem` says why when `view` is None."""
     with read_scope() as session:
         try:
             view = reports.report_view(session, incident_id, kind, actor=Actor(viewer.id, viewer.username, viewer.role),
-                                       now=now)
+                                       now=now, time_zone=time_zone)
         except ReportError as error:
             return DocumentPage(view=None, problem=str(error), tasks=[], people=[])
         return DocumentPage(view=view, problem="", tasks=reviews.review_tasks(session, incident_id),

@@ -23,6 +23,7 @@ from core.policy.notation import duration_notation
 from core.policy.schema import Policy
 from core.sla.clocks import SlaClock
 from core.vocabulary import EMERGENCY_SEVERITIES, LEVEL_RESPONSE_CLOCKS, ClockState
+from core.zones import zone_or_none
 
 # Clocks that stop once (acknowledge, notify, ...), then each escalation level's
 # response clock (response_L1..response_L4: met when the level's response is
@@ -179,6 +180,60 @@ def week_start(moment: dt.datetime) -> dt.date:
     """The Monday (UTC) of the week `moment` falls in: the period key of weekly figures."""
     day = moment.astimezone(dt.UTC).date()
     return day - dt.timedelta(days=day.weekday())
+
+
+# --------------------------------------------------------------------------
+# The breach heat map in the reader's zone.
+
+# A heat map cell: (weekday, 0 = Monday; hour of the day).
+HeatCell = tuple[int, int]
+HOUR = dt.timedelta(hours=1)
+
+
+def utc_hour(week: dt.date, weekday: int, hour: int) -> dt.datetime:
+    """The start of the UTC hour a summary row keys by its week (Monday, UTC), weekday and hour."""
+    return dt.datetime.combine(week + dt.timedelta(days=weekday), dt.time(hour), dt.UTC)
+
+
+def local_cell(moment: dt.datetime, time_zone: str) -> HeatCell:
+    """The weekday and hour of `moment` on the clocks of `time_zone` (its offset on that day: DST included)."""
+    local = moment.astimezone(zone_or_none(time_zone) or dt.UTC)
+    return local.weekday(), local.hour
+
+
+def hour_cell(start: dt.datetime, time_zone: str) -> HeatCell | None:
+    """The local cell every instant of the UTC hour from `start` falls in, or None when the hour spans two.
+
+    Exact when the zone's offset is a whole number of hours all through that hour (every zone at almost
+    every hour: DST moves at a whole UTC hour in such zones). A zone at +05:30 or +05:45, or one whose
+    offset changes inside the hour, splits the hour between two local hours: None.
+    """
+    local = zone_or_none(time_zone) or dt.UTC
+    first = start.astimezone(local).utcoffset()
+    last = (start + HOUR - dt.timedelta(microseconds=1)).astimezone(local).utcoffset()
+    if first is None or first != last or first % HOUR:
+        return None
+    return local_cell(start, time_zone)
+
+
+def heat_in_zone(by_utc_hour: Iterable[tuple[dt.datetime, int]], time_zone: str) -> dict[HeatCell, int] | None:
+    """Counts per UTC hour moved to the cells of `time_zone`; None when one of the hours spans two local hours."""
+    cells: dict[HeatCell, int] = {}
+    for start, count in by_utc_hour:
+        cell = hour_cell(start, time_zone)
+        if cell is None:
+            return None
+        cells[cell] = cells.get(cell, 0) + count
+    return cells
+
+
+def heat_of_moments(moments: Iterable[tuple[dt.datetime, int]], time_zone: str) -> dict[HeatCell, int]:
+    """Counts per detection moment in the cells of `time_zone`, each moment at its own offset (exact for any zone)."""
+    cells: dict[HeatCell, int] = {}
+    for moment, count in moments:
+        cell = local_cell(moment, time_zone)
+        cells[cell] = cells.get(cell, 0) + count
+    return cells
 
 
 def is_repeat(previous_detected_at: dt.datetime | None, detected_at: dt.datetime,

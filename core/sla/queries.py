@@ -34,12 +34,16 @@ from core.sla.metrics import (
     ObjectiveResult,
     emergency_seconds,
     emergency_share,
+    heat_in_zone,
+    heat_of_moments,
     judge,
     measure_of,
     percentile_from_histogram,
+    utc_hour,
 )
 from core.sla.projection import CLOSED, FACTS, HEAT, INCIDENT_ROLLUP, INCIDENTS, OPEN, ROLLUP
 from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
+from core.zones import UTC_NAME
 from db.models import Account, Incident, User
 
 # Dimensions a dashboard may group attainment by.
@@ -54,7 +58,8 @@ def _monday(day: dt.date) -> dt.date:
 
 @dataclass(frozen=True)
 class DashboardFilter:
-    """What the dashboard covers: whole weeks (Monday, UTC) and the usual dimensions; empty means all."""
+    """What the dashboard covers: whole weeks (Monday 00:00 to Sunday 24:00 UTC, the summary's week key) and the
+    usual dimensions; empty means all."""
 
     week_from: dt.date | None = None
     week_to: dt.date | None = None  # the last week included (its Monday)
@@ -259,24 +264,52 @@ def emergency_by_week(session: Session, flt: DashboardFilter, *, now: dt.datetim
     return dict(result)
 
 
-def breach_heat(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> dict[tuple[int, int], int]:
-    """Breached clocks by weekday (0 = Monday) and hour of detection, UTC."""
-    result: dict[tuple[int, int], int] = defaultdict(int)
+def breach_heat(session: Session, flt: DashboardFilter, *, now: dt.datetime,
+                time_zone: str = UTC_NAME) -> dict[tuple[int, int], int]:
+    """Breached clocks by weekday (0 = Monday) and hour of detection on the clocks of `time_zone`.
+
+    The summary counts breaches per UTC hour of detection (its week, weekday and hour). Each of those
+    hours is moved to the reader's zone with the offset of that very day, which is exact whenever the
+    zone's offset is a whole number of hours through that hour (DST included). For a zone at +05:30
+    or the like an hour splits in two, so the breached clocks' own detection times are read instead.
+    """
+    by_hour = heat_in_zone(((utc_hour(as_date(week), int(weekday), int(hour)), count)
+                            for (week, weekday, hour), count in _heat_by_utc_hour(session, flt, now=now).items()),
+                           time_zone)
+    if by_hour is None:
+        by_hour = heat_of_moments(_breached_detections(session, flt, now=now), time_zone)
+    return {cell: count for cell, count in by_hour.items() if count}
+
+
+def _heat_by_utc_hour(session: Session, flt: DashboardFilter, *,
+                      now: dt.datetime) -> dict[tuple[Any, int, int], int]:
+    """Breached clocks per UTC hour of detection, keyed (week, weekday, hour)."""
+    result: dict[tuple[Any, int, int], int] = defaultdict(int)
     if flt.account_id is None and not flt.clocks:
-        stmt = (select(HEAT.c.weekday, HEAT.c.hour, func.sum(HEAT.c.breached)).where(*_where(HEAT, flt))
-                .group_by(HEAT.c.weekday, HEAT.c.hour))
+        stmt = (select(HEAT.c.week, HEAT.c.weekday, HEAT.c.hour, func.sum(HEAT.c.breached)).where(*_where(HEAT, flt))
+                .group_by(HEAT.c.week, HEAT.c.weekday, HEAT.c.hour))
     else:
-        stmt = (select(FACTS.c.weekday, FACTS.c.hour, func.count())
+        stmt = (select(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour, func.count())
                 .where(CLOSED, FACTS.c.state == ClockState.BREACHED.value, *_where(FACTS, flt))
-                .group_by(FACTS.c.weekday, FACTS.c.hour))
-    for weekday, hour, count in session.execute(stmt):
-        result[(int(weekday), int(hour))] += int(count or 0)
-    open_stmt = (select(FACTS.c.weekday, FACTS.c.hour, func.count())
+                .group_by(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour))
+    for week, weekday, hour, count in session.execute(stmt):
+        result[(as_date(week), int(weekday), int(hour))] += int(count or 0)
+    open_stmt = (select(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour, func.count())
                  .where(OPEN, _open_breached(now), *_where(FACTS, flt))
-                 .group_by(FACTS.c.weekday, FACTS.c.hour))
-    for weekday, hour, count in session.execute(open_stmt):
-        result[(int(weekday), int(hour))] += int(count)
-    return {k: v for k, v in result.items() if v}
+                 .group_by(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour))
+    for week, weekday, hour, count in session.execute(open_stmt):
+        result[(as_date(week), int(weekday), int(hour))] += int(count)
+    return dict(result)
+
+
+def _breached_detections(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> list[tuple[dt.datetime, int]]:
+    """Breached clocks per detection moment (the clocks of one incident share it), stopped and open ones."""
+    moments = []
+    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value), and_(OPEN, _open_breached(now))):
+        stmt = (select(FACTS.c.detected_at, func.count()).where(condition, *_where(FACTS, flt))
+                .group_by(FACTS.c.detected_at))
+        moments += [(detected_at, int(count)) for detected_at, count in session.execute(stmt)]
+    return moments
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,11 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # False until the person (or an administrator) sets a zone: until then their browser's
+    # zone is shown (core.people.time_display), without writing it here.
+    time_zone_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "mine" or "utc" (core.people.time_display.ShowTimesIn).
+    show_times_in: Mapped[str] = mapped_column(String(8), default="mine")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     password_changed_at: Mapped[dt.datetime | None]
     # Sign-in cookies issued before this moment are refused (password change,

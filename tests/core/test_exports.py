@@ -252,3 +252,32 @@ def test_recovery_summary_speaks_to_the_client_without_internals(resolved):
                      "engineering manager",
                      "$56,000", "revenue", "Severity", "policy"):
         assert internal not in text, internal
+
+
+@pytest.mark.parametrize("zone, detected, pdf_note", [
+    ("UTC", "Detected 2026-03-02 01:00 UTC", "Times in UTC."),
+    ("Europe/Paris", "Detected 2026-03-02 02:00 CET", "Times in Europe/Paris."),
+    ("America/Los_Angeles", "Detected 2026-03-01 17:00 PST", "Times in America/Los_Angeles."),
+])
+def test_internal_exports_show_the_exporters_zone_and_say_so(resolved, zone, detected, pdf_note):
+    engine, iid = resolved
+    report, postmortem, _ = _views(engine, iid)
+    text = exports.to_markdown(report, now=NOW, time_zone=zone)
+    assert detected in text and f"Times shown in {zone}" in text
+    pdf = _pdf_text(exports.to_pdf(report, now=NOW, time_zone=zone))
+    assert pdf_note in pdf and detected in pdf
+    due = {"UTC": "2026-03-09 09:00 UTC", "Europe/Paris": "2026-03-09 10:00 CET",
+           "America/Los_Angeles": "2026-03-09 02:00 PDT"}[zone]  # the US is on summer time from 8 March
+    assert f"| Add a canary stage to deploys | Csm1 | {due} | open |" in exports.to_markdown(postmortem, now=NOW,
+                                                                                            time_zone=zone)
+
+
+def test_the_client_summary_is_in_the_clients_zone_and_says_so(resolved):
+    engine, iid = resolved
+    report, _, tasks = _views(engine, iid)
+    text = exports.recovery_summary(report.record, tasks)
+    assert "All times in this message are America/New_York time." in text
+    assert "20:00 EST" in text and "UTC" not in text
+    # An account with no valid zone: UTC, said as plainly.
+    unzoned = dataclasses.replace(report.record, account_time_zone="Nowhere/Land")
+    assert "All times in this message are UTC time." in exports.recovery_summary(unzoned, tasks)

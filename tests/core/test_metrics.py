@@ -263,3 +263,29 @@ def test_tracked_clocks_have_labels(clock, label):
     from core.sla.clocks import clock_label
 
     assert clock_label(clock) == label
+
+
+@pytest.mark.parametrize("start, zone, cell", [
+    (dt.datetime(2026, 3, 29, 0, 0, tzinfo=UTC), "UTC", (6, 0)),
+    (dt.datetime(2026, 3, 29, 0, 0, tzinfo=UTC), "Europe/Paris", (6, 1)),    # CET, the last hour before summer
+    (dt.datetime(2026, 3, 29, 1, 0, tzinfo=UTC), "Europe/Paris", (6, 3)),    # CEST: 02:00 local never happens
+    (dt.datetime(2026, 10, 25, 0, 0, tzinfo=UTC), "Europe/Paris", (6, 2)),   # 02:00 CEST ...
+    (dt.datetime(2026, 10, 25, 1, 0, tzinfo=UTC), "Europe/Paris", (6, 2)),   # ... and 02:00 CET again
+    (dt.datetime(2026, 3, 22, 23, 0, tzinfo=UTC), "Asia/Tokyo", (0, 8)),     # Sunday in UTC, Monday in Tokyo
+    (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "America/Los_Angeles", (6, 20)),
+    (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "Asia/Kolkata", None),       # 09:30 to 10:30: two local hours
+    (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "Asia/Kathmandu", None),
+    (dt.datetime(2026, 4, 5, 15, 0, tzinfo=UTC), "Australia/Lord_Howe", None),  # +10:30 / +11 by season
+    (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "Not/AZone", (0, 4)),        # unknown: UTC
+])
+def test_a_utc_hour_lands_in_one_local_hour_or_is_refused(start, zone, cell):
+    assert metrics.hour_cell(start, zone) == cell
+
+
+def test_heat_moves_whole_hours_or_says_it_cannot_and_moments_always_can():
+    hours = [(metrics.utc_hour(dt.date(2026, 3, 23), 6, 0), 2), (metrics.utc_hour(dt.date(2026, 3, 23), 6, 1), 3)]
+    assert hours[0][0] == dt.datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
+    assert metrics.heat_in_zone(hours, "Europe/Paris") == {(6, 1): 2, (6, 3): 3}
+    assert metrics.heat_in_zone(hours, "Asia/Kolkata") is None
+    moments = [(dt.datetime(2026, 3, 29, 0, 10, tzinfo=UTC), 1), (dt.datetime(2026, 3, 29, 0, 40, tzinfo=UTC), 1)]
+    assert metrics.heat_of_moments(moments, "Asia/Kolkata") == {(6, 5): 1, (6, 6): 1}

@@ -30,6 +30,7 @@ PURE_RULE_MODULES = (
     "core.account.health",
     "core.vocabulary",
     "core.zones",
+    "core.people.time_display",
 )
 CLOCK_ATTRIBUTES = {"now", "utcnow", "today", "time", "monotonic", "perf_counter", "time_ns", "monotonic_ns",
                     "localtime", "gmtime"}

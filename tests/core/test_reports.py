@@ -27,7 +27,7 @@ from core.sla.clocks import SlaClock
 from core.triage.rules import Answers
 from core.vocabulary import ClockState
 from db.engine import session_scope
-from db.models import Account, IncidentReport
+from db.models import Account, AuditEntry, IncidentReport
 from tests.conftest import NOW, make_user
 
 D, IR, RV, CL = "draft", "in_review", "reviewed", "closed"
@@ -175,6 +175,45 @@ def test_report_is_generated_from_the_record(engine):
     assert "Follow-up plan:" in sections["client_mitigation"]
     assert "2026-03-09 08:00 UTC" in sections["client_mitigation"]
     assert "post-mortem action items" in sections["prevention"]
+
+
+@pytest.mark.parametrize("zone, detected, resolved, follow_up", [
+    ("UTC", "2026-03-02 01:00 UTC", "2026-03-02 08:00 UTC", "2026-03-09 08:00 UTC"),
+    ("Europe/Paris", "2026-03-02 02:00 CET", "2026-03-02 09:00 CET", "2026-03-09 09:00 CET"),
+    # New York moves to summer time on 8 March: the follow-up a week later is an hour later on the clock.
+    ("America/New_York", "2026-03-01 20:00 EST", "2026-03-02 03:00 EST", "2026-03-09 04:00 EDT"),
+    ("Asia/Kolkata", "2026-03-02 06:30 IST", "2026-03-02 13:30 IST", "2026-03-09 13:30 IST"),
+])
+def test_the_draft_is_written_in_the_readers_zone_and_says_which(engine, zone, detected, resolved, follow_up):
+    ids = setup_people(engine)
+    iid = resolved_incident(engine)
+    with session_scope(engine) as s:
+        sections = dict(reports.get_or_draft_report(s, iid, "report", actor=actor(ids, "csm1"), now=NOW,
+                                                    time_zone=zone).sections)
+        pm = dict(reports.get_or_draft_report(s, iid, "postmortem", actor=actor(ids, "lead1"), now=NOW,
+                                              time_zone=zone).sections)
+    assert sections["timeline"].startswith(f"Times are in {zone}.\n\n- First detection: {detected}")
+    assert f"Resolved {resolved}, 7h 00m after detection" in sections["resolution"]
+    assert follow_up in sections["client_mitigation"]
+    assert pm["summary"].startswith(f"Times are in {zone}.\n\n") and f"Detected {detected}" in pm["summary"]
+
+
+def test_the_first_save_stores_the_draft_in_the_savers_zone_as_unedited(engine):
+    ids = setup_people(engine)
+    iid = resolved_incident(engine)
+    with session_scope(engine) as s:
+        draft = dict(reports.get_or_draft_report(s, iid, "report", actor=actor(ids, "csm1"), now=NOW,
+                                                 time_zone="Europe/Paris").sections)
+        reports.save_sections(s, incident_id=iid, kind="report", sections=draft, actor=actor(ids, "csm1"), now=NOW,
+                              expected_version=reports.UNSAVED_VERSION, time_zone="Europe/Paris")
+    with session_scope(engine) as s:
+        stored = s.scalar(select(IncidentReport).where(IncidentReport.incident_id == iid))
+        assert stored.sections == draft
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.entity_type == "incident_report"))
+        assert set(entry.changes) == {"status"}, "the draft as shown, saved unchanged, counts as no edit"
+        # Someone reading in another zone sees the text as written, with its zone named.
+        view = reports.report_view(s, iid, "report", actor=actor(ids, "lead1"), now=NOW, time_zone="UTC")
+    assert view.sections["timeline"].startswith("Times are in Europe/Paris.")
 
 
 def test_postmortem_sections_say_what_went_well_and_what_to_improve(engine):

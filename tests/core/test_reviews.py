@@ -274,3 +274,20 @@ def test_policy_reviews_are_validated(review, message):
     data["reviews"] = [review]
     with pytest.raises(PolicyError, match=message.replace("[", r"\[").replace("]", r"\]")):
         parse_policy(yaml.safe_dump(data), "spark.yaml")
+
+
+@pytest.mark.parametrize("zone, done_text", [("UTC", "Done 2026-03-02 09:00 UTC by Lead1."),
+                                             ("Europe/Paris", "Done 2026-03-02 10:00 CET by Lead1.")])
+def test_ics_events_stay_utc_and_their_words_follow_the_exporters_zone(engine, zone, done_text):
+    ids, iid = _setup(engine)
+    with session_scope(engine) as s:
+        first = reviews.review_tasks(s, iid)[0]
+        reviews.set_review_done(s, task_id=first.id, done=True, actor=Actor(ids["lead1"], "lead1", Role.LEAD),
+                                now=RESOLVED + H)
+    with session_scope(engine) as s:
+        tasks = reviews.review_tasks(s, iid)
+    data = reviews.reviews_ics(tasks, incident_id=iid, incident_title="Checkout down", account_name="Acme Corp",
+                               link="https://desk.example", time_zone=zone)
+    events = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    assert b"DTSTART:20260303T080000Z" in data, "a calendar shows the UTC instant in its own zone"
+    assert done_text in str(events[0]["DESCRIPTION"])

@@ -224,3 +224,29 @@ def test_migration_0010_fills_the_response_log_from_stored_escalations_and_messa
     assert kept() == (2, 2)
     upgrade(engine)
     engine.dispose()
+
+
+def test_migration_0013_keeps_a_zone_someone_set_and_lets_the_browser_speak_for_the_default(empty_url):
+    engine = make_engine(empty_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0012")
+        _insert(conn, "users", id=1, username="paris", role="csm", time_zone="Europe/Paris")
+        _insert(conn, "users", id=2, username="default", role="csm", time_zone="UTC")
+        _insert(conn, "accounts", id=1, name="Acme", tier="pro", time_zone="UTC", owner_id=2)
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT username, time_zone, time_zone_chosen, show_times_in FROM users "
+                                 "ORDER BY id")).all()
+        owners = conn.execute(text("SELECT owner_id FROM accounts")).scalars().all()
+    assert [(u, z, bool(c), s) for u, z, c, s in rows] == [("paris", "Europe/Paris", True, "mine"),
+                                                          ("default", "UTC", False, "mine")]
+    assert owners == [2], "adding the columns must not copy the users table (and lose what points at it)"
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0012")
+    assert {"time_zone_chosen", "show_times_in"}.isdisjoint(c["name"] for c in inspect(engine).get_columns("users"))
+    upgrade(engine)
+    assert current_revisions(engine) == code_heads()
+    engine.dispose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -45,6 +46,8 @@ SCENARIOS = {
 }
 POLICIES = ("red-status", "default", "spark")
 SUMMARY_TABLES = ("incident_rollup", "incident_facts", "sla_breach_heat", "sla_rollup", "sla_clock_facts")
+# Zones the heat map is also checked in: whole-hour offsets with summer time, and a half-hour one.
+HEAT_ZONES = ("Europe/Paris", "America/New_York", "Asia/Kolkata")
 
 
 def reset(engine) -> list[int]:
@@ -129,6 +132,7 @@ def reference(engine, now: dt.datetime, account_id: int | None = None) -> dict:
     att: dict = defaultdict(list)
     hist: dict = defaultdict(list)
     heat: dict = defaultdict(int)
+    zoned: dict = {zone: defaultdict(int) for zone in HEAT_ZONES}
     emergency: dict = defaultdict(float)
     per_account: dict = defaultdict(int)
     with session_scope(engine) as s:
@@ -150,6 +154,9 @@ def reference(engine, now: dt.datetime, account_id: int | None = None) -> dict:
                     hist[(clock.clock,)].append((clock.stopped_at - incident.detected_at).total_seconds())
                 if clock.state.value == "breached":
                     heat[(incident.detected_at.weekday(), incident.detected_at.hour)] += 1
+                    for zone in HEAT_ZONES:  # the incident's own detection time on that zone's clocks
+                        local = incident.detected_at.astimezone(ZoneInfo(zone))
+                        zoned[zone][(local.weekday(), local.hour)] += 1
             week = metrics.week_start(incident.detected_at)
             if incident.severity in EMERGENCY_SEVERITIES:
                 emergency[week] += metrics.emergency_seconds(incident.severity, incident.detected_at,
@@ -160,6 +167,7 @@ def reference(engine, now: dt.datetime, account_id: int | None = None) -> dict:
             "histograms": {k: metrics.histogram(v) for k, v in hist.items()},
             "totals": (len(selected), sum(flags[i.id] for i in selected)),
             "heat": dict(heat),
+            "heat_zones": {zone: dict(cells) for zone, cells in zoned.items()},
             "emergency": {w: s for w, s in emergency.items() if s},
             "per_account": dict(per_account),
         }
@@ -176,6 +184,7 @@ def summary(engine, now: dt.datetime, account_id: int | None = None) -> dict:
             "histograms": {k: v for k, v in sla_queries.duration_histograms(s, flt, by=("clock",)).items() if sum(v)},
             "totals": sla_queries.incident_totals(s, flt),
             "heat": sla_queries.breach_heat(s, flt, now=now),
+            "heat_zones": {zone: sla_queries.breach_heat(s, flt, now=now, time_zone=zone) for zone in HEAT_ZONES},
             "emergency": {w: v for w, v in sla_queries.emergency_by_week(s, flt, now=now).items() if v},
             "per_account": {a.account_id: a.incidents for a in sla_queries.incidents_per_account(s, flt, limit=100)},
         }
@@ -187,6 +196,7 @@ def assert_same(got: dict, expected: dict) -> None:
     assert got["histograms"] == expected["histograms"]
     assert got["totals"] == expected["totals"]
     assert got["heat"] == expected["heat"]
+    assert got["heat_zones"] == expected["heat_zones"]
     assert got["per_account"] == expected["per_account"]
     assert got["emergency"].keys() == expected["emergency"].keys()
     for week, seconds in expected["emergency"].items():
@@ -363,3 +373,43 @@ def test_level_response_clocks_count_in_attainment_and_replay_in_the_backtest(en
     assert lines["response_L2"].label == "L2 responds"
     assert all(line.in_force == line.candidate for line in same.lines)
     assert_same(summary(engine, now), reference(engine, now))
+
+
+# Detections around the 2026 clock changes (UTC): the US springs forward on 8 March at 07:00, Europe on
+# 29 March at 01:00 and falls back on 25 October at 01:00; and a Sunday evening that is Monday in Asia.
+DST_DETECTIONS = [dt.datetime(2026, 3, 8, 6, 30, tzinfo=dt.UTC), dt.datetime(2026, 3, 8, 7, 30, tzinfo=dt.UTC),
+                  dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC), dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC),
+                  dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC), dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC),
+                  dt.datetime(2026, 3, 22, 21, 50, tzinfo=dt.UTC)]
+
+
+@pytest.mark.parametrize("zone, expected", [
+    ("UTC", {(6, 6): 1, (6, 7): 1, (6, 0): 2, (6, 1): 2, (6, 21): 1}),
+    # Paris: 29 March 00:30 UTC is 01:30 CET, 01:30 UTC is 03:30 CEST; both October ones are 02:30 local.
+    ("Europe/Paris", {(6, 7): 1, (6, 8): 1, (6, 1): 1, (6, 3): 1, (6, 2): 2, (6, 22): 1}),
+    # New York: 8 March 06:30 UTC is 01:30 EST, 07:30 UTC is 03:30 EDT.
+    # In October New York is still on summer time (until 1 November): the two are 20:30 and 21:30 on Saturday.
+    ("America/New_York", {(6, 1): 1, (6, 3): 1, (5, 20): 2, (5, 21): 2, (6, 17): 1}),
+    # Kolkata is 05:30 ahead: a UTC hour spans two local hours, so each detection is placed on its own.
+    ("Asia/Kolkata", {(6, 12): 1, (6, 13): 1, (6, 6): 2, (6, 7): 2, (0, 3): 1}),
+    ("Asia/Kathmandu", {(6, 12): 1, (6, 13): 1, (6, 6): 2, (6, 7): 2, (0, 3): 1}),
+])
+def test_breach_heat_follows_the_readers_zone_detection_by_detection(engine, zone, expected):
+    account_ids = reset(engine)
+    for detected in DST_DETECTIONS:
+        # A red-status outage resolved 10 h after detection: its resolution clock is breached (the rollup path);
+        # the same with no resolution stays open and breached (the facts path).
+        base = {"account": 0, "policy": "red-status", "scenario": "outage", "ack": 1, "notify": 1, "mobilize": 1,
+                "pause": None, "reopen": False, "detected": int((detected - T0).total_seconds() // 60)}
+        write(engine, account_ids, {**base, "resolve": 600})
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    in_utc = reference(engine, now)["heat"]
+    per_incident = sum(in_utc.values()) // len(DST_DETECTIONS)
+    assert per_incident and in_utc == {(6, 6): per_incident, (6, 7): per_incident, (6, 0): 2 * per_incident,
+                                       (6, 1): 2 * per_incident, (6, 21): per_incident}, "the same clocks breach"
+    flt = DashboardFilter()
+    with session_scope(engine) as s:
+        got = sla_queries.breach_heat(s, flt, now=now, time_zone=zone)
+        one_account = sla_queries.breach_heat(s, DashboardFilter(account_id=account_ids[0]), now=now, time_zone=zone)
+    assert got == {cell: n * per_incident for cell, n in expected.items()}
+    assert one_account == got, "the facts path (one account) agrees with the rollup path"

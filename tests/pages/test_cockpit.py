@@ -3,6 +3,8 @@ urgency order, the status move preset to an allowed one, and a notice when someo
 
 from __future__ import annotations
 
+import datetime as dt
+
 from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
 from core.people.users import SYSTEM
@@ -52,5 +54,6 @@ def test_someone_elses_save_is_seen_with_what_they_changed(workspace, app_db):
         incidents.record_milestone(s, incident_id=iid, milestone=Milestone.ACKNOWLEDGED, actor=SYSTEM, now=utcnow())
     stamp = incident_stamp(iid, since=seen.version)
     assert stamp is not None and stamp.version == seen.version + 1
-    assert len(stamp.changes) == 1 and stamp.changes[0].endswith(": milestone:acknowledged")
+    assert len(stamp.changes) == 1 and stamp.changes[0].action == "milestone:acknowledged"
+    assert stamp.changes[0].at.utcoffset() == dt.timedelta(0), "UTC: the page shows it in the reader's zone"
     assert incident_stamp(10_000, since=1) is None
