@@ -114,7 +114,8 @@ def test_template_and_smtp_pages_start_from_the_shipped_files(world):
 
 def test_report_page_of_an_unresolved_incident_says_why(world):
     people, incident_id = world
-    page = report_views.document_page(incident_id, ReportKind.REPORT, viewer=people["lead1"], now=NOW)
+    page = report_views.document_page(incident_id, ReportKind.REPORT, viewer=people["lead1"], now=NOW,
+                                       time_zone="UTC")
     assert page.view is None and page.problem
     assert report_views.earlier_postmortems(incident_id) == []
     assert report_views.overdue_actions(owner_id=None, now=NOW) == []

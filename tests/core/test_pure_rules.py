@@ -35,6 +35,8 @@ PURE_RULE_MODULES = (
 CLOCK_ATTRIBUTES = {"now", "utcnow", "today", "time", "monotonic", "perf_counter", "time_ns", "monotonic_ns",
                     "localtime", "gmtime"}
 CLOCK_OWNERS = {"datetime", "date", "dt", "time", "_time", "pendulum", "arrow"}
+# `datetime.time(9)` builds a time of day; only the `time` module's `time()` reads the clock.
+TIME_MODULES = {"time", "_time"}
 
 
 def clock_reads(source: str) -> list[str]:
@@ -49,6 +51,8 @@ def clock_reads(source: str) -> list[str]:
             owner = node.func.value
             while isinstance(owner, ast.Attribute):
                 owner = owner.value
+            if node.func.attr == "time" and not (isinstance(owner, ast.Name) and owner.id in TIME_MODULES):
+                continue
             if isinstance(owner, ast.Name) and owner.id in CLOCK_OWNERS:
                 found.append(f"{node.lineno}: {ast.unparse(node)}")
     return found
@@ -67,6 +71,8 @@ def test_pure_rule_module_reads_no_clock(module: str) -> None:
     ("import time\nx = time.monotonic()", ["2: time.monotonic()"]),
     ("from time import monotonic", ["1: from time import monotonic"]),
     ("def f(now):\n    return now.replace(hour=1)", []),
+    ("import datetime as dt\nx = dt.time(9)", []),
+    ("import datetime\nx = datetime.time(hour=9)", []),
     ("import datetime as dt\nx = dt.datetime.fromisoformat('2026-01-01')", []),
 ])
 def test_the_scan_finds_clock_reads(source: str, expected: list[str]) -> None:
