@@ -4,10 +4,10 @@ Modules: `base` (the one declarative `Base`, UTC timestamps), `people` (users an
 sign-in protection), `accounts` (accounts, contacts, health readings), `incidents`
 (incidents, roles, timeline, escalations, pauses, action items), `communications`
 (client messages and template versions), `reports` (reports, post-mortems, review
-tasks), `sla` (the dashboard's summary tables), `settings` (policy versions,
-settings, the audit log). Every model is re-exported here: callers write
-`from db.models import Incident`, and importing this package registers every table
-on `Base.metadata` (Alembic reads it).
+tasks), `notifications` (the outbox and webhook endpoints), `sla` (the dashboard's
+summary tables), `settings` (policy versions, settings, the audit log). Every
+model is re-exported here: callers write `from db.models import Incident`, and
+importing this package registers every table on `Base.metadata` (Alembic reads it).
 
 Times are stored in UTC (`UtcDateTime` refuses naive values) and shown in
 the user's zone by the pages. Status and role values are plain strings here;
@@ -21,6 +21,7 @@ from db.models.accounts import Account, Contact, HealthSignal
 from db.models.base import NAMING, Base, UtcDateTime, utc_now
 from db.models.communications import Communication, MessageTemplateVersion
 from db.models.incidents import ActionItem, Escalation, Incident, IncidentAssignment, SlaPause, TimelineEvent
+from db.models.notifications import Notification, NotificationEndpoint
 from db.models.people import LoginDelay, LoginThrottle, RevokedSession, User
 from db.models.reports import IncidentReport, ReviewTask
 from db.models.settings import AuditEntry, PolicyVersion, Setting
@@ -54,6 +55,8 @@ __all__ = [
     "LoginDelay",
     "LoginThrottle",
     "MessageTemplateVersion",
+    "Notification",
+    "NotificationEndpoint",
     "PolicyVersion",
     "ReviewTask",
     "RevokedSession",

@@ -38,6 +38,7 @@ class Incident(Base):
         Index("ix_incidents_next_deadline", "next_deadline_at"),
         Index("ix_incidents_escalation_due", "escalation_due_at"),
         Index("ix_incidents_next_client_update_due", "next_client_update_due_at"),
+        Index("ix_incidents_next_alert", "next_alert_at"),
         # A unique index, not a column constraint: SQLite cannot add a UNIQUE column to a table.
         Index("uq_incidents_idempotency_key", "idempotency_key", unique=True),
     )
@@ -81,6 +82,11 @@ class Incident(Base):
     # When the client must next hear from us (first notice, then each update on the
     # policy cadence); None once resolved. Lists and home flag it once it has passed.
     next_client_update_due_at: Mapped[dt.datetime | None]
+    # The next moment an alert rule of the policy fires for this incident (a warning before a
+    # clock breaches, a breach, a ladder step, a client update reminder); None when nothing is
+    # left to alert. Kept in the write transaction and by the scheduler, so a scheduler pass
+    # reads only the incidents that are due through this index.
+    next_alert_at: Mapped[dt.datetime | None]
     # What the escalation ladder, the levels' response clocks and the client schedule
     # read, kept in the write transaction: {"escalations": [[level, iso]...],
     # "responses": {level: iso}, "messages": [iso...]} (see core.incident.response_log).
