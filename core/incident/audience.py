@@ -88,6 +88,7 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "next_client_update_due_at": internal(
             "the plan's due time, which may already have passed; a message promises a time worked out from "
             "the plan when it is rendered (core.communication.promise), never this value as stored"),
+        "next_alert_at": internal("when our own alert rules next page or remind the team"),
         "response_log": internal("escalations, level responses and message times kept for the clocks"),
         "idempotency_key": internal("a technical token of the form that opened the incident"),
         "war_room_url": internal("the responders' own call or chat room"),
