@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -149,13 +149,19 @@ def _drafts(incident: Incident, plan: AlertPlan, endpoints: list[NotificationEnd
                         payload=payload)
 
 
-def _due_batch(session: Session, now: dt.datetime, limit: int) -> list[Incident]:
+def due_statement(now: dt.datetime, limit: int, *, postgresql: bool) -> Select[Incident]:
+    """The one read of a pass: up to `limit` incidents whose next alert is due, through ix_incidents_next_alert."""
     stmt = (select(Incident).where(Incident.next_alert_at <= now).order_by(Incident.next_alert_at, Incident.id)
             .limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
+    if postgresql:
         # Another process's batch is skipped, not waited for: each due incident is handled by one process.
         stmt = stmt.with_for_update(of=Incident, skip_locked=True)
-    return list(session.scalars(stmt))
+    return stmt
+
+
+def _due_batch(session: Session, now: dt.datetime, limit: int) -> list[Incident]:
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    return list(session.scalars(due_statement(now, limit, postgresql=postgresql)))
 
 
 def _set_next(session: Session, incident_id: int, moment: dt.datetime | None) -> None:
