@@ -42,7 +42,7 @@ init: setup
 # warnings and errors, so that block stays the last thing on the screen.
 run: fonts setup
 	@$(PY) -m core init --url http://127.0.0.1:$(PORT)
-	@$(PY) -m streamlit run app.py --server.address=127.0.0.1 --server.port=$(PORT) \
+	@$(PY) -m streamlit run server.py --server.address=127.0.0.1 --server.port=$(PORT) \
 		--server.headless=true --browser.gatherUsageStats=false \
 		--logger.hideWelcomeMessage=true --logger.level=warning
 

@@ -106,6 +106,15 @@ def base_url() -> str:
     return from_request(url, headers, {p.key for p in PAGES}, base_path) or from_server(address, port, base_path)
 
 
+def server_base_url() -> str:
+    """The app's address where no request can tell it (background alerts): the setting, else this server's own."""
+    setting = from_setting(os.environ.get(SETTING))
+    if setting:
+        return setting
+    address, port, base_path, _named = _server_options()
+    return from_server(address, port, base_path)
+
+
 def external_link(key: str, **query: str | int) -> str:
     """The whole address of the registry's page `key` with `query`, for a calendar file or an email."""
     target = f"{base_url()}/{spec(key).key}"

@@ -38,6 +38,10 @@ class LinkError(Exception):
     """The link cannot acknowledge anything; the message says why, for the person who clicked it."""
 
 
+class LinkExpired(LinkError):
+    """The link was genuine but its time is up."""
+
+
 def link_key(session: Session) -> bytes:
     """The signing key: the environment's, else the database's (made once, the first writer wins)."""
     configured = os.environ.get(KEY_ENV, "").strip()
@@ -74,7 +78,7 @@ def verify(key: bytes, token: str, *, now: dt.datetime) -> int:
     if not hmac.compare_digest(mac, _mac(key, notification_id, expires)):
         raise LinkError("This acknowledge link is incomplete or was altered: open the incident in the app instead.")
     if now.timestamp() > expires:
-        raise LinkError("This acknowledge link has expired: open the incident in the app to acknowledge it.")
+        raise LinkExpired("This acknowledge link has expired: open the incident in the app to acknowledge it.")
     return notification_id
 
 

@@ -36,17 +36,20 @@ def _free_port() -> int:
 
 
 class Server:
-    """A running `streamlit run <script>` (the app by default) with a private database."""
+    """A running `streamlit run <script>` (the app's server module by default) with a private database.
 
-    def __init__(self, tmp: Path, script: str = "app.py"):
-        self.tmp, self.script = tmp, script
+    `env` adds settings; the scheduler runs as in `make run` unless `env` says otherwise.
+    """
+
+    def __init__(self, tmp: Path, script: str = "server.py", env: dict[str, str] | None = None):
+        self.tmp, self.script, self.extra_env = tmp, script, dict(env or {})
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = f"sqlite:///{tmp / 'app.db'}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "DATABASE_URL": self.db_url, "ESCALATION_DESK_DATA": str(self.tmp)}
+        env = {**os.environ, "DATABASE_URL": self.db_url, "ESCALATION_DESK_DATA": str(self.tmp), **self.extra_env}
         # The server keeps its own copy of the log's descriptor: ours can close once it has started.
         with (self.tmp / "server.log").open("w") as log:
             self.proc = subprocess.Popen(
