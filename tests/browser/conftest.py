@@ -75,9 +75,9 @@ class Server:
 
 
 @contextmanager
-def running_server(tmp: Path, users: dict[str, str], prepare=None):
-    """Start a cold server whose database holds `users` ({username: role}) with TEST_PASSWORD."""
-    server = Server(tmp)
+def running_server(tmp: Path, users: dict[str, str], prepare=None, env: dict[str, str] | None = None):
+    """Start a cold server whose database holds `users` ({username: role}) with TEST_PASSWORD (and `env` set)."""
+    server = Server(tmp, env=env)
     engine = make_engine(server.db_url)
     upgrade(engine)
     ids = {username: make_user(engine, username, role) for username, role in users.items()}
