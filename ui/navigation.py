@@ -41,10 +41,12 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("accounts", "pages/accounts.py", "Accounts", ":material/business:", "Accounts"),
     PageSpec("account", "pages/account.py", "Account", ":material/domain:", "Accounts", needs_id=True),
     PageSpec("health", "pages/health.py", "Account health", ":material/monitor_heart:", "Accounts"),
+    PageSpec("inbox", "pages/inbox.py", "Inbox", ":material/notifications:", "Account"),
     PageSpec("profile", "pages/profile.py", "My profile", ":material/person:", "Account"),
     PageSpec("policies", "pages/policies.py", "Policies", ":material/policy:", "Admin"),
     PageSpec("admin_users", "pages/admin_users.py", "Users", ":material/group:", "Admin"),
     PageSpec("templates_admin", "pages/templates_admin.py", "Message templates", ":material/edit_note:", "Admin"),
+    PageSpec("notifications_admin", "pages/notifications_admin.py", "Notifications", ":material/campaign:", "Admin"),
 )
 
 

@@ -21,6 +21,7 @@ from db.migrate import DatabaseNotReady, prepare_database
 from ui import app_address, auth
 from ui.auth import CurrentUser
 from ui.forms import password_change_form
+from ui.inbox import inbox_badge
 from ui.links import go_to, page_link
 from ui.navigation import spec
 from ui.save import show_saved
@@ -77,6 +78,7 @@ def _sidebar(user: CurrentUser, authenticator) -> None:
     with st.sidebar:
         st.markdown(f"**{markdown_literal(user.name)}**  \n{ROLE_LABELS[user.role]} · `{user.username}`")
         st.caption(f"Times shown in {user.zone.label}")
+        inbox_badge(user.id)
         if can_open(user.role, "incident"):
             _go_to_incident()
         if st.button("Sign out", key="sign_out_button", width="stretch"):

@@ -11,10 +11,11 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, cast, func, select
+from sqlalchemy import ColumnElement, Engine, Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from core.sla.queries import DashboardFilter
+from db.engine import read_scope
 from db.models import Account, Incident, Notification, NotificationEndpoint
 
 STATES = ("pending", "sent", "dead", "cancelled")
@@ -174,3 +175,41 @@ def acknowledge_times(session: Session, flt: DashboardFilter) -> AcknowledgeTime
         return None if value is None else max(0.0, float(round(value)))  # whole seconds (julianday is a float)
 
     return AcknowledgeTimes(count, rank(0.5), rank(0.9))
+
+
+# Page read models: each opens its own read-only unit of work (pages never open one).
+
+
+def unread_of(user_id: int, *, now: dt.datetime, engine: Engine | None = None) -> Unread:
+    """`unread` in its own read-only unit of work (the sidebar's badge)."""
+    with read_scope(engine) as session:
+        return unread(session, user_id, now=now)
+
+
+def inbox_page(user_id: int, *, now: dt.datetime, page: int = 0,
+               engine: Engine | None = None) -> tuple[list[InboxItem], int]:
+    """`inbox` in its own read-only unit of work (the Inbox page)."""
+    with read_scope(engine) as session:
+        return inbox(session, user_id, now=now, page=page)
+
+
+@dataclass(frozen=True)
+class DeliveriesPage:
+    """The admin's Notifications page: one page of deliveries, how many match, counts per state."""
+
+    rows: list[Delivery]
+    total: int
+    counts: dict[str, int]
+
+
+def deliveries_page(flt: DeliveryFilter, *, page: int = 0, engine: Engine | None = None) -> DeliveriesPage:
+    """One page of deliveries with the counts per state, in one read-only unit of work."""
+    with read_scope(engine) as session:
+        rows, total = deliveries(session, flt, page=page)
+        return DeliveriesPage(rows, total, counts_by_state(session))
+
+
+def acknowledge_times_of(flt: DashboardFilter, *, engine: Engine | None = None) -> AcknowledgeTimes:
+    """`acknowledge_times` in its own read-only unit of work (the dashboard)."""
+    with read_scope(engine) as session:
+        return acknowledge_times(session, flt)

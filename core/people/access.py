@@ -54,6 +54,9 @@ PAGE_ACCESS: dict[str, frozenset[Role]] = {
     "health": EVERYONE,
     # SLA dashboard: leads and admins see everything, a CSM only their own accounts.
     "dashboard": EVERYONE,
+    # Alerts: each person's own inbox; the deliveries, dead letters and endpoints are the admin's.
+    "inbox": EVERYONE,
+    "notifications_admin": ADMINS,
 }
 
 

@@ -50,10 +50,10 @@ def test_router_offers_only_allowed_pages(people):
 
 # Visible in the sidebar, per role; the pages that need `?id=` are registered but hidden (reached by link).
 SIDEBAR = {
-    "csm": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "profile"],
-    "lead": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "profile"],
-    "admin": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "profile",
-              "policies", "admin_users", "templates_admin"],
+    "csm": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "inbox", "profile"],
+    "lead": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "inbox", "profile"],
+    "admin": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "inbox", "profile",
+              "policies", "admin_users", "templates_admin", "notifications_admin"],
 }
 NEEDS_ID = ["incident", "report", "postmortem", "account"]
 

@@ -59,6 +59,8 @@ PAGES = [
     ("policies", "admin1", {}, {"policytitle", "sevlabel", "levelname", "reviewtitle", "warningtitle"}),
     ("admin_users", "admin1", {}, {"nameadmin", "namecsm", "namelead", "namereader"}),
     ("templates_admin", "admin1", {}, {"nameadmin"}),
+    ("inbox", "csm1", {}, {"namecsm"}),
+    ("notifications_admin", "admin1", {}, {"nameadmin"}),
 ]
 
 

@@ -1,0 +1,103 @@
+"""The alert pages with AppTest: the Inbox (each person's own), the sidebar's unread count, admin Notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, update
+
+from core.outbox.queue import Draft, enqueue
+from db.engine import session_scope
+from db.models import Notification
+from tests.pages.conftest import app_test, open_test_incident, texts
+
+ANSWERS = {"business_impact": "major"}
+
+
+@pytest.fixture
+def alerts(workspace, app_db):
+    """An incident on csm1's account; csm1 has two inbox alerts (one unread), the team an email and a dead SMS."""
+    iid = open_test_incident(app_db, "Acme Corp", ANSWERS, title="Sync stalled")
+    now = dt.datetime.now(dt.UTC)
+    drafts = [
+        Draft("warn:acknowledge", "inbox", "Csm1", "k1", now - dt.timedelta(minutes=5), subject="Acknowledge soon",
+              body="Acknowledge within 5 min.", incident_id=iid, user_id=workspace["csm"]),
+        Draft("breach:acknowledge", "inbox", "Csm1", "k2", now - dt.timedelta(minutes=1), subject="Acknowledge missed",
+              body="It was due.", incident_id=iid, user_id=workspace["csm"]),
+        Draft("warn:acknowledge", "email", "csm1@example.com", "k3", now, subject="Acknowledge soon",
+              incident_id=iid, user_id=workspace["csm"]),
+        Draft("step:L2", "sms", "+1-555-0100", "k4", now, subject="L2 needed", incident_id=iid, level="L2"),
+        Draft("warn:later", "inbox", "Csm1", "k5", now + dt.timedelta(hours=1), subject="Not due yet",
+              incident_id=iid, user_id=workspace["csm"]),
+    ]
+    with session_scope(app_db) as s:
+        ids = [enqueue(s, d, now=now).id for d in drafts]
+        s.execute(update(Notification).where(Notification.id == ids[0]).values(read_at=now))
+        s.execute(update(Notification).where(Notification.id == ids[3])
+                  .values(state="dead", attempts=5, last_error="HTTP 500 from the SMS gateway"))
+    return {"incident": iid, "ids": ids}
+
+
+def _row(app_db, nid: int) -> Notification:
+    with session_scope(app_db) as s:
+        return s.get(Notification, nid)
+
+
+@pytest.mark.parametrize("reader, shown, unread", [
+    ("csm1", ["Acknowledge missed", "Acknowledge soon"], 1),  # newest first; the future one is not due yet
+    ("lead1", [], 0),                                         # someone else's inbox is not shown
+    ("admin1", [], 0),
+])
+def test_the_inbox_shows_only_the_readers_due_notifications_and_the_sidebar_counts_the_unread(
+        alerts, reader, shown, unread):
+    at = app_test("pages/inbox.py", reader).run()
+    assert not at.exception, at.exception
+    subjects = [line for line in texts(at).splitlines() if line in ("Acknowledge missed", "Acknowledge soon")]
+    assert subjects == shown
+    assert "Not due yet" not in texts(at)
+    badge = [b.label for b in at.button if b.key == "inbox_badge"]
+    assert badge == ([f"Inbox ({unread} unread)"] if unread else ["Inbox"])
+
+
+def test_the_reader_marks_read_and_acknowledges_from_the_inbox(alerts, app_db):
+    newest = alerts["ids"][1]
+    at = app_test("pages/inbox.py", "csm1").run()
+    at.button(key=f"read_{newest}").click().run()
+    assert not at.exception, at.exception
+    assert _row(app_db, newest).read_at is not None
+    at.button(key=f"ack_{newest}").click().run()
+    assert not at.exception, at.exception
+    assert _row(app_db, newest).acknowledged_at is not None
+    assert "Acknowledged." in texts(at)
+
+
+@pytest.mark.parametrize("reader, allowed", [("csm1", False), ("lead1", False), ("admin1", True)])
+def test_the_notifications_page_is_for_admins(alerts, reader, allowed):
+    at = app_test("pages/notifications_admin.py", reader).run()
+    assert not at.exception, at.exception
+    assert ("cannot open Notifications" in texts(at)) is not allowed
+    if allowed:
+        assert {m.label: m.value for m in at.metric} == {"Pending": "4", "Sent": "0", "Dead": "1", "Cancelled": "0"}
+        assert "HTTP 500 from the SMS gateway" in texts(at)
+
+
+def test_an_admin_retries_a_dead_letter(alerts, app_db):
+    dead = alerts["ids"][3]
+    at = app_test("pages/notifications_admin.py", "admin1").run()
+    at.button(key=f"retry_{dead}").click().run()
+    assert not at.exception, at.exception
+    row = _row(app_db, dead)
+    assert (row.state, row.attempts) == ("pending", 0)
+    assert "HTTP 500 from the SMS gateway" in row.last_error  # the reason stays, marked as the previous failure
+    with session_scope(app_db) as s:
+        assert s.scalar(select(Notification.state).where(Notification.id == dead)) == "pending"
+
+
+@pytest.mark.parametrize("states, expected", [((), 5), (("dead",), 1), (("pending",), 4)])
+def test_the_notifications_page_filters_by_state(alerts, states, expected):
+    at = app_test("pages/notifications_admin.py", "admin1")
+    at.session_state["n_states"] = list(states)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe[0].value) == expected
