@@ -77,6 +77,7 @@ with attain:
         st.subheader(f"By {breakdown_options(is_csm)[group].lower()}")
         charts.table(data.breakdown, f"attainment_by_{group}")
 with times:
+    charts.acknowledge_metrics(data.acknowledge)
     if data.trend.empty:
         st.info("No stopped clock in this range yet.")
     else:

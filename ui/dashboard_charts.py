@@ -15,7 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from core import csv_safety
+from core.alerts.views import AcknowledgeTimes
 from core.vocabulary import EMERGENCY_SEVERITIES, SEVERITIES
+from ui.format import human_duration
 from ui.links import opening_table
 
 EMERGENCY = "/".join(EMERGENCY_SEVERITIES)
@@ -129,3 +131,14 @@ def table(frame: pd.DataFrame, key: str, *, link: bool = False) -> None:
         st.dataframe(frame, hide_index=True, width="stretch")
     st.download_button("CSV", data=lambda: csv_file(frame), file_name=f"{key}.csv", mime="text/csv",
                        key=f"csv_{key}", icon=":material/download:", on_click="ignore")
+
+
+def acknowledge_metrics(times: AcknowledgeTimes) -> None:
+    """Time from an alert's delivery to its acknowledgement: how many, median and p90."""
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Alerts acknowledged", f"{times.count:,}")
+    c2.metric("Median time to acknowledge an alert",
+              "—" if times.median_seconds is None else human_duration(int(times.median_seconds)))
+    c3.metric("P90 time to acknowledge an alert",
+              "—" if times.p90_seconds is None else human_duration(int(times.p90_seconds)),
+              help="Nine in ten acknowledged alerts were acknowledged within this time of being sent.")

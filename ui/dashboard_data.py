@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from core.alerts.views import AcknowledgeTimes, acknowledge_times
 from core.policy.loading import cached_policy
 from core.policy.schema import Policy
 from core.sla import metrics
@@ -47,6 +48,7 @@ class DashboardData:
     objectives: pd.DataFrame
     breaches: pd.DataFrame
     emergency_limit: float | None
+    acknowledge: AcknowledgeTimes
 
 
 def data_version() -> tuple:
@@ -99,6 +101,7 @@ def load(flt: DashboardFilter, now: dt.datetime, version: tuple, group: str, peo
         objectives = sla_summary.objective_results(session, flt, now=now, policies=parsed, people=people,
                                                    hours_per_week=hours_per_week)
         breaches = sla_summary.recent_breaches(session, flt, now=now)
+        acknowledge = acknowledge_times(session, flt)
     overall = sum(by_sev.values(), metrics.Attainment())
     trend_rows = []
     for (week, clock), hist in sorted(trend.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
@@ -109,7 +112,7 @@ def load(flt: DashboardFilter, now: dt.datetime, version: tuple, group: str, peo
     capacity = people * hours_per_week * 3600
     in_scope = {n: p for n, p in parsed.items() if not flt.policies or n in flt.policies}
     return DashboardData(
-        emergency_limit=metrics.emergency_limit(in_scope.values()),
+        emergency_limit=metrics.emergency_limit(in_scope.values()), acknowledge=acknowledge,
         incidents=incidents, repeats=repeats, overall=overall,
         attainment=_attainment_frame(by_sev, names, "severity"),
         targets=_target_frame(in_scope),

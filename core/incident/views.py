@@ -35,7 +35,16 @@ from core.sla.schedule import ClientPlan, client_schedule
 from core.triage.rules import Answers
 from core.vocabulary import OPEN_STATUSES, ClockState
 from db.engine import read_scope
-from db.models import ActionItem, Communication, Escalation, Incident, IncidentAssignment, TimelineEvent, User
+from db.models import (
+    ActionItem,
+    Communication,
+    Escalation,
+    Incident,
+    IncidentAssignment,
+    Notification,
+    TimelineEvent,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,32 @@ class TimelineEntry:
     actor: str
     kind: str
     summary: str
+
+
+ALERT_ROWS = 200  # the newest alerts an incident's timeline shows
+
+
+def _alert_outcome(row: Notification) -> str:
+    if row.acknowledged_at is not None:
+        return f"acknowledged {row.acknowledged_at:%Y-%m-%d %H:%M} UTC"
+    if row.state == "sent":
+        return "delivered"
+    if row.state == "dead":
+        return f"failed for good after {row.attempts} attempt(s): {row.last_error}"
+    if row.state == "cancelled":
+        return f"withdrawn ({row.last_error})" if row.last_error else "withdrawn"
+    if row.attempts:
+        return f"failed {row.attempts} time(s), retrying: {row.last_error}"
+    return "queued"
+
+
+def alert_entries(session: Session, incident_id: int, now: dt.datetime) -> list[TimelineEntry]:
+    """The incident's alerts that were due by `now` as timeline lines: to whom, over which channel, what came of it."""
+    rows = session.scalars(select(Notification).where(Notification.incident_id == incident_id,
+                                                      Notification.due_at <= now)
+                           .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(ALERT_ROWS))
+    return [TimelineEntry(row.sent_at or row.due_at, row.created_at, "alerts", f"alert ({row.channel})",
+                          f"{row.subject} → {row.recipient}: {_alert_outcome(row)}") for row in rows]
 
 
 @dataclass(frozen=True)
@@ -264,8 +299,10 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
         answers=dict(incident.answers),
         action_items=[ActionItemRow(i.id, i.title, names.get(i.owner_id, "unassigned"), i.due_at, i.done_at,
                                     i.version) for i in items],
-        timeline=[TimelineEntry(e.occurred_at, e.recorded_at, names.get(e.actor_id, "system"), e.kind, e.summary)
-                  for e in events],
+        timeline=sorted([*(TimelineEntry(e.occurred_at, e.recorded_at, names.get(e.actor_id, "system"), e.kind,
+                                          e.summary) for e in events),
+                         *alert_entries(session, incident_id, now)],
+                        key=lambda entry: entry.occurred_at, reverse=True),
         audit=[{"at": a.at, "by": a.actor_name, "action": a.action, "changes": a.changes}
                for a in audit.entries_for(session, "incident", incident_id, limit=100)],
         escalations=[{"at": e.escalated_at, "from": e.from_level, "to": e.to_level, "by": names.get(e.actor_id, "?"),

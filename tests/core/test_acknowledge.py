@@ -7,7 +7,7 @@ published contacts at T0; the owner's acknowledge warning (inbox and email) at T
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.alerts import scheduler
 from core.alerts.acknowledge import AcknowledgeError, acknowledge, acknowledge_own, mark_read
@@ -110,3 +110,26 @@ def test_the_inbox_acknowledges_and_marks_read_only_the_users_own_notifications(
 def test_an_unknown_notification_is_refused(engine):
     with session_scope(engine) as s, pytest.raises(AcknowledgeError, match="no longer exists"):
         acknowledge(s, 999, now=T0)
+
+
+def test_the_incident_timeline_shows_each_alert_to_whom_over_which_channel_and_what_came_of_it(engine):
+    from core.incident.views import load
+
+    iid, ids = _queued(engine)
+    with session_scope(engine) as s:
+        s.execute(update(Notification).where(Notification.id == ids[("step:L3", "slack")])
+                  .values(state="sent", sent_at=T0 + MIN))
+        s.execute(update(Notification).where(Notification.id == ids[("step:L3", "sms")])
+                  .values(state="dead", attempts=5, last_error="HTTP 500"))
+    with session_scope(engine) as s:
+        acknowledge(s, ids[("step:L3", "email")], now=T0 + 2 * MIN)
+    with session_scope(engine) as s:
+        alerts = {e.kind: e.summary for e in load(s, iid, now=T0 + 5 * MIN).timeline if e.kind.startswith("alert")}
+    # Due by T0+5: the four L3 rows; the owner's warning (due T0+10) is not shown yet.
+    assert {kind: summary.split(" → ")[1].split(": ", 1)[1] for kind, summary in alerts.items()} == {
+        "alert (email)": "acknowledged 2026-03-02 09:02 UTC",
+        "alert (slack)": "delivered",
+        "alert (sms)": "failed for good after 5 attempt(s): HTTP 500",
+        "alert (webhook)": "withdrawn (acknowledged)",  # the same rule's copy still waiting: cancelled
+    }
+    assert "→ expert-support@hotdash.com: acknowledged" in alerts["alert (email)"]

@@ -101,3 +101,15 @@ def test_the_notifications_page_filters_by_state(alerts, states, expected):
     at.run()
     assert not at.exception, at.exception
     assert len(at.dataframe[0].value) == expected
+
+
+@pytest.mark.parametrize("reader, expected", [("admin1", ("1", "3m")), ("csm1", ("1", "3m")), ("lead1", ("1", "3m"))])
+def test_the_dashboard_shows_time_to_acknowledge_an_alert(alerts, app_db, reader, expected):
+    first = alerts["ids"][0]
+    with session_scope(app_db) as s:
+        row = s.get(Notification, first)
+        row.state, row.sent_at, row.acknowledged_at = "sent", row.due_at, row.due_at + dt.timedelta(minutes=3)
+    at = app_test("pages/dashboard.py", reader, timeout=60).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Alerts acknowledged"], metrics["Median time to acknowledge an alert"]) == expected
