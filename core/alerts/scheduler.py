@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.alerts.delivery import deliver
 from core.incident.alerting import CSM, LEVEL, OWNER, Alert, AlertPlan
 from core.incident.flows import alerts_of
 from core.outbox.queue import Draft, enqueue
@@ -217,3 +218,13 @@ def backfill(engine: Engine, *, now: dt.datetime) -> int:
     except IntegrityError:
         return 0  # another process filled them at the same moment and set the marker first
     return planned
+
+
+def tick(engine: Engine, *, now: dt.datetime, worker: str, base_url: str) -> dict[str, int]:
+    """One whole scheduler pass: queue the alerts due at `now`, then deliver what is due in the outbox.
+
+    Returns the delivery's counts, {"due", "sent", "failed", "retrying"}: what this pass claimed and
+    what became of it (alerts queued by this pass are due at once, so they are among them).
+    """
+    queue_due(engine, now=now)
+    return deliver(engine, now=now, worker=worker, base_url=base_url).as_dict()
