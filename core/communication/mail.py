@@ -54,10 +54,12 @@ _CHARACTER_NAMES = {
     "\u2028": "a line separator (U+2028)",
     "\u2029": "a paragraph separator (U+2029)",
 }
+# Alert emails (core.alerts.channels) carry their outbox dedupe key so a mail filter can drop a repeat.
+DEDUPE_HEADER = "X-Escalation-Desk-Dedupe-Key"
 # Every header build_email sets (Bcc only when a caller adds it; send strips it). The serialized header
 # block must hold exactly the message's own headers, each once, all of them from this list.
 OWN_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
-               "Content-Type", "Content-Transfer-Encoding")
+               "Content-Type", "Content-Transfer-Encoding", DEDUPE_HEADER)
 _PART_HEADERS = frozenset({"content-type", "content-transfer-encoding", "content-disposition", "mime-version"})
 _ADDRESS_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To")
 _FIELD_NAME = re.compile(rb"([!-9;-~]+):")
