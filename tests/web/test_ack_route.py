@@ -32,19 +32,23 @@ from tests.conftest import make_user
 TITLE = 'Payments <script>alert("x")</script> & co'
 
 
-def _seed(engine) -> dict[str, int]:
-    """An owner's P1 incident opened 10 minutes ago with its alerts queued; the owner's email notification id."""
+def _seed(engine, *, queue: bool = True, detected_ago: dt.timedelta = dt.timedelta(minutes=10)) -> dict[str, int]:
+    """An owner's P1 incident detected `detected_ago` (its acknowledge warning is due 10 minutes after
+    detection), with its alerts queued when `queue`; the ids (the owner's email notification when queued)."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    detected = now - detected_ago
     owner = make_user(engine, "olivia", "csm")
     with session_scope(engine) as s:
-        policy_store.install_presets(s, now=now - dt.timedelta(minutes=10))
+        policy_store.install_presets(s, now=detected)
         account = Account(name="Acme", tier="enterprise", annual_contract_value=Decimal(90000), owner_id=owner)
         s.add(account)
         s.flush()
         iid = flows.open_incident(
             s, account_id=account.id, title=TITLE, summary="", policy_name="growth-engine",
             answers=Answers.model_validate({"business_impact": "major"}), actor=SYSTEM,
-            now=now - dt.timedelta(minutes=10), detected_at=now - dt.timedelta(minutes=10), owner_id=owner).id
+            now=detected, detected_at=detected, owner_id=owner).id
+    if not queue:
+        return {"incident": iid, "owner": owner}
     scheduler.queue_due(engine, now=now)
     with session_scope(engine) as s:
         nid = s.scalar(select(Notification.id).where(Notification.rule == "warn:acknowledge",
