@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from core.cli import admin as admin_cli
 from core.cli import templates as templates_cli
+from core.cli import tick as tick_cli
 from core.incident.replay import ReplayError, replay
 from core.policy.loading import (
     PolicyError,
@@ -51,7 +52,8 @@ RegisterCommand: TypeAlias = Callable[["Subparsers"], None]
 # after the built-in ones. Their modules only build parsers: the database layer
 # and the template worker are imported when one of their commands runs.
 EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users, demo-logins", admin_cli.register),
-                                                     ("templates", templates_cli.register)]
+                                                     ("templates", templates_cli.register),
+                                                     ("tick", tick_cli.register)]
 
 EXIT_USAGE = 2
 

@@ -7,7 +7,12 @@ seconds of several runs of:
 
 - the SLA dashboard page (AppTest, default view over the dataset's last 12 weeks),
 - the incident list page (AppTest, default view) and a free-text search on it,
-- a naive baseline: load every incident with pandas and aggregate in memory.
+- a naive baseline: load every incident with pandas and aggregate in memory,
+- one alert scheduler pass (`core.alerts.scheduler.queue_due`, section "alerts"): the open
+  incidents get their real policy snapshot and their `next_alert_at` from the app's own code,
+  `NEAR_BREACH` more are opened through the real flow near and past their deadlines, then the
+  passes are timed: the first (catch-up) pass, an empty pass, and steady passes that each find
+  `PER_PASS` incidents due; the query plan of the pass's one read is printed.
 
 Every page run is measured cold: a new incident is written through the real
 flow right before it, so no cached read model can be reused. One unmeasured
@@ -41,10 +46,12 @@ os.environ.setdefault("ESCALATION_DESK_COOKIE_KEY", "bench-only-" + uuid.uuid4()
 
 import pandas as pd
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
+from core.alerts import scheduler as alert_scheduler
 from core.incident import flows
+from core.incident.lifecycle import Milestone
 from core.people import users
 from core.policy import store as policy_store
 from core.policy.loading import load_preset
@@ -73,6 +80,10 @@ TITLES = ["Checkout API returns 500s", "Login fails for SSO users", "Reports exp
           "Payment refunds stuck", "Email notifications not sent", "Data import rejected",
           "Permissions reset after upgrade", "CSV upload corrupts accents", "API rate limit too strict"]
 SEARCH_TEXT = "checkout"
+# Alert section: incidents opened through the real flow near and past breach, and incidents due per pass.
+NEAR_BREACH = 300
+PER_PASS = 20
+SECTIONS = ("pages", "alerts")
 
 
 # --------------------------------------------------------------------------
@@ -369,6 +380,91 @@ def measure(url: str, runs: int) -> dict:
     return {name: statistics.median(values) for name, values in results.items()}
 
 
+def _open_near_breach(engine, rng: random.Random, now: dt.datetime) -> None:
+    """Open NEAR_BREACH incidents through the real flow, detected in the last 4 hours, a third acknowledged."""
+    impacts = ["stopped", "major", "minor", "none"]
+    with session_scope(engine) as session:
+        account_ids = list(session.scalars(select(Account.id).order_by(Account.id)))
+        for n in range(NEAR_BREACH):
+            detected = now - dt.timedelta(seconds=rng.randint(0, 4 * 3600))
+            opened = flows.open_incident(
+                session, account_id=rng.choice(account_ids), title=f"{rng.choice(TITLES)} (alert bench {n})",
+                summary="", answers=Answers.model_validate({"business_impact": rng.choice(impacts)}),
+                policy_name=_pick(rng, POLICIES), actor=users.SYSTEM, now=now, detected_at=detected)
+            if n % 3 == 0:
+                flows.record_milestone(session, incident_id=opened.id, milestone=Milestone.ACKNOWLEDGED,
+                                       actor=users.SYSTEM, now=now, at=detected + (now - detected) / 2,
+                                       reason="acknowledged by phone (bench)")
+
+
+def _due_plan(engine, now: dt.datetime) -> str:
+    """The database's plan for the pass's one read (it must go through ix_incidents_next_alert)."""
+    postgresql = engine.dialect.name == "postgresql"
+    stmt = alert_scheduler.due_statement(now, alert_scheduler.BATCH, postgresql=postgresql)
+    sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    explain = "EXPLAIN " if postgresql else "EXPLAIN QUERY PLAN "
+    with engine.connect() as conn:
+        rows = conn.execute(text(explain + sql)).all()
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+def measure_alerts(url: str, runs: int) -> dict:
+    """Seconds of scheduler passes on one dataset: catch-up, empty and steady (PER_PASS incidents due) passes."""
+    engine = make_engine(url)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    rng = random.Random(7)
+    with session_scope(engine) as session:
+        # The dataset's open incidents carry a stub snapshot: give them their policy's real one.
+        for name, _ in POLICIES:
+            snapshot = load_preset(name).model_dump(mode="json")
+            session.execute(update(Incident).where(Incident.policy_name == name, Incident.resolved_at.is_(None),
+                                                   Incident.status != "closed").values(policy_snapshot=snapshot))
+        session.execute(delete(Setting).where(Setting.key == alert_scheduler.BACKFILL_MARKER))
+    started = time.perf_counter()
+    planned = alert_scheduler.backfill(engine, now=now)
+    backfill_s = time.perf_counter() - started
+    _open_near_breach(engine, rng, now)
+    with engine.connect() as conn:
+        open_rows = conn.execute(select(func.count()).select_from(Incident)
+                                 .where(Incident.next_alert_at.is_not(None))).scalar()
+        due_now = conn.execute(select(func.count()).select_from(Incident)
+                               .where(Incident.next_alert_at <= now)).scalar()
+    started = time.perf_counter()
+    caught_up = alert_scheduler.queue_due(engine, now=now)
+    catch_up_s = time.perf_counter() - started
+    empty = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        alert_scheduler.queue_due(engine, now=now)
+        empty.append(time.perf_counter() - started)
+    steady, queued, found = [], [], []
+    moment = now
+    for _ in range(runs):
+        with engine.connect() as conn:
+            moments = conn.execute(select(Incident.next_alert_at).where(Incident.next_alert_at > moment)
+                                   .order_by(Incident.next_alert_at).limit(PER_PASS)).scalars().all()
+        if len(moments) < PER_PASS:
+            break
+        moment = moments[-1]
+        with engine.connect() as conn:
+            found.append(conn.execute(select(func.count()).select_from(Incident)
+                                      .where(Incident.next_alert_at <= moment)).scalar())
+        started = time.perf_counter()
+        queued.append(alert_scheduler.queue_due(engine, now=moment))
+        steady.append(time.perf_counter() - started)
+    plan = _due_plan(engine, now)
+    engine.dispose()
+    print(f"  alerts: backfill planned {planned:,} open incidents in {backfill_s:.3f} s; {open_rows:,} incidents "
+          f"with an alert ahead, {due_now:,} due at the first pass")
+    print(f"  alerts: catch-up pass {catch_up_s:.3f} s ({caught_up:,} notifications); empty pass "
+          f"{statistics.median(empty):.4f} s; steady passes {', '.join(f'{t:.3f}' for t in steady)} s "
+          f"({', '.join(map(str, found))} incidents due, {', '.join(map(str, queued))} notifications)")
+    print("  alerts: plan of the pass's read:\n    " + plan.replace("\n", "\n    "))
+    return {"alert_catch_up": catch_up_s, "alert_empty": statistics.median(empty),
+            "alert_steady": statistics.median(steady) if steady else float("nan"),
+            "alert_due_per_pass": statistics.median(found) if found else 0, "alert_plan": plan}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build or reuse the datasets, measure, print the table (and save it to bench-data/results.json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -377,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="measured runs per page and dataset (median)")
     parser.add_argument("--engines", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--build-only", action="store_true", help="build or check the datasets, measure nothing")
+    parser.add_argument("--sections", default="pages,alerts",
+                        help="what to time: pages (dashboard, list, search, naive), alerts (scheduler pass) or both")
     args = parser.parse_args(argv)
     try:
         sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
@@ -387,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     BENCH_DIR.mkdir(exist_ok=True)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    sections = {x.strip() for x in args.sections.split(",") if x.strip()}
+    if not sections or sections - set(SECTIONS):
+        parser.error(f"--sections takes {' and/or '.join(SECTIONS)}, separated by commas; got {args.sections!r}")
     table = []
     for engine_name in engines:
         for size in sizes:
@@ -397,9 +498,12 @@ def main(argv: list[str] | None = None) -> int:
             ensure_dataset(url, size, now)
             if args.build_only:
                 continue
-            medians = measure(url, args.runs)
+            medians = measure(url, args.runs) if "pages" in sections else {}
+            if medians:
+                print("  " + ", ".join(f"{k} {v:.3f} s" for k, v in medians.items()), flush=True)
+            if "alerts" in sections:
+                medians.update(measure_alerts(url, args.runs))
             table.append({"engine": engine_name, "incidents": size, **medians})
-            print("  " + ", ".join(f"{k} {v:.3f} s" for k, v in medians.items()), flush=True)
     if args.build_only:
         return 0
     print_table(table)
@@ -409,7 +513,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_table(table: list[dict]) -> None:
-    """The results as a Markdown table, plus the 1M/10k (largest/smallest) ratios."""
+    """The results as Markdown tables, plus the 1M/10k (largest/smallest) ratios."""
+    alerts = [row for row in table if "alert_steady" in row]
+    if alerts:
+        print("\n| engine | incidents | catch-up pass s | empty pass s | steady pass s | incidents due per pass |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for row in alerts:
+            print(f"| {row['engine']} | {row['incidents']:,} | {row['alert_catch_up']:.3f} | "
+                  f"{row['alert_empty']:.4f} | {row['alert_steady']:.3f} | {row['alert_due_per_pass']:g} |")
+    table = [row for row in table if "dashboard" in row]
+    if not table:
+        return
     print("\n| engine | incidents | dashboard s | list s | search s | naive pandas s | naive / dashboard |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for row in table:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from core.alerts import scheduler as alert_scheduler
 from core.cli.terminal import box, table
 from core.communication.cadence import backfill_client_update_due
 from core.demo import dataset as demo
@@ -143,6 +144,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         filled = backfill_client_update_due(session, now=_now())
     if filled:
         print(f"Client-update due times filled for {filled:,} open incidents.")
+    # Open incidents stored before alerts existed get their next alert moment once.
+    planned = alert_scheduler.backfill(engine, now=_now())
+    if planned:
+        print(f"Alert schedule filled for {planned:,} open incidents.")
     with session_scope() as session:
         # Incidents resolved when reviews were scheduled on first opening, and never opened, get them once.
         scheduled = reviews.backfill_missing(session, now=_now())

@@ -6,7 +6,8 @@ Each flow runs inside the caller's unit of work, locks the incident row it
 changes, checks the version the person was looking at (a stale edit is a
 `ConflictError`, never a silent overwrite), stamps the time, appends to the
 timeline and the audit log, and keeps the denormalised "next deadline"
-current. Resolving also schedules the policy's reviews, in the same unit of
+current, with the next moment an alert rule fires (`next_alert_at`, see
+`core.incident.alerting`). Resolving also schedules the policy's reviews, in the same unit of
 work. Never imports streamlit; never reads the clock (callers pass `now`).
 """
 
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.account.access import may_change_incident
+from core.incident.alerting import AlertPlan, plan_alerts
 from core.incident.escalation import EscalationStatus, escalation_status, handoff_summary
 from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, Milestone, check_move
 from core.incident.reviews import schedule_reviews
@@ -127,7 +129,7 @@ def client_update_due(clocks: list[SlaClock]) -> dt.datetime | None:
 
 
 def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime) -> None:
-    """Store the most urgent open clock on the row, for lists and boards."""
+    """Store the most urgent open clock on the row, for lists and boards, and when the next alert falls due."""
     # No autoflush: the change and this refresh go out as one UPDATE, one version.
     with session.no_autoflush:
         # One read of the facts and one clock computation serve the row, the ladder and the summary.
@@ -143,6 +145,21 @@ def refresh_next_deadline(session: Session, incident: Incident, now: dt.datetime
     # The earliest due time on the ladder not met yet (a step in force or one still to come),
     # or a breach that moves the case up: past that moment the escalation is overdue.
     incident.escalation_due_at = None if incident.resolved_at else escalation.deadline
+    incident.next_alert_at = alerts_from(incident, policy, clocks, escalation, now).wake_at
+
+
+def alerts_from(incident: Incident, policy: Policy, clocks: Sequence[SlaClock], escalation: EscalationStatus,
+                now: dt.datetime) -> AlertPlan:
+    """The policy's alerts for the incident at `now`, from clocks and a ladder already computed."""
+    return plan_alerts(policy=policy, severity=incident.severity, clocks=clocks, ladder=escalation.ladder,
+                       resolved=incident.resolved_at is not None or incident.closed_at is not None, now=now)
+
+
+def alerts_of(session: Session, incident: Incident, now: dt.datetime) -> AlertPlan:
+    """The policy's alerts for the incident at `now`: those due, and when the next one falls due."""
+    facts, policy = facts_of(incident, pauses_of(session, incident.id)), policy_of(incident)
+    clocks = compute_clocks(facts, policy, now)
+    return alerts_from(incident, policy, clocks, escalation_from(incident, facts, policy, now, clocks), now)
 
 
 def open_incident(

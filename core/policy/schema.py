@@ -6,7 +6,8 @@ the declarative rules that turn triage answers into a severity, red status,
 escalation category and level (written in the rule language of
 `core.policy.rules`), its escalation levels and contacts, the calendars the
 clocks run on, review schedule, objectives and early-warning signals
-(`core.policy.measures`). Loading
+(`core.policy.measures`), and the alert rules (`Alerts`: who is warned before a
+clock breaches, at a breach, at a ladder step, before a client update). Loading
 a file is `core.policy.loading`; value notation is `core.policy.notation`.
 This module never imports streamlit, never reads the clock and does no I/O.
 """
@@ -379,6 +380,115 @@ class Review(PolicyModel):
 
 
 # --------------------------------------------------------------------------
+# Alert rules: when the team hears about a clock or a ladder step without anyone looking.
+
+# The clocks an alert may watch: the incident clocks and each level's response clock.
+AlertClock = Literal[
+    "acknowledge",
+    "client_notification",
+    "mobilization",
+    "client_update",
+    "resolution",
+    "resolution_max",
+    "escalation",
+    "response_L1",
+    "response_L2",
+    "response_L3",
+    "response_L4",
+]
+# A warning further ahead than this is noise, not an alert (and a typo such as 15d for 15m).
+MAX_ALERT_LEAD = timedelta(weeks=1)
+
+
+class SeverityLead(PolicyModel):
+    """How long before a moment to alert: one duration for every severity, or one per severity (P0..P3).
+
+    A severity left out takes `default`; without a default it gets no alert.
+    """
+
+    default: Duration | None = None
+    P0: Duration | None = None
+    P1: Duration | None = None
+    P2: Duration | None = None
+    P3: Duration | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_plain_duration(cls, data: object) -> object:
+        if isinstance(data, (str, timedelta)):
+            return {"default": parse_duration(data)}
+        return data
+
+    @model_validator(mode="after")
+    def _sensible(self) -> SeverityLead:
+        given = {key: getattr(self, key) for key in type(self).model_fields if getattr(self, key) is not None}
+        if not given:
+            raise policy_error("give a lead time such as 10m, or one per severity, e.g. {P0: 5m, P1: 10m}")
+        for key, lead in given.items():
+            if lead <= timedelta(0):
+                raise policy_error("a lead time is positive, e.g. 10m; leave the severity out to send no "
+                                   "warning", [key])
+            if lead > MAX_ALERT_LEAD:
+                raise policy_error(f"a lead time of {duration_notation(lead)} is more than "
+                                   f"{duration_notation(MAX_ALERT_LEAD)} ahead: give at most "
+                                   f"{duration_notation(MAX_ALERT_LEAD)} (did you mean minutes, e.g. 15m?)", [key])
+        return self
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: Any) -> Any:
+        data = {key: value for key, value in handler(self).items() if value is not None}
+        return data["default"] if list(data) == ["default"] else data
+
+    def pick(self, severity: str) -> timedelta | None:
+        """The lead time for a severity (its own, else the default; None: no alert)."""
+        own: timedelta | None = getattr(self, severity, None)
+        return own if own is not None else self.default
+
+
+class Alerts(PolicyModel):
+    """The alert rules: what is sent to whom before and when a clock breaches or a ladder step starts.
+
+    - `warn_before`: per clock (and per severity), warn the incident owner this long before the
+      clock breaches (a level's response clock warns that level's contacts).
+    - `at_breach`: per clock, alert when it breaches; a clock left out alerts (on by default).
+    - `escalation_steps`: when a step of the escalation ladder starts (its `from` time), alert
+      that level's contacts.
+    - `client_update_reminder`: remind the account's CSM this long before the client must next
+      hear from us (the first notice and each update).
+
+    The same alert is never sent twice: it is named by incident, rule, clock and deadline, so a
+    reminder goes again only when the deadline moved (a pause, a new severity, a message sent).
+    A policy without `alerts:` (every policy stored before alerts existed) alerts at every
+    breach and every ladder step and gives no warnings ahead.
+    """
+
+    warn_before: dict[AlertClock, SeverityLead] = Field(default_factory=dict)
+    at_breach: dict[AlertClock, bool] = Field(default_factory=dict)
+    escalation_steps: bool = True
+    client_update_reminder: SeverityLead | None = None
+
+    @model_validator(mode="after")
+    def _client_update_is_a_reminder(self) -> Alerts:
+        if "client_update" in self.warn_before:
+            raise policy_error("the client update is the CSM's: set client_update_reminder (e.g. 10m) instead "
+                               "of a warning", ["warn_before", "client_update"])
+        return self
+
+    def lead(self, clock: str, severity: str) -> timedelta | None:
+        """How long before `clock` breaches the owner (or level) is warned at `severity`; None: no warning."""
+        lead = self.warn_before.get(clock)  # type: ignore[call-overload]
+        return lead.pick(severity) if lead is not None else None
+
+    def on_breach(self, clock: str) -> bool:
+        """True when a breach of `clock` sends an alert."""
+        return bool(self.at_breach.get(clock, True))  # type: ignore[call-overload]
+
+    def reminder(self, severity: str) -> timedelta | None:
+        """How long before a client message is due the CSM is reminded at `severity`; None: no reminder."""
+        return self.client_update_reminder.pick(severity) if self.client_update_reminder else None
+
+
+# --------------------------------------------------------------------------
 # The policy.
 
 
@@ -404,6 +514,7 @@ class Policy(PolicyModel):
     reviews: tuple[Review, ...] = ()
     objectives: tuple[Objective, ...] = ()
     early_warning: tuple[EarlyWarning, ...] = ()
+    alerts: Alerts = Field(default_factory=Alerts)
 
     @model_validator(mode="before")
     @classmethod
@@ -452,7 +563,55 @@ class Policy(PolicyModel):
                     f"unknown answer field '{warning.answer_field}'; allowed: " + ", ".join(fields),
                     ["early_warning", i, "answer_field"],
                 )
+        self._check_alerts()
         return self
+
+    def _alert_targets(self, clock: str, severity: str) -> list[timedelta]:
+        # Every general target of the clock at this severity, over the tiers (a level's response included).
+        if clock.startswith("response_"):
+            level = next((lvl for lvl in self.escalation_levels if lvl.id == clock.removeprefix("response_")), None)
+            timing = level.response if level else None
+            return [t for tier in TIERS if timing and (t := timing.pick(severity, tier)) is not None]
+        return [t for tier in TIERS if (t := self.target(clock, severity, tier)) is not None]
+
+    def _check_alerts(self) -> None:
+        levels = {level.id for level in self.escalation_levels}
+        for section in ("warn_before", "at_breach"):
+            for clock in getattr(self.alerts, section):
+                if clock.startswith("response_") and clock.removeprefix("response_") not in levels:
+                    raise policy_error(f"{clock} is the response clock of level {clock.removeprefix('response_')}, "
+                                       "which this policy does not define; defined levels: "
+                                       + (", ".join(sorted(levels)) or "none"), ["alerts", section, clock])
+        for clock, lead in self.alerts.warn_before.items():
+            for severity in SEVERITIES:
+                ahead = lead.pick(severity)
+                shortest = min(self._alert_targets(clock, severity), default=None)
+                if ahead is not None and shortest == timedelta(0):
+                    raise policy_error(
+                        f"the {severity} {clock} target is immediate (0m): there is nothing to warn ahead of; "
+                        f"leave {severity} out of this warning (its breach still alerts)",
+                        ["alerts", "warn_before", clock] + ([severity] if getattr(lead, severity) else []))
+                if ahead is not None and shortest is not None and ahead >= shortest:
+                    raise policy_error(
+                        f"the {severity} warning comes {duration_notation(ahead)} before the {clock} clock breaches, "
+                        f"but its target is {duration_notation(shortest)}: give {severity} a lead shorter than "
+                        f"{duration_notation(shortest)} (e.g. {duration_notation(_suggested_lead(shortest))})",
+                        ["alerts", "warn_before", clock] + ([severity] if getattr(lead, severity) else []))
+        reminder = self.alerts.client_update_reminder
+        if reminder is None:
+            return
+        for severity in SEVERITIES:
+            ahead = reminder.pick(severity)
+            cadences = self._alert_targets("client_update", severity) + [
+                s.every for s in self.schedules
+                if s.every is not None and (not s.severities or severity in s.severities)]
+            shortest = min(cadences, default=None)
+            if ahead is not None and shortest is not None and ahead >= shortest:
+                raise policy_error(
+                    f"the {severity} reminder comes {duration_notation(ahead)} before a client update is due, but "
+                    f"updates are due every {duration_notation(shortest)}: give {severity} a reminder shorter than "
+                    f"{duration_notation(shortest)} (e.g. {duration_notation(_suggested_lead(shortest))})",
+                    ["alerts", "client_update_reminder"] + ([severity] if getattr(reminder, severity) else []))
 
     def _check_level_refs(self, levels: tuple[str, ...]) -> None:
         allowed = ", ".join(levels) or "none (this policy defines no escalation levels)"
@@ -581,6 +740,11 @@ class Policy(PolicyModel):
     def calendar_for(self, clock: str) -> Calendar:
         """Return the calendar a clock runs on (its own, else the policy default, else 24x7)."""
         return self.calendars.get(clock) or self.calendars.get("default") or Calendar()  # type: ignore[call-overload]
+
+
+def _suggested_lead(target: timedelta) -> timedelta:
+    # A third of the target, to the minute, at least one minute: what the presets' house defaults scale by.
+    return max(timedelta(minutes=1), timedelta(minutes=int(target.total_seconds() // 180)))
 
 
 _STORED = {"stored": True}

@@ -197,7 +197,7 @@ def test_policies_check_lists_each_problem_with_file_line_and_path(tmp_path):
     assert done.stderr.splitlines() == [
         f"{path}:{colour_line}: colour: unknown key 'colour'; allowed keys: name, title, source, description, "
         "severities, default, targets, calendars, pausable_clocks, escalate_on_breach, rules, escalation_levels, "
-        "directory, roles, phases, schedules, reviews, objectives, early_warning",
+        "directory, roles, phases, schedules, reviews, objectives, early_warning, alerts",
     ]
 
 

@@ -26,6 +26,7 @@ PURE_RULE_MODULES = (
     "core.sla.metrics",
     "core.incident.lifecycle",
     "core.incident.escalation",
+    "core.incident.alerting",
     "core.incident.phases",
     "core.account.health",
     "core.vocabulary",
