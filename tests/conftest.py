@@ -132,7 +132,7 @@ def clean_main_module():
 
 # The hostile corpora and the isolation measurements print their counts; `make test` runs quietly,
 # so the counts of every passing test are repeated in one section at the end of the run.
-_MEASURED_WORDS = ("checked", "refused", "blocked", "max gap", "warm median", "requests in")
+_MEASURED_WORDS = ("checked", "refused", "blocked", "max gap", "warm median", "requests in", "outbox:")
 _measured: list[str] = []
 
 

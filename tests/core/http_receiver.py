@@ -45,7 +45,7 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:  # quiet test output
             pass
 
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        def do_POST(self) -> None:  # the name http.server calls
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with state.lock:
                 state.deliveries.append((self.path, {k: v for k, v in self.headers.items()}, body))

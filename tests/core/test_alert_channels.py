@@ -1,4 +1,4 @@
-"""Alert channels against real receivers on loopback: aiosmtpd for email, http.server for webhooks, Slack, Teams, SMS."""
+"""Alert channels against real receivers on loopback: aiosmtpd for email, http.server for webhook, Slack, Teams, SMS."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ BASE = "https://desk.example"
 
 
 def outgoing(**changes) -> Outgoing:
-    values = dict(id=7, channel="webhook", rule="breach:resolve", recipient="Ops hook", dedupe_key="i1:breach:webhook:e1",
+    values = dict(id=7, channel="webhook", rule="breach:resolve", recipient="Ops hook",
+                  dedupe_key="i1:breach:webhook:e1",
                   subject="[P1] Missed: resolution", body="Resolution was due at 09:00 UTC.", due_at=NOW,
                   created_at=NOW, incident_id=1, level="L2",
                   payload={"title": "Checkout down", "account": "Acme", "severity": "P1"})
@@ -365,11 +366,11 @@ def test_send_test_reports_what_the_receiver_did(engine):
             endpoints.send_test(engine, ok.id, actor=ADMIN, now=NOW)
         assert endpoints.send_test(engine, ok.id, actor=ADMIN, now=NOW, to="+15550100").startswith(
             "The test message reached Good")
-        with pytest.raises(EndpointError, match="did not arrive: .*answered HTTP 404"):
+        with pytest.raises(EndpointError, match=r"did not arrive: .*answered HTTP 404"):
             endpoints.send_test(engine, bad.id, actor=ADMIN, now=NOW)
         with pytest.raises(EndpointForbidden):
             endpoints.send_test(engine, ok.id, actor=dataclasses.replace(ADMIN, role=Role.LEAD), now=NOW)
-        [(path, headers, body)] = [d for d in rx.deliveries if d[0] == "/ok"]
+        [(_, headers, body)] = [d for d in rx.deliveries if d[0] == "/ok"]
     assert json.loads(body)["to"] == "+15550100"
     assert verify_signature(SECRET, headers["X-Escalation-Desk-Timestamp"], body,
                             headers["X-Escalation-Desk-Signature"], now=NOW)
