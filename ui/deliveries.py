@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.orm import Session
 
-from core.alerts.views import STATES, Delivery, DeliveryFilter
+from core.alerts.endpoints import check_may_manage
+from core.alerts.views import PAGE_SIZE, STATES, Delivery, DeliveryFilter, deliveries_page
 from core.outbox.delivery import retry
 from core.outbox.queue import CHANNELS
 from core.text import markdown_literal
-from ui.auth import utcnow
+from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
 from ui.save import save
 
@@ -45,7 +47,34 @@ def deliveries_table(rows: list[Delivery], time_zone: str) -> None:
     } for r in rows]), hide_index=True, width="stretch")
 
 
-def dead_letters(rows: list[Delivery]) -> None:
+def show_deliveries(user: CurrentUser) -> None:
+    """Filters, counts per state, one page of deliveries (with paging), then that page's dead letters."""
+    flt = delivery_filter()
+    number = st.session_state.get("n_page", 0)
+    found = deliveries_page(flt, page=number)
+    state_counts(found.counts)
+    if not found.total:
+        st.info("No notification matches these filters.")
+        return
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    st.caption(f"{found.total:,} matching · page {min(number, pages - 1) + 1} of {pages}, most recently changed first")
+    deliveries_table(found.rows, user.time_zone)
+    back, forward = st.columns(2)
+    if number > 0 and back.button("Newer", icon=":material/arrow_back:"):
+        st.session_state["n_page"] = number - 1
+        st.rerun()
+    if number + 1 < pages and forward.button("Older", icon=":material/arrow_forward:"):
+        st.session_state["n_page"] = number + 1
+        st.rerun()
+    dead_letters(found.rows, user)
+
+
+def _retry(session: Session, notification_id: int, user: CurrentUser) -> None:
+    check_may_manage(user.actor)  # deliveries are the admins', like the endpoints
+    retry(session, notification_id, now=utcnow())
+
+
+def dead_letters(rows: list[Delivery], user: CurrentUser) -> None:
     """The dead letters on this page with their reason, and Retry for each."""
     dead = [r for r in rows if r.state == "dead"]
     if not dead:
@@ -60,4 +89,4 @@ def dead_letters(rows: list[Delivery]) -> None:
                         f"after {row.attempts} attempt(s)")
             st.caption(markdown_literal(row.last_error or "no reason recorded"))
             if st.button("Retry", key=f"retry_{row.id}", icon=":material/replay:"):
-                save(lambda s, nid=row.id: retry(s, nid, now=utcnow()), done=f"Notification #{row.id} queued again.")
+                save(lambda s, nid=row.id: _retry(s, nid, user), done=f"Notification #{row.id} queued again.")

@@ -113,3 +113,25 @@ def test_the_dashboard_shows_time_to_acknowledge_an_alert(alerts, app_db, reader
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Alerts acknowledged"], metrics["Median time to acknowledge an alert"]) == expected
+
+
+@pytest.mark.parametrize("secret, saved, says", [
+    ("s" * 20, True, "Endpoint pager added."),
+    ("", False, "signs every message"),  # a generic webhook needs a secret: refused, the form keeps the rest
+])
+def test_an_admin_adds_an_endpoint_from_the_page(alerts, app_db, secret, saved, says):
+    from db.models import NotificationEndpoint
+
+    at = app_test("pages/notifications_admin.py", "admin1").run()
+    at.text_input(key="ep_name").input("pager")
+    at.selectbox(key="ep_kind").select("webhook")
+    at.text_input(key="ep_url").input("https://pager.example/hook")
+    at.text_input(key="ep_secret").input(secret)
+    next(b for b in at.button if b.label == "Add endpoint").click().run()
+    assert not at.exception, at.exception
+    assert says in texts(at)
+    with session_scope(app_db) as s:
+        found = s.scalars(select(NotificationEndpoint.name)).all()
+    assert found == (["pager"] if saved else [])
+    if saved:
+        assert "s" * 20 not in texts(at)  # the secret is never shown back
