@@ -135,3 +135,18 @@ def test_an_admin_adds_an_endpoint_from_the_page(alerts, app_db, secret, saved, 
     assert found == (["pager"] if saved else [])
     if saved:
         assert "s" * 20 not in texts(at)  # the secret is never shown back
+
+
+def test_a_toast_announces_an_alert_that_arrives_while_the_app_is_open_and_only_then(alerts, app_db, workspace):
+    at = app_test("pages/home.py", "csm1").run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.toast] == []  # what was there when the tab opened is counted, not announced
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(app_db) as s:
+        enqueue(s, Draft("breach:resolve", "inbox", "Csm1", "k9", now, subject="Resolution missed",
+                         incident_id=alerts["incident"], user_id=workspace["csm"]), now=now)
+    at.run()
+    assert any("Resolution missed" in str(t.value) for t in at.toast)
+    assert [b.label for b in at.button if b.key == "inbox_badge"] == ["Inbox (2 unread)"]
+    at.run()
+    assert not any("Resolution missed" in str(t.value) for t in at.toast)  # announced once
