@@ -30,7 +30,7 @@ from tests.pages.test_report_pages import _save_draft, resolved_incident
 
 # Pages that need ?id= are registered hidden: reachable by link, not offered in the sidebar.
 SIDEBAR = ["Home", "Triage", "Incidents", "Emergency board", "Write to the client", "SLA dashboard", "Accounts",
-           "Account health", "My profile"]
+           "Account health", "Inbox", "My profile"]
 
 
 def _prepare(ids: dict[str, int]):
