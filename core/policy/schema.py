@@ -594,8 +594,7 @@ class Policy(PolicyModel):
                 if ahead is not None and shortest is not None and ahead >= shortest:
                     raise policy_error(
                         f"the {severity} warning comes {duration_notation(ahead)} before the {clock} clock breaches, "
-                        f"but its target is {duration_notation(shortest)}: give {severity} a lead shorter than "
-                        f"{duration_notation(shortest)} (e.g. {duration_notation(_suggested_lead(shortest))})",
+                        f"but its target is {duration_notation(shortest)}: " + _shorter(severity, shortest),
                         ["alerts", "warn_before", clock] + ([severity] if getattr(lead, severity) else []))
         reminder = self.alerts.client_update_reminder
         if reminder is None:
@@ -609,8 +608,7 @@ class Policy(PolicyModel):
             if ahead is not None and shortest is not None and ahead >= shortest:
                 raise policy_error(
                     f"the {severity} reminder comes {duration_notation(ahead)} before a client update is due, but "
-                    f"updates are due every {duration_notation(shortest)}: give {severity} a reminder shorter than "
-                    f"{duration_notation(shortest)} (e.g. {duration_notation(_suggested_lead(shortest))})",
+                    f"updates are due every {duration_notation(shortest)}: " + _shorter(severity, shortest),
                     ["alerts", "client_update_reminder"] + ([severity] if getattr(reminder, severity) else []))
 
     def _check_level_refs(self, levels: tuple[str, ...]) -> None:
@@ -742,9 +740,13 @@ class Policy(PolicyModel):
         return self.calendars.get(clock) or self.calendars.get("default") or Calendar()  # type: ignore[call-overload]
 
 
-def _suggested_lead(target: timedelta) -> timedelta:
-    # A third of the target, to the minute, at least one minute: what the presets' house defaults scale by.
-    return max(timedelta(minutes=1), timedelta(minutes=int(target.total_seconds() // 180)))
+def _shorter(severity: str, target: timedelta) -> str:
+    # What to write instead: a third of the target, to the minute; under two minutes no lead fits.
+    if target < timedelta(minutes=2):
+        return f"no lead fits a target this short; leave {severity} out (the breach still alerts)"
+    suggested = max(timedelta(minutes=1), timedelta(minutes=int(target.total_seconds() // 180)))
+    return (f"give {severity} a lead shorter than {duration_notation(target)} (e.g. {duration_notation(suggested)}) "
+            f"or leave {severity} out")
 
 
 _STORED = {"stored": True}

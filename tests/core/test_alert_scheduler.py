@@ -155,7 +155,7 @@ def test_batches_cover_every_due_incident(engine):
 
 
 @pytest.mark.slow
-def test_two_processes_split_the_work_and_queue_each_notification_once(engine):
+def test_two_workers_split_the_work_and_queue_each_notification_once(engine):
     if engine.dialect.name != "postgresql":
         pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite serialises writers with BEGIN IMMEDIATE")
     _setup(engine, incidents=12)

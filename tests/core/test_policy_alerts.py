@@ -130,6 +130,8 @@ def test_a_policy_with_alerts_loads():
         ("acknowledge: {P0: 5m}", "acknowledge: {P0: 15m}",
          ["alerts.warn_before.acknowledge.P0", "P0 warning comes 15m before the acknowledge clock",
           "target is 15m", "shorter than 15m (e.g. 5m)"]),
+        ("acknowledge: 15m", "acknowledge: 1m",
+         ["alerts.warn_before.acknowledge.P0", "no lead fits a target this short; leave P0 out"]),
         ("acknowledge: {P0: 5m}", "acknowledge: {P0: -5m}", ["alerts.warn_before.acknowledge.P0", "not a duration"]),
         ("acknowledge: {P0: 5m}", "acknowledge: {P0: 0m}",
          ["alerts.warn_before.acknowledge.P0", "a lead time is positive", "leave the severity out"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 from decimal import Decimal
@@ -83,3 +84,18 @@ def test_without_a_base_url_the_guess_is_named(engine):
     result = tick(engine, "--once", "--now", "2026-03-02T09:00:00Z", base_url=None)
     assert result.returncode == 0, result.stderr
     assert "http://localhost:8501, a guess" in result.stderr
+
+
+def test_without_once_it_runs_a_pass_every_period_until_interrupted(engine):
+    _incident_due(engine)
+    env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "ESCALATION_DESK_BASE_URL": "http://desk.example"}
+    worker = subprocess.Popen([sys.executable, "-m", "core", "tick", "--every", "0.2"], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [worker.stdout.readline() for _ in range(2)]
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(timeout=30)
+    assert worker.returncode == 0
+    assert [sorted(json.loads(line)) for line in lines] == [sorted(["due", "sent", "failed", "retrying"])] * 2
