@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import socket
+import time
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -137,6 +138,19 @@ def test_http_answers_decide_delivered_retry_or_permanent(path, outcome):
             got = "permanent" if error.permanent else "retry"
             assert "127.0.0.1" in str(error)
     assert got == outcome
+
+
+@pytest.mark.parametrize("code,outcome", [(200, None), (500, "answered HTTP 500: first words of a long answer")])
+def test_a_receiver_that_stalls_mid_body_does_not_hold_the_sender(code, outcome):
+    with receiver() as rx:
+        started = time.monotonic()
+        try:
+            channels.post_json(rx.url + f"/trickle/{code}", b"{}", {}, timeout=3)
+            got = None
+        except DeliveryError as error:
+            got = str(error).split("127.0.0.1:", 1)[1].split(" ", 1)[1]
+        took = time.monotonic() - started
+    assert got == outcome and took < 1.5
 
 
 @pytest.mark.parametrize("url,permanent,says", [
