@@ -294,6 +294,20 @@ def test_one_pass_delivers_every_channel_with_dedupe_keys_links_and_signatures(e
     assert teams["actions"][0]["url"].startswith(f"{BASE}/ack/")
 
 
+def test_an_smtp_server_that_is_down_is_retried_later(engine):
+    with session_scope(engine) as session:
+        save_smtp_settings(session, host="127.0.0.1", port=int(closed_port_url().rsplit(":", 1)[1]), starttls=False,
+                           username="", from_address="desk@example.com", expected_revision=0, actor=SYSTEM, now=NOW)
+    queue(engine, "k", "email", "ana@example.com")
+    assert deliver(engine, now=NOW, worker="w", base_url=BASE).as_dict() == \
+        {"due": 1, "sent": 0, "failed": 0, "retrying": 1}
+    with session_scope(engine) as session:
+        row = session.scalar(select(Notification))
+        assert (row.state, row.attempts, row.due_at.replace(tzinfo=dt.UTC)) == \
+            ("pending", 1, NOW + dt.timedelta(seconds=30))
+        assert row.last_error.startswith("attempt 1 failed: Could not reach the email server at 127.0.0.1:")
+
+
 def test_email_without_smtp_settings_is_a_dead_letter_that_says_what_to_do(engine):
     queue(engine, "k", "email", "ana@example.com")
     assert deliver(engine, now=NOW, worker="w", base_url=BASE).failed == 1
