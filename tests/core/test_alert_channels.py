@@ -294,6 +294,14 @@ def test_one_pass_delivers_every_channel_with_dedupe_keys_links_and_signatures(e
     assert teams["actions"][0]["url"].startswith(f"{BASE}/ack/")
 
 
+@pytest.mark.parametrize("budget,due", [(20.0, 120), (0.0, 50)])
+def test_a_pass_drains_a_backlog_batch_after_batch_within_its_budget(engine, budget, due):
+    for n in range(120):
+        queue(engine, f"k{n:03d}", "inbox", "Ana")
+    summary = deliver(engine, now=NOW, worker="w", base_url=BASE, limit=50, budget_s=budget)
+    assert summary.as_dict() == {"due": due, "sent": due, "failed": 0, "retrying": 0}
+
+
 def test_an_smtp_server_that_is_down_is_retried_later(engine):
     with session_scope(engine) as session:
         save_smtp_settings(session, host="127.0.0.1", port=int(closed_port_url().rsplit(":", 1)[1]), starttls=False,
