@@ -41,7 +41,7 @@ class ChannelSender:
 
     now: dt.datetime
     base_url: str
-    link_key: bytes
+    link_key: bytes = field(repr=False)
     smtp: SmtpSettings | None = None
     smtp_password: str | None = field(default=None, repr=False)
     endpoints: dict[int, Endpoint] = field(default_factory=dict)
