@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from core.alerts import channels, endpoints, links
 from core.alerts.channels import Endpoint, signature, verify_signature
-from core.alerts.delivery import deliver, retry_dead_letter
+from core.alerts.delivery import ChannelSender, deliver, retry_dead_letter
 from core.alerts.endpoints import EndpointError, EndpointForbidden
 from core.communication.smtp import save_smtp_settings
 from core.outbox.delivery import DeliveryError, Outgoing, RetryRefused
@@ -182,8 +182,12 @@ def test_a_missing_disabled_or_unsigned_endpoint_is_a_permanent_failure(endpoint
     assert caught.value.permanent
 
 
-def test_endpoint_repr_hides_the_secret():
-    assert SECRET not in repr(Endpoint(1, "Ops", "webhook", "http://x", SECRET))
+def test_reprs_hide_secrets():
+    endpoint = Endpoint(1, "Ops", "webhook", "http://x", SECRET)
+    sender = ChannelSender(now=NOW, base_url=BASE, link_key=b"link-key-secret", smtp_password="smtp-password",
+                           endpoints={1: endpoint})
+    assert not {SECRET, "link-key-secret", "smtp-password"} & set(repr(sender).replace("'", " ").split())
+    assert all(s not in repr(sender) for s in (SECRET, "link-key-secret", "smtp-password"))
 
 
 # --------------------------------------------------------------------------
