@@ -186,7 +186,6 @@ def test_reprs_hide_secrets():
     endpoint = Endpoint(1, "Ops", "webhook", "http://x", SECRET)
     sender = ChannelSender(now=NOW, base_url=BASE, link_key=b"link-key-secret", smtp_password="smtp-password",
                            endpoints={1: endpoint})
-    assert not {SECRET, "link-key-secret", "smtp-password"} & set(repr(sender).replace("'", " ").split())
     assert all(s not in repr(sender) for s in (SECRET, "link-key-secret", "smtp-password"))
 
 
