@@ -2,16 +2,18 @@
 
 `deliver` reads what the senders need once per pass (the saved SMTP settings, the SMTP password from
 `ESCALATION_DESK_SMTP_PASSWORD`, the endpoints, the acknowledge-link key) in a short transaction,
-closes it, and runs one `core.outbox.delivery.deliver_due` pass with a sender that picks the channel
-of each notification. Every message to a person (one with a user or an escalation level) carries
-its own signed acknowledge link. `retry_dead_letter` is the admin's "send it again". This module
-must never hold a transaction open while sending, and never show or log a secret.
+closes it, and runs `core.outbox.delivery.deliver_due` batches with a sender that picks the channel
+of each notification, while batches come back full and its time budget lasts. Every message to a
+person (one with a user or an escalation level) carries its own signed acknowledge link.
+`retry_dead_letter` is the admin's "send it again", audited. This module must never hold a
+transaction open while sending, and never show or log a secret.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
@@ -29,6 +31,8 @@ from db.engine import session_scope
 from db.models import Notification, NotificationEndpoint
 
 PASSWORD_ENV = "ESCALATION_DESK_SMTP_PASSWORD"
+# How long one pass may go on claiming batches of a backlog (the scheduler runs a pass every ~30 s).
+BUDGET_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class ChannelSender:
 
     now: dt.datetime
     base_url: str
-    link_key: bytes
+    link_key: bytes = field(repr=False)
     smtp: SmtpSettings | None = None
     smtp_password: str | None = field(default=None, repr=False)
     endpoints: dict[int, Endpoint] = field(default_factory=dict)
@@ -81,10 +85,22 @@ def sender_for(engine: Engine, *, now: dt.datetime, base_url: str,
 
 
 def deliver(engine: Engine, *, now: dt.datetime, worker: str, base_url: str, limit: int = DEFAULT_LIMIT,
-            lease: dt.timedelta = DEFAULT_LEASE, timeout: float = channels.TIMEOUT_S) -> DeliverySummary:
-    """One delivery pass over every channel: claim what is due, send it, record the outcomes."""
+            lease: dt.timedelta = DEFAULT_LEASE, timeout: float = channels.TIMEOUT_S,
+            budget_s: float = BUDGET_S) -> DeliverySummary:
+    """One delivery pass over every channel: claim what is due, send it, record the outcomes.
+
+    Claims `limit` rows at a time and goes on while batches come back full, for at most `budget_s`
+    seconds, so a backlog (after an outage) drains in one pass rather than `limit` per scheduler period.
+    """
     send = sender_for(engine, now=now, base_url=base_url, timeout=timeout)
-    return outbox.deliver_due(engine, now=now, send=send, worker=worker, limit=limit, lease=lease)
+    started = time.monotonic()
+    total = DeliverySummary()
+    while True:
+        batch = outbox.deliver_due(engine, now=now, send=send, worker=worker, limit=limit, lease=lease)
+        total = DeliverySummary(due=total.due + batch.due, sent=total.sent + batch.sent,
+                                failed=total.failed + batch.failed, retrying=total.retrying + batch.retrying)
+        if batch.due < limit or time.monotonic() - started > budget_s:
+            return total
 
 
 def retry_dead_letter(session: Session, notification_id: int, *, actor: Actor, now: dt.datetime) -> Notification:

@@ -1,9 +1,10 @@
 """A real HTTP receiver on 127.0.0.1 for the alert tests: records every POST, answers as its path says.
 
 Paths: `/ok` answers 204, `/status/<code>` answers that code, `/slow/<seconds>` waits then 200,
-`/redirect` sends a 302 to another host, `/hold` keeps the request open until `release()` (or the
-client goes away). Anything else: 200. `deliveries` lists (path, headers, body) of every request
-whose body was read, in arrival order.
+`/trickle/<code>` sends the status and a few body bytes then stalls, `/redirect` sends a 302 to
+another host, `/hold` keeps the request open until `release()` (or the client goes away).
+Anything else: 200. `deliveries` lists (path, headers, body) of every request whose body was read,
+in arrival order.
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ def receiver() -> Iterator[Receiver]:
             elif self.path.startswith("/slow/"):
                 time.sleep(float(self.path.rsplit("/", 1)[1]))
                 self._answer(200)
+            elif self.path.startswith("/trickle/"):
+                # The status line and a first bit of the body at once, the rest never (within 5 s).
+                self.send_response(int(self.path.rsplit("/", 1)[1]))
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b"first words of a long answer")
+                self.wfile.flush()
+                time.sleep(5)
             elif self.path == "/redirect":
                 self.send_response(302)
                 self.send_header("Location", "http://elsewhere.example/hook")

@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import socket
+import time
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from core.alerts import channels, endpoints, links
 from core.alerts.channels import Endpoint, signature, verify_signature
-from core.alerts.delivery import deliver, retry_dead_letter
+from core.alerts.delivery import ChannelSender, deliver, retry_dead_letter
 from core.alerts.endpoints import EndpointError, EndpointForbidden
 from core.communication.smtp import save_smtp_settings
 from core.outbox.delivery import DeliveryError, Outgoing, RetryRefused
@@ -139,6 +140,19 @@ def test_http_answers_decide_delivered_retry_or_permanent(path, outcome):
     assert got == outcome
 
 
+@pytest.mark.parametrize("code,outcome", [(200, None), (500, "answered HTTP 500: first words of a long answer")])
+def test_a_receiver_that_stalls_mid_body_does_not_hold_the_sender(code, outcome):
+    with receiver() as rx:
+        started = time.monotonic()
+        try:
+            channels.post_json(rx.url + f"/trickle/{code}", b"{}", {}, timeout=3)
+            got = None
+        except DeliveryError as error:
+            got = str(error).split("127.0.0.1:", 1)[1].split(" ", 1)[1]
+        took = time.monotonic() - started
+    assert got == outcome and took < 1.5
+
+
 @pytest.mark.parametrize("url,permanent,says", [
     (closed_port_url(), False, "refused the connection"),
     ("ftp://127.0.0.1/x", True, "not an http:// or https:// URL"),
@@ -168,8 +182,11 @@ def test_a_missing_disabled_or_unsigned_endpoint_is_a_permanent_failure(endpoint
     assert caught.value.permanent
 
 
-def test_endpoint_repr_hides_the_secret():
-    assert SECRET not in repr(Endpoint(1, "Ops", "webhook", "http://x", SECRET))
+def test_reprs_hide_secrets():
+    endpoint = Endpoint(1, "Ops", "webhook", "http://x", SECRET)
+    sender = ChannelSender(now=NOW, base_url=BASE, link_key=b"link-key-secret", smtp_password="smtp-password",
+                           endpoints={1: endpoint})
+    assert all(s not in repr(sender) for s in (SECRET, "link-key-secret", "smtp-password"))
 
 
 # --------------------------------------------------------------------------
@@ -278,6 +295,28 @@ def test_one_pass_delivers_every_channel_with_dedupe_keys_links_and_signatures(e
     assert json.loads(got["/slack"][1])["text"] == "[P1] Missed: resolution"
     teams = json.loads(got["/teams"][1])["attachments"][0]["content"]
     assert teams["actions"][0]["url"].startswith(f"{BASE}/ack/")
+
+
+@pytest.mark.parametrize("budget,due", [(20.0, 120), (0.0, 50)])
+def test_a_pass_drains_a_backlog_batch_after_batch_within_its_budget(engine, budget, due):
+    for n in range(120):
+        queue(engine, f"k{n:03d}", "inbox", "Ana")
+    summary = deliver(engine, now=NOW, worker="w", base_url=BASE, limit=50, budget_s=budget)
+    assert summary.as_dict() == {"due": due, "sent": due, "failed": 0, "retrying": 0}
+
+
+def test_an_smtp_server_that_is_down_is_retried_later(engine):
+    with session_scope(engine) as session:
+        save_smtp_settings(session, host="127.0.0.1", port=int(closed_port_url().rsplit(":", 1)[1]), starttls=False,
+                           username="", from_address="desk@example.com", expected_revision=0, actor=SYSTEM, now=NOW)
+    queue(engine, "k", "email", "ana@example.com")
+    assert deliver(engine, now=NOW, worker="w", base_url=BASE).as_dict() == \
+        {"due": 1, "sent": 0, "failed": 0, "retrying": 1}
+    with session_scope(engine) as session:
+        row = session.scalar(select(Notification))
+        assert (row.state, row.attempts, row.due_at.replace(tzinfo=dt.UTC)) == \
+            ("pending", 1, NOW + dt.timedelta(seconds=30))
+        assert row.last_error.startswith("attempt 1 failed: Could not reach the email server at 127.0.0.1:")
 
 
 def test_email_without_smtp_settings_is_a_dead_letter_that_says_what_to_do(engine):

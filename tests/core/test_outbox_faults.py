@@ -149,7 +149,7 @@ def test_a_process_killed_mid_send_loses_nothing_and_the_repeat_has_the_same_key
     assert [h["Idempotency-Key"] for h in first] == ["k0", "k0"]
     print(f"outbox: {engine.dialect.name}: kill -9 mid-send: 5 of 5 delivered after the "
           f"{outbox.DEFAULT_LEASE.total_seconds() / 60:g} min lease expired, 1 repeat (k0, same dedupe key), "
-          f"0 lost; the killed process was {held_after:.2f} s into its pass")
+          f"0 lost; the send was held {held_after:.2f} s after the process started")
 
 
 def test_two_processes_deliver_200_notifications_exactly_once(engine):
