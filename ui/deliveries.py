@@ -1,7 +1,8 @@
 """The admin's view of the outbox: counts per state, the deliveries table, dead letters with a Retry button.
 
 Reading never writes; Retry is the admin's button, saved through `ui.save` and
-`core.outbox.delivery.retry` (which refuses anything but a dead letter). Texts are shown literally.
+`core.alerts.delivery.retry_dead_letter` (admins only, audited; it refuses anything but a dead
+letter). Texts are shown literally.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from core.alerts.endpoints import check_may_manage
+from core.alerts.delivery import retry_dead_letter
 from core.alerts.views import PAGE_SIZE, STATES, Delivery, DeliveryFilter, deliveries_page
-from core.outbox.delivery import retry
 from core.outbox.queue import CHANNELS
 from core.text import markdown_literal
 from ui.auth import CurrentUser, utcnow
@@ -70,8 +70,7 @@ def show_deliveries(user: CurrentUser) -> None:
 
 
 def _retry(session: Session, notification_id: int, user: CurrentUser) -> None:
-    check_may_manage(user.actor)  # deliveries are the admins', like the endpoints
-    retry(session, notification_id, now=utcnow())
+    retry_dead_letter(session, notification_id, actor=user.actor, now=utcnow())
 
 
 def dead_letters(rows: list[Delivery], user: CurrentUser) -> None:

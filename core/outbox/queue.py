@@ -56,10 +56,12 @@ def enqueue(session: Session, draft: Draft, *, now: dt.datetime) -> Notification
         user_id=draft.user_id, endpoint_id=draft.endpoint_id, level=draft.level, payload=dict(draft.payload),
         state="pending", attempts=0, last_error="", claimed_by="", created_at=now, updated_at=now,
     )
+    # The caller's own pending changes go out first, so a conflict inside the savepoint can only be this key's.
+    session.flush()
     try:
         with session.begin_nested():
             session.add(row)
-            session.flush([row])
+            session.flush()
     except IntegrityError:
         return None
     return row
