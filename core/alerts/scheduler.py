@@ -27,9 +27,11 @@ from core.alerts.delivery import deliver
 from core.incident.alerting import CSM, LEVEL, OWNER, Alert, AlertPlan
 from core.incident.flows import alerts_of
 from core.outbox.queue import Draft, enqueue
+from core.people.time_display import display_zone
 from core.policy.schema import Policy
 from core.sla.facts import policy_of
 from core.vocabulary import OPEN_STATUSES
+from core.zones import UTC_NAME, zone_or_none
 from db.engine import session_scope
 from db.models import Incident, NotificationEndpoint, Setting, User
 
@@ -58,6 +60,8 @@ class _Recipient:
     who: str
     user_id: int | None = None
     endpoint_id: int | None = None
+    # The zone the message's times are written in: a person's display zone; UTC for contacts and channels.
+    zone: str = UTC_NAME
 
 
 def _hashed(text: str) -> str:
@@ -68,9 +72,11 @@ def _hashed(text: str) -> str:
 def _person(user: User | None) -> list[_Recipient]:
     if user is None or not user.is_active:
         return []
-    found = [_Recipient("inbox", user.display_name, f"u{user.id}", user_id=user.id)]
+    zone = display_zone(shows=user.show_times_in, time_zone=user.time_zone, chosen=user.time_zone_chosen,
+                        browser=None).name
+    found = [_Recipient("inbox", user.display_name, f"u{user.id}", user_id=user.id, zone=zone)]
     if user.email:
-        found.append(_Recipient("email", user.email, f"u{user.id}", user_id=user.id))
+        found.append(_Recipient("email", user.email, f"u{user.id}", user_id=user.id, zone=zone))
     return found
 
 
@@ -100,8 +106,14 @@ def _recipients(incident: Incident, policy: Policy, alert: Alert,
     return found
 
 
-def _when(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _when(moment: dt.datetime, zone_name: str = UTC_NAME) -> str:
+    # A person's own zone first, with UTC beside it so a forwarded message stays unambiguous.
+    utc = moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    zone = zone_or_none(zone_name)
+    if zone is None or zone_name == UTC_NAME:
+        return utc
+    local = moment.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or zone_name} ({utc[-9:]})"
 
 
 def _span(span: dt.timedelta) -> str:
@@ -109,26 +121,28 @@ def _span(span: dt.timedelta) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def message(incident: Incident, policy: Policy, alert: Alert, now: dt.datetime) -> tuple[str, str]:
-    """The subject and body of an alert: what is due, by when, and what to do."""
+def message(incident: Incident, policy: Policy, alert: Alert, now: dt.datetime,
+            zone_name: str = UTC_NAME) -> tuple[str, str]:
+    """The subject and body of an alert: what is due, by when (in `zone_name`, with UTC), and what to do."""
     label = alert.label
+    deadline = _when(alert.deadline, zone_name)
     about = f"incident #{incident.id} '{incident.title}' for {incident.account.name} ({incident.severity} " \
             f"{policy.severity_label(incident.severity)})"
     action = LEVEL_ACTION if alert.audience == LEVEL else ACTIONS.get(alert.clock, LEVEL_ACTION)
     tag = f"[{incident.severity}]"
     if alert.rule == "warn":
         subject = f"{tag} {label} due in {_span(alert.deadline - now)}: {incident.title}"
-        body = f"{label} is due by {_when(alert.deadline)} for {about}. {action}"
+        body = f"{label} is due by {deadline} for {about}. {action}"
     elif alert.rule == "remind":
-        subject = f"{tag} The client must hear from us by {_when(alert.deadline)}: {incident.title}"
-        body = f"The next message to the client is due by {_when(alert.deadline)} for {about}. {action}"
+        subject = f"{tag} The client must hear from us by {deadline}: {incident.title}"
+        body = f"The next message to the client is due by {deadline} for {about}. {action}"
     elif alert.rule == "breach":
-        subject = f"{tag} Missed: {label} was due at {_when(alert.deadline)}: {incident.title}"
-        body = f"{label} was due by {_when(alert.deadline)} for {about} and has not happened. {action}"
+        subject = f"{tag} Missed: {label} was due at {deadline}: {incident.title}"
+        body = f"{label} was due by {deadline} for {about} and has not happened. {action}"
     else:
         name = policy.level(alert.clock).name if alert.level else alert.clock
-        subject = f"{tag} {name} ({alert.clock}) needed since {_when(alert.deadline)}: {incident.title}"
-        body = (f"The policy needs {name} ({alert.clock}) on {about} since {_when(alert.deadline)}. "
+        subject = f"{tag} {name} ({alert.clock}) needed since {deadline}: {incident.title}"
+        body = (f"The policy needs {name} ({alert.clock}) on {about} since {deadline}. "
                 f"{LEVEL_ACTION}")
     return subject[:300], body
 
@@ -137,13 +151,13 @@ def _drafts(incident: Incident, plan: AlertPlan, endpoints: list[NotificationEnd
             now: dt.datetime) -> Iterator[Draft]:
     policy = policy_of(incident)
     for alert in plan.due:
-        subject, body = message(incident, policy, alert, now)
         key = alert.key(incident.id)
         payload = {"incident_id": incident.id, "title": incident.title, "account": incident.account.name,
                    "severity": incident.severity, "rule": alert.name, "clock": alert.clock, "label": alert.label,
                    "deadline": alert.deadline.astimezone(dt.UTC).isoformat(), "audience": alert.audience,
                    "level": alert.level, "alert_key": key}
         for to in _recipients(incident, policy, alert, endpoints):
+            subject, body = message(incident, policy, alert, now, to.zone)
             yield Draft(rule=alert.name, channel=to.channel, recipient=to.recipient,
                         dedupe_key=f"{key}:{to.channel}:{to.who}", due_at=alert.due_at, subject=subject, body=body,
                         incident_id=incident.id, user_id=to.user_id, endpoint_id=to.endpoint_id, level=alert.level,

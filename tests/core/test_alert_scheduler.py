@@ -19,7 +19,7 @@ from core.people.users import SYSTEM
 from core.policy import store as policy_store
 from core.triage.rules import Answers
 from db.engine import session_scope
-from db.models import Account, Incident, Notification, NotificationEndpoint, Setting
+from db.models import Account, Incident, Notification, NotificationEndpoint, Setting, User
 from tests.conftest import make_user
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -103,6 +103,20 @@ def test_the_rows_say_what_is_due_by_when_and_what_to_do(engine):
         assert row.dedupe_key.startswith(f"incident:{iid}:warn:acknowledge:20260302T091500Z:email:u")
         assert row.payload["deadline"] == "2026-03-02T09:15:00+00:00" and row.state == "pending"
         assert row.user_id is not None and row.level is None
+
+
+def test_a_person_reads_the_times_in_their_own_zone_and_channels_in_utc(engine):
+    _setup(engine)
+    with session_scope(engine) as s:
+        owner = s.scalars(select(User).where(User.username == "olivia")).one()
+        owner.time_zone, owner.time_zone_chosen = "Europe/Paris", True
+    scheduler.queue_due(engine, now=T0 + 10 * MIN)
+    with session_scope(engine) as s:
+        bodies = {n.channel: n.body for n in s.scalars(select(Notification).where(
+            Notification.rule == "warn:acknowledge"))}
+    assert "due by 2026-03-02 10:15 CET (09:15 UTC)" in bodies["email"]
+    assert "due by 2026-03-02 10:15 CET (09:15 UTC)" in bodies["inbox"]
+    assert "due by 2026-03-02 09:15 UTC" in bodies["webhook"]
 
 
 def test_a_change_makes_a_new_reminder_and_no_change_makes_none(engine):
