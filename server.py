@@ -2,7 +2,7 @@
 
 `make run` serves this module with `streamlit run server.py`. At start-up, before anything is
 served, the lifespan migrates the database (once per process, as every page's guard would) and
-starts the background scheduler (`web.scheduler_loop`), which queues and delivers alerts every
+starts the background scheduler (`ui.scheduler_loop`), which queues and delivers alerts every
 `ESCALATION_DESK_TICK_SECONDS` with nobody's browser open; it stops with the server.
 `ESCALATION_DESK_SCHEDULER=off` leaves alerts to `python -m core tick` (cron or a worker).
 Beside the pages: `/ack/<token>` (acknowledge a notification from its link) and `/api/health`.
@@ -24,8 +24,8 @@ from core.alerts import scheduler
 from db.engine import get_engine
 from db.migrate import DatabaseNotReady, prepare_database
 from ui import app_address
-from web.routes import ROUTES
-from web.scheduler_loop import PERIOD_ENV, SWITCH_ENV, SchedulerLoop, enabled_from, period_from, worker_name
+from ui.http_routes import ROUTES
+from ui.scheduler_loop import PERIOD_ENV, SWITCH_ENV, SchedulerLoop, enabled_from, period_from, worker_name
 
 log = get_logger(__name__)
 

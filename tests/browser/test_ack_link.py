@@ -9,7 +9,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.conftest import open_app, running_server, wait_idle
-from tests.web.test_ack_route import _seed, _token
+from tests.ui.test_ack_route import _seed, _token
 from ui.auth import COOKIE_NAME
 
 

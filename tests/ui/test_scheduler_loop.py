@@ -20,8 +20,8 @@ from db.engine import make_engine, session_scope
 from db.migrate import upgrade
 from db.models import Notification
 from tests.browser.conftest import Server
-from tests.web.test_ack_route import _seed
-from web.scheduler_loop import DEFAULT_PERIOD, LoopStatus, SchedulerLoop, enabled_from, period_from
+from tests.ui.test_ack_route import _seed
+from ui.scheduler_loop import DEFAULT_PERIOD, LoopStatus, SchedulerLoop, enabled_from, period_from
 
 PERIOD = 1.0
 

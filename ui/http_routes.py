@@ -23,7 +23,7 @@ from starlette.routing import Route
 from core.alerts.acknowledge import AcknowledgeError, about, acknowledge
 from core.alerts.links import LinkError, LinkExpired, link_key, verify
 from db.engine import get_engine, session_scope
-from web.scheduler_loop import STATUS
+from ui.scheduler_loop import STATUS
 
 # No caching, no indexing, no referrer (the token is in the address), nothing loaded from elsewhere.
 _HEADERS = {
