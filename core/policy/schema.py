@@ -53,6 +53,13 @@ CalendarKey = Literal[
 # Policy building blocks.
 
 
+def plain_duration_as_default(data: object) -> object:
+    """A plain duration (``4h``) read as ``{"default": 4h}``; a mapping is left to the model."""
+    if isinstance(data, (str, timedelta)):
+        return {"default": parse_duration(data)}
+    return data
+
+
 class Timing(PolicyModel):
     """A duration that may differ by customer tier or by severity; a plain ``4h`` applies to all."""
 
@@ -68,9 +75,7 @@ class Timing(PolicyModel):
     @model_validator(mode="before")
     @classmethod
     def _accept_plain_duration(cls, data: object) -> object:
-        if isinstance(data, (str, timedelta)):
-            return {"default": parse_duration(data)}
-        return data
+        return plain_duration_as_default(data)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Timing:
@@ -384,13 +389,7 @@ class Review(PolicyModel):
 
 # The clocks an alert may watch: the incident clocks and each level's response clock.
 AlertClock = Literal[
-    "acknowledge",
-    "client_notification",
-    "mobilization",
-    "client_update",
-    "resolution",
-    "resolution_max",
-    "escalation",
+    Clock,
     "response_L1",
     "response_L2",
     "response_L3",
@@ -415,9 +414,7 @@ class SeverityLead(PolicyModel):
     @model_validator(mode="before")
     @classmethod
     def _accept_plain_duration(cls, data: object) -> object:
-        if isinstance(data, (str, timedelta)):
-            return {"default": parse_duration(data)}
-        return data
+        return plain_duration_as_default(data)
 
     @model_validator(mode="after")
     def _sensible(self) -> SeverityLead:
