@@ -25,6 +25,9 @@ CASES = [
     ("postmortem", {"csm": True, "lead": True, "admin": True}),
     # SLA dashboard: every role; a CSM's figures are restricted to their own accounts (core.sla.queries.restrict).
     ("dashboard", {"csm": True, "lead": True, "admin": True}),
+    # Alerts: everyone reads their own inbox; the outbox's deliveries and endpoints are the admins'.
+    ("inbox", {"csm": True, "lead": True, "admin": True}),
+    ("notifications_admin", {"csm": False, "lead": False, "admin": True}),
 ]
 
 
