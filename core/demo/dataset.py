@@ -26,8 +26,9 @@ from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
 from core.people import users
 from core.people.access import Role
+from core.policy import store as policy_store
 from core.sla.facts import policy_of
-from core.triage.rules import Answers
+from core.triage.rules import Answers, triage
 from core.vocabulary import OPEN_STATUSES, IncidentStatus
 from db.models import Account, Contact, Incident
 
@@ -283,10 +284,37 @@ def _escalate_and_reopen(session: Session, rng: random.Random, accounts: list[Ac
                           reason="The client still sees failed exports after the fix (demo data).")
 
 
+def _about_to_breach(session: Session, accounts: list[Account], owner_id: int, now: dt.datetime) -> None:
+    """An incident opened minutes ago on `owner_id`'s account whose first alert falls due a minute from `now`.
+
+    So a newcomer who starts the app sees the scheduler at work with nobody's page open: the owner's
+    warning arrives in their inbox within one scheduler period, the breach a few minutes later.
+    """
+    account = next(a for a in accounts if a.owner_id == owner_id)
+    answers = Answers.model_validate(dict(ABOUT_TO_BREACH_ANSWERS, customer=account.name,
+                                          customer_tier=account.tier,
+                                          annual_contract_value=float(account.annual_contract_value)))
+    policy, _ = policy_store.load(session, ABOUT_TO_BREACH_POLICY)
+    result = triage(answers, policy, now)
+    warnings = [deadline - lead for clock, deadline in result.deadlines.items()
+                if deadline is not None and (lead := policy.alerts.lead(clock, result.severity)) is not None]
+    first = min(warnings, default=now + dt.timedelta(minutes=1))
+    detected = now - (first - now) + dt.timedelta(minutes=1)
+    incidents.open_incident(
+        session, account_id=account.id, title="Checkout payments time out for every customer",
+        summary="Payments page spins then fails since the last deploy (demo data).", answers=answers,
+        policy_name=ABOUT_TO_BREACH_POLICY, actor=DEMO, now=now, detected_at=min(detected, now))
+
+
+# The incident about to breach: a stopped business under SPARK (P0, the shortest clocks of the demo).
+ABOUT_TO_BREACH_POLICY = "spark"
+ABOUT_TO_BREACH_ANSWERS: dict[str, Any] = {"business_impact": "stopped"}
+
+
 def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
     """Create the team, the accounts and the incidents; returns counts."""
     rng = random.Random(SEED)
-    now = now.replace(minute=0, second=0, microsecond=0)
+    moment, now = now, now.replace(minute=0, second=0, microsecond=0)
     team = load_team(session, now)
     csm_ids = [team[u] for u, _, role, _ in TEAM if role == "csm"]
     accounts = _accounts(session, rng, csm_ids, now)
@@ -313,6 +341,9 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
         _play(session, rng, incident_id, detected, targets, path, now=now, late_odds=0.4)
         total += 1
     _escalate_and_reopen(session, rng, accounts, now)
+    # At the real moment of loading, not the hour the rest is built around: its alert is a minute away.
+    _about_to_breach(session, accounts, team["priya"], moment)
+    total += 1
     demo_communications.load(session, now=now)  # logged client messages, some updates overdue
     demo_health.load(session, now=now)  # health signals that trigger every early-warning rule
     demo_reports.load(session, now=now)  # reports, post-mortems, reviews; last: it empties the session

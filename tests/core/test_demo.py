@@ -96,3 +96,30 @@ def test_not_loaded_twice(loaded):
     sqlite, _, _ = loaded
     with session_scope(sqlite) as s:
         assert demo.load_if_empty(s, now=NOW).startswith("Demo data not loaded")
+
+
+def test_one_open_incident_alerts_its_owner_a_minute_after_loading(loaded):
+    """A newcomer sees the scheduler work: one scheduler period after `make run`, a warning is in an inbox."""
+    from core.alerts.scheduler import tick
+    from db.models import Notification, User
+
+    def owner_warnings(engine, incident_id):
+        with session_scope(engine) as s:
+            return [(n.rule, n.state, n.user_id) for n in s.scalars(
+                select(Notification).where(Notification.incident_id == incident_id)
+                .where(Notification.channel == "inbox").where(Notification.rule.like("warn:%")))]
+
+    for engine in loaded[:2]:
+        with session_scope(engine) as s:
+            incident = s.scalars(select(Incident)
+                                 .where(Incident.title == "Checkout payments time out for every customer")).one()
+            owner = s.get(User, incident.owner_id)
+            assert owner is not None and owner.username == "priya"
+            assert incident.next_deadline_at > NOW + dt.timedelta(minutes=1)  # not breached yet
+            incident_id = incident.id
+        tick(engine, now=NOW, worker="test", base_url="http://desk.test")
+        assert owner_warnings(engine, incident_id) == []
+        tick(engine, now=NOW + dt.timedelta(minutes=1, seconds=30), worker="test", base_url="http://desk.test")
+        # SPARK P0: acknowledge and notify the client within 15m, each warned 5m ahead, both a minute from now.
+        assert sorted(owner_warnings(engine, incident_id)) == [("warn:acknowledge", "sent", owner.id),
+                                                               ("warn:client_notification", "sent", owner.id)]
