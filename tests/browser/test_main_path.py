@@ -68,9 +68,14 @@ def test_triage_open_acknowledge_notify_mobilise_resolve_close(browser, tmp_path
         wait_idle(page)
         expect(_toast(page, "Done: Assess the customer impact")).to_be_visible(timeout=20000)
         expect(page.get_by_role("button", name="Done")).to_have_count(2, timeout=20000)
-        for _ in range(2):
-            page.get_by_role("button", name="Done").first.click()
-            wait_idle(page)
+        # Each click waits for its own effect: a click while the previous save still renders can be lost
+        # (seen once in CI, the third step stayed open).
+        page.get_by_role("button", name="Done").first.click()
+        wait_idle(page)
+        expect(page.get_by_text("✅ Assess the technical side", exact=False).first).to_be_visible(timeout=20000)
+        expect(page.get_by_role("button", name="Done")).to_have_count(1, timeout=20000)
+        page.get_by_role("button", name="Done").first.click()
+        wait_idle(page)
         # Classified: the next phase's first step is a milestone, recorded from the step itself.
         expect(page.get_by_text("Now: Call and email the client with a first assessment").first).to_be_visible(
             timeout=20000)
