@@ -6,6 +6,7 @@ from core.alerts.views import PAGE_SIZE, inbox_page
 from ui.auth import utcnow
 from ui.inbox import inbox_item, mark_page_read
 from ui.page import page_setup
+from ui.paging import newer_older
 
 user = page_setup("inbox", "Inbox", ":material/notifications:")
 
@@ -22,10 +23,4 @@ st.caption(f"{total} notification(s) · page {number + 1} of {pages}")
 mark_page_read(items, user)
 for item in items:
     inbox_item(item, user)
-back, forward = st.columns(2)
-if number > 0 and back.button("Newer", icon=":material/arrow_back:"):
-    st.session_state["inbox_page"] = number - 1
-    st.rerun()
-if number + 1 < pages and forward.button("Older", icon=":material/arrow_forward:"):
-    st.session_state["inbox_page"] = number + 1
-    st.rerun()
+newer_older("inbox_page", number, pages)

@@ -17,6 +17,7 @@ from core.outbox.queue import CHANNELS
 from core.text import markdown_literal
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
+from ui.paging import newer_older
 from ui.save import save
 
 STAMP = "%Y-%m-%d %H:%M"
@@ -59,13 +60,7 @@ def show_deliveries(user: CurrentUser) -> None:
     pages = max(1, -(-found.total // PAGE_SIZE))
     st.caption(f"{found.total:,} matching · page {min(number, pages - 1) + 1} of {pages}, most recently changed first")
     deliveries_table(found.rows, user.time_zone)
-    back, forward = st.columns(2)
-    if number > 0 and back.button("Newer", icon=":material/arrow_back:"):
-        st.session_state["n_page"] = number - 1
-        st.rerun()
-    if number + 1 < pages and forward.button("Older", icon=":material/arrow_forward:"):
-        st.session_state["n_page"] = number + 1
-        st.rerun()
+    newer_older("n_page", number, pages)
     dead_letters(found.rows, user)
 
 

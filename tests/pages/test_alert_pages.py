@@ -150,3 +150,23 @@ def test_a_toast_announces_an_alert_that_arrives_while_the_app_is_open_and_only_
     assert [b.label for b in at.button if b.key == "inbox_badge"] == ["Inbox (2 unread)"]
     at.run()
     assert not any("Resolution missed" in str(t.value) for t in at.toast)  # announced once
+
+
+def test_the_inbox_pages_older_and_back_to_newer(alerts, app_db, workspace):
+    from core.alerts.views import PAGE_SIZE
+
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(app_db) as s:
+        for n in range(PAGE_SIZE):  # with the fixture's two due ones: PAGE_SIZE + 2, two pages
+            enqueue(s, Draft("warn:acknowledge", "inbox", "Csm1", f"page-{n}", now - dt.timedelta(minutes=10 + n),
+                             subject=f"Older alert {n:02d}", incident_id=alerts["incident"],
+                             user_id=workspace["csm"]), now=now)
+    at = app_test("pages/inbox.py", "csm1").run()
+    assert "page 1 of 2" in texts(at) and "Acknowledge missed" in texts(at)
+    assert [b.key for b in at.button if b.key and b.key.startswith("inbox_page_")] == ["inbox_page_older"]
+    at.button(key="inbox_page_older").click().run()
+    assert not at.exception, at.exception
+    assert "page 2 of 2" in texts(at) and "Acknowledge missed" not in texts(at)
+    assert f"Older alert {PAGE_SIZE - 1:02d}" in texts(at)
+    at.button(key="inbox_page_newer").click().run()
+    assert "page 1 of 2" in texts(at)
