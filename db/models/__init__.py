@@ -4,8 +4,8 @@ Modules: `base` (the one declarative `Base`, UTC timestamps), `people` (users an
 sign-in protection), `accounts` (accounts, contacts, health readings), `incidents`
 (incidents, roles, timeline, escalations, pauses, action items), `communications`
 (client messages and template versions), `reports` (reports, post-mortems, review
-tasks), `notifications` (the outbox and webhook endpoints), `sla` (the dashboard's
-summary tables), `settings` (policy versions, settings, the audit log). Every
+tasks), `notifications` (the outbox and webhook endpoints), `oncall` (schedules,
+pages, followers), `sla` (the dashboard's summary tables), `settings` (policy versions, settings, the audit log). Every
 model is re-exported here: callers write `from db.models import Incident`, and
 importing this package registers every table on `Base.metadata` (Alembic reads it).
 
@@ -22,6 +22,16 @@ from db.models.base import NAMING, Base, UtcDateTime, utc_now
 from db.models.communications import Communication, MessageTemplateVersion
 from db.models.incidents import ActionItem, Escalation, Incident, IncidentAssignment, SlaPause, TimelineEvent
 from db.models.notifications import Notification, NotificationEndpoint
+from db.models.oncall import (
+    ExternalContact,
+    IncidentFollower,
+    NotificationRule,
+    OnCallLayer,
+    OnCallOverride,
+    OnCallSchedule,
+    OnCallSwap,
+    Page,
+)
 from db.models.people import LoginDelay, LoginThrottle, RevokedSession, User
 from db.models.reports import IncidentReport, ReviewTask
 from db.models.settings import AuditEntry, PolicyVersion, Setting
@@ -46,10 +56,12 @@ __all__ = [
     "Communication",
     "Contact",
     "Escalation",
+    "ExternalContact",
     "HealthSignal",
     "Incident",
     "IncidentAssignment",
     "IncidentFact",
+    "IncidentFollower",
     "IncidentReport",
     "IncidentRollup",
     "LoginDelay",
@@ -57,6 +69,12 @@ __all__ = [
     "MessageTemplateVersion",
     "Notification",
     "NotificationEndpoint",
+    "NotificationRule",
+    "OnCallLayer",
+    "OnCallOverride",
+    "OnCallSchedule",
+    "OnCallSwap",
+    "Page",
     "PolicyVersion",
     "ReviewTask",
     "RevokedSession",

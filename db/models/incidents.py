@@ -93,6 +93,9 @@ class Incident(Base):
     response_log: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The token of the form or request that opened it: a repeat finds this incident instead of a twin.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # An exercise (the playbooks' monthly escalation drills): every notification says DRILL, and the
+    # dashboard and the objectives leave it out.
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
     # The call or chat room where the responders meet (asked for at P0/P1 opening): http(s) only.
     war_room_url: Mapped[str | None] = mapped_column(String(500))
     # The policy's phase steps done that are not milestones: {step key: ISO time}, kept with the row.

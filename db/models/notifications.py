@@ -34,6 +34,7 @@ class Notification(Base):
         Index("ix_notifications_incident_created", "incident_id", "created_at"),
         Index("ix_notifications_user_unread", "user_id", "read_at"),
         Index("ix_notifications_state_updated", "state", "updated_at"),
+        Index("ix_notifications_page", "page_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +66,10 @@ class Notification(Base):
     read_at: Mapped[dt.datetime | None]
     acknowledged_at: Mapped[dt.datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The page (core.alerts.paging) this notification is one step of; None for other alerts.
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id", ondelete="SET NULL"))
+    # Someone paged from outside the app (external_contacts); None for a user or a team channel.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("external_contacts.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 

@@ -39,6 +39,12 @@ class User(Base):
     time_zone_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     # "mine" or "utc" (core.people.time_display.ShowTimesIn).
     show_times_in: Mapped[str] = mapped_column(String(8), default="mine")
+    # For pages by SMS (through the team's SMS gateway): an international number, "" for none.
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    # Quiet hours as local "HH:MM" in the person's zone ("" for none): pages below the policy's
+    # always-page severities wait until they end (core.oncall.reach).
+    quiet_from: Mapped[str] = mapped_column(String(5), default="")
+    quiet_to: Mapped[str] = mapped_column(String(5), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     password_changed_at: Mapped[dt.datetime | None]
     # Sign-in cookies issued before this moment are refused (password change,

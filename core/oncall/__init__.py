@@ -1,0 +1,7 @@
+"""On-call: who answers each escalation level at any moment, and how each person is reached.
+
+`rotation` (pure: rotations, follow-the-sun, overrides), `schedules` (storing schedules, layers,
+overrides and swaps, with their checks and permissions), `reach` (a person's notification rules
+and quiet hours), `contacts` (people paged from outside the app). Paging itself, the climb from
+the primary to the manager, is `core.alerts.paging`'s.
+"""
