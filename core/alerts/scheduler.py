@@ -161,7 +161,7 @@ def _drafts(incident: Incident, plan: AlertPlan, endpoints: list[NotificationEnd
             yield Draft(rule=alert.name, channel=to.channel, recipient=to.recipient,
                         dedupe_key=f"{key}:{to.channel}:{to.who}", due_at=alert.due_at, subject=subject, body=body,
                         incident_id=incident.id, user_id=to.user_id, endpoint_id=to.endpoint_id, level=alert.level,
-                        payload=payload)
+                        payload=payload, drill=incident.is_drill)
 
 
 def due_statement(now: dt.datetime, limit: int, *, postgresql: bool) -> Select[Incident]:

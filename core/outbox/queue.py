@@ -14,6 +14,9 @@ from db.models import Notification
 
 CHANNELS = ("inbox", "email", "webhook", "slack", "teams", "sms")
 DEDUPE_KEY_MAX = 200
+# How a drill's notification announces itself, whatever produced it and whichever channel carries it.
+DRILL_SUBJECT = "[DRILL] "
+DRILL_BODY = "DRILL: this is an exercise, not a real emergency. Respond as you would for real.\n\n"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class Draft:
     endpoint_id: int | None = None
     level: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    # The page (core.alerts.paging) and the outside contact this is one step of, when it is.
+    page_id: int | None = None
+    contact_id: int | None = None
+    # From a drill incident: the subject, the body and the payload say DRILL (see `enqueue`).
+    drill: bool = False
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -50,10 +58,15 @@ def enqueue(session: Session, draft: Draft, *, now: dt.datetime) -> Notification
     """
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == draft.dedupe_key)) is not None:
         return None
+    subject, body, payload = draft.subject, draft.body, dict(draft.payload)
+    if draft.drill:
+        # One place marks drills, so no producer of notifications can forget to.
+        subject, body, payload["drill"] = DRILL_SUBJECT + subject, DRILL_BODY + body, True
     row = Notification(
         rule=draft.rule, channel=draft.channel, recipient=draft.recipient[:320], dedupe_key=draft.dedupe_key,
-        due_at=draft.due_at, subject=draft.subject[:300], body=draft.body, incident_id=draft.incident_id,
-        user_id=draft.user_id, endpoint_id=draft.endpoint_id, level=draft.level, payload=dict(draft.payload),
+        due_at=draft.due_at, subject=subject[:300], body=body, incident_id=draft.incident_id,
+        user_id=draft.user_id, endpoint_id=draft.endpoint_id, level=draft.level, payload=payload,
+        page_id=draft.page_id, contact_id=draft.contact_id,
         state="pending", attempts=0, last_error="", claimed_by="", created_at=now, updated_at=now,
     )
     # The caller's own pending changes go out first, so a conflict inside the savepoint can only be this key's.
