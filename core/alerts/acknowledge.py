@@ -8,6 +8,12 @@ milestone when it is still open), marks the same person's copies of that alert o
 and cancels that rule's reminders still waiting for the incident. The timeline and the audit log
 name the recipient and how they acknowledged ("via link", "in the app").
 
+A notification of a page (`page_id`, see `core.alerts.paging`) also acknowledges that page: it
+stops climbing, its other pending notifications are cancelled and everyone it already reached is
+told to stand down. A page's notification to an outside contact (`contact_id`) acknowledges that
+page only: nothing is recorded on the incident (no milestone, no level response). Acknowledging
+never raises the incident's escalation level.
+
 The signed link is the authority for a link acknowledgement: the app sent that person that one
 notification, so the incident flows are called with the app's own authority (as `SYSTEM` does for
 scheduled work) under the recipient's name. It must never accept anything but a verified id
@@ -23,12 +29,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.alerts.paging import acknowledge_page
 from core.incident.flows import record_level_response, record_milestone
 from core.incident.lifecycle import Milestone
 from core.incident.timeline import add_event
 from core.people.users import SYSTEM, Actor
 from core.sla.response_log import escalations_of, responses_of
-from db.models import Incident, Notification, User
+from db.models import ExternalContact, Incident, Notification, User
 from db.rows import get_for_update
 
 VIA_LINK = "via link"
@@ -80,6 +87,10 @@ def _who(session: Session, row: Notification) -> tuple[int | None, str]:
         user = session.get(User, row.user_id)
         if user is not None:
             return user.id, user.display_name
+    if row.contact_id is not None:
+        contact = session.get(ExternalContact, row.contact_id)
+        if contact is not None:
+            return None, contact.name
     return None, row.recipient
 
 
@@ -97,8 +108,14 @@ def acknowledge(session: Session, notification_id: int, *, now: dt.datetime, via
     row.updated_at = now
     recorded: list[str] = []
     if row.incident_id is not None:
-        recorded = _record_on_incident(session, row, user_id, f"{name} ({via})", now)
-        _close_siblings(session, row, now)
+        if row.contact_id is None:  # an outside contact's link acknowledges their page and nothing else
+            recorded = _record_on_incident(session, row, user_id, f"{name} ({via})", now)
+        if row.page_id is not None:
+            if acknowledge_page(session, row.page_id, name=name, user_id=user_id, notification_id=row.id, now=now):
+                recorded.append(f"page:{row.page_id}")
+            _close_page_copies(session, row, now)
+        else:
+            _close_siblings(session, row, now)
         add_event(session, row.incident_id, kind="notification", occurred_at=now, now=now,
                   actor=Actor(id=user_id, name=name),
                   summary=f"{name} acknowledged the {row.channel} notification '{row.subject}' ({via})",
@@ -145,6 +162,19 @@ def _close_siblings(session: Session, row: Notification, now: dt.datetime) -> No
                         .values(acknowledged_at=now, acknowledged_by_id=row.user_id,
                                 read_at=now, updated_at=now)
                         .execution_options(synchronize_session=False))
+
+
+def _close_page_copies(session: Session, row: Notification, now: dt.datetime) -> None:
+    """The person's other notifications of the same page are acknowledged with this one."""
+    if row.user_id is None and row.contact_id is None:
+        return
+    who = (Notification.user_id == row.user_id) if row.user_id is not None else \
+        (Notification.contact_id == row.contact_id)
+    session.execute(update(Notification)
+                    .where(Notification.page_id == row.page_id, who, Notification.acknowledged_at.is_(None),
+                           Notification.id != row.id)
+                    .values(acknowledged_at=now, acknowledged_by_id=row.user_id, read_at=now, updated_at=now)
+                    .execution_options(synchronize_session=False))
 
 
 def acknowledge_own(session: Session, notification_id: int, *, user_id: int, now: dt.datetime) -> Acknowledgement:

@@ -6,6 +6,8 @@ at a time, `FOR UPDATE SKIP LOCKED` on PostgreSQL so two processes split the wor
 turns each alert into outbox rows (`core.outbox.queue`) for its recipients, and moves
 `next_alert_at` to the next moment, all in one transaction per batch. An alert is named by
 incident, rule, clock and deadline, so a pass that finds nothing new queues nothing.
+A level's alert whose level has an on-call schedule pages the person on call instead of the
+policy's published contacts (`core.alerts.paging`); each pass also moves the pages that are due.
 `tick` is one whole pass: queue, then deliver (`core.alerts.delivery`).
 This module decides who hears about an alert; it never sends anything itself, never reads the
 clock (callers pass `now`) and never imports streamlit.
@@ -24,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.alerts.delivery import deliver
+from core.alerts.paging import advance_due, open_or_join
 from core.incident.alerting import CSM, LEVEL, OWNER, Alert, AlertPlan
 from core.incident.flows import alerts_of
 from core.outbox.queue import Draft, enqueue
@@ -86,15 +89,16 @@ def _hears(endpoint: NotificationEndpoint, level: str | None) -> bool:
 
 
 def _recipients(incident: Incident, policy: Policy, alert: Alert,
-                endpoints: list[NotificationEndpoint]) -> list[_Recipient]:
+                endpoints: list[NotificationEndpoint], *, paged: bool = False) -> list[_Recipient]:
     """Who hears about `alert`: the owner or the CSM in the app and by email, a level's published contacts
-    (email; phone through the SMS gateways), and the team's webhook, Slack and Teams endpoints."""
+    (email; phone through the SMS gateways) unless the level's schedule `paged` its person on call, and
+    the team's webhook, Slack and Teams endpoints."""
     found: list[_Recipient] = []
     if alert.audience == OWNER:
         found += _person(incident.owner or incident.account.owner)
     elif alert.audience == CSM:
         found += _person(incident.account.owner)
-    elif alert.audience == LEVEL and alert.level in {level.id for level in policy.escalation_levels}:
+    elif alert.audience == LEVEL and not paged and alert.level in {level.id for level in policy.escalation_levels}:
         for contact in policy.level(alert.level).contacts:
             if contact.email:
                 found.append(_Recipient("email", contact.email, f"m{_hashed(contact.email)}"))
@@ -148,7 +152,7 @@ def message(incident: Incident, policy: Policy, alert: Alert, now: dt.datetime,
 
 
 def _drafts(incident: Incident, plan: AlertPlan, endpoints: list[NotificationEndpoint],
-            now: dt.datetime) -> Iterator[Draft]:
+            now: dt.datetime, paged: frozenset[str] = frozenset()) -> Iterator[Draft]:
     policy = policy_of(incident)
     for alert in plan.due:
         key = alert.key(incident.id)
@@ -156,7 +160,7 @@ def _drafts(incident: Incident, plan: AlertPlan, endpoints: list[NotificationEnd
                    "severity": incident.severity, "rule": alert.name, "clock": alert.clock, "label": alert.label,
                    "deadline": alert.deadline.astimezone(dt.UTC).isoformat(), "audience": alert.audience,
                    "level": alert.level, "alert_key": key}
-        for to in _recipients(incident, policy, alert, endpoints):
+        for to in _recipients(incident, policy, alert, endpoints, paged=alert.key(incident.id) in paged):
             subject, body = message(incident, policy, alert, now, to.zone)
             yield Draft(rule=alert.name, channel=to.channel, recipient=to.recipient,
                         dedupe_key=f"{key}:{to.channel}:{to.who}", due_at=alert.due_at, subject=subject, body=body,
@@ -190,7 +194,8 @@ def _set_next(session: Session, incident_id: int, moment: dt.datetime | None) ->
 def queue_due(engine: Engine, *, now: dt.datetime, limit: int = BATCH) -> int:
     """Queue the alerts due at `now`; returns how many notifications were queued (repeats of a known alert: none).
 
-    Reads `limit` due incidents at a time, each batch in its own transaction, until none is left.
+    Reads `limit` due incidents at a time, each batch in its own transaction, until none is left;
+    then moves the pages that are due (`core.alerts.paging.advance_due`).
     """
     backfill(engine, now=now)
     queued = 0
@@ -198,17 +203,22 @@ def queue_due(engine: Engine, *, now: dt.datetime, limit: int = BATCH) -> int:
         with session_scope(engine) as session:
             batch = _due_batch(session, now, limit)
             if not batch:
-                return queued
+                break
             endpoints = list(session.scalars(select(NotificationEndpoint)
                                              .where(NotificationEndpoint.is_enabled.is_(True))
                                              .order_by(NotificationEndpoint.id)))
             for incident in batch:
                 plan = alerts_of(session, incident, now)
-                for draft in _drafts(incident, plan, endpoints, now):
+                # A level with a schedule pages its person on call (once per alert) instead of its contacts.
+                paged = frozenset(alert.key(incident.id) for alert in plan.due
+                                  if open_or_join(session, incident, alert, now) is not None)
+                for draft in _drafts(incident, plan, endpoints, now, paged):
                     queued += enqueue(session, draft, now=now) is not None
                 _set_next(session, incident.id, plan.next_at)
         if len(batch) < limit:
-            return queued
+            break
+    advance_due(engine, now)
+    return queued
 
 
 def backfill(engine: Engine, *, now: dt.datetime) -> int:

@@ -452,6 +452,8 @@ class Alerts(PolicyModel):
       that level's contacts.
     - `client_update_reminder`: remind the account's CSM this long before the client must next
       hear from us (the first notice and each update).
+    - `always_page`: the severities that page even in quiet hours (a page of any other severity
+      waits until the person's quiet hours end; see `core.oncall.reach`).
 
     The same alert is never sent twice: it is named by incident, rule, clock and deadline, so a
     reminder goes again only when the deadline moved (a pause, a new severity, a message sent).
@@ -463,6 +465,7 @@ class Alerts(PolicyModel):
     at_breach: dict[AlertClock, bool] = Field(default_factory=dict)
     escalation_steps: bool = True
     client_update_reminder: SeverityLead | None = None
+    always_page: tuple[Severity, ...] = ("P0", "P1")
 
     @model_validator(mode="after")
     def _client_update_is_a_reminder(self) -> Alerts:
