@@ -34,6 +34,7 @@ from core.incident.alerting import LEVEL, Alert
 from core.incident.flows import may_change
 from core.incident.timeline import add_event
 from core.oncall.notification_rules import rules_of
+from core.oncall.paged import PagedNotification, paged_notifications
 from core.oncall.reach import plan_reach
 from core.oncall.resolve import Who, describe, on_call_at, schedule_for_level
 from core.outbox.queue import Draft, enqueue
@@ -88,20 +89,6 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Paged:
-    """One notification of a page: to whom, how, when, and what became of it."""
-
-    name: str
-    channel: str
-    step: int
-    round: int
-    due_at: dt.datetime
-    state: str
-    delivered: bool
-    acknowledged: bool
-
-
-@dataclass(frozen=True)
 class PageView:
     """A page as the cockpit and the handoff summary show it."""
 
@@ -119,7 +106,7 @@ class PageView:
     acknowledged_by: str
     ack_expires_at: dt.datetime | None
     closed_reason: str
-    paged: tuple[Paged, ...]
+    paged: tuple[PagedNotification, ...]
 
     @property
     def live(self) -> bool:
@@ -568,34 +555,18 @@ def jump_to(session: Session, page_id: int, step: int, actor: Actor, now: dt.dat
     return _manual(session, page, incident, schedule, step, actor, f"jump to step {step + 1}", now)
 
 
-def _name(session: Session, row: Notification) -> str:
-    if row.user_id is not None:
-        user = session.get(User, row.user_id)
-        if user is not None:
-            return user.display_name
-    if row.contact_id is not None:
-        contact = session.get(ExternalContact, row.contact_id)
-        if contact is not None:
-            return contact.name
-    return row.recipient
-
-
 def pages_of(session: Session, incident_id: int) -> list[PageView]:
     """The incident's pages, newest first, with who each one reached, how and when (read-only)."""
+    reached: dict[int, list[PagedNotification]] = {}
+    for item in paged_notifications(session, incident_id):
+        reached.setdefault(item.page_id, []).append(item)
     views = []
     for page in session.scalars(select(Page).where(Page.incident_id == incident_id)
                                 .order_by(Page.created_at.desc(), Page.id.desc())):
         schedule = session.get(OnCallSchedule, page.schedule_id) if page.schedule_id is not None else None
         steps = tuple(steps_of(session, schedule)) if schedule is not None else ()
-        rows = session.scalars(select(Notification)
-                               .where(Notification.page_id == page.id,
-                                      Notification.rule == f"{PAGE_RULE}:{page.level}")
-                               .order_by(Notification.due_at, Notification.id))
-        paged = tuple(Paged(_name(session, row), row.channel, int(row.payload.get("step", 0)),
-                            int(row.payload.get("round", 0)), row.due_at, row.state, row.state == "sent",
-                            row.acknowledged_at is not None) for row in rows)
         views.append(PageView(page.id, page.level, page.state, STATE_NAMES.get(page.state, page.state), page.step,
                               page.round, (schedule.repeats + 1) if schedule else page.round + 1, steps,
                               page.next_at, page.created_at, page.acknowledged_at, page.acknowledged_by,
-                              page.ack_expires_at, page.closed_reason, paged))
+                              page.ack_expires_at, page.closed_reason, tuple(reached.get(page.id, ()))))
     return views

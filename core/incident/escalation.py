@@ -344,8 +344,12 @@ def handoff_summary(
     revenue_per_hour: float | None,
     elapsed: dt.timedelta,
     recommendations: list[str],
+    paged: Sequence[tuple[dt.datetime, str]] = (),
 ) -> str:
     """Write the plain-text handoff for passing the incident to `level`, ending with whom to contact there.
+
+    `paged`: who the on-call pages reached so far, as (when, "L3: Ana by email, acknowledged"),
+    listed under "Who was paged" when there is anyone.
 
     Times are written in the zone `detected_at` carries, named explicitly.
     The top level of the policy (executives) also gets the financial impact
@@ -364,6 +368,8 @@ def handoff_summary(
         "",
         "Actions taken",
         *_bullets(actions_taken, "Nothing recorded yet."),
+        *(["", "Who was paged", *(f"  - {_when(at.astimezone(detected_at.tzinfo))} {what}" for at, what in paged)]
+          if paged else []),
         "",
         "Current status",
         f"  {status.strip() or 'Not recorded.'}",

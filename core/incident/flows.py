@@ -31,6 +31,7 @@ from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, Mileston
 from core.incident.reviews import schedule_reviews
 from core.incident.timeline import add_event
 from core.limits import FREE_TEXT, TITLE, check_text
+from core.oncall.paged import paged_notifications
 from core.people.users import Actor
 from core.policy import store as policy_store
 from core.policy.ladder import floors
@@ -569,6 +570,8 @@ def escalate(
         evidence=[incident.summary] if incident.summary else [], business_impact=impact,
         revenue_per_hour=answers.get("revenue_impact_per_hour"), elapsed=at - incident.detected_at,
         recommendations=[reason.strip()],
+        paged=[(item.due_at, f"{item.level}: {item.name} by {item.channel}, {item.outcome}")
+               for item in paged_notifications(session, incident_id, until=now)],
     )
     session.add(Escalation(incident_id=incident_id, from_level=incident.current_level, to_level=to_level,
                            escalated_at=at, actor_id=actor.id, reason=reason.strip(), handoff=summary,

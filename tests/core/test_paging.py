@@ -357,3 +357,26 @@ def test_quiet_hours_hold_a_p3_page_and_never_a_p0(engine, severity, quiet, expe
     assert {d for r, c, d in _paged(engine)} == {expected_due}
     # The climb counts from when the page actually reaches the person.
     assert _page(engine, iid).next_at == expected_due + 5 * MIN
+
+
+def test_pages_of_and_the_handoff_say_who_was_paged_and_when(engine):
+    ids = _paged_setup(engine)
+    iid = ids["incident"]
+    scheduler.queue_due(engine, now=T0)
+    paging.advance_due(engine, T0 + 5 * MIN)
+    with session_scope(engine) as s:
+        acknowledge(s, _one(engine, "ben@example.com"), now=T0 + 6 * MIN)
+    with session_scope(engine) as s:
+        [view] = paging.pages_of(s, iid)
+    assert (view.level, view.state, view.state_name, view.step, view.round, view.rounds, view.live) == (
+        "L3", "acknowledged", "Acknowledged", 1, 0, 3, True)
+    assert [step.label for step in view.steps] == ["1. primary on call", "2. secondary on call", "3. manager"]
+    assert view.step_label == "2. secondary on call" and view.acknowledged_by == "Ben"
+    assert [(p.name, p.channel, p.due_at, p.outcome) for p in view.paged] == [
+        ("Ana", "inbox", T0, "not sent"), ("Ana", "email", T0, "not sent"),
+        ("Ben", "inbox", T0 + 5 * MIN, "acknowledged"), ("Ben", "email", T0 + 5 * MIN, "acknowledged")]
+    with session_scope(engine) as s:
+        summary = flows.escalate(s, incident_id=iid, to_level="L4", reason="Executives must decide", actor=SYSTEM,
+                                 now=T0 + 8 * MIN)
+    assert "Who was paged\n  - 2026-03-02 09:00 UTC L3: Ana by inbox, not sent\n" in summary
+    assert "  - 2026-03-02 09:05 UTC L3: Ben by email, acknowledged\n" in summary
