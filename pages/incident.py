@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.communication.views import incident_page
 from core.text import markdown_literal
-from ui import cockpit, compose_view, report_panels
+from ui import cockpit, compose_view, oncall_pages, report_panels
 from ui import incident_panels as panel
 from ui.auth import utcnow
 from ui.incident_actions import pop_notice, remember_version, seen_version
@@ -33,6 +33,7 @@ if handoff:
 cockpit.header(view)
 cockpit.war_room(view, expected, user, editable)
 cockpit.cockpit(view, user, expected, editable)
+oncall_pages.paging_section(view.id, user, editable)
 if not editable:
     st.info("You can read this incident; changes are for the account's CSM, its owner, leads and admins.")
 panel.clocks(view, user)

@@ -1,4 +1,4 @@
-"""My profile: name, email, time zone and password of the signed-in user."""
+"""My profile: name, email, time zone, how I am paged, and password of the signed-in user."""
 
 import streamlit as st
 
@@ -14,6 +14,7 @@ from ui.forms import (
     zone_choices,
 )
 from ui.page import page_setup
+from ui.reach_form import how_i_am_paged
 from ui.save import save
 
 user = page_setup("profile", "My profile", ":material/person:")
@@ -47,3 +48,6 @@ if saved:
 st.subheader("Password")
 if password_change_form(user):
     st.button("Continue")
+
+st.subheader("How I am paged")
+how_i_am_paged(user)

@@ -162,3 +162,23 @@ def test_a_reminder_longer_than_the_cadence_is_refused():
     with pytest.raises(PolicyError) as excinfo:
         parse_policy(text.replace("client_update_reminder: 10m", "client_update_reminder: {P0: 45m}"), "b.yaml")
     assert "P0 reminder comes 45m before a client update is due, but updates are due every 30m" in str(excinfo.value)
+
+
+@pytest.mark.parametrize("name, always_page", [
+    ("growth-engine", ("P0", "P1")),  # "Availability: 24/7 for P0-P1 issues"
+    ("default", ("P0", "P1")),
+    ("crisis", ("P0", "P1")),
+    ("red-status", ("P0", "P1")),
+    ("spark", ("P0", "P1")),
+    ("teamflow", ("P0", "P1")),
+])
+def test_presets_page_through_quiet_hours_for_p0_and_p1(name, always_page):
+    assert load_preset(name).alerts.always_page == always_page
+
+
+def test_always_page_defaults_to_p0_p1_and_is_checked():
+    assert Alerts().always_page == ("P0", "P1")
+    assert parse_policy(WITH_ALERTS + "  always_page: [P0]\n", "ok.yaml").alerts.always_page == ("P0",)
+    with pytest.raises(PolicyError) as excinfo:
+        parse_policy(WITH_ALERTS + "  always_page: [P9]\n", "broken.yaml")
+    assert "alerts.always_page" in str(excinfo.value)
