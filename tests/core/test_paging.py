@@ -380,3 +380,13 @@ def test_pages_of_and_the_handoff_say_who_was_paged_and_when(engine):
                                  now=T0 + 8 * MIN)
     assert "Who was paged\n  - 2026-03-02 09:00 UTC L3: Ana by inbox, not sent\n" in summary
     assert "  - 2026-03-02 09:05 UTC L3: Ben by email, acknowledged\n" in summary
+
+
+def test_a_drills_pages_say_drill(engine):
+    ids = _paged_setup(engine)
+    with session_scope(engine) as s:
+        s.execute(update(Incident).where(Incident.id == ids["incident"]).values(is_drill=True))
+    scheduler.queue_due(engine, now=T0)
+    with session_scope(engine) as s:
+        rows = s.scalars(select(Notification).where(Notification.rule == "page:L3")).all()
+    assert rows and all(row.subject.startswith("[DRILL] ") and row.payload["drill"] for row in rows)
