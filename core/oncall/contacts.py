@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -78,12 +79,35 @@ def _unique(session: Session, name: str, contact_id: int | None) -> None:
                            "e.g. their organisation.")
 
 
-def list_contacts(session: Session, *, include_disabled: bool = True) -> list[ExternalContact]:
+@dataclass(frozen=True)
+class ContactView:
+    """An outside contact as the On-call page lists and edits it."""
+
+    id: int
+    name: str
+    organisation: str
+    email: str
+    phone: str
+    endpoint_id: int | None
+    notes: str
+    is_enabled: bool
+    version: int
+
+
+def list_contacts(session: Session, *, include_disabled: bool = True) -> list[ContactView]:
     """Outside contacts, enabled first, by name."""
     stmt = select(ExternalContact).order_by(ExternalContact.is_enabled.desc(), ExternalContact.name)
     if not include_disabled:
         stmt = stmt.where(ExternalContact.is_enabled.is_(True))
-    return list(session.scalars(stmt))
+    return [ContactView(row.id, row.name, row.organisation, row.email, row.phone, row.endpoint_id, row.notes,
+                        row.is_enabled, row.version) for row in session.scalars(stmt)]
+
+
+def webhook_endpoints(session: Session) -> list[tuple[int, str]]:
+    """The team's generic webhook endpoints a contact may be reached through, as (id, name)."""
+    rows = session.execute(select(NotificationEndpoint.id, NotificationEndpoint.name)
+                           .where(NotificationEndpoint.kind == "webhook").order_by(NotificationEndpoint.name))
+    return [(row.id, row.name) for row in rows]
 
 
 def add_contact(session: Session, *, name: str, organisation: str = "", email: str = "", phone: str = "",

@@ -456,6 +456,13 @@ def add_override(session: Session, schedule_id: int, *, position: int, who: str,
     return row
 
 
+def may_cancel_override(actor: Actor, *, created_by_id: int | None, who: str) -> bool:
+    """Leads and admins cancel any override; anyone else the ones they made or that put them on call."""
+    if may_edit_schedules(actor):
+        return True
+    return actor.id is not None and (created_by_id == actor.id or who == user_who(actor.id))
+
+
 def cancel_override(session: Session, override_id: int, *, actor: Actor, now: dt.datetime) -> OnCallOverride:
     """Cancel an override (the rotation, or an older override, applies again); by a lead, an admin, its author
     or the person it put on call."""
@@ -464,8 +471,7 @@ def cancel_override(session: Session, override_id: int, *, actor: Actor, now: dt
         raise ScheduleError(f"There is no override {override_id}; reload the page.")
     if row.cancelled_at is not None:
         raise ScheduleError("That override was already cancelled; reload the page.")
-    mine = user_who(actor.id) if actor.id is not None else ""
-    if not may_edit_schedules(actor) and row.created_by_id != actor.id and row.who != mine:
+    if not may_cancel_override(actor, created_by_id=row.created_by_id, who=row.who):
         raise ScheduleForbidden(f"{actor.name} may cancel only the overrides they made or that put them on call; "
                                 "nothing was changed.")
     row.cancelled_at = now
