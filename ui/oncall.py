@@ -165,7 +165,7 @@ def cover_form(user: CurrentUser) -> None:
                 s, where[0], position=where[1], who=who, starts_at=_instant(start_day, start_time, user),
                 ends_at=_instant(end_day, end_time, user), reason=reason, actor=user.actor, now=utcnow()),
                 done=f"Cover added: {people.get(who, who)} is on call then.",
-                reset=("cover_reason", "cover_start_day", "cover_end_day"))
+                reset=("cover_reason",))
     st.caption(f"Times in {user.time_zone}.")
 
 

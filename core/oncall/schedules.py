@@ -426,7 +426,7 @@ def _covers_only_own_shift(session: Session, schedule_id: int, position: int, st
 
 def add_override(session: Session, schedule_id: int, *, position: int, who: str, starts_at: dt.datetime,
                  ends_at: dt.datetime, reason: str = "", actor: Actor, now: dt.datetime) -> OnCallOverride:
-    """`who` covers layer `position` from `starts_at` to `ends_at`; the newest override wins.
+    """`who` covers layer `position` from `starts_at` to `ends_at`; the newest override wins (a repeat returns it).
 
     Leads and admins may place any override; anyone else only one that puts themselves on call, or
     one over a stretch that is wholly their own shift (handing it to a colleague).
@@ -442,6 +442,12 @@ def add_override(session: Session, schedule_id: int, *, position: int, who: str,
             raise ScheduleForbidden(f"{actor.name} may only put themselves on call, or hand over a stretch that is "
                                     "wholly their own shift; nothing was changed. Ask the person on call for a swap, "
                                     "or ask a lead.")
+    # The same cover asked again (a second click, a retried request) is the one already there.
+    same = session.scalar(select(OnCallOverride).where(
+        OnCallOverride.schedule_id == schedule.id, OnCallOverride.position == position, OnCallOverride.who == who,
+        OnCallOverride.starts_at == start, OnCallOverride.ends_at == end, OnCallOverride.cancelled_at.is_(None)))
+    if same is not None:
+        return same
     current = rotation.on_call(layers_of(session, schedule.id), overrides_of(session, schedule.id, start, end),
                                position, start)
     row = OnCallOverride(schedule_id=schedule.id, position=position, who=who, starts_at=start, ends_at=end,
@@ -511,6 +517,12 @@ def ask_swap(session: Session, schedule_id: int, *, position: int, asked_id: int
     if not any(shift.who == mine for shift in shifts_between(session, schedule.id, position, start, end)):
         raise ScheduleError(f"You are not on call on that layer of {schedule.name!r} between those times, so there "
                             "is nothing to swap: check the layer and the dates.")
+    same = session.scalar(select(OnCallSwap).where(
+        OnCallSwap.schedule_id == schedule.id, OnCallSwap.position == position, OnCallSwap.requester_id == actor.id,
+        OnCallSwap.asked_id == asked.id, OnCallSwap.starts_at == start, OnCallSwap.ends_at == end,
+        OnCallSwap.state == ASKED))
+    if same is not None:
+        return same  # asked again (a second click): the request already waiting
     row = OnCallSwap(schedule_id=schedule.id, position=position, requester_id=actor.id, asked_id=asked.id,
                      starts_at=start, ends_at=end, message=check_text(message or "", FREE_TEXT, "The message",
                                                                       ScheduleError),

@@ -174,8 +174,9 @@ def _override(team, actor: str, who: str, start: dt.datetime, end: dt.datetime, 
                                       reason=reason, actor=team["as"][actor], now=NOW).id
 
 
-def test_a_csm_may_put_themselves_on_call(team):
-    _override(team, "cleo", u(team, "cleo"), NOW + 10 * H, NOW + 12 * H, "I cover for Ben")
+def test_a_csm_may_put_themselves_on_call_and_a_repeat_adds_nothing(team):
+    first = _override(team, "cleo", u(team, "cleo"), NOW + 10 * H, NOW + 12 * H, "I cover for Ben")
+    assert _override(team, "cleo", u(team, "cleo"), NOW + 10 * H, NOW + 12 * H, "I cover for Ben") == first
     assert who_at(team, NOW + 11 * H) == u(team, "cleo")
 
 
@@ -250,6 +251,7 @@ def test_an_accepted_swap_creates_the_override_and_changes_who_is_on_call(team):
 
 def test_a_swap_declined_or_withdrawn_changes_nothing(team):
     declined, withdrawn = _ask(team), _ask(team, asked="cleo")
+    assert _ask(team) == declined, "asking the same again is the request already waiting"
     with session_scope(team["engine"]) as s:
         schedules.decline_swap(s, declined, actor=team["as"]["ben"], now=NOW)
     with pytest.raises(ScheduleForbidden, match="Only the person who asked"), session_scope(team["engine"]) as s:
