@@ -307,3 +307,23 @@ def test_outside_contacts_are_checked_and_managed_by_leads(team):
         _override(team, "lead", f"c:{dana_id}", NOW + 3 * H, NOW + 4 * H)
     with pytest.raises(contacts.ContactError, match="Someone changed"), session_scope(engine) as s:
         contacts.disable_contact(s, dana_id, expected_version=1, actor=team["as"]["admin"], now=NOW)
+
+
+def test_removing_a_layer_and_deleting_a_schedule_are_for_leads_and_audited(team):
+    with pytest.raises(ScheduleForbidden), session_scope(team["engine"]) as s:
+        schedules.remove_layer(s, team["layer"], expected_version=1, actor=team["as"]["ana"], now=NOW)
+    _override(team, "lead", u(team, "cleo"), NOW + H, NOW + 2 * H)
+    _ask(team)
+    with session_scope(team["engine"]) as s:
+        schedules.remove_layer(s, team["layer"], expected_version=1, actor=team["as"]["lead"], now=NOW)
+    assert who_at(team, NOW) is None, "no layer: nobody by rotation"
+    assert who_at(team, NOW + H) == u(team, "cleo"), "a cover still applies to its position"
+    with session_scope(team["engine"]) as s:
+        schedules.delete_schedule(s, team["schedule"], expected_version=team["version"], actor=team["as"]["admin"],
+                                  now=NOW)
+        assert views.schedules(s) == [] and views.live_overrides(s, NOW) == []
+        trail = list(s.execute(select(AuditEntry.entity_type, AuditEntry.action)
+                               .where(AuditEntry.entity_type != "user").order_by(AuditEntry.id)))
+    assert [tuple(row) for row in trail] == [
+        ("oncall_schedule", "create"), ("oncall_layer", "create"), ("oncall_override", "create"),
+        ("oncall_swap", "ask"), ("oncall_layer", "delete"), ("oncall_schedule", "delete")]
