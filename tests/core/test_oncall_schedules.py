@@ -327,3 +327,22 @@ def test_removing_a_layer_and_deleting_a_schedule_are_for_leads_and_audited(team
     assert [tuple(row) for row in trail] == [
         ("oncall_schedule", "create"), ("oncall_layer", "create"), ("oncall_override", "create"),
         ("oncall_swap", "ask"), ("oncall_layer", "delete"), ("oncall_schedule", "delete")]
+
+
+@pytest.mark.parametrize("at, who", [
+    ("2026-03-07T13:59", "ana"), ("2026-03-07T14:00", "ben"),   # 09:00 EST
+    ("2026-03-08T12:59", "ben"), ("2026-03-08T13:00", "ana"),   # 09:00 EDT, after the clocks spring forward
+    ("2026-11-01T13:59", "ben"), ("2026-11-01T14:00", "ana"),   # 09:00 EST again, after they fall back
+])
+def test_a_stored_layer_hands_over_at_the_same_wall_clock_time_across_dst(team, at, who):
+    with session_scope(team["engine"]) as s:
+        schedules.update_layer(s, team["layer"], expected_version=1, start_local="2026-03-06T09:00",
+                               time_zone="America/New_York", actor=team["as"]["lead"], now=NOW)
+    assert who_at(team, dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC)) == u(team, who)
+
+
+def test_the_shift_on_call_at_ends_where_a_later_cover_begins(team):
+    _override(team, "lead", u(team, "cleo"), NOW + 3 * H, NOW + 4 * H)
+    with session_scope(team["engine"]) as s:
+        shift = on_call_at(s, team["schedule"], 1, NOW)
+    assert (shift.who, shift.ends_at) == (u(team, "ana"), NOW + 3 * H)
