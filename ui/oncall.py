@@ -65,9 +65,11 @@ def on_call_now(user: CurrentUser, now: dt.datetime) -> None:
     for row in rows:
         current, until = _shown(row.current, user, "end")
         upcoming, starts = _shown(row.next, user, "start")
+        if row.next is not None and (row.current is None or row.next.starts_at != row.current.ends_at):
+            upcoming = f"{upcoming}, from {starts}"  # a gap: say when the next one starts
         table.append({"Level": row.level or "team", "Schedule": row.schedule_name,
                       "Layer": f"{row.position} · {row.layer_name}", "On call now": current, "Until": until,
-                      "Next": upcoming, "From": starts})
+                      "Next": upcoming})
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
     st.caption(f"Times in {user.time_zone}. \"(override)\": someone covers that stretch instead of the rotation.")
 
@@ -87,9 +89,10 @@ def timeline(user: CurrentUser, now: dt.datetime, schedule: views.ScheduleView) 
     for layer in schedule.layers:
         for shift in read(functools.partial(_upcoming, schedule_id=schedule.id, position=layer.position, now=now)):
             label = f"{layer.position} · {layer.name}"
+            # The chart shows the two weeks only: the shift running now and the last one are clipped to them.
             bars.append({"Layer": label, "Who": shift.name,
-                         "From": shift.starts_at.astimezone(local).replace(tzinfo=None),
-                         "Until": shift.ends_at.astimezone(local).replace(tzinfo=None),
+                         "From": max(shift.starts_at, now).astimezone(local).replace(tzinfo=None),
+                         "Until": min(shift.ends_at, now + views.UPCOMING).astimezone(local).replace(tzinfo=None),
                          "Override": "yes" if shift.is_override else ""})
             rows.append({"Layer": label, "Who": shift.name, "From": _when(shift.starts_at, user),
                          "Until": _when(shift.ends_at, user), "Override": "yes" if shift.is_override else ""})
@@ -112,7 +115,8 @@ def _describe_layer(layer: views.LayerView) -> str:
     if layer.rotation == HOURS:
         kind = f"shifts of {layer.shift_hours} h"
     members = ", ".join(f"{name} ({where})" if where else name for _, name, where in layer.members)
-    return f"**{layer.position} · {markdown_literal(layer.name)}**: {kind}, first handoff {layer.start_local} " \
+    return f"**{layer.position} · {markdown_literal(layer.name)}**: {kind}, first handoff " \
+           f"{layer.start_local.replace('T', ' ')} " \
            f"{layer.time_zone}; {markdown_literal(members)}"
 
 
