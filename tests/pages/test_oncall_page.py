@@ -129,3 +129,20 @@ def test_a_lead_creates_a_schedule_and_a_refused_one_keeps_its_name(rota):
     assert not at.error and not at.exception
     with session_scope() as s:
         assert sorted(s.scalars(select(OnCallSchedule.level))) == ["L1", "L2"]
+
+
+def test_an_admin_adds_an_outside_contact_and_a_refused_one_keeps_what_was_typed(rota):
+    at = _open("admin1")
+    at.text_input(key="contact_new_name").set_value("Dana Whitfield")
+    at.text_input(key="contact_new_org").set_value("Chief Operating Officer")
+    at.text_input(key="contact_new_email").set_value("dana at example")
+    next(b for b in at.button if b.label == "Add contact").click()
+    at.run()
+    assert [visible_text(e.value) for e in at.error] == ["Email 'dana at example' is not an address like "
+                                                         "name@example.com."]
+    assert at.text_input(key="contact_new_name").value == "Dana Whitfield"
+    at.text_input(key="contact_new_email").set_value("dana.whitfield@example.com")
+    next(b for b in at.button if b.label == "Add contact").click()
+    at.run()
+    assert not at.error and not at.exception
+    assert "Dana Whitfield · Chief Operating Officer" in [e.label for e in at.expander]
