@@ -252,6 +252,21 @@ def update_schedule(session: Session, schedule_id: int, *, expected_version: int
     check_may_edit_schedules(actor)
     row = _schedule(session, schedule_id, expected_version)
     before = _schedule_values(row)
+    with session.no_autoflush:  # checks query the table: nothing half-changed may reach it first
+        _change_schedule(session, row, name=name, level=level, time_zone=time_zone, manager=manager,
+                         ack_timeout_minutes=ack_timeout_minutes, repeats=repeats,
+                         ack_expires_minutes=ack_expires_minutes, description=description, is_enabled=is_enabled)
+    changes = audit.field_changes(before, _schedule_values(row))
+    if changes:
+        row.updated_at = now
+        session.flush()
+        _record(session, actor, "oncall_schedule", row.id, "change", changes, now)
+    return row
+
+
+def _change_schedule(session: Session, row: OnCallSchedule, *, name: str | None, level: Any, time_zone: str | None,
+                     manager: str | None, ack_timeout_minutes: int | None, repeats: int | None,
+                     ack_expires_minutes: int | None, description: str | None, is_enabled: bool | None) -> None:
     if name is not None:
         row.name = _name(name, "schedule")
     if level is not _KEEP:
@@ -272,12 +287,6 @@ def update_schedule(session: Session, schedule_id: int, *, expected_version: int
     if is_enabled is not None:
         row.is_enabled = is_enabled
     _check_unique(session, row)
-    changes = audit.field_changes(before, _schedule_values(row))
-    if changes:
-        row.updated_at = now
-        session.flush()
-        _record(session, actor, "oncall_schedule", row.id, "change", changes, now)
-    return row
 
 
 def delete_schedule(session: Session, schedule_id: int, *, expected_version: int, actor: Actor,
@@ -356,20 +365,21 @@ def update_layer(session: Session, layer_id: int, *, expected_version: int, acto
     check_may_edit_schedules(actor)
     row = _layer(session, layer_id, expected_version)
     before = _layer_values(row)
-    if name is not None:
-        row.name = _name(name, "layer")
-    if rotation_kind is not None:
-        row.rotation = rotation_kind
-    if start_local is not None:
-        row.start_local = _start_local(start_local)
-    if time_zone is not None:
-        row.time_zone = _zone(time_zone)
-    if shift_hours is not None:
-        row.shift_hours = shift_hours
-    if position is not None:
-        row.position = position
-    row.members = list(members) if members is not None else [dict(m) for m in row.members]
-    _check_layer(session, row)
+    with session.no_autoflush:  # checks query the table: nothing half-changed may reach it first
+        if name is not None:
+            row.name = _name(name, "layer")
+        if rotation_kind is not None:
+            row.rotation = rotation_kind
+        if start_local is not None:
+            row.start_local = _start_local(start_local)
+        if time_zone is not None:
+            row.time_zone = _zone(time_zone)
+        if shift_hours is not None:
+            row.shift_hours = shift_hours
+        if position is not None:
+            row.position = position
+        row.members = list(members) if members is not None else [dict(m) for m in row.members]
+        _check_layer(session, row)
     changes = audit.field_changes(before, _layer_values(row))
     if changes:
         row.updated_at = now

@@ -346,3 +346,23 @@ def test_the_shift_on_call_at_ends_where_a_later_cover_begins(team):
     with session_scope(team["engine"]) as s:
         shift = on_call_at(s, team["schedule"], 1, NOW)
     assert (shift.who, shift.ends_at) == (u(team, "ana"), NOW + 3 * H)
+
+
+def test_an_edit_that_clashes_with_another_schedule_or_layer_says_so(team):
+    with session_scope(team["engine"]) as s:
+        other = schedules.create_schedule(s, name="Team rota", level=None, time_zone="UTC", actor=team["as"]["lead"],
+                                          now=NOW)
+        second = schedules.add_layer(s, team["schedule"], name="Secondary", rotation_kind="weekly",
+                                     start_local="2026-03-02T09:00", time_zone="UTC", members=[u(team, "cleo")],
+                                     actor=team["as"]["lead"], now=NOW)
+        other_id, second_id = other.id, second.id
+    with pytest.raises(ScheduleError, match="There is already a schedule named 'L1 technical lead on call'"), \
+            session_scope(team["engine"]) as s:
+        schedules.update_schedule(s, other_id, expected_version=1, name="L1 technical lead on call",
+                                  actor=team["as"]["lead"], now=NOW)
+    with pytest.raises(ScheduleError, match="Position 1 is already the layer 'Primary'"), \
+            session_scope(team["engine"]) as s:
+        schedules.update_layer(s, second_id, expected_version=1, position=1, actor=team["as"]["lead"], now=NOW)
+    with pytest.raises(ScheduleError, match="needs their zone"), session_scope(team["engine"]) as s:
+        schedules.update_layer(s, second_id, expected_version=1, rotation_kind="follow_the_sun",
+                               actor=team["as"]["lead"], now=NOW)
