@@ -146,3 +146,23 @@ def test_an_admin_adds_an_outside_contact_and_a_refused_one_keeps_what_was_typed
     at.run()
     assert not at.error and not at.exception
     assert "Dana Whitfield · Chief Operating Officer" in [e.label for e in at.expander]
+
+
+def test_a_csm_asks_for_a_swap_of_their_own_shift_with_the_form(rota):
+    now = dt.datetime.now(dt.UTC)
+    with session_scope() as s:
+        shifts = schedules.shifts_between(s, rota["schedule"], 1, now + dt.timedelta(days=1),
+                                          now + dt.timedelta(days=4))
+    mine = next(shift for shift in shifts if shift.who == user_who(rota["people"]["csm"]))
+    day = max(mine.starts_at, now + dt.timedelta(days=1)).date()
+    at = _open("csm1")
+    at.selectbox(key="swap_asked").set_value(f"u:{rota['people']['lead']}")
+    at.date_input(key="swap_start_day").set_value(day)
+    at.date_input(key="swap_end_day").set_value(day)
+    at.text_input(key="swap_message").set_value("School play")
+    next(b for b in at.button if b.label == "Ask").click()
+    at.run()
+    assert not at.error and not at.exception
+    with session_scope() as s:
+        asked = s.scalars(select(OnCallSwap).where(OnCallSwap.message == "School play")).one()
+    assert (asked.requester_id, asked.asked_id, asked.state) == (rota["people"]["csm"], rota["people"]["lead"], "asked")
