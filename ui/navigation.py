@@ -37,6 +37,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("compose", "pages/compose.py", "Write to the client", ":material/mail:", "Work"),
     PageSpec("report", "pages/report.py", "Incident report", ":material/description:", "Work", needs_id=True),
     PageSpec("postmortem", "pages/postmortem.py", "Post-mortem", ":material/psychology:", "Work", needs_id=True),
+    PageSpec("oncall", "pages/oncall.py", "On-call", ":material/support_agent:", "Work"),
     PageSpec("dashboard", "pages/dashboard.py", "SLA dashboard", ":material/monitoring:", "Reports"),
     PageSpec("accounts", "pages/accounts.py", "Accounts", ":material/business:", "Accounts"),
     PageSpec("account", "pages/account.py", "Account", ":material/domain:", "Accounts", needs_id=True),

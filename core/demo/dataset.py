@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.demo import communications as demo_communications
 from core.demo import health as demo_health
+from core.demo import oncall as demo_oncall
 from core.demo import reports as demo_reports
 from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
@@ -316,6 +317,7 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
     rng = random.Random(SEED)
     moment, now = now, now.replace(minute=0, second=0, microsecond=0)
     team = load_team(session, now)
+    demo_oncall.load(session, team, now=now)  # a schedule per escalation level, outside contacts, a swap
     csm_ids = [team[u] for u, _, role, _ in TEAM if role == "csm"]
     accounts = _accounts(session, rng, csm_ids, now)
     # A few accounts have many incidents (repeat trouble), most have a few.

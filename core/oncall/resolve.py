@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.oncall.rotation import Layer, Member, Override, Shift, on_call
+from core.oncall.rotation import HORIZON, Layer, Member, Override, Shift, on_call
 from db.models import ExternalContact, OnCallLayer, OnCallOverride, OnCallSchedule, User
 
 _WHO = re.compile(r"^([uc]):(\d{1,12})$")
@@ -105,6 +105,7 @@ def schedule_for_level(session: Session, level: str) -> OnCallSchedule | None:
 
 
 def on_call_at(session: Session, schedule_id: int, position: int, at: dt.datetime) -> Shift | None:
-    """Who answers layer `position` of the schedule at `at` (overrides included); None: nobody."""
-    overrides = overrides_of(session, schedule_id, at, at + dt.timedelta(seconds=1))
+    """Who answers layer `position` of the schedule at `at` (overrides included), and until when; None: nobody."""
+    # Overrides around `at` too, not only those covering it: one starting later cuts the shift short.
+    overrides = overrides_of(session, schedule_id, at - HORIZON, at + HORIZON)
     return on_call(layers_of(session, schedule_id), overrides, position, at)

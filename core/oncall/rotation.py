@@ -73,8 +73,25 @@ class Shift:
 
 
 def _aware(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    # A wall-clock time in a zone; a time skipped by a spring-forward change is read with the offset before it.
-    return local.replace(tzinfo=zone).astimezone(dt.UTC)
+    """The instant a wall-clock time is reached in `zone`: the first instant the clock shows `local` or later.
+
+    A time repeated by a fall-back change is its first occurrence; a time skipped by a spring-forward
+    change is the moment the clocks jump (02:30 on a night that goes from 02:00 to 03:00 is 03:00).
+    """
+    instant = local.replace(tzinfo=zone, fold=0).astimezone(dt.UTC)
+    if _wall(instant, zone) == local:
+        return instant
+    # Skipped: fold=1 reads it with the offset after the change, an instant before the jump; the jump
+    # lies between that and `instant`. Halve the interval, in whole seconds (changes fall on one).
+    low = int(local.replace(tzinfo=zone, fold=1).timestamp())
+    high = int(instant.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _wall(dt.datetime.fromtimestamp(middle, dt.UTC), zone) >= local:
+            high = middle
+        else:
+            low = middle
+    return dt.datetime.fromtimestamp(high, dt.UTC)
 
 
 def _wall(at: dt.datetime, zone: ZoneInfo) -> dt.datetime:
@@ -87,9 +104,18 @@ def _periodic(layer: Layer, at: dt.datetime, period: dt.timedelta, wall_clock: b
     if elapsed < dt.timedelta(0):
         return None
     n = elapsed // period
-    begin_local = layer.start_local + n * period
     if wall_clock:
-        begin, end = _aware(begin_local, zone), _aware(begin_local + period, zone)
+        # The wall clock gives a first guess; around a DST change (a repeated hour, a skipped
+        # handoff time) the instants decide, so a shift never ends before it starts or comes back.
+        begin, end = _aware(layer.start_local + n * period, zone), _aware(layer.start_local + (n + 1) * period, zone)
+        while n > 0 and at < begin:
+            n -= 1
+            begin, end = _aware(layer.start_local + n * period, zone), begin
+        while at >= end:
+            n += 1
+            begin, end = end, _aware(layer.start_local + (n + 1) * period, zone)
+        if at < begin:
+            return None
     else:
         begin = _aware(layer.start_local, zone) + n * period
         end = begin + period

@@ -56,6 +56,8 @@ PAGE_ACCESS: dict[str, frozenset[Role]] = {
     "dashboard": EVERYONE,
     # Alerts: each person's own inbox; the deliveries, dead letters and endpoints are the admin's.
     "inbox": EVERYONE,
+    # Everyone sees who is on call and covers or swaps their own shifts; leads and admins shape schedules.
+    "oncall": EVERYONE,
     "notifications_admin": ADMINS,
 }
 

@@ -28,6 +28,8 @@ CASES = [
     # Alerts: everyone reads their own inbox; the outbox's deliveries and endpoints are the admins'.
     ("inbox", {"csm": True, "lead": True, "admin": True}),
     ("notifications_admin", {"csm": False, "lead": False, "admin": True}),
+    # On-call: everyone sees who is on call and covers their own shifts (core decides who edits schedules).
+    ("oncall", {"csm": True, "lead": True, "admin": True}),
 ]
 
 

@@ -123,3 +123,23 @@ def test_one_open_incident_alerts_its_owner_a_minute_after_loading(loaded):
         # SPARK P0: acknowledge and notify the client within 15m, each warned 5m ahead, both a minute from now.
         assert sorted(owner_warnings(engine, incident_id)) == [("warn:acknowledge", "sent", owner.id),
                                                                ("warn:client_notification", "sent", owner.id)]
+
+
+def test_every_escalation_level_has_a_schedule_with_someone_on_call(loaded):
+    from core.oncall import views
+    from core.oncall.resolve import on_call_at, schedule_for_level
+
+    sqlite, pg, _ = loaded
+    for engine in (sqlite, pg):
+        with session_scope(engine) as s:
+            for level in ("L1", "L2", "L3", "L4"):
+                schedule = schedule_for_level(s, level)
+                assert schedule is not None, level
+                assert (schedule.ack_timeout_minutes, schedule.repeats, bool(schedule.manager)) == (5, 2, True)
+                for position in (1, 2):
+                    assert on_call_at(s, schedule.id, position, NOW) is not None, (level, position)
+            rotations = {layer.rotation for row in views.schedules(s) for layer in row.layers}
+            assert rotations == {"weekly", "daily", "follow_the_sun"}
+            assert schedule_for_level(s, "L4").manager.startswith("c:"), "the executive is L4's manager"
+            assert len(views.live_overrides(s, NOW)) == 1
+            assert sum(len(views.pending_swaps(s, uid)) for uid in range(1, 9)) == 2  # asked of one, by another

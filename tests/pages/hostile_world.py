@@ -20,6 +20,8 @@ from core.communication import flows as communications
 from core.incident import assignments
 from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
+from core.oncall import contacts as oncall_contacts
+from core.oncall import schedules as oncall
 from core.people import users
 from core.people.access import Role
 from core.people.users import Actor
@@ -44,6 +46,7 @@ FIELDS = (
     "resolvedtitle", "resolvedsummary", "subject", "body", "recipient", "callee",
     "sectiontimeline", "sectionimpact", "sectionrootcause", "sectionresolution", "sectionclientmitigation",
     "sectionprevention", "sectionsummary", "sectionwentwell", "sectionimprove", "pmaction",
+    "oncalldesc", "coverreason", "extcontact",
 )
 
 
@@ -159,4 +162,24 @@ def build(engine) -> World:
                                      prepared=communications.PreparedMessage(
                                          "status_update", None, channel, "client",
                                          hostile("subject") if channel == "email" else "", hostile("body"), "", ()))
+    _on_call(engine, ids, now)
     return World(ids, account_id, opened, resolved)
+
+
+def _on_call(engine, ids: dict[str, int], now: dt.datetime) -> None:
+    """An L1 schedule of csm1 and lead1 (admin1 its manager), an outside contact on layer 2, a cover with a reason."""
+    admin = Actor(ids["admin"], "admin1", Role.ADMIN)
+    with session_scope(engine) as s:
+        contact = oncall_contacts.add_contact(s, name=hostile_short("extcontact"), email="ext@example.com",
+                                              actor=admin, now=now)
+        schedule = oncall.create_schedule(s, name="L1 on call", level="L1", time_zone="UTC",
+                                          manager=f"u:{ids['admin']}", description=hostile("oncalldesc"),
+                                          actor=admin, now=now)
+        start = (now - dt.timedelta(days=3)).strftime("%Y-%m-%dT00:00")
+        oncall.add_layer(s, schedule.id, name="Primary", rotation_kind="daily", start_local=start, time_zone="UTC",
+                         members=[f"u:{ids['csm']}", f"u:{ids['lead']}"], actor=admin, now=now)
+        oncall.add_layer(s, schedule.id, name="Secondary", rotation_kind="weekly", start_local=start,
+                         time_zone="UTC", members=[f"c:{contact.id}"], actor=admin, now=now)
+        oncall.add_override(s, schedule.id, position=1, who=f"u:{ids['admin']}", starts_at=now + dt.timedelta(days=1),
+                            ends_at=now + dt.timedelta(days=1, hours=4), reason=hostile("coverreason"), actor=admin,
+                            now=now)

@@ -61,6 +61,8 @@ PAGES = [
     ("templates_admin", "admin1", {}, {"nameadmin"}),
     ("inbox", "csm1", {}, {"namecsm"}),
     ("notifications_admin", "admin1", {}, {"nameadmin"}),
+    ("oncall", "admin1", {}, {"nameadmin", "namecsm", "namelead", "oncalldesc", "coverreason", "extcontact"}),
+    ("oncall", "csm1", {}, {"namecsm", "coverreason", "extcontact"}),
 ]
 
 
