@@ -143,3 +143,41 @@ def test_every_escalation_level_has_a_schedule_with_someone_on_call(loaded):
             assert schedule_for_level(s, "L4").manager.startswith("c:"), "the executive is L4's manager"
             assert len(views.live_overrides(s, NOW)) == 1
             assert sum(len(views.pending_swaps(s, uid)) for uid in range(1, 9)) == 2  # asked of one, by another
+
+
+def test_the_incident_about_to_breach_pages_its_level_on_call_then_the_next_one(loaded):
+    """Issue 18's demo: with nobody acknowledging, the first pass pages the primary on call for the
+    incident's level (SPARK P0 requires L3 from detection), the pass after the schedule's 5 minutes the secondary."""
+    from core.alerts.scheduler import tick
+    from core.oncall.resolve import on_call_at, parse_who, schedule_for_level
+    from db.models import Notification, Page
+
+    for engine in loaded[:2]:
+        with session_scope(engine) as s:
+            incident = s.scalars(select(Incident)
+                                 .where(Incident.title == "Checkout payments time out for every customer")).one()
+            assert incident.required_level == "L3" and not incident.is_drill
+            schedule = schedule_for_level(s, "L3")
+            primary = on_call_at(s, schedule.id, 1, NOW)
+            secondary = on_call_at(s, schedule.id, 2, NOW + dt.timedelta(minutes=6))
+            expected = [parse_who(primary.who)[1], parse_who(secondary.who)[1]]
+            incident_id, level_before = incident.id, incident.current_level
+
+        def paged_users(engine=engine, incident_id=incident_id):
+            with session_scope(engine) as s:
+                rows = s.scalars(select(Notification).where(Notification.incident_id == incident_id,
+                                                            Notification.page_id.is_not(None),
+                                                            Notification.channel == "inbox")
+                                 .order_by(Notification.id))
+                return [n.user_id for n in rows]
+
+        tick(engine, now=NOW, worker="test", base_url="http://desk.test")
+        assert paged_users() == expected[:1]
+        tick(engine, now=NOW + dt.timedelta(minutes=4), worker="test", base_url="http://desk.test")
+        assert paged_users() == expected[:1], "the secondary waits the schedule's 5 minutes"
+        tick(engine, now=NOW + dt.timedelta(minutes=6), worker="test", base_url="http://desk.test")
+        assert paged_users() == expected
+        with session_scope(engine) as s:
+            page = s.scalars(select(Page).where(Page.incident_id == incident_id)).one()
+            assert (page.level, page.state, page.step) == ("L3", "open", 1)
+            assert s.get(Incident, incident_id).current_level == level_before, "paging never escalates"
