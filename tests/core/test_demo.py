@@ -123,3 +123,18 @@ def test_one_open_incident_alerts_its_owner_a_minute_after_loading(loaded):
         # SPARK P0: acknowledge and notify the client within 15m, each warned 5m ahead, both a minute from now.
         assert sorted(owner_warnings(engine, incident_id)) == [("warn:acknowledge", "sent", owner.id),
                                                                ("warn:client_notification", "sent", owner.id)]
+
+
+def test_last_months_drill_is_resolved_marked_and_out_of_the_figures(loaded):
+    """The playbooks' monthly escalation drill: one resolved drill, followed by the lead who ran it, in no figure."""
+    from core.incident.followers import followers_of
+    from db.models import IncidentFact, SlaClockFact
+
+    for engine in loaded[:2]:
+        with session_scope(engine) as s:
+            (drill,) = s.scalars(select(Incident).where(Incident.is_drill.is_(True))).all()
+            assert drill.title.startswith("Monthly escalation drill") and drill.resolved_at is not None
+            assert drill.current_level is not None, "the drill practised an escalation"
+            assert [f.name for f in followers_of(s, drill.id)] == ["Lena Ortiz"]
+            for table in (IncidentFact, SlaClockFact):
+                assert s.scalar(select(func.count()).select_from(table).where(table.incident_id == drill.id)) == 0
