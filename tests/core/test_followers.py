@@ -171,3 +171,33 @@ def test_a_follower_of_a_drill_is_told_it_is_a_drill(engine):
         assert len(rows) == 3
         for row in rows:
             assert row.subject.startswith("[DRILL] ") and row.body.startswith("DRILL:") and row.payload["drill"]
+
+
+def test_eight_clicks_at_once_make_one_follower_row_and_one_audit_entry(engine):
+    import threading
+
+    ids = _setup(engine)
+    fred = _actor(ids, "fred", Role.CSM)
+    barrier = threading.Barrier(8)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def click() -> None:
+        try:
+            barrier.wait()
+            with session_scope(engine) as s:
+                results.append(follows.follow(s, ids["incident"], ids["fred"], fred, T0))
+        except BaseException as error:  # reported below: a thread's failure must fail the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=click) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(results) == [False] * 7 + [True]
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(IncidentFollower)) == 1
+        assert s.scalar(select(func.count()).select_from(AuditEntry)
+                        .where(AuditEntry.entity_type == follows.AUDIT_ENTITY)) == 1
