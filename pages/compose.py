@@ -50,6 +50,7 @@ if notice:
     st.success(markdown_literal(notice))
 due = source.next_update_due_at
 incident_link(incident_id, f"Open incident #{incident_id}", icon=":material/crisis_alert:")
+view.drill_warning(source.is_drill)
 st.markdown(f"{source.severity} · " + (
     f"next client update due **{local_time(due, user.time_zone)}** ({time_left(due, now)})" if due
     else "no client update due"))

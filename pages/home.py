@@ -15,6 +15,7 @@ from ui.account_forms import editor_of
 from ui.account_risk import home_panel as at_risk_home_panel
 from ui.auth import utcnow
 from ui.compose_view import updates_due_panel
+from ui.followers import drill_title
 from ui.format import local_time, time_left
 from ui.links import opening_table, page_link
 from ui.page import page_setup
@@ -47,7 +48,7 @@ else:
         "ID": row.id,
         "Severity": row.severity + (" · RED" if row.red_status else ""),
         "Account": f"{row.account} ({row.tier})",
-        "Title": row.title,
+        "Title": drill_title(row.title, row.is_drill),
         "Status": row.status,
         "Owner": row.owner,
         "Detected": local_time(row.detected_at, user.time_zone),
@@ -57,6 +58,13 @@ else:
             f"{time_left(row.next_deadline_at, now)}" if row.next_deadline_at else "—"
         ),
     } for row in listed]), [row.id for row in listed], key="home_incidents")
+
+if home.following:
+    st.subheader("Incidents I follow")
+    opening_table(pd.DataFrame([{
+        "ID": row.id, "Severity": row.severity, "Account": row.account,
+        "Title": drill_title(row.title, row.is_drill), "Status": row.status, "Owner": row.owner,
+    } for row in home.following]), [row.id for row in home.following], key="home_following")
 
 my_overdue_actions(user, team=team)
 

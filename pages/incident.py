@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.communication.views import incident_page
 from core.text import markdown_literal
-from ui import cockpit, compose_view, oncall_pages, report_panels
+from ui import cockpit, compose_view, followers, oncall_pages, report_panels
 from ui import incident_panels as panel
 from ui.auth import utcnow
 from ui.incident_actions import pop_notice, remember_version, seen_version
@@ -31,6 +31,8 @@ if handoff:
         st.code(handoff[1], language=None)
 
 cockpit.header(view)
+followers.drill_banner(view.is_drill)
+followers.follow_controls(incident_id, user)
 cockpit.war_room(view, expected, user, editable)
 cockpit.cockpit(view, user, expected, editable)
 oncall_pages.paging_section(view.id, user, editable)

@@ -74,7 +74,8 @@ def incidents(view: AccountView, user: CurrentUser) -> None:
         return
     opening_table(pd.DataFrame([{
         "ID": i.id, "Severity": i.severity + (" · RED" if i.red_status else ""),
-        "Title": i.title, "Status": i.status, "Detected": local_time(i.detected_at, user.time_zone),
+        "Title": ("DRILL · " if i.is_drill else "") + i.title, "Status": i.status,
+        "Detected": local_time(i.detected_at, user.time_zone),
     } for i in view.incidents]), [i.id for i in view.incidents], key=f"account_incidents_{view.id}")
     if view.incident_total > len(view.incidents):
         st.caption(f"The latest {len(view.incidents)} of {view.incident_total} incidents.")
@@ -90,7 +91,8 @@ def attainment(view: AccountView) -> None:
         "Met %": round(100 * a.met / (a.met + a.breached)) if a.met + a.breached else None,
     } for a in view.attainment]), hide_index=True, width="stretch",
         column_config={"Met %": st.column_config.NumberColumn("Met %", format="%d%%")})
-    st.caption(f"Over the latest {len(view.incidents)} incident(s), each on the policy it was opened under.")
+    real = sum(1 for i in view.incidents if not i.is_drill)
+    st.caption(f"Over the latest {real} incident(s), each on the policy it was opened under; drills are left out.")
 
 
 def communications(view: AccountView, user: CurrentUser) -> None:

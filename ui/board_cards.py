@@ -13,6 +13,7 @@ from core.incident.queues import BoardPage
 from core.incident.service import IncidentRow
 from core.sla.clocks import clock_label
 from core.text import markdown_literal
+from ui.followers import DRILL_BADGE
 from ui.format import time_left
 from ui.links import incident_link
 
@@ -23,6 +24,8 @@ def card(row: IncidentRow, board: BoardPage) -> None:
     overdue = row.next_deadline_at is not None and row.next_deadline_at < now
     with st.container(border=True):
         incident_link(row.id, f"**#{row.id} · {row.severity}**")
+        if row.is_drill:
+            st.markdown(DRILL_BADGE)
         st.markdown((":red-background[RED] " if row.red_status else "") + markdown_literal(row.account))
         st.markdown(markdown_literal(row.title))
         clock = "no clock running"

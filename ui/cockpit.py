@@ -20,6 +20,7 @@ from core.text import markdown_literal
 from core.vocabulary import STATUS_LABELS, ClockState, IncidentStatus
 from ui.auth import CurrentUser, utcnow
 from ui.confirm import confirm
+from ui.followers import DRILL_BADGE
 from ui.format import countdown, local_time, time_left
 from ui.incident_actions import run_change
 from ui.links import page_link
@@ -48,6 +49,7 @@ def header(view: IncidentView) -> None:
         if esc.overdue:
             level = f":red[{level} (overdue)]"
     st.markdown(" · ".join([
+        *([DRILL_BADGE] if view.is_drill else []),
         severity_badge(view.severity, view.severity_label, view.red_status),
         f"**{STATUS_LABELS[IncidentStatus(view.status)]}**",
         f"{markdown_literal(view.account_name)} ({markdown_literal(view.account_tier)})",

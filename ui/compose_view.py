@@ -147,6 +147,13 @@ def set_notice(incident_id: int, text: str) -> None:
     st.session_state[_NOTICE.format(incident_id)] = text
 
 
+def drill_warning(is_drill: bool) -> None:
+    """On a drill incident, a warning before anything is written: a real client must not receive an exercise."""
+    if is_drill:
+        st.warning("**DRILL** · This incident is an exercise. Send nothing to a real client about it: practise "
+                   "on an internal address, or copy the text without sending it.", icon=":material/sports_score:")
+
+
 def pop_notice(incident_id: int) -> str | None:
     """The last send or log confirmation for this incident, once."""
     return st.session_state.pop(_NOTICE.format(incident_id), None)

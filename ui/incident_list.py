@@ -13,6 +13,7 @@ import streamlit as st
 from core.incident.views import IncidentsPage
 from core.sla.clocks import clock_label
 from core.vocabulary import STATUS_LABELS, IncidentStatus
+from ui.followers import drill_title
 from ui.format import local_time, time_left
 from ui.links import opening_table
 
@@ -28,7 +29,8 @@ def incident_table(page: IncidentsPage, time_zone: str, now: dt.datetime) -> Non
     due = page.update_due
     table = pd.DataFrame([{
         "ID": r.id, "Severity": r.severity + (" RED" if r.red_status else ""),
-        "Customer": f"{r.account} ({r.tier})", "Title": r.title, "Status": STATUS_LABELS[IncidentStatus(r.status)],
+        "Customer": f"{r.account} ({r.tier})", "Title": drill_title(r.title, r.is_drill),
+        "Status": STATUS_LABELS[IncidentStatus(r.status)],
         "Owner": r.owner or "unassigned", "Detected": local_time(r.detected_at, time_zone),
         "Most urgent clock": _clock(r.next_deadline_clock, r.next_deadline_at, now),
         "Overdue": bool(r.next_deadline_at and r.next_deadline_at < now),

@@ -115,8 +115,19 @@ def form_token() -> str:
     return st.session_state.setdefault(_TOKEN, uuid.uuid4().hex)
 
 
+DRILL_LABEL = "This is a drill (an exercise: notifications say DRILL, the dashboard leaves it out)"
+
+
+def drill_input() -> bool:
+    """The drill checkbox: ticked, the incident opens as an exercise (monthly escalation drills)."""
+    return st.checkbox(DRILL_LABEL, key="triage_drill",
+                       help="For practising the escalation path. Everyone paged or following it is told it is a "
+                            "drill, and no SLA figure or objective counts it.")
+
+
 def open_incident(*, account_id: int | None, title: str, summary: str, answers: Answers, policy_name: str,
-                  detected_at: dt.datetime | None, user: CurrentUser, war_room_url: str = "") -> None:
+                  detected_at: dt.datetime | None, user: CurrentUser, war_room_url: str = "",
+                  is_drill: bool = False) -> None:
     """Open the incident once per form; on success empty the form and go to the incident in this tab, else say
     what to fix and keep everything typed."""
     if account_id is None:
@@ -127,14 +138,15 @@ def open_incident(*, account_id: int | None, title: str, summary: str, answers: 
             opened = incidents.open_incident(
                 session, account_id=account_id, title=title, summary=summary, answers=answers,
                 policy_name=policy_name, actor=user.actor, now=utcnow(), detected_at=detected_at,
-                owner_id=user.id, war_room_url=war_room_url, idempotency_key=form_token(),
+                owner_id=user.id, war_room_url=war_room_url, idempotency_key=form_token(), is_drill=is_drill,
             )
     except (incidents.IncidentError, PolicyError) as error:
         st.error(markdown_literal(error))
         return
     for key in [k for k in st.session_state if str(k).startswith(("answer_", "triage_"))]:
         del st.session_state[key]
-    queue_toast(f"Incident #{opened.id} opened as {opened.result.severity}." if opened.created else
+    opened_as = f"{'Drill incident' if is_drill else 'Incident'} #{opened.id} opened as {opened.result.severity}."
+    queue_toast(opened_as if opened.created else
                 f"Incident #{opened.id} was already opened from this form: here it is.")
     go_to("incident", id=opened.id)
 

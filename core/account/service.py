@@ -402,6 +402,8 @@ class AccountIncident:
     red_status: bool
     status: str
     detected_at: dt.datetime
+    # An exercise: listed, marked, and left out of the account's SLA attainment.
+    is_drill: bool = False
 
 
 @dataclass(frozen=True)
@@ -487,8 +489,9 @@ def account_view(session: Session, account_id: int, *, now: dt.datetime) -> Acco
         owner=names.get(account.owner_id, "unassigned") if account.owner_id else "unassigned",
         time_zone=account.time_zone, archived_at=account.archived_at, contract_terms=dict(account.contract_terms or {}),
         contacts=[_contact_data(c) for c in account.contacts], form=form_data(account),
-        incidents=[AccountIncident(i.id, i.title, i.severity, i.red_status, i.status, i.detected_at) for i in recent],
-        incident_total=total, attainment=sla_attainment(session, recent, now),
+        incidents=[AccountIncident(i.id, i.title, i.severity, i.red_status, i.status, i.detected_at, i.is_drill)
+                   for i in recent],
+        incident_total=total, attainment=sla_attainment(session, [i for i in recent if not i.is_drill], now),
         communications=[AccountMessage(at=c.sent_at, incident=c.incident_id, channel=c.channel, subject=c.subject,
                                        to=", ".join(c.recipients or []), by=names.get(c.sent_by_id, "?"))
                         for c in comms],

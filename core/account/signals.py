@@ -135,8 +135,9 @@ def stored(session: Session, account_ids: Iterable[int] | None, since: dt.dateti
 def derived_from_incidents(session: Session, account_ids: Iterable[int] | None, since: dt.datetime,
                            until: dt.datetime) -> list[Observation]:
     """Readings implied by incidents detected in (since, until]: tickets per UTC day, CSAT and uptime answers."""
+    # A drill's answers are made up for the exercise: they say nothing about the account's health.
     stmt = select(Incident.account_id, Incident.detected_at, Incident.answers).where(
-        Incident.detected_at > since, Incident.detected_at <= until)
+        Incident.detected_at > since, Incident.detected_at <= until, Incident.is_drill.is_(False))
     if account_ids is not None:
         stmt = stmt.where(Incident.account_id.in_(list(account_ids)))
     tickets: dict[tuple[int, dt.date], int] = {}

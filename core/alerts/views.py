@@ -151,7 +151,8 @@ def acknowledge_times(session: Session, flt: DashboardFilter) -> AcknowledgeTime
     nearest rank, each read by the database as one ordered row at an offset.
     """
     start = func.coalesce(Notification.sent_at, Notification.due_at)
-    where: list[ColumnElement[bool]] = [Notification.acknowledged_at.is_not(None)]
+    # A drill's acknowledgements were practice: the dashboard measures real ones only.
+    where: list[ColumnElement[bool]] = [Notification.acknowledged_at.is_not(None), Incident.is_drill.is_(False)]
     if flt.week_from is not None:
         where.append(start >= dt.datetime.combine(flt.week_from, dt.time(0), dt.UTC))
     if flt.week_to is not None:

@@ -101,6 +101,8 @@ class ComposeSource:
     context: MessageContext
     contacts: tuple[ContactChoice, ...]
     suggested_template: str
+    # A drill incident: the composer warns that the client must not be alarmed by an exercise.
+    is_drill: bool = False
 
     @property
     def default_recipients(self) -> list[str]:
@@ -150,7 +152,7 @@ def compose_source(session: Session, incident_id: int, *, signer_id: int | None,
         next_update_due_at=incident.next_client_update_due_at, promise=promise_next_update(plan_due, now),
         context=context,
         contacts=tuple(ContactChoice(c["name"], c["email"], c["phone"], c["is_primary"]) for c in client.contacts),
-        suggested_template=suggest_template(incident),
+        suggested_template=suggest_template(incident), is_drill=incident.is_drill,
     )
 
 

@@ -24,6 +24,7 @@ from core.demo import health as demo_health
 from core.demo import oncall as demo_oncall
 from core.demo import reports as demo_reports
 from core.incident import flows as incidents
+from core.incident.followers import follow
 from core.incident.lifecycle import Milestone
 from core.people import users
 from core.people.access import Role
@@ -307,6 +308,39 @@ def _about_to_breach(session: Session, accounts: list[Account], owner_id: int, n
         policy_name=ABOUT_TO_BREACH_POLICY, actor=DEMO, now=now, detected_at=min(detected, now))
 
 
+def _monthly_drill(session: Session, account: Account, lead_id: int, now: dt.datetime) -> None:
+    """Last month's escalation drill, run and resolved: the playbooks ask for one every month.
+
+    It shows a drill as the app keeps it: marked DRILL everywhere, out of every SLA figure, with the
+    lead who ran it following it.
+    """
+    detected = now - DRILL_AGO
+    answers = Answers.model_validate(dict(DRILL_ANSWERS, customer=account.name, customer_tier=account.tier,
+                                          annual_contract_value=float(account.annual_contract_value)))
+    opened = incidents.open_incident(
+        session, account_id=account.id, title="Monthly escalation drill: checkout outage",
+        summary="Exercise: a simulated checkout outage, paged up the escalation levels (demo data).",
+        answers=answers, policy_name="default", actor=DEMO, now=now, detected_at=detected, is_drill=True)
+    reason = "from the drill log (demo data)"
+    for milestone, after in ((M.ACKNOWLEDGED, 4), (M.MOBILIZED, 12)):
+        incidents.record_milestone(session, incident_id=opened.id, milestone=milestone, actor=DEMO, now=now,
+                                   at=detected + dt.timedelta(minutes=after), reason=reason)
+    level = _incident(session, opened.id).required_level or "L2"
+    escalated = detected + dt.timedelta(minutes=20)
+    incidents.escalate(session, incident_id=opened.id, to_level=level, actor=DEMO, now=now, at=escalated,
+                       reason="Drill: practising the call to the next level (demo data).")
+    incidents.record_level_response(session, incident_id=opened.id, level=level, actor=DEMO, now=now,
+                                    at=escalated + dt.timedelta(minutes=9), reason=reason)
+    incidents.record_milestone(session, incident_id=opened.id, milestone=M.RESOLVED, actor=DEMO, now=now,
+                               at=detected + dt.timedelta(minutes=55), reason=reason)
+    follow(session, opened.id, lead_id, DEMO, now)
+
+
+# Last month's drill: held nine days ago, a stopped checkout under the default policy.
+DRILL_AGO = dt.timedelta(days=9, hours=3)
+DRILL_ANSWERS: dict[str, Any] = {"business_impact": "stopped", "payment_failure": True, "system_affected": "core",
+                                 "workaround": "none"}
+
 # The incident about to breach: a stopped business under SPARK (P0, the shortest clocks of the demo).
 ABOUT_TO_BREACH_POLICY = "spark"
 ABOUT_TO_BREACH_ANSWERS: dict[str, Any] = {"business_impact": "stopped"}
@@ -345,6 +379,8 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
     _escalate_and_reopen(session, rng, accounts, now)
     # At the real moment of loading, not the hour the rest is built around: its alert is a minute away.
     _about_to_breach(session, accounts, team["priya"], moment)
+    total += 1
+    _monthly_drill(session, accounts[1], team["lena"], now)
     total += 1
     demo_communications.load(session, now=now)  # logged client messages, some updates overdue
     demo_health.load(session, now=now)  # health signals that trigger every early-warning rule

@@ -51,14 +51,17 @@ REPORT_PATHS: tuple[tuple[ReportStatus, ...], ...] = (
 
 
 def _chosen(session: Session, now: dt.datetime) -> list[Incident]:
-    resolved = (select(Incident).where(Incident.resolved_at.is_not(None), Incident.reopened_at.is_(None))
+    # Drills are reviewed in their own way: the demo's reports are about real incidents.
+    resolved = (select(Incident).where(Incident.resolved_at.is_not(None), Incident.reopened_at.is_(None),
+                                       Incident.is_drill.is_(False))
                 .order_by(Incident.resolved_at.desc(), Incident.id.desc()))
     chosen: dict[int, Incident] = {}
     for name in sorted(set(session.scalars(select(Incident.policy_name).distinct()))):
         for incident in session.scalars(resolved.where(Incident.policy_name == name).limit(PER_POLICY)):
             chosen[incident.id] = incident
     busiest = session.execute(
-        select(Incident.account_id, func.count()).where(Incident.resolved_at >= now - REPEAT_WINDOW)
+        select(Incident.account_id, func.count()).where(Incident.resolved_at >= now - REPEAT_WINDOW,
+                                                        Incident.is_drill.is_(False))
         .group_by(Incident.account_id).order_by(func.count().desc(), Incident.account_id).limit(1)).first()
     if busiest:
         for incident in session.scalars(resolved.where(Incident.account_id == busiest[0]).limit(2)):

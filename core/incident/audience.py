@@ -92,6 +92,7 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "response_log": internal("escalations, level responses and message times kept for the clocks"),
         "idempotency_key": internal("a technical token of the form that opened the incident"),
         "war_room_url": internal("the responders' own call or chat room"),
+        "is_drill": internal("whether the team is running an exercise; the composer warns before writing about one"),
         "steps_done": internal("the team's checklist"),
         "owner_id": internal("a staff account key"),
         "created_by_id": internal("a staff account key"),

@@ -27,6 +27,7 @@ from core import audit
 from core.account.access import may_change_incident
 from core.incident.alerting import AlertPlan, plan_alerts
 from core.incident.escalation import EscalationStatus, escalation_status, handoff_summary
+from core.incident.followers import notify_followers
 from core.incident.lifecycle import MILESTONE_FIELDS, MILESTONE_LABELS, Milestone, check_move
 from core.incident.reviews import schedule_reviews
 from core.incident.timeline import add_event
@@ -48,7 +49,7 @@ from core.sla.response_log import (
     responses_of,
 )
 from core.triage.rules import Answers, TriageResult, retarget, triage
-from core.vocabulary import IncidentStatus
+from core.vocabulary import STATUS_LABELS, IncidentStatus
 from db.models import Account, AuditEntry, Escalation, Incident, SlaPause, TimelineEvent
 from db.rows import get_for_update
 
@@ -167,8 +168,12 @@ def open_incident(
     session: Session, *, account_id: int, title: str, summary: str, answers: Answers,
     policy_name: str, actor: Actor, now: dt.datetime, detected_at: dt.datetime | None = None,
     owner_id: int | None = None, war_room_url: str = "", idempotency_key: str | None = None,
+    is_drill: bool = False,
 ) -> OpenedIncident:
     """Triage the answers under the saved policy and store the incident with a policy snapshot.
+
+    `is_drill` opens an exercise (a monthly escalation drill): every notification about it says
+    DRILL (`core.outbox.queue`) and the SLA summary leaves it out (`core.sla.projection`).
 
     With an `idempotency_key` (the triage form's token, an API request's key), a repeat of the
     same request returns the incident it already opened (`created=False`), even when two
@@ -206,7 +211,7 @@ def open_incident(
         escalation_category=result.escalation_category, required_level=result.escalation_level,
         current_level=None, status=IncidentStatus.NEW.value, detected_at=detected_at,
         owner_id=owner_id or account.owner_id, created_by_id=actor.id, created_at=now, updated_at=now,
-        war_room_url=war_room, idempotency_key=key,
+        war_room_url=war_room, idempotency_key=key, is_drill=is_drill,
     )
     try:
         # A savepoint: when a twin request inserted the same key first, only this insert is undone.
@@ -219,13 +224,16 @@ def open_incident(
             raise
         return repeat
     reasons = "; ".join(r.text for r in result.reasons) or "no rule fired: policy default"
+    drill = "DRILL (an exercise, left out of the SLA figures): " if is_drill else ""
     add_event(session, incident.id, kind="opened", actor=actor, occurred_at=detected_at, now=now,
-              summary=f"Opened as {result.severity}{' (red status)' if result.red_status else ''} "
+              summary=f"{drill}Opened as {result.severity}{' (red status)' if result.red_status else ''} "
                       f"under {policy.name} v{version}: {reasons}",
-              details={"triage": result.to_json()})
+              details={"triage": result.to_json(), "drill": is_drill})
+    changes: dict[str, list[object]] = {"severity": [None, result.severity], "status": [None, "new"]}
+    if is_drill:
+        changes["is_drill"] = [None, True]
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="incident",
-                 entity_id=incident.id, action="open",
-                 changes={"severity": [None, result.severity], "status": [None, "new"]}, at=now)
+                 entity_id=incident.id, action="open_drill" if is_drill else "open", changes=changes, at=now)
     refresh_next_deadline(session, incident, now)
     return OpenedIncident(incident.id, result)
 
@@ -355,6 +363,9 @@ def record_milestone(
     refresh_next_deadline(session, incident, now)
     if milestone is Milestone.RESOLVED:
         _resolved(session, incident, actor, now)
+    if before_status != incident.status:
+        # Last: the notices name the version this change made (see notify_followers).
+        notify_followers(session, incident, "status", status_change(before_status, incident.status), actor, now)
     return incident
 
 
@@ -421,7 +432,13 @@ def move_status(
     touch(session, incident, now)
     if "resolved_at" in changes and incident.resolved_at is not None:
         _resolved(session, incident, actor, now)
+    notify_followers(session, incident, "status", status_change(before, to.value), actor, now)
     return incident
+
+
+def status_change(before: str, after: str) -> str:
+    """How a status move reads in a follower's notice: 'status Acknowledged → Team mobilised'."""
+    return f"status {STATUS_LABELS[IncidentStatus(before)]} → {STATUS_LABELS[IncidentStatus(after)]}"
 
 
 def change_severity(
@@ -467,6 +484,7 @@ def change_severity(
            {"severity": [before["severity"], severity], "required_level": [before["required_level"],
                                                                             incident.required_level]}, now)
     touch(session, incident, now)
+    notify_followers(session, incident, "severity", f"severity {before['severity']} → {severity}", actor, now)
     return incident
 
 
@@ -587,6 +605,7 @@ def escalate(
               summary=f"Escalated {before or 'none'} → {to_level} ({level.name}): {reason.strip()}")
     record_change(session, incident, actor, "escalate", {"current_level": [before, to_level]}, now)
     touch(session, incident, now)
+    notify_followers(session, incident, "level", f"level {before or 'none'} → {to_level} ({level.name})", actor, now)
     return summary
 
 

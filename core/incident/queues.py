@@ -86,6 +86,8 @@ class HomePage:
     team_open: int
     listed: tuple[IncidentRow, ...]
     updates_due: tuple[UpdateDue, ...]
+    # Open incidents the viewer follows (core.incident.followers), most urgent first.
+    following: tuple[IncidentRow, ...] = ()
 
 
 def client_update_due(session: Session, incident_ids: Sequence[int]) -> dict[int, dt.datetime | None]:
@@ -133,4 +135,5 @@ def home_page(*, viewer_id: int, role: Role, now: dt.datetime, engine: Engine | 
         # A lead answers for the team: the most urgent open incidents of everyone.
         listed = service.board(session, now=now, limit=HOME_TEAM_LIMIT) if team else mine
         due = updates_due(session, user_id=None if team else viewer_id, now=now, within=DUE_SOON)
-    return HomePage(team, tuple(mine), team_open, tuple(listed), tuple(due))
+        following = service.followed_open_incidents(session, user_id=viewer_id)
+    return HomePage(team, tuple(mine), team_open, tuple(listed), tuple(due), tuple(following))

@@ -17,7 +17,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased
 
 from core.vocabulary import EMERGENCY_SEVERITIES, OPEN_STATUSES, IncidentStatus
-from db.models import Account, Incident, User
+from db.models import Account, Incident, IncidentFollower, User
 
 # The FTS5 index of incident titles and summaries (SQLite only, migration 0004).
 INCIDENTS_FTS = table("incidents_fts", column("rowid"))
@@ -39,6 +39,8 @@ class IncidentRow:
     next_deadline_at: dt.datetime | None
     next_deadline_clock: str | None
     escalation_due_at: dt.datetime | None = None
+    # An exercise (core.incident.flows.open_incident(is_drill=True)): lists mark it DRILL.
+    is_drill: bool = False
 
     def escalation_overdue(self, now: dt.datetime) -> bool:
         """True when a required escalation has fallen due and not happened."""
@@ -47,7 +49,7 @@ class IncidentRow:
 
 # The columns of an IncidentRow, in its field order.
 RowQuery = Select[
-    int, str, str, str, str, bool, str, str, dt.datetime, dt.datetime | None, str | None, dt.datetime | None
+    int, str, str, str, str, bool, str, str, dt.datetime, dt.datetime | None, str | None, dt.datetime | None, bool
 ]
 
 
@@ -67,6 +69,7 @@ def _row_query() -> RowQuery:
             Incident.next_deadline_at,
             Incident.next_deadline_clock,
             Incident.escalation_due_at,
+            Incident.is_drill,
         )
         .join(Account, Account.id == Incident.account_id)
         .outerjoin(owner, owner.id == Incident.owner_id)
@@ -79,6 +82,18 @@ def my_open_incidents(session: Session, *, user_id: int, limit: int = 50) -> lis
         _row_query()
         .where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
         .where(or_(Incident.owner_id == user_id, Account.owner_id == user_id))
+        .order_by(Incident.next_deadline_at.is_(None), Incident.next_deadline_at, Incident.id)
+        .limit(limit)
+    )
+    return [IncidentRow(*row) for row in session.execute(stmt)]
+
+
+def followed_open_incidents(session: Session, *, user_id: int, limit: int = 50) -> list[IncidentRow]:
+    """Open incidents the user follows, most urgent first."""
+    stmt = (
+        _row_query()
+        .join(IncidentFollower, IncidentFollower.incident_id == Incident.id)
+        .where(IncidentFollower.user_id == user_id, Incident.status.in_([s.value for s in OPEN_STATUSES]))
         .order_by(Incident.next_deadline_at.is_(None), Incident.next_deadline_at, Incident.id)
         .limit(limit)
     )

@@ -151,6 +151,8 @@ class IncidentView:
     current_phase: PhaseProgress | None = None
     # The least severe severity the triage answers allow (a level they need sets it); None when free.
     severity_floor: str | None = None
+    # An exercise: its notifications say DRILL and the SLA figures leave it out.
+    is_drill: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,6 +318,7 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
         level_contacts=tuple((lvl.id, lvl.name, lvl.contacts) for lvl in policy.escalation_levels),
         phases=phases, current_phase=_phase_in_view(phases, is_open(incident.status), now),
         severity_floor=next((f.severity for f in floors(policy, Answers.model_validate(incident.answers))), None),
+        is_drill=incident.is_drill,
     )
 
 

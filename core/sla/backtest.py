@@ -76,7 +76,8 @@ def backtest(session: Session, candidate: Policy, *, months: int, now: dt.dateti
     if not 1 <= months <= MAX_MONTHS:
         raise ValueError(f"Choose between 1 and {MAX_MONTHS} months.")
     since = now - dt.timedelta(days=DAYS_PER_MONTH * months)
-    conditions = [Incident.detected_at >= since, Incident.detected_at <= now]
+    # Drills are exercises: never part of what a policy is measured on.
+    conditions = [Incident.detected_at >= since, Incident.detected_at <= now, Incident.is_drill.is_(False)]
     if csm_id is not None:
         conditions.append(Incident.account_id.in_(select(Account.id).where(Account.owner_id == csm_id)))
     total = session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0

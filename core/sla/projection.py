@@ -218,9 +218,14 @@ def _mark_followers(session: Session, dims: IncidentDims, window: dt.timedelta, 
 
 def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaClock], now: dt.datetime,
                   *, window: dt.timedelta = DEFAULT_REPEAT_WINDOW) -> None:
-    """Make the incident's summary rows match its clocks at `now`, applying the difference to the rollups."""
+    """Make the incident's summary rows match its clocks at `now`, applying the difference to the rollups.
+
+    A drill (`Incident.is_drill`) has no summary rows: no dashboard figure, objective or repeat count
+    ever includes an exercise.
+    """
     dims = dims_of(incident)
-    new_clocks = clock_rows(dims, clocks)
+    drill = incident.is_drill
+    new_clocks = [] if drill else clock_rows(dims, clocks)
     old_clocks = [dict(r) for r in session.execute(
         select(FACTS).where(FACTS.c.incident_id == dims.incident_id)).mappings()]
     old_incident = session.execute(
@@ -233,18 +238,22 @@ def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaCloc
     for row in new_clocks:
         _clock_contribution(row, +1, rollup, heat)
     if old_incident is None:
-        repeat = _previous_detection(session, dims, window) is not None
-        _mark_followers(session, dims, window, incident_rollup)
+        repeat = False if drill else _previous_detection(session, dims, window) is not None
+        if not drill:
+            _mark_followers(session, dims, window, incident_rollup)
     else:
         repeat = bool(old_incident["is_repeat"])
         _incident_contribution(dict(old_incident), -1, incident_rollup)
     new_incident = incident_row(dims, resolved_at=incident.resolved_at, is_repeat=repeat, now=now)
-    _incident_contribution(new_incident, +1, incident_rollup)
+    if not drill:
+        _incident_contribution(new_incident, +1, incident_rollup)
 
     session.execute(delete(FACTS).where(FACTS.c.incident_id == dims.incident_id))
     if new_clocks:
         session.execute(insert(FACTS), new_clocks)
-    if old_incident is None:
+    if drill:
+        session.execute(delete(INCIDENTS).where(INCIDENTS.c.incident_id == dims.incident_id))
+    elif old_incident is None:
         session.execute(insert(INCIDENTS), [new_incident])
     else:
         session.execute(update(INCIDENTS).where(INCIDENTS.c.incident_id == dims.incident_id).values(**{
@@ -297,17 +306,20 @@ def apply_repeat_flags(session: Session, *, window: dt.timedelta = DEFAULT_REPEA
 
 def summary_is_missing(session: Session) -> bool:
     """True when incidents exist without summary rows (after the migration on an existing database)."""
-    without = select(Incident.id).where(~Incident.id.in_(select(INCIDENTS.c.incident_id))).limit(1)
+    without = select(Incident.id).where(Incident.is_drill.is_(False),
+                                        ~Incident.id.in_(select(INCIDENTS.c.incident_id))).limit(1)
     return session.scalar(without) is not None
 
 
 def backfill(session: Session, *, now: dt.datetime, batch: int = 1000) -> int:
-    """Compute summary rows for every incident that has none, then rebuild the rollups; returns how many."""
+    """Compute summary rows for every incident that has none (drills never have any), then rebuild the rollups;
+    returns how many."""
     done = 0
     last_id = 0
     while True:
         ids = list(session.scalars(
-            select(Incident.id).where(Incident.id > last_id, ~Incident.id.in_(select(INCIDENTS.c.incident_id)))
+            select(Incident.id).where(Incident.id > last_id, Incident.is_drill.is_(False),
+                                      ~Incident.id.in_(select(INCIDENTS.c.incident_id)))
             .order_by(Incident.id).limit(batch)))
         if not ids:
             break

@@ -181,3 +181,18 @@ def test_the_incident_about_to_breach_pages_its_level_on_call_then_the_next_one(
             page = s.scalars(select(Page).where(Page.incident_id == incident_id)).one()
             assert (page.level, page.state, page.step) == ("L3", "open", 1)
             assert s.get(Incident, incident_id).current_level == level_before, "paging never escalates"
+
+
+def test_last_months_drill_is_resolved_marked_and_out_of_the_figures(loaded):
+    """The playbooks' monthly escalation drill: one resolved drill, followed by the lead who ran it, in no figure."""
+    from core.incident.followers import followers_of
+    from db.models import IncidentFact, SlaClockFact
+
+    for engine in loaded[:2]:
+        with session_scope(engine) as s:
+            (drill,) = s.scalars(select(Incident).where(Incident.is_drill.is_(True))).all()
+            assert drill.title.startswith("Monthly escalation drill") and drill.resolved_at is not None
+            assert drill.current_level is not None, "the drill practised an escalation"
+            assert [f.name for f in followers_of(s, drill.id)] == ["Lena Ortiz"]
+            for table in (IncidentFact, SlaClockFact):
+                assert s.scalar(select(func.count()).select_from(table).where(table.incident_id == drill.id)) == 0
