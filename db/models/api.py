@@ -1,15 +1,17 @@
-"""API tokens: the keys monitoring tools and integrations call the HTTP API with.
+"""API tokens and remembered requests: the keys monitoring tools and integrations call the HTTP API with.
 
 Only a SHA-256 digest of each token's secret is stored, with its first characters for display;
-the token itself is shown once, when it is made. Scopes and what they allow live in
-`core.api.tokens`. Must never contain business rules or queries.
+the token itself is shown once, when it is made. `api_idempotency` keeps the answer to each
+request sent with an `Idempotency-Key`, so a repeat gets the same answer and changes nothing.
+Scopes and what they allow live in `core.api.tokens`. Must never contain business rules or queries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, utc_now
@@ -37,3 +39,19 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime | None]
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class ApiIdempotency(Base):
+    """The answer given to one token's request with one Idempotency-Key (a repeat is answered from here)."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (UniqueConstraint("token_id", "key", name="uq_api_idempotency_token_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    # Hex SHA-256 of the method, path and body: the same key with another request is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

@@ -2,6 +2,7 @@
 
 `api_tokens` holds one row per token (a SHA-256 digest of the token, never the token itself; its
 first characters for display; its scope, user, expiry, last use and revocation).
+`api_idempotency` keeps the answer to each token's request sent with an Idempotency-Key.
 `accounts.routing_key` names an account in alerts (unique; NULL for accounts without one).
 `incidents.alert_dedup_key` is the monitoring alert's key that later alerts of the account join
 while the incident is open. Existing rows: no tokens, no routing keys, no dedup keys.
@@ -42,6 +43,19 @@ def upgrade() -> None:
     )
     op.create_index('uq_api_tokens_hash', 'api_tokens', ['hash'], unique=True)
     op.create_index('ix_api_tokens_prefix', 'api_tokens', ['prefix'])
+    op.create_table(
+        'api_idempotency',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('token_id', sa.Integer(),
+                  sa.ForeignKey('api_tokens.id', ondelete='CASCADE', name=op.f('fk_api_idempotency_token_id_api_tokens')),
+                  nullable=False),
+        sa.Column('key', sa.String(64), nullable=False),
+        sa.Column('request_hash', sa.String(64), nullable=False),
+        sa.Column('status_code', sa.Integer(), nullable=False),
+        sa.Column('response', sa.JSON(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint('token_id', 'key', name=op.f('uq_api_idempotency_token_key')),
+    )
     op.add_column('accounts', sa.Column('routing_key', sa.String(64), nullable=True))
     op.create_index('uq_accounts_routing_key', 'accounts', ['routing_key'], unique=True)
     op.add_column('incidents', sa.Column('alert_dedup_key', sa.String(255), nullable=True))
@@ -53,6 +67,7 @@ def downgrade() -> None:
     op.drop_column('incidents', 'alert_dedup_key')
     op.drop_index('uq_accounts_routing_key', table_name='accounts')
     op.drop_column('accounts', 'routing_key')
+    op.drop_table('api_idempotency')
     op.drop_index('ix_api_tokens_prefix', table_name='api_tokens')
     op.drop_index('uq_api_tokens_hash', table_name='api_tokens')
     op.drop_table('api_tokens')
