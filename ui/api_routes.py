@@ -1,5 +1,9 @@
 """The HTTP API under `/api/v1/`: Starlette routes served by the same `streamlit run server.py` process.
 
+Alerts (`POST /alerts`), triage without opening (`POST /triage`), reads (`GET /incidents`,
+`GET /incidents/{id}`), changes (`POST /incidents/{id}/milestones|notes|escalations`) and the
+contract (`GET /openapi.json`, public).
+
 Each call: a bearer token (401 with `WWW-Authenticate` when missing, unknown, expired or revoked;
 `core.api.tokens`), its scope (403), the per-token rate limit (429 with `Retry-After`;
 `core.api.rate`, buckets in this process's memory), then for a body: JSON only (415), at most 512 KB
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,12 +33,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core.api import alerts, idempotency, reads, tokens
+from core.api import alerts, idempotency, reads, tokens, writes
 from core.api.openapi import document
 from core.api.rate import RateLimit
-from core.api.schemas import AlertRequest, AlertResponse, IncidentQuery
+from core.api.schemas import (
+    AlertRequest,
+    AlertResponse,
+    EscalationRequest,
+    IncidentQuery,
+    MilestoneRequest,
+    NoteRequest,
+    TriageRequest,
+)
 from core.incident.flows import ConflictError, IncidentError, IncidentForbidden, check_idempotency_key
+from core.incident.lifecycle import IllegalMove
+from core.policy.loading import PolicyError
 from db.engine import read_scope, session_scope
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 512 * 1024
 RATE_ENV = "ESCALATION_DESK_API_RATE_PER_MINUTE"
@@ -142,18 +159,31 @@ def _parse(model: type[BaseModel], data: Any) -> Any:
         raise validation_problem(error) from None
 
 
+# A core refusal's HTTP meaning: (type, status, code, the field it concerns); the first match wins.
+_REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
+    (IncidentForbidden, 403, "forbidden", None),
+    (reads.ReadForbidden, 403, "forbidden", None),
+    (ConflictError, 409, "conflict", "expected_version"),
+    (idempotency.KeyReused, 422, "invalid", "Idempotency-Key"),
+    (writes.IncidentMissing, 404, "not_found", None),
+    (IllegalMove, 409, "conflict", "milestone"),
+    (PolicyError, 422, "invalid", "policy"),
+)
+
+
 def _core_problem(error: Exception) -> ApiProblem:
     """A core refusal as an HTTP answer (the message is core's, already saying what to fix)."""
     if isinstance(error, alerts.AlertError):
         code = {403: "forbidden", 404: "not_found", 409: "conflict"}.get(error.status, "invalid")
         return ApiProblem(error.status, code, str(error), [(error.field, str(error))] if error.field else [])
-    if isinstance(error, (IncidentForbidden, reads.ReadForbidden)):
-        return ApiProblem(403, "forbidden", str(error))
-    if isinstance(error, ConflictError):
-        return ApiProblem(409, "conflict", str(error), [("version", "reload the incident and send its version")])
-    if isinstance(error, idempotency.KeyReused):
-        return ApiProblem(422, "invalid", str(error), [("Idempotency-Key", str(error))])
-    return ApiProblem(422, "invalid", str(error))
+    status, code, field = next(((s, c, f) for kind, s, c, f in _REFUSALS if isinstance(error, kind)),
+                               (422, "invalid", None))
+    return ApiProblem(status, code, str(error), [(field, str(error))] if field else [])
+
+
+# What a core function may refuse with; anything else is a fault of ours (500, logged, no detail given out).
+CORE_REFUSALS = (alerts.AlertError, IncidentError, IllegalMove, idempotency.KeyReused, writes.IncidentMissing,
+                 reads.ReadForbidden, PolicyError)
 
 
 Handler = Callable[[Request, tokens.TokenHolder], Awaitable[Response]]
@@ -183,13 +213,18 @@ def endpoint(kind: str, handler: Handler) -> Callable[[Request], Awaitable[Respo
             response = await handler(request, holder)
         except ApiProblem as problem:
             response = error_response(problem)
+        except Exception:
+            log.exception("API call %s failed", action)
+            response = error_response(ApiProblem(500, "internal", "Something went wrong on our side; nothing was "
+                                                                  "changed. Try again, and tell an admin if it lasts."))
         await run_in_threadpool(_audit, holder, action, response.status_code)
         return response
 
     return run
 
 
-_SCOPE_NEEDED = {"alerts": "sending alerts needs scope intake or write", "read": "reads need scope read or write",
+_SCOPE_NEEDED = {"alerts": "sending alerts needs scope intake or write",
+                 "read": "reads and triage need scope read or write",
                  "write": "changes need scope write"}
 
 
@@ -241,28 +276,68 @@ async def post_alert(request: Request, holder: tokens.TokenHolder) -> Response:
 
     try:
         answer = await run_in_threadpool(_in_unit_of_work, work)
-    except (alerts.AlertError, IncidentError, idempotency.KeyReused, ValueError) as error:
+    except CORE_REFUSALS as error:
         raise _core_problem(error) from None
     return _ok(answer.body, answer.status_code)
 
 
-async def get_incident(request: Request, holder: tokens.TokenHolder) -> Response:
-    """GET /api/v1/incidents/{incident_id}: the incident as its page shows it."""
+def _incident_id(request: Request) -> int:
     text = str(request.path_params.get("incident_id", ""))
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdigit() or int(text) < 1 or len(text) > 12:
         raise ApiProblem(422, "invalid", "The incident id is a whole number from 1, e.g. /api/v1/incidents/42.",
                          [("incident_id", "a whole number from 1")])
+    return int(text)
+
+
+def change(model: type[BaseModel], call: Callable[..., BaseModel]) -> Handler:
+    """A handler for POST /api/v1/incidents/{id}/...: parse `model`, run `call` in one unit of work, answer 201."""
+
+    async def run(request: Request, holder: tokens.TokenHolder) -> Response:
+        incident_id = _incident_id(request)
+        body = _parse(model, _json(await _body(request)))
+
+        def work() -> BaseModel:
+            with session_scope() as session:
+                return call(session, incident_id, body, actor=holder.actor, now=_now())
+
+        try:
+            result = await run_in_threadpool(work)
+        except CORE_REFUSALS as error:
+            raise _core_problem(error) from None
+        return _ok(result, 201)
+
+    return run
+
+
+async def post_triage(request: Request, holder: tokens.TokenHolder) -> Response:
+    """POST /api/v1/triage: classify a checklist, open nothing."""
+    body: TriageRequest = _parse(TriageRequest, _json(await _body(request)))
+
+    def classify() -> BaseModel:
+        with read_scope() as session:
+            return writes.classify(session, body, now=_now())
+
+    try:
+        result = await run_in_threadpool(classify)
+    except CORE_REFUSALS as error:
+        raise _core_problem(error) from None
+    return _ok(result)
+
+
+async def get_incident(request: Request, holder: tokens.TokenHolder) -> Response:
+    """GET /api/v1/incidents/{incident_id}: the incident as its page shows it."""
+    incident_id = _incident_id(request)
 
     def read() -> Any:
         with read_scope() as session:
-            return reads.incident(session, int(text), actor=holder.actor, now=_now())
+            return reads.incident(session, incident_id, actor=holder.actor, now=_now())
 
     try:
         found = await run_in_threadpool(read)
     except reads.ReadForbidden as error:
         raise _core_problem(error) from None
     if found is None:
-        raise ApiProblem(404, "not_found", f"There is no incident {int(text)}.")
+        raise ApiProblem(404, "not_found", f"There is no incident {incident_id}.")
     return _ok(found)
 
 
@@ -302,5 +377,12 @@ API_ROUTES = [
     Route("/api/v1/alerts", endpoint("alerts", post_alert), methods=["POST"]),
     Route("/api/v1/incidents", endpoint("read", list_incidents), methods=["GET"]),
     Route("/api/v1/incidents/{incident_id}", endpoint("read", get_incident), methods=["GET"]),
+    Route("/api/v1/triage", endpoint("read", post_triage), methods=["POST"]),
+    Route("/api/v1/incidents/{incident_id}/milestones",
+          endpoint("write", change(MilestoneRequest, writes.record_milestone)), methods=["POST"]),
+    Route("/api/v1/incidents/{incident_id}/notes", endpoint("write", change(NoteRequest, writes.add_note)),
+          methods=["POST"]),
+    Route("/api/v1/incidents/{incident_id}/escalations",
+          endpoint("write", change(EscalationRequest, writes.escalate)), methods=["POST"]),
     Route("/api/v1/{rest:path}", not_found),
 ]

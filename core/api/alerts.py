@@ -8,9 +8,9 @@ resolve, the same key opens a new incident.
 
 No duplicates, even for simultaneous requests on several processes: an incident opened from an
 alert gets the idempotency key of `open_incident` (the one the triage form uses) derived from the
-account, the dedup key and how many incidents that key has opened before (its generation). Two
-identical triggers racing compute the same key, and the unique index lets one incident through;
-the other finds it. After a resolve, the next trigger counts one more incident, so a new key.
+account, the dedup key and how many of that key's incidents are resolved or closed (its generation).
+Two identical triggers racing compute the same key, and the unique index lets one incident through;
+the other finds it. After a resolve, the next trigger counts one more, so a new key.
 
 Severity hints map to triage answers (`SEVERITY_HINTS`); answers sent with the alert win over the
 hint's. An alert with neither opens a *needs triage* incident: the answers are empty, and when the
@@ -177,8 +177,11 @@ def _trigger(session: Session, event: AlertEvent, account: Account, dedup_key: s
     if not event.title.strip():
         raise AlertError("A trigger needs a title: one line saying what is wrong (e.g. 'Checkout API returns "
                          "500s').", field="title")
+    # The generation counts the key's incidents that are no longer open, not all of them: under READ COMMITTED
+    # a twin's incident committed between the lookup above and this count would otherwise make a new key.
     generation = session.scalar(select(func.count()).select_from(Incident).where(
-        Incident.account_id == account.id, Incident.alert_dedup_key == dedup_key)) or 0
+        Incident.account_id == account.id, Incident.alert_dedup_key == dedup_key,
+        Incident.status.not_in([s.value for s in OPEN_STATUSES]))) or 0
     policy_name = policy_store.default_name(session)
     try:
         opened = flows.open_incident(

@@ -12,11 +12,27 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from core.api.schemas import AlertRequest, AlertResponse, ErrorResponse, IncidentListOut, IncidentOut, IncidentQuery
+from core.api.schemas import (
+    AlertRequest,
+    AlertResponse,
+    ChangeOut,
+    ErrorResponse,
+    EscalationRequest,
+    IncidentListOut,
+    IncidentOut,
+    IncidentQuery,
+    MilestoneRequest,
+    NoteRequest,
+    TriageOut,
+    TriageRequest,
+)
 
 REF = "#/components/schemas/{model}"
 API_VERSION = "1.0.0"
-MODELS: tuple[type[BaseModel], ...] = (AlertRequest, AlertResponse, ErrorResponse, IncidentOut, IncidentListOut)
+REQUESTS: tuple[type[BaseModel], ...] = (AlertRequest, TriageRequest, MilestoneRequest, NoteRequest,
+                                          EscalationRequest)
+RESPONSES: tuple[type[BaseModel], ...] = (AlertResponse, ErrorResponse, IncidentOut, IncidentListOut, TriageOut,
+                                           ChangeOut)
 
 _ERRORS = {
     "400": "the body is not valid JSON",
@@ -47,6 +63,14 @@ def _answers(codes: tuple[str, ...], ok: str, ok_model: type[BaseModel], ok_text
     return answers
 
 
+_ID = {"name": "incident_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_CHANGES: tuple[tuple[str, str, type[BaseModel], str], ...] = (
+    ("milestones", "recordMilestone", MilestoneRequest, "Record a milestone"),
+    ("notes", "addNote", NoteRequest, "Add a note to the timeline"),
+    ("escalations", "escalate", EscalationRequest, "Escalate to a higher level"),
+)
+
+
 def _query_parameters() -> list[dict[str, Any]]:
     schema = IncidentQuery.model_json_schema(ref_template=REF)
     return [{"name": name, "in": "query", "required": False, "schema": prop,
@@ -56,14 +80,15 @@ def _query_parameters() -> list[dict[str, Any]]:
 
 def document(server_url: str = "/") -> dict[str, Any]:
     """The OpenAPI 3.1 document of `/api/v1`."""
-    _, top = models_json_schema([(m, "validation" if m is AlertRequest else "serialization") for m in MODELS],
+    _, top = models_json_schema([*((m, "validation") for m in REQUESTS), *((m, "serialization") for m in RESPONSES)],
                                 ref_template=REF)
     reads = ("401", "403", "422", "429")
     return {
         "openapi": "3.1.0",
         "info": {"title": "Escalation Desk API", "version": API_VERSION,
-                 "description": "Alert intake and incident reads. Authenticate with `Authorization: Bearer <token>` "
-                                "(`python -m core tokens add NAME --scope intake|read|write`)."},
+                 "description": "Alert intake, incident reads and changes. Authenticate with "
+                                "`Authorization: Bearer <token>` (`python -m core tokens add NAME --scope "
+                                "intake|read|write`)."},
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
         "components": {"schemas": top.get("$defs", {}),
@@ -87,9 +112,21 @@ def document(server_url: str = "/") -> dict[str, Any]:
             "/api/v1/incidents/{incident_id}": {"get": {
                 "operationId": "getIncident", "summary": "One incident: clocks, ladder, milestones, timeline, messages "
                                                          "(scope read or write)",
-                "parameters": [{"name": "incident_id", "in": "path", "required": True,
-                                "schema": {"type": "integer", "minimum": 1}}],
+                "parameters": [_ID],
                 "responses": _answers(("401", "403", "404", "422", "429"), "200", IncidentOut, "the incident")}},
+            "/api/v1/triage": {"post": {
+                "operationId": "triage", "summary": "Classify a checklist without opening an incident (scope read "
+                                                    "or write)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(TriageRequest)}}},
+                "responses": _answers(("400", "401", "403", "413", "415", "422", "429"), "200", TriageOut,
+                                      "the triage")}},
+            **{f"/api/v1/incidents/{{incident_id}}/{name}": {"post": {
+                "operationId": operation, "summary": f"{text} (scope write)",
+                "parameters": [_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(model)}}},
+                "responses": _answers(("400", "401", "403", "404", "409", "413", "415", "422", "429"), "201",
+                                      ChangeOut, "the incident after the change")}}
+               for name, operation, model, text in _CHANGES},
             "/api/v1/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document", "security": [],
                 "responses": {"200": {"description": "the OpenAPI document",

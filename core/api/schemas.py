@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from core.api.alerts import DEDUP_KEY_MAX, EventAction, SeverityHint
 from core.limits import FreeText, TitleText
@@ -202,3 +202,82 @@ class IncidentQuery(BaseModel):
     sort: Literal["urgent", "newest", "oldest", "severity"] = "urgent"
     page: Annotated[int, Field(ge=1, le=100_000)] = 1
     page_size: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class TriageRequest(BaseModel):
+    """Classify a checklist under a policy without opening anything (the output of `python -m core triage`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="a saved policy's name (default: the team's default policy)")
+    detected_at: AwareDatetime | None = Field(None, description="when the problem was first seen (default: now)")
+    answers: Answers = Field(default_factory=Answers, description="the triage checklist's answers")
+
+
+class TriageReasonOut(BaseModel):
+    """One rule that fired."""
+
+    text: str
+    section: str
+    rule_id: str
+    outcome: str
+
+
+class TriageOut(BaseModel):
+    """The triage: severity, red status, escalation, deadlines and the reasons, as the CLI prints it."""
+
+    policy: str
+    severity: Severity
+    red_status: bool
+    escalation_category: str
+    escalation_level: str | None
+    reasons: list[TriageReasonOut]
+    deadlines: dict[str, dt.datetime]
+
+
+RecordableMilestone = Literal["acknowledged", "client_notified", "mobilized", "mitigated", "resolved",
+                              "client_confirmed", "closed"]
+
+
+class MilestoneRequest(BaseModel):
+    """Record a milestone now, or at an earlier time with a reason (as the incident page does)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    milestone: RecordableMilestone
+    at: AwareDatetime | None = Field(None, description="when it happened (default: now); earlier needs a reason")
+    reason: FreeText = ""
+    expected_version: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="the incident's version you read; 409 when it changed since")
+
+
+class NoteRequest(BaseModel):
+    """Add a note to the incident's timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[FreeText, Field(min_length=1)]
+
+
+class EscalationRequest(BaseModel):
+    """Escalate the incident to a higher level of its policy, with the reason the next level reads first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to_level: Annotated[str, Field(min_length=1, max_length=8)] = Field(description="a level of the incident's "
+                                                                                     "policy, e.g. L2")
+    reason: Annotated[FreeText, Field(min_length=1)]
+    at: AwareDatetime | None = Field(None, description="when you escalated (default: now)")
+    expected_version: Annotated[int, Field(ge=1)] | None = None
+
+
+class ChangeOut(BaseModel):
+    """The incident after a change."""
+
+    incident_id: int
+    version: int
+    status: str
+    severity: Severity
+    current_level: str | None
+    handoff: str | None = Field(None, description="the handoff summary, after an escalation")

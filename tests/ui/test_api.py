@@ -26,6 +26,8 @@ from sqlalchemy import func, select, text
 
 from core.api import tokens
 from core.policy import store as policy_store
+from core.policy.loading import load_preset
+from core.triage.rules import Answers, triage
 from db.engine import make_engine, session_scope
 from db.migrate import upgrade
 from db.models import Account, ApiToken, AuditEntry, Incident, TimelineEvent
@@ -59,6 +61,7 @@ def _seed(engine) -> dict[str, Any]:
             [("writer", "write"), ("reader", "read"), ("intake", "intake"), ("storm", "intake"),
              ("limited", "read"), ("revoked", "write"), ("expired", "write"), ("idem", "write")]}
     made["carl"] = _token(engine, "carl-intake", "intake", username="carl")
+    made["carl-write"] = _token(engine, "carl-write", "write", username="carl")
     with session_scope(engine) as s:
         for row in s.scalars(select(ApiToken)):
             if row.name == "revoked":
@@ -89,6 +92,7 @@ class Api:
     def __init__(self, url: str, engine, ids: dict[str, int], tokens_: dict[str, str]):
         self.url, self.engine, self.ids, self.tokens = url, engine, ids, tokens_
         self.requests = 0
+        self.server_errors: list[tuple[str, str, int]] = []
 
     def call(self, method: str, path: str, *, token: str | None = None, body: Any = None, raw: bytes | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
@@ -103,6 +107,8 @@ class Api:
                 status, got, payload = answer.status, answer.headers, answer.read()
         except urllib.error.HTTPError as refused:
             status, got, payload = refused.code, refused.headers, refused.read()
+        if status >= 500:
+            self.server_errors.append((method, path, status))
         return status, {k.lower(): v for k, v in got.items()}, json.loads(payload) if payload else None
 
     def alert(self, token: str = "writer", headers: dict[str, str] | None = None, **fields: Any):
@@ -206,7 +212,9 @@ def test_a_bad_alert_is_a_422_naming_the_field(api, body, field):
     _conforms(api, "ErrorResponse", got)
 
 
-ENDPOINTS = [("POST", "/api/v1/alerts"), ("GET", "/api/v1/incidents"), ("GET", "/api/v1/incidents/1")]
+ENDPOINTS = [("POST", "/api/v1/alerts"), ("GET", "/api/v1/incidents"), ("GET", "/api/v1/incidents/1"),
+             ("POST", "/api/v1/triage"), ("POST", "/api/v1/incidents/1/milestones"),
+             ("POST", "/api/v1/incidents/1/notes"), ("POST", "/api/v1/incidents/1/escalations")]
 
 
 @pytest.mark.parametrize("method, path", ENDPOINTS)
@@ -221,7 +229,9 @@ def test_every_endpoint_refuses_a_missing_expired_or_revoked_token(api, method, 
 
 @pytest.mark.parametrize("method, path, token", [
     ("POST", "/api/v1/alerts", "reader"), ("GET", "/api/v1/incidents", "intake"),
-    ("GET", "/api/v1/incidents/1", "intake"),
+    ("GET", "/api/v1/incidents/1", "intake"), ("POST", "/api/v1/triage", "intake"),
+    ("POST", "/api/v1/incidents/1/milestones", "reader"), ("POST", "/api/v1/incidents/1/notes", "intake"),
+    ("POST", "/api/v1/incidents/1/escalations", "reader"),
 ])
 def test_every_endpoint_refuses_the_wrong_scope(api, method, path, token):
     body = {"event_action": "trigger", "dedup_key": "scope", "account_id": api.ids["acme"], "title": "x"}
@@ -237,10 +247,31 @@ def test_a_token_never_exceeds_its_user(api):
     assert (status, mine["status"]) == (201, "created")
 
 
+def _send(api: Api, headers: dict[str, str], chunks: list[bytes]) -> tuple[int, Any]:
+    """POST raw chunks to /api/v1/alerts; the server may answer and close before all is sent (a refused size)."""
+    host, port = api.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/api/v1/alerts")
+    for name, value in {"Authorization": f"Bearer {api.tokens['writer']}", "Content-Type": "application/json",
+                        **headers}.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    try:
+        for chunk in chunks:
+            connection.send(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    answer = connection.getresponse()
+    try:
+        return answer.status, json.loads(answer.read())
+    finally:
+        connection.close()
+
+
 def test_size_type_and_json_limits(api):
     big = json.dumps({"event_action": "trigger", "dedup_key": "big", "account_id": api.ids["acme"], "title": "x",
                       "summary": "a" * (MAX_BODY + 10)}).encode()
-    status, _, got = api.call("POST", "/api/v1/alerts", token="writer", raw=big)
+    status, got = _send(api, {"Content-Length": str(len(big))}, [big[i:i + 65536] for i in range(0, len(big), 65536)])
     assert (status, got["error"]["code"]) == (413, "too_large")
     status, _, got = api.call("POST", "/api/v1/alerts", token="writer", raw=b"{}",
                               headers={"Content-Type": "text/plain"})
@@ -251,24 +282,10 @@ def test_size_type_and_json_limits(api):
 
 def test_a_chunked_body_is_cut_off_by_the_bytes_read(api):
     """No Content-Length to trust: the server counts what arrives and stops past 512 KB."""
-    host, port = api.url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    connection.putrequest("POST", "/api/v1/alerts")
-    for name, value in [("Authorization", f"Bearer {api.tokens['writer']}"), ("Content-Type", "application/json"),
-                        ("Transfer-Encoding", "chunked")]:
-        connection.putheader(name, value)
-    connection.endheaders()
     chunk = b"a" * 65536
-    try:
-        for _ in range(12):  # 768 KB
-            connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        connection.send(b"0\r\n\r\n")
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the server may answer and close before everything is sent
-    answer = connection.getresponse()
-    assert answer.status == 413
-    assert json.loads(answer.read())["error"]["code"] == "too_large"
-    connection.close()
+    status, got = _send(api, {"Transfer-Encoding": "chunked"},
+                        [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 12 + [b"0\r\n\r\n"])  # 768 KB
+    assert (status, got["error"]["code"]) == (413, "too_large")
 
 
 def test_unknown_incident_and_unknown_path_are_json_404s(api):
@@ -364,17 +381,93 @@ def test_the_openapi_document(api):
     assert {"AlertRequest", "AlertResponse", "ErrorResponse", "IncidentOut", "IncidentListOut", "Answers"} <= set(
         got["components"]["schemas"])
     assert set(got["paths"]) == {"/api/v1/alerts", "/api/v1/incidents", "/api/v1/incidents/{incident_id}",
-                                 "/api/v1/openapi.json"}
+                                 "/api/v1/openapi.json", "/api/v1/triage",
+                                 *(f"/api/v1/incidents/{{incident_id}}/{name}"
+                                   for name in ("milestones", "notes", "escalations"))}
     jsonschema.Draft202012Validator.check_schema(
         {"$ref": "#/components/schemas/AlertRequest", "components": got["components"]})
     refs = {ref for ref in json.dumps(got).split('"$ref": "')[1:]}
     assert all(r.split('"')[0].removeprefix("#/components/schemas/") in got["components"]["schemas"] for r in refs)
 
 
+def test_triage_classifies_like_the_command_line_and_opens_nothing(api):
+    at = "2026-03-02T09:00:00Z"
+    with session_scope(api.engine) as s:
+        before = s.scalar(select(func.count()).select_from(Incident))
+    status, _, got = api.call("POST", "/api/v1/triage", token="reader",
+                              body={"policy": "default", "detected_at": at, "answers": {"business_impact": "stopped"}})
+    assert status == 200, got
+    _conforms(api, "TriageOut", got)
+    expected = triage(Answers(business_impact="stopped"), load_preset("default"),
+                      dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)).to_json()
+    assert {**got, "deadlines": {k: dt.datetime.fromisoformat(v) for k, v in got["deadlines"].items()}} == {
+        **expected, "deadlines": {k: dt.datetime.fromisoformat(v) for k, v in expected["deadlines"].items()}}
+    with session_scope(api.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == before
+    status, _, bad = api.call("POST", "/api/v1/triage", token="reader", body={"policy": "no-such-policy"})
+    assert (status, bad["error"]["fields"][0]["field"]) == (422, "policy")
+    status, _, bad = api.call("POST", "/api/v1/triage", token="reader", body={"detected_at": "2026-03-02T09:00:00"})
+    assert (status, bad["error"]["fields"][0]["field"]) == (422, "detected_at")
+
+
+def test_milestones_notes_and_escalations_go_through_the_pages_flows(api):
+    _, _, opened = api.alert(dedup_key="work-1", title="Reports are late", severity="error")
+    base = f"/api/v1/incidents/{opened['incident_id']}"
+    version = api.call("GET", base, token="reader")[2]["version"]
+    status, _, got = api.call("POST", f"{base}/milestones", token="writer",
+                              body={"milestone": "acknowledged", "expected_version": version})
+    assert (status, got["status"]) == (201, "acknowledged")
+    _conforms(api, "ChangeOut", got)
+    status, _, stale = api.call("POST", f"{base}/milestones", token="writer",
+                                body={"milestone": "mobilized", "expected_version": version})
+    assert (status, stale["error"]["code"]) == (409, "conflict")
+    status, _, illegal = api.call("POST", f"{base}/milestones", token="writer", body={"milestone": "closed"})
+    assert (status, illegal["error"]["code"]) == (409, "conflict")
+    status, _, late = api.call("POST", f"{base}/milestones", token="writer",
+                               body={"milestone": "mobilized", "at": "2020-01-01T00:00:00Z", "reason": "logged late"})
+    assert status == 422 and "before detection" in late["error"]["message"]
+    status, _, noted = api.call("POST", f"{base}/notes", token="writer", body={"text": "Called the client"})
+    assert status == 201
+    status, _, escalated = api.call("POST", f"{base}/escalations", token="writer",
+                                    body={"to_level": "L2", "reason": "needs the engineering lead"})
+    assert (status, escalated["current_level"]) == (201, "L2") and "Reports are late" in escalated["handoff"]
+    assert escalated["version"] > noted["version"]
+    timeline = api.call("GET", base, token="reader")[2]["timeline"]
+    assert {"Called the client", "Acknowledged (alert from monitoring)"} & {e["summary"] for e in timeline}
+    assert any(e["kind"] == "note" and e["by"] == "Ada" for e in timeline)
+    for path, body, field in [("milestones", {"milestone": "detected"}, "milestone"),
+                              ("notes", {"text": ""}, "text"),
+                              ("escalations", {"to_level": "L2"}, "reason"),
+                              ("notes", {"text": "x", "extra": 1}, "extra")]:
+        status, _, bad = api.call("POST", f"{base}/{path}", token="writer", body=body)
+        assert (status, field in [f["field"] for f in bad["error"]["fields"]]) == (422, True), (path, bad)
+    status, _, low = api.call("POST", f"{base}/escalations", token="writer", body={"to_level": "L1", "reason": "x"})
+    assert status == 422 and "higher level" in low["error"]["message"]
+    status, _, missing = api.call("POST", "/api/v1/incidents/999999/notes", token="writer", body={"text": "x"})
+    assert (status, missing["error"]["code"]) == (404, "not_found")
+
+
+def test_a_csm_token_changes_only_the_incidents_its_user_may(api):
+    _, _, theirs = api.alert(account_id=api.ids["globex"], dedup_key="olga-1", title="Globex issue",
+                             severity="warning")
+    status, _, got = api.call("POST", f"/api/v1/incidents/{theirs['incident_id']}/notes", token="carl-write",
+                              body={"text": "not mine"})
+    assert (status, got["error"]["code"]) == (403, "forbidden")
+    _, _, mine = api.alert(dedup_key="carl-1", title="Acme issue", severity="warning")
+    status, _, got = api.call("POST", f"/api/v1/incidents/{mine['incident_id']}/notes", token="carl-write",
+                              body={"text": "on it"})
+    assert status == 201
+
+
 def test_tokens_record_their_last_use(api):
     with session_scope(api.engine) as s:
         used = {row.name: row.last_used_at for row in s.scalars(select(ApiToken))}
     assert used["reader"] is not None and used["expired"] is None
+
+
+def test_no_request_of_this_module_met_a_server_error(api):
+    assert api.server_errors == []
+    print(f"API over HTTP on SQLite: {api.requests} requests in this module, 5xx: {len(api.server_errors)}")
 
 
 # --------------------------------------------------------------------------
@@ -400,7 +493,9 @@ def test_ten_identical_triggers_on_two_processes_and_postgresql_open_one_inciden
         servers.append(server)
     try:
         clients = [Api(s.url, engine, seeded["ids"], seeded["tokens"]) for s in servers]
-        for dedup_key, headers in [("pg-storm-1", None), ("pg-storm-2", {"Idempotency-Key": "pg-req-2"})]:
+        bursts = [(f"pg-storm-{n}", None) for n in range(5)] + [
+            (f"pg-storm-key-{n}", {"Idempotency-Key": f"pg-req-{n}"}) for n in range(2)]
+        for dedup_key, headers in bursts:
 
             def one(n: int, dedup_key=dedup_key, headers=headers) -> tuple[int, Any]:
                 status, _, got = clients[n % 2].alert(token="storm", dedup_key=dedup_key, title="Storm",
@@ -414,6 +509,8 @@ def test_ten_identical_triggers_on_two_processes_and_postgresql_open_one_inciden
             assert sorted(got["status"] for _, got in answers) == (
                 ["created"] * 10 if headers else ["created"] + ["deduplicated"] * 9)
             assert _incidents_with_key(engine, dedup_key) == 1
+        print(f"API duplicate storm on PostgreSQL: {10 * len(bursts)} requests in {len(bursts)} bursts of 10 on "
+              "2 server processes, duplicates created: 0")
     finally:
         for server in servers:
             server.stop()
