@@ -55,7 +55,7 @@ RegisterCommand: TypeAlias = Callable[["Subparsers"], None]
 EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users, demo-logins", admin_cli.register),
                                                      ("templates", templates_cli.register),
                                                      ("tick", tick_cli.register),
-                                                     ("tokens, routing-key", tokens_cli.register)]
+                                                     ("tokens, routing-key, sources", tokens_cli.register)]
 
 EXIT_USAGE = 2
 

@@ -1,8 +1,9 @@
 """The HTTP API under `/api/v1/`: Starlette routes served by the same `streamlit run server.py` process.
 
 Alerts (`POST /alerts`), triage without opening (`POST /triage`), reads (`GET /incidents`,
-`GET /incidents/{id}`), changes (`POST /incidents/{id}/milestones|notes|escalations`) and the
-contract (`GET /openapi.json`, public).
+`GET /incidents/{id}`), changes (`POST /incidents/{id}/milestones|notes|escalations`), signed
+webhooks of alert sources (`POST /sources/{name}/events`: HMAC instead of a token;
+`core.api.sources`) and the contract (`GET /openapi.json`, public).
 
 Each call: a bearer token (401 with `WWW-Authenticate` when missing, unknown, expired or revoked;
 `core.api.tokens`), its scope (403), the per-token rate limit (429 with `Retry-After`;
@@ -33,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core.api import alerts, idempotency, reads, tokens, writes
+from core.api import alerts, idempotency, reads, sources, tokens, writes
 from core.api.openapi import document
 from core.api.rate import RateLimit
 from core.api.schemas import (
@@ -361,6 +362,62 @@ async def list_incidents(request: Request, holder: tokens.TokenHolder) -> Respon
     return _ok(page)
 
 
+def _source(name: str) -> sources.Source | None:
+    with read_scope() as session:
+        return sources.source_named(session, name)
+
+
+def _record_event(source: sources.Source, status: int, incident_id: int | None) -> None:
+    with session_scope() as session:
+        sources.record_event(session, source, outcome=status, incident_id=incident_id, now=_now())
+
+
+async def source_event(request: Request) -> Response:
+    """POST /api/v1/sources/{name}/events: a signed webhook of a source (a helpdesk's ticket event)."""
+    name = str(request.path_params.get("name", ""))
+    try:
+        raw = await _body(request)
+        source = await run_in_threadpool(_source, name)
+        if source is None:
+            raise ApiProblem(404, "not_found", f"There is no enabled alert source {name!r}: an admin adds one with "
+                                               "`python -m core sources add`.")
+    except ApiProblem as problem:
+        return error_response(problem)
+    wait = RATE.take(-source.id, time.monotonic())  # sources and tokens never share a bucket
+    if wait is not None:
+        return error_response(ApiProblem(429, "rate_limited", f"Too many events from this source: try again in "
+                                                              f"{wait} s.", headers={"Retry-After": str(wait)}))
+    incident_id = None
+    try:
+        sources.check_signature(source, raw, request.headers.get(source.signature_header))
+        event = sources.event_from(source, _json(raw))
+
+        def work(session: Session) -> idempotency.StoredAnswer:
+            outcome = alerts.take(session, event, actor=source.actor, now=_now())
+            return idempotency.StoredAnswer(201, AlertResponse(
+                incident_id=outcome.incident_id, status=outcome.status, severity=outcome.severity,
+                needs_triage=outcome.needs_triage).model_dump(mode="json"))
+
+        answer = await run_in_threadpool(_in_unit_of_work, work)
+        incident_id = answer.body["incident_id"]
+        response: Response = _ok(answer.body, answer.status_code)
+    except sources.SignatureRefused as refused:
+        response = error_response(ApiProblem(401, "bad_signature", str(refused), [(source.signature_header,
+                                                                                   str(refused))],
+                                             headers={"WWW-Authenticate": f'HMAC-SHA256 header="'
+                                                                          f'{source.signature_header}"'}))
+    except ApiProblem as problem:
+        response = error_response(problem)
+    except CORE_REFUSALS as error:
+        response = error_response(_core_problem(error))
+    except Exception:
+        log.exception("Alert source %s: event failed", source.name)
+        response = error_response(ApiProblem(500, "internal", "Something went wrong on our side; nothing was "
+                                                              "changed. Send the event again."))
+    await run_in_threadpool(_record_event, source, response.status_code, incident_id)
+    return response
+
+
 def openapi(request: Request) -> Response:
     """GET /api/v1/openapi.json: the contract (public: it holds no data)."""
     return _ok(document())
@@ -384,5 +441,6 @@ API_ROUTES = [
           methods=["POST"]),
     Route("/api/v1/incidents/{incident_id}/escalations",
           endpoint("write", change(EscalationRequest, writes.escalate)), methods=["POST"]),
+    Route("/api/v1/sources/{name}/events", source_event, methods=["POST"]),
     Route("/api/v1/{rest:path}", not_found),
 ]

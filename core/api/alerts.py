@@ -12,8 +12,9 @@ account, the dedup key and how many of that key's incidents are resolved or clos
 Two identical triggers racing compute the same key, and the unique index lets one incident through;
 the other finds it. After a resolve, the next trigger counts one more, so a new key.
 
-Severity hints map to triage answers (`SEVERITY_HINTS`); answers sent with the alert win over the
-hint's. An alert with neither opens a *needs triage* incident: the answers are empty, and when the
+Severity hints map to triage answers (`SEVERITY_HINTS`, or the source's own mapping); answers sent
+with the alert win over the hint's. A trigger triages under the source's policy, else the team's
+default. An alert with neither opens a *needs triage* incident: the answers are empty, and when the
 policy's default for them is below P1 the incident is raised to P1 (`NEEDS_TRIAGE_SEVERITY`) with
 that reason, so its acknowledge clock is the policy's P1 one until someone triages it.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -84,6 +86,9 @@ class AlertEvent:
     source: str = ""
     severity: str | None = None
     answers: Answers | None = None
+    # A source's own settings (core.api.sources): its policy, and its severity-to-answers mapping.
+    policy_name: str | None = None
+    hints: Mapping[str, Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def generation_key(account_id: int, dedup_key: str, generation: int) -> str:
 
 def alert_answers(event: AlertEvent) -> Answers:
     """The triage answers of an alert: its severity hint's, overlaid by the answers it sent."""
-    hinted = dict(SEVERITY_HINTS.get(event.severity or "", {}))
+    hinted = dict((event.hints or SEVERITY_HINTS).get(event.severity or "", {}))
     given = event.answers.model_dump(exclude_unset=True) if event.answers is not None else {}
     return Answers.model_validate({**hinted, **given})
 
@@ -182,14 +187,14 @@ def _trigger(session: Session, event: AlertEvent, account: Account, dedup_key: s
     generation = session.scalar(select(func.count()).select_from(Incident).where(
         Incident.account_id == account.id, Incident.alert_dedup_key == dedup_key,
         Incident.status.not_in([s.value for s in OPEN_STATUSES]))) or 0
-    policy_name = policy_store.default_name(session)
+    policy_name = event.policy_name or policy_store.default_name(session)
     try:
         opened = flows.open_incident(
             session, account_id=account.id, title=event.title, summary=event.summary, answers=answers,
             policy_name=policy_name, actor=actor, now=now,
             idempotency_key=generation_key(account.id, dedup_key, generation))
     except PolicyError as error:
-        raise AlertError(f"The team's default policy cannot be used: {error}", status=409) from None
+        raise AlertError(f"Policy {policy_name!r} cannot be used: {error}", status=409) from None
     incident = session.get(Incident, opened.id)
     assert incident is not None  # just opened or found by its key
     if not opened.created:

@@ -36,7 +36,8 @@ RESPONSES: tuple[type[BaseModel], ...] = (AlertResponse, ErrorResponse, Incident
 
 _ERRORS = {
     "400": "the body is not valid JSON",
-    "401": "no token, or an unknown, expired or revoked one, or its user is disabled (see WWW-Authenticate)",
+    "401": "no token, or an unknown, expired or revoked one, or its user is disabled (see WWW-Authenticate); "
+           "for a source, a missing or wrong signature",
     "403": "the token's scope or its user's rights do not allow this",
     "404": "no such incident or account",
     "409": "the incident changed meanwhile, or the move is not allowed from its status",
@@ -127,6 +128,18 @@ def document(server_url: str = "/") -> dict[str, Any]:
                 "responses": _answers(("400", "401", "403", "404", "409", "413", "415", "422", "429"), "201",
                                       ChangeOut, "the incident after the change")}}
                for name, operation, model, text in _CHANGES},
+            "/api/v1/sources/{name}/events": {"post": {
+                "operationId": "sourceEvent", "security": [],
+                "summary": "A signed webhook of an alert source (a helpdesk's ticket event): its own JSON, read with "
+                           "the source's mapping",
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "X-Signature", "in": "header", "required": True,
+                                "schema": {"type": "string"},
+                                "description": "HMAC-SHA256 of the body with the source's secret (hex, "
+                                               "sha256=<hex> or base64); the header name is the source's"}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": _answers(("400", "401", "403", "404", "409", "413", "415", "422", "429"), "201",
+                                      AlertResponse, "what the event did")}},
             "/api/v1/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document", "security": [],
                 "responses": {"200": {"description": "the OpenAPI document",

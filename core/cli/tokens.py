@@ -1,13 +1,14 @@
-"""``python -m core tokens add|list|revoke`` and ``python -m core routing-key``: API access from the shell.
+"""``python -m core tokens add|list|revoke``, ``routing-key`` and ``sources add|list``: API access from the shell.
 
 ``tokens add NAME --scope intake|read|write [--user USERNAME] [--expires-in-days N]`` makes a token
 acting as USERNAME (default: the first admin, ``admin``) and prints it ALONE on the last line of
 standard output, once: it is stored only as a digest and can never be shown again. ``tokens list``
 shows every token (prefix, scope, user, state, last use; never a secret); ``tokens revoke ID`` ends one
 for good. ``routing-key ACCOUNT KEY`` sets the key monitoring tools name an account with in alerts
-(``--clear`` removes it). The shell acts as an administrator, like ``users``. Bad input exits 2 with a
-message saying what to fix. This module only parses and prints; the rules are in ``core.api``; it
-never imports streamlit.
+(``--clear`` removes it). ``sources add NAME --settings FILE`` adds a signed-webhook source and prints
+its secret alone on the last line, once; ``sources list`` lists them. The shell acts as an
+administrator, like ``users``. Bad input exits 2 with a message saying what to fix. This module
+only parses and prints; the rules are in ``core.api``; it never imports streamlit.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ DEFAULT_USER = "admin"
 
 
 def register(subparsers: Subparsers) -> None:
-    """Add the `tokens` and `routing-key` commands to the `python -m core` parser."""
+    """Add the `tokens`, `routing-key` and `sources` commands to the `python -m core` parser."""
     parser = subparsers.add_parser("tokens", help="manage API tokens (add, list, revoke)")
     sub = parser.add_subparsers(dest="tokens_command", required=True)
     add = sub.add_parser(
@@ -53,6 +54,23 @@ def register(subparsers: Subparsers) -> None:
     routing.add_argument("key", metavar="KEY", nargs="?", default=None, help="the routing key")
     routing.add_argument("--clear", action="store_true", help="remove the account's routing key")
     routing.set_defaults(func=command_routing_key)
+
+    sources = subparsers.add_parser("sources", help="manage alert sources: signed webhooks of helpdesks and monitors")
+    sources_sub = sources.add_subparsers(dest="sources_command", required=True)
+    add_source = sources_sub.add_parser(
+        "add", help="add an alert source; prints its signing secret alone on the last line, once",
+        description="Add an alert source from a JSON settings file ({\"mapping\": {\"dedup_key\": \"ticket.id\", "
+                    "\"title\": \"ticket.subject\", ...}, \"policy\": ..., \"routing_key\": ...}). Its webhook "
+                    "address is /api/v1/sources/NAME/events.")
+    add_source.add_argument("name", metavar="NAME", help="e.g. zendesk (part of the webhook address)")
+    add_source.add_argument("--settings", required=True, metavar="FILE", help="the source's settings as JSON")
+    add_source.add_argument("--user", default=DEFAULT_USER, metavar="USERNAME",
+                            help=f"the user its events act as (default {DEFAULT_USER})")
+    add_source.add_argument("--signature-header", default="X-Signature", metavar="HEADER",
+                            help="the header carrying the HMAC-SHA256 signature (default X-Signature)")
+    add_source.set_defaults(func=command_sources_add)
+    sources_sub.add_parser("list", help="list alert sources (never their secrets)").set_defaults(
+        func=command_sources_list)
 
 
 def _now() -> dt.datetime:
@@ -111,6 +129,50 @@ def command_revoke(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(f"API token {row.id} '{row.name}' is revoked: calls with it are refused from now on.")
+    return 0
+
+
+def command_sources_add(args: argparse.Namespace) -> int:
+    """Add a source and print its secret, alone, on the last line."""
+    import json  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from core.api import sources, tokens  # noqa: PLC0415
+    from db.engine import session_scope  # noqa: PLC0415
+
+    try:
+        settings = json.loads(Path(args.settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"error: cannot read the settings file {args.settings}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with session_scope() as session:
+            made = sources.add_source(session, name=args.name, username=args.user, settings=settings,
+                                      actor=tokens.shell_actor(), now=_now(), signature_header=args.signature_header)
+    except sources.SourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Alert source {made.id} '{args.name.strip().lower()}': webhook /api/v1/sources/"
+          f"{args.name.strip().lower()}/events, signed with HMAC-SHA256 in {args.signature_header}. "
+          "Its secret (give it to the sender; it is not shown again):")
+    print(made.secret)
+    return 0
+
+
+def command_sources_list(args: argparse.Namespace) -> int:
+    """Print every source as a table."""
+    from core.api import sources  # noqa: PLC0415
+    from core.cli.terminal import table  # noqa: PLC0415
+    from db.engine import read_scope  # noqa: PLC0415
+
+    with read_scope() as session:
+        rows = sources.list_sources(session)
+    if not rows:
+        print("No alert sources yet: `python -m core sources add NAME --settings FILE` adds one.")
+        return 0
+    print(table(["id", "name", "user", "signature header", "enabled", "policy"],
+                [[str(r.id), r.name, r.username, r.signature_header, "yes" if r.is_enabled else "no",
+                  r.policy or "team default"] for r in rows]))
     return 0
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, utc_now
+from db.models.base import Base, utc_now, versioned
 
 
 class ApiToken(Base):
@@ -55,3 +55,28 @@ class ApiIdempotency(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class AlertSource(Base):
+    """A system that sends events by webhook (a helpdesk, a monitor): how to read them, and its signing secret.
+
+    The secret is stored as given (an HMAC key must be known to check a signature); `settings` holds
+    the validated mapping (`core.api.sources.SourceSettings`): which JSON fields give the account,
+    title, dedup key, severity and answers, the source's policy and severity-to-answers mapping.
+    """
+
+    __tablename__ = "alert_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    signature_header: Mapped[str] = mapped_column(String(64), default="X-Signature")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The user the source's events act as (their rights bound what it can do).
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = versioned(version)

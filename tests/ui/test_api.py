@@ -10,7 +10,10 @@ The same duplicate storm on PostgreSQL with two server processes is at the end (
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import http.client
 import json
 import urllib.error
@@ -24,7 +27,7 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select, text
 
-from core.api import tokens
+from core.api import sources, tokens
 from core.policy import store as policy_store
 from core.policy.loading import load_preset
 from core.triage.rules import Answers, triage
@@ -36,6 +39,14 @@ from tests.conftest import make_user
 from ui.api_routes import MAX_BODY, RATE_ENV
 
 RATE = 60  # calls a minute per token on the test server
+# A helpdesk's ticket webhook, read with a source's mapping.
+ZENDESK = {"mapping": {"dedup_key": "ticket.id", "title": "ticket.subject", "summary": "ticket.description",
+                       "routing_key": "ticket.organization.external_id", "severity": "ticket.priority",
+                       "severity_values": {"urgent": "critical", "high": "error", "normal": "warning", "low": "info"},
+                       "action": "ticket.status",
+                       "action_values": {"pending": "acknowledge", "solved": "resolve", "closed": "resolve"},
+                       "answers": "ticket.triage"},
+           "policy": "spark"}
 ADMIN = tokens.shell_actor()
 
 
@@ -62,6 +73,9 @@ def _seed(engine) -> dict[str, Any]:
              ("limited", "read"), ("revoked", "write"), ("expired", "write"), ("idem", "write")]}
     made["carl"] = _token(engine, "carl-intake", "intake", username="carl")
     made["carl-write"] = _token(engine, "carl-write", "write", username="carl")
+    with session_scope(engine) as s:
+        made["zendesk"] = sources.add_source(s, name="zendesk", username="ada", settings=ZENDESK, actor=ADMIN,
+                                             now=now, signature_header="X-Zendesk-Signature").secret
     with session_scope(engine) as s:
         for row in s.scalars(select(ApiToken)):
             if row.name == "revoked":
@@ -381,7 +395,7 @@ def test_the_openapi_document(api):
     assert {"AlertRequest", "AlertResponse", "ErrorResponse", "IncidentOut", "IncidentListOut", "Answers"} <= set(
         got["components"]["schemas"])
     assert set(got["paths"]) == {"/api/v1/alerts", "/api/v1/incidents", "/api/v1/incidents/{incident_id}",
-                                 "/api/v1/openapi.json", "/api/v1/triage",
+                                 "/api/v1/openapi.json", "/api/v1/triage", "/api/v1/sources/{name}/events",
                                  *(f"/api/v1/incidents/{{incident_id}}/{name}"
                                    for name in ("milestones", "notes", "escalations"))}
     jsonschema.Draft202012Validator.check_schema(
@@ -463,6 +477,53 @@ def test_tokens_record_their_last_use(api):
     with session_scope(api.engine) as s:
         used = {row.name: row.last_used_at for row in s.scalars(select(ApiToken))}
     assert used["reader"] is not None and used["expired"] is None
+
+
+def _ticket(api: Api, ticket: dict[str, Any], *, sign: str = "hex", secret: str | None = None,
+            source: str = "zendesk") -> tuple[int, Any]:
+    body = json.dumps({"ticket": {"id": 4711, "organization": {"external_id": "acme-prod-0001"}, **ticket}}).encode()
+    mac = hmac.new((secret or api.tokens["zendesk"]).encode(), body, hashlib.sha256).digest()
+    signature = {"hex": mac.hex(), "prefixed": "sha256=" + mac.hex(), "base64": base64.b64encode(mac).decode(),
+                 "none": ""}[sign]
+    status, _, got = api.call("POST", f"/api/v1/sources/{source}/events", raw=body,
+                              headers={"X-Zendesk-Signature": signature} if signature else {})
+    return status, got
+
+
+def test_a_helpdesk_webhook_opens_updates_and_resolves_an_incident(api):
+    status, got = _ticket(api, {"subject": "Cannot export invoices", "priority": "normal", "status": "new",
+                                "description": "Since 9:00"})
+    assert (status, got["status"], got["severity"]) == (201, "created", "P2"), got
+    row = _incident(api, got["incident_id"])
+    assert (row.policy_name, row.account_id, row.alert_dedup_key) == ("spark", api.ids["acme"], "zendesk:4711")
+    status, worse = _ticket(api, {"subject": "Cannot export invoices", "priority": "urgent", "status": "open"},
+                            sign="base64")
+    assert (status, worse["status"], worse["severity"]) == (201, "deduplicated", "P0")
+    assert _ticket(api, {"subject": "x", "status": "pending"}, sign="prefixed")[1]["status"] == "acknowledged"
+    assert _ticket(api, {"subject": "x", "status": "solved"})[1]["status"] == "resolved"
+    with session_scope(api.engine) as s:
+        events = s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity_type == "alert_source"))
+        actor = s.scalar(select(AuditEntry.actor_name).where(AuditEntry.entity_type == "incident",
+                                                             AuditEntry.entity_id == str(got["incident_id"])))
+    assert events >= 4 and actor == "alert source 'zendesk' (ada)"
+
+
+@pytest.mark.parametrize("ticket, sign, secret, source, status, field", [
+    ({"subject": "x"}, "none", None, "zendesk", 401, "X-Zendesk-Signature"),
+    ({"subject": "x"}, "hex", "not-the-secret", "zendesk", 401, "X-Zendesk-Signature"),
+    ({"subject": "x"}, "hex", None, "nobody", 404, None),
+    ({"priority": "low"}, "hex", None, "zendesk", 422, "title"),
+    ({"subject": "x", "triage": {"business_impact": "huge"}}, "hex", None, "zendesk", 422,
+     "ticket.triage.business_impact"),
+])
+def test_a_webhook_is_refused_when_unsigned_unknown_or_unreadable(api, ticket, sign, secret, source, status, field):
+    with session_scope(api.engine) as s:
+        before = s.scalar(select(func.count()).select_from(Incident))
+    got_status, got = _ticket(api, {"id": 999, **ticket}, sign=sign, secret=secret, source=source)
+    assert got_status == status, got
+    assert [f["field"] for f in got["error"]["fields"]] == ([field] if field else [])
+    with session_scope(api.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == before
 
 
 def test_no_request_of_this_module_met_a_server_error(api):
