@@ -17,6 +17,7 @@ import hmac
 import http.client
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -25,6 +26,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from core.api import sources, tokens
@@ -524,6 +527,110 @@ def test_a_webhook_is_refused_when_unsigned_unknown_or_unreadable(api, ticket, s
     assert [f["field"] for f in got["error"]["fields"]] == ([field] if field else [])
     with session_scope(api.engine) as s:
         assert s.scalar(select(func.count()).select_from(Incident)) == before
+
+
+# --------------------------------------------------------------------------
+# The contract under random input (schemathesis is not installed here): Hypothesis builds bodies and
+# queries around each operation's fields; every answer must be documented for the operation and match
+# its schema, and none may be a 5xx.
+
+_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(allow_nan=False),
+                  st.text(max_size=30), st.lists(st.integers(), max_size=3),
+                  st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+_LINE = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=80)
+_ANSWERS = st.dictionaries(st.sampled_from(["business_impact", "data_loss", "users_affected_pct", "mood", "customer"]),
+                           st.one_of(st.sampled_from(["stopped", "minor", "none"]), st.booleans(),
+                                     st.floats(-5, 150, allow_nan=False), _JUNK), max_size=3)
+_RANDOM_ALERT = st.fixed_dictionaries({}, optional={
+    "event_action": st.one_of(st.sampled_from(["trigger", "acknowledge", "resolve"]), _JUNK),
+    "dedup_key": st.one_of(st.sampled_from(["fuzz-1", "fuzz-2", ""]), st.text(max_size=300), _JUNK),
+    "account_id": st.one_of(st.sampled_from([1, 2, 99]), _JUNK),
+    "routing_key": st.one_of(st.just("acme-prod-0001"), _JUNK),
+    "title": st.one_of(st.text(max_size=250), _JUNK), "summary": st.one_of(st.text(max_size=50), _JUNK),
+    "source": st.one_of(st.text(max_size=130), _JUNK),
+    "severity": st.one_of(st.sampled_from(["critical", "error", "warning", "info"]), _JUNK),
+    "answers": st.one_of(_ANSWERS, _JUNK), "extra": _JUNK})
+# Mostly well-formed alerts, so that the success paths (open, join, raise, acknowledge, resolve) run too.
+_GOOD_ALERT = st.fixed_dictionaries(
+    {"event_action": st.sampled_from(["trigger", "trigger", "acknowledge", "resolve"]),
+     "dedup_key": st.sampled_from(["fuzz-1", "fuzz-2", "fuzz-3"]), "account_id": st.sampled_from([1, 2]),
+     "title": _LINE},
+    optional={"severity": st.sampled_from(["critical", "error", "warning", "info"]), "source": _LINE,
+              "answers": _ANSWERS, "summary": st.text(max_size=200)})
+_ALERT = st.one_of(_GOOD_ALERT, _RANDOM_ALERT)
+_GOOD_CHANGE = st.one_of(
+    st.tuples(st.just("milestones"), st.fixed_dictionaries({"milestone": st.sampled_from(
+        ["acknowledged", "client_notified", "mobilized", "mitigated", "resolved"])})),
+    st.tuples(st.just("notes"), st.fixed_dictionaries({"text": _LINE})),
+    st.tuples(st.just("escalations"), st.fixed_dictionaries({"to_level": st.sampled_from(["L2", "L3", "L4"]),
+                                                             "reason": _LINE})),
+    st.tuples(st.just("triage"), st.fixed_dictionaries({"answers": _ANSWERS})))
+_CHANGE = st.one_of(_GOOD_CHANGE,
+    st.tuples(st.just("milestones"), st.fixed_dictionaries({}, optional={
+        "milestone": st.one_of(st.sampled_from(["acknowledged", "mobilized", "resolved", "closed", "detected"]), _JUNK),
+        "at": st.one_of(st.sampled_from(["2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z", "yesterday"]), _JUNK),
+        "reason": st.one_of(st.text(max_size=30), _JUNK), "expected_version": st.one_of(st.integers(0, 5), _JUNK)})),
+    st.tuples(st.just("notes"), st.fixed_dictionaries({}, optional={"text": st.one_of(st.text(max_size=40), _JUNK)})),
+    st.tuples(st.just("escalations"), st.fixed_dictionaries({}, optional={
+        "to_level": st.one_of(st.sampled_from(["L1", "L2", "L4", "L9"]), _JUNK),
+        "reason": st.one_of(st.text(max_size=30), _JUNK), "at": _JUNK})),
+    st.tuples(st.just("triage"), st.fixed_dictionaries({}, optional={
+        "policy": st.one_of(st.sampled_from(["default", "spark", "nope"]), _JUNK),
+        "detected_at": st.one_of(st.sampled_from(["2026-01-01T00:00:00Z", "2026-01-01T00:00:00"]), _JUNK),
+        "answers": st.one_of(_ANSWERS, _JUNK)})))
+_QUERY = st.dictionaries(st.sampled_from(["status", "severity", "account_id", "urgency", "q", "sort", "page",
+                                          "page_size", "detected_from", "colour"]),
+                         st.one_of(st.sampled_from(["new", "P1", "1", "0", "newest", "breached", "2026-01-01",
+                                                    "-1", "101"]), st.text(max_size=10)), max_size=4)
+
+
+class _Fuzz:
+    """A fresh write token every 50 calls, so the rate limit does not answer everything (it is tested above)."""
+
+    def __init__(self, api: Api):
+        self.api, self.calls, self.answers = api, 0, 0
+        self.statuses: dict[int, int] = {}
+
+    def token(self) -> str:
+        if self.calls % 50 == 0:
+            self.api.tokens["fuzz"] = _token(self.api.engine, f"fuzz-{self.calls}", "write")
+        self.calls += 1
+        return "fuzz"
+
+    def check(self, path: str, method: str, status: int, body: Any) -> None:
+        operation = _DOCUMENT["paths"][path][method.lower()]
+        assert status < 500, (path, status, body)
+        assert str(status) in operation["responses"], (path, status, body)
+        schema = operation["responses"][str(status)]["content"]["application/json"]["schema"]
+        jsonschema.Draft202012Validator({**schema, "components": _DOCUMENT["components"]}).validate(body)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+@pytest.mark.slow
+def test_random_requests_get_documented_answers_and_never_a_5xx(api):
+    _conforms(api, "ErrorResponse", {"error": {"code": "x", "message": "x", "fields": []}})  # loads the document
+    fuzz = _Fuzz(api)
+    _, _, opened = api.alert(dedup_key="fuzz-target", title="Fuzz target", severity="warning")
+    target = opened["incident_id"]
+
+    @settings(max_examples=250, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(alert=_ALERT, change=_CHANGE, query=_QUERY, incident=st.sampled_from([target, 999999]))
+    def one_round(alert, change, query, incident):
+        status, _, got = api.call("POST", "/api/v1/alerts", token=fuzz.token(), body=alert)
+        fuzz.check("/api/v1/alerts", "POST", status, got)
+        name, body = change
+        path = "/api/v1/triage" if name == "triage" else f"/api/v1/incidents/{incident}/{name}"
+        status, _, got = api.call("POST", path, token=fuzz.token(), body=body)
+        fuzz.check("/api/v1/triage" if name == "triage" else f"/api/v1/incidents/{{incident_id}}/{name}", "POST",
+                   status, got)
+        status, _, got = api.call("GET", "/api/v1/incidents?" + urllib.parse.urlencode(query), token=fuzz.token())
+        fuzz.check("/api/v1/incidents", "GET", status, got)
+        status, _, got = api.call("GET", f"/api/v1/incidents/{incident}", token=fuzz.token())
+        fuzz.check("/api/v1/incidents/{incident_id}", "GET", status, got)
+
+    one_round()
+    print(f"API contract under random input: {fuzz.calls} requests checked against the OpenAPI document, "
+          f"answers by status {dict(sorted(fuzz.statuses.items()))}, 5xx: 0")
 
 
 def test_no_request_of_this_module_met_a_server_error(api):
