@@ -63,3 +63,9 @@ def set_routing_key(session: Session, *, account: str, key: str | None, actor: A
                  action="routing_key", changes={"routing_key": [before, new]}, at=now)
     session.flush()
     return row
+
+
+def routing_keys(session: Session) -> list[tuple[int, str, str | None]]:
+    """Every active account's id, name and routing key (None for none), by name."""
+    stmt = select(Account.id, Account.name, Account.routing_key).where(Account.archived_at.is_(None))
+    return [(row[0], row[1], row[2]) for row in session.execute(stmt.order_by(Account.name))]

@@ -57,6 +57,8 @@ PAGE_ACCESS: dict[str, frozenset[Role]] = {
     # Alerts: each person's own inbox; the deliveries, dead letters and endpoints are the admin's.
     "inbox": EVERYONE,
     "notifications_admin": ADMINS,
+    # API tokens, alert sources and routing keys: they let other systems act in the app.
+    "api_admin": ADMINS,
 }
 
 

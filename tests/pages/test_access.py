@@ -53,7 +53,7 @@ SIDEBAR = {
     "csm": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "inbox", "profile"],
     "lead": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "inbox", "profile"],
     "admin": ["home", "triage", "incidents", "board", "compose", "dashboard", "accounts", "health", "inbox", "profile",
-              "policies", "admin_users", "templates_admin", "notifications_admin"],
+              "policies", "admin_users", "templates_admin", "notifications_admin", "api_admin"],
 }
 NEEDS_ID = ["incident", "report", "postmortem", "account"]
 

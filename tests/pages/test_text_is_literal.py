@@ -61,6 +61,7 @@ PAGES = [
     ("templates_admin", "admin1", {}, {"nameadmin"}),
     ("inbox", "csm1", {}, {"namecsm"}),
     ("notifications_admin", "admin1", {}, {"nameadmin"}),
+    ("api_admin", "admin1", {}, {"nameadmin", "account"}),
 ]
 
 
