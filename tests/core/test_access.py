@@ -28,6 +28,7 @@ CASES = [
     # Alerts: everyone reads their own inbox; the outbox's deliveries and endpoints are the admins'.
     ("inbox", {"csm": True, "lead": True, "admin": True}),
     ("notifications_admin", {"csm": False, "lead": False, "admin": True}),
+    ("api_admin", {"csm": False, "lead": False, "admin": True}),
 ]
 
 
