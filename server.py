@@ -5,7 +5,8 @@ served, the lifespan migrates the database (once per process, as every page's gu
 starts the background scheduler (`ui.scheduler_loop`), which queues and delivers alerts every
 `ESCALATION_DESK_TICK_SECONDS` with nobody's browser open; it stops with the server.
 `ESCALATION_DESK_SCHEDULER=off` leaves alerts to `python -m core tick` (cron or a worker).
-Beside the pages: `/ack/<token>` (acknowledge a notification from its link) and `/api/health`.
+Beside the pages: `/ack/<token>` (acknowledge a notification from its link), `/api/health`, and the
+HTTP API under `/api/v1/` (`ui.api_routes`: alert intake and incident reads, with API tokens).
 This module only wires; it holds no rules, and it is not a login gate (each page guards itself).
 """
 
@@ -24,6 +25,7 @@ from core.alerts import scheduler
 from db.engine import get_engine
 from db.migrate import DatabaseNotReady, prepare_database
 from ui import app_address
+from ui.api_routes import API_ROUTES
 from ui.http_routes import ROUTES
 from ui.scheduler_loop import PERIOD_ENV, SWITCH_ENV, SchedulerLoop, enabled_from, period_from, worker_name
 
@@ -59,4 +61,4 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
             await loop.stop()
 
 
-app = st.App("app.py", lifespan=lifespan, routes=ROUTES)
+app = st.App("app.py", lifespan=lifespan, routes=[*ROUTES, *API_ROUTES])

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from core.cli import admin as admin_cli
 from core.cli import templates as templates_cli
 from core.cli import tick as tick_cli
+from core.cli import tokens as tokens_cli
 from core.incident.replay import ReplayError, replay
 from core.policy.loading import (
     PolicyError,
@@ -53,7 +54,8 @@ RegisterCommand: TypeAlias = Callable[["Subparsers"], None]
 # and the template worker are imported when one of their commands runs.
 EXTRA_COMMANDS: list[tuple[str, RegisterCommand]] = [("init, users, demo-logins", admin_cli.register),
                                                      ("templates", templates_cli.register),
-                                                     ("tick", tick_cli.register)]
+                                                     ("tick", tick_cli.register),
+                                                     ("tokens, routing-key, sources", tokens_cli.register)]
 
 EXIT_USAGE = 2
 

@@ -48,6 +48,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("admin_users", "pages/admin_users.py", "Users", ":material/group:", "Admin"),
     PageSpec("templates_admin", "pages/templates_admin.py", "Message templates", ":material/edit_note:", "Admin"),
     PageSpec("notifications_admin", "pages/notifications_admin.py", "Notifications", ":material/campaign:", "Admin"),
+    PageSpec("api_admin", "pages/api_admin.py", "API access", ":material/api:", "Admin"),
 )
 
 

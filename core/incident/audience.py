@@ -91,6 +91,7 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "next_alert_at": internal("when our own alert rules next page or remind the team"),
         "response_log": internal("escalations, level responses and message times kept for the clocks"),
         "idempotency_key": internal("a technical token of the form that opened the incident"),
+        "alert_dedup_key": internal("the monitoring alert's own identifier, which later alerts join"),
         "war_room_url": internal("the responders' own call or chat room"),
         "is_drill": internal("whether the team is running an exercise; the composer warns before writing about one"),
         "steps_done": internal("the team's checklist"),
@@ -110,6 +111,7 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "time_zone": client(),  # every time in a message is shown in it
         "contract_terms": internal("the agreement as the team reads it, with internal commitments",
                                    client_keys=("service_credits",)),
+        "routing_key": internal("the key monitoring tools open incidents with: whoever holds it can send alerts"),
         "archived_at": internal(_BOOKKEEPING),
         "created_at": internal(_BOOKKEEPING),
         "updated_at": internal(_BOOKKEEPING),

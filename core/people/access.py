@@ -59,6 +59,8 @@ PAGE_ACCESS: dict[str, frozenset[Role]] = {
     # Everyone sees who is on call and covers or swaps their own shifts; leads and admins shape schedules.
     "oncall": EVERYONE,
     "notifications_admin": ADMINS,
+    # API tokens, alert sources and routing keys: they let other systems act in the app.
+    "api_admin": ADMINS,
 }
 
 

@@ -3,7 +3,7 @@
 Modules: `base` (the one declarative `Base`, UTC timestamps), `people` (users and
 sign-in protection), `accounts` (accounts, contacts, health readings), `incidents`
 (incidents, roles, timeline, escalations, pauses, action items), `communications`
-(client messages and template versions), `reports` (reports, post-mortems, review
+(client messages and template versions), `api` (API tokens), `reports` (reports, post-mortems, review
 tasks), `notifications` (the outbox and webhook endpoints), `oncall` (schedules,
 pages, followers), `sla` (the dashboard's summary tables), `settings` (policy versions, settings, the audit log). Every
 model is re-exported here: callers write `from db.models import Incident`, and
@@ -18,6 +18,7 @@ business rules or queries: those live in `core`.
 """
 
 from db.models.accounts import Account, Contact, HealthSignal
+from db.models.api import AlertSource, ApiIdempotency, ApiToken
 from db.models.base import NAMING, Base, UtcDateTime, utc_now
 from db.models.communications import Communication, MessageTemplateVersion
 from db.models.incidents import ActionItem, Escalation, Incident, IncidentAssignment, SlaPause, TimelineEvent
@@ -51,6 +52,9 @@ __all__ = [
     "SLA_DURATION_BUCKETS",
     "Account",
     "ActionItem",
+    "AlertSource",
+    "ApiIdempotency",
+    "ApiToken",
     "AuditEntry",
     "Base",
     "Communication",

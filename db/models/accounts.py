@@ -32,6 +32,8 @@ class Account(Base):
     """A customer account that a CSM owns."""
 
     __tablename__ = "accounts"
+    # A unique index, not a column constraint: SQLite cannot add a UNIQUE column to a table.
+    __table_args__ = (Index("uq_accounts_routing_key", "routing_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -42,6 +44,8 @@ class Account(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     # Response commitments and service credits agreed in the contract.
     contract_terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The key monitoring tools name this account with when they send alerts (unique; None for none).
+    routing_key: Mapped[str | None] = mapped_column(String(64))
     archived_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now, onupdate=utc_now)

@@ -41,6 +41,7 @@ class Incident(Base):
         Index("ix_incidents_next_alert", "next_alert_at"),
         # A unique index, not a column constraint: SQLite cannot add a UNIQUE column to a table.
         Index("uq_incidents_idempotency_key", "idempotency_key", unique=True),
+        Index("ix_incidents_account_alert_dedup", "account_id", "alert_dedup_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +94,9 @@ class Incident(Base):
     response_log: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The token of the form or request that opened it: a repeat finds this incident instead of a twin.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # The monitoring alert's dedup key, for incidents opened by `POST /api/v1/alerts`: later alerts of
+    # the account with the same key join this incident while it is open (core.api.alerts).
+    alert_dedup_key: Mapped[str | None] = mapped_column(String(255))
     # An exercise (the playbooks' monthly escalation drills): every notification says DRILL, and the
     # dashboard and the objectives leave it out.
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -30,6 +30,7 @@ CASES = [
     ("notifications_admin", {"csm": False, "lead": False, "admin": True}),
     # On-call: everyone sees who is on call and covers their own shifts (core decides who edits schedules).
     ("oncall", {"csm": True, "lead": True, "admin": True}),
+    ("api_admin", {"csm": False, "lead": False, "admin": True}),
 ]
 
 

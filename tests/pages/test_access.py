@@ -54,7 +54,7 @@ WORK = ["home", "triage", "incidents", "board", "compose", "oncall", "dashboard"
 SIDEBAR = {
     "csm": WORK,
     "lead": WORK,
-    "admin": [*WORK, "policies", "admin_users", "templates_admin", "notifications_admin"],
+    "admin": [*WORK, "policies", "admin_users", "templates_admin", "notifications_admin", "api_admin"],
 }
 NEEDS_ID = ["incident", "report", "postmortem", "account"]
 

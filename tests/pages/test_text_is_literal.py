@@ -63,6 +63,7 @@ PAGES = [
     ("notifications_admin", "admin1", {}, {"nameadmin"}),
     ("oncall", "admin1", {}, {"nameadmin", "namecsm", "namelead", "oncalldesc", "coverreason", "extcontact"}),
     ("oncall", "csm1", {}, {"namecsm", "coverreason", "extcontact"}),
+    ("api_admin", "admin1", {}, {"nameadmin", "account"}),
 ]
 
 
