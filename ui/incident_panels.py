@@ -16,10 +16,12 @@ from core.incident import flows as incidents
 from core.incident.lifecycle import MILESTONE_LABELS, Milestone, move_confirmation, severity_confirmation
 from core.incident.views import IncidentView, clocks_by_urgency
 from core.limits import FREE_TEXT, TITLE
+from core.oncall.views import who_is_on_call_now
 from core.policy.schema import Contact
 from core.text import markdown_literal
 from core.vocabulary import SEVERITIES, STATUS_LABELS, ClockState, IncidentStatus
 from core.zones import zone
+from db.engine import read_scope
 from ui.auth import CurrentUser, utcnow
 from ui.confirm import confirm
 from ui.format import human_duration, local_time, time_left
@@ -153,6 +155,7 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
                     f"{local_time(esc.next_due_at, user.time_zone)} if still unresolved.")
     for reason in esc.reasons:
         st.markdown(f"- {markdown_literal(reason)}")
+    on_call_now(view, user)
     contacts(view)
     if editable and view.is_open:
         higher = [lvl for lvl in view.level_names if not view.current_level or lvl > view.current_level]
@@ -176,6 +179,23 @@ def escalation(view: IncidentView, user: CurrentUser, expected: int, editable: b
 
 # Said where the policy leaves a way of reaching someone out, so nobody hunts for a number that is not there.
 NOT_IN_POLICY = "not in the policy"
+
+
+def on_call_now(view: IncidentView, user: CurrentUser) -> None:
+    """Who answers each of the policy's levels right now, from the on-call schedules (pages go to them)."""
+    levels = {level for level, _, _ in view.level_contacts} | set(view.level_names)
+    with read_scope() as session:
+        layers = [layer for layer in who_is_on_call_now(session, utcnow()) if layer.level in levels]
+    if not layers:
+        return
+    rows = [{"Level": f"{layer.level} · {view.level_names.get(layer.level or '', '')}",
+             "Layer": f"{layer.position}. {layer.layer_name}",
+             "On call now": layer.current.name if layer.current else "nobody",
+             "Until": local_time(layer.current.ends_at, user.time_zone) if layer.current else "",
+             "Then": layer.next.name if layer.next else ""}
+            for layer in sorted(layers, key=lambda item: (item.level or "", item.position))]
+    st.markdown("**On call now** (a level's alerts page these people first, then its manager)")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
 def contacts(view: IncidentView) -> None:

@@ -113,3 +113,15 @@ def test_an_incident_never_paged_shows_no_paging_section(workspace, app_db):
     at = incident_page("csm1", iid)
     assert not at.exception
     assert not [h for h in at.subheader if h.value == "Paging"]
+
+
+def test_the_escalation_tab_says_who_is_on_call_now_for_each_level(workspace, app_db):
+    """A level's contacts resolve to the person on call at this moment, not only to the policy's roles."""
+    iid = _paged_incident(app_db, workspace)
+    at = incident_page("csm1", iid)
+    assert not at.exception
+    assert "On call now" in texts(at)
+    (table,) = [frame.value for frame in at.dataframe if "On call now" in frame.value.columns]
+    assert list(zip(table["Layer"], table["On call now"], strict=True)) == [("1. Layer 1", "Csm1"),
+                                                                           ("2. Layer 2", "Lead1")]
+    assert all(level.startswith("L3") for level in table["Level"])
