@@ -32,8 +32,11 @@ if handoff:
 
 cockpit.header(view)
 followers.drill_banner(view.is_drill)
-followers.follow_controls(incident_id, user)
-cockpit.war_room(view, expected, user, editable)
+# One row above the main path: the war room, then following.
+war_room_place, *follow_places = st.columns([1.4, 0.9, 1.3, 2.4], vertical_alignment="center")
+with war_room_place:
+    cockpit.war_room(view, expected, user, editable)
+followers.follow_controls(incident_id, user, (follow_places[0], follow_places[1], follow_places[2]))
 cockpit.cockpit(view, user, expected, editable)
 oncall_pages.paging_section(view.id, user, editable)
 if not editable:

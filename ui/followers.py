@@ -7,6 +7,7 @@ decided in core (`core.incident.followers`). Nothing here queries or decides a r
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core.incident import followers as follows
 from core.text import markdown_literal
@@ -30,25 +31,27 @@ def drill_banner(is_drill: bool) -> None:
         st.warning(f"**DRILL** · {DRILL_MEANING}", icon=":material/sports_score:")
 
 
-def follow_controls(incident_id: int, user: CurrentUser) -> None:
-    """The viewer's Follow / Unfollow button, the followers by name, and (leads, admins) adding someone."""
+def follow_controls(incident_id: int, user: CurrentUser,
+                    places: tuple[DeltaGenerator, DeltaGenerator, DeltaGenerator] | None = None) -> None:
+    """The viewer's Follow / Unfollow button, (leads, admins) adding someone, and the followers by name, in the
+    three `places` given (the cockpit's row beside the war room link, above the main path's buttons)."""
     panel = follows.follow_panel(incident_id, viewer_id=user.id, role=user.role)
     actor = user.actor
-    left, right = st.columns([1, 3], vertical_alignment="center")
+    toggle, add, names_place = places or st.columns([1, 1.4, 2.6], vertical_alignment="center")
     if panel.following:
-        if left.button("Unfollow", key="follow_toggle", icon=":material/notifications_off:",
-                       help="Stop getting a notice when the level, severity or status changes."):
+        if toggle.button("Unfollow", key="follow_toggle", icon=":material/notifications_off:",
+                         help="Stop getting a notice when the level, severity or status changes."):
             save(lambda s: follows.unfollow(s, incident_id, user.id, actor, utcnow()),
                  done="You no longer follow this incident.")
-    elif left.button("Follow", key="follow_toggle", icon=":material/notifications:",
-                     help="Get a notice in your inbox and by email when the level, severity or status changes."):
+    elif toggle.button("Follow", key="follow_toggle", icon=":material/notifications:",
+                       help="Get a notice in your inbox and by email when the level, severity or status changes."):
         save(lambda s: follows.follow(s, incident_id, user.id, actor, utcnow()),
              done="You follow this incident: level, severity and status changes reach you.")
     names = ", ".join(f.name for f in panel.followers)
-    right.caption(markdown_literal(f"Followed by {names}") if names else "Nobody follows this incident yet.")
+    names_place.caption(markdown_literal(f"Followed by {names}") if names else "Nobody follows this incident yet.")
     if panel.may_add_others:
         choices = dict(panel.candidates)
-        with st.popover("Add a follower", icon=":material/person_add:"):
+        with add.popover("Add a follower", icon=":material/person_add:"):
             chosen = st.selectbox("Team member", list(choices), format_func=choices.get, key="follow_add_user",
                                   index=None, placeholder="Pick someone, e.g. the account executive")
             if st.button("Add follower", key="follow_add"):
