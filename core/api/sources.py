@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.api.alerts import SEVERITY_HINTS, AlertError, AlertEvent, EventAction, SeverityHint
+from core.api.schemas import ROW_NUMBER_MAX
 from core.people.access import Role
 from core.people.users import Actor, normalise_username
 from core.triage.answers import Answers
@@ -285,9 +286,9 @@ def event_from(source: Source, payload: Any) -> AlertEvent:
     routing_key = _text(payload, mapping.routing_key)
     if not account_id and not routing_key:
         routing_key = source.settings.routing_key
-    if account_id and not account_id.isdigit():
-        raise AlertError(f"The account number at {mapping.account_id} is not a whole number.",
-                         field=mapping.account_id)
+    if account_id and not (account_id.isdigit() and 1 <= int(account_id) <= ROW_NUMBER_MAX):
+        raise AlertError(f"The account number at {mapping.account_id} is not a whole number from 1 to "
+                         f"{ROW_NUMBER_MAX}.", field=mapping.account_id)
     hints: dict[str, Mapping[str, Any]] = {**SEVERITY_HINTS, **{
         str(hint): given.model_dump(exclude_unset=True) for hint, given in source.settings.hint_answers.items()}}
     title = " ".join((_text(payload, mapping.title) or "").split())[:200]

@@ -55,6 +55,7 @@ def test_payloads_map_to_alerts(payload, expected):
 @pytest.mark.parametrize("payload, field", [
     ({"ticket": {"subject": "no id"}}, "ticket.id"),
     ({"ticket": {"id": 1, "account": "acme"}}, "ticket.account"),
+    ({"ticket": {"id": 1, "account": 2**70}}, "ticket.account"),
     ({"ticket": {"id": 1, "account": 1, "triage": {"oops": 1}}}, "ticket.triage.oops"),
     ([1, 2], "ticket.id"),
 ])
