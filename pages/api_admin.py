@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.api.views import access_page
-from ui.api_admin import routing_panel, show_new_secret, sources_panel, tokens_panel
+from ui.api_admin import routing_panel, show_new_secret, source_edit_panel, sources_panel, tokens_panel
 from ui.page import page_setup
 
 user = page_setup("api_admin", "API access", ":material/api:")
@@ -18,5 +18,6 @@ with tokens:
     tokens_panel(page, user)
 with sources:
     sources_panel(page, user)
+    source_edit_panel(page, user)
 with routing:
     routing_panel(page, user)

@@ -29,7 +29,7 @@ def show_new_secret() -> None:
         st.success(f"API token {made.id}: copy it now, it is not stored and cannot be shown again.")
         st.code(made.token, language=None)
     elif isinstance(made, sources.NewSource):
-        st.success(f"Alert source {made.id}: its signing secret, for the sender. It is not shown again.")
+        st.success(f"Alert source {made.id}: its new signing secret, for the sender. It is not shown again.")
         st.code(made.secret, language=None)
 
 
@@ -99,6 +99,43 @@ def sources_panel(page: AccessPage, user: CurrentUser) -> None:
                 save(lambda s: sources.add_source(s, name=name, username=username or "", settings=parsed,
                                                   actor=user.actor, now=utcnow(), signature_header=header.strip()),
                      done=f"Alert source {name.strip().lower()} added.", reset=("src_name",), keep=SECRET)
+
+
+def source_edit_panel(page: AccessPage, user: CurrentUser) -> None:
+    """Change an existing source (settings, user, header, enabled) and give it a new secret."""
+    if not page.sources:
+        return
+    st.subheader("Change a source")
+    by_name = {s.name: s for s in page.sources}
+    name = st.selectbox("Source", list(by_name), key="src_edit_name")
+    if name is None:
+        return
+    chosen = by_name[name]
+    # The fields are keyed by the source, so choosing another one shows its own values.
+    with st.form(f"source_edit_{chosen.id}"):
+        names = page.usernames if chosen.username in page.usernames else [chosen.username, *page.usernames]
+        username = st.selectbox("Acts as", names, index=names.index(chosen.username), key=f"src_edit_user_{chosen.id}")
+        header = st.text_input("Signature header", value=chosen.signature_header, key=f"src_edit_header_{chosen.id}")
+        enabled = st.checkbox("Enabled (a disabled source's webhook answers 404)", value=chosen.is_enabled,
+                              key=f"src_edit_enabled_{chosen.id}")
+        settings = st.text_area("Settings (JSON)", value=json.dumps(chosen.settings, indent=2), height=300,
+                                key=f"src_edit_settings_{chosen.id}")
+        if st.form_submit_button("Save source"):
+            try:
+                parsed = json.loads(settings)
+            except ValueError as error:
+                st.error(f"The settings are not valid JSON: {error}")
+            else:
+                save(lambda s: sources.change_source(s, name=chosen.name, actor=user.actor, now=utcnow(),
+                                                     settings=parsed, username=username or "",
+                                                     signature_header=header.strip(), enabled=enabled),
+                     done=f"Alert source {chosen.name} saved.")
+    with st.form(f"source_rotate_{chosen.id}"):
+        st.caption("A new signing secret replaces the current one at once: events signed with the old one are "
+                   "refused until the sender has the new one.")
+        if st.form_submit_button("Make a new secret"):
+            save(lambda s: sources.rotate_secret(s, name=chosen.name, actor=user.actor, now=utcnow()),
+                 done=f"Alert source {chosen.name} has a new secret.", keep=SECRET)
 
 
 def routing_panel(page: AccessPage, user: CurrentUser) -> None:

@@ -17,6 +17,11 @@ from core.limits import FreeText, TitleText
 from core.triage.answers import Answers
 from core.vocabulary import Severity
 
+# An id or version: the database's columns hold whole numbers up to 2**31 - 1; a larger one is a 422, not a
+# number the database cannot compare (SQLite refuses integers past 64 bits).
+ROW_NUMBER_MAX = 2**31 - 1
+RowNumber = Annotated[int, Field(ge=1, le=ROW_NUMBER_MAX)]
+
 
 class AlertRequest(BaseModel):
     """A monitoring alert (PagerDuty Events-like): trigger, acknowledge or resolve one problem of an account."""
@@ -28,7 +33,7 @@ class AlertRequest(BaseModel):
     dedup_key: Annotated[str, Field(min_length=1, max_length=DEDUP_KEY_MAX)] = Field(
         description="the alert's identifier, the same for every event of one problem; one open incident per key "
                     "and account")
-    account_id: Annotated[int, Field(ge=1)] | None = Field(None, description="the account's number; or routing_key")
+    account_id: RowNumber | None = Field(None, description="the account's number; or routing_key")
     routing_key: Annotated[str, Field(min_length=8, max_length=64)] | None = Field(
         None, description="the key an admin set for the account; or account_id")
     title: TitleText = Field("", description="what is wrong, one line (required to open an incident)")
@@ -192,8 +197,8 @@ class IncidentQuery(BaseModel):
 
     status: list[Literal["new", "acknowledged", "mobilized", "mitigated", "resolved", "closed", "reopened"]] = []
     severity: list[Severity] = []
-    account_id: Annotated[int, Field(ge=1)] | None = None
-    owner_id: Annotated[int, Field(ge=1)] | None = None
+    account_id: RowNumber | None = None
+    owner_id: RowNumber | None = None
     policy: Annotated[str, Field(max_length=64)] | None = None
     urgency: Literal["any", "breached", "escalation_overdue", "client_update_overdue", "due_within_hour"] = "any"
     detected_from: dt.datetime | None = None
@@ -248,7 +253,7 @@ class MilestoneRequest(BaseModel):
     milestone: RecordableMilestone
     at: AwareDatetime | None = Field(None, description="when it happened (default: now); earlier needs a reason")
     reason: FreeText = ""
-    expected_version: Annotated[int, Field(ge=1)] | None = Field(
+    expected_version: RowNumber | None = Field(
         None, description="the incident's version you read; 409 when it changed since")
 
 
@@ -269,7 +274,7 @@ class EscalationRequest(BaseModel):
                                                                                      "policy, e.g. L2")
     reason: Annotated[FreeText, Field(min_length=1)]
     at: AwareDatetime | None = Field(None, description="when you escalated (default: now)")
-    expected_version: Annotated[int, Field(ge=1)] | None = None
+    expected_version: RowNumber | None = None
 
 
 class ChangeOut(BaseModel):

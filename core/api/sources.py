@@ -7,8 +7,9 @@ account (id or routing key), severity and triage answers; how the sender's value
 (e.g. `solved` -> resolve) and to a severity hint; the hint-to-answers mapping; the policy its
 triggers triage under; and a routing key for payloads that name no account. `event_from` turns one
 payload into an `alerts.AlertEvent`; `core.api.alerts.take` does the rest, exactly as for
-`POST /api/v1/alerts`. Only admins add or change a source. Never reads the clock, never logs a
-secret, never imports streamlit.
+`POST /api/v1/alerts`. Only admins add, change (`change_source`: settings, user, header, enabled)
+or give a new secret to (`rotate_secret`) a source. Never reads the clock, never logs a secret,
+never imports streamlit.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.api.alerts import SEVERITY_HINTS, AlertError, AlertEvent, EventAction, SeverityHint
+from core.api.schemas import ROW_NUMBER_MAX
 from core.people.access import Role
 from core.people.users import Actor, normalise_username
 from core.triage.answers import Answers
@@ -110,22 +112,35 @@ def parse_settings(data: object) -> SourceSettings:
         raise SourceError(f"The source's settings are not valid: {problems}.") from None
 
 
+def _check_admin(actor: Actor, doing: str) -> None:
+    if actor.role is not Role.ADMIN:
+        raise SourceError(f"{actor.name} may not {doing} alert sources: only admins do.")
+
+
+def _active_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None or not user.is_active:
+        raise SourceError(f"There is no active user {username!r}: a source's events act as an existing user.")
+    return user
+
+
+def _check_header(signature_header: str) -> None:
+    if not HEADER_PATTERN.match(signature_header):
+        raise SourceError("The signature header is a header name such as X-Signature.")
+
+
 def add_source(session: Session, *, name: str, username: str, settings: object, actor: Actor, now: dt.datetime,
                signature_header: str = "X-Signature") -> NewSource:
     """Add a source (admins only); the result carries its new signing secret."""
-    if actor.role is not Role.ADMIN:
-        raise SourceError(f"{actor.name} may not add alert sources: only admins do.")
+    _check_admin(actor, "add")
     name = name.strip().lower()
     if not NAME_PATTERN.match(name):
         raise SourceError("Name the source with 2 to 64 lower-case letters, digits, dashes or underscores "
                           "(e.g. zendesk); it is part of its webhook address.")
     if session.scalar(select(AlertSource.id).where(AlertSource.name == name)) is not None:
         raise SourceError(f"There is already a source named {name!r}: choose another name.")
-    if not HEADER_PATTERN.match(signature_header):
-        raise SourceError("The signature header is a header name such as X-Signature.")
-    user = session.scalar(select(User).where(User.username == normalise_username(username)))
-    if user is None or not user.is_active:
-        raise SourceError(f"There is no active user {username!r}: a source's events act as an existing user.")
+    _check_header(signature_header)
+    user = _active_user(session, username)
     checked = parse_settings(settings)
     secret = secrets.token_urlsafe(32)
     row = AlertSource(name=name, secret=secret, signature_header=signature_header,
@@ -136,6 +151,64 @@ def add_source(session: Session, *, name: str, username: str, settings: object, 
     audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="alert_source", entity_id=row.id,
                  action="create", changes={"name": [None, name], "user": [None, user.username]}, at=now)
     return NewSource(row.id, secret)
+
+
+def _row(session: Session, name: str) -> AlertSource:
+    row = session.scalar(select(AlertSource).where(AlertSource.name == name.strip().lower()))
+    if row is None:
+        raise SourceError(f"There is no alert source {name.strip()!r}: `python -m core sources list` shows them.")
+    return row
+
+
+def change_source(session: Session, *, name: str, actor: Actor, now: dt.datetime, settings: object | None = None,
+                  username: str | None = None, signature_header: str | None = None,
+                  enabled: bool | None = None) -> SourceRow:
+    """Change what is given of a source's settings, user, signature header and enabled state (admins only).
+
+    A disabled source's webhook answers 404 until it is enabled again; its secret stays the same.
+    Every change is audited with its old and new value (never the secret)."""
+    _check_admin(actor, "change")
+    row = _row(session, name)
+    changes: dict[str, list[object]] = {}
+    if settings is not None:
+        checked = parse_settings(settings).model_dump(mode="json", exclude_none=True)
+        if checked != row.settings:
+            changes["settings"] = [row.settings, checked]
+            row.settings = checked
+    if username is not None:
+        user = _active_user(session, username)
+        if user.id != row.user_id:
+            old = session.get(User, row.user_id)
+            changes["user"] = [old.username if old else None, user.username]
+            row.user_id = user.id
+    if signature_header is not None:
+        _check_header(signature_header)
+        if signature_header != row.signature_header:
+            changes["signature_header"] = [row.signature_header, signature_header]
+            row.signature_header = signature_header
+    if enabled is not None and enabled != row.is_enabled:
+        changes["is_enabled"] = [row.is_enabled, enabled]
+        row.is_enabled = enabled
+    if changes:
+        row.updated_at = now
+        session.flush()
+        audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="alert_source",
+                     entity_id=row.id, action="update", changes=changes, at=now)
+    return next(r for r in list_sources(session) if r.id == row.id)
+
+
+def rotate_secret(session: Session, *, name: str, actor: Actor, now: dt.datetime) -> NewSource:
+    """Give a source a new signing secret (admins only): the old one stops working at once.
+
+    The result carries the new secret, to give to the sender; the audit says when, never the secret."""
+    _check_admin(actor, "change")
+    row = _row(session, name)
+    row.secret = secrets.token_urlsafe(32)
+    row.updated_at = now
+    session.flush()
+    audit.record(session, actor_id=actor.id, actor_name=actor.name, entity_type="alert_source", entity_id=row.id,
+                 action="rotate_secret", changes={"secret": ["(previous)", "(new)"]}, at=now)
+    return NewSource(row.id, row.secret)
 
 
 def source_named(session: Session, name: str) -> Source | None:
@@ -213,9 +286,9 @@ def event_from(source: Source, payload: Any) -> AlertEvent:
     routing_key = _text(payload, mapping.routing_key)
     if not account_id and not routing_key:
         routing_key = source.settings.routing_key
-    if account_id and not account_id.isdigit():
-        raise AlertError(f"The account number at {mapping.account_id} is not a whole number.",
-                         field=mapping.account_id)
+    if account_id and not (account_id.isdigit() and 1 <= int(account_id) <= ROW_NUMBER_MAX):
+        raise AlertError(f"The account number at {mapping.account_id} is not a whole number from 1 to "
+                         f"{ROW_NUMBER_MAX}.", field=mapping.account_id)
     hints: dict[str, Mapping[str, Any]] = {**SEVERITY_HINTS, **{
         str(hint): given.model_dump(exclude_unset=True) for hint, given in source.settings.hint_answers.items()}}
     title = " ".join((_text(payload, mapping.title) or "").split())[:200]
@@ -244,11 +317,12 @@ class SourceRow:
     signature_header: str
     is_enabled: bool
     policy: str | None
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def list_sources(session: Session) -> list[SourceRow]:
-    """Every source, by name."""
+    """Every source, by name, with its settings (to edit them)."""
     stmt = (select(AlertSource, User.username).join(User, User.id == AlertSource.user_id)
             .order_by(AlertSource.name))
     return [SourceRow(row.id, row.name, username, row.signature_header, row.is_enabled,
-                      row.settings.get("policy")) for row, username in session.execute(stmt)]
+                      row.settings.get("policy"), dict(row.settings)) for row, username in session.execute(stmt)]

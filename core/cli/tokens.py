@@ -6,7 +6,10 @@ standard output, once: it is stored only as a digest and can never be shown agai
 shows every token (prefix, scope, user, state, last use; never a secret); ``tokens revoke ID`` ends one
 for good. ``routing-key ACCOUNT KEY`` sets the key monitoring tools name an account with in alerts
 (``--clear`` removes it). ``sources add NAME --settings FILE`` adds a signed-webhook source and prints
-its secret alone on the last line, once; ``sources list`` lists them. The shell acts as an
+its secret alone on the last line, once; ``sources list`` lists them; ``sources edit NAME [--settings FILE]
+[--user USERNAME] [--signature-header HEADER]`` changes one; ``sources disable|enable NAME`` stops or
+resumes its webhook; ``sources rotate-secret NAME`` gives it a new secret, printed alone on the last
+line, once (the old one stops working at once). The shell acts as an
 administrator, like ``users``. Bad input exits 2 with a message saying what to fix. This module
 only parses and prints; the rules are in ``core.api``; it never imports streamlit.
 """
@@ -71,6 +74,27 @@ def register(subparsers: Subparsers) -> None:
     add_source.set_defaults(func=command_sources_add)
     sources_sub.add_parser("list", help="list alert sources (never their secrets)").set_defaults(
         func=command_sources_list)
+    edit = sources_sub.add_parser(
+        "edit", help="change an alert source's settings, user or signature header",
+        description="Change what is given; the rest stays. The settings file replaces the source's settings whole.")
+    edit.add_argument("name", metavar="NAME", help="the source's name, from `sources list`")
+    edit.add_argument("--settings", default=None, metavar="FILE", help="the source's new settings as JSON")
+    edit.add_argument("--user", default=None, metavar="USERNAME", help="the user its events act as from now on")
+    edit.add_argument("--signature-header", default=None, metavar="HEADER",
+                      help="the header carrying the HMAC-SHA256 signature")
+    edit.set_defaults(func=command_sources_edit)
+    for verb, enabled, text in [("disable", False, "stop taking a source's events (its webhook answers 404)"),
+                                ("enable", True, "take a disabled source's events again")]:
+        toggle = sources_sub.add_parser(verb, help=text)
+        toggle.add_argument("name", metavar="NAME", help="the source's name, from `sources list`")
+        toggle.set_defaults(func=command_sources_edit, enabled=enabled, settings=None, user=None,
+                            signature_header=None)
+    rotate = sources_sub.add_parser(
+        "rotate-secret", help="give a source a new signing secret; prints it alone on the last line, once",
+        description="Make a new signing secret for a source. The old one stops working at once: give the new one "
+                    "to the sender straight away.")
+    rotate.add_argument("name", metavar="NAME", help="the source's name, from `sources list`")
+    rotate.set_defaults(func=command_sources_rotate)
 
 
 def _now() -> dt.datetime:
@@ -173,6 +197,57 @@ def command_sources_list(args: argparse.Namespace) -> int:
     print(table(["id", "name", "user", "signature header", "enabled", "policy"],
                 [[str(r.id), r.name, r.username, r.signature_header, "yes" if r.is_enabled else "no",
                   r.policy or "team default"] for r in rows]))
+    return 0
+
+
+def command_sources_edit(args: argparse.Namespace) -> int:
+    """Change a source (edit, disable, enable) and say what it is now."""
+    import json  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from core.api import sources, tokens  # noqa: PLC0415
+    from db.engine import session_scope  # noqa: PLC0415
+
+    enabled = getattr(args, "enabled", None)
+    if args.settings is None and args.user is None and args.signature_header is None and enabled is None:
+        print("error: say what to change: --settings FILE, --user USERNAME or --signature-header HEADER.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    settings = None
+    if args.settings is not None:
+        try:
+            settings = json.loads(Path(args.settings).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            print(f"error: cannot read the settings file {args.settings}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        with session_scope() as session:
+            row = sources.change_source(session, name=args.name, actor=tokens.shell_actor(), now=_now(),
+                                        settings=settings, username=args.user,
+                                        signature_header=args.signature_header, enabled=enabled)
+    except sources.SourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Alert source {row.id} '{row.name}': " + ("enabled" if row.is_enabled else "disabled (its webhook answers "
+                                                                                      "404)")
+          + f", acting as {row.username}, signed in {row.signature_header}, policy {row.policy or 'team default'}.")
+    return 0
+
+
+def command_sources_rotate(args: argparse.Namespace) -> int:
+    """Give a source a new secret and print it, alone, on the last line."""
+    from core.api import sources, tokens  # noqa: PLC0415
+    from db.engine import session_scope  # noqa: PLC0415
+
+    try:
+        with session_scope() as session:
+            made = sources.rotate_secret(session, name=args.name, actor=tokens.shell_actor(), now=_now())
+    except sources.SourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Alert source {made.id} '{args.name.strip().lower()}' has a new secret; the old one no longer works. "
+          "Give it to the sender (it is not shown again):")
+    print(made.secret)
     return 0
 
 

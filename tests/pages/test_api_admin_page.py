@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core.account.routing import account_by_routing_key
 from core.api import sources, tokens
 from db.engine import session_scope
-from db.models import AlertSource, ApiToken
+from db.models import AlertSource, ApiToken, User
 from tests.pages.conftest import app_test, texts
 
 
@@ -77,3 +77,38 @@ def test_an_admin_adds_a_source_and_a_routing_key(workspace, app_db):
     with session_scope(app_db) as s:
         assert account_by_routing_key(s, "acme-prod-0001").name == "Acme Corp"
         assert s.scalars(select(AlertSource.name)).all() == ["zendesk"]
+
+
+def test_an_admin_changes_disables_and_rotates_a_source(workspace, app_db):
+    with session_scope(app_db) as s:
+        made = sources.add_source(s, name="zendesk", username="admin1", actor=tokens.shell_actor(),
+                                  now=dt.datetime.now(dt.UTC), settings={"mapping": {"dedup_key": "id", "title": "t"}})
+    at = app_test("pages/api_admin.py", "admin1").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="src_edit_name").value == "zendesk"
+    assert '"dedup_key": "id"' in at.text_area(key=f"src_edit_settings_{made.id}").value
+    at.text_area(key=f"src_edit_settings_{made.id}").input('{"mapping": {"dedup_key": "id", "title": "t"}, '
+                                                           '"policy": "spark"}')
+    at.selectbox(key=f"src_edit_user_{made.id}").select("lead1")
+    at.checkbox(key=f"src_edit_enabled_{made.id}").uncheck()
+    next(b for b in at.button if b.label == "Save source").click().run()
+    assert not at.exception, at.exception
+    with session_scope(app_db) as s:
+        row = s.get(AlertSource, made.id)
+        assert (row.is_enabled, row.settings["policy"], row.secret) == (False, "spark", made.secret)
+        assert sources.source_named(s, "zendesk") is None
+    at.text_area(key=f"src_edit_settings_{made.id}").input("{oops")
+    next(b for b in at.button if b.label == "Save source").click().run()
+    assert "not valid JSON" in texts(at)
+    at.text_area(key=f"src_edit_settings_{made.id}").input('{"mapping": {"dedup_key": "id"}}')
+    next(b for b in at.button if b.label == "Save source").click().run()
+    assert "mapping.title" in texts(at)
+    next(b for b in at.button if b.label == "Make a new secret").click().run()
+    assert not at.exception, at.exception
+    shown = [c.value for c in at.code]
+    with session_scope(app_db) as s:
+        row = s.get(AlertSource, made.id)
+        assert shown == [row.secret] and row.secret != made.secret
+        assert s.get(User, row.user_id).username == "lead1"
+    at.run()
+    assert not at.code
