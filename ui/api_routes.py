@@ -7,7 +7,7 @@ webhooks of alert sources (`POST /sources/{name}/events`: HMAC instead of a toke
 
 Each call: a bearer token (401 with `WWW-Authenticate` when missing, unknown, expired or revoked;
 `core.api.tokens`), its scope (403), the per-token rate limit (429 with `Retry-After`;
-`core.api.rate`, buckets in this process's memory), then for a body: JSON only (415), at most 512 KB
+`core.api.rate`, counted in the database, shared by every process), then for a body: JSON only (415), at most 512 KB
 by `Content-Length` and by the bytes actually read (413), valid JSON (400), fields checked by the
 request model (422 naming each field). The work runs in Starlette's thread pool, one unit of work,
 with the same core functions as the pages; it acts as the token's user. Every authenticated call
@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -34,9 +33,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core.api import alerts, idempotency, reads, sources, tokens, writes
+from core.api import alerts, idempotency, rate, reads, sources, tokens, writes
 from core.api.openapi import document
-from core.api.rate import RateLimit
 from core.api.schemas import (
     AlertRequest,
     AlertResponse,
@@ -68,7 +66,13 @@ def _rate_from(text: str | None) -> float:
     return value if value > 0 else DEFAULT_RATE
 
 
-RATE = RateLimit(_rate_from(os.environ.get(RATE_ENV)))
+PER_MINUTE = _rate_from(os.environ.get(RATE_ENV))
+
+
+def _take(bucket: int) -> int | None:
+    # One short write transaction per call: the count is the database's, so every process shares it.
+    with session_scope() as session:
+        return rate.take(session, bucket, now=_now(), per_minute=PER_MINUTE)
 
 
 class ApiProblem(Exception):
@@ -202,10 +206,10 @@ def endpoint(kind: str, handler: Handler) -> Callable[[Request], Awaitable[Respo
         except tokens.TokenRefused as refused:
             return error_response(ApiProblem(401, f"token_{refused.reason}", str(refused),
                                              headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'}))
-        wait = RATE.take(holder.token_id, time.monotonic())
+        wait = await run_in_threadpool(_take, holder.token_id)
         if wait is not None:
             return error_response(ApiProblem(429, "rate_limited", f"Too many calls with this token: at most "
-                                             f"{RATE.per_minute:g} a minute. Try again in {wait} s.",
+                                             f"{PER_MINUTE:g} a minute. Try again in {wait} s.",
                                              headers={"Retry-After": str(wait)}))
         try:
             if not holder.allows(kind):
@@ -383,7 +387,7 @@ async def source_event(request: Request) -> Response:
                                                "`python -m core sources add`.")
     except ApiProblem as problem:
         return error_response(problem)
-    wait = RATE.take(-source.id, time.monotonic())  # sources and tokens never share a bucket
+    wait = await run_in_threadpool(_take, -source.id)  # sources and tokens never share a bucket
     if wait is not None:
         return error_response(ApiProblem(429, "rate_limited", f"Too many events from this source: try again in "
                                                               f"{wait} s.", headers={"Retry-After": str(wait)}))

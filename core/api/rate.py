@@ -1,34 +1,61 @@
-"""The per-token rate limit: a token bucket per API token, in this process's memory.
+"""The per-token rate limit, shared by every server process through the database.
 
-Each token may make `per_minute` calls a minute on average, in bursts of up to `per_minute`. The
-buckets live in the server process (not the database): with several server processes each allows
-the full rate, which the README says. Pure apart from a lock: time is an input (a monotonic clock
-reading in seconds), never read here. Never imports streamlit.
+Each API token (and each alert source, as a negative bucket) may make `per_minute` calls a minute.
+Calls are counted per minute in `api_rate_counts` by one atomic upsert; the calls of the last sixty
+seconds are estimated as this minute's count plus the previous minute's, weighted by how much of it
+still falls within the last sixty seconds (a sliding window: no double burst at a minute's turn).
+Every call counts, refused ones too, so a client that ignores `Retry-After` stays refused. Time is a
+parameter (`now`), never read here; never imports streamlit.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-import threading
-from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from db.models import ApiRateCount
+
+WINDOW = dt.timedelta(minutes=1)
 
 
-@dataclass
-class RateLimit:
-    """Token buckets keyed by API token id."""
+def decide(previous: int, current: int, elapsed: float, per_minute: float) -> int | None:
+    """None when the call (already in `current`) is allowed, else the seconds to wait (>= 1).
 
-    per_minute: float
-    _buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    `elapsed` is how far into this minute the call is, in seconds (0 to 60).
+    """
+    weight = max(0.0, 1.0 - elapsed / 60.0)
+    if previous * weight + current <= per_minute:
+        return None
+    if current > per_minute:
+        # This minute alone is over the limit: wait for the next one.
+        return max(1, math.ceil(60.0 - elapsed))
+    # The previous minute's share must fade: previous * (1 - (elapsed + wait) / 60) + current <= per_minute.
+    wait = 60.0 * (1.0 - (per_minute - current) / previous) - elapsed
+    return max(1, math.ceil(wait))
 
-    def take(self, token_id: int, at: float) -> int | None:
-        """Spend one call of `token_id` at monotonic time `at`: None when allowed, else seconds to wait (>= 1)."""
-        rate = self.per_minute / 60.0
-        with self._lock:
-            level, last = self._buckets.get(token_id, (self.per_minute, at))
-            level = min(self.per_minute, level + max(0.0, at - last) * rate)
-            if level >= 1.0:
-                self._buckets[token_id] = (level - 1.0, at)
-                return None
-            self._buckets[token_id] = (level, at)
-            return max(1, math.ceil((1.0 - level) / rate))
+
+def _bump(session: Session, bucket: int, window_start: dt.datetime) -> int:
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (insert(ApiRateCount).values(bucket=bucket, window_start=window_start, count=1)
+            .on_conflict_do_update(index_elements=["bucket", "window_start"],
+                                   set_={"count": ApiRateCount.count + 1})
+            .returning(ApiRateCount.count))
+    return int(session.execute(stmt).scalar_one())
+
+
+def take(session: Session, bucket: int, *, now: dt.datetime, per_minute: float) -> int | None:
+    """Count one call of `bucket` at `now`: None when allowed, else the seconds to wait before the next."""
+    window_start = now.astimezone(dt.UTC).replace(second=0, microsecond=0)
+    previous_start = window_start - WINDOW
+    current = _bump(session, bucket, window_start)
+    previous = session.scalar(select(ApiRateCount.count).where(ApiRateCount.bucket == bucket,
+                                                               ApiRateCount.window_start == previous_start)) or 0
+    # Older minutes no longer count: remove this bucket's (its primary key's prefix finds them).
+    session.execute(delete(ApiRateCount).where(ApiRateCount.bucket == bucket,
+                                               ApiRateCount.window_start < previous_start))
+    return decide(previous, current, (now - window_start).total_seconds(), per_minute)

@@ -18,7 +18,7 @@ business rules or queries: those live in `core`.
 """
 
 from db.models.accounts import Account, Contact, HealthSignal
-from db.models.api import AlertSource, ApiIdempotency, ApiToken
+from db.models.api import AlertSource, ApiIdempotency, ApiRateCount, ApiToken
 from db.models.base import NAMING, Base, UtcDateTime, utc_now
 from db.models.communications import Communication, MessageTemplateVersion
 from db.models.incidents import ActionItem, Escalation, Incident, IncidentAssignment, SlaPause, TimelineEvent
@@ -54,6 +54,7 @@ __all__ = [
     "ActionItem",
     "AlertSource",
     "ApiIdempotency",
+    "ApiRateCount",
     "ApiToken",
     "AuditEntry",
     "Base",

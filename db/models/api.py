@@ -80,3 +80,17 @@ class AlertSource(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = versioned(version)
+
+
+class ApiRateCount(Base):
+    """How many calls one API token (or, negated, one alert source) made in one minute.
+
+    Shared by every server process on the database, so the per-token limit holds however many
+    processes serve the API. Rows older than the previous minute are deleted as calls come in.
+    """
+
+    __tablename__ = "api_rate_counts"
+
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
