@@ -6,7 +6,9 @@ starts the background scheduler (`ui.scheduler_loop`), which queues and delivers
 `ESCALATION_DESK_TICK_SECONDS` with nobody's browser open; it stops with the server.
 `ESCALATION_DESK_SCHEDULER=off` leaves alerts to `python -m core tick` (cron or a worker).
 Beside the pages: `/ack/<token>` (acknowledge a notification from its link), `/api/health`, and the
-HTTP API under `/api/v1/` (`ui.api_routes`: alert intake and incident reads, with API tokens).
+HTTP API under `/api/v1/` (`ui.api_routes`: alert intake and incident reads, with API tokens), and
+the clients' status pages under `/status/` (`ui.status_routes`, `ui.status_subscription_routes`: signed
+links, outside the sign-in gate, client-safe values only).
 This module only wires; it holds no rules, and it is not a login gate (each page guards itself).
 """
 
@@ -28,6 +30,8 @@ from ui import app_address
 from ui.api_routes import API_ROUTES
 from ui.http_routes import ROUTES
 from ui.scheduler_loop import PERIOD_ENV, SWITCH_ENV, SchedulerLoop, enabled_from, period_from, worker_name
+from ui.status_routes import STATUS_ROUTES
+from ui.status_subscription_routes import SUBSCRIPTION_ROUTES
 
 log = get_logger(__name__)
 
@@ -61,4 +65,4 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
             await loop.stop()
 
 
-app = st.App("app.py", lifespan=lifespan, routes=[*ROUTES, *API_ROUTES])
+app = st.App("app.py", lifespan=lifespan, routes=[*ROUTES, *API_ROUTES, *STATUS_ROUTES, *SUBSCRIPTION_ROUTES])

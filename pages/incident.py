@@ -8,7 +8,16 @@ import streamlit as st
 
 from core.communication.views import incident_page
 from core.text import markdown_literal
-from ui import cockpit, compose_view, followers, oncall_pages, report_panels
+from ui import (
+    cockpit,
+    compose_view,
+    followers,
+    oncall_pages,
+    outage_panels,
+    report_panels,
+    status_page_panels,
+    status_subscribers,
+)
 from ui import incident_panels as panel
 from ui.auth import utcnow
 from ui.incident_actions import pop_notice, remember_version, seen_version
@@ -32,6 +41,7 @@ if handoff:
 
 cockpit.header(view)
 followers.drill_banner(view.is_drill)
+outage_panels.incident_outage_banner(view.id, user, editable, now)
 # One row above the main path: the war room, then following.
 war_room_place, *follow_places = st.columns([1.4, 0.9, 1.3, 2.4], vertical_alignment="center")
 with war_room_place:
@@ -44,8 +54,8 @@ if not editable:
 panel.clocks(view, user)
 report_panels.after_incident(view.id, view.milestones["resolved"] is not None, user)
 
-work, client_tab, escalation, people_tab, history = st.tabs(
-    ["Work", f"Client messages ({len(loaded.messages)})", "Escalation", "Roles", "History"])
+work, client_tab, status_tab, escalation, people_tab, history = st.tabs(
+    ["Work", f"Client messages ({len(loaded.messages)})", "Status page", "Escalation", "Roles", "History"])
 with work:
     if view.summary:
         st.text(view.summary)
@@ -63,6 +73,9 @@ with client_tab:
     panel.client_updates(view, user)
     compose_view.incident_messages(incident_id, loaded.messages, loaded.update_due, user.time_zone, now,
                                    editable=editable)
+with status_tab:
+    status_page_panels.status_page_section(view.id, user, editable, now)
+    status_subscribers.subscribers_section(view.id, user, editable, now)
 with escalation:
     panel.ladder(view, user)
     if editable:

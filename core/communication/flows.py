@@ -56,9 +56,11 @@ from db.models import (
     User,
 )
 
-CHANNELS: dict[str, str] = {"email": "Email", "phone": "Phone call", "internal": "Internal note"}
-# Only these reach the client: they stamp "client notified" and restart the update clock.
-CLIENT_CHANNELS = frozenset({"email", "phone"})
+CHANNELS: dict[str, str] = {"email": "Email", "phone": "Phone call", "status_page": "Status page",
+                             "internal": "Internal note"}
+# Only these reach the client: they stamp "client notified" and restart the update clock. A status page
+# post counts like an email: the client reads it there (and its subscribers by email or webhook).
+CLIENT_CHANNELS = frozenset({"email", "phone", "status_page"})
 DELIVERIES: dict[str, str] = {"sent": "sent through the app", "marked_sent": "marked sent"}
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 
@@ -244,7 +246,7 @@ def record_communication(
     session: Session, *, incident_id: int, expected_version: int | None, template_key: str,
     template_version: int | None, channel: str, recipients: Sequence[str], subject: str, body_text: str,
     body_html: str = "", delivery: str = "marked_sent", actor: Actor, now: dt.datetime,
-    sent_at: dt.datetime | None = None,
+    sent_at: dt.datetime | None = None, public_status: str | None = None,
 ) -> Communication:
     """Log one message with its exact text; a client message marks 'client notified' once and restarts the clock."""
     if channel not in CHANNELS:
@@ -267,7 +269,8 @@ def record_communication(
         raise CommunicationError("The message cannot be sent before the problem was detected.")
     row = Communication(incident_id=incident_id, template_key=template_key, template_version=template_version,
                         channel=channel, recipients=people, subject=subject.strip(), body_text=body_text,
-                        body_html=body_html, sent_at=sent_at, sent_by_id=actor.id, delivery=delivery)
+                        body_html=body_html, sent_at=sent_at, sent_by_id=actor.id, delivery=delivery,
+                        public_status=public_status)
     session.add(row)
     what = f"{CHANNELS[channel]} to {', '.join(people)}" + (f": {subject.strip()}" if subject.strip() else "")
     changes: dict[str, list[Any]] = {"channel": [None, channel], "delivery": [None, delivery]}

@@ -94,6 +94,8 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "alert_dedup_key": internal("the monitoring alert's own identifier, which later alerts join"),
         "war_room_url": internal("the responders' own call or chat room"),
         "is_drill": internal("whether the team is running an exercise; the composer warns before writing about one"),
+        "outage_id": internal("which platform outage the incident belongs to: other clients share it, and a "
+                              "client must never learn who else is affected"),
         "steps_done": internal("the team's checklist"),
         "owner_id": internal("a staff account key"),
         "created_by_id": internal("a staff account key"),

@@ -2,10 +2,11 @@
 
 Modules: `base` (the one declarative `Base`, UTC timestamps), `people` (users and
 sign-in protection), `accounts` (accounts, contacts, health readings), `incidents`
-(incidents, roles, timeline, escalations, pauses, action items), `communications`
+(incidents, platform outages, roles, timeline, escalations, pauses, action items), `communications`
 (client messages and template versions), `api` (API tokens), `reports` (reports, post-mortems, review
 tasks), `notifications` (the outbox and webhook endpoints), `oncall` (schedules,
-pages, followers), `sla` (the dashboard's summary tables), `settings` (policy versions, settings, the audit log). Every
+pages, followers), `statuspages` (status pages and their subscribers), `sla` (the dashboard's summary
+tables), `settings` (policy versions, settings, the audit log). Every
 model is re-exported here: callers write `from db.models import Incident`, and
 importing this package registers every table on `Base.metadata` (Alembic reads it).
 
@@ -21,7 +22,15 @@ from db.models.accounts import Account, Contact, HealthSignal
 from db.models.api import AlertSource, ApiIdempotency, ApiRateCount, ApiToken
 from db.models.base import NAMING, Base, UtcDateTime, utc_now
 from db.models.communications import Communication, MessageTemplateVersion
-from db.models.incidents import ActionItem, Escalation, Incident, IncidentAssignment, SlaPause, TimelineEvent
+from db.models.incidents import (
+    ActionItem,
+    Escalation,
+    Incident,
+    IncidentAssignment,
+    Outage,
+    SlaPause,
+    TimelineEvent,
+)
 from db.models.notifications import Notification, NotificationEndpoint
 from db.models.oncall import (
     ExternalContact,
@@ -45,6 +54,7 @@ from db.models.sla import (
     SlaClockFact,
     SlaRollup,
 )
+from db.models.statuspages import StatusPage, StatusSubscriber
 
 __all__ = [
     "NAMING",
@@ -79,6 +89,7 @@ __all__ = [
     "OnCallOverride",
     "OnCallSchedule",
     "OnCallSwap",
+    "Outage",
     "Page",
     "PolicyVersion",
     "ReviewTask",
@@ -88,6 +99,8 @@ __all__ = [
     "SlaClockFact",
     "SlaPause",
     "SlaRollup",
+    "StatusPage",
+    "StatusSubscriber",
     "TimelineEvent",
     "User",
     "UtcDateTime",

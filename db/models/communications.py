@@ -42,6 +42,9 @@ class Communication(Base):
     sent_at: Mapped[dt.datetime]
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     delivery: Mapped[str] = mapped_column(String(16), default="sent")
+    # A post on the incident's status page (channel "status_page"): the stage shown to the client
+    # (investigating | identified | monitoring | resolved); None for every other message.
+    public_status: Mapped[str | None] = mapped_column(String(16))
 
 
 class MessageTemplateVersion(Base):

@@ -42,6 +42,7 @@ class Incident(Base):
         # A unique index, not a column constraint: SQLite cannot add a UNIQUE column to a table.
         Index("uq_incidents_idempotency_key", "idempotency_key", unique=True),
         Index("ix_incidents_account_alert_dedup", "account_id", "alert_dedup_key"),
+        Index("ix_incidents_outage", "outage_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +101,10 @@ class Incident(Base):
     # An exercise (the playbooks' monthly escalation drills): every notification says DRILL, and the
     # dashboard and the objectives leave it out.
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The platform outage (parent incident) this account's incident is one part of; None when it stands alone.
+    # No foreign key: SQLite could add one only by copying the table (see migration 0018); `core.outage`
+    # is its only writer and outages are never deleted.
+    outage_id: Mapped[int | None] = mapped_column(Integer)
     # The call or chat room where the responders meet (asked for at P0/P1 opening): http(s) only.
     war_room_url: Mapped[str | None] = mapped_column(String(500))
     # The policy's phase steps done that are not milestones: {step key: ISO time}, kept with the row.
@@ -112,6 +117,38 @@ class Incident(Base):
 
     account: Mapped[Account] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+
+    __mapper_args__ = versioned(version)
+
+
+class Outage(Base):
+    """A platform outage: the parent of one incident per affected account.
+
+    The parent carries what is shared (what broke, its impact in client words, when it started and
+    ended, who runs it); each linked incident keeps its own account, contract clocks, owner and client
+    messages. `status`: open | resolved. Counted once on the dashboard, however many accounts it hits.
+    """
+
+    __tablename__ = "outages"
+    __table_args__ = (Index("ix_outages_status_started", "status", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    # Internal: what the team knows (cause, suspects, links). Never shown to a client.
+    summary: Mapped[str] = mapped_column(Text, default="")
+    # Client words: what clients experience; the bulk update and the status pages start from it.
+    client_impact: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    started_at: Mapped[dt.datetime]
+    resolved_at: Mapped[dt.datetime | None]
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The idempotency key of the form or request that opened it: a double click opens one outage.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = versioned(version)
 
