@@ -18,6 +18,7 @@ from ui.format import local_time, time_left
 from ui.incident_actions import remember_version, seen_version
 from ui.links import incident_link
 from ui.page import page_setup
+from ui.status_page_panels import status_link
 
 user = page_setup("compose", "Write to the client", ":material/mail:")
 st.title("Write to the client")
@@ -34,7 +35,7 @@ incident_id = st.selectbox("Incident", ids, index=ids.index(int(raw_id)) if raw_
                            format_func=choices.get, key="compose_incident")
 st.query_params["id"] = str(incident_id)
 
-page = compose_page(incident_id, viewer=user, now=now)
+page = compose_page(incident_id, viewer=user, now=now, status_page_url=status_link(incident_id))
 if page is None:
     st.error(f"There is no incident #{incident_id}. Check the number in the link.")
     st.stop()

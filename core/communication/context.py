@@ -285,6 +285,7 @@ def build_context(
     now: dt.datetime,
     next_update_due: dt.datetime | None = None,
     overrides: Mapping[str, Any] | None = None,
+    status_page_url: str = "",
 ) -> MessageContext:
     """Fill a MessageContext from the incident record at `now`; `overrides` (what the CSM typed) win.
 
@@ -300,7 +301,9 @@ def build_context(
     client update if this message goes out at `now`
     (`core.sla.schedule.next_due_if_sent`; None: no update is planned).
     `overrides` maps MessageContext field names to values (unknown names are
-    refused).
+    refused). `status_page_url` is the incident's status page link when it has one
+    that works (`core.statuspage.views.current_url`, worked out by the caller,
+    which sits above this package), else "".
 
     Client fields are filled from `core.incident.audience.client_values` only:
     the record's summary (the CSM's triage note) fills the internal
@@ -323,6 +326,7 @@ def build_context(
     promise = promise_next_update(None if resolved else next_update_due, now)
     values = {**_client_fields(client, shared, csm=csm, cadence=_cadence(incident, policy, clocks), promise=promise),
               **_internal_fields(incident, account, shared, policy=policy, clocks=clocks)}
+    values["status_page_url"] = status_page_url
     values.update(overrides)
     return MessageContext.model_validate(values)
 

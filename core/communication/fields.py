@@ -64,7 +64,8 @@ class MessageContext(BaseModel):
     service_credit_amount: Line = Field("", description="Service credit granted, e.g. 'USD 2,500'.")
     service_credit_terms: Line = Field("", description="The credit terms in the client's contract.")
     follow_up_at: Line = Field("", description="Date and time of the follow-up call or review.")
-    status_page_url: Line = Field("", description="Public status page for this incident.")
+    status_page_url: Line = Field("", description="The link to this incident's public status page, filled when one "
+                                  "works (empty if none was published or it was revoked); anyone with it can read it.")
     data_involved: Text = Field("", description="Security incidents: what data may be involved.")
     client_actions: Lines = Field([], description="Steps we recommend the client takes (e.g. rotate keys).")
     request_summary: Text = Field("", description="Legal/compliance: the request we received.")

@@ -128,8 +128,9 @@ def suggest_template(incident: Incident) -> str:
 
 
 def compose_source(session: Session, incident_id: int, *, signer_id: int | None, now: dt.datetime,
-                   ) -> ComposeSource | None:
-    """The incident with its message context prefilled from the record at `now`; None when it does not exist."""
+                   status_page_url: str = "") -> ComposeSource | None:
+    """The incident with its message context prefilled from the record at `now` (and its status page link, when
+    given); None when it does not exist."""
     incident = session.get(Incident, incident_id)
     if incident is None:
         return None
@@ -145,7 +146,8 @@ def compose_source(session: Session, incident_id: int, *, signer_id: int | None,
     context = build_context(
         incident=incident, account=account, contacts=contacts, csm=users.get(signer_id or 0),
         assignments={role: users[uid] for role, uid in people.items() if uid in users}, communications=comms,
-        clocks=compute_clocks(facts, policy, now), now=now, next_update_due=plan_due)
+        clocks=compute_clocks(facts, policy, now), now=now, next_update_due=plan_due,
+        status_page_url=status_page_url)
     client = client_values(incident, account, contacts)
     return ComposeSource(
         incident_id=incident.id, version=incident.version, title=incident.title, status=incident.status,

@@ -75,13 +75,17 @@ class ComposePage:
     """The fields of each catalog message that are worked out when it is rendered (shown, never edited)."""
 
 
-def compose_page(incident_id: int, *, viewer: Viewer, now: dt.datetime) -> ComposePage | None:
+def compose_page(incident_id: int, *, viewer: Viewer, now: dt.datetime, status_page_url: str = "",
+                 ) -> ComposePage | None:
     """The composer for incident `incident_id`, signed by `viewer`; None when there is no such incident.
 
-    The viewer may write for the accounts they work on and the incidents they own.
+    The viewer may write for the accounts they work on and the incidents they own. `status_page_url`
+    prefills the message's link to the status page (the caller works it out: status pages sit above
+    this package).
     """
     with read_scope() as session:
-        source = comms.compose_source(session, incident_id, signer_id=viewer.id, now=now)
+        source = comms.compose_source(session, incident_id, signer_id=viewer.id, now=now,
+                                      status_page_url=status_page_url)
         if source is None:
             return None
         smtp, _ = smtp_config.smtp_settings(session)
