@@ -36,9 +36,10 @@ def _publish_form(tab: StatusPageTab, user: CurrentUser, now: dt.datetime) -> No
             "your words on the impact and every update you post here, never an internal note.")
     with st.form(f"status_publish_{tab.incident_id}"):
         headline = st.text_input("Headline (the client reads it)", value=tab.incident_title,
-                                 max_chars=flows.HEADLINE_MAX)
+                                 max_chars=flows.HEADLINE_MAX, key=f"status_publish_headline_{tab.incident_id}")
         impact = st.text_area("Impact, in the client's words", max_chars=flows.IMPACT_MAX,
-                              placeholder="What is affected for them, and what still works.")
+                              placeholder="What is affected for them, and what still works.",
+                              key=f"status_publish_impact_{tab.incident_id}")
         if st.form_submit_button("Publish the status page", type="primary"):
             save(lambda s: flows.ensure_page(s, tab.incident_id, actor=user.actor, now=now, headline=headline,
                                              client_impact=impact), done="Status page published: copy its link.")
@@ -86,13 +87,13 @@ def _post_form(tab: StatusPageTab, user: CurrentUser, now: dt.datetime) -> None:
     st.markdown("**Post an update**")
     key = f"status_post_{tab.incident_id}"
     with st.form(key, clear_on_submit=False):
-        stage: str = st.selectbox("Stage", stages, index=stages.index(tab.suggested_stage),
+        stage: str = st.selectbox("Stage", stages, index=stages.index(tab.suggested_stage), key=f"{key}_stage",
                                   format_func=lambda value: flows.STAGES[value]) or tab.suggested_stage
-        title = st.text_input("Title", value=latest.title if latest else tab.headline,
+        title = st.text_input("Title", value=latest.title if latest else tab.headline, key=f"{key}_title",
                               max_chars=flows.UPDATE_TITLE_MAX)
         body = st.text_area("Update, in the client's words", value=latest.body if latest else tab.client_impact,
-                            max_chars=flows.UPDATE_BODY_MAX, height=140)
-        notify = st.checkbox("Tell the subscribers (email, webhooks)", value=True)
+                            max_chars=flows.UPDATE_BODY_MAX, height=140, key=f"{key}_body")
+        notify = st.checkbox("Tell the subscribers (email, webhooks)", value=True, key=f"{key}_notify")
         st.caption("The internal stakeholder tier always hears of every post. A post is a client message: it is "
                    "logged on the incident and meets the next planned client update, like an email.")
         if st.form_submit_button("Post the update", type="primary"):
@@ -100,7 +101,7 @@ def _post_form(tab: StatusPageTab, user: CurrentUser, now: dt.datetime) -> None:
             run_change(tab.incident_id, lambda s: flows.post_update(
                 s, incident_id=tab.incident_id, expected_version=expected, stage=stage, title=title, body=body,
                 notify_subscribers=notify, actor=user.actor, now=now, base_url=base) and None,
-                "Update posted on the status page.")
+                "Update posted on the status page.", reset=[f"{key}_stage", f"{key}_title", f"{key}_body"])
 
 
 def _posts(tab: StatusPageTab, user: CurrentUser) -> None:

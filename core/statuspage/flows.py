@@ -108,6 +108,7 @@ def ensure_page(session: Session, incident_id: int, *, actor: Actor, now: dt.dat
                       created_at=now, created_by_id=actor.id, updated_at=now)
     session.add(page)
     session.flush()
+    link_key(session)  # made now if this database has none, so that showing the link never has to write
     add_event(session, incident_id, kind="status_page", actor=actor, occurred_at=now, now=now,
               summary="Status page published", details={"status_page_id": page.id})
     _audit(session, actor, page, "status_page:create", now)

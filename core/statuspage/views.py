@@ -7,7 +7,8 @@ the next update is due, and times in the account's zone with the zone named. Val
 and its account are read through `core.incident.audience.client_values` only; the one internal value
 read (the plan's next update time) is turned into a promise by `core.communication.promise`, the way a
 message promises it, never copied. `current_url` gives the link client messages may quote. Nothing
-here writes (a missing signing key means no link can be genuine), imports streamlit or reads the clock.
+here writes (publishing makes the signing key; without one no link can be genuine), imports streamlit or
+reads the clock.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from core.communication.promise import promise_next_update
 from core.incident.audience import client_values
 from core.people.users import Actor
 from core.statuspage import links
-from core.statuspage.flows import STAGES, page_of, suggest_stage, token_of
+from core.statuspage.flows import STAGES, page_of, suggest_stage
 from core.zones import UTC_NAME, zone_or_none
 from db.models import Communication, Incident, Setting, StatusPage
 
@@ -69,14 +70,25 @@ class PublicStatus:
     """The latest change the client can see (a post, a resolution, the page's own edit): the feed's `updated`."""
 
 
-def _page_for_token(session: Session, token: str) -> StatusPage | None:
-    # The key is made when the first link is signed: with none stored, no token can be genuine (and
-    # reading must not make one).
+def _key(session: Session) -> bytes | None:
+    """The link key when one exists (publishing makes it); None otherwise, for reading must not make one."""
     if not os.environ.get(KEY_ENV, "").strip() and not session.scalar(
             select(Setting.value).where(Setting.key == KEY_SETTING)):
         return None
+    return link_key(session)
+
+
+def _url(session: Session, page: StatusPage | None, base_url: str) -> str:
+    key = _key(session) if page is not None and page.revoked_at is None else None
+    return links.status_url(base_url, links.sign(key, page.id, page.nonce)) if key and page else ""
+
+
+def _page_for_token(session: Session, token: str) -> StatusPage | None:
+    key = _key(session)
+    if key is None:  # no link was ever signed here: none can be genuine
+        return None
     try:
-        ident, nonce = links.verify(link_key(session), token)
+        ident, nonce = links.verify(key, token)
     except links.StatusLinkError:
         return None
     page = session.get(StatusPage, ident)
@@ -121,10 +133,7 @@ def public_status(session: Session, token: str, *, now: dt.datetime) -> PublicSt
 
 def current_url(session: Session, incident_id: int, base_url: str) -> str:
     """The incident's status page address that works now; '' when it has none or it is revoked."""
-    page = page_of(session, incident_id)
-    if page is None or page.revoked_at is not None:
-        return ""
-    return links.status_url(base_url, token_of(session, page))
+    return _url(session, page_of(session, incident_id), base_url)
 
 
 @dataclass(frozen=True)
@@ -169,11 +178,10 @@ def status_page_tab(session: Session, incident_id: int, *, actor: Actor, base_ur
     ).order_by(Communication.sent_at.desc(), Communication.id.desc()))
     posts = tuple(TabPost(r.id, STAGES.get(r.public_status or "", ""), r.subject, r.body_text, r.sent_at)
                   for r in rows)
-    live = page is not None and page.revoked_at is None
     return StatusPageTab(
         incident_id=incident_id, incident_version=incident.version, incident_title=incident.title,
         suggested_stage=suggest_stage(incident.status), may_publish=allowed, exists=page is not None,
         revoked=page is not None and page.revoked_at is not None, page_version=page.version if page else None,
         headline=page.headline if page else "", client_impact=page.client_impact if page else "",
-        url=links.status_url(base_url, token_of(session, page)) if live and page else "",
+        url=_url(session, page, base_url),
         posts=posts)
