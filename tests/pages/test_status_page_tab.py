@@ -128,3 +128,20 @@ def test_nobody_publishes_for_a_read_only_viewer(workspace, app_db):
     at = _tab("csm1", iid)
     assert "No status page has been published" in texts(at)
     assert "Publish the status page" not in [b.label for b in at.button]
+
+
+def test_the_composer_prefills_the_working_link_into_a_status_update(workspace, app_db):
+    from ui.compose_view import draft_key
+
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"})
+    _publish(app_db, iid)
+    with session_scope(app_db) as s:  # a first post: the composer now suggests the status update
+        flows.post_update(s, incident_id=iid, expected_version=None, stage="investigating", title="Looking",
+                          body="We are on it.", notify_subscribers=False, actor=SYSTEM, now=dt.datetime.now(dt.UTC),
+                          base_url="")
+    page = _page(app_db, iid)
+    at = app_test("pages/compose.py", "csm1", query={"id": str(iid)}).run()
+    assert not at.exception
+    link = at.text_input(key=draft_key(iid, "status_page_url")).value
+    assert page is not None and f"/status/{page.id}.{page.nonce}." in link
+    assert any(f"on the status page: {link}" in c.value for c in at.code)
