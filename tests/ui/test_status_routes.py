@@ -9,14 +9,10 @@ Reading writes nothing and sets no cookie.
 from __future__ import annotations
 
 import datetime as dt
-import urllib.error
-import urllib.request
 import xml.etree.ElementTree as ET
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from core.alerts.links import link_key
 from core.incident import flows as incidents
@@ -26,10 +22,10 @@ from core.policy import store as policy_store
 from core.statuspage import flows, links
 from core.triage.rules import Answers
 from db.engine import make_engine, session_scope
-from db.migrate import upgrade
-from db.models import Account, Base
-from tests.browser.conftest import Server
+from db.models import Account
+from tests.browser.conftest import running_server
 from tests.conftest import make_user
+from tests.ui.test_ack_route import _call, _rows
 
 HOSTILE_HEADLINE = 'Payments <script>alert("x")</script> & \'co\''
 HOSTILE_POST = '<img src=x onerror="alert(1)"> "quoted" & done'
@@ -71,31 +67,14 @@ def _seed(engine) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    tmp: Path = tmp_path_factory.mktemp("status")
-    server = Server(tmp, env={"ESCALATION_DESK_SCHEDULER": "off"})
-    engine = make_engine(server.db_url)
-    upgrade(engine)
-    seeded = _seed(engine)
-    server.start()
-    try:
-        yield server, engine, seeded
-    finally:
-        server.stop()
-        engine.dispose()
-
-
-def _call(url: str, method: str = "GET") -> tuple[int, str, dict[str, str]]:
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=20) as answer:
-            return answer.status, answer.read().decode(), {k.lower(): v for k, v in answer.headers.items()}
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read().decode(), {k.lower(): v for k, v in refused.headers.items()}
-
-
-def _rows(engine) -> dict[str, list]:
-    with session_scope(engine) as s:
-        return {t.name: s.execute(select(t).order_by(*t.primary_key.columns)).all()
-                for t in Base.metadata.sorted_tables}
+    seeded: dict[str, object] = {}
+    with running_server(tmp_path_factory.mktemp("status"), {}, prepare=lambda engine, _ids: seeded.update(
+            _seed(engine)), env={"ESCALATION_DESK_SCHEDULER": "off"}) as server:
+        engine = make_engine(server.db_url)
+        try:
+            yield server, engine, seeded
+        finally:
+            engine.dispose()
 
 
 def _flip(text: str) -> str:
