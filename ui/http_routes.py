@@ -25,8 +25,9 @@ from core.alerts.links import LinkError, LinkExpired, link_key, verify
 from db.engine import get_engine, session_scope
 from ui.scheduler_loop import STATUS
 
-# No caching, no indexing, no referrer (the token is in the address), nothing loaded from elsewhere.
-_HEADERS = {
+# No caching, no indexing, no referrer (the token is in the address), nothing loaded from elsewhere: every
+# page reached by a link outside the sign-in (acknowledge, status page) answers with these.
+LINK_PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex, nofollow",
     "Referrer-Policy": "no-referrer",
@@ -55,7 +56,7 @@ def _page(title: str, paragraphs: list[str], *, status: int = 200, form: bool = 
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                 f"<title>{html.escape(title)} · Escalation Desk</title><style>{_STYLE}</style></head>"
                 f"<body><h1>{html.escape(title)}</h1>{body}{button}</body></html>")
-    return HTMLResponse(document, status_code=status, headers=_HEADERS)
+    return HTMLResponse(document, status_code=status, headers=LINK_PAGE_HEADERS)
 
 
 REFUSED = "This link cannot acknowledge anything"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import streamlit as st
+from sqlalchemy.orm import Session
 
 from core.statuspage import flows
 from core.statuspage.views import StatusPageTab, current_url, status_page_tab
@@ -98,10 +99,14 @@ def _post_form(tab: StatusPageTab, user: CurrentUser, now: dt.datetime) -> None:
                    "logged on the incident and meets the next planned client update, like an email.")
         if st.form_submit_button("Post the update", type="primary"):
             base = app_address.base_url()
-            run_change(tab.incident_id, lambda s: flows.post_update(
-                s, incident_id=tab.incident_id, expected_version=expected, stage=stage, title=title, body=body,
-                notify_subscribers=notify, actor=user.actor, now=now, base_url=base) and None,
-                "Update posted on the status page.", reset=[f"{key}_stage", f"{key}_title", f"{key}_body"])
+
+            def post(session: Session) -> None:
+                flows.post_update(session, incident_id=tab.incident_id, expected_version=expected, stage=stage,
+                                  title=title, body=body, notify_subscribers=notify, actor=user.actor, now=now,
+                                  base_url=base)
+
+            run_change(tab.incident_id, post, "Update posted on the status page.",
+                       reset=[f"{key}_stage", f"{key}_title", f"{key}_body"])
 
 
 def _posts(tab: StatusPageTab, user: CurrentUser) -> None:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from core.statuspage.views import PublicStatus, public_status
 from db.engine import get_engine, read_scope
-from ui.http_routes import _HEADERS
+from ui.http_routes import LINK_PAGE_HEADERS
 
 REFRESH_SECONDS = 60
 NOT_FOUND = "This status page is not available"
@@ -48,7 +48,7 @@ def _document(title: str, body: str, *, head: str = "") -> str:
 def not_found() -> HTMLResponse:
     """The one answer to every refused link: the same status, headers and text whatever went wrong."""
     body = f"<h1>{html.escape(NOT_FOUND)}</h1><p>{html.escape(_NOT_FOUND_TEXT)}</p>"
-    return HTMLResponse(_document(NOT_FOUND, body), status_code=404, headers=_HEADERS)
+    return HTMLResponse(_document(NOT_FOUND, body), status_code=404, headers=LINK_PAGE_HEADERS)
 
 
 def render_page(shown: PublicStatus, token: str) -> str:
@@ -127,7 +127,7 @@ def status_page(request: Request) -> Response:
     shown, token = _shown(request)
     if shown is None:
         return not_found()
-    return HTMLResponse(render_page(shown, token), headers=_HEADERS)
+    return HTMLResponse(render_page(shown, token), headers=LINK_PAGE_HEADERS)
 
 
 def status_feed(request: Request) -> Response:
@@ -137,7 +137,7 @@ def status_feed(request: Request) -> Response:
         return not_found()
     page_url = str(request.url).removesuffix("/feed.atom")
     return Response(render_feed(shown, page_url), media_type="application/atom+xml; charset=utf-8",
-                    headers=_HEADERS)
+                    headers=LINK_PAGE_HEADERS)
 
 
 STATUS_ROUTES: list[Route] = [

@@ -113,7 +113,7 @@ def public_status(session: Session, token: str, *, now: dt.datetime) -> PublicSt
     incident = session.get_one(Incident, page.incident_id)
     shown = client_values(incident, incident.account)
     values, account = shown.incident, shown.account
-    zone = zone_or_none(account["time_zone"]) or ZoneInfo(UTC_NAME)
+    zone = zone_or_none(account.get("time_zone")) or ZoneInfo(UTC_NAME)
     posts = _posts(session, incident.id, zone)
     status = str(values["status"] or "new")
     stage = posts[0].stage if posts and posts[0].stage in STAGES else suggest_stage(status)
@@ -126,7 +126,9 @@ def public_status(session: Session, token: str, *, now: dt.datetime) -> PublicSt
         incident_ref=f"INC-{values['id']}",
         severity=CLIENT_SEVERITY.get(values["severity"], str(values["severity"])),
         status=CLIENT_STATUS.get(status, status.capitalize()), status_text=CLIENT_STATUS_TEXT.get(status, ""),
-        stage=stage, stage_label=STAGES[stage], account_name=str(account["name"] or ""), time_zone=zone.key,
+        stage=stage, stage_label=STAGES[stage], time_zone=zone.key,
+        # Shown only while `COLUMNS` calls the account's name client-safe (client_values leaves it out otherwise).
+        account_name=str(account.get("name") or ""),
         started_at=format_time(values["detected_at"], zone), resolved_at=format_time(resolved, zone),
         next_update_at=format_time(promise.at, zone), posts=posts, updated_at_utc=max(seen))
 
