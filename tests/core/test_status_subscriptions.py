@@ -158,11 +158,13 @@ def test_each_link_works_once(engine, purpose):
     sid = _subscribe(engine, world["page"], "ana@acme.example").subscriber_id
     if purpose == "unsubscribe":
         _use(engine, "confirm", _sign(engine, sid, _row(engine, sid).nonce, "confirm"))
-    token = _sign(engine, sid, _row(engine, sid).nonce, purpose)
+    unused = _row(engine, sid)
+    token = _sign(engine, sid, unused.nonce, purpose)
     first = _use(engine, purpose, token)
     assert first.kind == ("confirmed" if purpose == "confirm" else "unsubscribed")
     assert (first.headline, first.address) == (HEADLINE, "ana@acme.example")
     used = _row(engine, sid)
+    assert used.nonce != unused.nonce, "the nonce the link was signed over is replaced"
     again = _use(engine, purpose, token, NOW + dt.timedelta(hours=1))
     assert again.kind == "used"
     assert (_row(engine, sid).version, _row(engine, sid).nonce) == (used.version, used.nonce)
