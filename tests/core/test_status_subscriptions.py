@@ -105,7 +105,7 @@ def _flip_last_char(token: str) -> str:
 
 
 def _other_nonce(token: str) -> str:
-    ident, nonce, mac = token.split(".")
+    ident, _, mac = token.split(".")
     return f"{ident}.{links.new_nonce()}.{mac}"
 
 
@@ -294,13 +294,13 @@ def _tiers(engine, world) -> dict[str, int]:
     _use(engine, "unsubscribe", _sign(engine, ids["gone"], _row(engine, ids["gone"]).nonce, "unsubscribe"))
     with session_scope(engine) as s:
         subs.add_internal(s, incident_id=world["incident"], user_id=world["eve"], actor=olivia, now=NOW)
-        hook, secret = subs.add_webhook(s, incident_id=world["incident"], url="https://client.example/hook",
-                                        actor=olivia, now=NOW)
-        ids["hook"] = hook.id
+        ids["hook"] = subs.add_webhook(s, incident_id=world["incident"], url="https://client.example/hook",
+                                       actor=olivia, now=NOW)[0].id
     return ids
 
 
-def _post(engine, world, *, notify: bool, at: dt.datetime, title: str = "We found the cause") -> page_flows.PostedUpdate:
+def _post(engine, world, *, notify: bool, at: dt.datetime,
+          title: str = "We found the cause") -> page_flows.PostedUpdate:
     with session_scope(engine) as s:
         version = s.get_one(Incident, world["incident"]).version
         return page_flows.post_update(
@@ -422,6 +422,7 @@ def test_delivered_for_real_confirm_post_and_unsubscribe(engine, mail_server):
         assert update["List-Unsubscribe"] == f"<{BASE}{unsubscribe[1]}>"
         assert update["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         (path, headers, raw), = hooks.deliveries
+        assert path == "/ok"
         assert channels.verify_signature(secret, headers[channels.TIMESTAMP_HEADER], raw,
                                          headers[channels.SIGNATURE_HEADER], now=at)
         sent = json.loads(raw)
