@@ -24,6 +24,7 @@ from core.alerts import channels
 from core.alerts.delivery import deliver
 from core.alerts.links import link_key
 from core.communication.errors import CommunicationForbidden
+from core.communication.mail import HeaderInjectionError, build_email, checked_bytes, set_list_unsubscribe
 from core.communication.smtp import save_smtp_settings
 from core.incident import flows as incident_flows
 from core.outbox.queue import DRILL_SUBJECT
@@ -445,3 +446,26 @@ def test_delivered_for_real_confirm_post_and_unsubscribe(engine, mail_server):
         dead = s.scalars(select(Notification).where(Notification.state == "dead")).one()
         assert dead.channel == "webhook" and "removed or unsubscribed" in dead.last_error
 
+
+
+@pytest.mark.parametrize("url", [
+    "https://desk.example/status/unsubscribe/1 2",
+    "https://desk.example/x\r\nBcc: all@evil.example",
+    "https://desk.example/?q==?utf-8?q?x?=",
+    "javascript:alert(1)",
+    "https://desk.example/<x>",
+    "https://desk.example/" + "a" * 1000,
+])
+def test_list_unsubscribe_takes_only_a_plain_link(url):
+    message = build_email(sender="desk@example.com", recipients=["ana@acme.example"], subject="s", text="t")
+    with pytest.raises(HeaderInjectionError):
+        set_list_unsubscribe(message, url)
+    assert message["List-Unsubscribe"] is None
+
+
+def test_list_unsubscribe_is_written_on_one_line_and_read_back():
+    message = build_email(sender="desk@example.com", recipients=["ana@acme.example"], subject="s", text="t")
+    url = "https://desk.example/status/unsubscribe/12." + "n" * 22 + "." + "m" * 43
+    set_list_unsubscribe(message, url)
+    raw, _ = checked_bytes(message)
+    assert f"\r\nList-Unsubscribe: <{url}>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n".encode() in raw
