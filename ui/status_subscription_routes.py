@@ -14,7 +14,6 @@ pool. This module must never decide who may subscribe (core does) nor show an in
 from __future__ import annotations
 
 import datetime as dt
-import html
 from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +25,7 @@ from core.statuspage import subscriptions
 from core.statuspage.subscriptions import LinkOutcome, SubscriptionError
 from db.engine import get_engine, session_scope
 from ui.app_address import server_base_url
-from ui.http_routes import _HEADERS, _STYLE
+from ui.http_routes import public_page
 
 # A form with one address is a few hundred bytes; anything much larger is not this form.
 MAX_BODY = 4096
@@ -34,15 +33,7 @@ NOT_FOUND = "This status page does not exist"
 
 
 def _page(title: str, paragraphs: list[str], *, status: int = 200, button: str = "") -> HTMLResponse:
-    """A small page; every text passed in is escaped here. `button`: the label of a POST form's one button."""
-    body = "".join(f"<p>{html.escape(text)}</p>" for text in paragraphs)
-    form = (f'<form method="post"><button type="submit">{html.escape(button)}</button></form>'
-            '<p class="muted">This link does not sign you in.</p>') if button else ""
-    document = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-                f"<body><h1>{html.escape(title)}</h1>{body}{form}</body></html>")
-    return HTMLResponse(document, status_code=status, headers=_HEADERS)
+    return public_page(title, paragraphs, status=status, button=button, note="This link does not sign you in.")
 
 
 def _not_found() -> HTMLResponse:
@@ -66,7 +57,11 @@ async def subscribe(request: Request) -> Response:
         if len(raw) > MAX_BODY:
             return _page("Too much data", ["The form sent more than an email address: go back and type only your "
                                            "address."], status=413)
-    fields = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+    try:
+        fields = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:  # more fields than this form has
+        return _page("Not subscribed", ["The form sent more than an email address: go back and type only your "
+                                        "address."], status=400)
     address = (fields.get("email") or [""])[0]
     return await run_in_threadpool(_subscribe, _token(request), address)
 

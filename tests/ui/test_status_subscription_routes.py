@@ -112,6 +112,9 @@ def test_subscribe_refuses_what_is_not_one_address_on_a_live_page(engine):
         big = client.post(f"/status/{token}/subscribe", content=b"email=" + b"a" * MAX_BODY,
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert big.status_code == 413
+        many = client.post(f"/status/{token}/subscribe", content="&".join(f"f{n}=x" for n in range(20)).encode(),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert many.status_code == 400
         for wrong in ("nonsense", token[:-1] + ("A" if token[-1] != "A" else "B")):
             missing = client.post(f"/status/{wrong}/subscribe", data={"email": "ana@acme.example"})
             assert missing.status_code == 404
