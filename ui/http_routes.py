@@ -46,17 +46,26 @@ def _when(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _page(title: str, paragraphs: list[str], *, status: int = 200, form: bool = False) -> HTMLResponse:
-    """A small page; every text passed in is escaped here."""
+def public_page(title: str, paragraphs: list[str], *, status: int = 200, button: str = "",
+                note: str = "") -> HTMLResponse:
+    """A small public page with the strict headers; every text passed in is escaped here.
+
+    `button`: the label of a one-button POST form to the same address, followed by `note`.
+    """
     body = "".join(f"<p>{html.escape(text)}</p>" for text in paragraphs)
-    button = ('<form method="post"><button type="submit">Acknowledge</button></form>'
-              '<p class="muted">Acknowledging tells the team you have seen this alert and stops its reminders. '
-              "It does not sign you in.</p>") if form else ""
+    form = (f'<form method="post"><button type="submit">{html.escape(button)}</button></form>'
+            f'<p class="muted">{html.escape(note)}</p>') if button else ""
     document = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                 f"<title>{html.escape(title)} · Escalation Desk</title><style>{_STYLE}</style></head>"
-                f"<body><h1>{html.escape(title)}</h1>{body}{button}</body></html>")
+                f"<body><h1>{html.escape(title)}</h1>{body}{form}</body></html>")
     return HTMLResponse(document, status_code=status, headers=LINK_PAGE_HEADERS)
+
+
+def _page(title: str, paragraphs: list[str], *, status: int = 200, form: bool = False) -> HTMLResponse:
+    return public_page(title, paragraphs, status=status, button="Acknowledge" if form else "",
+                       note="Acknowledging tells the team you have seen this alert and stops its reminders. "
+                            "It does not sign you in.")
 
 
 REFUSED = "This link cannot acknowledge anything"

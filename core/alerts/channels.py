@@ -35,6 +35,7 @@ from core.communication.mail import (
     MailError,
     build_email,
     check_header_text,
+    set_list_unsubscribe,
 )
 from core.outbox.delivery import DeliveryError, Outgoing
 
@@ -61,6 +62,20 @@ class Endpoint:
 
     def __repr__(self) -> str:  # the secret stays out of logs and tracebacks
         return f"Endpoint(id={self.id}, name={self.name!r}, kind={self.kind!r}, url={self.url!r})"
+
+
+@dataclass(frozen=True)
+class SubscriberTarget:
+    """A snapshot of a status page subscriber for senders: its state, and a webhook's URL and secret."""
+
+    id: int
+    kind: str
+    state: str
+    url: str = ""
+    secret: str = ""
+
+    def __repr__(self) -> str:  # the secret stays out of logs and tracebacks
+        return f"SubscriberTarget(id={self.id}, kind={self.kind!r}, state={self.state!r})"
 
 
 # --------------------------------------------------------------------------
@@ -273,6 +288,15 @@ def send_http(item: Outgoing, endpoint: Endpoint | None, *, ack_url: str | None,
     post_json(endpoint.url, body, headers, timeout=timeout)
 
 
+def send_subscriber_webhook(item: Outgoing, target: SubscriberTarget, *, now: dt.datetime,
+                            timeout: float = TIMEOUT_S) -> None:
+    """POST a status page update to a subscriber's URL: the payload's client-safe `body`, signed with its secret."""
+    if target.kind != "webhook" or not target.secret:
+        raise DeliveryError("The status page subscriber is not a webhook with a signing secret.", permanent=True)
+    body = _encode(dict(item.payload.get("body") or {}))
+    post_json(target.url, body, _signed_headers(item, body, target.secret, now), timeout=timeout)
+
+
 # --------------------------------------------------------------------------
 # Email
 
@@ -288,6 +312,9 @@ def alert_email(item: Outgoing, *, sender: str, ack_url: str | None, now: dt.dat
     message = build_email(sender=sender, recipients=[item.recipient], subject=item.subject,
                           text=_text(item, ack_url), date=now)
     message[DEDUPE_HEADER] = item.dedupe_key
+    unsubscribe_url = str(item.payload.get("unsubscribe_url") or "")
+    if unsubscribe_url:
+        set_list_unsubscribe(message, unsubscribe_url)
     return message
 
 

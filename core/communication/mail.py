@@ -56,10 +56,15 @@ _CHARACTER_NAMES = {
 }
 # Alert emails (core.alerts.channels) carry their outbox dedupe key so a mail filter can drop a repeat.
 DEDUPE_HEADER = "X-Escalation-Desk-Dedupe-Key"
+# RFC 2369 / RFC 8058: a status page update names its one-click unsubscribe link (core.statuspage.subscriptions).
+LIST_UNSUBSCRIBE = "List-Unsubscribe"
+LIST_UNSUBSCRIBE_POST = "List-Unsubscribe-Post"
+_ONE_CLICK = "List-Unsubscribe=One-Click"
+_UNSUBSCRIBE_URL = re.compile(r"^https?://[!#-;=?-~]+$")  # printable ASCII without space, '<', '>' or '"'
 # Every header build_email sets (Bcc only when a caller adds it; send strips it). The serialized header
 # block must hold exactly the message's own headers, each once, all of them from this list.
 OWN_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
-               "Content-Type", "Content-Transfer-Encoding", DEDUPE_HEADER)
+               "Content-Type", "Content-Transfer-Encoding", DEDUPE_HEADER, LIST_UNSUBSCRIBE, LIST_UNSUBSCRIBE_POST)
 _PART_HEADERS = frozenset({"content-type", "content-transfer-encoding", "content-disposition", "mime-version"})
 _ADDRESS_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To")
 _FIELD_NAME = re.compile(rb"([!-9;-~]+):")
@@ -215,6 +220,34 @@ def _set_subject(message: EmailMessage, subject: str) -> None:
     message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
 
 
+def set_list_unsubscribe(message: EmailMessage, url: str) -> None:
+    """Add RFC 8058 one-click unsubscribe headers for `url` (an http(s) link); HeaderInjectionError otherwise."""
+    if not _UNSUBSCRIBE_URL.fullmatch(url) or "=?" in url or len(url) > 900:
+        raise HeaderInjectionError("The unsubscribe link is not a plain http(s) address, so it cannot go into "
+                                   "the List-Unsubscribe header.")
+    message[LIST_UNSUBSCRIBE] = _UnfoldedHeader(LIST_UNSUBSCRIBE, f"<{url}>")
+    message[LIST_UNSUBSCRIBE_POST] = _UnfoldedHeader(LIST_UNSUBSCRIBE_POST, _ONE_CLICK)
+
+
+class _UnfoldedHeader(str):
+    """A header value written out exactly as given, on one line (checked ASCII without spaces by the caller).
+
+    The library folds a long link it cannot break into encoded words (=?utf-8?q?...?=), which mail
+    programs do not follow as a link; a value with a `name` is folded by itself instead.
+    """
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> _UnfoldedHeader:
+        made = super().__new__(cls, value)
+        made.name = name
+        return made
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        """The header line as given, ended by the policy's line separator."""
+        return f"{self.name}: {self}{policy.linesep}"
+
+
 def to_eml_bytes(message: EmailMessage) -> bytes:
     """The message as an RFC 5322 .eml file (CRLF line endings), once its header block checks out."""
     return checked_bytes(message)[0]
@@ -248,6 +281,9 @@ def checked_bytes(message: EmailMessage) -> tuple[bytes, dict[str, list[str]]]:
     _check_parts(message, parsed)
     if message.get("Subject") is not None and _squash(parsed["Subject"]) != _squash(message["Subject"]):
         raise _came_out_wrong("the subject reads back differently")
+    for name in (LIST_UNSUBSCRIBE, LIST_UNSUBSCRIBE_POST):
+        if message.get(name) is not None and str(parsed[name]).strip() != str(message[name]).strip():
+            raise _came_out_wrong(f"the {name} header reads back differently")
     as_written = email.message_from_bytes(head + b"\r\n\r\n", policy=email.policy.compat32)
     shown: dict[str, list[str]] = {}
     for name in _ADDRESS_HEADERS:
