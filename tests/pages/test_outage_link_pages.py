@@ -140,3 +140,18 @@ def test_nothing_about_outages_on_an_incident_whose_triage_did_not_say_yes(works
     assert not at.exception
     assert f"outage_pick_{iid}" not in {box.key for box in at.selectbox}
     assert "outage" not in texts(at).lower().replace("outages", "")
+
+
+def test_the_list_and_the_board_mark_an_incident_that_is_part_of_an_outage(workspace, app_db):
+    outage_id = _outage(app_db)
+    linked = open_test_incident(app_db, "Acme Corp", AFFECTED, title="Checkout down in the outage")
+    alone = open_test_incident(app_db, "Acme Corp", {"business_impact": "major"}, title="Reports late")
+    with session_scope(app_db) as s:
+        linking.attach(s, incident_id=linked, outage_id=outage_id, actor=SYSTEM, now=dt.datetime.now(dt.UTC))
+    listed = page_as("pages/incidents.py", "lead1")
+    assert not listed.exception
+    table = listed.dataframe[0].value.set_index("ID")
+    assert (table.loc[linked, "Outage"], table.loc[alone, "Outage"]) == (f"outage #{outage_id}", "")
+    board = page_as("pages/board.py", "lead1")
+    assert not board.exception
+    assert [c.value for c in board.caption if c.value.startswith("outage #")] == [f"outage #{outage_id}"]
