@@ -1,4 +1,8 @@
-"""Attach an account's incident to an open platform outage, or detach it; the open outages to offer.
+"""Attach an account's incident to an open platform outage, or detach it; the open outages to offer, and when.
+
+Triage offers an outage only when its answers say other customers are affected (`offer_for`);
+`open_in_outage` opens and attaches in one unit of work (the Triage page; an API trigger, which may
+also join an open incident, attaches in its own unit of work in core.api.alerts).
 
 Attaching is a change to the incident, so it takes the incident's rule (its account's CSM, its
 owner, leads, admins) and its optimistic lock; it is written on the incident's timeline and in the
