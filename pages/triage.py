@@ -18,7 +18,16 @@ from ui.account_triage import prefill_from_warning
 from ui.auth import utcnow
 from ui.checklist import checklist
 from ui.page import page_setup
-from ui.triage_view import details, drill_input, form_token, headline, open_incident, twins_notice, war_room_input
+from ui.triage_view import (
+    details,
+    drill_input,
+    form_token,
+    headline,
+    open_incident,
+    outage_input,
+    twins_notice,
+    war_room_input,
+)
 
 user = page_setup("triage", "Triage", ":material/emergency:")
 st.title("Triage")
@@ -73,10 +82,11 @@ with right:
     twins_notice(similar_open(account.id if account else None, title))
     war_room = war_room_input(result.severity)
     drill = drill_input()
+    outage = outage_input(answers)  # asked only when other customers are affected and an outage is open
     form_token()  # from the first drawing on: a second click of the same form carries the same token
     if st.button("Open incident", type="primary", key="triage_open", width="stretch"):
         open_incident(account_id=account.id if account else None, title=title, summary=summary, answers=answers,
                       policy_name=policy_name, detected_at=detected_at, user=user, war_room_url=war_room,
-                      is_drill=drill)
+                      is_drill=drill, outage_id=outage)
     st.caption(f"Policy {markdown_literal(policy.title)}, version {version}.")
     details(result, policy, detected_at=shown_at, time_zone=user.time_zone)

@@ -42,6 +42,7 @@ from core.api.schemas import (
     IncidentQuery,
     MilestoneRequest,
     NoteRequest,
+    OutageOfferOut,
     TriageRequest,
 )
 from core.incident.flows import ConflictError, IncidentError, IncidentForbidden, check_idempotency_key
@@ -250,6 +251,16 @@ def _in_unit_of_work(work: Callable[[Session], idempotency.StoredAnswer]) -> ide
     raise AssertionError("unreachable")
 
 
+def _alert_response(outcome: alerts.AlertOutcome) -> dict[str, Any]:
+    """The response body of an alert's outcome, with the open outages it offers (if any)."""
+    offer = outcome.open_outages
+    return AlertResponse(
+        incident_id=outcome.incident_id, status=outcome.status, severity=outcome.severity,
+        needs_triage=outcome.needs_triage, outage_id=outcome.outage_id,
+        open_outages=None if offer is None else [OutageOfferOut.model_validate(o, from_attributes=True)
+                                                 for o in offer]).model_dump(mode="json")
+
+
 async def post_alert(request: Request, holder: tokens.TokenHolder) -> Response:
     """POST /api/v1/alerts: trigger, acknowledge or resolve; 201 with what it did."""
     raw = await _body(request)
@@ -262,7 +273,7 @@ async def post_alert(request: Request, holder: tokens.TokenHolder) -> Response:
     event = alerts.AlertEvent(event_action=alert.event_action, dedup_key=alert.dedup_key,
                               account_id=alert.account_id, routing_key=alert.routing_key, title=alert.title,
                               summary=alert.summary, source=alert.source, severity=alert.severity,
-                              answers=alert.answers)
+                              answers=alert.answers, outage_id=alert.outage_id)
 
     def work(session: Session) -> idempotency.StoredAnswer:
         now = _now()
@@ -271,9 +282,7 @@ async def post_alert(request: Request, holder: tokens.TokenHolder) -> Response:
             if stored is not None:
                 return stored
         outcome = alerts.take(session, event, actor=holder.actor, now=now)
-        answer = idempotency.StoredAnswer(201, AlertResponse(
-            incident_id=outcome.incident_id, status=outcome.status,
-            severity=outcome.severity, needs_triage=outcome.needs_triage).model_dump(mode="json"))
+        answer = idempotency.StoredAnswer(201, _alert_response(outcome))
         if key is not None:
             idempotency.remember(session, token_id=holder.token_id, key=key, request_hash=request_hash,
                                  answer=answer, now=now)
@@ -398,9 +407,7 @@ async def source_event(request: Request) -> Response:
 
         def work(session: Session) -> idempotency.StoredAnswer:
             outcome = alerts.take(session, event, actor=source.actor, now=_now())
-            return idempotency.StoredAnswer(201, AlertResponse(
-                incident_id=outcome.incident_id, status=outcome.status, severity=outcome.severity,
-                needs_triage=outcome.needs_triage).model_dump(mode="json"))
+            return idempotency.StoredAnswer(201, _alert_response(outcome))
 
         answer = await run_in_threadpool(_in_unit_of_work, work)
         incident_id = answer.body["incident_id"]

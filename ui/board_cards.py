@@ -26,6 +26,8 @@ def card(row: IncidentRow, board: BoardPage) -> None:
         incident_link(row.id, f"**#{row.id} · {row.severity}**")
         if row.is_drill:
             st.markdown(DRILL_BADGE)
+        if row.outage_id:
+            st.caption(f"outage #{row.outage_id}")  # one of many accounts hit by the same platform outage
         st.markdown((":red-background[RED] " if row.red_status else "") + markdown_literal(row.account))
         st.markdown(markdown_literal(row.title))
         clock = "no clock running"

@@ -30,6 +30,7 @@ def incident_table(page: IncidentsPage, time_zone: str, now: dt.datetime) -> Non
     table = pd.DataFrame([{
         "ID": r.id, "Severity": r.severity + (" RED" if r.red_status else ""),
         "Customer": f"{r.account} ({r.tier})", "Title": drill_title(r.title, r.is_drill),
+        "Outage": f"outage #{r.outage_id}" if r.outage_id else "",
         "Status": STATUS_LABELS[IncidentStatus(r.status)],
         "Owner": r.owner or "unassigned", "Detected": local_time(r.detected_at, time_zone),
         "Most urgent clock": _clock(r.next_deadline_clock, r.next_deadline_at, now),

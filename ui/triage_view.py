@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import streamlit as st
 
 from core.incident import flows as incidents
 from core.incident.service import SimilarIncident
+from core.outage import linking
 from core.policy.calendar import add_working_time
 from core.policy.loading import PolicyError
 from core.policy.schema import Policy
@@ -16,7 +18,7 @@ from core.sla.clocks import clock_label
 from core.text import markdown_literal
 from core.triage.rules import Answers, TriageResult
 from core.vocabulary import SEVERITIES
-from db.engine import session_scope
+from db.engine import read_scope, session_scope
 from ui.auth import CurrentUser, utcnow
 from ui.format import local_time
 from ui.links import go_to, incident_link
@@ -125,28 +127,54 @@ def drill_input() -> bool:
                             "drill, and no SLA figure or objective counts it.")
 
 
+OUTAGE_QUESTION = "Part of a platform outage?"
+NO_OUTAGE = 0  # the picker's "none": outage numbers start at 1
+
+
+def outage_input(answers: Answers) -> int | None:
+    """When the answers say other customers are affected and outages are open, ask which one this incident is part
+    of; the chosen outage's number, or None (also when nothing is asked)."""
+    if not linking.offer_for(answers):
+        return None
+    with read_scope() as session:
+        offer = linking.open_outages(session)
+    if not offer:
+        return None
+    labels = {NO_OUTAGE: "none: it stands alone", **{choice.id: choice.label for choice in offer}}
+    chosen = st.selectbox(OUTAGE_QUESTION, list(labels), format_func=labels.__getitem__, key="triage_outage",
+                          help="Other customers are affected: attach the incident to the open outage it is part of. "
+                               "It keeps its own clocks, owner and client messages.")
+    return chosen or None
+
+
 def open_incident(*, account_id: int | None, title: str, summary: str, answers: Answers, policy_name: str,
                   detected_at: dt.datetime | None, user: CurrentUser, war_room_url: str = "",
-                  is_drill: bool = False) -> None:
-    """Open the incident once per form; on success empty the form and go to the incident in this tab, else say
-    what to fix and keep everything typed."""
+                  is_drill: bool = False, outage_id: int | None = None) -> None:
+    """Open the incident once per form (attached to `outage_id` in the same unit of work when given); on success
+    empty the form and go to the incident in this tab, else say what to fix and keep everything typed."""
     if account_id is None:
         st.error("Pick the customer account first: the incident, its clocks and its client messages belong to it.")
         return
+    opening: dict[str, Any] = dict(
+        account_id=account_id, title=title, summary=summary, answers=answers, policy_name=policy_name,
+        actor=user.actor, now=utcnow(), detected_at=detected_at, owner_id=user.id, war_room_url=war_room_url,
+        idempotency_key=form_token(), is_drill=is_drill)
     try:
         with session_scope() as session:
-            opened = incidents.open_incident(
-                session, account_id=account_id, title=title, summary=summary, answers=answers,
-                policy_name=policy_name, actor=user.actor, now=utcnow(), detected_at=detected_at,
-                owner_id=user.id, war_room_url=war_room_url, idempotency_key=form_token(), is_drill=is_drill,
-            )
+            opened = (linking.open_in_outage(session, outage_id=outage_id, **opening) if outage_id
+                      else incidents.open_incident(session, **opening))
     except (incidents.IncidentError, PolicyError) as error:
         st.error(markdown_literal(error))
         return
     for key in [k for k in st.session_state if str(k).startswith(("answer_", "triage_"))]:
         del st.session_state[key]
-    opened_as = f"{'Drill incident' if is_drill else 'Incident'} #{opened.id} opened as {opened.result.severity}."
-    queue_toast(opened_as if opened.created else
+    opened_as = f"{'Drill incident' if is_drill else 'Incident'} #{opened.id} opened as {opened.result.severity}"
+    if outage_id:
+        opened_as += f", part of platform outage #{outage_id}"
+    elif linking.offer_for(answers):
+        opened_as += (". Other customers are affected: attach it to a platform outage from the line on top of the "
+                      "incident, or open one on the Platform outages page")
+    queue_toast(opened_as + "." if opened.created else
                 f"Incident #{opened.id} was already opened from this form: here it is.")
     go_to("incident", id=opened.id)
 

@@ -18,6 +18,10 @@ default. An alert with neither opens a *needs triage* incident: the answers are 
 policy's default for them is below P1 the incident is raised to P1 (`NEEDS_TRIAGE_SEVERITY`) with
 that reason, so its acknowledge clock is the policy's P1 one until someone triages it.
 
+With `outage_id`, a trigger attaches the incident it opens or joins to that open platform outage in the
+same unit of work (`core.outage.linking`; a missing or resolved outage refuses the whole alert). Without
+it, when the answers say other customers are affected, the outcome offers the open outages instead.
+
 The token's user is the actor: they must be allowed to work on the account (a CSM on the accounts
 they own; leads and admins on all), the same rule as the Triage page's account list. Never reads
 the clock (callers pass `now`), never imports streamlit.
@@ -28,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -39,6 +43,7 @@ from core.account.routing import account_by_routing_key
 from core.incident import flows
 from core.incident.lifecycle import IllegalMove, Milestone
 from core.incident.timeline import add_event
+from core.outage import linking
 from core.people.users import Actor
 from core.policy import store as policy_store
 from core.policy.loading import PolicyError
@@ -89,6 +94,8 @@ class AlertEvent:
     # A source's own settings (core.api.sources): its policy, and its severity-to-answers mapping.
     policy_name: str | None = None
     hints: Mapping[str, Mapping[str, Any]] | None = None
+    # A trigger's platform outage to attach the incident to (core.outage.linking).
+    outage_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,10 @@ class AlertOutcome:
     status: str
     severity: str
     needs_triage: bool = False
+    outage_id: int | None = None
+    # Offered when the answers say other customers are affected and the incident is part of no outage yet;
+    # None when nothing is offered (an empty tuple: offered, but no outage is open).
+    open_outages: tuple[linking.OutageChoice, ...] | None = None
 
 
 def generation_key(account_id: int, dedup_key: str, generation: int) -> str:
@@ -154,7 +165,10 @@ def take(session: Session, event: AlertEvent, *, actor: Actor, now: dt.datetime)
                          "every event of one problem (e.g. 'db-primary-disk-full').", field="dedup_key")
     account = account_of(session, event, actor)
     if event.event_action == "trigger":
-        return _trigger(session, event, account, dedup_key, actor, now)
+        return _in_outage(session, _trigger(session, event, account, dedup_key, actor, now), event, actor, now)
+    if event.outage_id is not None:
+        raise AlertError("outage_id goes with a trigger only: acknowledge and resolve act on the incident as it is.",
+                         field="outage_id")
     incident = open_with_key(session, account.id, dedup_key)
     if incident is None:
         raise AlertError(f"No open incident of account '{account.name}' has dedup_key {dedup_key!r}: send a "
@@ -164,13 +178,13 @@ def take(session: Session, event: AlertEvent, *, actor: Actor, now: dt.datetime)
     done = "acknowledged" if milestone is Milestone.ACKNOWLEDGED else "resolved"
     _note_alert(session, incident, event, actor, now)
     if milestone is Milestone.ACKNOWLEDGED and incident.acknowledged_at is not None:
-        return AlertOutcome(incident.id, done, incident.severity)
+        return AlertOutcome(incident.id, done, incident.severity, outage_id=incident.outage_id)
     try:
         flows.record_milestone(session, incident_id=incident.id, milestone=milestone, actor=actor, now=now,
                                reason=f"alert from {event.source or 'monitoring'}")
     except IllegalMove as error:
         raise AlertError(str(error), field="event_action", status=409) from None
-    return AlertOutcome(incident.id, done, incident.severity)
+    return AlertOutcome(incident.id, done, incident.severity, outage_id=incident.outage_id)
 
 
 def _trigger(session: Session, event: AlertEvent, account: Account, dedup_key: str, actor: Actor,
@@ -212,6 +226,22 @@ def _trigger(session: Session, event: AlertEvent, account: Account, dedup_key: s
                               reason="needs triage: opened from an alert without answers or severity hint, held at "
                                      f"{NEEDS_TRIAGE_SEVERITY} until someone triages it")
     return AlertOutcome(incident.id, "created", incident.severity, needs_triage=needs_triage)
+
+
+def _in_outage(session: Session, outcome: AlertOutcome, event: AlertEvent, actor: Actor,
+               now: dt.datetime) -> AlertOutcome:
+    """Attach the triggered incident to the alert's outage, or offer the open ones when the answers call for it."""
+    incident = session.get(Incident, outcome.incident_id)
+    assert incident is not None  # the trigger just opened or joined it
+    if event.outage_id is not None and incident.outage_id != event.outage_id:
+        try:
+            linking.attach(session, incident_id=incident.id, outage_id=event.outage_id, actor=actor, now=now)
+        except linking.OutageError as error:
+            raise AlertError(str(error), field="outage_id") from None
+    offer = None
+    if incident.outage_id is None and linking.offer_for(alert_answers(event)):
+        offer = tuple(linking.open_outages(session))
+    return replace(outcome, outage_id=incident.outage_id, open_outages=offer)
 
 
 def _join(session: Session, incident: Incident, event: AlertEvent, answers: Answers, actor: Actor,

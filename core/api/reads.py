@@ -8,6 +8,7 @@ may read follows the pages' access table. Reads never write. Never imports strea
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import fields
 
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from core.api.schemas import (
     TimelineOut,
 )
 from core.incident import views
-from core.incident.service import IncidentFilter
+from core.incident.service import IncidentFilter, IncidentRow
 from core.people.access import can_open
 from core.people.users import Actor
 
@@ -68,7 +69,7 @@ def incident(session: Session, incident_id: int, *, actor: Actor, now: dt.dateti
         client_updates=[ClientUpdateOut(due=u.due, sent_at=u.sent_at, state=u.state.value, title=u.title)
                         for u in (plan.updates if plan else ())],
         next_client_update_due=plan.next_due if plan else None,
-        answers=view.answers,
+        answers=view.answers, is_drill=view.is_drill, outage_id=view.outage_id,
     )
 
 
@@ -81,11 +82,9 @@ def incident_list(query: IncidentQuery, *, actor: Actor, now: dt.datetime) -> In
                          sort=query.sort)
     page = views.incidents_page(flt, now=now, page=query.page, page_size=query.page_size)
     return IncidentListOut(
-        incidents=[IncidentRowOut(id=r.id, title=r.title, account=r.account, tier=r.tier,
-                                  severity=r.severity, red_status=r.red_status,
-                                  status=r.status, owner=r.owner, detected_at=r.detected_at,
-                                  next_deadline_at=r.next_deadline_at, next_deadline_clock=r.next_deadline_clock,
-                                  escalation_due_at=r.escalation_due_at,
+        # Every field of the list's row, by name: a field added to IncidentRow reaches the API (or, missing from
+        # IncidentRowOut, fails loudly) instead of being dropped by a hand-copied list.
+        incidents=[IncidentRowOut(**{f.name: getattr(r, f.name) for f in fields(IncidentRow)},
                                   next_client_update_due_at=page.update_due.get(r.id))
                    for r in page.rows],
         total=page.total, page=page.page, pages=page.pages, page_size=query.page_size)

@@ -41,6 +41,23 @@ class AlertRequest(BaseModel):
     source: Annotated[str, Field(max_length=120)] = Field("", description="the monitoring tool or check, e.g. grafana")
     severity: SeverityHint | None = Field(None, description="the tool's severity; mapped to triage answers")
     answers: Answers | None = Field(None, description="triage checklist answers; they win over the severity hint")
+    outage_id: RowNumber | None = Field(
+        None, description="trigger only: an open platform outage's number; the incident opened (or joined) is "
+                          "attached to it in the same transaction")
+
+
+class OutageOfferOut(BaseModel):
+    """An open platform outage the new incident could be attached to (offered when other customers are affected)."""
+
+    id: int
+    title: str
+    severity: Severity
+    started_at: dt.datetime
+    linked: int = Field(description="how many incidents it links")
+
+
+OPEN_OUTAGES_HELP = ("present when the answers say other customers are affected and no outage_id was given: the open "
+                     "platform outages, newest first, to attach the incident to (null otherwise)")
 
 
 class AlertResponse(BaseModel):
@@ -50,6 +67,8 @@ class AlertResponse(BaseModel):
     status: Literal["created", "deduplicated", "acknowledged", "resolved"]
     severity: Severity
     needs_triage: bool = Field(False, description="opened without answers or hint: held at P1 until triaged")
+    outage_id: int | None = Field(None, description="the platform outage the incident is part of")
+    open_outages: list[OutageOfferOut] | None = Field(None, description=OPEN_OUTAGES_HELP)
 
 
 class ErrorField(BaseModel):
@@ -160,10 +179,16 @@ class IncidentOut(BaseModel):
     client_updates: list[ClientUpdateOut]
     next_client_update_due: dt.datetime | None
     answers: dict[str, Any]
+    is_drill: bool = Field(False, description="an exercise: left out of the SLA figures")
+    outage_id: int | None = Field(None, description="the platform outage the incident is part of")
 
 
 class IncidentRowOut(BaseModel):
-    """One line of the incident list."""
+    """One line of the incident list: every field of `core.incident.service.IncidentRow` (a test holds them equal;
+    extra fields are refused so a new row field breaks the list call instead of vanishing), plus the next client
+    update."""
+
+    model_config = ConfigDict(extra="forbid")
 
     id: int
     title: str
@@ -177,6 +202,8 @@ class IncidentRowOut(BaseModel):
     next_deadline_at: dt.datetime | None
     next_deadline_clock: str | None
     escalation_due_at: dt.datetime | None
+    is_drill: bool = Field(description="an exercise: left out of the SLA figures")
+    outage_id: int | None = Field(description="the platform outage the incident is part of")
     next_client_update_due_at: dt.datetime | None
 
 
@@ -239,6 +266,7 @@ class TriageOut(BaseModel):
     escalation_level: str | None
     reasons: list[TriageReasonOut]
     deadlines: dict[str, dt.datetime]
+    open_outages: list[OutageOfferOut] | None = Field(None, description=OPEN_OUTAGES_HELP)
 
 
 RecordableMilestone = Literal["acknowledged", "client_notified", "mobilized", "mitigated", "resolved",

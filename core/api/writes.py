@@ -18,11 +18,13 @@ from core.api.schemas import (
     EscalationRequest,
     MilestoneRequest,
     NoteRequest,
+    OutageOfferOut,
     TriageOut,
     TriageRequest,
 )
 from core.incident import flows
 from core.incident.lifecycle import Milestone
+from core.outage import linking
 from core.people.users import Actor
 from core.policy import store as policy_store
 from core.triage.rules import triage
@@ -75,7 +77,13 @@ def escalate(session: Session, incident_id: int, body: EscalationRequest, *, act
 
 
 def classify(session: Session, body: TriageRequest, *, now: dt.datetime) -> TriageOut:
-    """Triage the answers under the named (or the team's default) policy; PolicyError when it cannot be used."""
+    """Triage the answers under the named (or the team's default) policy; PolicyError when it cannot be used.
+
+    When the answers say other customers are affected, the open platform outages come along: the caller
+    can then open the incident into one (`POST /alerts` with `outage_id`).
+    """
     policy, _version = policy_store.load(session, body.policy or policy_store.default_name(session))
     result = triage(body.answers, policy, body.detected_at or now)
-    return TriageOut.model_validate(result.to_json())
+    offer = ([OutageOfferOut.model_validate(o, from_attributes=True) for o in linking.open_outages(session)]
+             if linking.offer_for(body.answers) else None)
+    return TriageOut.model_validate({**result.to_json(), "open_outages": offer})

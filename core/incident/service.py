@@ -41,6 +41,8 @@ class IncidentRow:
     escalation_due_at: dt.datetime | None = None
     # An exercise (core.incident.flows.open_incident(is_drill=True)): lists mark it DRILL.
     is_drill: bool = False
+    # The platform outage it is part of (core.outage), None when it stands alone: lists mark it.
+    outage_id: int | None = None
 
     def escalation_overdue(self, now: dt.datetime) -> bool:
         """True when a required escalation has fallen due and not happened."""
@@ -49,7 +51,8 @@ class IncidentRow:
 
 # The columns of an IncidentRow, in its field order.
 RowQuery = Select[
-    int, str, str, str, str, bool, str, str, dt.datetime, dt.datetime | None, str | None, dt.datetime | None, bool
+    int, str, str, str, str, bool, str, str, dt.datetime, dt.datetime | None, str | None, dt.datetime | None, bool,
+    int | None,
 ]
 
 
@@ -70,6 +73,7 @@ def _row_query() -> RowQuery:
             Incident.next_deadline_clock,
             Incident.escalation_due_at,
             Incident.is_drill,
+            Incident.outage_id,
         )
         .join(Account, Account.id == Incident.account_id)
         .outerjoin(owner, owner.id == Incident.owner_id)

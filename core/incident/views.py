@@ -153,6 +153,8 @@ class IncidentView:
     severity_floor: str | None = None
     # An exercise: its notifications say DRILL and the SLA figures leave it out.
     is_drill: bool = False
+    # The platform outage it is part of (core.outage): internal, never shown to the client.
+    outage_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -318,7 +320,7 @@ def load(session: Session, incident_id: int, *, now: dt.datetime) -> IncidentVie
         level_contacts=tuple((lvl.id, lvl.name, lvl.contacts) for lvl in policy.escalation_levels),
         phases=phases, current_phase=_phase_in_view(phases, is_open(incident.status), now),
         severity_floor=next((f.severity for f in floors(policy, Answers.model_validate(incident.answers))), None),
-        is_drill=incident.is_drill,
+        is_drill=incident.is_drill, outage_id=incident.outage_id,
     )
 
 

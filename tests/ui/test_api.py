@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,14 @@ from sqlalchemy import func, select, text
 
 from core.account.routing import set_routing_key
 from core.api import sources, tokens
+from core.api.schemas import IncidentRowOut
+from core.incident.service import IncidentRow
 from core.policy import store as policy_store
 from core.policy.loading import load_preset
 from core.triage.rules import Answers, triage
 from db.engine import make_engine, session_scope
 from db.migrate import upgrade
-from db.models import Account, ApiToken, AuditEntry, Incident, TimelineEvent
+from db.models import Account, ApiToken, AuditEntry, Incident, Outage, TimelineEvent
 from tests.browser.conftest import Server
 from tests.conftest import make_user
 from ui.api_routes import MAX_BODY, RATE_ENV
@@ -434,13 +437,110 @@ def test_triage_classifies_like_the_command_line_and_opens_nothing(api):
     expected = triage(Answers(business_impact="stopped"), load_preset("default"),
                       dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)).to_json()
     assert {**got, "deadlines": {k: dt.datetime.fromisoformat(v) for k, v in got["deadlines"].items()}} == {
-        **expected, "deadlines": {k: dt.datetime.fromisoformat(v) for k, v in expected["deadlines"].items()}}
+        **expected, "open_outages": None,
+        "deadlines": {k: dt.datetime.fromisoformat(v) for k, v in expected["deadlines"].items()}}
     with session_scope(api.engine) as s:
         assert s.scalar(select(func.count()).select_from(Incident)) == before
     status, _, bad = api.call("POST", "/api/v1/triage", token="reader", body={"policy": "no-such-policy"})
     assert (status, bad["error"]["fields"][0]["field"]) == (422, "policy")
     status, _, bad = api.call("POST", "/api/v1/triage", token="reader", body={"detected_at": "2026-03-02T09:00:00"})
     assert (status, bad["error"]["fields"][0]["field"]) == (422, "detected_at")
+
+
+def _outages(api: Api) -> dict[str, int]:
+    """An open outage and a resolved one (made once per module), by name."""
+    with session_scope(api.engine) as s:
+        known = {o.title: o.id for o in s.scalars(select(Outage))}
+        if not known:
+            started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)
+            for title, status in (("Payments API down", "open"), ("Old DNS hiccup", "resolved")):
+                s.add(Outage(title=title, severity="P0", status=status, started_at=started, created_at=started,
+                             updated_at=started))
+            s.flush()
+            known = {o.title: o.id for o in s.scalars(select(Outage))}
+    return {"open": known["Payments API down"], "resolved": known["Old DNS hiccup"]}
+
+
+AFFECTED = {"business_impact": "major", "other_customers_affected": "yes"}
+
+
+def test_a_trigger_with_outage_id_opens_the_incident_attached(api):
+    outages = _outages(api)
+    for _ in range(2):  # a retry joins the same incident and leaves it attached once
+        status, _, got = api.alert(dedup_key="outage-1", title="Card payments fail", answers=AFFECTED,
+                                   outage_id=outages["open"])
+        assert status == 201, got
+        _conforms(api, "AlertResponse", got)
+        assert (got["outage_id"], got["open_outages"]) == (outages["open"], None)
+    assert _incident(api, got["incident_id"]).outage_id == outages["open"]
+    with session_scope(api.engine) as s:
+        attached = s.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(got["incident_id"]),
+                                                             AuditEntry.action == "outage:attach")).all()
+    assert attached == ["outage:attach"]
+    status, _, read = api.call("GET", f"/api/v1/incidents/{got['incident_id']}", token="reader")
+    assert (status, read["outage_id"]) == (200, outages["open"])
+    _conforms(api, "IncidentOut", read)
+
+
+@pytest.mark.parametrize("which,message", [("resolved", "is resolved"), ("missing", "no platform outage")])
+def test_a_resolved_or_unknown_outage_is_a_422_naming_outage_id_and_opens_nothing(api, which, message):
+    outage_id = _outages(api).get(which, 987654)
+    status, _, got = api.alert(dedup_key=f"outage-bad-{which}", title="Card payments fail", answers=AFFECTED,
+                               outage_id=outage_id)
+    assert (status, got["error"]["code"], [f["field"] for f in got["error"]["fields"]]) == (422, "invalid",
+                                                                                          ["outage_id"])
+    assert message in got["error"]["message"]
+    with session_scope(api.engine) as s:
+        assert s.scalar(select(Incident.id).where(Incident.alert_dedup_key == f"outage-bad-{which}")) is None
+
+
+def test_outage_id_goes_with_a_trigger_only(api):
+    api.alert(dedup_key="outage-ack", title="Card payments fail", severity="error")
+    status, _, got = api.alert(event_action="acknowledge", dedup_key="outage-ack", outage_id=_outages(api)["open"])
+    assert (status, [f["field"] for f in got["error"]["fields"]]) == (422, ["outage_id"])
+
+
+@pytest.mark.parametrize("answers,offered", [(AFFECTED, True), ({"business_impact": "major"}, False),
+                                             ({**AFFECTED, "other_customers_affected": "unknown"}, False)])
+def test_the_open_outages_are_offered_only_when_other_customers_are_affected(api, answers, offered):
+    outages = _outages(api)
+    key = f"offer-{answers.get('other_customers_affected', 'none')}"
+    status, _, got = api.alert(dedup_key=key, title="Checkout slow", answers=answers)
+    assert status == 201 and got["outage_id"] is None
+    _conforms(api, "AlertResponse", got)
+    status, _, classified = api.call("POST", "/api/v1/triage", token="reader", body={"answers": answers})
+    assert status == 200
+    _conforms(api, "TriageOut", classified)
+    for body in (got, classified):
+        if offered:
+            assert [(o["id"], o["title"], o["severity"]) for o in body["open_outages"]] == [
+                (outages["open"], "Payments API down", "P0")]
+            assert body["open_outages"][0]["linked"] >= 0 and body["open_outages"][0]["started_at"]
+        else:
+            assert body["open_outages"] is None
+
+
+def test_the_list_carries_the_drill_flag_and_the_outage(api):
+    outages = _outages(api)
+    _, _, attached = api.alert(account_id=api.ids["globex"], dedup_key="list-outage", title="Listed in outage",
+                               answers=AFFECTED, outage_id=outages["open"])
+    with session_scope(api.engine) as s:
+        drill = s.get(Incident, api.alert(account_id=api.ids["globex"], dedup_key="list-drill",
+                                          title="Listed drill", severity="info")[2]["incident_id"])
+        drill.is_drill = True
+        drill_id = drill.id
+    status, _, got = api.call("GET", f"/api/v1/incidents?account_id={api.ids['globex']}&q=Listed&page_size=100",
+                              token="reader")
+    assert status == 200
+    _conforms(api, "IncidentListOut", got)
+    rows = {row["id"]: row for row in got["incidents"]}
+    assert (rows[drill_id]["is_drill"], rows[drill_id]["outage_id"]) == (True, None)
+    assert (rows[attached["incident_id"]]["is_drill"], rows[attached["incident_id"]]["outage_id"]) == (
+        False, outages["open"])
+
+
+def test_the_api_list_row_has_every_field_of_the_list_pages_row():
+    assert {f.name for f in fields(IncidentRow)} <= set(IncidentRowOut.model_fields)
 
 
 def test_milestones_notes_and_escalations_go_through_the_pages_flows(api):
