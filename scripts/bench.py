@@ -46,7 +46,7 @@ os.environ.setdefault("ESCALATION_DESK_COOKIE_KEY", "bench-only-" + uuid.uuid4()
 
 import pandas as pd
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, func, insert, select, text, update
+from sqlalchemy import create_engine, delete, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from core.alerts import scheduler as alert_scheduler
@@ -168,8 +168,14 @@ def _milestone_times(rng: random.Random, detected: dt.datetime, targets: dict, *
     return times
 
 
-def _generate_rows(rng: random.Random, accounts: list[dict], size: int,
-                   now: dt.datetime) -> tuple[list[dict], list[dict], list[dict]]:
+def _store_snapshots(engine, now: dt.datetime) -> dict[str, int]:
+    """Each benchmark policy's real snapshot, stored once as the app stores it; their ids by policy name."""
+    with session_scope(engine) as session:
+        return {name: policy_store.snapshot_of(session, load_preset(name), now=now).id for name, _ in POLICIES}
+
+
+def _generate_rows(rng: random.Random, accounts: list[dict], size: int, now: dt.datetime,
+                   snapshot_ids: dict[str, int]) -> tuple[list[dict], list[dict], list[dict]]:
     """The incident rows, their SLA clock rows and their incident fact rows, computed in memory."""
     policies = {name: load_preset(name) for name, _ in POLICIES}
     versions = {name: 1 for name in policies}
@@ -192,9 +198,8 @@ def _generate_rows(rng: random.Random, accounts: list[dict], size: int,
         incident_rows.append({
             "id": n, "title": title, "summary": "", "account_id": account["id"], "policy_name": policy.name,
             "policy_version": versions[policy.name],
-            # The real snapshot is ~15 KB per incident; the benchmark rows carry a stub, so scans of the
-            # incidents table here are cheaper than on real data (this favours the naive baseline).
-            "policy_snapshot": {"bench": policy.name}, "answers": {"customer_tier": tier},
+            # The real policy snapshot, by reference, exactly as the triage flow stores it.
+            "policy_snapshot_id": snapshot_ids[policy.name], "answers": {"customer_tier": tier},
             "triage_result": {"targets": {c: t.total_seconds() for c, t in targets.items()}},
             "severity": severity, "red_status": severity in ("P0", "P1"), "escalation_category": "none",
             "required_level": None, "current_level": None, "status": status, "detected_at": detected,
@@ -219,7 +224,7 @@ def build(engine, size: int, now: dt.datetime) -> dict:
     started = time.perf_counter()
     rng = random.Random(size)
     accounts = _seed_team_and_accounts(engine, rng, now)
-    incident_rows, clock_rows, incident_facts = _generate_rows(rng, accounts, size, now)
+    incident_rows, clock_rows, incident_facts = _generate_rows(rng, accounts, size, now, _store_snapshots(engine, now))
     timings["generate_s"] = time.perf_counter() - started
     started = time.perf_counter()
     chunk = 20000
@@ -414,11 +419,6 @@ def measure_alerts(url: str, runs: int) -> dict:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     rng = random.Random(7)
     with session_scope(engine) as session:
-        # The dataset's open incidents carry a stub snapshot: give them their policy's real one.
-        for name, _ in POLICIES:
-            snapshot = load_preset(name).model_dump(mode="json")
-            session.execute(update(Incident).where(Incident.policy_name == name, Incident.resolved_at.is_(None),
-                                                   Incident.status != "closed").values(policy_snapshot=snapshot))
         session.execute(delete(Setting).where(Setting.key == alert_scheduler.BACKFILL_MARKER))
     started = time.perf_counter()
     planned = alert_scheduler.backfill(engine, now=now)

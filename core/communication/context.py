@@ -27,8 +27,10 @@ from core.communication.fields import CONTEXT_FIELDS, MessageContext
 from core.communication.promise import PromisedUpdate, promise_next_update
 from core.incident.audience import ClientValues, client_values
 from core.policy.loading import snapshot_policy
+from core.sla.facts import policy_of
 from core.text import describe_duration
 from core.zones import UTC_NAME, zone_or_none
+from db.models import Incident
 
 CLIENT_SEVERITY: dict[str, str] = {"P0": "Critical", "P1": "High", "P2": "Medium", "P3": "Low"}
 # Status words a client understands (the lifecycle's own labels are for the team).
@@ -127,11 +129,12 @@ def _person_name(person: Any) -> str:
 
 
 def _policy_of(incident: Any) -> Any:
-    snapshot = getattr(incident, "policy_snapshot", None)
-    if not snapshot:
-        return None
     try:
-        return snapshot_policy(snapshot)
+        if isinstance(incident, Incident):
+            # Parsed once per stored snapshot, not once per message.
+            return policy_of(incident) if incident.snapshot is not None else None
+        snapshot = getattr(incident, "policy_snapshot", None)
+        return snapshot_policy(snapshot) if snapshot else None
     except ValidationError:
         return None
 

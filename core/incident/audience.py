@@ -59,7 +59,7 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "account_id": internal("a database key"),
         "policy_name": internal("which internal escalation policy applies"),
         "policy_version": internal("which internal escalation policy applies"),
-        "policy_snapshot": internal("the policy's targets, escalation levels and the names and numbers of "
+        "policy_snapshot_id": internal("the policy's targets, escalation levels and the names and numbers of "
                                     "the people to escalate to"),
         "answers": internal("the triage checklist: revenue at risk, a threat to end the contract, management "
                             "pressure, the customer tier",

@@ -202,7 +202,7 @@ def open_incident(
     incident = Incident(
         title=title.strip(), summary=summary.strip(), account_id=account.id,
         policy_name=policy.name, policy_version=version,
-        policy_snapshot=policy.model_dump(mode="json"),
+        snapshot=policy_store.snapshot_of(session, policy, now=now),
         answers=answers.model_dump(mode="json", exclude_none=True),
         triage_result={**result.to_json(),
                        "targets": {k: v.total_seconds() for k, v in result.targets.items()},

@@ -9,17 +9,52 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
+import json
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.policy.loading import PRESET_DIR, PolicyError, cached_policy, preset_names
 from core.policy.schema import Policy
-from db.models import PolicyVersion, Setting
+from db.models import PolicySnapshot, PolicyVersion, Setting
 
 DEFAULT_SETTING = "default_policy"
 FALLBACK_DEFAULT = "default"
+
+
+def snapshot_hash(body: Any) -> str:
+    """SHA-256 of the canonical JSON of a policy body: equal policies, equal hash (migration 0019 uses the same)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def snapshot_of(session: Session, policy: Policy, *, now: dt.datetime) -> PolicySnapshot:
+    """The stored snapshot of `policy` exactly as it is now, added once and shared by every incident triaged under it.
+
+    Safe against a concurrent writer of the same policy: the insert runs in a savepoint and a
+    unique-hash conflict reads the other writer's row.
+    """
+    return store_snapshot(session, policy.model_dump(mode="json"), now=now)
+
+
+def store_snapshot(session: Session, body: dict[str, Any], *, now: dt.datetime) -> PolicySnapshot:
+    """The snapshot row holding exactly `body`, added when no row has its hash yet (see `snapshot_of`)."""
+    digest = snapshot_hash(body)
+    found = session.scalar(select(PolicySnapshot).where(PolicySnapshot.content_hash == digest))
+    if found is not None:
+        return found
+    row = PolicySnapshot(content_hash=digest, body=body, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return session.scalars(select(PolicySnapshot).where(PolicySnapshot.content_hash == digest)).one()
+    return row
 
 
 def latest_version(session: Session, name: str) -> PolicyVersion | None:

@@ -21,10 +21,23 @@ from core.sla.response_log import escalations_of, messages_of, responses_of
 from core.triage.answers import Answers
 from db.models import Incident, SlaPause
 
+# Parsed policies by content hash: snapshot rows never change, so a hash parsed once serves every
+# incident (and every database) that shares it; the body is read only on a miss.
+_PARSED: dict[str, Policy] = {}
+_PARSED_MAX = 256
+
 
 def policy_of(incident: Incident) -> Policy:
     """The policy snapshot the incident was opened under."""
-    return snapshot_policy(incident.policy_snapshot)
+    snapshot = incident.snapshot
+    if snapshot is None:
+        raise ValueError(f"Incident {incident.id} has no policy snapshot.")
+    policy = _PARSED.get(snapshot.content_hash)
+    if policy is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        policy = _PARSED[snapshot.content_hash] = snapshot_policy(snapshot.body)
+    return policy
 
 
 def _escalated_at(incident: Incident, reached: dict[str, dt.datetime]) -> dt.datetime | None:

@@ -44,7 +44,7 @@ from db.models.oncall import (
 )
 from db.models.people import LoginDelay, LoginThrottle, RevokedSession, User
 from db.models.reports import IncidentReport, ReviewTask
-from db.models.settings import AuditEntry, PolicyVersion, Setting
+from db.models.settings import AuditEntry, PolicySnapshot, PolicyVersion, Setting
 from db.models.sla import (
     SLA_BUCKET_COLUMNS,
     SLA_DURATION_BUCKETS,
@@ -91,6 +91,7 @@ __all__ = [
     "OnCallSwap",
     "Outage",
     "Page",
+    "PolicySnapshot",
     "PolicyVersion",
     "ReviewTask",
     "RevokedSession",

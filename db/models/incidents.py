@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from db.models.accounts import Account
 from db.models.base import Base, utc_now, versioned
 from db.models.people import User
+from db.models.settings import PolicySnapshot
 
 
 class Incident(Base):
@@ -43,6 +44,7 @@ class Incident(Base):
         Index("uq_incidents_idempotency_key", "idempotency_key", unique=True),
         Index("ix_incidents_account_alert_dedup", "account_id", "alert_dedup_key"),
         Index("ix_incidents_outage", "outage_id"),
+        Index("ix_incidents_policy_snapshot", "policy_snapshot_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,7 +55,9 @@ class Incident(Base):
     # policy never move this incident's deadlines.
     policy_name: Mapped[str] = mapped_column(String(64))
     policy_version: Mapped[int] = mapped_column(Integer)
-    policy_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The policy exactly as triaged (a shared, never-edited row: see PolicySnapshot). Set on every
+    # incident since migration 0019; nullable only because SQLite cannot add a NOT NULL column.
+    policy_snapshot_id: Mapped[int | None] = mapped_column(Integer)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     triage_result: Mapped[dict[str, Any]] = mapped_column(JSON)
     severity: Mapped[str] = mapped_column(String(2))
@@ -117,6 +121,14 @@ class Incident(Base):
 
     account: Mapped[Account] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    # Many incidents share one snapshot: a lazy many-to-one by primary key, so a session loads each once.
+    snapshot: Mapped[PolicySnapshot | None] = relationship(
+        primaryjoin="foreign(Incident.policy_snapshot_id) == PolicySnapshot.id")
+
+    @property
+    def policy_snapshot(self) -> dict[str, Any]:
+        """The policy the incident was triaged under, as stored ({} when it has none)."""
+        return dict(self.snapshot.body) if self.snapshot is not None else {}
 
     __mapper_args__ = versioned(version)
 

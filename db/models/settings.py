@@ -1,4 +1,4 @@
-"""Team-wide configuration and the audit log: saved policy versions, settings, audit entries.
+"""Team-wide configuration and the audit log: saved policy versions, policy snapshots, settings, audit entries.
 
 Secrets never live in settings. Audit entries are written once and never
 edited. Must never contain business rules or queries.
@@ -38,6 +38,22 @@ class PolicyVersion(Base):
     yaml_text: Mapped[str] = mapped_column(Text)
     is_preset: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class PolicySnapshot(Base):
+    """One policy exactly as an incident was triaged under it, stored once however many incidents share it.
+
+    `content_hash` is the SHA-256 of the body's canonical JSON (sorted keys, no spaces), so identical
+    policies share a row and a row is never edited: an incident's history stays exactly what it was
+    (`incidents.policy_snapshot_id`). The body is loaded only when a process has not parsed that hash yet.
+    """
+
+    __tablename__ = "policy_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
 

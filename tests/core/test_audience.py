@@ -84,7 +84,7 @@ def _record():
                         is_primary=True)]
     incident = Incident(
         id=1042, title="Order exports failing", summary=NOTE, account_id=7, policy_name="red-status",
-        policy_version=3, policy_snapshot={}, severity="P0", status="mobilized",
+        policy_version=3, severity="P0", status="mobilized",
         answers={"business_impact": "stopped", "users_affected_pct": 80, "revenue_impact_per_hour": 8000,
                  "termination_threat": True, "workaround": NOTE},
         triage_result={"reasons": [{"text": NOTE}]}, red_status=True, escalation_category="immediate",

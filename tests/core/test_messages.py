@@ -36,10 +36,11 @@ from core.communication.context import (
 from core.communication.fields import INTERNAL_FIELDS, REQUIRED_FIELDS, MessageContext, context_fields
 from core.communication.render import missing_fields, render
 from core.communication.sandbox import MessageSandbox, MessageTooLarge, RenderError, TemplateLimitError
+from core.policy.store import snapshot_hash
 from core.sla.clocks import SlaClock
 from core.text import describe_duration
 from core.vocabulary import ClockState
-from db.models import Account, Communication, Contact, Incident, User
+from db.models import Account, Communication, Contact, Incident, PolicySnapshot, User
 from tests.core.hostile_templates import INERT, QUICK
 
 UTC = dt.UTC
@@ -69,6 +70,10 @@ def _policy_snapshot() -> dict:
     }
 
 
+def _stored(body: dict) -> PolicySnapshot:
+    return PolicySnapshot(content_hash=snapshot_hash(body), body=body)
+
+
 def _record(severity: str = "P0", *, resolved: bool = False, policy: bool = False, contact_zone: str = "Europe/Paris",
             primary: bool = True, account_zone: str = "America/New_York"):
     """A transient incident record (real ORM classes, no database)."""
@@ -81,7 +86,7 @@ def _record(severity: str = "P0", *, resolved: bool = False, policy: bool = Fals
     incident = Incident(
         id=1042, title="Order exports failing", summary="Orders placed since 09:12 are not reaching your warehouse.",
         account_id=7, policy_name="test-policy", policy_version=3,
-        policy_snapshot=_policy_snapshot() if policy else {}, severity=severity, status="mobilized",
+        snapshot=_stored(_policy_snapshot()) if policy else None, severity=severity, status="mobilized",
         answers={"business_impact": "stopped", "revenue_impact_per_hour": 8000, "users_affected_pct": 80,
                  "termination_threat": True, "customer_tier": "enterprise"},
         triage_result={"reasons": [{"text": "Customer business is stopped", "rule_id": "r-stop"}]},

@@ -149,7 +149,7 @@ def test_a_policy_without_reviews_schedules_none(engine):
     _ids, iid = _unresolved(engine)
     with session_scope(engine) as s:
         incident = s.get(Incident, iid)
-        incident.policy_snapshot = {**incident.policy_snapshot, "reviews": []}
+        incident.snapshot = policy_store.store_snapshot(s, {**incident.policy_snapshot, "reviews": []}, now=RESOLVED)
     with session_scope(engine) as s:
         _resolve_by_milestone(s, iid, RESOLVED)
     with session_scope(engine) as s:

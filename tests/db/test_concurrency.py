@@ -26,7 +26,7 @@ def _incident(engine) -> int:
         s.flush()
         incident = Incident(
             title="race", summary="", account_id=account.id, policy_name="default",
-            policy_version=1, policy_snapshot={}, answers={}, triage_result={}, severity="P1",
+            policy_version=1, answers={}, triage_result={}, severity="P1",
             status="new", detected_at=NOW,
         )
         s.add(incident)

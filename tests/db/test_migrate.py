@@ -9,10 +9,12 @@ import uuid
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from db.engine import make_engine
+from core.policy.loading import load_preset
+from core.policy.store import snapshot_hash, snapshot_of
+from db.engine import make_engine, session_scope
 from db.migrate import (
     DatabaseNotReady,
     alembic_config,
@@ -21,8 +23,8 @@ from db.migrate import (
     prepare_database,
     upgrade,
 )
-from db.models import Base
-from tests.conftest import PG_BASE_URL, clean_main_module
+from db.models import Base, Incident, PolicySnapshot
+from tests.conftest import NOW, PG_BASE_URL, clean_main_module
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -250,3 +252,39 @@ def test_migration_0013_keeps_a_zone_someone_set_and_lets_the_browser_speak_for_
     upgrade(engine)
     assert current_revisions(engine) == code_heads()
     engine.dispose()
+
+
+def test_migration_0019_stores_each_policy_once_and_every_incident_keeps_exactly_its_own(empty_url):
+    engine = make_engine(empty_url)
+    config = alembic_config()
+    spark = load_preset("spark").model_dump(mode="json")
+    edited = {**spark, "title": "Spark, as edited in March"}
+    stored = {1: spark, 2: spark, 3: edited, 4: spark}
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0018")
+        _insert(conn, "accounts", id=1, name="Acme", tier="pro", time_zone="UTC")
+        for iid, body in stored.items():
+            _insert(conn, "incidents", id=iid, account_id=1, policy_name="spark", severity="P1", status="new",
+                    detected_at="2026-03-02 09:00:00", policy_snapshot=json.dumps(body))
+            _insert(conn, "communications", incident_id=iid, channel="email", recipients="[]",
+                    sent_at="2026-03-02 09:30:00")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(PolicySnapshot)) == 2
+        for iid, body in stored.items():
+            incident = session.get_one(Incident, iid)
+            assert incident.policy_snapshot == body
+            assert incident.snapshot.content_hash == snapshot_hash(body)
+        # The shared row is the one the triage flow finds for the same policy: no second copy.
+        assert snapshot_of(session, load_preset("spark"), now=NOW).id == session.get_one(Incident, 1).policy_snapshot_id
+    assert "policy_snapshot" not in {c["name"] for c in inspect(engine).get_columns("incidents")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM communications")).scalar_one() == 4
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0018")
+    with engine.connect() as conn:
+        back = dict(conn.execute(text("SELECT id, policy_snapshot FROM incidents")).all())
+        assert conn.execute(text("SELECT count(*) FROM communications")).scalar_one() == 4
+    assert {iid: json.loads(body) if isinstance(body, str) else body for iid, body in back.items()} == stored
