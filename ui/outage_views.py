@@ -20,12 +20,12 @@ from core.outage.views import OutageDetail, OutagesPage
 from core.statuspage.flows import STAGES, suggest_stage
 from core.text import markdown_literal
 from core.vocabulary import SEVERITIES, STATUS_LABELS, IncidentStatus
-from db.engine import read_scope
+from db.engine import read_scope, session_scope
 from ui.app_address import base_url
 from ui.auth import CurrentUser
 from ui.format import local_time, time_left
-from ui.links import opening_table
-from ui.save import USER_ERRORS, save
+from ui.links import go_to, opening_table
+from ui.save import USER_ERRORS, queue_toast, save
 
 STAMP = "%a %d %b %H:%M"
 _NEW_TOKEN = "outage_new_token"
@@ -75,14 +75,19 @@ def new_outage_form(user: CurrentUser, now: dt.datetime) -> None:
     if not sent:
         return
 
-    def write(session):  # type: ignore[no-untyped-def]
-        return flows.open_outage(session, title=title, client_impact=impact, summary=summary, severity=severity,
-                                 started_at=now, actor=user.actor, now=now, idempotency_key=token,
-                                 incident_ids=linked)
-
-    opened = save(write, done="Platform outage opened.", reset=("outage_title", "outage_impact", "outage_summary",
-                                                                 "outage_link", _NEW_TOKEN), keep="outage_opened")
-    del opened  # save() reruns on success
+    try:
+        with session_scope() as session:
+            opened = flows.open_outage(session, title=title, client_impact=impact, summary=summary,
+                                       severity=severity, started_at=now, actor=user.actor, now=now,
+                                       idempotency_key=token, incident_ids=linked)
+    except USER_ERRORS as error:
+        st.error(markdown_literal(error))
+        return
+    for key in ("outage_title", "outage_impact", "outage_summary", "outage_link", _NEW_TOKEN):
+        st.session_state.pop(key, None)
+    queue_toast(f"Platform outage #{opened.id} opened." if opened.created
+                else f"Outage #{opened.id} was already opened from this form: here it is.")
+    go_to("outages", id=opened.id)
 
 
 def header(detail: OutageDetail, zone: str) -> None:
@@ -90,8 +95,9 @@ def header(detail: OutageDetail, zone: str) -> None:
     row = detail.outage
     st.subheader(f"#{row.id} · {markdown_literal(row.title)}", anchor=False)
     state = "open" if detail.is_open else f"resolved {local_time(row.resolved_at, zone, STAMP)}"
+    accounts = f"{row.linked} account{'s' * (row.linked != 1)}, {row.linked_open} still open"
     st.caption(f"{row.severity} · {state} · started {local_time(row.started_at, zone, STAMP)} · owner "
-               f"{markdown_literal(row.owner_name)} · {row.linked} account{'s' * (row.linked != 1)}, {row.linked_open} still open")
+               f"{markdown_literal(row.owner_name)} · {accounts}")
     st.markdown("**Client impact:** " + (markdown_literal(detail.client_impact) or "_not written yet_"))
     if detail.summary:
         st.markdown("**Internal summary:** " + markdown_literal(detail.summary))
@@ -192,7 +198,8 @@ def resolve_form(detail: OutageDetail, user: CurrentUser, now: dt.datetime) -> N
     with st.form(f"outage_resolve_{outage_id}"):
         st.markdown("Resolve these linked incidents too:")
         chosen = [i.id for i in detail.open_linked
-                  if st.checkbox(f"#{i.id} · {markdown_literal(i.account_name)}", value=True, key=f"outage_resolve_{outage_id}_{i.id}")]
+                  if st.checkbox(f"#{i.id} · {markdown_literal(i.account_name)}", value=True,
+                                 key=f"outage_resolve_{outage_id}_{i.id}")]
         sent = st.form_submit_button("Resolve the outage", type="primary")
     if sent:
         save(lambda session: flows.resolve_outage(session, outage_id=outage_id,

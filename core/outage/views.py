@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from core.account.access import may_change_incident, works_on_all_accounts
 from core.communication.catalog import catalog
 from core.outage import flows, service
+from core.outage.linking import OPEN
 from core.outage.service import EmergencyCount, LinkedIncident, OutageList, OutageRow
 from core.people.users import Actor
 from core.vocabulary import OPEN_STATUSES
@@ -61,7 +62,7 @@ class OutageDetail:
     @property
     def is_open(self) -> bool:
         """True until the outage is resolved."""
-        return self.outage.status == flows.OPEN
+        return self.outage.status == OPEN
 
 
 def outage_detail(outage_id: int, actor: Actor) -> OutageDetail | None:

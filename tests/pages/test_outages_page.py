@@ -33,6 +33,10 @@ def _open_outage(linked) -> None:
     at.multiselect(key="outage_link").set_value(linked)
     at.button[[b.label for b in at.button].index("Open the outage")].click().run()
     assert not at.exception, at.exception
+    # Opening lands on the new outage, its linked incidents listed.
+    assert "#1 · Payments API returning errors" in texts(at)
+    assert [f.value["Account"].tolist() for f in at.dataframe if f.key.startswith("outage_linked_")] == [
+        ["Acme Corp", "Globex"]]
 
 
 def test_a_lead_opens_updates_every_client_and_resolves_with_the_incidents(linked, app_db):
