@@ -252,6 +252,10 @@ def render_for(session: Session, *, incident_id: int, outage: Outage, template_k
     # The client words of the outage stand in for what the lead left empty (never its internal summary).
     shared = {"impact": outage.client_impact, **{k: v for k, v in edits.items() if v}}
     prepared = prepare_message(session, key=template_key, context=apply_edits(source.context, shared))
+    if prepared.missing:
+        # The same rule as the composer: a message that lacks what its template needs does not go out.
+        raise OutageError(f"'{spec.title}' needs {', '.join(prepared.missing)} for {source.account_name}'s "
+                          "incident: fill it in (or pick another template).")
     return RenderedUpdate(incident_id, source.account_name, prepared.subject, prepared.text, prepared.template_version)
 
 

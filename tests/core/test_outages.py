@@ -298,3 +298,25 @@ def test_the_list_puts_open_outages_first_and_the_detail_aggregates_each_inciden
     assert ([r.id for r in listed.rows], listed.total, listed.pages) == ([second], 2, 2)
     assert [(i.time_zone, i.has_status_page, i.last_client_message_at is not None) for i in linked] == [
         ("America/New_York", True, True), ("Australia/Sydney", True, True)]
+
+
+def test_a_template_missing_what_it_needs_posts_nothing_and_says_what_to_fill(world):
+    outage_id = _open(world, incident_ids=world.incident_ids[:2])
+    with session_scope(world.engine) as s:
+        result = flows.bulk_update(s, outage_id=outage_id, expected_version=None, template_key="resolution_root_cause",
+                                   edits=SHARED, stage="resolved", notify_subscribers=False, actor=world.lead,
+                                   now=NOW, base_url=BASE_URL)
+    assert not result.posted and len(result.not_posted) == 2
+    assert all("root_cause" in o.reason for o in result.not_posted)
+    assert _count(world.engine, Communication) == 0
+
+
+def test_the_preview_renders_the_first_two_the_reader_may_write_to_and_writes_nothing(world):
+    outage_id = _open(world, incident_ids=world.incident_ids)
+    with session_scope(world.engine) as s:
+        shown = flows.preview(s, outage_id=outage_id, template_key=flows.BULK_TEMPLATE, edits=SHARED, actor=world.b,
+                              now=NOW)
+    assert [u.incident_id for u in shown] == world.incident_ids[2:]
+    assert "America/New_York" in shown[0].text and "Australia/Sydney" in shown[1].text
+    assert SHARED["current_status"] in shown[0].text
+    assert _count(world.engine, Communication) == 0
