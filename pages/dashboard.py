@@ -65,6 +65,13 @@ k2.metric("Attainment", "—" if data.overall.pct is None else f"{data.overall.p
           help="Met / (met + breached) over every clock in the range.")
 k3.metric("Breached clocks", f"{data.overall.breached:,}")
 k4.metric("Repeat incidents", "—" if not data.incidents else f"{100 * data.repeats / data.incidents:.1f} %")
+emergencies = dashboard_data.open_emergencies(flt)
+e1, e2, e3 = st.columns(3)
+e1.metric("Open emergencies now", f"{emergencies.emergencies:,}",
+          help=f"{emergencies.incidents:,} open incidents; all incidents of one platform outage count once. "
+               "Attainment still counts each account's own clocks.")
+e2.metric("Platform outages open", f"{emergencies.outages:,}")
+e3.metric("Accounts affected by them", f"{emergencies.accounts_affected:,}")
 
 attain, times, breaches, workload, goals, replay = st.tabs(
     ["Attainment", "Response times", "Breaches", "Accounts and workload", "Objectives", "Policy backtest"])

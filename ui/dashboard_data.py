@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core.alerts.views import AcknowledgeTimes, acknowledge_times
+from core.outage.service import EmergencyCount, emergency_count
 from core.policy.loading import cached_policy
 from core.policy.schema import Policy
 from core.sla import metrics
@@ -55,6 +56,13 @@ def data_version() -> tuple:
     """What changes whenever an incident is written."""
     with read_scope() as session:
         return sla_summary.data_version(session)
+
+
+def open_emergencies(flt: DashboardFilter) -> EmergencyCount:
+    """Open emergencies now for the filter's accounts, each platform outage counted once (one small query, not
+    cached: linking an incident to an outage does not change the summary's data version)."""
+    with read_scope() as session:
+        return emergency_count(session, csm_ids=flt.csm_ids, account_id=flt.account_id, severities=flt.severities)
 
 
 def _pct(counts: metrics.Attainment) -> float | None:

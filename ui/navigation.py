@@ -33,6 +33,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("triage", "pages/triage.py", "Triage", ":material/emergency:", "Work"),
     PageSpec("incidents", "pages/incidents.py", "Incidents", ":material/list_alt:", "Work"),
     PageSpec("board", "pages/board.py", "Emergency board", ":material/view_kanban:", "Work"),
+    PageSpec("outages", "pages/outages.py", "Platform outages", ":material/public:", "Work"),
     PageSpec("incident", "pages/incident.py", "Incident", ":material/crisis_alert:", "Work", needs_id=True),
     PageSpec("compose", "pages/compose.py", "Write to the client", ":material/mail:", "Work"),
     PageSpec("report", "pages/report.py", "Incident report", ":material/description:", "Work", needs_id=True),

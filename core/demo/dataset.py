@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.demo import communications as demo_communications
 from core.demo import health as demo_health
 from core.demo import oncall as demo_oncall
+from core.demo import outages as demo_outages
 from core.demo import reports as demo_reports
 from core.incident import flows as incidents
 from core.incident.followers import follow
@@ -383,6 +384,7 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
     _monthly_drill(session, accounts[1], team["lena"], now)
     total += 1
     demo_communications.load(session, now=now)  # logged client messages, some updates overdue
+    total += demo_outages.load(session, lead_id=team["marcus"], now=now)  # one outage, six accounts, status pages
     demo_health.load(session, now=now)  # health signals that trigger every early-warning rule
     demo_reports.load(session, now=now)  # reports, post-mortems, reviews; last: it empties the session
     total += 1

@@ -42,6 +42,8 @@ PAGE_ACCESS: dict[str, frozenset[Role]] = {
     "incidents": EVERYONE,
     "incident": EVERYONE,
     "board": EVERYONE,
+    # Platform outages: everyone sees them; each writes only to the clients they may write to.
+    "outages": EVERYONE,
     "compose": EVERYONE,
     "templates_admin": ADMINS,
     "report": EVERYONE,

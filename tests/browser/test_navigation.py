@@ -29,8 +29,8 @@ from tests.pages.conftest import open_test_incident
 from tests.pages.test_report_pages import _save_draft, resolved_incident
 
 # Pages that need ?id= are registered hidden: reachable by link, not offered in the sidebar.
-SIDEBAR = ["Home", "Triage", "Incidents", "Emergency board", "Write to the client", "On-call", "SLA dashboard",
-           "Accounts", "Account health", "Inbox", "My profile"]
+SIDEBAR = ["Home", "Triage", "Incidents", "Emergency board", "Platform outages", "Write to the client", "On-call",
+           "SLA dashboard", "Accounts", "Account health", "Inbox", "My profile"]
 
 
 def _prepare(ids: dict[str, int]):

@@ -11,6 +11,8 @@ CASES = [
     ("incidents", {"csm": True, "lead": True, "admin": True}),
     ("incident", {"csm": True, "lead": True, "admin": True}),
     ("board", {"csm": True, "lead": True, "admin": True}),
+    # Platform outages: everyone sees them; core decides which clients each person may write to.
+    ("outages", {"csm": True, "lead": True, "admin": True}),
     ("policies", {"csm": False, "lead": False, "admin": True}),
     ("admin_users", {"csm": False, "lead": False, "admin": True}),
     # Client communications: everyone writes to clients (of their accounts); only admins edit templates.

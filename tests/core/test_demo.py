@@ -196,3 +196,24 @@ def test_last_months_drill_is_resolved_marked_and_out_of_the_figures(loaded):
             assert [f.name for f in followers_of(s, drill.id)] == ["Lena Ortiz"]
             for table in (IncidentFact, SlaClockFact):
                 assert s.scalar(select(func.count()).select_from(table).where(table.incident_id == drill.id)) == 0
+
+
+def test_a_platform_outage_links_open_incidents_on_several_accounts_each_with_a_status_page(loaded):
+    from db.models import Communication, Outage, StatusPage
+
+    for engine in loaded[:2]:
+        with session_scope(engine) as s:
+            outage = s.scalars(select(Outage)).one()
+            linked = s.scalars(select(Incident).where(Incident.outage_id == outage.id)).all()
+            pages = s.scalar(select(func.count()).select_from(StatusPage)
+                             .where(StatusPage.incident_id.in_([i.id for i in linked])))
+            posts = s.execute(select(Communication.incident_id, Communication.template_key)
+                              .where(Communication.channel == "status_page")).all()
+        assert (outage.title, outage.status) == ("Payments API returning errors", "open")
+        assert 5 <= len(linked) <= 8
+        assert len({i.account_id for i in linked}) == len(linked)
+        assert len({i.owner_id for i in linked}) > 1, "each account's incident keeps its own owner"
+        assert all(i.status in {x.value for x in OPEN_STATUSES} for i in linked)
+        assert pages == len(linked)
+        assert sorted(posts) == sorted([(i.id, "status_page") for i in linked]
+                                       + [(i.id, "platform_outage_update") for i in linked])

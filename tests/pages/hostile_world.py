@@ -22,6 +22,7 @@ from core.incident import flows as incidents
 from core.incident.lifecycle import Milestone
 from core.oncall import contacts as oncall_contacts
 from core.oncall import schedules as oncall
+from core.outage import flows as outage_flows
 from core.people import users
 from core.people.access import Role
 from core.people.users import Actor
@@ -47,6 +48,7 @@ FIELDS = (
     "sectiontimeline", "sectionimpact", "sectionrootcause", "sectionresolution", "sectionclientmitigation",
     "sectionprevention", "sectionsummary", "sectionwentwell", "sectionimprove", "pmaction",
     "oncalldesc", "coverreason", "extcontact",
+    "outagetitle", "outageimpact", "outagesummary",
 )
 
 
@@ -68,6 +70,7 @@ class World:
     account_id: int
     open_id: int
     resolved_id: int
+    outage_id: int = 0
 
 
 def _user(session, username: str, role: str, tag: str, now: dt.datetime) -> int:
@@ -162,8 +165,14 @@ def build(engine) -> World:
                                      prepared=communications.PreparedMessage(
                                          "status_update", None, channel, "client",
                                          hostile("subject") if channel == "email" else "", hostile("body"), "", ()))
+    with session_scope(engine) as s:
+        # A platform outage the open incident is linked to (the outages page shows both).
+        outage_id = outage_flows.open_outage(
+            s, title=hostile_short("outagetitle"), client_impact=hostile("outageimpact"),
+            summary=hostile("outagesummary"), severity="P1", started_at=now - dt.timedelta(minutes=40), actor=csm,
+            now=now, incident_ids=[opened]).id
     _on_call(engine, ids, now)
-    return World(ids, account_id, opened, resolved)
+    return World(ids, account_id, opened, resolved, outage_id)
 
 
 def _on_call(engine, ids: dict[str, int], now: dt.datetime) -> None:

@@ -49,8 +49,8 @@ def test_router_offers_only_allowed_pages(people):
 
 
 # Visible in the sidebar, per role; the pages that need `?id=` are registered but hidden (reached by link).
-WORK = ["home", "triage", "incidents", "board", "compose", "oncall", "dashboard", "accounts", "health", "inbox",
-        "profile"]
+WORK = ["home", "triage", "incidents", "board", "outages", "compose", "oncall", "dashboard", "accounts", "health",
+        "inbox", "profile"]
 SIDEBAR = {
     "csm": WORK,
     "lead": WORK,

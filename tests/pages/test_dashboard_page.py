@@ -181,3 +181,31 @@ def test_attainment_shows_a_late_level_response_as_a_breached_row(workspace, app
     assert (list(row["Met"]), list(row["Breached"]), list(row["Attainment %"])) == ([0], [1], [0.0])
     breaches = next(f.value for f in at.dataframe if f.key == "table_breaches")
     assert "L2 responds" in set(breaches[breaches["ID"] == iid]["Clock"])
+
+
+def _outage(app_db, incident_ids: list[int]) -> int:
+    from core.outage import flows as outages
+    from core.people.users import SYSTEM
+    from db.engine import session_scope
+    from ui.auth import utcnow
+
+    now = utcnow()
+    with session_scope(app_db) as s:
+        return outages.open_outage(s, title="Payments API returning errors", client_impact="", summary="",
+                                   severity="P0", started_at=now, actor=SYSTEM, now=now,
+                                   incident_ids=incident_ids).id
+
+
+@pytest.mark.parametrize("role, expected", [
+    # admin: the outage (Acme and Globex) once, plus Acme's minor incident; three incidents keep their clocks.
+    ("admin", {"Open emergencies now": "2", "Platform outages open": "1", "Accounts affected by them": "2",
+               "Incidents": "3"}),
+    # csm1 owns Acme only: its outage incident and its minor one.
+    ("csm", {"Open emergencies now": "2", "Platform outages open": "1", "Accounts affected by them": "1",
+             "Incidents": "2"}),
+])
+def test_an_outage_counts_once_among_open_emergencies(incidents, app_db, role, expected):
+    _outage(app_db, [incidents["acme_outage"], incidents["globex_outage"]])
+    at = page_as(PAGE, f"{role}1")
+    assert not at.exception
+    assert {label: metric(at, label) for label in expected} == expected

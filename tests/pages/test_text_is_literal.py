@@ -36,6 +36,7 @@ PAGES = [
      {"account", "warningtitle", "policytitle", "policysource", "sevlabel", "sevdef", "rulereason", "rulesection"}),
     ("incidents", "admin1", {}, {"nameadmin", "account", "opentitle"}),
     ("board", "admin1", {}, {"opentitle", "account", "namecsm"}),
+    ("outages", "admin1", {"id": "outage_id"}, {"outagetitle", "outageimpact", "outagesummary", "namecsm"}),
     ("incident", "csm1", {"id": "open_id"},
      {"opentitle", "opensummary", "account", "namecsm", "namelead", "policytitle", "sevlabel", "sevdef",
       "levelname", "levelreason", "actionitem", "note", "sevreason", "pausereason", "escreason", "subject",
