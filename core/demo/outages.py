@@ -33,7 +33,8 @@ ANSWERS = {"business_impact": "major", "payment_failure": True, "system_affected
 BASE_URL = "http://localhost:8501"
 SHARED = {
     "summary": "Our payments service is rejecting part of the card payments sent to it, for several customers.",
-    "current_status": "We found the faulty release, rolled it back, and are watching error rates come down.",
+    "current_status": "We found the faulty release and are rolling it back; error rates should fall within the "
+                      "hour.",
     "workaround": "A payment that fails usually goes through when retried a minute later.",
 }
 
@@ -82,6 +83,11 @@ def load(session: Session, *, lead_id: int, now: dt.datetime) -> int:
                     body="Some of your card payments are failing. Our engineers are investigating and we will "
                          "post here again shortly.", notify_subscribers=False, actor=csm, now=first,
                     base_url=BASE_URL)
+    # The cause is found and engineers are on it: each incident is mobilised before the lead's update, so the
+    # status the message states (Fix in progress) and the stage the page shows (Identified) agree.
+    for incident_id in ids:
+        incidents.record_milestone(session, incident_id=incident_id, milestone=Milestone.MOBILIZED, actor=lead,
+                                   now=now - BULK_AGO - dt.timedelta(minutes=2))
     outages.bulk_update(session, outage_id=outage.id, expected_version=None, template_key=outages.BULK_TEMPLATE,
                         edits=SHARED, stage="identified", notify_subscribers=False, actor=lead, now=now - BULK_AGO,
                         base_url=BASE_URL)
