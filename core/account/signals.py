@@ -15,8 +15,10 @@ streamlit and never reads the clock (callers pass `now`).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -241,11 +243,27 @@ class HealthReport:
 
     def series(self, account_id: int, metric: str) -> list[Observation]:
         """One account's readings of one metric, oldest first."""
-        return [o for o in self.observations if o.account_id == account_id and o.metric == metric]
+        return list(self._series.get((account_id, metric), ()))
 
     def warnings_for(self, account_id: int) -> list[HealthWarning]:
         """The warnings that fired for one account."""
-        return [w for w in self.warnings if w.account_id == account_id]
+        return list(self._warnings.get(account_id, ()))
+
+    # Grouped once per report: the health page draws a sparkline per account and metric, and
+    # filtering every reading for each of them made the page grow with accounts times readings.
+    @cached_property
+    def _series(self) -> dict[tuple[int, str], list[Observation]]:
+        grouped: dict[tuple[int, str], list[Observation]] = defaultdict(list)
+        for o in self.observations:
+            grouped[(o.account_id, o.metric)].append(o)
+        return grouped
+
+    @cached_property
+    def _warnings(self) -> dict[int, list[HealthWarning]]:
+        grouped: dict[int, list[HealthWarning]] = defaultdict(list)
+        for w in self.warnings:
+            grouped[w.account_id].append(w)
+        return grouped
 
 
 def health_report(session: Session, account_ids: Iterable[int], now: dt.datetime) -> HealthReport:

@@ -238,14 +238,14 @@ def _text_matches(session: Session, text: str) -> ColumnElement[bool]:
     like = _like_pattern(text)
     customers = list(session.scalars(
         select(Account.id).where(func.lower(Account.name).like(like, escape="\\"))))
-    by_customer = Incident.account_id.in_(customers)
+    # No customer matches most searches: an empty IN left in the OR makes SQLite scan every incident.
+    by_customer = [Incident.account_id.in_(customers)] if customers else []
     if _uses_text_index(text) and session.get_bind().dialect.name == "sqlite":
         phrase = '"' + text.replace('"', '""') + '"'
         by_text = select(INCIDENTS_FTS.c.rowid).where(
             sql_text("incidents_fts MATCH :phrase").bindparams(phrase=phrase))
-        return or_(Incident.id.in_(by_text), by_customer)
-    return or_(Incident.title.ilike(like, escape="\\"), Incident.summary.ilike(like, escape="\\"),
-               by_customer)
+        return or_(Incident.id.in_(by_text), *by_customer)
+    return or_(Incident.title.ilike(like, escape="\\"), Incident.summary.ilike(like, escape="\\"), *by_customer)
 
 
 def _order(sort: str, c: Column = _as_is) -> tuple[ColumnExpressionArgument[Any], ...]:

@@ -112,6 +112,8 @@ class AccountIncidentDay(Base):
     """
 
     __tablename__ = "account_incident_days"
+    # The team-wide health view reads a window of days for every account.
+    __table_args__ = (Index("ix_account_incident_days_day", "day"),)
 
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)

@@ -53,6 +53,7 @@ def upgrade() -> None:
                                 name=op.f('fk_incident_answer_readings_incident_id_incidents')),
         sa.PrimaryKeyConstraint('incident_id', 'metric', name=op.f('pk_incident_answer_readings')),
     )
+    op.create_index('ix_account_incident_days_day', 'account_incident_days', ['day'])
     op.create_index('ix_incident_answer_readings_account_observed', 'incident_answer_readings',
                     ['account_id', 'observed_at'])
     op.create_index('ix_incident_answer_readings_observed_at', 'incident_answer_readings', ['observed_at'])
@@ -73,6 +74,7 @@ def downgrade() -> None:
     op.drop_index('ix_incident_answer_readings_observed_at', 'incident_answer_readings')
     op.drop_index('ix_incident_answer_readings_account_observed', 'incident_answer_readings')
     op.drop_table('incident_answer_readings')
+    op.drop_index('ix_account_incident_days_day', 'account_incident_days')
     op.drop_table('account_incident_days')
     op.drop_index('ix_incidents_status_policy', 'incidents')
     op.drop_index('ix_incidents_account_status', 'incidents')
