@@ -183,7 +183,8 @@ def test_open_incident_counts_per_policy(worked):
 # The derived health signals: read models kept by the open flow.
 
 
-def _read_models(session) -> tuple[set, set]:
+def signal_read_models(session) -> tuple[set, set]:
+    """The rows of both derived-signal read models, as sets of tuples."""
     days = {tuple(r) for r in session.execute(select(
         AccountIncidentDay.account_id, AccountIncidentDay.day, AccountIncidentDay.tickets))}
     answers = {tuple(r) for r in session.execute(select(
@@ -214,11 +215,11 @@ def signalled(team) -> dict[str, Any]:
 def test_read_models_equal_a_recomputation_after_the_writes(signalled):
     engine = signalled["engine"]
     with session_scope(engine) as s:
-        kept = _read_models(s)
+        kept = signal_read_models(s)
     with session_scope(engine) as s:
         signals.rebuild_signal_days(s)
     with session_scope(engine) as s:
-        assert _read_models(s) == kept
+        assert signal_read_models(s) == kept
     days, answers = kept
     acme, globex = signalled["accounts"]["Acme"], signalled["accounts"]["Globex"]
     # NOW is 09:00 UTC on 2 March: 9 h ago is midnight, 9.5 h ago the evening before.

@@ -25,8 +25,9 @@ from db.migrate import (
     prepare_database,
     upgrade,
 )
-from db.models import AccountIncidentDay, Base, Incident, IncidentAnswerReading, PolicySnapshot
+from db.models import Base, Incident, PolicySnapshot
 from tests.conftest import NOW, PG_BASE_URL, clean_main_module
+from tests.db.test_flat_pages import signal_read_models
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -315,7 +316,7 @@ def test_migration_0020_counts_existing_incidents_into_the_signal_read_models_ex
                     detected_at=detected + zone, answers=json.dumps(answers), is_drill=drill)
     upgrade(engine)
     with session_scope(engine) as session:
-        migrated = _signal_rows(session)
+        migrated = signal_read_models(session)
     assert migrated[0] == {(1, dt.date(2026, 3, 2), 2), (1, dt.date(2026, 3, 1), 1), (2, dt.date(2026, 3, 1), 1),
                            (2, dt.date(2026, 2, 27), 1)}
     at = {iid: dt.datetime.fromisoformat(detected).replace(tzinfo=dt.UTC) for iid, _, detected, _, _ in incidents}
@@ -325,7 +326,7 @@ def test_migration_0020_counts_existing_incidents_into_the_signal_read_models_ex
     with session_scope(engine) as session:
         rebuild_signal_days(session)
     with session_scope(engine) as session:
-        assert _signal_rows(session) == migrated
+        assert signal_read_models(session) == migrated
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0019")
@@ -336,11 +337,3 @@ def test_migration_0020_counts_existing_incidents_into_the_signal_read_models_ex
     assert current_revisions(engine) == code_heads()
     engine.dispose()
 
-
-def _signal_rows(session) -> tuple[set, set]:
-    days = {tuple(r) for r in session.execute(select(
-        AccountIncidentDay.account_id, AccountIncidentDay.day, AccountIncidentDay.tickets))}
-    readings = {tuple(r) for r in session.execute(select(
-        IncidentAnswerReading.incident_id, IncidentAnswerReading.metric, IncidentAnswerReading.account_id,
-        IncidentAnswerReading.observed_at, IncidentAnswerReading.value))}
-    return days, readings
