@@ -1,9 +1,12 @@
 """Account health signals: validate and store readings, read them back, derive them from incidents.
 
 A reading is entered on the account page, imported from CSV, or derived from
-incidents when read: every incident counts as one support ticket on the UTC
-day it was detected, and a CSAT or uptime given in its triage answers is a
-reading at its detection time. Entered or imported readings win over derived
+incidents: every incident counts as one support ticket on the UTC day it was
+detected, and a CSAT or uptime given in its triage answers is a reading at its
+detection time. The derived readings live in two read models of incidents
+(`account_incident_days`, `incident_answer_readings`) that `count_opened_incident`
+keeps current in the opening transaction, so a page reads one row per account
+and day instead of every incident of its window. Entered or imported readings win over derived
 ones for the same account, metric and UTC day, so a team that types in its
 ticket system's daily counts is not counted twice. This module never imports
 streamlit and never reads the clock (callers pass `now`).
@@ -12,12 +15,15 @@ streamlit and never reads the clock (callers pass `now`).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import Date, Float, delete, func, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -28,7 +34,7 @@ from core.policy import store as policy_store
 from core.policy.loading import PolicyError, load_preset, preset_names
 from core.policy.measures import SIGNAL_METRICS, EarlyWarning
 from core.policy.schema import Policy
-from db.models import Account, HealthSignal, Incident
+from db.models import Account, AccountIncidentDay, HealthSignal, Incident, IncidentAnswerReading
 
 # metric -> (lowest, highest) accepted value; None means no upper bound.
 VALUE_RANGES: dict[str, tuple[float, float | None]] = {
@@ -132,24 +138,81 @@ def stored(session: Session, account_ids: Iterable[int] | None, since: dt.dateti
     return [Observation(*row) for row in session.execute(stmt.order_by(HealthSignal.observed_at))]
 
 
+def count_opened_incident(session: Session, incident: Incident) -> None:
+    """Add a just-opened incident to the derived signals, in the caller's transaction (drills count for nothing)."""
+    # A drill's answers are made up for the exercise: they say nothing about the account's health.
+    if incident.is_drill:
+        return
+    day = incident.detected_at.astimezone(dt.UTC).date()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # An upsert: two incidents of one account opened at once both count, neither insert fails.
+    upsert = dialect.insert(AccountIncidentDay).values(account_id=incident.account_id, day=day, tickets=1)
+    session.execute(upsert.on_conflict_do_update(
+        index_elements=[AccountIncidentDay.account_id, AccountIncidentDay.day],
+        set_={"tickets": AccountIncidentDay.tickets + 1}))
+    for answer, metric in _ANSWER_METRICS.items():
+        value = (incident.answers or {}).get(answer)
+        if value is not None:
+            session.add(IncidentAnswerReading(incident_id=incident.id, metric=metric, account_id=incident.account_id,
+                                              observed_at=incident.detected_at, value=float(value)))
+
+
+def rebuild_signal_days(session: Session) -> None:
+    """Recompute the derived signals from every incident (after bulk inserts that bypass the open flow)."""
+    session.execute(delete(AccountIncidentDay))
+    session.execute(delete(IncidentAnswerReading))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    day = (func.timezone("UTC", Incident.detected_at).cast(Date) if postgres else func.date(Incident.detected_at))
+    not_drill = Incident.is_drill.is_(False)
+    session.execute(insert(AccountIncidentDay).from_select(
+        ["account_id", "day", "tickets"],
+        select(Incident.account_id, day, func.count()).where(not_drill).group_by(Incident.account_id, day)))
+    for answer, metric in _ANSWER_METRICS.items():
+        value = (Incident.answers.op("->>")(answer) if postgres
+                 else func.json_extract(Incident.answers, f"$.{answer}")).cast(Float)
+        session.execute(insert(IncidentAnswerReading).from_select(
+            ["incident_id", "metric", "account_id", "observed_at", "value"],
+            select(Incident.id, literal(metric), Incident.account_id, Incident.detected_at, value)
+            .where(not_drill, value.is_not(None))))
+
+
+def _tickets_on(session: Session, ids: list[int] | None, day: dt.date, since: dt.datetime,
+               until: dt.datetime) -> dict[tuple[int, dt.date], int]:
+    # Incidents detected in (since, until] on one UTC day, per account, counted on the incidents themselves:
+    # only for a window's partial first and last day, a day of rows on the detection-time index.
+    midnight = dt.datetime.combine(day, dt.time(), dt.UTC)
+    stmt = (select(Incident.account_id, func.count()).where(
+        Incident.detected_at > since, Incident.detected_at <= until, Incident.detected_at >= midnight,
+        Incident.detected_at < midnight + dt.timedelta(days=1), Incident.is_drill.is_(False))
+        .group_by(Incident.account_id))
+    if ids is not None:
+        stmt = stmt.where(Incident.account_id.in_(ids))
+    return {(account_id, day): count for account_id, count in session.execute(stmt)}
+
+
 def derived_from_incidents(session: Session, account_ids: Iterable[int] | None, since: dt.datetime,
                            until: dt.datetime) -> list[Observation]:
     """Readings implied by incidents detected in (since, until]: tickets per UTC day, CSAT and uptime answers."""
-    # A drill's answers are made up for the exercise: they say nothing about the account's health.
-    stmt = select(Incident.account_id, Incident.detected_at, Incident.answers).where(
-        Incident.detected_at > since, Incident.detected_at <= until, Incident.is_drill.is_(False))
-    if account_ids is not None:
-        stmt = stmt.where(Incident.account_id.in_(list(account_ids)))
-    tickets: dict[tuple[int, dt.date], int] = {}
-    readings = []
-    for account_id, detected_at, answers in session.execute(stmt):
-        day = detected_at.astimezone(dt.UTC).date()
-        tickets[(account_id, day)] = tickets.get((account_id, day), 0) + 1
-        for answer, metric in _ANSWER_METRICS.items():
-            if (answers or {}).get(answer) is not None:
-                readings.append(Observation(account_id, metric, detected_at, float(answers[answer]), None, "incident"))
+    ids = None if account_ids is None else list(account_ids)
+    first, last = since.astimezone(dt.UTC), until.astimezone(dt.UTC)
+    answers = select(IncidentAnswerReading.account_id, IncidentAnswerReading.metric, IncidentAnswerReading.observed_at,
+                     IncidentAnswerReading.value).where(
+        IncidentAnswerReading.observed_at > since, IncidentAnswerReading.observed_at <= until)
+    # Whole days inside the window come from the read model; its two edge days are cut at the window's bounds.
+    days = select(AccountIncidentDay.account_id, AccountIncidentDay.day, AccountIncidentDay.tickets).where(
+        AccountIncidentDay.day > first.date(), AccountIncidentDay.day < last.date())
+    if ids is not None:
+        answers = answers.where(IncidentAnswerReading.account_id.in_(ids))
+        days = days.where(AccountIncidentDay.account_id.in_(ids))
+    readings = [Observation(account_id, metric, observed_at, value, None, "incident")
+                for account_id, metric, observed_at, value in session.execute(
+                    answers.order_by(IncidentAnswerReading.observed_at, IncidentAnswerReading.incident_id))]
+    tickets = {(account_id, day): count for account_id, day, count in session.execute(days) if count}
+    if first < last:
+        for day in {first.date(), last.date()}:
+            tickets |= _tickets_on(session, ids, day, first, last)
     readings += [Observation(account_id, "support_tickets", dt.datetime.combine(day, dt.time(), dt.UTC), count,
-                             None, "incident") for (account_id, day), count in tickets.items()]
+                             None, "incident") for (account_id, day), count in sorted(tickets.items())]
     return readings
 
 
@@ -180,11 +243,27 @@ class HealthReport:
 
     def series(self, account_id: int, metric: str) -> list[Observation]:
         """One account's readings of one metric, oldest first."""
-        return [o for o in self.observations if o.account_id == account_id and o.metric == metric]
+        return list(self._series.get((account_id, metric), ()))
 
     def warnings_for(self, account_id: int) -> list[HealthWarning]:
         """The warnings that fired for one account."""
-        return [w for w in self.warnings if w.account_id == account_id]
+        return list(self._warnings.get(account_id, ()))
+
+    # Grouped once per report: the health page draws a sparkline per account and metric, and
+    # filtering every reading for each of them made the page grow with accounts times readings.
+    @cached_property
+    def _series(self) -> dict[tuple[int, str], list[Observation]]:
+        grouped: dict[tuple[int, str], list[Observation]] = defaultdict(list)
+        for o in self.observations:
+            grouped[(o.account_id, o.metric)].append(o)
+        return grouped
+
+    @cached_property
+    def _warnings(self) -> dict[int, list[HealthWarning]]:
+        grouped: dict[int, list[HealthWarning]] = defaultdict(list)
+        for w in self.warnings:
+            grouped[w.account_id].append(w)
+        return grouped
 
 
 def health_report(session: Session, account_ids: Iterable[int], now: dt.datetime) -> HealthReport:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.account.access import may_change_incident
+from core.account.signals import count_opened_incident
 from core.incident.alerting import AlertPlan, plan_alerts
 from core.incident.escalation import EscalationStatus, escalation_status, handoff_summary
 from core.incident.followers import notify_followers
@@ -223,6 +224,8 @@ def open_incident(
         if repeat is None:
             raise
         return repeat
+    # The health signals derived from incidents change with this one, in the same transaction.
+    count_opened_incident(session, incident)
     reasons = "; ".join(r.text for r in result.reasons) or "no rule fired: policy default"
     drill = "DRILL (an exercise, left out of the SLA figures): " if is_drill else ""
     add_event(session, incident.id, kind="opened", actor=actor, occurred_at=detected_at, now=now,

@@ -1,7 +1,8 @@
 """The schema: typed SQLAlchemy 2 models for everything the app stores, one module per area.
 
 Modules: `base` (the one declarative `Base`, UTC timestamps), `people` (users and
-sign-in protection), `accounts` (accounts, contacts, health readings), `incidents`
+sign-in protection), `accounts` (accounts, contacts, health readings and the
+per-day signals derived from incidents), `incidents`
 (incidents, platform outages, roles, timeline, escalations, pauses, action items), `communications`
 (client messages and template versions), `api` (API tokens), `reports` (reports, post-mortems, review
 tasks), `notifications` (the outbox and webhook endpoints), `oncall` (schedules,
@@ -18,7 +19,7 @@ stale edit fails instead of overwriting. This package must never contain
 business rules or queries: those live in `core`.
 """
 
-from db.models.accounts import Account, Contact, HealthSignal
+from db.models.accounts import Account, AccountIncidentDay, Contact, HealthSignal, IncidentAnswerReading
 from db.models.api import AlertSource, ApiIdempotency, ApiRateCount, ApiToken
 from db.models.base import NAMING, Base, UtcDateTime, utc_now
 from db.models.communications import Communication, MessageTemplateVersion
@@ -61,6 +62,7 @@ __all__ = [
     "SLA_BUCKET_COLUMNS",
     "SLA_DURATION_BUCKETS",
     "Account",
+    "AccountIncidentDay",
     "ActionItem",
     "AlertSource",
     "ApiIdempotency",
@@ -74,6 +76,7 @@ __all__ = [
     "ExternalContact",
     "HealthSignal",
     "Incident",
+    "IncidentAnswerReading",
     "IncidentAssignment",
     "IncidentFact",
     "IncidentFollower",

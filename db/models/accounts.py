@@ -102,3 +102,38 @@ class HealthSignal(Base):
     source: Mapped[str] = mapped_column(String(16), default="form")
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AccountIncidentDay(Base):
+    """How many incidents (drills aside) an account had detected on one UTC day: its derived ticket count.
+
+    A read model of incidents, kept current by the flow that opens an incident (core.account.signals),
+    so the health pages read a day per row instead of every incident of their window.
+    """
+
+    __tablename__ = "account_incident_days"
+    # The team-wide health view reads a window of days for every account.
+    __table_args__ = (Index("ix_account_incident_days_day", "day"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    tickets: Mapped[int] = mapped_column(Integer)
+
+
+class IncidentAnswerReading(Base):
+    """A CSAT or uptime an incident's triage answers gave (drills aside), as a reading at its detection time.
+
+    A read model of incidents kept with AccountIncidentDay: answers are set once, when the incident opens.
+    """
+
+    __tablename__ = "incident_answer_readings"
+    __table_args__ = (
+        Index("ix_incident_answer_readings_account_observed", "account_id", "observed_at"),
+        Index("ix_incident_answer_readings_observed_at", "observed_at"),
+    )
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer)
+    observed_at: Mapped[dt.datetime]
+    value: Mapped[float] = mapped_column(Float)

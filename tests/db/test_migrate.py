@@ -3,6 +3,7 @@
 On SQLite and on a fresh, empty PostgreSQL schema per test.
 """
 
+import datetime as dt
 import json
 import multiprocessing
 import uuid
@@ -12,6 +13,7 @@ from alembic import command
 from sqlalchemy import create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from core.account.signals import rebuild_signal_days
 from core.policy.loading import load_preset
 from core.policy.store import snapshot_hash, snapshot_of
 from db.engine import make_engine, session_scope
@@ -25,6 +27,7 @@ from db.migrate import (
 )
 from db.models import Base, Incident, PolicySnapshot
 from tests.conftest import NOW, PG_BASE_URL, clean_main_module
+from tests.db.test_flat_pages import signal_read_models
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -288,3 +291,49 @@ def test_migration_0019_stores_each_policy_once_and_every_incident_keeps_exactly
         back = dict(conn.execute(text("SELECT id, policy_snapshot FROM incidents")).all())
         assert conn.execute(text("SELECT count(*) FROM communications")).scalar_one() == 4
     assert {iid: json.loads(body) if isinstance(body, str) else body for iid, body in back.items()} == stored
+
+
+def test_migration_0020_counts_existing_incidents_into_the_signal_read_models_exactly(empty_url):
+    engine = make_engine(empty_url)
+    config = alembic_config()
+    zone = "+00:00" if engine.dialect.name == "postgresql" else ""
+    incidents = [
+        # (id, account, detected at (UTC), answers, drill)
+        (1, 1, "2026-03-02 09:00:00", {"csat": 6.5, "customer_tier": "pro"}, False),
+        (2, 1, "2026-03-02 00:00:00", {"uptime_pct": 99.5, "csat": 8}, False),
+        (3, 1, "2026-03-01 23:59:59", {"csat": None}, False),
+        (4, 2, "2026-03-01 12:00:00", {}, False),
+        (5, 2, "2026-03-01 13:00:00", {"csat": 2, "uptime_pct": 40}, True),  # a drill: counts for nothing
+        (6, 2, "2026-02-27 08:00:00", {"uptime_pct": 0}, False),
+    ]
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0019")
+        for account in (1, 2):
+            _insert(conn, "accounts", id=account, name=f"Account {account}", tier="pro", time_zone="UTC")
+        for iid, account, detected, answers, drill in incidents:
+            _insert(conn, "incidents", id=iid, account_id=account, policy_name="spark", severity="P1", status="new",
+                    detected_at=detected + zone, answers=json.dumps(answers), is_drill=drill)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        migrated = signal_read_models(session)
+    assert migrated[0] == {(1, dt.date(2026, 3, 2), 2), (1, dt.date(2026, 3, 1), 1), (2, dt.date(2026, 3, 1), 1),
+                           (2, dt.date(2026, 2, 27), 1)}
+    at = {iid: dt.datetime.fromisoformat(detected).replace(tzinfo=dt.UTC) for iid, _, detected, _, _ in incidents}
+    assert migrated[1] == {(1, "csat", 1, at[1], 6.5), (2, "csat", 1, at[2], 8.0), (2, "uptime_pct", 1, at[2], 99.5),
+                           (6, "uptime_pct", 2, at[6], 0.0)}
+    # The backfill and the rebuild the bench calls after its bulk inserts agree.
+    with session_scope(engine) as session:
+        rebuild_signal_days(session)
+    with session_scope(engine) as session:
+        assert signal_read_models(session) == migrated
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0019")
+    assert {"account_incident_days", "incident_answer_readings"}.isdisjoint(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incidents")).scalar_one() == len(incidents)
+    upgrade(engine)
+    assert current_revisions(engine) == code_heads()
+    engine.dispose()
+
