@@ -283,7 +283,7 @@ def _chunks(size: int) -> Iterator[range]:
 
 
 def write_incidents(engine: Engine, rng: random.Random, team: Team, size: int, now: dt.datetime,
-                    snapshots: dict[str, PolicySnapshot]) -> None:
+                    snapshots: dict[str, PolicySnapshot], open_share: float) -> None:
     """Generate and insert the incidents with their history and SLA fact rows, a chunk at a time."""
     policies = {name: load_preset(name) for name, _ in POLICIES}
     weights = [a["weight"] for a in team.accounts]
@@ -293,7 +293,7 @@ def write_incidents(engine: Engine, rng: random.Random, team: Team, size: int, n
         for n in ids:
             account = rng.choices(team.accounts, weights=weights)[0]
             policy = policies[account["policy"]]
-            open_incident = rng.random() < MIX["open_share"]
+            open_incident = rng.random() < open_share
             row = _incident(rng, n, account, policy, snapshots[policy.name].id, now, open_incident)
             actor = account["owner_id"]
             timeline, sent = _history(rng, row, now, actor)
@@ -327,15 +327,15 @@ def write_incidents(engine: Engine, rng: random.Random, team: Team, size: int, n
                          .values(is_repeat=True), repeats)
 
 
-def write_signals(engine: Engine, rng: random.Random, team: Team, now: dt.datetime) -> None:
-    """One imported reading per account, metric and day over the last MIX['signal_days'] days."""
+def write_signals(engine: Engine, rng: random.Random, team: Team, now: dt.datetime, days: int) -> None:
+    """One imported reading per account, metric and day over the last `days` days."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     base = {"support_tickets": (8.0, None), "csat": (4.3, 4.0), "error_rate": (0.5, 1.0)}
     rows = []
     for account in team.accounts:
         for metric in SIGNAL_METRICS:
             value, target = base[metric]
-            for day in range(MIX["signal_days"], 0, -1):
+            for day in range(days, 0, -1):
                 rows.append({"account_id": account["id"], "metric": metric,
                              "observed_at": today - dt.timedelta(days=day),
                              "value": round(max(0.0, value * rng.uniform(0.6, 1.4)), 2), "target": target,
@@ -351,8 +351,12 @@ def rebuild_read_models(engine: Engine) -> None:
         sla_summary.rebuild_rollups(session)
 
 
-def build(engine: Engine, size: int, now: dt.datetime) -> dict[str, float]:
-    """Fill an empty, migrated database with `size` realistic incidents; returns seconds per phase."""
+def build(engine: Engine, size: int, now: dt.datetime, *, open_share: float = MIX["open_share"],
+          signal_days: int = MIX["signal_days"]) -> dict[str, float]:
+    """Fill an empty, migrated database with `size` realistic incidents; returns seconds per phase.
+
+    Tests pass a larger `open_share` (enough open incidents to compare) and fewer `signal_days`.
+    """
     import time
 
     timings = {}
@@ -360,8 +364,8 @@ def build(engine: Engine, size: int, now: dt.datetime) -> dict[str, float]:
     rng = random.Random(size)
     team = seed_team(engine, rng, now)
     snapshots = store_snapshots(engine, now)
-    write_incidents(engine, rng, team, size, now, snapshots)
-    write_signals(engine, rng, team, now)
+    write_incidents(engine, rng, team, size, now, snapshots, open_share)
+    write_signals(engine, rng, team, now, signal_days)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             for table in ("incidents", "accounts"):
