@@ -178,11 +178,11 @@ def _incident(rng: random.Random, n: int, account: dict, policy: Policy, snapsho
     if open_incident:
         times["resolved_at"] = None
         for field in ("acknowledged_at", "mobilized_at"):
-            if times[field] is not None and times[field] > now:  # type: ignore[operator]
+            if times[field] is not None and times[field] > now:
                 times[field] = None
     else:
         for field in ("acknowledged_at", "mobilized_at"):
-            times[field] = min(times[field], resolved)  # type: ignore[type-var]
+            times[field] = min(times[field], resolved)
         if resolved > now:  # a long resolution target: the incident was detected earlier
             shift = resolved - now + dt.timedelta(hours=1)
             detected -= shift
