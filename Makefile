@@ -17,7 +17,8 @@ help:
 	@echo "make test-fast - rules and core on SQLite, without the tests marked slow (day-to-day, under a minute)"
 	@echo "make lint   - ruff, mypy and import-linter (CI runs it before the tests)"
 	@echo "make fonts  - install Debian's Noto fonts the PDF exports print in (run and test do it)"
-	@echo "make bench  - build large datasets and print dashboard, list and alert scheduler timings"
+	@echo "make bench  - build realistic datasets and time every page, writes and the scheduler (SIZES=10000,100000;"
+	@echo "              BENCH_ARGS='--engines sqlite --runs 3 --sections pages,writes,fresh,alerts')"
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found). Set PYTHON=/path/to/python3.11"; exit 1; }
@@ -77,7 +78,7 @@ lint: setup
 	$(VENV)/bin/lint-imports
 
 bench: setup postgres
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(if $(SIZES),--sizes $(SIZES)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

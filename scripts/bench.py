@@ -1,26 +1,23 @@
-"""Benchmark: build large incident datasets and time the dashboard and the incident list on them.
+"""Benchmark: build large realistic incident datasets and time every page, the write path and the scheduler on them.
 
 `make bench` (or `make bench SIZES=10000,100000`) builds one dataset per size
 under bench-data/ (SQLite files; a schema per size in PostgreSQL when a server
-answers), reuses them on later runs, then for each dataset prints the median
-seconds of several runs of:
+answers) with scripts/bench_data.py, reuses them on later runs (a dataset is
+rebuilt when the set of migrations changes), then for each dataset measures:
 
-- the SLA dashboard page (AppTest, default view over the dataset's last 12 weeks),
-- the incident list page (AppTest, default view) and a free-text search on it,
-- a naive baseline: load every incident with pandas and aggregate in memory,
-- one alert scheduler pass (`core.alerts.scheduler.queue_due`, section "alerts"): the open
-  incidents get their real policy snapshot and their `next_alert_at` from the app's own code,
-  `NEAR_BREACH` more are opened through the real flow near and past their deadlines, then the
-  passes are timed: the first (catch-up) pass, an empty pass, and steady passes that each find
-  `PER_PASS` incidents due; the query plan of the pass's one read is printed.
+- pages: every page of scripts/bench_pages.py (median of --runs AppTest runs, each
+  right after an incident is opened through the real flow, so no cached read model
+  is reused; one unmeasured warm-up run per page loads the modules first), as the
+  role that uses it, and the public status page route (an in-process HTTP GET);
+- writes: opening an incident and recording a milestone (median and p95);
+- fresh: each page rendered once in a new process: first render and peak RSS;
+- alerts: one scheduler pass (`core.alerts.scheduler.queue_due`): catch-up, empty and
+  steady passes, and the query plan of the pass's one read.
 
-Every page run is measured cold: a new incident is written through the real
-flow right before it, so no cached read model can be reused. One unmeasured
-warm-up run per page and dataset loads the Python modules first. Datasets are
-written in bulk (Core executemany of plain dicts, summary rows computed in
-bulk with the app's own clock engine, rollups by SQL GROUP BY), never through
-the ORM one incident at a time. Never run against a real database: it
-creates and drops what it needs.
+It prints one row per page and one column per engine and size (plus the largest /
+smallest ratio), writes page medians to bench-data/results.json as
+{engine: {size: {page: seconds}}} and everything else to bench-data/extra.json.
+Never run against a real database: it creates and drops what it needs.
 """
 
 from __future__ import annotations
@@ -30,7 +27,9 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,46 +43,35 @@ os.environ.setdefault("ESCALATION_DESK_BCRYPT_ROUNDS", "4")
 os.environ.setdefault("ESCALATION_DESK_DATA", str(Path(tempfile.mkdtemp(prefix="escalation-bench-"))))
 os.environ.setdefault("ESCALATION_DESK_COOKIE_KEY", "bench-only-" + uuid.uuid4().hex)
 
-import pandas as pd
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, func, insert, select, text
+from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(REPO / "scripts"))
+# scripts/ is not a package: its modules are found through sys.path.
+import bench_data
+import bench_pages
 
 from core.alerts import scheduler as alert_scheduler
 from core.incident import flows
 from core.incident.lifecycle import Milestone
 from core.people import users
-from core.policy import store as policy_store
-from core.policy.loading import load_preset
-from core.sla import metrics
-from core.sla import projection as sla_summary
-from core.sla.clocks import IncidentFacts, compute_clocks
 from core.triage.rules import Answers
-from core.vocabulary import CLOCKS
 from db.engine import make_engine, session_scope
 from db.migrate import alembic_config, upgrade
-from db.models import Account, Incident, IncidentFact, Setting, SlaClockFact, User
+from db.models import Account, Incident, Setting
 
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = "escalation_bench"
 MARKER = "bench_dataset"
-HISTORY_DAYS = 730
-ACCOUNTS = 400
-CSMS = 12
 VIEW_WEEKS = 12
-# A team mostly works under its default policy; some accounts have their own.
-POLICIES = [("default", 0.7), ("red-status", 0.2), ("teamflow", 0.1)]
-SEVERITY_MIX = [("P0", 0.03), ("P1", 0.12), ("P2", 0.35), ("P3", 0.50)]
-TITLES = ["Checkout API returns 500s", "Login fails for SSO users", "Reports export times out",
-          "Nightly sync drops records", "Dashboard slow for some users", "Webhook deliveries delayed",
-          "Invoice totals wrong", "Mobile app crashes on start", "Search returns stale results",
-          "Payment refunds stuck", "Email notifications not sent", "Data import rejected",
-          "Permissions reset after upgrade", "CSV upload corrupts accents", "API rate limit too strict"]
-SEARCH_TEXT = "checkout"
+POLICIES, TITLES, _pick = bench_data.POLICIES, bench_data.TITLES, bench_data._pick
+# Write section: operations timed for the median and p95 of each write.
+WRITE_OPERATIONS = 50
 # Alert section: incidents opened through the real flow near and past breach, and incidents due per pass.
 NEAR_BREACH = 300
 PER_PASS = 20
-SECTIONS = ("pages", "alerts")
+SECTIONS = ("pages", "writes", "fresh", "alerts")
 
 
 # --------------------------------------------------------------------------
@@ -96,157 +84,30 @@ def schema_revisions(engine) -> list[str]:
     return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
-def dataset_ready(engine, size: int) -> bool:
-    """True when the database holds a complete dataset of `size` built on the current migrations."""
+def dataset_info(engine) -> dict | None:
+    """What the dataset's marker says (size, build time, bytes), or None when there is none."""
     try:
         with engine.connect() as conn:
-            value = conn.execute(select(Setting.value).where(Setting.key == MARKER)).scalar()
+            return conn.execute(select(Setting.value).where(Setting.key == MARKER)).scalar()
     except Exception:
-        return False
+        return None
+
+
+def dataset_ready(engine, size: int) -> bool:
+    """True when the database holds a complete dataset of `size` built on the current migrations."""
+    value = dataset_info(engine)
     return bool(value) and value.get("incidents") == size and value.get("revisions") == schema_revisions(engine)
 
 
-def _pick(rng: random.Random, mix: list[tuple[str, float]]) -> str:
-    return rng.choices([m[0] for m in mix], weights=[m[1] for m in mix])[0]
-
-
-def _milestone(rng: random.Random, start: dt.datetime, target: dt.timedelta | None, fallback: dt.timedelta,
-               late_odds: float) -> dt.timedelta:
-    base = target or fallback
-    factor = rng.uniform(1.05, 3.0) if rng.random() < late_odds else rng.uniform(0.1, 0.98)
-    return max(dt.timedelta(minutes=1), base * factor)
-
-
-def _seed_team_and_accounts(engine, rng: random.Random, now: dt.datetime) -> list[dict]:
-    """Install the presets, create the CSMs, a lead and an admin, then the accounts they own."""
-    with session_scope(engine) as session:
-        policy_store.install_presets(session, now=now)
-        team = {}
-        for i in range(CSMS):
-            user, _ = users.create_user(session, username=f"csm{i:02d}", display_name=f"CSM {i:02d}", role="csm",
-                                        password="bench password 123", actor=users.SYSTEM, now=now)
-            team[user.id] = user
-        for username, role in (("lead", "lead"), ("admin", "admin")):
-            user, _ = users.create_user(session, username=username, display_name=username.title(), role=role,
-                                        password="bench password 123", actor=users.SYSTEM, now=now)
-        for user in session.scalars(select(User)):
-            user.must_change_password = False
-    csm_ids = sorted(team)
-    tiers = ["enterprise"] * 10 + ["pro"] * 16 + ["basic"] * 14
-    accounts = []
-    for i in range(ACCOUNTS):
-        accounts.append({"id": i + 1, "name": f"Customer {i + 1:04d}", "tier": rng.choice(tiers),
-                         "owner_id": csm_ids[i % len(csm_ids)], "policy": _pick(rng, POLICIES),
-                         "weight": 6 if i % 17 == 0 else 1})
-    with engine.begin() as conn:
-        conn.execute(insert(Account), [{"id": a["id"], "name": a["name"], "tier": a["tier"], "owner_id": a["owner_id"],
-                                        "time_zone": "UTC", "contract_terms": {}, "created_at": now,
-                                        "updated_at": now, "version": 1} for a in accounts])
-    return accounts
-
-
-_FALLBACK_TARGETS = {"acknowledge": dt.timedelta(hours=1), "client_notification": dt.timedelta(hours=2),
-                     "mobilization": dt.timedelta(hours=2), "resolution": dt.timedelta(hours=24)}
-_MILESTONE_FIELDS = (("acknowledge", "acknowledged_at"), ("client_notification", "client_notified_at"),
-                     ("mobilization", "mobilized_at"), ("resolution", "resolved_at"))
-
-
-def _milestone_times(rng: random.Random, detected: dt.datetime, targets: dict, *, severity: str,
-                     open_incident: bool, now: dt.datetime) -> dict[str, dt.datetime | None]:
-    """When each milestone was reached (None when not yet); no milestone comes after the resolution."""
-    times: dict[str, dt.datetime | None] = {}
-    late = 0.08 if severity in ("P0", "P1") else 0.15
-    for clock, field in _MILESTONE_FIELDS:
-        at = detected + _milestone(rng, detected, targets.get(clock), _FALLBACK_TARGETS[clock], late)
-        times[field] = at if at <= now and not (open_incident and clock == "resolution") else None
-    resolved = times["resolved_at"]
-    if resolved is not None:
-        for field in ("acknowledged_at", "client_notified_at", "mobilized_at"):
-            reached = times[field]
-            if reached is not None and reached > resolved:
-                times[field] = resolved
-    return times
-
-
-def _store_snapshots(engine, now: dt.datetime) -> dict[str, int]:
-    """Each benchmark policy's real snapshot, stored once as the app stores it; their ids by policy name."""
-    with session_scope(engine) as session:
-        return {name: policy_store.snapshot_of(session, load_preset(name), now=now).id for name, _ in POLICIES}
-
-
-def _generate_rows(rng: random.Random, accounts: list[dict], size: int, now: dt.datetime,
-                   snapshot_ids: dict[str, int]) -> tuple[list[dict], list[dict], list[dict]]:
-    """The incident rows, their SLA clock rows and their incident fact rows, computed in memory."""
-    policies = {name: load_preset(name) for name, _ in POLICIES}
-    versions = {name: 1 for name in policies}
-    weights = [a["weight"] for a in accounts]
-    span = dt.timedelta(days=HISTORY_DAYS).total_seconds()
-    incident_rows, clock_rows, incident_facts = [], [], []
-    detections = []
-    for n in range(1, size + 1):
-        account = rng.choices(accounts, weights=weights)[0]
-        policy = policies[account["policy"]]
-        severity = _pick(rng, SEVERITY_MIX)
-        tier = account["tier"]
-        detected = now - dt.timedelta(seconds=rng.random() * span)
-        detected = detected.replace(microsecond=0)
-        targets = {c: t for c in CLOCKS if (t := policy.target(c, severity, tier))}
-        open_incident = now - detected < dt.timedelta(days=3) and rng.random() < 0.5
-        times = _milestone_times(rng, detected, targets, severity=severity, open_incident=open_incident, now=now)
-        status = "closed" if times["resolved_at"] else ("acknowledged" if times["acknowledged_at"] else "new")
-        title = f"{rng.choice(TITLES)} ({account['name']})"
-        incident_rows.append({
-            "id": n, "title": title, "summary": "", "account_id": account["id"], "policy_name": policy.name,
-            "policy_version": versions[policy.name],
-            # The real policy snapshot, by reference, exactly as the triage flow stores it.
-            "policy_snapshot_id": snapshot_ids[policy.name], "answers": {"customer_tier": tier},
-            "triage_result": {"targets": {c: t.total_seconds() for c, t in targets.items()}},
-            "severity": severity, "red_status": severity in ("P0", "P1"), "escalation_category": "none",
-            "required_level": None, "current_level": None, "status": status, "detected_at": detected,
-            **times, "closed_at": times["resolved_at"], "created_at": detected, "updated_at": now, "version": 1,
-            "owner_id": account["owner_id"],
-        })
-        facts = IncidentFacts(severity=severity, tier=tier, detected_at=detected, targets=targets, **times)
-        dims = sla_summary.IncidentDims(n, account["id"], account["owner_id"], severity, tier, policy.name, detected)
-        clock_rows += sla_summary.clock_rows(dims, compute_clocks(facts, policy, now))
-        incident_facts.append(sla_summary.incident_row(dims, resolved_at=times["resolved_at"], is_repeat=False,
-                                                       now=now))
-        detections.append((n, account["id"], detected))
-    flags = metrics.repeat_flags(detections)
-    for row in incident_facts:
-        row["is_repeat"] = flags[row["incident_id"]]
-    return incident_rows, clock_rows, incident_facts
-
-
 def build(engine, size: int, now: dt.datetime) -> dict:
-    """Fill an empty, migrated database with `size` incidents and their summary; returns timings."""
-    timings = {}
+    """Fill an empty, migrated database with `size` realistic incidents (scripts/bench_data.py); returns timings."""
     started = time.perf_counter()
-    rng = random.Random(size)
-    accounts = _seed_team_and_accounts(engine, rng, now)
-    incident_rows, clock_rows, incident_facts = _generate_rows(rng, accounts, size, now, _store_snapshots(engine, now))
-    timings["generate_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    chunk = 20000
-    with engine.begin() as conn:
-        for table, rows in ((Incident.__table__, incident_rows), (SlaClockFact.__table__, clock_rows),
-                            (IncidentFact.__table__, incident_facts)):
-            for start in range(0, len(rows), chunk):
-                conn.execute(insert(table), rows[start:start + chunk])
-        if engine.dialect.name == "postgresql":
-            for table in ("incidents", "accounts"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                  f"(SELECT max(id) FROM {table}))"))
-    timings["insert_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    with session_scope(engine) as session:
-        sla_summary.rebuild_rollups(session)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-    timings["rollups_s"] = time.perf_counter() - started
+    timings = bench_data.build(engine, size, now)
+    timings["build_s"] = time.perf_counter() - started
+    timings["bytes_per_incident"] = bench_data.bytes_used(engine) / size
     with session_scope(engine) as session:
         session.add(Setting(key=MARKER, value={"incidents": size, "built_at": now.isoformat(),
-                                               "revisions": schema_revisions(engine)}))
+                                               "revisions": schema_revisions(engine), **timings}))
     return timings
 
 
@@ -275,14 +136,15 @@ def postgres_url(size: int) -> str | None:
     return base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 
-def ensure_dataset(url: str, size: int, now: dt.datetime) -> None:
+def ensure_dataset(url: str, size: int, now: dt.datetime) -> dict:
     """Build the dataset at `url` unless a complete one is there already."""
     engine = make_engine(url)
     upgrade(engine)
     if dataset_ready(engine, size):
         print(f"  reusing {size:,} incidents at {engine.url.render_as_string(hide_password=True)}")
+        info = dataset_info(engine)
         engine.dispose()
-        return
+        return info or {}
     engine.dispose()
     if url.startswith("sqlite"):
         Path(make_url(url).database).unlink(missing_ok=True)
@@ -298,91 +160,108 @@ def ensure_dataset(url: str, size: int, now: dt.datetime) -> None:
     print(f"  building {size:,} incidents ...", flush=True)
     timings = build(engine, size, now)
     print("  built: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), flush=True)
+    info = dataset_info(engine)
     engine.dispose()
+    return info or {}
 
 
 # --------------------------------------------------------------------------
 # Measurements.
 
 
-def write_incident(engine, now: dt.datetime) -> None:
-    """Open one incident through the real flow (what makes the next page run cold)."""
+def write_incident(engine, now: dt.datetime) -> int:
+    """Open one incident through the real flow (what makes the next page run cold); returns its id."""
     with session_scope(engine) as session:
         account_id = session.scalar(select(Account.id).order_by(Account.id).limit(1))
-        flows.open_incident(session, account_id=account_id, title="Benchmark write", summary="",
-                            answers=Answers.model_validate({"business_impact": "minor"}), policy_name="default",
-                            actor=users.SYSTEM, now=now)
+        return flows.open_incident(session, account_id=account_id, title="Benchmark write", summary="",
+                                   answers=Answers.model_validate({"business_impact": "minor"}),
+                                   policy_name="default", actor=users.SYSTEM, now=now).id
 
 
-def page_run(script: str, state: dict) -> float:
-    """Seconds for one AppTest run of `script` as the bench lead, with `state` preset."""
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(REPO / script), default_timeout=120)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "lead"
-    at.session_state["name"] = "Lead"
-    for key, value in state.items():
-        at.session_state[key] = value
-    started = time.perf_counter()
-    at.run()
-    elapsed = time.perf_counter() - started
-    if at.exception:
-        raise RuntimeError(f"{script} failed: {at.exception[0].value}")
-    return elapsed
+def built_at(engine) -> dt.datetime:
+    """When the dataset was built (pages show its own recent weeks even when it was built days ago)."""
+    info = dataset_info(engine)
+    assert info is not None
+    return dt.datetime.fromisoformat(info["built_at"])
 
 
-def naive_baseline(engine, view_from: dt.datetime, now: dt.datetime) -> float:
-    """Seconds to load every incident with pandas and aggregate attainment and percentiles in memory."""
-    started = time.perf_counter()
-    frame = pd.read_sql(
-        "SELECT i.id, i.severity, i.policy_name, i.detected_at, i.acknowledged_at, i.client_notified_at, "
-        "i.mobilized_at, i.resolved_at, a.tier, a.owner_id FROM incidents i JOIN accounts a ON a.id = i.account_id",
-        engine)
-    for column in ("detected_at", "acknowledged_at", "client_notified_at", "mobilized_at", "resolved_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="mixed")
-    frame = frame[frame["detected_at"] >= view_from]
-    frame["week"] = frame["detected_at"].dt.tz_localize(None).dt.to_period("W").dt.start_time
-    for clock, field in (("acknowledge", "acknowledged_at"), ("resolution", "resolved_at")):
-        targets = {(p, s, t): (load_preset(p).target(clock, s, t) or dt.timedelta(0)).total_seconds()
-                   for p, _ in POLICIES for s, _ in SEVERITY_MIX for t in ("basic", "pro", "enterprise")}
-        target = pd.Series([targets.get(k, 0) for k in zip(frame.policy_name, frame.severity, frame.tier, strict=True)],
-                           index=frame.index)
-        actual = (frame[field].fillna(now) - frame["detected_at"]).dt.total_seconds()
-        frame[f"{clock}_breached"] = actual > target
-        frame[f"{clock}_actual"] = actual.where(frame[field].notna())
-        frame.groupby(["week", "severity"])[f"{clock}_breached"].mean()
-        frame.groupby("week")[f"{clock}_actual"].quantile([0.5, 0.9])
-    return time.perf_counter() - started
-
-
-def measure(url: str, runs: int) -> dict:
-    """Median seconds of the dashboard, the list, the search and the naive baseline on one dataset."""
+def measure(url: str, runs: int) -> dict[str, float]:
+    """Median seconds of every page (each run after a write) and of the public status page route."""
     os.environ["DATABASE_URL"] = url
     engine = make_engine(url)
-    with engine.connect() as conn:
-        built = dt.datetime.fromisoformat(conn.execute(select(Setting.value).where(Setting.key == MARKER))
-                                          .scalar()["built_at"])
-    # Show the dataset's own last 12 weeks even when it was built days ago.
-    view_to = built.date()
-    view_from = view_to - dt.timedelta(weeks=VIEW_WEEKS)
-    pages = {
-        "dashboard": ("pages/dashboard.py", {"d_dates": (view_from, view_to)}),
-        "list": ("pages/incidents.py", {}),
-        "search": ("pages/incidents.py", {"f_text": SEARCH_TEXT}),
-    }
-    results: dict[str, list[float]] = {name: [] for name in [*pages, "naive"]}
-    for script, state in pages.values():
+    pages, status_path = bench_pages.targets(engine, built_at(engine), VIEW_WEEKS, bench_data.SEARCH_TEXT)
+    results: dict[str, list[float]] = {name: [] for name in [*pages, "status page (GET)"]}
+    for page in pages.values():
         write_incident(engine, dt.datetime.now(dt.UTC))
-        page_run(script, state)  # warm-up: imports, not measured
+        bench_pages.page_run(page)  # warm-up: imports, not measured
+    bench_pages.status_route_run(status_path)
     for _ in range(runs):
-        for name, (script, state) in pages.items():
+        for name, page in pages.items():
             write_incident(engine, dt.datetime.now(dt.UTC))
-            results[name].append(page_run(script, state))
-        results["naive"].append(naive_baseline(engine, dt.datetime.combine(view_from, dt.time(), dt.UTC),
-                                               dt.datetime.now(dt.UTC)))
+            results[name].append(bench_pages.page_run(page))
+        write_incident(engine, dt.datetime.now(dt.UTC))
+        results["status page (GET)"].append(bench_pages.status_route_run(status_path))
     engine.dispose()
     return {name: statistics.median(values) for name, values in results.items()}
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+
+def measure_writes(url: str, operations: int) -> dict[str, float]:
+    """Median and p95 seconds of opening an incident and of recording a milestone, each its own transaction."""
+    engine = make_engine(url)
+    opened, acknowledged, ids = [], [], []
+    for _ in range(operations):
+        started = time.perf_counter()
+        ids.append(write_incident(engine, dt.datetime.now(dt.UTC)))
+        opened.append(time.perf_counter() - started)
+    for incident_id in ids:
+        started = time.perf_counter()
+        with session_scope(engine) as session:
+            flows.record_milestone(session, incident_id=incident_id, milestone=Milestone.ACKNOWLEDGED,
+                                   actor=users.SYSTEM, now=dt.datetime.now(dt.UTC))
+        acknowledged.append(time.perf_counter() - started)
+    engine.dispose()
+    return {"open_median_s": statistics.median(opened), "open_p95_s": _p95(opened),
+            "milestone_median_s": statistics.median(acknowledged), "milestone_p95_s": _p95(acknowledged)}
+
+
+def fresh_process(url: str, names: list[str]) -> dict[str, dict[str, float]]:
+    """Per page: seconds of its first render in a new process, and that process's peak RSS (ru_maxrss, MB)."""
+    found = {}
+    for name in names:
+        done = subprocess.run([sys.executable, __file__, "--child-page", name], capture_output=True, text=True,
+                              env={**os.environ, "DATABASE_URL": url}, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"fresh process for {name} failed: {done.stderr[-2000:]}")
+        found[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def child_page(name: str) -> int:
+    """In a new process: render page `name` once on $DATABASE_URL; print its seconds and this process's peak RSS."""
+    engine = make_engine(os.environ["DATABASE_URL"])
+    pages, _ = bench_pages.targets(engine, built_at(engine), VIEW_WEEKS, bench_data.SEARCH_TEXT)
+    engine.dispose()
+    seconds = bench_pages.page_run(pages[name])
+    print(json.dumps({"first_render_s": seconds, "peak_rss_mb": peak_rss_mb()}))
+    return 0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: VmHWM where Linux gives it, else ru_maxrss.
+
+    ru_maxrss alone is wrong here: a child started from a large process inherits its parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KB
 
 
 def _open_near_breach(engine, rng: random.Random, now: dt.datetime) -> None:
@@ -465,17 +344,42 @@ def measure_alerts(url: str, runs: int) -> dict:
             "alert_due_per_pass": statistics.median(found) if found else 0, "alert_plan": plan}
 
 
+def measure_dataset(url: str, sections: set[str], runs: int, found: dict) -> dict[str, float]:
+    """Run the chosen sections on one dataset: page medians returned, everything else added to `found`."""
+    medians = measure(url, runs) if "pages" in sections else {}
+    if medians:
+        print("  " + ", ".join(f"{k} {v:.3f}" for k, v in medians.items()), flush=True)
+    if "writes" in sections:
+        found["writes"] = measure_writes(url, WRITE_OPERATIONS)
+        print("  writes: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in found["writes"].items()))
+    if "fresh" in sections:
+        engine = make_engine(url)
+        pages, _ = bench_pages.targets(engine, built_at(engine), VIEW_WEEKS, bench_data.SEARCH_TEXT)
+        engine.dispose()
+        found["fresh_process"] = fresh_process(url, list(pages))
+        print("  fresh process: " + ", ".join(f"{k} {v['first_render_s']:.2f} s {v['peak_rss_mb']:.0f} MB"
+                                              for k, v in found["fresh_process"].items()))
+    if "alerts" in sections:
+        found["alerts"] = measure_alerts(url, runs)
+    return medians
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Build or reuse the datasets, measure, print the table (and save it to bench-data/results.json)."""
+    """Build or reuse the datasets, measure, print the table; save bench-data/results.json and extra.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=os.environ.get("SIZES") or "10000,100000,1000000",
                         help="comma-separated dataset sizes (default 10000,100000,1000000)")
     parser.add_argument("--runs", type=int, default=5, help="measured runs per page and dataset (median)")
     parser.add_argument("--engines", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--build-only", action="store_true", help="build or check the datasets, measure nothing")
-    parser.add_argument("--sections", default="pages,alerts",
-                        help="what to time: pages (dashboard, list, search, naive), alerts (scheduler pass) or both")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help="what to time, comma-separated: pages (every page, median of --runs), writes (open "
+                             "an incident, record a milestone), alerts (scheduler passes), fresh (first render "
+                             "and peak memory of one page per new process)")
+    parser.add_argument("--child-page", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child_page:
+        return child_page(args.child_page)
     try:
         sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
     except ValueError:
@@ -487,55 +391,55 @@ def main(argv: list[str] | None = None) -> int:
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     sections = {x.strip() for x in args.sections.split(",") if x.strip()}
     if not sections or sections - set(SECTIONS):
-        parser.error(f"--sections takes {' and/or '.join(SECTIONS)}, separated by commas; got {args.sections!r}")
-    table = []
+        parser.error(f"--sections takes {', '.join(SECTIONS)}, separated by commas; got {args.sections!r}")
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    extra: dict[str, dict[str, dict]] = {}
     for engine_name in engines:
         for size in sizes:
             url = sqlite_url(size) if engine_name == "sqlite" else postgres_url(size)
             if url is None:
                 break
             print(f"{engine_name} {size:,}:", flush=True)
-            ensure_dataset(url, size, now)
+            info = ensure_dataset(url, size, now)
+            found = extra.setdefault(engine_name, {}).setdefault(str(size), {})
+            found["dataset"] = {k: v for k, v in info.items() if k != "revisions"}
+            found["mix"] = bench_data.MIX
             if args.build_only:
                 continue
-            medians = measure(url, args.runs) if "pages" in sections else {}
+            medians = measure_dataset(url, sections, args.runs, found)
             if medians:
-                print("  " + ", ".join(f"{k} {v:.3f} s" for k, v in medians.items()), flush=True)
-            if "alerts" in sections:
-                medians.update(measure_alerts(url, args.runs))
-            table.append({"engine": engine_name, "incidents": size, **medians})
+                results.setdefault(engine_name, {})[str(size)] = medians
     if args.build_only:
         return 0
-    print_table(table)
-    (BENCH_DIR / "results.json").write_text(json.dumps({"measured_at": now.isoformat(), "runs": args.runs,
-                                                        "rows": table}, indent=2))
+    print_table(results)
+    if results:
+        (BENCH_DIR / "results.json").write_text(json.dumps(results, indent=2))
+    (BENCH_DIR / "extra.json").write_text(json.dumps({"measured_at": now.isoformat(), "runs": args.runs,
+                                                      "peak_memory": "VmHWM (peak RSS) of a new process that "
+                                                                     "renders one page once", **extra}, indent=2))
     return 0
 
 
-def print_table(table: list[dict]) -> None:
-    """The results as Markdown tables, plus the 1M/10k (largest/smallest) ratios."""
-    alerts = [row for row in table if "alert_steady" in row]
-    if alerts:
-        print("\n| engine | incidents | catch-up pass s | empty pass s | steady pass s | incidents due per pass |")
-        print("|---|---:|---:|---:|---:|---:|")
-        for row in alerts:
-            print(f"| {row['engine']} | {row['incidents']:,} | {row['alert_catch_up']:.3f} | "
-                  f"{row['alert_empty']:.4f} | {row['alert_steady']:.3f} | {row['alert_due_per_pass']:g} |")
-    table = [row for row in table if "dashboard" in row]
-    if not table:
+def print_table(results: dict[str, dict[str, dict[str, float]]]) -> None:
+    """One row per page, one column per engine and size, plus each engine's largest / smallest ratio."""
+    columns = [(engine, size) for engine, by_size in results.items()
+               for size in sorted(by_size, key=int)]
+    if not columns:
         return
-    print("\n| engine | incidents | dashboard s | list s | search s | naive pandas s | naive / dashboard |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for row in table:
-        print(f"| {row['engine']} | {row['incidents']:,} | {row['dashboard']:.3f} | {row['list']:.3f} | "
-              f"{row['search']:.3f} | {row['naive']:.3f} | {row['naive'] / row['dashboard']:.1f}x |")
-    for engine_name in sorted({r["engine"] for r in table}):
-        rows = sorted((r for r in table if r["engine"] == engine_name), key=lambda r: r["incidents"])
-        if len(rows) > 1:
-            small, large = rows[0], rows[-1]
-            ratio = {k: large[k] / small[k] for k in ("dashboard", "list", "search", "naive")}
-            print(f"\n{engine_name} {large['incidents']:,}/{small['incidents']:,}: " +
-                  ", ".join(f"{k} {v:.2f}" for k, v in ratio.items()))
+    names = list(next(iter(next(iter(results.values())).values())))
+    ratios = [engine for engine, by_size in results.items() if len(by_size) > 1]
+    head = [f"{engine} {int(size):,} s" for engine, size in columns]
+    for engine in ratios:
+        sizes = sorted(results[engine], key=int)
+        head.append(f"{engine} {int(sizes[-1]):,}/{int(sizes[0]):,}")
+    print("\n| page | " + " | ".join(head) + " |")
+    print("|---|" + "---:|" * len(head))
+    for name in names:
+        cells = [f"{results[engine][size].get(name, float('nan')):.3f}" for engine, size in columns]
+        for engine in ratios:
+            sizes = sorted(results[engine], key=int)
+            cells.append(f"{results[engine][sizes[-1]][name] / results[engine][sizes[0]][name]:.1f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,392 @@
+"""Benchmark datasets: realistic incidents written in bulk, with what the real flows would have stored.
+
+`build(engine, size, now)` fills an empty, migrated database with a team, accounts and contacts,
+`size` incidents (their real policy snapshots by reference), timelines, client messages and the
+response log the flows keep, reports, health readings per account and day, the SLA fact rows, and
+then every read model (`rebuild_read_models`). Rows are computed in memory and written by Core
+executemany of plain dicts, a chunk of incidents at a time; the stored deadlines of open incidents
+come from the app's own rule functions (those `refresh_next_deadline` calls) run on in-memory
+incident objects. The mix is stated in MIX. It must never write to a real database: it inserts with
+fixed ids into the tables it is given, which must be empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, bindparam, insert, select, text, update
+
+from core.incident.flows import alerts_from, client_update_due, escalation_from
+from core.incident.lifecycle import MILESTONE_LABELS, Milestone
+from core.people import users
+from core.policy import store as policy_store
+from core.policy.loading import load_preset
+from core.policy.schema import Policy
+from core.sla import metrics
+from core.sla import projection as sla_summary
+from core.sla.clocks import IncidentFacts, compute_clocks, most_urgent
+from core.sla.facts import facts_of, policy_of
+from core.triage.rules import Answers, triage
+from core.vocabulary import CLOCKS
+from db.engine import session_scope
+from db.models import (
+    Account,
+    Communication,
+    Contact,
+    HealthSignal,
+    Incident,
+    IncidentFact,
+    IncidentReport,
+    PolicySnapshot,
+    SlaClockFact,
+    TimelineEvent,
+    User,
+)
+
+HISTORY_DAYS = 730
+ACCOUNTS = 400
+CSMS = 12
+CONTACTS_PER_ACCOUNT = 3
+# A team mostly works under its default policy; some accounts have their own.
+POLICIES = [("default", 0.7), ("red-status", 0.2), ("teamflow", 0.1)]
+SEVERITY_MIX = [("P0", 0.03), ("P1", 0.12), ("P2", 0.35), ("P3", 0.50)]
+IMPACTS = [("stopped", 0.05), ("major", 0.2), ("minor", 0.45), ("none", 0.3)]
+TITLES = ["Checkout API returns 500s", "Login fails for SSO users", "Reports export times out",
+          "Nightly sync drops records", "Dashboard slow for some users", "Webhook deliveries delayed",
+          "Invoice totals wrong", "Mobile app crashes on start", "Search returns stale results",
+          "Payment refunds stuck", "Email notifications not sent", "Data import rejected",
+          "Permissions reset after upgrade", "CSV upload corrupts accents", "API rate limit too strict"]
+SEARCH_TEXT = "checkout"
+# What a realistic history holds per incident (stated in the report and the README).
+MIX = {
+    "open_share": 0.003,            # 0.3 % of incidents open, all detected in the last 72 hours
+    "timeline_per_incident": 20,    # on average: opened, milestones, messages, escalations, notes
+    "messages_per_incident": 4,     # client messages on average, each about MESSAGE_BYTES of text
+    "message_bytes": 1000,
+    "reports_per_resolved": 0.1,    # one report (or post-mortem) per 10 resolved incidents
+    "signal_days": 180,             # daily health readings per account and metric, last 180 days
+}
+SIGNAL_METRICS = ("support_tickets", "csat", "error_rate")
+OPEN_WINDOW = dt.timedelta(hours=72)
+CHUNK = 5000
+
+_FALLBACK_TARGETS = {"acknowledge": dt.timedelta(hours=1), "client_notification": dt.timedelta(hours=2),
+                     "mobilization": dt.timedelta(hours=2), "resolution": dt.timedelta(hours=24)}
+_MILESTONES = (("acknowledge", "acknowledged_at", Milestone.ACKNOWLEDGED),
+               ("mobilization", "mobilized_at", Milestone.MOBILIZED),
+               ("resolution", "resolved_at", Milestone.RESOLVED))
+_NOTE_WORDS = ("Customer confirms impact on", "Engineering is looking at", "Rolled back the deploy of",
+               "Still seeing errors from", "Workaround shared for", "Monitoring recovery of")
+_BODY = ("We are writing to update you on the incident affecting your service. Our engineers have "
+         "identified the component involved and are working on a fix; the impact is limited to the "
+         "features named below. We will send the next update within the hour, or sooner if the "
+         "situation changes. ")
+
+
+@dataclass
+class Team:
+    """Who the dataset's incidents belong to: accounts (dicts) and the users by role."""
+
+    accounts: list[dict]
+    csm_ids: list[int]
+    lead_id: int
+    admin_id: int
+
+
+def _pick(rng: random.Random, mix: list[tuple[str, float]]) -> str:
+    return rng.choices([m[0] for m in mix], weights=[m[1] for m in mix])[0]
+
+
+def seed_team(engine: Engine, rng: random.Random, now: dt.datetime) -> Team:
+    """Install the presets, create the CSMs, a lead and an admin, the accounts they own and their contacts."""
+    with session_scope(engine) as session:
+        policy_store.install_presets(session, now=now)
+        csm_ids = []
+        for i in range(CSMS):
+            user, _ = users.create_user(session, username=f"csm{i:02d}", display_name=f"CSM {i:02d}", role="csm",
+                                        password="bench password 123", actor=users.SYSTEM, now=now)
+            csm_ids.append(user.id)
+        ids = {}
+        for username, role in (("lead", "lead"), ("admin", "admin")):
+            user, _ = users.create_user(session, username=username, display_name=username.title(), role=role,
+                                        password="bench password 123", actor=users.SYSTEM, now=now)
+            ids[role] = user.id
+        for user in session.scalars(select(User)):
+            user.must_change_password = False
+    tiers = ["enterprise"] * 10 + ["pro"] * 16 + ["basic"] * 14
+    # Account owners are uneven on purpose: csm00 owns the most accounts (the bench's busiest CSM).
+    owners = [csm_ids[0]] * 3 + csm_ids
+    accounts = [{"id": i + 1, "name": f"Customer {i + 1:04d}", "tier": rng.choice(tiers),
+                 "owner_id": owners[i % len(owners)], "policy": _pick(rng, POLICIES),
+                 "weight": 6 if i % 17 == 0 else 1} for i in range(ACCOUNTS)]
+    with engine.begin() as conn:
+        conn.execute(insert(Account), [{"id": a["id"], "name": a["name"], "tier": a["tier"], "owner_id": a["owner_id"],
+                                        "time_zone": "UTC", "contract_terms": {}, "created_at": now,
+                                        "updated_at": now, "version": 1} for a in accounts])
+        conn.execute(insert(Contact), [
+            {"account_id": a["id"], "name": f"Contact {n} of {a['name']}", "role": "IT lead" if n == 0 else "Ops",
+             "email": f"c{n}.{a['id']}@example.com", "phone": "", "time_zone": "UTC",
+             "preferred_channel": "email", "is_primary": n == 0}
+            for a in accounts for n in range(CONTACTS_PER_ACCOUNT)])
+    return Team(accounts, csm_ids, ids["lead"], ids["admin"])
+
+
+def store_snapshots(engine: Engine, now: dt.datetime) -> dict[str, PolicySnapshot]:
+    """Each benchmark policy's real snapshot, stored once as the app stores it (detached rows, by policy name)."""
+    with session_scope(engine) as session:
+        snapshots = {name: policy_store.snapshot_of(session, load_preset(name), now=now) for name, _ in POLICIES}
+        session.flush()
+        for snapshot in snapshots.values():
+            session.refresh(snapshot)
+            _ = snapshot.body  # deferred: loaded now, the rows are used detached
+        session.expunge_all()
+    return snapshots
+
+
+def _after(rng: random.Random, start: dt.datetime, target: dt.timedelta | None, fallback: dt.timedelta,
+           late_odds: float) -> dt.datetime:
+    base = target or fallback
+    factor = rng.uniform(1.05, 3.0) if rng.random() < late_odds else rng.uniform(0.1, 0.98)
+    return start + max(dt.timedelta(minutes=1), base * factor)
+
+
+def _spread(rng: random.Random, start: dt.datetime, end: dt.datetime, count: int) -> list[dt.datetime]:
+    span = max((end - start).total_seconds(), 60.0)
+    return sorted(start + dt.timedelta(seconds=int(rng.random() * span)) for _ in range(count))
+
+
+def _incident(rng: random.Random, n: int, account: dict, policy: Policy, snapshot_id: int, now: dt.datetime,
+              open_incident: bool) -> dict:
+    """One incident row triaged by the real rules; milestones reached in a plausible order."""
+    if open_incident:
+        detected = now - dt.timedelta(seconds=int(rng.random() * OPEN_WINDOW.total_seconds()))
+    else:
+        detected = now - dt.timedelta(seconds=int(OPEN_WINDOW.total_seconds() + rng.random() * HISTORY_DAYS * 86400))
+    detected = detected.replace(microsecond=0)
+    answers = Answers.model_validate({"business_impact": _pick(rng, IMPACTS), "customer_tier": account["tier"]})
+    result = triage(answers, policy, detected)
+    severity = result.severity
+    late = 0.08 if severity in ("P0", "P1") else 0.15
+    times: dict[str, dt.datetime | None] = {}
+    for clock, field, _ in _MILESTONES:
+        times[field] = _after(rng, detected, result.targets.get(clock), _FALLBACK_TARGETS[clock], late)
+    resolved = times["resolved_at"]
+    assert resolved is not None
+    if open_incident:
+        times["resolved_at"] = None
+        for field in ("acknowledged_at", "mobilized_at"):
+            if times[field] is not None and times[field] > now:
+                times[field] = None
+    else:
+        for field in ("acknowledged_at", "mobilized_at"):
+            times[field] = min(times[field], resolved)
+        if resolved > now:  # a long resolution target: the incident was detected earlier
+            shift = resolved - now + dt.timedelta(hours=1)
+            detected -= shift
+            times = {k: v - shift if v else v for k, v in times.items()}
+    status = ("closed" if times["resolved_at"] else "mobilized" if times["mobilized_at"]
+              else "acknowledged" if times["acknowledged_at"] else "new")
+    return {
+        "id": n, "title": f"{rng.choice(TITLES)} ({account['name']})", "summary": "Customer reports the problem.",
+        "account_id": account["id"], "policy_name": policy.name, "policy_version": 1,
+        # The real policy snapshot, by reference, exactly as the triage flow stores it.
+        "policy_snapshot_id": snapshot_id, "answers": answers.model_dump(mode="json", exclude_none=True),
+        "triage_result": {**result.to_json(), "targets": {k: v.total_seconds() for k, v in result.targets.items()},
+                          "ladder": [step.to_json() for step in result.ladder]},
+        "severity": severity, "red_status": result.red_status, "escalation_category": result.escalation_category,
+        "required_level": result.escalation_level, "current_level": None, "required_level_reached_at": None,
+        "status": status, "detected_at": detected, "client_notified_at": None, "last_client_update_at": None,
+        **times, "closed_at": times["resolved_at"], "created_at": detected, "updated_at": now, "version": 1,
+        "owner_id": account["owner_id"], "response_log": {}, "next_deadline_at": None, "next_deadline_clock": None,
+        "escalation_due_at": None, "next_client_update_due_at": None, "next_alert_at": None,
+    }
+
+
+def _history(rng: random.Random, row: dict, now: dt.datetime, actor_id: int) -> tuple[list[dict], list[dict]]:
+    """The incident's messages and timeline as the flows record them; sets the response log and client times."""
+    detected, end = row["detected_at"], row["resolved_at"] or now
+    events = [{"incident_id": row["id"], "occurred_at": detected, "recorded_at": detected, "actor_id": actor_id,
+               "kind": "opened", "summary": f"Opened as {row['severity']} under {row['policy_name']} v1",
+               "details": {}}]
+    messages = []
+    count = rng.randint(2, 6) if not row["resolved_at"] else rng.randint(1, 7)
+    first = detected + (end - detected) * rng.uniform(0.02, 0.2)
+    sent = [first, *_spread(rng, first, end, count - 1)] if first <= now else []
+    for at in sent:
+        messages.append({"incident_id": row["id"], "template_key": "update", "template_version": 1,
+                         "channel": "email", "recipients": [f"c0.{row['account_id']}@example.com"],
+                         "subject": f"Update: {row['title']}"[:300], "body_text": _BODY * 3, "body_html": "",
+                         "sent_at": at, "sent_by_id": actor_id, "delivery": "sent", "public_status": None})
+        events.append({"incident_id": row["id"], "occurred_at": at, "recorded_at": at, "actor_id": actor_id,
+                       "kind": "communication", "summary": f"Sent Email to c0.{row['account_id']}@example.com",
+                       "details": {"template": "update", "template_version": 1}})
+    if sent:
+        row["client_notified_at"], row["last_client_update_at"] = sent[0], sent[-1]
+        row["response_log"] = {"messages": sorted(at.isoformat() for at in sent)}
+        events.append({"incident_id": row["id"], "occurred_at": sent[0], "recorded_at": sent[0],
+                       "actor_id": actor_id, "kind": "milestone", "summary": "Client notified",
+                       "details": {"milestone": "client_notified"}})
+    for _, field, milestone in _MILESTONES:
+        if row[field] is not None:
+            events.append({"incident_id": row["id"], "occurred_at": row[field], "recorded_at": row[field],
+                           "actor_id": actor_id, "kind": "milestone", "summary": MILESTONE_LABELS[milestone],
+                           "details": {"milestone": milestone.value}})
+    ladder = row["triage_result"].get("ladder") or []
+    if ladder and row["acknowledged_at"] is not None:
+        level = ladder[0]["level"]
+        at = row["acknowledged_at"]
+        row["current_level"] = level
+        row["required_level_reached_at"] = at if level == row["required_level"] else None
+        row["response_log"] = {**row["response_log"], "escalations": [[level, at.isoformat()]]}
+        events.append({"incident_id": row["id"], "occurred_at": at, "recorded_at": at, "actor_id": actor_id,
+                       "kind": "escalation", "summary": f"Escalated to {level}", "details": {"to_level": level}})
+    notes = max(0, MIX["timeline_per_incident"] - len(events) + rng.randint(-4, 4))
+    for at in _spread(rng, detected, end, notes):
+        events.append({"incident_id": row["id"], "occurred_at": at, "recorded_at": at, "actor_id": actor_id,
+                       "kind": "note", "summary": f"{rng.choice(_NOTE_WORDS)} {row['title'][:60]}", "details": {}})
+    return events, messages
+
+
+def set_deadlines(row: dict, account: dict, snapshot: PolicySnapshot, now: dt.datetime) -> None:
+    """Store on an open incident's row what `refresh_next_deadline` stores, by the same rule functions."""
+    incident = Incident(**{k: v for k, v in row.items() if k != "policy_snapshot_id"})
+    incident.account = Account(id=account["id"], tier=account["tier"])
+    incident.snapshot = snapshot
+    facts, policy = facts_of(incident, []), policy_of(incident)
+    clocks = compute_clocks(facts, policy, now)
+    urgent = most_urgent(clocks)
+    escalation = escalation_from(incident, facts, policy, now, clocks)
+    row["next_deadline_at"] = urgent.deadline if urgent else None
+    row["next_deadline_clock"] = urgent.clock if urgent else None
+    row["next_client_update_due_at"] = client_update_due(clocks)
+    row["escalation_due_at"] = None if row["resolved_at"] else escalation.deadline
+    row["next_alert_at"] = alerts_from(incident, policy, clocks, escalation, now).wake_at
+
+
+def _report(rng: random.Random, row: dict, actor_id: int) -> dict:
+    kind = "postmortem" if row["severity"] in ("P0", "P1") and rng.random() < 0.5 else "report"
+    at = row["resolved_at"] + dt.timedelta(days=rng.randint(1, 5))
+    keys = (("summary", "went_well", "improve") if kind == "postmortem" else
+            ("timeline", "impact", "root_cause", "resolution", "client_mitigation", "prevention"))
+    return {"incident_id": row["id"], "kind": kind, "status": rng.choice(["draft", "in_review", "reviewed", "closed"]),
+            "sections": {key: f"{key.replace('_', ' ').capitalize()}: {row['title']}. " * 3 for key in keys},
+            "status_changed_at": at, "status_changed_by_id": actor_id, "created_at": at, "created_by_id": actor_id,
+            "updated_at": at, "updated_by_id": actor_id, "version": 1}
+
+
+def _chunks(size: int) -> Iterator[range]:
+    for start in range(1, size + 1, CHUNK):
+        yield range(start, min(size, start + CHUNK - 1) + 1)
+
+
+def write_incidents(engine: Engine, rng: random.Random, team: Team, size: int, now: dt.datetime,
+                    snapshots: dict[str, PolicySnapshot], open_share: float) -> None:
+    """Generate and insert the incidents with their history and SLA fact rows, a chunk at a time."""
+    policies = {name: load_preset(name) for name, _ in POLICIES}
+    weights = [a["weight"] for a in team.accounts]
+    detections = []
+    for ids in _chunks(size):
+        rows, events, messages, reports, clock_rows, fact_rows = [], [], [], [], [], []
+        for n in ids:
+            account = rng.choices(team.accounts, weights=weights)[0]
+            policy = policies[account["policy"]]
+            open_incident = rng.random() < open_share
+            row = _incident(rng, n, account, policy, snapshots[policy.name].id, now, open_incident)
+            actor = account["owner_id"]
+            timeline, sent = _history(rng, row, now, actor)
+            events += timeline
+            messages += sent
+            if open_incident:
+                set_deadlines(row, account, snapshots[policy.name], now)
+            elif rng.random() < MIX["reports_per_resolved"]:
+                reports.append(_report(rng, row, actor))
+            rows.append(row)
+            targets = {c: dt.timedelta(seconds=s) for c, s in row["triage_result"]["targets"].items() if c in CLOCKS}
+            facts = IncidentFacts(severity=row["severity"], tier=account["tier"], detected_at=row["detected_at"],
+                                  targets=targets,
+                                  acknowledged_at=row["acknowledged_at"], client_notified_at=row["client_notified_at"],
+                                  mobilized_at=row["mobilized_at"], resolved_at=row["resolved_at"])
+            dims = sla_summary.IncidentDims(n, account["id"], account["owner_id"], row["severity"], account["tier"],
+                                            policy.name, row["detected_at"])
+            clock_rows += sla_summary.clock_rows(dims, compute_clocks(facts, policy, now))
+            fact_rows.append(sla_summary.incident_row(dims, resolved_at=row["resolved_at"], is_repeat=False, now=now))
+            detections.append((n, account["id"], row["detected_at"]))
+        with engine.begin() as conn:
+            for table, batch in ((Incident.__table__, rows), (TimelineEvent.__table__, events),
+                                 (Communication.__table__, messages), (IncidentReport.__table__, reports),
+                                 (SlaClockFact.__table__, clock_rows), (IncidentFact.__table__, fact_rows)):
+                if batch:
+                    conn.execute(insert(table), batch)
+    repeats = [{"b_id": n} for n, flag in metrics.repeat_flags(detections).items() if flag]
+    if repeats:
+        with engine.begin() as conn:
+            conn.execute(update(IncidentFact.__table__).where(IncidentFact.__table__.c.incident_id == bindparam("b_id"))
+                         .values(is_repeat=True), repeats)
+
+
+def write_signals(engine: Engine, rng: random.Random, team: Team, now: dt.datetime, days: int) -> None:
+    """One imported reading per account, metric and day over the last `days` days."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    base = {"support_tickets": (8.0, None), "csat": (4.3, 4.0), "error_rate": (0.5, 1.0)}
+    rows = []
+    for account in team.accounts:
+        for metric in SIGNAL_METRICS:
+            value, target = base[metric]
+            for day in range(days, 0, -1):
+                rows.append({"account_id": account["id"], "metric": metric,
+                             "observed_at": today - dt.timedelta(days=day),
+                             "value": round(max(0.0, value * rng.uniform(0.6, 1.4)), 2), "target": target,
+                             "source": "import", "recorded_at": now, "recorded_by_id": account["owner_id"]})
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 50000):
+            conn.execute(insert(HealthSignal), rows[start:start + 50000])
+
+
+def rebuild_read_models(engine: Engine) -> None:
+    """Recompute every read model the app keeps from the rows written (add each new read model here)."""
+    with session_scope(engine) as session:
+        sla_summary.rebuild_rollups(session)
+
+
+def build(engine: Engine, size: int, now: dt.datetime, *, open_share: float = MIX["open_share"],
+          signal_days: int = MIX["signal_days"]) -> dict[str, float]:
+    """Fill an empty, migrated database with `size` realistic incidents; returns seconds per phase.
+
+    Tests pass a larger `open_share` (enough open incidents to compare) and fewer `signal_days`.
+    """
+    import time
+
+    timings = {}
+    started = time.perf_counter()
+    rng = random.Random(size)
+    team = seed_team(engine, rng, now)
+    snapshots = store_snapshots(engine, now)
+    write_incidents(engine, rng, team, size, now, snapshots, open_share)
+    write_signals(engine, rng, team, now, signal_days)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            for table in ("incidents", "accounts"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
+    timings["insert_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    rebuild_read_models(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    timings["read_models_s"] = time.perf_counter() - started
+    return timings
+
+
+def bytes_used(engine: Engine) -> int:
+    """The dataset's size on disk: the SQLite file, or every relation of the PostgreSQL schema with its indexes."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            pages = conn.execute(text("PRAGMA page_count")).scalar() or 0
+            return int(pages * (conn.execute(text("PRAGMA page_size")).scalar() or 0))
+        return int(conn.execute(text(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+            "AND c.relkind IN ('r', 'm')")).scalar() or 0)
