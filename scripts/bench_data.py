@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, bindparam, insert, select, text, update
 
+from core.account import signals
 from core.incident.flows import alerts_from, client_update_due, escalation_from
 from core.incident.lifecycle import MILESTONE_LABELS, Milestone
 from core.people import users
@@ -349,6 +350,7 @@ def rebuild_read_models(engine: Engine) -> None:
     """Recompute every read model the app keeps from the rows written (add each new read model here)."""
     with session_scope(engine) as session:
         sla_summary.rebuild_rollups(session)
+        signals.rebuild_signal_days(session)
 
 
 def build(engine: Engine, size: int, now: dt.datetime, *, open_share: float = MIX["open_share"],

@@ -41,8 +41,12 @@ def clocks(view: IncidentView, user: CurrentUser) -> None:
              "Stopped": local_time(c.stopped_at, user.time_zone) if c.stopped_at else "",
              "Time left": "" if c.stopped_at else time_left(c.deadline, now),
              "State": STATE_ICONS[c.state]} for c in clocks_by_urgency(view.clocks)]
-    # A plain table: small, readable by screen readers and by the browser tests.
-    st.table(pd.DataFrame(rows).set_index("Clock"))
+    if not rows:
+        # A policy may set no target at all for a severity (red-status's P3): say so, nothing is timed.
+        st.caption(f"No clock runs: policy {view.policy_name} sets no target for {view.severity}.")
+    else:
+        # A plain table: small, readable by screen readers and by the browser tests.
+        st.table(pd.DataFrame(rows).set_index("Clock"))
     if view.paused:
         st.info(f"Clocks paused: {', '.join(view.pausable_clocks)} are stopped until you resume them.")
 

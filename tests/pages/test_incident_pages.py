@@ -177,3 +177,11 @@ def test_role_picker_lists_the_incident_policy_roles(workspace, app_db):
     pickers = [(box.key, box.label) for box in at.selectbox if box.key and box.key.startswith("role_")]
     assert pickers == [("role_incident_commander", "Incident commander"), ("role_technical_lead", "Assigned engineer"),
                        ("role_csm", "Customer Success Manager")]
+
+
+def test_an_incident_whose_policy_times_nothing_opens_and_says_so(workspace, app_db):
+    # red-status gives P3 no targets at all: the page once crashed drawing an empty clock table.
+    iid = open_test_incident(app_db, "Acme Corp", {"business_impact": "none"}, policy="red-status")
+    at = incident_page("csm1", iid)
+    assert not at.exception
+    assert "P3" in texts(at) and "No clock runs: policy red-status sets no target for P3." in texts(at)
