@@ -6,7 +6,7 @@ from core.account import service as account_service
 from core.account.views import health_page
 from core.text import markdown_literal
 from ui.account_forms import editor_of, import_panel
-from ui.account_risk import at_risk_list
+from ui.account_risk import PAGE_SIZE, at_risk_list
 from ui.auth import utcnow
 from ui.page import page_setup
 
@@ -32,7 +32,7 @@ with st.expander("Rules of this policy"):
         st.markdown(f"- **{markdown_literal(rule.title)}** ({rule.metric}, {rule.kind}) — "
                     f"{markdown_literal(rule.section)}")
 
-at_risk_list(report, health.accounts, time_zone=user.time_zone)
+at_risk_list(report, health.accounts, page_size=PAGE_SIZE, time_zone=user.time_zone)
 
 if account_service.may_archive(editor):
     with st.expander("Import health signals from CSV"):

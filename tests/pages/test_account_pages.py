@@ -273,3 +273,18 @@ def test_csv_import_lists_bad_lines_and_warns_about_formulas(workspace, app_db):
     assert "import_accounts_go" not in [b.key for b in at.button]
     with session_scope(app_db) as s:
         assert s.scalar(select(Account).where(Account.name == "Initech")) is None
+
+
+def test_health_page_draws_the_at_risk_accounts_a_page_at_a_time(workspace, app_db, monkeypatch):
+    # Each account brings its sparklines: hundreds on one page took seconds, so the list is paged.
+    monkeypatch.setattr("ui.account_risk.PAGE_SIZE", 1)
+    reading(app_db, "Acme Corp", "csat", 6.0)
+    reading(app_db, "Globex", "uptime_pct", 90.0)
+    reading(app_db, "Globex", "csat", 5.0)
+    at = page_as("pages/health.py", "lead1")
+    assert not at.exception, at.exception
+    assert [label for target, _, label in page_links(at) if target == "account"] == ["Globex"]
+    picker = at.selectbox(key="risk_page")
+    assert picker.label == "2 accounts at risk, 1 a page" and picker.options == ["Page 1 of 2", "Page 2 of 2"]
+    picker.set_value(2).run()
+    assert [label for target, _, label in page_links(at) if target == "account"] == ["Acme Corp"]
