@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from core.statuspage import flows as status_pages
 from core.statuspage import subscriptions
 from core.statuspage.subscriptions import LinkOutcome, SubscriptionError
 from db.engine import get_engine, session_scope
@@ -72,7 +73,7 @@ def _subscribe(token: str, address: str) -> HTMLResponse:
     now = dt.datetime.now(dt.UTC)
     try:
         with session_scope(get_engine()) as session:
-            page = subscriptions.page_for_token(session, token)
+            page = status_pages.live_page(session, token)
             if page is None:
                 return _not_found()
             subscriptions.subscribe_email(session, page_id=page.id, address=address, added_by=None, now=now,

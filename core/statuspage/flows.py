@@ -13,20 +13,22 @@ clock; never shows an internal value (the headline and impact are the CSM's clie
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import os
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.alerts.links import link_key
+from core.alerts.links import KEY_ENV, KEY_SETTING, link_key
 from core.communication.errors import CommunicationError, CommunicationForbidden
 from core.communication.flows import may_write_to_client, record_communication
 from core.incident.timeline import add_event
 from core.people.users import Actor
 from core.statuspage import links, subscriptions
 from core.vocabulary import IncidentStatus
-from db.models import Communication, Incident, StatusPage
+from db.models import Communication, Incident, Setting, StatusPage
 
 HEADLINE_MAX = 200
 IMPACT_MAX = 4000
@@ -73,6 +75,29 @@ def _clean(text: str, what: str, limit: int, *, required: bool) -> str:
 def page_of(session: Session, incident_id: int) -> StatusPage | None:
     """The incident's status page (revoked or not); None when none was made."""
     return session.scalar(select(StatusPage).where(StatusPage.incident_id == incident_id))
+
+
+def existing_key(session: Session) -> bytes | None:
+    """The link key when one exists (publishing makes it); None otherwise, for reading must not make one."""
+    if not os.environ.get(KEY_ENV, "").strip() and not session.scalar(
+            select(Setting.value).where(Setting.key == KEY_SETTING)):
+        return None
+    return link_key(session)
+
+
+def live_page(session: Session, token: str) -> StatusPage | None:
+    """The status page `token` is the current link of, when not revoked; None for any other token. Writes nothing."""
+    key = existing_key(session)
+    if key is None:  # no link was ever signed here: none can be genuine
+        return None
+    try:
+        ident, nonce = links.verify(key, token)
+    except links.StatusLinkError:
+        return None
+    page = session.get(StatusPage, ident)
+    if page is None or page.revoked_at is not None or not hmac.compare_digest(page.nonce, nonce):
+        return None
+    return page
 
 
 def token_of(session: Session, page: StatusPage) -> str:

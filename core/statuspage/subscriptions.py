@@ -84,18 +84,6 @@ class LinkOutcome:
     address: str = ""
 
 
-def page_for_token(session: Session, token: str) -> StatusPage | None:
-    """The live (not revoked) status page a status link points to; None for any other token."""
-    try:
-        page_id, nonce = links.verify(link_key(session), token, purpose="status")
-    except links.StatusLinkError:
-        return None
-    page = session.get(StatusPage, page_id)
-    if page is None or page.revoked_at is not None or not secrets.compare_digest(page.nonce, nonce):
-        return None
-    return page
-
-
 def _page_and_incident(session: Session, page_id: int) -> tuple[StatusPage, Incident]:
     page = session.get(StatusPage, page_id)
     if page is None:

@@ -14,24 +14,21 @@ reads the clock.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
-import os
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.alerts.links import KEY_ENV, KEY_SETTING, link_key
 from core.communication.context import CLIENT_SEVERITY, CLIENT_STATUS, CLIENT_STATUS_TEXT, format_time
 from core.communication.flows import may_write_to_client
 from core.communication.promise import promise_next_update
 from core.incident.audience import client_values
 from core.people.users import Actor
 from core.statuspage import links
-from core.statuspage.flows import STAGES, page_of, suggest_stage
+from core.statuspage.flows import STAGES, existing_key, live_page, page_of, suggest_stage
 from core.zones import UTC_NAME, zone_or_none
-from db.models import Communication, Incident, Setting, StatusPage
+from db.models import Communication, Incident, StatusPage
 
 
 @dataclass(frozen=True)
@@ -70,31 +67,9 @@ class PublicStatus:
     """The latest change the client can see (a post, a resolution, the page's own edit): the feed's `updated`."""
 
 
-def _key(session: Session) -> bytes | None:
-    """The link key when one exists (publishing makes it); None otherwise, for reading must not make one."""
-    if not os.environ.get(KEY_ENV, "").strip() and not session.scalar(
-            select(Setting.value).where(Setting.key == KEY_SETTING)):
-        return None
-    return link_key(session)
-
-
 def _url(session: Session, page: StatusPage | None, base_url: str) -> str:
-    key = _key(session) if page is not None and page.revoked_at is None else None
+    key = existing_key(session) if page is not None and page.revoked_at is None else None
     return links.status_url(base_url, links.sign(key, page.id, page.nonce)) if key and page else ""
-
-
-def _page_for_token(session: Session, token: str) -> StatusPage | None:
-    key = _key(session)
-    if key is None:  # no link was ever signed here: none can be genuine
-        return None
-    try:
-        ident, nonce = links.verify(key, token)
-    except links.StatusLinkError:
-        return None
-    page = session.get(StatusPage, ident)
-    if page is None or page.revoked_at is not None or not hmac.compare_digest(page.nonce, nonce):
-        return None
-    return page
 
 
 def _posts(session: Session, incident_id: int, zone: ZoneInfo) -> tuple[PublicPost, ...]:
@@ -107,7 +82,7 @@ def _posts(session: Session, incident_id: int, zone: ZoneInfo) -> tuple[PublicPo
 
 def public_status(session: Session, token: str, *, now: dt.datetime) -> PublicStatus | None:
     """The page `token` opens at `now`; None for a malformed, altered, unknown, revoked or replaced link."""
-    page = _page_for_token(session, token)
+    page = live_page(session, token)
     if page is None:
         return None
     incident = session.get_one(Incident, page.incident_id)
