@@ -32,7 +32,7 @@ from core.sla.clocks import IncidentFacts, compute_clocks, most_urgent
 from core.sla.facts import facts_of, policy_of
 from core.triage.rules import Answers, triage
 from core.vocabulary import CLOCKS
-from db.engine import session_scope
+from db.engine import analyze, session_scope
 from db.models import (
     Account,
     Communication,
@@ -377,7 +377,7 @@ def build(engine: Engine, size: int, now: dt.datetime, *, open_share: float = MI
     started = time.perf_counter()
     rebuild_read_models(engine)
     with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+        analyze(conn)
     timings["read_models_s"] = time.perf_counter() - started
     return timings
 

@@ -26,7 +26,7 @@ from core.people.users import SYSTEM
 from core.policy import store as policy_store
 from core.triage.rules import Answers
 from core.vocabulary import OPEN_STATUSES
-from db.engine import session_scope
+from db.engine import analyze, session_scope
 from db.models import Account, AccountIncidentDay, Incident, IncidentAnswerReading, User
 from tests.conftest import NOW, make_user
 
@@ -276,7 +276,7 @@ def _bulk(engine, accounts: dict[str, int], owners: list[int], count: int = 3000
     } for n in range(count)]
     with engine.begin() as conn:
         conn.execute(insert(Incident), rows)
-        conn.execute(text("ANALYZE"))
+        analyze(conn)
 
 
 def _plans_of(engine, call) -> list[str]:
