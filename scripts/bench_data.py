@@ -12,11 +12,18 @@ fixed ids into the tables it is given, which must be empty.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import datetime as dt
+import itertools
+import multiprocessing
+import os
 import random
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from bench_bulk import Prepared, deferred_indexes, dialect_named, insert_rows, prepare, write
 from sqlalchemy import Engine, bindparam, insert, select, text, update
 
 from core.account import signals
@@ -24,13 +31,14 @@ from core.incident.flows import alerts_from, client_update_due, escalation_from
 from core.incident.lifecycle import MILESTONE_LABELS, Milestone
 from core.people import users
 from core.policy import store as policy_store
+from core.policy.calendar import add_working_time
 from core.policy.loading import load_preset
 from core.policy.schema import Policy
 from core.sla import metrics
 from core.sla import projection as sla_summary
 from core.sla.clocks import IncidentFacts, compute_clocks, most_urgent
 from core.sla.facts import facts_of, policy_of
-from core.triage.rules import Answers, triage
+from core.triage.rules import Answers, TriageResult, triage
 from core.vocabulary import CLOCKS
 from db.engine import analyze, session_scope
 from db.models import (
@@ -73,6 +81,10 @@ MIX = {
 SIGNAL_METRICS = ("support_tickets", "csat", "error_rate")
 OPEN_WINDOW = dt.timedelta(hours=72)
 CHUNK = 5000
+# From this size on, worker processes generate the rows (below it, starting them costs more than they save).
+PARALLEL_FROM = 50_000
+# Triage is computed once per policy and answers at this moment (only its deadlines depend on the time).
+_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 _FALLBACK_TARGETS = {"acknowledge": dt.timedelta(hours=1), "client_notification": dt.timedelta(hours=2),
                      "mobilization": dt.timedelta(hours=2), "resolution": dt.timedelta(hours=24)}
@@ -159,6 +171,27 @@ def _spread(rng: random.Random, start: dt.datetime, end: dt.datetime, count: int
     return sorted(start + dt.timedelta(seconds=int(rng.random() * span)) for _ in range(count))
 
 
+_TRIAGED: dict[tuple[str, str, str], tuple[Answers, TriageResult]] = {}
+
+
+def _triaged_at_epoch(policy: Policy, impact: str, tier: str) -> tuple[Answers, TriageResult]:
+    key = (policy.name, impact, tier)
+    if key not in _TRIAGED:
+        answers = Answers.model_validate({"business_impact": impact, "customer_tier": tier})
+        _TRIAGED[key] = answers, triage(answers, policy, _EPOCH)
+    return _TRIAGED[key]
+
+
+def _triaged(policy: Policy, impact: str, tier: str, detected: dt.datetime) -> tuple[Answers, TriageResult]:
+    """What `triage` returns for these answers at `detected`: computed once per policy and answers, with the
+    deadlines (the only part that depends on the moment) worked out for `detected` as `triage` does."""
+    answers, result = _triaged_at_epoch(policy, impact, tier)
+    detected = detected.astimezone(dt.UTC)
+    deadlines = {clock: add_working_time(detected, target, policy.calendar_for(clock))
+                 for clock, target in result.targets.items()}
+    return answers, dataclasses.replace(result, deadlines=deadlines)
+
+
 def _incident(rng: random.Random, n: int, account: dict, policy: Policy, snapshot_id: int, now: dt.datetime,
               open_incident: bool) -> dict:
     """One incident row triaged by the real rules; milestones reached in a plausible order."""
@@ -167,8 +200,7 @@ def _incident(rng: random.Random, n: int, account: dict, policy: Policy, snapsho
     else:
         detected = now - dt.timedelta(seconds=int(OPEN_WINDOW.total_seconds() + rng.random() * HISTORY_DAYS * 86400))
     detected = detected.replace(microsecond=0)
-    answers = Answers.model_validate({"business_impact": _pick(rng, IMPACTS), "customer_tier": account["tier"]})
-    result = triage(answers, policy, detected)
+    answers, result = _triaged(policy, _pick(rng, IMPACTS), account["tier"], detected)
     severity = result.severity
     late = 0.08 if severity in ("P0", "P1") else 0.15
     times: dict[str, dt.datetime | None] = {}
@@ -283,44 +315,101 @@ def _chunks(size: int) -> Iterator[range]:
         yield range(start, min(size, start + CHUNK - 1) + 1)
 
 
-def write_incidents(engine: Engine, rng: random.Random, team: Team, size: int, now: dt.datetime,
-                    snapshots: dict[str, PolicySnapshot], open_share: float) -> None:
-    """Generate and insert the incidents with their history and SLA fact rows, a chunk at a time."""
+# The tables a chunk of incidents writes, in the order they are written (incidents first: the others point at them).
+CHUNK_TABLES = (Incident.__table__, TimelineEvent.__table__, Communication.__table__, IncidentReport.__table__,
+                SlaClockFact.__table__, IncidentFact.__table__)
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """One chunk of incidents to generate: everything a worker process needs, and nothing it must not touch."""
+
+    index: int
+    ids: range
+    team: Team
+    snapshots: dict[str, PolicySnapshot]
+    now: dt.datetime
+    open_share: float
+    seed: int
+    dialect: str
+
+
+def chunk_batches(job: ChunkJob) -> tuple[dict[str, list[dict]], list[tuple[int, int, dt.datetime]]]:
+    """Generate one chunk's incidents with their history and SLA fact rows: rows per table name.
+
+    Its own random stream (seed and chunk index), so the dataset is the same whatever the number of
+    worker processes; also returns each incident's (id, account, detection) for the repeat flags.
+    """
+    rng = random.Random(job.seed * 1_000_003 + job.index)
     policies = {name: load_preset(name) for name, _ in POLICIES}
-    weights = [a["weight"] for a in team.accounts]
+    accounts = job.team.accounts
+    cumulative = list(itertools.accumulate(a["weight"] for a in accounts))
+    batches: dict[str, list[dict]] = {table.name: [] for table in CHUNK_TABLES}
     detections = []
-    for ids in _chunks(size):
-        rows, events, messages, reports, clock_rows, fact_rows = [], [], [], [], [], []
-        for n in ids:
-            account = rng.choices(team.accounts, weights=weights)[0]
-            policy = policies[account["policy"]]
-            open_incident = rng.random() < open_share
-            row = _incident(rng, n, account, policy, snapshots[policy.name].id, now, open_incident)
-            actor = account["owner_id"]
-            timeline, sent = _history(rng, row, now, actor)
-            events += timeline
-            messages += sent
-            if open_incident:
-                set_deadlines(row, account, snapshots[policy.name], now)
-            elif rng.random() < MIX["reports_per_resolved"]:
-                reports.append(_report(rng, row, actor))
-            rows.append(row)
-            targets = {c: dt.timedelta(seconds=s) for c, s in row["triage_result"]["targets"].items() if c in CLOCKS}
-            facts = IncidentFacts(severity=row["severity"], tier=account["tier"], detected_at=row["detected_at"],
-                                  targets=targets,
-                                  acknowledged_at=row["acknowledged_at"], client_notified_at=row["client_notified_at"],
-                                  mobilized_at=row["mobilized_at"], resolved_at=row["resolved_at"])
-            dims = sla_summary.IncidentDims(n, account["id"], account["owner_id"], row["severity"], account["tier"],
-                                            policy.name, row["detected_at"])
-            clock_rows += sla_summary.clock_rows(dims, compute_clocks(facts, policy, now))
-            fact_rows.append(sla_summary.incident_row(dims, resolved_at=row["resolved_at"], is_repeat=False, now=now))
-            detections.append((n, account["id"], row["detected_at"]))
+    for n in job.ids:
+        account = rng.choices(accounts, cum_weights=cumulative)[0]
+        policy = policies[account["policy"]]
+        snapshot = job.snapshots[policy.name]
+        open_incident = rng.random() < job.open_share
+        row = _incident(rng, n, account, policy, snapshot.id, job.now, open_incident)
+        actor = account["owner_id"]
+        timeline, sent = _history(rng, row, job.now, actor)
+        batches["timeline_events"] += timeline
+        batches["communications"] += sent
+        if open_incident:
+            set_deadlines(row, account, snapshot, job.now)
+        elif rng.random() < MIX["reports_per_resolved"]:
+            batches["incident_reports"].append(_report(rng, row, actor))
+        batches["incidents"].append(row)
+        targets = {c: dt.timedelta(seconds=s) for c, s in row["triage_result"]["targets"].items() if c in CLOCKS}
+        facts = IncidentFacts(severity=row["severity"], tier=account["tier"], detected_at=row["detected_at"],
+                              targets=targets,
+                              acknowledged_at=row["acknowledged_at"], client_notified_at=row["client_notified_at"],
+                              mobilized_at=row["mobilized_at"], resolved_at=row["resolved_at"])
+        dims = sla_summary.IncidentDims(n, account["id"], account["owner_id"], row["severity"], account["tier"],
+                                        policy.name, row["detected_at"])
+        batches["sla_clock_facts"] += sla_summary.clock_rows(dims, compute_clocks(facts, policy, job.now))
+        batches["incident_facts"].append(
+            sla_summary.incident_row(dims, resolved_at=row["resolved_at"], is_repeat=False, now=job.now))
+        detections.append((n, account["id"], row["detected_at"]))
+    return batches, detections
+
+
+def chunk_rows(job: ChunkJob) -> tuple[list[Prepared], list[tuple[int, int, dt.datetime]]]:
+    """One chunk's rows of CHUNK_TABLES as driver values (what a worker process hands to the writer)."""
+    batches, detections = chunk_batches(job)
+    dialect = dialect_named(job.dialect)
+    return [prepare(dialect, table, batches[table.name]) for table in CHUNK_TABLES], detections
+
+
+def _generated(jobs: list[ChunkJob], workers: int) -> Iterator[tuple[list[Prepared], list]]:
+    """Each job's rows in order: generated by `workers` processes ahead of the writer (0: in this process)."""
+    if workers <= 0:
+        yield from map(chunk_rows, jobs)
+        return
+    # spawn: a fork would copy the writer's open database connection into the workers.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        ahead: collections.deque[Future] = collections.deque()
+        pending = iter(jobs)
+        for job in itertools.islice(pending, 2 * workers):  # a bounded lead: memory stays flat
+            ahead.append(pool.submit(chunk_rows, job))
+        while ahead:
+            yield ahead.popleft().result()
+            for job in itertools.islice(pending, 1):
+                ahead.append(pool.submit(chunk_rows, job))
+
+
+def write_incidents(engine: Engine, seed: int, team: Team, size: int, now: dt.datetime,
+                    snapshots: dict[str, PolicySnapshot], open_share: float, *, workers: int = 0) -> None:
+    """Generate (in `workers` processes) and insert the incidents with their history and SLA fact rows."""
+    jobs = [ChunkJob(i, ids, team, snapshots, now, open_share, seed, engine.dialect.name)
+            for i, ids in enumerate(_chunks(size))]
+    detections = []
+    for prepared, chunk_detections in _generated(jobs, workers):
         with engine.begin() as conn:
-            for table, batch in ((Incident.__table__, rows), (TimelineEvent.__table__, events),
-                                 (Communication.__table__, messages), (IncidentReport.__table__, reports),
-                                 (SlaClockFact.__table__, clock_rows), (IncidentFact.__table__, fact_rows)):
-                if batch:
-                    conn.execute(insert(table), batch)
+            for rows in prepared:
+                write(conn, rows)
+        detections += chunk_detections
     repeats = [{"b_id": n} for n, flag in metrics.repeat_flags(detections).items() if flag]
     if repeats:
         with engine.begin() as conn:
@@ -342,8 +431,7 @@ def write_signals(engine: Engine, rng: random.Random, team: Team, now: dt.dateti
                              "value": round(max(0.0, value * rng.uniform(0.6, 1.4)), 2), "target": target,
                              "source": "import", "recorded_at": now, "recorded_by_id": account["owner_id"]})
     with engine.begin() as conn:
-        for start in range(0, len(rows), 50000):
-            conn.execute(insert(HealthSignal), rows[start:start + 50000])
+        insert_rows(conn, HealthSignal.__table__, rows)
 
 
 def rebuild_read_models(engine: Engine) -> None:
@@ -354,20 +442,26 @@ def rebuild_read_models(engine: Engine) -> None:
 
 
 def build(engine: Engine, size: int, now: dt.datetime, *, open_share: float = MIX["open_share"],
-          signal_days: int = MIX["signal_days"]) -> dict[str, float]:
+          signal_days: int = MIX["signal_days"], workers: int | None = None) -> dict[str, float]:
     """Fill an empty, migrated database with `size` realistic incidents; returns seconds per phase.
 
-    Tests pass a larger `open_share` (enough open incidents to compare) and fewer `signal_days`.
+    Tests pass a larger `open_share` (enough open incidents to compare) and fewer `signal_days`. `workers`
+    processes generate the rows while this one writes (default: one per core once there is more than one
+    chunk; 0: all in this process); the dataset is the same whatever their number.
     """
     import time
+
+    if workers is None:
+        workers = (os.cpu_count() or 1) if size >= PARALLEL_FROM else 0
 
     timings = {}
     started = time.perf_counter()
     rng = random.Random(size)
     team = seed_team(engine, rng, now)
     snapshots = store_snapshots(engine, now)
-    write_incidents(engine, rng, team, size, now, snapshots, open_share)
-    write_signals(engine, rng, team, now, signal_days)
+    with deferred_indexes(engine, [t.name for t in (*CHUNK_TABLES, HealthSignal.__table__)]):
+        write_incidents(engine, size, team, size, now, snapshots, open_share, workers=workers)
+        write_signals(engine, rng, team, now, signal_days)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             for table in ("incidents", "accounts"):
