@@ -19,12 +19,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Dialect, Engine, Table, text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from db.models.base import UtcDateTime
 
 Convert = Callable[[Any], Any]
-# What a worker process hands to the writer: the table's name, its columns and the rows as driver values.
+# Rows ready for the driver: the table's name, its columns and each row's values.
 Prepared = tuple[str, list[str], list[tuple[Any, ...]]]
 
 
@@ -42,15 +41,6 @@ def _sqlite_utc(value: dt.datetime | None) -> str | None:
 def _json(value: Any) -> str:
     # What the JSON type's bind processor sends on both engines (a Python None is stored as JSON null).
     return json.dumps(value)
-
-
-def dialect_named(name: str) -> Dialect:
-    """A dialect object for `name` ('sqlite' or 'postgresql'), for converting rows away from any connection."""
-    if name == "sqlite":
-        return sqlite.dialect()
-    if name == "postgresql":
-        return postgresql.psycopg.dialect()  # type: ignore[no-any-return]
-    raise ValueError(f"unknown dialect {name!r}")
 
 
 def converters(dialect: Dialect, table: Table, columns: Sequence[str]) -> list[Convert | None]:

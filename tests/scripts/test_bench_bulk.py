@@ -40,7 +40,8 @@ def chunk(engine):
     rng = random.Random(7)
     team = bench_data.seed_team(engine, rng, NOW)
     snapshots = bench_data.store_snapshots(engine, NOW)
-    job = bench_data.ChunkJob(0, range(1, 121), team, snapshots, NOW, 0.3, 7, engine.dialect.name)
+    job = bench_data.ChunkJob(0, range(1, 121), team, snapshots, NOW, 0.3, 7,
+                              engine.url.render_as_string(hide_password=False))
     batches, _ = bench_data.chunk_batches(job)
     today = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
     batches["health_signals"] = [
@@ -81,10 +82,9 @@ def test_rows_with_different_columns_are_refused(engine) -> None:
         bench_bulk.prepare(conn.dialect, TimelineEvent.__table__, [{"kind": "note"}, {"kind": "note", "summary": ""}])
 
 
-def test_a_naive_time_is_refused_as_the_app_refuses_it() -> None:
+def test_a_naive_time_is_refused_as_the_app_refuses_it(engine) -> None:
     with pytest.raises(ValueError, match="naive"):
-        bench_bulk.prepare(bench_bulk.dialect_named("sqlite"), HealthSignal.__table__,
-                           [{"observed_at": dt.datetime(2026, 1, 1)}])
+        bench_bulk.prepare(engine.dialect, HealthSignal.__table__, [{"observed_at": dt.datetime(2026, 1, 1)}])
 
 
 def _digest(url: str) -> str:
