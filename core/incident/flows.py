@@ -52,7 +52,7 @@ from core.sla.response_log import (
 from core.triage.rules import Answers, TriageResult, retarget, triage
 from core.vocabulary import STATUS_LABELS, IncidentStatus
 from db.models import Account, AuditEntry, Escalation, Incident, SlaPause, TimelineEvent
-from db.rows import get_for_update
+from db.rows import current_for_update
 
 # The status a milestone moves an incident to, when the lifecycle allows it.
 MILESTONE_STATUS: dict[Milestone, IncidentStatus] = {
@@ -280,18 +280,15 @@ def set_war_room(session: Session, *, incident_id: int, url: str, actor: Actor, 
 
 def lock(session: Session, incident_id: int, expected_version: int | None) -> Incident:
     """The incident row, locked; ConflictError when it changed since `expected_version`."""
-    incident = get_for_update(session, Incident, incident_id)
-    if incident is None:
-        raise IncidentError(f"Incident {incident_id} does not exist.")
-    if expected_version is not None and incident.version != expected_version:
-        changes = _recent_changes(session, incident_id)
-        raise ConflictError(
+    return current_for_update(
+        session, Incident, incident_id, expected_version,
+        missing=lambda: IncidentError(f"Incident {incident_id} does not exist."),
+        stale=lambda incident: ConflictError(
             f"Incident {incident_id} was changed by someone else while you were looking at it "
             f"(you had version {expected_version}, it is now {incident.version}). Nothing of yours "
             "was saved; review their change below, then make yours again.",
-            changes,
-        )
-    return incident
+            _recent_changes(session, incident_id),
+        ))
 
 
 def may_change(incident: Incident, actor: Actor) -> bool:

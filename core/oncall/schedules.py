@@ -28,7 +28,7 @@ from core.people.access import LEADS_AND_ADMINS, Role
 from core.people.users import Actor
 from core.zones import UnknownTimeZone, check_zone_name
 from db.models import OnCallLayer, OnCallOverride, OnCallSchedule, OnCallSwap, User
-from db.rows import get_for_update
+from db.rows import current_for_update, get_for_update
 
 LEVELS = ("L1", "L2", "L3", "L4")
 ACK_TIMEOUT_MINUTES = (1, 60)
@@ -183,15 +183,17 @@ def _window(starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime) -> t
 
 # --- schedules ------------------------------------------------------------------------------------------
 
+def _changed_meanwhile(what: str, row: OnCallSchedule | OnCallLayer, expected_version: int | None) -> ScheduleError:
+    return ScheduleError(f"Someone changed the {what} {row.name!r} while you were editing it (you had version "
+                         f"{expected_version}, it is now {row.version}); nothing of yours was saved. Reload the "
+                         "page to see their change, then edit again.")
+
+
 def _schedule(session: Session, schedule_id: int, expected_version: int | None = None) -> OnCallSchedule:
-    row = get_for_update(session, OnCallSchedule, schedule_id)
-    if row is None:
-        raise ScheduleError(f"There is no schedule {schedule_id}; reload the page.")
-    if expected_version is not None and row.version != expected_version:
-        raise ScheduleError(f"Someone changed the schedule {row.name!r} while you were editing it (you had version "
-                            f"{expected_version}, it is now {row.version}); nothing of yours was saved. Reload the "
-                            "page to see their change, then edit again.")
-    return row
+    return current_for_update(
+        session, OnCallSchedule, schedule_id, expected_version,
+        missing=lambda: ScheduleError(f"There is no schedule {schedule_id}; reload the page."),
+        stale=lambda row: _changed_meanwhile("schedule", row, expected_version))
 
 
 def _schedule_values(row: OnCallSchedule) -> dict[str, Any]:
@@ -312,14 +314,10 @@ def _layer_values(row: OnCallLayer) -> dict[str, Any]:
 
 
 def _layer(session: Session, layer_id: int, expected_version: int | None) -> OnCallLayer:
-    row = get_for_update(session, OnCallLayer, layer_id)
-    if row is None:
-        raise ScheduleError(f"There is no layer {layer_id}; reload the page.")
-    if expected_version is not None and row.version != expected_version:
-        raise ScheduleError(f"Someone changed the layer {row.name!r} while you were editing it (you had version "
-                            f"{expected_version}, it is now {row.version}); nothing of yours was saved. Reload the "
-                            "page to see their change, then edit again.")
-    return row
+    return current_for_update(
+        session, OnCallLayer, layer_id, expected_version,
+        missing=lambda: ScheduleError(f"There is no layer {layer_id}; reload the page."),
+        stale=lambda row: _changed_meanwhile("layer", row, expected_version))
 
 
 def _check_layer(session: Session, row: OnCallLayer) -> None:
@@ -499,12 +497,11 @@ def cancel_override(session: Session, override_id: int, *, actor: Actor, now: dt
 # --- swaps ----------------------------------------------------------------------------------------------
 
 def _swap(session: Session, swap_id: int, expected_version: int | None) -> OnCallSwap:
-    row = get_for_update(session, OnCallSwap, swap_id)
-    if row is None:
-        raise ScheduleError(f"There is no swap request {swap_id}; reload the page.")
-    if expected_version is not None and row.version != expected_version:
-        raise ScheduleError("The swap request changed while you were looking at it; nothing of yours was saved. "
-                            "Reload the page to see where it stands.")
+    row = current_for_update(
+        session, OnCallSwap, swap_id, expected_version,
+        missing=lambda: ScheduleError(f"There is no swap request {swap_id}; reload the page."),
+        stale=lambda _: ScheduleError("The swap request changed while you were looking at it; nothing of yours was "
+                                      "saved. Reload the page to see where it stands."))
     if row.state != ASKED:
         raise ScheduleError(f"That swap request was already {row.state}; reload the page.")
     return row

@@ -35,7 +35,7 @@ from core.people.users import Actor
 from core.statuspage.flows import STAGES, post_update
 from core.vocabulary import OPEN_STATUSES, SEVERITIES, IncidentStatus
 from db.models import Incident, Outage
-from db.rows import get_for_update
+from db.rows import current_for_update
 
 # The shipped client template a bulk update starts from (templates/catalog.yaml).
 BULK_TEMPLATE = "platform_outage_update"
@@ -174,13 +174,12 @@ def open_outage(session: Session, *, title: str, client_impact: str, summary: st
 
 
 def _lock(session: Session, outage_id: int, expected_version: int | None) -> Outage:
-    outage = get_for_update(session, Outage, outage_id)
-    if outage is None:
-        raise OutageError(f"There is no platform outage #{outage_id}.")
-    if expected_version is not None and outage.version != expected_version:
-        raise OutageError(f"Outage #{outage_id} changed since you loaded it (an update was posted or it was "
-                          "edited): nothing was done. Reload the page, check what changed, then try again.")
-    return outage
+    return current_for_update(
+        session, Outage, outage_id, expected_version,
+        missing=lambda: OutageError(f"There is no platform outage #{outage_id}."),
+        stale=lambda _: OutageError(
+            f"Outage #{outage_id} changed since you loaded it (an update was posted or it was edited): "
+            "nothing was done. Reload the page, check what changed, then try again."))
 
 
 def _bump(outage: Outage, now: dt.datetime) -> None:
