@@ -18,11 +18,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from core.cli import Subparsers
+
+T = TypeVar("T")
 
 EXIT_USAGE = 2
 DEFAULT_USER = "admin"
@@ -101,18 +107,54 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def command_add(args: argparse.Namespace) -> int:
-    """Make a token and print it, alone, on the last line."""
-    from core.api import tokens  # noqa: PLC0415 -- the database layer loads only when a command runs
-    from db.engine import session_scope  # noqa: PLC0415
+class _Refused(Exception):
+    """A command's input was refused: its message is printed and the command exits 2."""
+
+
+def _write(work: Callable[[Session], T], refusals: tuple[type[Exception], ...]) -> T:
+    """Run `work` in one unit of work; a refusal (one of `refusals`) rolls it back and becomes `_Refused`."""
+    from db.engine import session_scope  # noqa: PLC0415 -- the database layer loads only when a command runs
 
     try:
         with session_scope() as session:
-            made = tokens.create(session, name=args.name, scope=args.scope, username=args.user,
-                                 actor=tokens.shell_actor(), now=_now(), expires_in_days=args.expires_in_days)
-    except tokens.TokenError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+            return work(session)
+    except refusals as error:
+        raise _Refused(str(error)) from error
+
+
+def _settings_file(path: str) -> Any:
+    """The JSON settings a source command was given, or `_Refused` saying why the file cannot be read."""
+    import json  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise _Refused(f"cannot read the settings file {path}: {error}") from error
+
+
+def refusals_exit_2(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Print a refused command's message as `error: ...` on standard error and exit 2."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except _Refused as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+
+    return run
+
+
+@refusals_exit_2
+def command_add(args: argparse.Namespace) -> int:
+    """Make a token and print it, alone, on the last line."""
+    from core.api import tokens  # noqa: PLC0415 -- the database layer loads only when a command runs
+
+    made = _write(lambda session: tokens.create(
+        session, name=args.name, scope=args.scope, username=args.user, actor=tokens.shell_actor(), now=_now(),
+        expires_in_days=args.expires_in_days), (tokens.TokenError,))
     print(f"API token {made.id} '{args.name.strip()}' ({args.scope.strip().lower()}, acting as {args.user}). "
           "Copy it now: it is not stored and cannot be shown again.")
     print(made.token)
@@ -141,41 +183,26 @@ def command_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@refusals_exit_2
 def command_revoke(args: argparse.Namespace) -> int:
     """Revoke one token."""
     from core.api import tokens  # noqa: PLC0415
-    from db.engine import session_scope  # noqa: PLC0415
 
-    try:
-        with session_scope() as session:
-            row = tokens.revoke(session, token_id=args.token_id, actor=tokens.shell_actor(), now=_now())
-    except tokens.TokenError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    row = _write(lambda session: tokens.revoke(session, token_id=args.token_id, actor=tokens.shell_actor(),
+                                               now=_now()), (tokens.TokenError,))
     print(f"API token {row.id} '{row.name}' is revoked: calls with it are refused from now on.")
     return 0
 
 
+@refusals_exit_2
 def command_sources_add(args: argparse.Namespace) -> int:
     """Add a source and print its secret, alone, on the last line."""
-    import json  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
-
     from core.api import sources, tokens  # noqa: PLC0415
-    from db.engine import session_scope  # noqa: PLC0415
 
-    try:
-        settings = json.loads(Path(args.settings).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        print(f"error: cannot read the settings file {args.settings}: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        with session_scope() as session:
-            made = sources.add_source(session, name=args.name, username=args.user, settings=settings,
-                                      actor=tokens.shell_actor(), now=_now(), signature_header=args.signature_header)
-    except sources.SourceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    settings = _settings_file(args.settings)
+    made = _write(lambda session: sources.add_source(
+        session, name=args.name, username=args.user, settings=settings, actor=tokens.shell_actor(), now=_now(),
+        signature_header=args.signature_header), (sources.SourceError,))
     print(f"Alert source {made.id} '{args.name.strip().lower()}': webhook /api/v1/sources/"
           f"{args.name.strip().lower()}/events, signed with HMAC-SHA256 in {args.signature_header}. "
           "Its secret (give it to the sender; it is not shown again):")
@@ -200,73 +227,48 @@ def command_sources_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@refusals_exit_2
 def command_sources_edit(args: argparse.Namespace) -> int:
     """Change a source (edit, disable, enable) and say what it is now."""
-    import json  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
-
     from core.api import sources, tokens  # noqa: PLC0415
-    from db.engine import session_scope  # noqa: PLC0415
 
     enabled = getattr(args, "enabled", None)
     if args.settings is None and args.user is None and args.signature_header is None and enabled is None:
-        print("error: say what to change: --settings FILE, --user USERNAME or --signature-header HEADER.",
-              file=sys.stderr)
-        return EXIT_USAGE
-    settings = None
-    if args.settings is not None:
-        try:
-            settings = json.loads(Path(args.settings).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            print(f"error: cannot read the settings file {args.settings}: {error}", file=sys.stderr)
-            return EXIT_USAGE
-    try:
-        with session_scope() as session:
-            row = sources.change_source(session, name=args.name, actor=tokens.shell_actor(), now=_now(),
-                                        settings=settings, username=args.user,
-                                        signature_header=args.signature_header, enabled=enabled)
-    except sources.SourceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _Refused("say what to change: --settings FILE, --user USERNAME or --signature-header HEADER.")
+    settings = None if args.settings is None else _settings_file(args.settings)
+    row = _write(lambda session: sources.change_source(
+        session, name=args.name, actor=tokens.shell_actor(), now=_now(), settings=settings, username=args.user,
+        signature_header=args.signature_header, enabled=enabled), (sources.SourceError,))
     print(f"Alert source {row.id} '{row.name}': " + ("enabled" if row.is_enabled else "disabled (its webhook answers "
                                                                                       "404)")
           + f", acting as {row.username}, signed in {row.signature_header}, policy {row.policy or 'team default'}.")
     return 0
 
 
+@refusals_exit_2
 def command_sources_rotate(args: argparse.Namespace) -> int:
     """Give a source a new secret and print it, alone, on the last line."""
     from core.api import sources, tokens  # noqa: PLC0415
-    from db.engine import session_scope  # noqa: PLC0415
 
-    try:
-        with session_scope() as session:
-            made = sources.rotate_secret(session, name=args.name, actor=tokens.shell_actor(), now=_now())
-    except sources.SourceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    made = _write(lambda session: sources.rotate_secret(session, name=args.name, actor=tokens.shell_actor(),
+                                                        now=_now()), (sources.SourceError,))
     print(f"Alert source {made.id} '{args.name.strip().lower()}' has a new secret; the old one no longer works. "
           "Give it to the sender (it is not shown again):")
     print(made.secret)
     return 0
 
 
+@refusals_exit_2
 def command_routing_key(args: argparse.Namespace) -> int:
     """Set or clear an account's routing key."""
     from core.account.routing import RoutingKeyError, set_routing_key  # noqa: PLC0415
     from core.api import tokens  # noqa: PLC0415
-    from db.engine import session_scope  # noqa: PLC0415
 
     if (args.key is None) != args.clear:
-        print("error: give the KEY, or --clear to remove the account's key (not both).", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        with session_scope() as session:
-            account = set_routing_key(session, account=args.account, key=None if args.clear else args.key,
-                                      actor=tokens.shell_actor(), now=_now())
-    except RoutingKeyError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _Refused("give the KEY, or --clear to remove the account's key (not both).")
+    account = _write(lambda session: set_routing_key(
+        session, account=args.account, key=None if args.clear else args.key, actor=tokens.shell_actor(),
+        now=_now()), (RoutingKeyError,))
     print(f"Account {account.id} '{account.name}': " + (f"routing key {account.routing_key}."
                                                         if account.routing_key else "no routing key."))
     return 0
