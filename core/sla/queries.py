@@ -3,10 +3,14 @@
 Attainment, duration histograms, breach heat, incidents per account, emergency
 time, recent breaches and each policy objective measured, for one
 `DashboardFilter` (whole weeks and the usual dimensions). Stopped clocks are
-summed from the rollups; open clocks are read from the fact table and judged
-against `now`; a filter on one account reads the facts through their
-(account_id, week) index. Reads only: this module never writes, never reads the
-clock (callers pass `now`) and never imports streamlit.
+summed from the rollups, open clocks from the open rollups as recorded (running,
+paused, breached); the only clocks judged against `now` are those recorded as
+running whose deadline has passed since the scheduler last recorded breaches
+(`core.sla.projection.record_breaches`), read through a partial index on their
+deadline, so the figures are the same whether or not a pass has run. A filter on
+one account reads the facts through their (account_id, week) index. Figures are
+for a `now` at or after the last pass. Reads only: this module never writes,
+never reads the clock (callers pass `now`) and never imports streamlit.
 """
 
 from __future__ import annotations
@@ -40,8 +44,20 @@ from core.sla.metrics import (
     measure_of,
     percentile_from_histogram,
     utc_hour,
+    week_start,
 )
-from core.sla.projection import CLOSED, FACTS, HEAT, INCIDENT_ROLLUP, INCIDENTS, OPEN, ROLLUP
+from core.sla.projection import (
+    CLOSED,
+    FACTS,
+    HEAT,
+    INCIDENT_ROLLUP,
+    INCIDENTS,
+    OPEN,
+    OPEN_HEAT,
+    OPEN_ROLLUP,
+    ROLLUP,
+    RUNNING,
+)
 from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
 from core.zones import UTC_NAME
 from db.models import Account, Incident, User
@@ -101,8 +117,19 @@ def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> l
 
 
 def _open_breached(now: dt.datetime) -> ColumnElement[bool]:
+    # For the per-account paths only, which read that account's open facts anyway.
     return or_(FACTS.c.state == ClockState.BREACHED.value,
                and_(FACTS.c.state == ClockState.RUNNING.value, FACTS.c.deadline < now))
+
+
+def _newly_breached(now: dt.datetime) -> ColumnElement[bool]:
+    """Open clocks recorded as running whose deadline has passed: breached, though no pass has recorded it yet."""
+    return and_(RUNNING, FACTS.c.deadline < now)
+
+
+def _open_breached_parts(now: dt.datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The open breached clocks as two index ranges: recorded as breached, and past their deadline since."""
+    return and_(OPEN, FACTS.c.state == ClockState.BREACHED.value), _newly_breached(now)
 
 
 def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
@@ -110,20 +137,36 @@ def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
     """Met / breached / running / paused clocks per group; a running clock past its deadline is breached."""
     if any(b not in GROUPS for b in by):
         raise ValueError(f"group by one of {', '.join(GROUPS)}")
-    result: dict[GroupKey, Attainment] = defaultdict(Attainment)
     # The rollups have no account: a per-account view reads the facts (bounded by the week range).
-    if flt.account_id is None and "account_id" not in by:
-        cols = [ROLLUP.c[b] for b in by]
-        stmt = select(*cols, func.sum(ROLLUP.c.met), func.sum(ROLLUP.c.breached)).where(*_where(ROLLUP, flt))
-        rows = session.execute(stmt.group_by(*cols))
-    else:
-        cols = [FACTS.c[b] for b in by]
-        stmt = select(*cols, func.sum(case((FACTS.c.state == ClockState.MET.value, 1), else_=0)),
-                      func.sum(case((FACTS.c.state == ClockState.BREACHED.value, 1), else_=0)))
-        rows = session.execute(stmt.where(CLOSED, *_where(FACTS, flt)).group_by(*cols))
-    for *key, met, breached in rows:
+    if flt.account_id is not None or "account_id" in by:
+        return _attainment_of_facts(session, flt, now=now, by=by)
+    result: dict[GroupKey, Attainment] = defaultdict(Attainment)
+    cols = [ROLLUP.c[b] for b in by]
+    stmt = select(*cols, func.sum(ROLLUP.c.met), func.sum(ROLLUP.c.breached)).where(*_where(ROLLUP, flt))
+    for *key, met, breached in session.execute(stmt.group_by(*cols)):
         result[tuple(key)] += Attainment(met=int(met or 0), breached=int(breached or 0))
+    cols = [OPEN_ROLLUP.c[b] for b in by]
+    stmt = select(*cols, func.sum(OPEN_ROLLUP.c.breached), func.sum(OPEN_ROLLUP.c.running),
+                  func.sum(OPEN_ROLLUP.c.paused)).where(*_where(OPEN_ROLLUP, flt))
+    for *key, breached, running, paused in session.execute(stmt.group_by(*cols)):
+        if breached or running or paused:  # cells emptied by later writes stay behind as zeros
+            result[tuple(key)] += Attainment(breached=int(breached or 0), running=int(running or 0),
+                                             paused=int(paused or 0))
     cols = [FACTS.c[b] for b in by]
+    late = select(*cols, func.count()).where(_newly_breached(now), *_where(FACTS, flt)).group_by(*cols)
+    for *key, count in session.execute(late):
+        result[tuple(key)] += Attainment(breached=int(count), running=-int(count))
+    return dict(result)
+
+
+def _attainment_of_facts(session: Session, flt: DashboardFilter, *, now: dt.datetime,
+                         by: Sequence[str]) -> dict[GroupKey, Attainment]:
+    result: dict[GroupKey, Attainment] = defaultdict(Attainment)
+    cols = [FACTS.c[b] for b in by]
+    stmt = select(*cols, func.sum(case((FACTS.c.state == ClockState.MET.value, 1), else_=0)),
+                  func.sum(case((FACTS.c.state == ClockState.BREACHED.value, 1), else_=0)))
+    for *key, met, breached in session.execute(stmt.where(CLOSED, *_where(FACTS, flt)).group_by(*cols)):
+        result[tuple(key)] += Attainment(met=int(met or 0), breached=int(breached or 0))
     open_stmt = select(
         *cols,
         func.sum(case((_open_breached(now), 1), else_=0)),
@@ -192,12 +235,25 @@ def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds:
             conditions.append(FACTS.c.target_seconds == target_seconds)
         within, total = session.execute(select(
             func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count()).where(*conditions)).one()
-    open_conditions = [OPEN, FACTS.c.detected_at < now - dt.timedelta(seconds=seconds),
-                       *_where(FACTS, flt)]
+    return WithinCount(int(within or 0), int(total or 0) + _late_open(session, flt, now - dt.timedelta(seconds=seconds),
+                                                                      target_seconds=target_seconds))
+
+
+def _late_open(session: Session, flt: DashboardFilter, cut: dt.datetime, *, target_seconds: int | None) -> int:
+    """Open clocks detected before `cut`: whole weeks from the open rollup, the week of `cut` from its facts."""
+    fact_conditions = [OPEN, FACTS.c.detected_at < cut, *_where(FACTS, flt)]
     if target_seconds is not None:
-        open_conditions.append(FACTS.c.target_seconds == target_seconds)
-    late_open = session.scalar(select(func.count()).where(*open_conditions)) or 0
-    return WithinCount(int(within or 0), int(total or 0) + late_open)
+        fact_conditions.append(FACTS.c.target_seconds == target_seconds)
+    if flt.account_id is not None:
+        return session.scalar(select(func.count()).where(*fact_conditions)) or 0
+    cut_week = week_start(cut)
+    conditions = [OPEN_ROLLUP.c.week < cut_week, *_where(OPEN_ROLLUP, flt)]
+    if target_seconds is not None:
+        conditions.append(OPEN_ROLLUP.c.target_seconds == target_seconds)
+    whole_weeks = session.scalar(select(func.sum(
+        OPEN_ROLLUP.c.running + OPEN_ROLLUP.c.paused + OPEN_ROLLUP.c.breached)).where(*conditions)) or 0
+    last_week = session.scalar(select(func.count()).where(FACTS.c.week >= cut_week, *fact_conditions)) or 0
+    return int(whole_weeks) + int(last_week)
 
 
 def _within_share_of_rules(session: Session, flt: DashboardFilter, *, seconds: int, now: dt.datetime,
@@ -285,27 +341,27 @@ def _heat_by_utc_hour(session: Session, flt: DashboardFilter, *,
                       now: dt.datetime) -> dict[tuple[Any, int, int], int]:
     """Breached clocks per UTC hour of detection, keyed (week, weekday, hour)."""
     result: dict[tuple[Any, int, int], int] = defaultdict(int)
+    hour_of = (FACTS.c.week, FACTS.c.weekday, FACTS.c.hour)
     if flt.account_id is None and not flt.clocks:
-        stmt = (select(HEAT.c.week, HEAT.c.weekday, HEAT.c.hour, func.sum(HEAT.c.breached)).where(*_where(HEAT, flt))
-                .group_by(HEAT.c.week, HEAT.c.weekday, HEAT.c.hour))
+        statements = [
+            select(table.c.week, table.c.weekday, table.c.hour, func.sum(table.c.breached)).where(*_where(table, flt))
+            .group_by(table.c.week, table.c.weekday, table.c.hour) for table in (HEAT, OPEN_HEAT)]
+        facts = [_newly_breached(now)]
     else:
-        stmt = (select(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour, func.count())
-                .where(CLOSED, FACTS.c.state == ClockState.BREACHED.value, *_where(FACTS, flt))
-                .group_by(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour))
-    for week, weekday, hour, count in session.execute(stmt):
-        result[(as_date(week), int(weekday), int(hour))] += int(count or 0)
-    open_stmt = (select(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour, func.count())
-                 .where(OPEN, _open_breached(now), *_where(FACTS, flt))
-                 .group_by(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour))
-    for week, weekday, hour, count in session.execute(open_stmt):
-        result[(as_date(week), int(weekday), int(hour))] += int(count)
+        statements = []
+        facts = [and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value), *_open_breached_parts(now)]
+    statements += [select(*hour_of, func.count()).where(condition, *_where(FACTS, flt)).group_by(*hour_of)
+                   for condition in facts]
+    for stmt in statements:
+        for week, weekday, hour, count in session.execute(stmt):
+            result[(as_date(week), int(weekday), int(hour))] += int(count or 0)
     return dict(result)
 
 
 def _breached_detections(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> list[tuple[dt.datetime, int]]:
     """Breached clocks per detection moment (the clocks of one incident share it), stopped and open ones."""
     moments = []
-    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value), and_(OPEN, _open_breached(now))):
+    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value), *_open_breached_parts(now)):
         stmt = (select(FACTS.c.detected_at, func.count()).where(condition, *_where(FACTS, flt))
                 .group_by(FACTS.c.detected_at))
         moments += [(detected_at, int(count)) for detected_at, count in session.execute(stmt)]
@@ -339,8 +395,7 @@ def recent_breaches(session: Session, flt: DashboardFilter, *, now: dt.datetime,
         bounds.append(FACTS.c.detected_at >= dt.datetime.combine(flt.week_from, dt.time(), dt.UTC))
     if flt.week_to is not None:
         bounds.append(FACTS.c.detected_at < dt.datetime.combine(flt.week_to + dt.timedelta(days=7), dt.time(), dt.UTC))
-    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value),
-                      and_(OPEN, _open_breached(now))):
+    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value), *_open_breached_parts(now)):
         stmt = (select(FACTS.c.incident_id, FACTS.c.clock, FACTS.c.detected_at)
                 .where(condition, *bounds, *_where(FACTS, flt))
                 .order_by(FACTS.c.detected_at.desc(), FACTS.c.incident_id.desc()).limit(limit))
