@@ -264,6 +264,21 @@ def test_a_pass_touches_no_incident_and_no_version(engine):
     assert running_past == 0
 
 
+def test_every_scheduler_pass_records_the_breaches(engine):
+    from core.alerts import scheduler
+
+    built = build(engine)
+    flts = filters(built, engine)
+    expected = dashboard(engine, flts, NOW_2)
+    scheduler.tick(engine, now=NOW_2, worker="w", base_url="")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sla_clock_facts WHERE is_open AND state = 'running' "
+                                 "AND deadline < :now"), {"now": NOW_2}).scalar_one() == 0
+    assert record(engine, NOW_2) == 0
+    assert dashboard(engine, flts, NOW_2) == expected
+    assert rollups(engine) == rebuilt(engine)
+
+
 def test_an_incident_write_after_a_recorded_breach_keeps_the_rollups_exact(engine):
     built = build(engine)
     flts = filters(built, engine)
