@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, select
+from sqlalchemy import CTE, ColumnElement, FromClause, and_, case, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from core.people.access import Role
@@ -55,6 +55,7 @@ from core.sla.projection import (
     OPEN,
     OPEN_HEAT,
     OPEN_ROLLUP,
+    OPEN_STATES,
     ROLLUP,
     RUNNING,
 )
@@ -101,7 +102,7 @@ def restrict(flt: DashboardFilter, *, role: Role, user_id: int) -> DashboardFilt
     return flt
 
 
-def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> list[ColumnElement[bool]]:
+def _where(table: FromClause, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if flt.week_from is not None:
         conditions.append(table.c.week >= flt.week_from)
@@ -127,9 +128,13 @@ def _newly_breached(now: dt.datetime) -> ColumnElement[bool]:
     return and_(RUNNING, FACTS.c.deadline < now)
 
 
-def _open_breached_parts(now: dt.datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """The open breached clocks as two index ranges: recorded as breached, and past their deadline since."""
-    return and_(OPEN, FACTS.c.state == ClockState.BREACHED.value), _newly_breached(now)
+def _late_clocks(now: dt.datetime) -> CTE:
+    """`_newly_breached` as a table read first and on its own, through its partial index.
+
+    Materialised so that no filter (a week range, a clock) leads the planner to an index of every open
+    clock: with a week range SQLite preferred the open clocks' week index and read them all.
+    """
+    return select(FACTS).where(_newly_breached(now)).cte("late_clocks").prefix_with("MATERIALIZED")
 
 
 def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
@@ -152,8 +157,10 @@ def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
         if breached or running or paused:  # cells emptied by later writes stay behind as zeros
             result[tuple(key)] += Attainment(breached=int(breached or 0), running=int(running or 0),
                                              paused=int(paused or 0))
-    cols = [FACTS.c[b] for b in by]
-    late = select(*cols, func.count()).where(_newly_breached(now), *_where(FACTS, flt)).group_by(*cols)
+    late_clocks = _late_clocks(now)
+    late_cols = [late_clocks.c[b] for b in by]
+    late = (select(*late_cols, func.count()).select_from(late_clocks).where(*_where(late_clocks, flt))
+            .group_by(*late_cols))
     for *key, count in session.execute(late):
         result[tuple(key)] += Attainment(breached=int(count), running=-int(count))
     return dict(result)
@@ -236,24 +243,33 @@ def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds:
         within, total = session.execute(select(
             func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count()).where(*conditions)).one()
     return WithinCount(int(within or 0), int(total or 0) + _late_open(session, flt, now - dt.timedelta(seconds=seconds),
-                                                                      target_seconds=target_seconds))
+                                                                      now=now, target_seconds=target_seconds))
 
 
-def _late_open(session: Session, flt: DashboardFilter, cut: dt.datetime, *, target_seconds: int | None) -> int:
-    """Open clocks detected before `cut`: whole weeks from the open rollup, the week of `cut` from its facts."""
+def _late_open(session: Session, flt: DashboardFilter, cut: dt.datetime, *, now: dt.datetime,
+               target_seconds: int | None) -> int:
+    """Open clocks detected before `cut`: sums of the open rollup, and the facts of the week of `cut` on one side."""
     fact_conditions = [OPEN, FACTS.c.detected_at < cut, *_where(FACTS, flt)]
     if target_seconds is not None:
         fact_conditions.append(FACTS.c.target_seconds == target_seconds)
     if flt.account_id is not None:
         return session.scalar(select(func.count()).where(*fact_conditions)) or 0
+    # Open clocks are mostly recent: of the week of `cut`, read whichever side of `cut` is shorter, the
+    # clocks before it (added to the earlier weeks) or those after it (taken from all open clocks).
     cut_week = week_start(cut)
-    conditions = [OPEN_ROLLUP.c.week < cut_week, *_where(OPEN_ROLLUP, flt)]
+    before = cut - dt.datetime.combine(cut_week, dt.time(), dt.UTC)
+    conditions = _where(OPEN_ROLLUP, flt)
     if target_seconds is not None:
         conditions.append(OPEN_ROLLUP.c.target_seconds == target_seconds)
-    whole_weeks = session.scalar(select(func.sum(
-        OPEN_ROLLUP.c.running + OPEN_ROLLUP.c.paused + OPEN_ROLLUP.c.breached)).where(*conditions)) or 0
-    last_week = session.scalar(select(func.count()).where(FACTS.c.week >= cut_week, *fact_conditions)) or 0
-    return int(whole_weeks) + int(last_week)
+    counted = OPEN_ROLLUP.c.running + OPEN_ROLLUP.c.paused + OPEN_ROLLUP.c.breached
+    if before <= now - cut:
+        whole_weeks = session.scalar(select(func.sum(counted)).where(OPEN_ROLLUP.c.week < cut_week, *conditions))
+        in_week = session.scalar(select(func.count()).where(FACTS.c.week >= cut_week, *fact_conditions))
+        return int(whole_weeks or 0) + int(in_week or 0)
+    every_open = session.scalar(select(func.sum(counted)).where(*conditions))
+    recent = session.scalar(select(func.count()).where(
+        OPEN, FACTS.c.state.in_(OPEN_STATES), FACTS.c.detected_at >= cut, *fact_conditions[2:]))
+    return int(every_open or 0) - int(recent or 0)
 
 
 def _within_share_of_rules(session: Session, flt: DashboardFilter, *, seconds: int, now: dt.datetime,
@@ -341,17 +357,22 @@ def _heat_by_utc_hour(session: Session, flt: DashboardFilter, *,
                       now: dt.datetime) -> dict[tuple[Any, int, int], int]:
     """Breached clocks per UTC hour of detection, keyed (week, weekday, hour)."""
     result: dict[tuple[Any, int, int], int] = defaultdict(int)
-    hour_of = (FACTS.c.week, FACTS.c.weekday, FACTS.c.hour)
     if flt.account_id is None and not flt.clocks:
-        statements = [
-            select(table.c.week, table.c.weekday, table.c.hour, func.sum(table.c.breached)).where(*_where(table, flt))
-            .group_by(table.c.week, table.c.weekday, table.c.hour) for table in (HEAT, OPEN_HEAT)]
-        facts = [_newly_breached(now)]
+        summed: list[FromClause] = [HEAT, OPEN_HEAT]
+        facts = []
     else:
-        statements = []
-        facts = [and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value), *_open_breached_parts(now)]
+        summed = []
+        facts = [and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value),
+                 and_(OPEN, FACTS.c.state == ClockState.BREACHED.value)]
+    statements = [
+        select(table.c.week, table.c.weekday, table.c.hour, func.sum(table.c.breached)).where(*_where(table, flt))
+        .group_by(table.c.week, table.c.weekday, table.c.hour) for table in summed]
+    hour_of = (FACTS.c.week, FACTS.c.weekday, FACTS.c.hour)
     statements += [select(*hour_of, func.count()).where(condition, *_where(FACTS, flt)).group_by(*hour_of)
                    for condition in facts]
+    late = _late_clocks(now)
+    late_hour = (late.c.week, late.c.weekday, late.c.hour)
+    statements.append(select(*late_hour, func.count()).where(*_where(late, flt)).group_by(*late_hour))
     for stmt in statements:
         for week, weekday, hour, count in session.execute(stmt):
             result[(as_date(week), int(weekday), int(hour))] += int(count or 0)
@@ -361,9 +382,11 @@ def _heat_by_utc_hour(session: Session, flt: DashboardFilter, *,
 def _breached_detections(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> list[tuple[dt.datetime, int]]:
     """Breached clocks per detection moment (the clocks of one incident share it), stopped and open ones."""
     moments = []
-    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value), *_open_breached_parts(now)):
-        stmt = (select(FACTS.c.detected_at, func.count()).where(condition, *_where(FACTS, flt))
-                .group_by(FACTS.c.detected_at))
+    late = _late_clocks(now)
+    for table, condition in ((FACTS, and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value)),
+                             (FACTS, and_(OPEN, FACTS.c.state == ClockState.BREACHED.value)), (late, true())):
+        stmt = (select(table.c.detected_at, func.count()).where(condition, *_where(table, flt))
+                .group_by(table.c.detected_at))
         moments += [(detected_at, int(count)) for detected_at, count in session.execute(stmt)]
     return moments
 
@@ -390,15 +413,21 @@ def recent_breaches(session: Session, flt: DashboardFilter, *, now: dt.datetime,
     picked = []
     # Detection bounds as well as weeks: the newest breaches come straight off the
     # (is_open, state, detected_at) index instead of a sort of the whole range.
-    bounds = []
-    if flt.week_from is not None:
-        bounds.append(FACTS.c.detected_at >= dt.datetime.combine(flt.week_from, dt.time(), dt.UTC))
-    if flt.week_to is not None:
-        bounds.append(FACTS.c.detected_at < dt.datetime.combine(flt.week_to + dt.timedelta(days=7), dt.time(), dt.UTC))
-    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value), *_open_breached_parts(now)):
-        stmt = (select(FACTS.c.incident_id, FACTS.c.clock, FACTS.c.detected_at)
-                .where(condition, *bounds, *_where(FACTS, flt))
-                .order_by(FACTS.c.detected_at.desc(), FACTS.c.incident_id.desc()).limit(limit))
+    def bounds(table: FromClause) -> list[ColumnElement[bool]]:
+        found = []
+        if flt.week_from is not None:
+            found.append(table.c.detected_at >= dt.datetime.combine(flt.week_from, dt.time(), dt.UTC))
+        if flt.week_to is not None:
+            found.append(table.c.detected_at < dt.datetime.combine(flt.week_to + dt.timedelta(days=7), dt.time(),
+                                                                   dt.UTC))
+        return found
+
+    late = _late_clocks(now)
+    for table, condition in ((FACTS, and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value)),
+                             (FACTS, and_(OPEN, FACTS.c.state == ClockState.BREACHED.value)), (late, true())):
+        stmt = (select(table.c.incident_id, table.c.clock, table.c.detected_at)
+                .where(condition, *bounds(table), *_where(table, flt))
+                .order_by(table.c.detected_at.desc(), table.c.incident_id.desc()).limit(limit))
         picked += [tuple(r) for r in session.execute(stmt)]
     picked = sorted(picked, key=lambda r: (r[2], r[0]), reverse=True)[:limit]
     if not picked:
