@@ -8,7 +8,9 @@ turns each alert into outbox rows (`core.outbox.queue`) for its recipients, and 
 incident, rule, clock and deadline, so a pass that finds nothing new queues nothing.
 A level's alert whose level has an on-call schedule pages the person on call instead of the
 policy's published contacts (`core.alerts.paging`); each pass also moves the pages that are due.
-`tick` is one whole pass: queue, then deliver (`core.alerts.delivery`).
+`tick` is one whole pass: queue, deliver (`core.alerts.delivery`), then record the SLA clocks
+that passed their deadline as breached (`core.sla.projection.record_breaches`, so the dashboard's
+open-clock rollups stay current).
 This module decides who hears about an alert; it never sends anything itself, never reads the
 clock (callers pass `now`) and never imports streamlit.
 """
@@ -33,6 +35,7 @@ from core.outbox.queue import Draft, enqueue
 from core.people.time_display import display_zone
 from core.policy.schema import Policy
 from core.sla.facts import policy_of
+from core.sla.projection import record_breaches
 from core.vocabulary import OPEN_STATUSES
 from core.zones import UTC_NAME, zone_or_none
 from db.engine import session_scope
@@ -244,11 +247,20 @@ def backfill(engine: Engine, *, now: dt.datetime) -> int:
     return planned
 
 
+def record_breached_clocks(engine: Engine, *, now: dt.datetime) -> int:
+    """Record the SLA clocks still running past their deadline at `now` as breached (one transaction); how many."""
+    with session_scope(engine) as session:
+        return record_breaches(session, now)
+
+
 def tick(engine: Engine, *, now: dt.datetime, worker: str, base_url: str) -> dict[str, int]:
-    """One whole scheduler pass: queue the alerts due at `now`, then deliver what is due in the outbox.
+    """One whole scheduler pass: queue the alerts due at `now`, deliver what is due, record breached clocks.
 
     Returns the delivery's counts, {"due", "sent", "failed", "retrying"}: what this pass claimed and
-    what became of it (alerts queued by this pass are due at once, so they are among them).
+    what became of it (alerts queued by this pass are due at once, so they are among them). Breaches
+    are recorded last, in their own transaction: should that fail, the alerts have gone out.
     """
     queue_due(engine, now=now)
-    return deliver(engine, now=now, worker=worker, base_url=base_url).as_dict()
+    delivered = deliver(engine, now=now, worker=worker, base_url=base_url).as_dict()
+    record_breached_clocks(engine, now=now)
+    return delivered

@@ -1,12 +1,13 @@
 """``python -m core tick [--once] [--now ISO]``: run the alert scheduler from cron or as a separate worker.
 
-One pass queues the alerts that are due and delivers what is due in the outbox
-(`core.alerts.scheduler.tick`). With ``--once`` it runs one pass and prints its summary as
-the LAST line of standard output, exactly ``{"due": n, "sent": n, "failed": n, "retrying": n}``;
-without it, it runs a pass every ``--every`` seconds (default 30) and prints one summary line
-per pass until interrupted. ``--now`` runs the pass as of another moment (an ISO time with
-its zone; tests, replays). Bad options exit 2 with a message. The database is the configured
-one (``DATABASE_URL``); the address put into acknowledge links is ``--base-url``, else
+One pass queues the alerts that are due, delivers what is due in the outbox and records the SLA
+clocks that passed their deadline as breached (`core.alerts.scheduler.tick`). With ``--once`` it
+runs one pass and prints its summary as the LAST line of standard output, exactly
+``{"due": n, "sent": n, "failed": n, "retrying": n}``; without it, it runs a pass every ``--every`` seconds
+(default 30) and prints one summary line per pass until interrupted. ``--now`` runs the pass as of
+another moment (an ISO time with its zone; tests, replays): a moment ahead of the real time records
+breaches the dashboard would then show early. Bad options exit 2 with a message. The database is the
+configured one (``DATABASE_URL``); the address put into acknowledge links is ``--base-url``, else
 ``ESCALATION_DESK_BASE_URL``, else a guess that this command says is a guess. This module only
 parses and prints; it never decides what is due and never imports streamlit.
 """

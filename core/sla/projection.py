@@ -4,13 +4,17 @@ Every incident write calls `sync_incident` (from
 `core.incident.flows.refresh_next_deadline`) in the same unit of work: it replaces
 the incident's fact rows and applies the difference to the rollups, so
 dashboard figures (`core.sla.queries`) are sums over a few thousand rollup rows
-instead of scans of every incident. Rollups only hold stopped clocks: whether
-an open clock has breached depends on `now`, so open clocks (few) stay in the
-fact table and are classified at query time. `backfill` fills the summary for
-a database that has incidents but no summary yet; `rebuild_rollups` recomputes
-the rollups from the facts in bulk. This module never imports streamlit,
-never reads the clock and never loads all incidents into memory outside
-`backfill`, which works in batches.
+instead of scans of every incident. Stopped clocks are summed in `sla_rollup` and
+`sla_breach_heat`; open clocks in `sla_open_rollup` and `sla_open_breach_heat` as
+their facts record them (running, paused, breached). A running clock that passes its
+deadline is recorded as breached by the scheduler pass (`record_breaches`), or at the
+latest by its incident's next write; the dashboard adds only those that passed it
+since (a partial index holds the running ones by deadline), so its figures do not
+depend on when the pass last ran. `backfill` fills the summary for a database that
+has incidents but no summary yet; `rebuild_rollups` recomputes the rollups from the
+facts in bulk. This module never imports streamlit, never reads the clock, never
+touches the incidents table from `record_breaches` and never loads all incidents
+into memory outside `backfill`, which works in batches.
 """
 
 from __future__ import annotations
@@ -21,7 +25,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, false, func, insert, literal, or_, select, true, update
+from sqlalchemy import (
+    Table,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -46,6 +65,8 @@ from db.models import (
     IncidentRollup,
     SlaBreachHeat,
     SlaClockFact,
+    SlaOpenBreachHeat,
+    SlaOpenRollup,
     SlaPause,
     SlaRollup,
 )
@@ -64,11 +85,18 @@ def _table(model: type[Base]) -> Table:
 FACTS = _table(SlaClockFact)
 ROLLUP = _table(SlaRollup)
 HEAT = _table(SlaBreachHeat)
+OPEN_ROLLUP = _table(SlaOpenRollup)
+OPEN_HEAT = _table(SlaOpenBreachHeat)
 INCIDENTS = _table(IncidentFact)
 INCIDENT_ROLLUP = _table(IncidentRollup)
 # Equality, not IS: SQLite only uses an index for `is_open = 1`.
 OPEN = FACTS.c.is_open == true()
 CLOSED = FACTS.c.is_open == false()
+# Open clocks recorded as running: the very terms of ix_sla_clock_facts_running_deadline's WHERE (a literal,
+# not a bound parameter: SQLite only matches a partial index on the same constant).
+RUNNING = and_(OPEN, FACTS.c.state == literal_column(f"'{ClockState.RUNNING.value}'"))
+# The states an open clock is counted under (pending and stopped clocks count nowhere).
+OPEN_STATES = (ClockState.RUNNING.value, ClockState.PAUSED.value, ClockState.BREACHED.value)
 
 ROLLUP_KEY = ("week", "clock", "severity", "tier", "csm_id", "policy_name", "target_seconds")
 HEAT_KEY = ("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour")
@@ -171,10 +199,38 @@ def _upsert(session: Session, table: Table, key: Sequence[str], rows: Mapping[Ke
         session.execute(stmt)
 
 
-def _clock_contribution(row: Mapping[str, Any], sign: int, rollup: Cells, heat: Cells) -> None:
-    if row["is_open"]:
-        return
+@dataclass
+class _ClockCells:
+    """The rollup cells a write changes: stopped clocks, their breach heat, open clocks, theirs."""
+
+    rollup: Cells
+    heat: Cells
+    open_rollup: Cells
+    open_heat: Cells
+
+    @staticmethod
+    def empty() -> _ClockCells:
+        """No change yet."""
+        return _ClockCells({}, {}, {}, {})
+
+    def apply(self, session: Session) -> None:
+        """Add the changes to the rollup tables."""
+        # Always in this order, after the fact rows: writers lock alike.
+        _upsert(session, ROLLUP, ROLLUP_KEY, self.rollup)
+        _upsert(session, HEAT, HEAT_KEY, self.heat)
+        _upsert(session, OPEN_ROLLUP, ROLLUP_KEY, self.open_rollup)
+        _upsert(session, OPEN_HEAT, HEAT_KEY, self.open_heat)
+
+
+def _clock_contribution(row: Mapping[str, Any], sign: int, cells: _ClockCells) -> None:
     key = tuple(row[k] for k in ROLLUP_KEY)
+    if row["is_open"]:
+        if row["state"] in OPEN_STATES:
+            cells.open_rollup.setdefault(key, defaultdict(int))[row["state"]] += sign
+        if row["state"] == ClockState.BREACHED:
+            cells.open_heat.setdefault(tuple(row[k] for k in HEAT_KEY), defaultdict(int))["breached"] += sign
+        return
+    rollup, heat = cells.rollup, cells.heat
     cell = rollup.setdefault(key, defaultdict(int))
     cell[row["state"]] += sign
     cell[BUCKET_COLUMNS[row["bucket"]]] += sign
@@ -226,17 +282,19 @@ def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaCloc
     dims = dims_of(incident)
     drill = incident.is_drill
     new_clocks = [] if drill else clock_rows(dims, clocks)
+    # Deleted and read in one statement: the rows taken out are the ones subtracted, even when a scheduler
+    # pass recorded one of them as breached a moment ago (PostgreSQL waits for its row lock, then returns
+    # the row as that pass left it).
     old_clocks = [dict(r) for r in session.execute(
-        select(FACTS).where(FACTS.c.incident_id == dims.incident_id)).mappings()]
+        delete(FACTS).where(FACTS.c.incident_id == dims.incident_id).returning(*FACTS.c)).mappings()]
     old_incident = session.execute(
         select(INCIDENTS).where(INCIDENTS.c.incident_id == dims.incident_id)).mappings().first()
-    rollup: Cells = {}
-    heat: Cells = {}
+    cells = _ClockCells.empty()
     incident_rollup: IncidentCells = {}
     for row in old_clocks:
-        _clock_contribution(row, -1, rollup, heat)
+        _clock_contribution(row, -1, cells)
     for row in new_clocks:
-        _clock_contribution(row, +1, rollup, heat)
+        _clock_contribution(row, +1, cells)
     if old_incident is None:
         repeat = False if drill else _previous_detection(session, dims, window) is not None
         if not drill:
@@ -248,7 +306,6 @@ def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaCloc
     if not drill:
         _incident_contribution(new_incident, +1, incident_rollup)
 
-    session.execute(delete(FACTS).where(FACTS.c.incident_id == dims.incident_id))
     if new_clocks:
         session.execute(insert(FACTS), new_clocks)
     if drill:
@@ -258,9 +315,33 @@ def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaCloc
     else:
         session.execute(update(INCIDENTS).where(INCIDENTS.c.incident_id == dims.incident_id).values(**{
             k: v for k, v in new_incident.items() if k != "incident_id"}))
-    _upsert(session, ROLLUP, ROLLUP_KEY, rollup)
-    _upsert(session, HEAT, HEAT_KEY, heat)
+    cells.apply(session)
     _upsert(session, INCIDENT_ROLLUP, INCIDENT_KEY, incident_rollup)
+
+
+def record_breaches(session: Session, now: dt.datetime) -> int:
+    """Record every open clock still running past its deadline at `now` as breached; returns how many.
+
+    Moves the fact's state and its count in the open rollup and heat, in the caller's transaction,
+    and touches nothing else (no incident, no version). Idempotent. Two processes at once record
+    each clock once: on PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED` (a row another
+    pass or an incident write holds is left to it) and the UPDATE re-checks the state on the row it
+    changes; SQLite serialises writers.
+    """
+    due = and_(RUNNING, FACTS.c.deadline < now)
+    picked = select(FACTS.c.incident_id, FACTS.c.clock).where(due).with_for_update(skip_locked=True)
+    moved = session.execute(
+        update(FACTS).where(tuple_(FACTS.c.incident_id, FACTS.c.clock).in_(picked), due)
+        .values(state=ClockState.BREACHED.value)
+        .returning(*(FACTS.c[k] for k in dict.fromkeys((*ROLLUP_KEY, *HEAT_KEY)))),
+    ).mappings().all()
+    cells = _ClockCells.empty()
+    for row in moved:
+        was = {**row, "is_open": True, "state": ClockState.RUNNING.value}
+        _clock_contribution(was, -1, cells)
+        _clock_contribution(was | {"state": ClockState.BREACHED.value}, +1, cells)
+    cells.apply(session)
+    return len(moved)
 
 
 # --------------------------------------------------------------------------
@@ -268,8 +349,8 @@ def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaCloc
 
 
 def rebuild_rollups(session: Session) -> None:
-    """Recompute the three rollup tables from the fact tables in bulk (SQL GROUP BY)."""
-    for table in (ROLLUP, HEAT, INCIDENT_ROLLUP):
+    """Recompute the rollup tables (stopped and open clocks, incidents) from the fact tables in bulk (SQL GROUP BY)."""
+    for table in (ROLLUP, HEAT, OPEN_ROLLUP, OPEN_HEAT, INCIDENT_ROLLUP):
         session.execute(delete(table))
     closed = CLOSED
     keys = [FACTS.c[k] for k in ROLLUP_KEY]
@@ -284,6 +365,14 @@ def rebuild_rollups(session: Session) -> None:
         [*HEAT_KEY, "breached"],
         select(*heat_keys, func.count())
         .where(closed, FACTS.c.state == ClockState.BREACHED.value).group_by(*heat_keys)))
+    open_counts = [func.sum(case((FACTS.c.state == state, 1), else_=0)) for state in OPEN_STATES]
+    session.execute(insert(OPEN_ROLLUP).from_select(
+        [*ROLLUP_KEY, *OPEN_STATES],
+        select(*keys, *open_counts).where(OPEN, FACTS.c.state.in_(OPEN_STATES)).group_by(*keys)))
+    session.execute(insert(OPEN_HEAT).from_select(
+        [*HEAT_KEY, "breached"],
+        select(*heat_keys, func.count())
+        .where(OPEN, FACTS.c.state == ClockState.BREACHED.value).group_by(*heat_keys)))
     incident_keys = [INCIDENTS.c[k] for k in INCIDENT_KEY]
     session.execute(insert(INCIDENT_ROLLUP).from_select(
         [*INCIDENT_KEY, "incidents", "repeats", "emergency_seconds"],

@@ -3,10 +3,14 @@
 Attainment, duration histograms, breach heat, incidents per account, emergency
 time, recent breaches and each policy objective measured, for one
 `DashboardFilter` (whole weeks and the usual dimensions). Stopped clocks are
-summed from the rollups; open clocks are read from the fact table and judged
-against `now`; a filter on one account reads the facts through their
-(account_id, week) index. Reads only: this module never writes, never reads the
-clock (callers pass `now`) and never imports streamlit.
+summed from the rollups, open clocks from the open rollups as recorded (running,
+paused, breached); the only clocks judged against `now` are those recorded as
+running whose deadline has passed since the scheduler last recorded breaches
+(`core.sla.projection.record_breaches`), read through a partial index on their
+deadline, so the figures are the same whether or not a pass has run. A filter on
+one account reads the facts through their (account_id, week) index. Figures are
+for a `now` at or after the last pass. Reads only: this module never writes,
+never reads the clock (callers pass `now`) and never imports streamlit.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, select
+from sqlalchemy import CTE, ColumnElement, FromClause, and_, case, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from core.people.access import Role
@@ -40,8 +44,21 @@ from core.sla.metrics import (
     measure_of,
     percentile_from_histogram,
     utc_hour,
+    week_start,
 )
-from core.sla.projection import CLOSED, FACTS, HEAT, INCIDENT_ROLLUP, INCIDENTS, OPEN, ROLLUP
+from core.sla.projection import (
+    CLOSED,
+    FACTS,
+    HEAT,
+    INCIDENT_ROLLUP,
+    INCIDENTS,
+    OPEN,
+    OPEN_HEAT,
+    OPEN_ROLLUP,
+    OPEN_STATES,
+    ROLLUP,
+    RUNNING,
+)
 from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
 from core.zones import UTC_NAME
 from db.models import Account, Incident, User
@@ -85,7 +102,7 @@ def restrict(flt: DashboardFilter, *, role: Role, user_id: int) -> DashboardFilt
     return flt
 
 
-def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> list[ColumnElement[bool]]:
+def _where(table: FromClause, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if flt.week_from is not None:
         conditions.append(table.c.week >= flt.week_from)
@@ -101,8 +118,23 @@ def _where(table: Table, flt: DashboardFilter, *, skip: Sequence[str] = ()) -> l
 
 
 def _open_breached(now: dt.datetime) -> ColumnElement[bool]:
+    # For the per-account paths only, which read that account's open facts anyway.
     return or_(FACTS.c.state == ClockState.BREACHED.value,
                and_(FACTS.c.state == ClockState.RUNNING.value, FACTS.c.deadline < now))
+
+
+def _newly_breached(now: dt.datetime) -> ColumnElement[bool]:
+    """Open clocks recorded as running whose deadline has passed: breached, though no pass has recorded it yet."""
+    return and_(RUNNING, FACTS.c.deadline < now)
+
+
+def _late_clocks(now: dt.datetime) -> CTE:
+    """`_newly_breached` as a table read first and on its own, through its partial index.
+
+    Materialised so that no filter (a week range, a clock) leads the planner to an index of every open
+    clock: with a week range SQLite preferred the open clocks' week index and read them all.
+    """
+    return select(FACTS).where(_newly_breached(now)).cte("late_clocks").prefix_with("MATERIALIZED")
 
 
 def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
@@ -110,20 +142,38 @@ def attainment(session: Session, flt: DashboardFilter, *, now: dt.datetime,
     """Met / breached / running / paused clocks per group; a running clock past its deadline is breached."""
     if any(b not in GROUPS for b in by):
         raise ValueError(f"group by one of {', '.join(GROUPS)}")
-    result: dict[GroupKey, Attainment] = defaultdict(Attainment)
     # The rollups have no account: a per-account view reads the facts (bounded by the week range).
-    if flt.account_id is None and "account_id" not in by:
-        cols = [ROLLUP.c[b] for b in by]
-        stmt = select(*cols, func.sum(ROLLUP.c.met), func.sum(ROLLUP.c.breached)).where(*_where(ROLLUP, flt))
-        rows = session.execute(stmt.group_by(*cols))
-    else:
-        cols = [FACTS.c[b] for b in by]
-        stmt = select(*cols, func.sum(case((FACTS.c.state == ClockState.MET.value, 1), else_=0)),
-                      func.sum(case((FACTS.c.state == ClockState.BREACHED.value, 1), else_=0)))
-        rows = session.execute(stmt.where(CLOSED, *_where(FACTS, flt)).group_by(*cols))
-    for *key, met, breached in rows:
+    if flt.account_id is not None or "account_id" in by:
+        return _attainment_of_facts(session, flt, now=now, by=by)
+    result: dict[GroupKey, Attainment] = defaultdict(Attainment)
+    cols = [ROLLUP.c[b] for b in by]
+    stmt = select(*cols, func.sum(ROLLUP.c.met), func.sum(ROLLUP.c.breached)).where(*_where(ROLLUP, flt))
+    for *key, met, breached in session.execute(stmt.group_by(*cols)):
         result[tuple(key)] += Attainment(met=int(met or 0), breached=int(breached or 0))
+    cols = [OPEN_ROLLUP.c[b] for b in by]
+    stmt = select(*cols, func.sum(OPEN_ROLLUP.c.breached), func.sum(OPEN_ROLLUP.c.running),
+                  func.sum(OPEN_ROLLUP.c.paused)).where(*_where(OPEN_ROLLUP, flt))
+    for *key, breached, running, paused in session.execute(stmt.group_by(*cols)):
+        if breached or running or paused:  # cells emptied by later writes stay behind as zeros
+            result[tuple(key)] += Attainment(breached=int(breached or 0), running=int(running or 0),
+                                             paused=int(paused or 0))
+    late_clocks = _late_clocks(now)
+    late_cols = [late_clocks.c[b] for b in by]
+    late = (select(*late_cols, func.count()).select_from(late_clocks).where(*_where(late_clocks, flt))
+            .group_by(*late_cols))
+    for *key, count in session.execute(late):
+        result[tuple(key)] += Attainment(breached=int(count), running=-int(count))
+    return dict(result)
+
+
+def _attainment_of_facts(session: Session, flt: DashboardFilter, *, now: dt.datetime,
+                         by: Sequence[str]) -> dict[GroupKey, Attainment]:
+    result: dict[GroupKey, Attainment] = defaultdict(Attainment)
     cols = [FACTS.c[b] for b in by]
+    stmt = select(*cols, func.sum(case((FACTS.c.state == ClockState.MET.value, 1), else_=0)),
+                  func.sum(case((FACTS.c.state == ClockState.BREACHED.value, 1), else_=0)))
+    for *key, met, breached in session.execute(stmt.where(CLOSED, *_where(FACTS, flt)).group_by(*cols)):
+        result[tuple(key)] += Attainment(met=int(met or 0), breached=int(breached or 0))
     open_stmt = select(
         *cols,
         func.sum(case((_open_breached(now), 1), else_=0)),
@@ -192,12 +242,34 @@ def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds:
             conditions.append(FACTS.c.target_seconds == target_seconds)
         within, total = session.execute(select(
             func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count()).where(*conditions)).one()
-    open_conditions = [OPEN, FACTS.c.detected_at < now - dt.timedelta(seconds=seconds),
-                       *_where(FACTS, flt)]
+    return WithinCount(int(within or 0), int(total or 0) + _late_open(session, flt, now - dt.timedelta(seconds=seconds),
+                                                                      now=now, target_seconds=target_seconds))
+
+
+def _late_open(session: Session, flt: DashboardFilter, cut: dt.datetime, *, now: dt.datetime,
+               target_seconds: int | None) -> int:
+    """Open clocks detected before `cut`: sums of the open rollup, and the facts of the week of `cut` on one side."""
+    fact_conditions = [OPEN, FACTS.c.detected_at < cut, *_where(FACTS, flt)]
     if target_seconds is not None:
-        open_conditions.append(FACTS.c.target_seconds == target_seconds)
-    late_open = session.scalar(select(func.count()).where(*open_conditions)) or 0
-    return WithinCount(int(within or 0), int(total or 0) + late_open)
+        fact_conditions.append(FACTS.c.target_seconds == target_seconds)
+    if flt.account_id is not None:
+        return session.scalar(select(func.count()).where(*fact_conditions)) or 0
+    # Open clocks are mostly recent: of the week of `cut`, read whichever side of `cut` is shorter, the
+    # clocks before it (added to the earlier weeks) or those after it (taken from all open clocks).
+    cut_week = week_start(cut)
+    before = cut - dt.datetime.combine(cut_week, dt.time(), dt.UTC)
+    conditions = _where(OPEN_ROLLUP, flt)
+    if target_seconds is not None:
+        conditions.append(OPEN_ROLLUP.c.target_seconds == target_seconds)
+    counted = OPEN_ROLLUP.c.running + OPEN_ROLLUP.c.paused + OPEN_ROLLUP.c.breached
+    if before <= now - cut:
+        whole_weeks = session.scalar(select(func.sum(counted)).where(OPEN_ROLLUP.c.week < cut_week, *conditions))
+        in_week = session.scalar(select(func.count()).where(FACTS.c.week >= cut_week, *fact_conditions))
+        return int(whole_weeks or 0) + int(in_week or 0)
+    every_open = session.scalar(select(func.sum(counted)).where(*conditions))
+    recent = session.scalar(select(func.count()).where(
+        OPEN, FACTS.c.state.in_(OPEN_STATES), FACTS.c.detected_at >= cut, *fact_conditions[2:]))
+    return int(every_open or 0) - int(recent or 0)
 
 
 def _within_share_of_rules(session: Session, flt: DashboardFilter, *, seconds: int, now: dt.datetime,
@@ -286,28 +358,35 @@ def _heat_by_utc_hour(session: Session, flt: DashboardFilter, *,
     """Breached clocks per UTC hour of detection, keyed (week, weekday, hour)."""
     result: dict[tuple[Any, int, int], int] = defaultdict(int)
     if flt.account_id is None and not flt.clocks:
-        stmt = (select(HEAT.c.week, HEAT.c.weekday, HEAT.c.hour, func.sum(HEAT.c.breached)).where(*_where(HEAT, flt))
-                .group_by(HEAT.c.week, HEAT.c.weekday, HEAT.c.hour))
+        summed: list[FromClause] = [HEAT, OPEN_HEAT]
+        facts = []
     else:
-        stmt = (select(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour, func.count())
-                .where(CLOSED, FACTS.c.state == ClockState.BREACHED.value, *_where(FACTS, flt))
-                .group_by(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour))
-    for week, weekday, hour, count in session.execute(stmt):
-        result[(as_date(week), int(weekday), int(hour))] += int(count or 0)
-    open_stmt = (select(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour, func.count())
-                 .where(OPEN, _open_breached(now), *_where(FACTS, flt))
-                 .group_by(FACTS.c.week, FACTS.c.weekday, FACTS.c.hour))
-    for week, weekday, hour, count in session.execute(open_stmt):
-        result[(as_date(week), int(weekday), int(hour))] += int(count)
+        summed = []
+        facts = [and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value),
+                 and_(OPEN, FACTS.c.state == ClockState.BREACHED.value)]
+    statements = [
+        select(table.c.week, table.c.weekday, table.c.hour, func.sum(table.c.breached)).where(*_where(table, flt))
+        .group_by(table.c.week, table.c.weekday, table.c.hour) for table in summed]
+    hour_of = (FACTS.c.week, FACTS.c.weekday, FACTS.c.hour)
+    statements += [select(*hour_of, func.count()).where(condition, *_where(FACTS, flt)).group_by(*hour_of)
+                   for condition in facts]
+    late = _late_clocks(now)
+    late_hour = (late.c.week, late.c.weekday, late.c.hour)
+    statements.append(select(*late_hour, func.count()).where(*_where(late, flt)).group_by(*late_hour))
+    for stmt in statements:
+        for week, weekday, hour, count in session.execute(stmt):
+            result[(as_date(week), int(weekday), int(hour))] += int(count or 0)
     return dict(result)
 
 
 def _breached_detections(session: Session, flt: DashboardFilter, *, now: dt.datetime) -> list[tuple[dt.datetime, int]]:
     """Breached clocks per detection moment (the clocks of one incident share it), stopped and open ones."""
     moments = []
-    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value), and_(OPEN, _open_breached(now))):
-        stmt = (select(FACTS.c.detected_at, func.count()).where(condition, *_where(FACTS, flt))
-                .group_by(FACTS.c.detected_at))
+    late = _late_clocks(now)
+    for table, condition in ((FACTS, and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value)),
+                             (FACTS, and_(OPEN, FACTS.c.state == ClockState.BREACHED.value)), (late, true())):
+        stmt = (select(table.c.detected_at, func.count()).where(condition, *_where(table, flt))
+                .group_by(table.c.detected_at))
         moments += [(detected_at, int(count)) for detected_at, count in session.execute(stmt)]
     return moments
 
@@ -334,16 +413,21 @@ def recent_breaches(session: Session, flt: DashboardFilter, *, now: dt.datetime,
     picked = []
     # Detection bounds as well as weeks: the newest breaches come straight off the
     # (is_open, state, detected_at) index instead of a sort of the whole range.
-    bounds = []
-    if flt.week_from is not None:
-        bounds.append(FACTS.c.detected_at >= dt.datetime.combine(flt.week_from, dt.time(), dt.UTC))
-    if flt.week_to is not None:
-        bounds.append(FACTS.c.detected_at < dt.datetime.combine(flt.week_to + dt.timedelta(days=7), dt.time(), dt.UTC))
-    for condition in (and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value),
-                      and_(OPEN, _open_breached(now))):
-        stmt = (select(FACTS.c.incident_id, FACTS.c.clock, FACTS.c.detected_at)
-                .where(condition, *bounds, *_where(FACTS, flt))
-                .order_by(FACTS.c.detected_at.desc(), FACTS.c.incident_id.desc()).limit(limit))
+    def bounds(table: FromClause) -> list[ColumnElement[bool]]:
+        found = []
+        if flt.week_from is not None:
+            found.append(table.c.detected_at >= dt.datetime.combine(flt.week_from, dt.time(), dt.UTC))
+        if flt.week_to is not None:
+            found.append(table.c.detected_at < dt.datetime.combine(flt.week_to + dt.timedelta(days=7), dt.time(),
+                                                                   dt.UTC))
+        return found
+
+    late = _late_clocks(now)
+    for table, condition in ((FACTS, and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value)),
+                             (FACTS, and_(OPEN, FACTS.c.state == ClockState.BREACHED.value)), (late, true())):
+        stmt = (select(table.c.incident_id, table.c.clock, table.c.detected_at)
+                .where(condition, *bounds(table), *_where(table, flt))
+                .order_by(table.c.detected_at.desc(), table.c.incident_id.desc()).limit(limit))
         picked += [tuple(r) for r in session.execute(stmt)]
     picked = sorted(picked, key=lambda r: (r[2], r[0]), reverse=True)[:limit]
     if not picked:

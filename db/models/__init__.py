@@ -53,6 +53,8 @@ from db.models.sla import (
     IncidentRollup,
     SlaBreachHeat,
     SlaClockFact,
+    SlaOpenBreachHeat,
+    SlaOpenRollup,
     SlaRollup,
 )
 from db.models.statuspages import StatusPage, StatusSubscriber
@@ -101,6 +103,8 @@ __all__ = [
     "Setting",
     "SlaBreachHeat",
     "SlaClockFact",
+    "SlaOpenBreachHeat",
+    "SlaOpenRollup",
     "SlaPause",
     "SlaRollup",
     "StatusPage",

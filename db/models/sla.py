@@ -47,6 +47,11 @@ class SlaClockFact(Base):
         Index("ix_sla_clock_facts_open_clock", "clock", "policy_name", "week",
               sqlite_where=text("is_open = 1"), postgresql_where=text("is_open")),
         Index("ix_sla_clock_facts_open_state_detected", "is_open", "state", "detected_at"),
+        # The clocks recorded as running, by deadline: the dashboard adds those past it since the last
+        # scheduler pass (core.sla.projection.record_breaches) without reading every open clock.
+        Index("ix_sla_clock_facts_running_deadline", "deadline",
+              sqlite_where=text("is_open = 1 AND state = 'running'"),
+              postgresql_where=text("is_open AND state = 'running'")),
     )
 
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
@@ -105,6 +110,50 @@ class SlaBreachHeat(Base):
     __table_args__ = (
         UniqueConstraint("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour",
                          name="uq_sla_breach_heat_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date)
+    severity: Mapped[str] = mapped_column(String(2))
+    tier: Mapped[str] = mapped_column(String(16))
+    csm_id: Mapped[int] = mapped_column(Integer)
+    policy_name: Mapped[str] = mapped_column(String(64))
+    weekday: Mapped[int] = mapped_column(Integer)
+    hour: Mapped[int] = mapped_column(Integer)
+    breached: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlaOpenRollup(Base):
+    """Open clocks per rollup key, as recorded: running, paused, breached (a running clock past its deadline
+    moves to breached when the scheduler records it, or when its incident is next written)."""
+
+    __tablename__ = "sla_open_rollup"
+    __table_args__ = (
+        UniqueConstraint("week", "clock", "severity", "tier", "csm_id", "policy_name", "target_seconds",
+                         name="uq_sla_open_rollup_key"),
+        Index("ix_sla_open_rollup_clock_week", "clock", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date)
+    clock: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(2))
+    tier: Mapped[str] = mapped_column(String(16))
+    csm_id: Mapped[int] = mapped_column(Integer)
+    policy_name: Mapped[str] = mapped_column(String(64))
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    running: Mapped[int] = mapped_column(Integer, default=0)
+    paused: Mapped[int] = mapped_column(Integer, default=0)
+    breached: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlaOpenBreachHeat(Base):
+    """Open clocks recorded as breached per week, severity, tier, CSM, policy, weekday and hour of detection (UTC)."""
+
+    __tablename__ = "sla_open_breach_heat"
+    __table_args__ = (
+        UniqueConstraint("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour",
+                         name="uq_sla_open_breach_heat_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
