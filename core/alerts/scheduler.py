@@ -8,7 +8,8 @@ turns each alert into outbox rows (`core.outbox.queue`) for its recipients, and 
 incident, rule, clock and deadline, so a pass that finds nothing new queues nothing.
 A level's alert whose level has an on-call schedule pages the person on call instead of the
 policy's published contacts (`core.alerts.paging`); each pass also moves the pages that are due.
-`tick` is one whole pass: queue, then deliver (`core.alerts.delivery`).
+`tick` is one whole pass: queue, re-evaluate the account health that time has made stale, then
+deliver (`core.alerts.delivery`).
 This module decides who hears about an alert; it never sends anything itself, never reads the
 clock (callers pass `now`) and never imports streamlit.
 """
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.account import signals
 from core.alerts.delivery import deliver
 from core.alerts.paging import advance_due, open_or_join
 from core.incident.alerting import CSM, LEVEL, OWNER, Alert, AlertPlan
@@ -249,6 +251,9 @@ def tick(engine: Engine, *, now: dt.datetime, worker: str, base_url: str) -> dic
 
     Returns the delivery's counts, {"due", "sent", "failed", "retrying"}: what this pass claimed and
     what became of it (alerts queued by this pass are due at once, so they are among them).
+    Between the two it re-evaluates the accounts whose stored early warnings stopped holding as time
+    passed (`core.account.signals.refresh_due`), so a health page normally finds none to evaluate.
     """
     queue_due(engine, now=now)
+    signals.refresh_due(engine, now)
     return deliver(engine, now=now, worker=worker, base_url=base_url).as_dict()
