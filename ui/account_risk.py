@@ -73,7 +73,7 @@ def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, l
                 for metric in dict.fromkeys(w.metric for w in risk.warnings):
                     series = report.series(account.id, metric)
                     if series:
-                        lines.altair_chart(sparkline(series, time_zone=time_zone), width="content")
+                        lines.vega_lite_chart(sparkline(series, time_zone=time_zone), width="content")
     if limit is not None and len(ranked) > limit:
         st.caption(f"{len(ranked) - limit} more account(s) at risk are not shown; open Account health for all.")
 

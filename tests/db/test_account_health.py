@@ -242,3 +242,37 @@ def test_rebuild_equals_what_the_writes_kept(accounts):
     with session_scope(engine) as s:
         assert signals.rebuild_account_health(s, NOW) == len(kept)
     assert stored(engine) == kept
+
+
+def test_two_writers_of_one_account_at_once_store_an_answer_that_counts_both(accounts):
+    # The first holds its transaction open after re-evaluating; the second records another reading
+    # meanwhile. Without the row lock the second would evaluate without the first's reading and store
+    # that last (its UPDATE waits for the first's, then writes what it had computed).
+    import threading
+    import time
+
+    engine, umbrella = accounts["engine"], accounts["ids"]["Umbrella"]
+    _reading(engine, umbrella, "support_tickets", 1, NOW - 4 * DAY)
+    first_done = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with session_scope(engine) as s:
+                signals.record(s, account_id=umbrella, reading=signals.parse_reading(
+                    {"metric": "support_tickets", "observed_at": NOW - 2 * DAY, "value": 1}), source="form",
+                    editor=ADMIN, now=NOW)
+                first_done.set()
+                time.sleep(0.5)
+        except BaseException as error:  # reported by the test below
+            errors.append(error)
+            first_done.set()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_done.wait(10)
+    _reading(engine, umbrella, "support_tickets", 1, NOW - 3 * DAY)
+    thread.join(10)
+    assert not errors
+    assert (umbrella, "repeat-tickets") in {(w.account_id, w.rule) for w in live(engine, NOW)}
+    assert holding(engine, NOW) == live(engine, NOW)
