@@ -3,7 +3,6 @@
 import streamlit as st
 
 from core.incident.views import policies_page, policy_use
-from core.policy import store as policy_store
 from core.text import markdown_literal
 from ui import policy_panels as panel
 from ui.auth import utcnow
@@ -24,8 +23,7 @@ if not names:
 name = st.selectbox("Policy", names, index=names.index(default) if default in names else 0, key="policy_pick")
 if name is not None and name != default and st.button(f"Make {markdown_literal(name)} the team default",
                                                       key="policy_default"):
-    save(lambda s: policy_store.set_default(s, name=name, actor_id=user.id, actor_name=user.username, now=utcnow()),
-         done=f"{name} is now the team default.")
+    save(lambda s: panel.make_default(s, name, user), done=f"{name} is now the team default.")
 use = policy_use(name, now=utcnow()) if name is not None else None
 
 edit, in_use_tab, upload, history = st.tabs(["View and edit", "Open incidents using it", "Upload a new policy",

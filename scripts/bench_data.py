@@ -448,6 +448,8 @@ def rebuild_read_models(engine: Engine) -> None:
     with session_scope(engine) as session:
         sla_summary.rebuild_rollups(session)
         signals.rebuild_signal_days(session)
+        # Evaluated at the moment it is built, as a scheduler pass would: the pages read at the real clock.
+        signals.rebuild_account_health(session, dt.datetime.now(dt.UTC))
 
 
 def build(engine: Engine, size: int, now: dt.datetime, *, open_share: float = MIX["open_share"],

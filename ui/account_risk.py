@@ -12,7 +12,7 @@ import streamlit as st
 from core.account.health import AccountRisk
 from core.account.service import AccountSummary
 from core.account.signals import HealthReport
-from core.account.views import HealthPage
+from core.account.views import HealthPage, shown_readings
 from core.text import markdown_literal
 from core.zones import UTC_NAME
 from ui.account_charts import sparkline
@@ -53,6 +53,8 @@ def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, l
         st.success("No account shows an early-warning signal.")
         return
     shown = ranked[:limit] if limit is not None else _one_page(ranked, page_size or PAGE_SIZE)
+    if charts:  # the readings of the accounts drawn, not of every account ranked
+        report = shown_readings(report, [risk.account_id for risk in shown])
     for risk in shown:
         account = accounts[risk.account_id]
         with st.container(border=True):
@@ -71,7 +73,7 @@ def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, l
                 for metric in dict.fromkeys(w.metric for w in risk.warnings):
                     series = report.series(account.id, metric)
                     if series:
-                        lines.altair_chart(sparkline(series, time_zone=time_zone), width="content")
+                        lines.vega_lite_chart(sparkline(series, time_zone=time_zone), width="content")
     if limit is not None and len(ranked) > limit:
         st.caption(f"{len(ranked) - limit} more account(s) at risk are not shown; open Account health for all.")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.orm import Session
 
+from core.account import signals
 from core.incident.views import PoliciesPage, PolicyUse
 from core.policy import store as policy_store
 from core.policy.loading import PolicyError, parse_policy, policy_text
@@ -55,11 +57,21 @@ def history(use: PolicyUse, time_zone: str) -> None:
 
 
 def _save(name: str, yaml_text: str, user: CurrentUser) -> None:
+    now = utcnow()
     with session_scope() as session:
         row = policy_store.save_version(session, name=name, yaml_text=yaml_text, actor_id=user.id,
-                                        actor_name=user.username, now=utcnow())
+                                        actor_name=user.username, now=now)
+        # New early-warning rules in the team default: every account's stored warnings follow at once.
+        signals.refresh_stale(session, now)
         saved = f"Saved {row.name} version {row.version}."
     st.session_state[NOTICE] = saved  # only once the unit of work committed
+
+
+def make_default(session: Session, name: str, user: CurrentUser) -> None:
+    """Make `name` the team default in the caller's unit of work; the stored account warnings follow its rules."""
+    now = utcnow()
+    policy_store.set_default(session, name=name, actor_id=user.id, actor_name=user.username, now=now)
+    signals.refresh_stale(session, now)
 
 
 def save_version(name: str, yaml_text: str, user: CurrentUser) -> None:

@@ -109,6 +109,59 @@ def lookback(rules: Iterable[EarlyWarning]) -> dt.timedelta:
     return max(spans)
 
 
+# Kinds that read every reading of the lookback (the latest ones, or a run of them), not a window of it.
+SERIES_KINDS = ("rising_for", "below_target_pct", "below_value", "dropping")
+
+
+def change_offsets(rules: Iterable[EarlyWarning]) -> dict[str, frozenset[dt.timedelta]]:
+    """Per metric, how long after a reading's time `evaluate` may answer otherwise because of that reading.
+
+    A reading counts from its own time (offset 0); it leaves a rule's window `window` later and the
+    window before that `2 * window` later; a rule that reads every reading of the lookback sees it
+    until the lookback has passed. Metrics no rule watches are absent: their readings change nothing.
+    """
+    rules = list(rules)
+    span = lookback(rules)
+    found: dict[str, set[dt.timedelta]] = defaultdict(lambda: {dt.timedelta(0)})
+    for rule in rules:
+        if not (rule.metric and rule.kind):
+            continue
+        offsets = found[str(rule.metric)]
+        if rule.kind == "increase_pct" and rule.window is not None:
+            offsets |= {rule.window, 2 * rule.window}
+        elif rule.kind == "count_in_window" and rule.window is not None:
+            offsets.add(rule.window)
+        elif rule.kind in SERIES_KINDS:
+            offsets.add(span)
+    return {metric: frozenset(offsets) for metric, offsets in found.items()}
+
+
+def valid_until(moments: Iterable[tuple[str, dt.datetime]], detections: Iterable[dt.datetime],
+                rules: Iterable[EarlyWarning], now: dt.datetime) -> dt.datetime | None:
+    """The first moment after `now` at which `evaluate` may answer otherwise for one account; None: not before a write.
+
+    `moments` are (metric, time) of every reading evaluated at `now` and of the next reading to come of
+    each metric; `detections` the detection times of the account's earliest incident inside the
+    lookback and of its next one to come. Until that moment no reading enters or leaves a window or the
+    lookback, so the evaluation at `now` holds at every moment in between (windows are half-open,
+    `(start, end]`, so the answer changes exactly at a boundary, never just after one). An incident
+    is a ticket on its UTC day: it changes its day's count when it is detected, and, for a rule that
+    reads every reading, when it leaves the lookback.
+    """
+    rules = list(rules)
+    offsets = change_offsets(rules)
+    span = lookback(rules)
+    ahead: list[dt.datetime] = []
+    for metric, moment in moments:
+        ahead += [moment + offset for offset in offsets.get(metric, ()) if moment + offset > now]
+    ticket_offsets = offsets.get("support_tickets")
+    if ticket_offsets is not None:
+        series = any(r.metric == "support_tickets" and r.kind in SERIES_KINDS for r in rules)
+        for moment in detections:
+            ahead += [m for m in (moment, moment + span if series else moment) if m > now]
+    return min(ahead, default=None)
+
+
 def evaluate(observations: Iterable[Observation], rules: Iterable[EarlyWarning],
              now: dt.datetime) -> list[HealthWarning]:
     """Every warning that fires at `now`, by account then rule order; readings after `now` are ignored."""

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.account import signals
 from core.account.service import (
     AccountError,
     AccountForbidden,
@@ -327,4 +328,5 @@ def import_signals(session: Session, data: bytes, *, editor: Editor, now: dt.dat
                                  value=reading.value, target=reading.target, source="import", recorded_at=now,
                                  recorded_by_id=editor.id))
     session.flush()
+    signals.refresh_accounts(session, {account_id for _line, (account_id, _r) in preview.rows}, now)
     return len(preview.rows)

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from core import audit
@@ -357,14 +357,19 @@ class AccountSummary:
 
 def list_accounts(session: Session, editor: Editor, *, include_archived: bool = False) -> list[AccountSummary]:
     """The accounts the editor may see, by name; archived ones only when asked (and for admins)."""
-    stmt = select(Account).options(selectinload(Account.contacts), selectinload(Account.owner)).order_by(Account.name)
+    # Columns, not Account objects: Home and Account health list every visible account on each render,
+    # and loading 400 accounts with their contacts and contract terms took longer than the rest of Home.
+    contacts = select(func.count(Contact.id)).where(Contact.account_id == Account.id).scalar_subquery()
+    stmt = (select(Account.id, Account.name, Account.tier, Account.annual_contract_value, Account.renewal_date,
+                   Account.owner_id, func.coalesce(User.display_name, "unassigned"), Account.archived_at.is_not(None),
+                   contacts)
+            .outerjoin(User, User.id == Account.owner_id).order_by(Account.name))
     if not (include_archived and may_archive(editor)):
         stmt = stmt.where(Account.archived_at.is_(None))
     if not works_on_all_accounts(editor.role):
         stmt = stmt.where(Account.owner_id == editor.id)
-    return [AccountSummary(a.id, a.name, a.tier, a.annual_contract_value, a.renewal_date, a.owner_id,
-                           a.owner.display_name if a.owner else "unassigned", a.archived_at is not None,
-                           len(a.contacts)) for a in session.scalars(stmt)]
+    return [AccountSummary(i, name, tier, value, renewal, owner_id, owner, bool(archived), count)
+            for i, name, tier, value, renewal, owner_id, owner, archived, count in session.execute(stmt)]
 
 
 def form_data(account: Account) -> dict[str, Any]:

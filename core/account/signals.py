@@ -8,8 +8,11 @@ detection time. The derived readings live in two read models of incidents
 keeps current in the opening transaction, so a page reads one row per account
 and day instead of every incident of its window. Entered or imported readings win over derived
 ones for the same account, metric and UTC day, so a team that types in its
-ticket system's daily counts is not counted twice. This module never imports
-streamlit and never reads the clock (callers pass `now`).
+ticket system's daily counts is not counted twice. Each account's early warnings
+are stored too (`account_health`, with the moment they stop holding: see the
+section "Health of a set of accounts" below), kept by the same writes and by the
+scheduler pass. This module never imports streamlit and never reads the clock
+(callers pass `now`); its readers never write.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Date, Float, delete, func, insert, literal, select
+from sqlalchemy import Date, Engine, Float, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,7 +37,15 @@ from core.policy import store as policy_store
 from core.policy.loading import PolicyError, load_preset, preset_names
 from core.policy.measures import SIGNAL_METRICS, EarlyWarning
 from core.policy.schema import Policy
-from db.models import Account, AccountIncidentDay, HealthSignal, Incident, IncidentAnswerReading
+from db.engine import session_scope
+from db.models import (
+    Account,
+    AccountHealth,
+    AccountIncidentDay,
+    HealthSignal,
+    Incident,
+    IncidentAnswerReading,
+)
 
 # metric -> (lowest, highest) accepted value; None means no upper bound.
 VALUE_RANGES: dict[str, tuple[float, float | None]] = {
@@ -124,6 +135,7 @@ def record(session: Session, *, account_id: int, reading: SignalInput, source: s
     session.flush()
     audit.record(session, actor_id=editor.id, actor_name=editor.name, entity_type="account", entity_id=account_id,
                  action="signal_recorded", changes={reading.metric: [None, reading.value]}, at=now)
+    refresh_accounts(session, [account_id], now)
     return row
 
 
@@ -133,13 +145,18 @@ def stored(session: Session, account_ids: Iterable[int] | None, since: dt.dateti
     stmt = select(HealthSignal.account_id, HealthSignal.metric, HealthSignal.observed_at, HealthSignal.value,
                   HealthSignal.target, HealthSignal.source).where(
         HealthSignal.observed_at > since, HealthSignal.observed_at <= until)
-    if account_ids is not None:
-        stmt = stmt.where(HealthSignal.account_id.in_(list(account_ids)))
-    return [Observation(*row) for row in session.execute(stmt.order_by(HealthSignal.observed_at))]
+    if account_ids is None:
+        return [Observation(*row) for row in session.execute(stmt.order_by(HealthSignal.observed_at))]
+    # Every metric named and sorted here, not by the database: so the planner seeks (account, metric, time)
+    # instead of walking the time index over every account's readings of the window (72k rows at 400
+    # accounts) to draw the ten sparklines of one page.
+    stmt = stmt.where(HealthSignal.account_id.in_(list(account_ids)), HealthSignal.metric.in_(SIGNAL_METRICS))
+    return sorted((Observation(*row) for row in session.execute(stmt)), key=lambda o: o.observed_at)
 
 
-def count_opened_incident(session: Session, incident: Incident) -> None:
-    """Add a just-opened incident to the derived signals, in the caller's transaction (drills count for nothing)."""
+def count_opened_incident(session: Session, incident: Incident, now: dt.datetime) -> None:
+    """Add a just-opened incident to the derived signals and re-evaluate its account at `now`, in the caller's
+    transaction (drills count for nothing)."""
     # A drill's answers are made up for the exercise: they say nothing about the account's health.
     if incident.is_drill:
         return
@@ -155,6 +172,7 @@ def count_opened_incident(session: Session, incident: Incident) -> None:
         if value is not None:
             session.add(IncidentAnswerReading(incident_id=incident.id, metric=metric, account_id=incident.account_id,
                                               observed_at=incident.detected_at, value=float(value)))
+    refresh_accounts(session, [incident.account_id], now)
 
 
 def rebuild_signal_days(session: Session) -> None:
@@ -229,17 +247,36 @@ def observations(session: Session, account_ids: Iterable[int] | None, since: dt.
 
 # --------------------------------------------------------------------------
 # Health of a set of accounts under the team's default policy.
+#
+# What an evaluation depends on: the account's readings of the lookback (stored, and derived from its
+# incidents), the default policy's early-warning rules, and `now` to the exact moment (a window is
+# `(now - window, now]`, and readings have times of day). So each account's evaluation is stored with
+# the moment it was made for and the first moment it may change (`health.valid_until`: a reading
+# entering or leaving a window or the lookback), under a fingerprint of the rules. Every write that
+# changes an account's readings re-evaluates that account in its transaction; the scheduler pass
+# re-evaluates the accounts whose moment has come; a reader uses the stored rows that hold at its
+# `now` and evaluates the others live, so the answer is the same as a full evaluation, always.
+
+# Part of the rules' fingerprint: raise it when core.account.health computes something new, so that
+# every stored evaluation made by the old code stops holding.
+EVALUATION_REVISION = 1
+_NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
 class HealthReport:
-    """Readings, fired warnings and the ranking for some accounts, under one policy's rules."""
+    """Fired warnings and the ranking for some accounts under one policy's rules, and the readings of a few.
+
+    `observations` holds the readings of the accounts asked for (the one on the account page, the
+    page of at-risk accounts the health page draws), not of every account ranked.
+    """
 
     policy_name: str
     rules: tuple[EarlyWarning, ...]
     observations: tuple[Observation, ...]
     warnings: tuple[HealthWarning, ...]
     ranked: tuple[AccountRisk, ...]
+    now: dt.datetime = _NEVER
 
     def series(self, account_id: int, metric: str) -> list[Observation]:
         """One account's readings of one metric, oldest first."""
@@ -248,6 +285,10 @@ class HealthReport:
     def warnings_for(self, account_id: int) -> list[HealthWarning]:
         """The warnings that fired for one account."""
         return list(self._warnings.get(account_id, ()))
+
+    def since(self) -> dt.datetime:
+        """Where the readings this report evaluated begin (its lookback before `now`)."""
+        return self.now - health.lookback(self.rules)
 
     # Grouped once per report: the health page draws a sparkline per account and metric, and
     # filtering every reading for each of them made the page grow with accounts times readings.
@@ -266,14 +307,45 @@ class HealthReport:
         return grouped
 
 
-def health_report(session: Session, account_ids: Iterable[int], now: dt.datetime) -> HealthReport:
-    """Evaluate the team default policy's early-warning rules on the accounts' readings up to `now`."""
+def rules_fingerprint(rules: Iterable[EarlyWarning]) -> str:
+    """A hash of the rules as evaluated (and of the evaluation code's revision): equal rules, equal hash."""
+    body = {"revision": EVALUATION_REVISION, "lookback_s": health.LOOKBACK.total_seconds(),
+            "rules": [rule.model_dump(mode="json") for rule in rules]}
+    return policy_store.snapshot_hash(body)
+
+
+def default_rules(session: Session) -> tuple[str, list[EarlyWarning]]:
+    """The team default policy's name and its early-warning rules that can be evaluated."""
     name = policy_store.default_name(session)
-    rules = health.evaluated_rules(_default_policy(session, name))
-    ids = list(account_ids)
-    readings = observations(session, ids, now - health.lookback(rules), now) if ids else []
-    warnings = health.evaluate(readings, rules, now)
-    return HealthReport(name, tuple(rules), tuple(readings), tuple(warnings), tuple(health.rank(warnings)))
+    return name, health.evaluated_rules(_default_policy(session, name))
+
+
+def health_report(session: Session, account_ids: Iterable[int], now: dt.datetime, *,
+                  readings_of: Iterable[int] = ()) -> HealthReport:
+    """The team default policy's early warnings for the accounts at `now`, with the readings of `readings_of`.
+
+    Stored evaluations that hold at `now` are read as they are; the accounts without one are
+    evaluated live (never written: reading a page writes nothing).
+    """
+    name, rules = default_rules(session)
+    ids = list(dict.fromkeys(account_ids))
+    warnings = _stored_or_live(session, ids, rules, now)
+    shown = list(dict.fromkeys(readings_of))
+    readings = observations(session, shown, now - health.lookback(rules), now) if shown else []
+    return HealthReport(name, tuple(rules), tuple(readings), tuple(warnings), tuple(health.rank(warnings)), now)
+
+
+def with_readings(session: Session, report: HealthReport, account_ids: Iterable[int]) -> HealthReport:
+    """`report` with the readings of `account_ids` over the period it evaluated (the sparklines of one page)."""
+    ids = list(dict.fromkeys(account_ids))
+    readings = observations(session, ids, report.since(), report.now) if ids else []
+    return replace(report, observations=tuple(readings))
+
+
+def warning_for(session: Session, account_id: int, rule_key: str, now: dt.datetime) -> HealthWarning | None:
+    """The warning `rule_key` raises for one account right now, or None when it does not fire."""
+    report = health_report(session, [account_id], now)
+    return next((w for w in report.warnings if w.rule == rule_key), None)
 
 
 def _default_policy(session: Session, name: str) -> Policy:
@@ -284,7 +356,190 @@ def _default_policy(session: Session, name: str) -> Policy:
         return load_preset(name if name in preset_names() else "default")
 
 
-def warning_for(session: Session, account_id: int, rule_key: str, now: dt.datetime) -> HealthWarning | None:
-    """The warning `rule_key` raises for one account right now, or None when it does not fire."""
-    report = health_report(session, [account_id], now)
-    return next((w for w in report.warnings if w.rule == rule_key), None)
+def _holds(rules_hash: str, evaluated_at: dt.datetime, valid_until: dt.datetime | None, fingerprint: str,
+           now: dt.datetime) -> bool:
+    return rules_hash == fingerprint and evaluated_at <= now and (valid_until is None or now < valid_until)
+
+
+def _stored_or_live(session: Session, ids: list[int], rules: list[EarlyWarning],
+                    now: dt.datetime) -> list[HealthWarning]:
+    if not ids:
+        return []
+    fingerprint = rules_fingerprint(rules)
+    stored_rows = session.execute(select(AccountHealth.account_id, AccountHealth.rules_hash,
+                                         AccountHealth.evaluated_at, AccountHealth.valid_until,
+                                         AccountHealth.warnings).where(AccountHealth.account_id.in_(ids)))
+    warnings: list[HealthWarning] = []
+    fresh = set()
+    for account_id, rules_hash, evaluated_at, until, items in stored_rows:
+        if _holds(rules_hash, evaluated_at, until, fingerprint, now):
+            fresh.add(account_id)
+            warnings += [_warning(account_id, item) for item in items]
+    stale = [i for i in ids if i not in fresh]
+    if stale:
+        readings = observations(session, stale, now - health.lookback(rules), now)
+        warnings += health.evaluate(readings, rules, now)
+    return sorted(warnings, key=lambda w: w.account_id)  # by account, each in rule order, as evaluate gives them
+
+
+def _warning(account_id: int, item: dict[str, Any]) -> HealthWarning:
+    return HealthWarning(account_id=account_id, rule=item["rule"], title=item["title"], metric=item["metric"],
+                         measured=item["measured"], reason=item["reason"], section=item["section"],
+                         predicts=tuple(item["predicts"]), answers=dict(item["answers"]))
+
+
+def _stored_form(warning: HealthWarning) -> dict[str, Any]:
+    return {"rule": warning.rule, "title": warning.title, "metric": warning.metric, "measured": warning.measured,
+            "reason": warning.reason, "section": warning.section, "predicts": list(warning.predicts),
+            "answers": warning.answers}
+
+
+# --------------------------------------------------------------------------
+# Keeping the stored evaluations (writes, the scheduler pass, bulk rebuilds).
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One account's warnings at a moment and the first moment after it at which they may change."""
+
+    account_id: int
+    warnings: tuple[HealthWarning, ...]
+    valid_until: dt.datetime | None
+
+
+def evaluate_accounts(session: Session, account_ids: Iterable[int] | None, rules: list[EarlyWarning],
+                      now: dt.datetime) -> dict[int, Evaluation]:
+    """Evaluate `rules` at `now` on the accounts (every account when None), with how long each answer holds."""
+    ids = None if account_ids is None else list(account_ids)
+    span = health.lookback(rules)
+    readings = observations(session, ids, now - span, now)
+    moments: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
+    for o in readings:
+        moments[o.account_id].append((o.metric, o.observed_at))
+    for account_id, metric, moment in _next_readings(session, ids, now):
+        moments[account_id].append((metric, moment))
+    detections = _detections(session, ids, now, span, rules)
+    fired: dict[int, list[HealthWarning]] = defaultdict(list)
+    for warning in health.evaluate(readings, rules, now):
+        fired[warning.account_id].append(warning)
+    targets = ids if ids is not None else list(session.scalars(select(Account.id)))
+    return {account_id: Evaluation(account_id, tuple(fired.get(account_id, ())),
+                                   health.valid_until(moments.get(account_id, ()), detections.get(account_id, ()),
+                                                      rules, now))
+            for account_id in targets}
+
+
+def _next_readings(session: Session, ids: list[int] | None, now: dt.datetime) -> list[tuple[int, str, dt.datetime]]:
+    # The first reading to come of each account and metric (stored, or given by an incident detected later).
+    found = []
+    for table in (HealthSignal, IncidentAnswerReading):
+        stmt = (select(table.account_id, table.metric, func.min(table.observed_at))
+                .where(table.observed_at > now).group_by(table.account_id, table.metric))
+        if ids is not None:  # each metric named: a seek per account and metric, not a walk of its readings
+            stmt = stmt.where(table.account_id.in_(ids), table.metric.in_(SIGNAL_METRICS))
+        found += [(a, m, t) for a, m, t in session.execute(stmt)]
+    return found
+
+
+def _detections(session: Session, ids: list[int] | None, now: dt.datetime, span: dt.timedelta,
+                rules: list[EarlyWarning]) -> dict[int, list[dt.datetime]]:
+    # When tickets change: the next incident to be detected, and, for a rule that reads every ticket
+    # reading of the lookback, the earliest incident still inside it (it leaves the lookback first).
+    found: dict[int, list[dt.datetime]] = defaultdict(list)
+    if not any(rule.metric == "support_tickets" for rule in rules):
+        return found
+    windows = [Incident.detected_at > now]
+    if any(rule.metric == "support_tickets" and rule.kind in health.SERIES_KINDS for rule in rules):
+        windows.append(Incident.detected_at > now - span)
+    for window in windows:
+        stmt = (select(Incident.account_id, func.min(Incident.detected_at))
+                .where(window, Incident.is_drill.is_(False)).group_by(Incident.account_id))
+        if ids is not None:
+            stmt = stmt.where(Incident.account_id.in_(ids))
+        for account_id, moment in session.execute(stmt):
+            found[account_id].append(moment)
+    return found
+
+
+def _lock(session: Session, ids: list[int], now: dt.datetime, *, skip_locked: bool = False) -> list[int]:
+    """Make sure each account has its row and lock them (PostgreSQL), in id order; returns the ids locked.
+
+    Re-evaluating under the row lock, after it is taken, is what keeps two writers of one account (or a
+    writer and the scheduler) from storing an evaluation that misses the other's reading: the later
+    one reads the readings once the earlier one has committed. SQLite serialises writers already.
+    """
+    if not ids:
+        return []
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    placeholder = dialect.insert(AccountHealth).values(
+        [{"account_id": i, "rules_hash": "", "evaluated_at": now, "valid_until": now, "score": 0, "warnings": []}
+         for i in ids])
+    session.execute(placeholder.on_conflict_do_nothing(index_elements=[AccountHealth.account_id]))
+    stmt = (select(AccountHealth.account_id).where(AccountHealth.account_id.in_(ids))
+            .order_by(AccountHealth.account_id).with_for_update(skip_locked=skip_locked))
+    return list(session.scalars(stmt))
+
+
+def _store(session: Session, evaluations: Iterable[Evaluation], fingerprint: str, now: dt.datetime) -> None:
+    for found in evaluations:
+        session.execute(update(AccountHealth).where(AccountHealth.account_id == found.account_id).values(
+            rules_hash=fingerprint, evaluated_at=now, valid_until=found.valid_until,
+            score=sum(w.weight for w in found.warnings), warnings=[_stored_form(w) for w in found.warnings]))
+
+
+def refresh_accounts(session: Session, account_ids: Iterable[int], now: dt.datetime) -> None:
+    """Re-evaluate some accounts at `now` in the caller's transaction (after a write that changed their readings)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return
+    session.flush()
+    locked = _lock(session, ids, now)
+    _name, rules = default_rules(session)
+    _store(session, evaluate_accounts(session, locked, rules, now).values(), rules_fingerprint(rules), now)
+
+
+def refresh_stale(session: Session, now: dt.datetime, *, limit: int | None = None) -> int:
+    """Re-evaluate, at `now`, up to `limit` accounts whose stored evaluation does not hold (or that have none).
+
+    The scheduler pass calls it until none is left; a change of the default policy calls it to
+    follow new rules at once. Rows another transaction is re-evaluating are skipped (they stay
+    evaluated live until a later pass). Returns how many accounts were re-evaluated.
+    """
+    _name, rules = default_rules(session)
+    fingerprint = rules_fingerprint(rules)
+    stale = (select(Account.id).outerjoin(AccountHealth, AccountHealth.account_id == Account.id)
+             .where(or_(AccountHealth.account_id.is_(None), AccountHealth.rules_hash != fingerprint,
+                        AccountHealth.evaluated_at > now, AccountHealth.valid_until <= now))
+             .order_by(Account.id))
+    if limit is not None:
+        stale = stale.limit(limit)
+    ids = list(session.scalars(stale))
+    locked = _lock(session, ids, now, skip_locked=True)
+    if locked:
+        _store(session, evaluate_accounts(session, locked, rules, now).values(), fingerprint, now)
+    return len(locked)
+
+
+def refresh_due(engine: Engine, now: dt.datetime, *, batch: int = 100) -> int:
+    """The scheduler's part: re-evaluate every account whose evaluation stopped holding, `batch` per transaction."""
+    done = 0
+    while True:
+        with session_scope(engine) as session:
+            count = refresh_stale(session, now, limit=batch)
+        done += count
+        if count < batch:
+            return done
+
+
+def rebuild_account_health(session: Session, now: dt.datetime) -> int:
+    """Evaluate every account at `now` from scratch (after bulk inserts, and as migration 0022's backfill)."""
+    _name, rules = default_rules(session)
+    session.execute(delete(AccountHealth))
+    evaluations = evaluate_accounts(session, None, rules, now)
+    fingerprint = rules_fingerprint(rules)
+    rows = [{"account_id": e.account_id, "rules_hash": fingerprint, "evaluated_at": now, "valid_until": e.valid_until,
+             "score": sum(w.weight for w in e.warnings), "warnings": [_stored_form(w) for w in e.warnings]}
+            for e in evaluations.values()]
+    if rows:
+        session.execute(insert(AccountHealth), rows)
+    return len(evaluations)

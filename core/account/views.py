@@ -2,7 +2,8 @@
 
 The Accounts list, the Account page, Account health and Home's at-risk panel
 each call one function here and get a frozen value back: the rows it shows,
-the owners for pickers, the health report. Who may see what is decided here
+the owners for pickers, the health report (readings only for the accounts
+drawn: the account page's one, the health page's page of ten). Who may see what is decided here
 (through `core.account.service.may_see` and `list_accounts`), never in the
 page. Nothing here writes; `engine` is only for tests.
 """
@@ -66,14 +67,20 @@ def account_page(account_id: int, *, viewer: Editor, now: dt.datetime,
         view = account_service.account_view(session, account_id, now=now)
         if view is None or not account_service.may_see(viewer, view.owner_id):
             return None
-        report = signals.health_report(session, [view.id], now)
+        report = signals.health_report(session, [view.id], now, readings_of=[view.id])
         owners = account_service.owners(session)
     return AccountPage(view, report, tuple(owners))
 
 
 def health_page(*, viewer: Editor, now: dt.datetime, engine: Engine | None = None) -> HealthPage:
-    """The health of every active account `viewer` may see, at `now` (Account health and Home)."""
+    """The health of every active account `viewer` may see, at `now` (Account health and Home), without readings."""
     with read_scope(engine) as session:
         visible = {a.id: a for a in account_service.list_accounts(session, viewer)}
         report = signals.health_report(session, list(visible), now)
     return HealthPage(visible, report)
+
+
+def shown_readings(report: HealthReport, account_ids: list[int], *, engine: Engine | None = None) -> HealthReport:
+    """`report` with the readings of the accounts one page of the at-risk list shows (their sparklines)."""
+    with read_scope(engine) as session:
+        return signals.with_readings(session, report, account_ids)

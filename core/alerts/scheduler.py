@@ -10,7 +10,8 @@ A level's alert whose level has an on-call schedule pages the person on call ins
 policy's published contacts (`core.alerts.paging`); each pass also moves the pages that are due.
 `tick` is one whole pass: queue, deliver (`core.alerts.delivery`), then record the SLA clocks
 that passed their deadline as breached (`core.sla.projection.record_breaches`, so the dashboard's
-open-clock rollups stay current).
+open-clock rollups stay current) and re-evaluate the account health that time has made stale
+(`core.account.signals.refresh_due`).
 This module decides who hears about an alert; it never sends anything itself, never reads the
 clock (callers pass `now`) and never imports streamlit.
 """
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.account import signals
 from core.alerts.delivery import deliver
 from core.alerts.paging import advance_due, open_or_join
 from core.incident.alerting import CSM, LEVEL, OWNER, Alert, AlertPlan
@@ -257,10 +259,13 @@ def tick(engine: Engine, *, now: dt.datetime, worker: str, base_url: str) -> dic
     """One whole scheduler pass: queue the alerts due at `now`, deliver what is due, record breached clocks.
 
     Returns the delivery's counts, {"due", "sent", "failed", "retrying"}: what this pass claimed and
-    what became of it (alerts queued by this pass are due at once, so they are among them). Breaches
-    are recorded last, in their own transaction: should that fail, the alerts have gone out.
+    what became of it (alerts queued by this pass are due at once, so they are among them). Then, each in
+    its own transaction so that a failure there never holds back an alert: breached clocks are recorded,
+    and the accounts whose stored early warnings stopped holding as time passed are re-evaluated, so a
+    health page normally finds none to evaluate itself.
     """
     queue_due(engine, now=now)
     delivered = deliver(engine, now=now, worker=worker, base_url=base_url).as_dict()
     record_breached_clocks(engine, now=now)
+    signals.refresh_due(engine, now)
     return delivered

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from core.account import signals
 from core.alerts import scheduler as alert_scheduler
 from core.cli.terminal import box, table
 from core.communication.cadence import backfill_client_update_due
@@ -121,7 +122,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     upgrade(engine)
     print(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
     with session_scope() as session:
-        added = policy_store.install_presets(session, now=_now())
+        now = _now()
+        added = policy_store.install_presets(session, now=now)
+        signals.refresh_stale(session, now)  # a newer shipped default may bring new early-warning rules
     if added:
         print(f"Installed policy presets: {', '.join(added)}")
     with session_scope() as session:

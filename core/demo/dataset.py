@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.account import signals
 from core.demo import communications as demo_communications
 from core.demo import health as demo_health
 from core.demo import oncall as demo_oncall
@@ -386,6 +387,7 @@ def load(session: Session, *, now: dt.datetime) -> dict[str, int]:
     demo_communications.load(session, now=now)  # logged client messages, some updates overdue
     total += demo_outages.load(session, lead_id=team["marcus"], now=now)  # one outage, six accounts, status pages
     demo_health.load(session, now=now)  # health signals that trigger every early-warning rule
+    signals.rebuild_account_health(session, now)  # the readings above bypass the flows that keep it
     demo_reports.load(session, now=now)  # reports, post-mortems, reviews; last: it empties the session
     total += 1
     open_count = session.scalar(select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None)))

@@ -225,7 +225,7 @@ def open_incident(
             raise
         return repeat
     # The health signals derived from incidents change with this one, in the same transaction.
-    count_opened_incident(session, incident)
+    count_opened_incident(session, incident, now)
     reasons = "; ".join(r.text for r in result.reasons) or "no rule fired: policy default"
     drill = "DRILL (an exercise, left out of the SLA figures): " if is_drill else ""
     add_event(session, incident.id, kind="opened", actor=actor, occurred_at=detected_at, now=now,

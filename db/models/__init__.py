@@ -19,7 +19,14 @@ stale edit fails instead of overwriting. This package must never contain
 business rules or queries: those live in `core`.
 """
 
-from db.models.accounts import Account, AccountIncidentDay, Contact, HealthSignal, IncidentAnswerReading
+from db.models.accounts import (
+    Account,
+    AccountHealth,
+    AccountIncidentDay,
+    Contact,
+    HealthSignal,
+    IncidentAnswerReading,
+)
 from db.models.api import AlertSource, ApiIdempotency, ApiRateCount, ApiToken
 from db.models.base import NAMING, Base, UtcDateTime, utc_now
 from db.models.communications import Communication, MessageTemplateVersion
@@ -64,6 +71,7 @@ __all__ = [
     "SLA_BUCKET_COLUMNS",
     "SLA_DURATION_BUCKETS",
     "Account",
+    "AccountHealth",
     "AccountIncidentDay",
     "ActionItem",
     "AlertSource",

@@ -137,3 +137,27 @@ class IncidentAnswerReading(Base):
     account_id: Mapped[int] = mapped_column(Integer)
     observed_at: Mapped[dt.datetime]
     value: Mapped[float] = mapped_column(Float)
+
+
+class AccountHealth(Base):
+    """One account's early warnings under the team default policy, evaluated at a moment, and until when they hold.
+
+    A read model of the account's readings, its incidents and the default policy's early-warning
+    rules (core.account.signals): every write that changes those inputs re-evaluates the account in
+    its own transaction, and the scheduler pass re-evaluates the accounts whose `valid_until` has
+    come (a reading or a day of tickets crossing a rule's window as time passes). A row holds for
+    `evaluated_at <= now < valid_until` (no end when `valid_until` is empty) under the rules whose
+    fingerprint is `rules_hash`; a reader evaluates any other account live.
+    """
+
+    __tablename__ = "account_health"
+    # The scheduler pass looks for the rows whose time has come.
+    __table_args__ = (Index("ix_account_health_valid_until", "valid_until"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    rules_hash: Mapped[str] = mapped_column(String(64))
+    evaluated_at: Mapped[dt.datetime]
+    valid_until: Mapped[dt.datetime | None]
+    # The risk score (the sum of the warnings' weights) and the warnings, as core.account.health makes them.
+    score: Mapped[int] = mapped_column(Integer)
+    warnings: Mapped[list[Any]] = mapped_column(JSON)

@@ -16,12 +16,14 @@ import pytest
 from core.account.health import (
     HealthWarning,
     Observation,
+    change_offsets,
     evaluate,
     evaluate_rule,
     evaluated_rules,
     lookback,
     rank,
     triage_prefill,
+    valid_until,
 )
 from core.policy.loading import PolicyError, load_preset, parse_policy
 from tests.conftest import NOW
@@ -273,4 +275,56 @@ def test_demo_histories_trigger_each_rule_on_their_account_only(engine):
     expected = set(demo_health.TRIGGERS.items()) | {(1, "repeat-tickets"), (10, "satisfaction-dropping")}
     assert fired == expected
     assert {rule for _, rule in fired} == {r.key for r in evaluated_rules(load_preset("default"))}
+
+
+
+# --------------------------------------------------------------------------
+# How long an evaluation holds (the stored account health relies on it).
+
+
+@pytest.mark.parametrize("policy, expected", [
+    ("default", {"support_tickets": {0, 7, 14}, "csat": {0, 60}, "uptime_pct": {0, 60}, "error_rate": {0, 60},
+                 "key_metric": {0, 60}}),
+    ("spark", {"support_tickets": {0, 7, 14}, "csat": {0, 60}, "error_rate": {0, 60}}),
+    ("red-status", {"csat": {0, 60}, "uptime_pct": {0, 60}, "key_metric": {0, 60}}),
+])
+def test_change_offsets_per_metric(policy, expected):
+    found = change_offsets(evaluated_rules(load_preset(policy)))
+    assert {metric: {offset / dt.timedelta(days=1) for offset in offsets} for metric, offsets in found.items()} \
+        == expected
+
+
+def _seen(obs: list[Observation], rules, moment: dt.datetime) -> list[Observation]:
+    # What a read at `moment` gives the rules: the readings of the lookback up to `moment`.
+    start = moment - lookback(rules)
+    return [o for o in obs if start < o.observed_at <= moment]
+
+
+@pytest.mark.parametrize("policy", ["default", "spark"])
+@pytest.mark.parametrize("seed", range(12))
+def test_an_evaluation_holds_at_every_moment_until_valid_until(policy, seed):
+    import random
+
+    rng = random.Random(seed)
+    rules = evaluated_rules(load_preset(policy))
+    metrics = ["support_tickets", "csat", "error_rate", "uptime_pct", "key_metric"]
+    obs = []
+    for _ in range(rng.randint(1, 60)):
+        metric = rng.choice(metrics + ["support_tickets"] * 3)
+        moment = NOW - dt.timedelta(minutes=rng.randint(-3 * 24 * 60, 75 * 24 * 60))
+        value = float(rng.randint(0, 12)) if metric != "key_metric" else float(rng.randint(50, 120))
+        obs.append(Observation(1, metric, moment, value, 100.0 if metric == "key_metric" else None))
+    moment = NOW
+    for _step in range(30):  # follow the answer through its next changes
+        now_seen = _seen(obs, rules, moment)
+        until = valid_until([(o.metric, o.observed_at) for o in now_seen]
+                            + [(o.metric, o.observed_at) for o in obs if o.observed_at > moment], [], rules, moment)
+        expected = evaluate(now_seen, rules, moment)
+        end = until or moment + dt.timedelta(days=200)
+        probes = [moment + (end - moment) * rng.random() for _ in range(8)] + [end - dt.timedelta(microseconds=1)]
+        for probe in probes:
+            assert evaluate(_seen(obs, rules, probe), rules, probe) == expected, (moment, probe, until)
+        if until is None:
+            break
+        moment = until
 

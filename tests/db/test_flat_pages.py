@@ -250,7 +250,8 @@ def test_derived_readings_are_those_of_every_incident_of_the_window(signalled, s
 def test_the_health_report_groups_readings_per_account_and_metric(signalled):
     acme = signalled["accounts"]["Acme"]
     with session_scope(signalled["engine"]) as s:
-        report = signals.health_report(s, signalled["accounts"].values(), NOW)
+        report = signals.health_report(s, signalled["accounts"].values(), NOW, readings_of=[acme])
+    assert {o.account_id for o in report.observations} == {acme}  # only the accounts asked for
     assert report.series(acme, "csat") == [o for o in report.observations if o.account_id == acme
                                            and o.metric == "csat"]
     assert [o.value for o in report.series(acme, "csat")] == [8.0, 6.5]

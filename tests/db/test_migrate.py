@@ -13,7 +13,7 @@ from alembic import command
 from sqlalchemy import create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from core.account.signals import rebuild_signal_days
+from core.account.signals import rebuild_account_health, rebuild_signal_days
 from core.policy.loading import load_preset
 from core.policy.store import snapshot_hash, snapshot_of
 from db.engine import make_engine, session_scope
@@ -25,7 +25,7 @@ from db.migrate import (
     prepare_database,
     upgrade,
 )
-from db.models import Base, Incident, PolicySnapshot
+from db.models import AccountHealth, Base, Incident, PolicySnapshot
 from tests.conftest import NOW, PG_BASE_URL, clean_main_module
 from tests.db.test_flat_pages import signal_read_models
 
@@ -337,3 +337,47 @@ def test_migration_0020_counts_existing_incidents_into_the_signal_read_models_ex
     assert current_revisions(engine) == code_heads()
     engine.dispose()
 
+
+
+def test_migration_0022_backfills_each_accounts_health_as_a_rebuild_does(empty_url):
+    engine = make_engine(empty_url)
+    config = alembic_config()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    stamp = (lambda t: t.isoformat()) if engine.dialect.name == "postgresql" else (
+        lambda t: t.replace(tzinfo=None).isoformat(sep=" "))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0019")
+        for account in (1, 2, 3):
+            _insert(conn, "accounts", id=account, name=f"Account {account}", tier="pro", time_zone="UTC")
+        for n, (account, metric, hours, value) in enumerate([
+            (1, "csat", 30, 8.0), (1, "csat", 5, 6.0),        # falling, and under 7
+            (2, "uptime_pct", 50, 99.9), (2, "error_rate", 2, 1.0),
+        ]):
+            _insert(conn, "health_signals", id=n + 1, account_id=account, metric=metric, value=value, source="form",
+                    observed_at=stamp(now - dt.timedelta(hours=hours)), recorded_at=stamp(now))
+        for iid, hours in enumerate((3, 20, 40, 60), start=1):  # four tickets this week for account 3
+            _insert(conn, "incidents", id=iid, account_id=3, policy_name="default", severity="P2", status="new",
+                    detected_at=stamp(now - dt.timedelta(hours=hours)), answers=json.dumps({}), is_drill=False)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        migrated = {r.account_id: (r.rules_hash, r.evaluated_at, r.valid_until, r.score, r.warnings)
+                    for r in session.scalars(select(AccountHealth))}
+    assert set(migrated) == {1, 2, 3}
+    assert {i: sorted(w["rule"] for w in row[4]) for i, row in migrated.items()} == {
+        1: ["low-csat", "satisfaction-dropping"], 2: [], 3: ["repeat-tickets"]}
+    evaluated = {row[1] for row in migrated.values()}
+    assert len(evaluated) == 1 and now <= next(iter(evaluated)) <= dt.datetime.now(dt.UTC)
+    # The backfill is exactly the rebuild the bench runs after its bulk inserts, at the same moment.
+    with session_scope(engine) as session:
+        rebuild_account_health(session, next(iter(evaluated)))
+    with session_scope(engine) as session:
+        assert {r.account_id: (r.rules_hash, r.evaluated_at, r.valid_until, r.score, r.warnings)
+                for r in session.scalars(select(AccountHealth))} == migrated
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0020")
+    assert "account_health" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert current_revisions(engine) == code_heads()
+    engine.dispose()
