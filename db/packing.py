@@ -101,6 +101,10 @@ class PackedText(TypeDecorator[str]):
         super().__init__()
         self.fmt = fmt
 
+    @property
+    def python_type(self) -> type:
+        return str
+
     def process_bind_param(self, value: str | None, dialect: Any) -> bytes | None:
         if value is None:
             return None
@@ -124,6 +128,10 @@ class PackedJSON(TypeDecorator[Any]):
     def __init__(self, fmt: int) -> None:
         super().__init__()
         self.fmt = fmt
+
+    @property
+    def python_type(self) -> type:
+        return dict  # as SQLAlchemy's JSON type says
 
     def process_bind_param(self, value: Any, dialect: Any) -> bytes | None:
         return None if value is None else pack_text(json.dumps(value), self.fmt)
