@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import multiprocessing
 import os
@@ -72,8 +73,8 @@ SEARCH_TEXT = "checkout"
 MIX = {
     "open_share": 0.003,            # 0.3 % of incidents open, all detected in the last 72 hours
     "timeline_per_incident": 20,    # on average: opened, milestones, messages, escalations, notes
-    "messages_per_incident": 4,     # client messages on average, each about MESSAGE_BYTES of text
-    "message_bytes": 1000,
+    "messages_per_incident": 4,     # client emails on average, as the compose flow stores them (text and HTML)
+    "message_bytes": 4500,          # about 1 KB of text and 3-3.5 KB of HTML per email, before packing
     "reports_per_resolved": 0.1,    # one report (or post-mortem) per 10 resolved incidents
     "signal_days": 180,             # daily health readings per account and metric, last 180 days
 }
@@ -95,10 +96,6 @@ _MILESTONES = (("acknowledge", "acknowledged_at", Milestone.ACKNOWLEDGED),
                ("resolution", "resolved_at", Milestone.RESOLVED))
 _NOTE_WORDS = ("Customer confirms impact on", "Engineering is looking at", "Rolled back the deploy of",
                "Still seeing errors from", "Workaround shared for", "Monitoring recovery of")
-_BODY = ("We are writing to update you on the incident affecting your service. Our engineers have "
-         "identified the component involved and are working on a fix; the impact is limited to the "
-         "features named below. We will send the next update within the hour, or sooner if the "
-         "situation changes. ")
 
 
 @dataclass
@@ -240,8 +237,92 @@ def _incident(rng: random.Random, n: int, account: dict, policy: Policy, snapsho
     }
 
 
+@functools.cache
+def _email_parts() -> dict[str, list[list[str]]]:
+    """Each shipped email the builder sends (subject, text, HTML), rendered once with markers naming the fields."""
+    import re
+
+    from core.communication.context import minimal_context
+    from core.communication.render import render
+
+    fields = ("incident_ref", "title", "severity_label", "status", "prepared_at", "detected_at", "impact",
+              "business_impact", "current_status", "next_update_at", "update_cadence", "resolved_at",
+              "outage_duration", "account_name", "contact_name", "csm_name", "technical_lead_name",
+              "root_cause", "fix_applied", "actions_taken", "prevention_measures", "update_number", "greeting")
+    # Mixed case, so a template's `upper` or `lower` filter shows in the marker it leaves.
+    codes = {field: f"Qz{n:02d}zQ" for n, field in enumerate(fields)}
+    marker = {**{code: field for field, code in codes.items()},
+              **{code.upper(): f"{field}|upper" for field, code in codes.items()},
+              **{code.lower(): f"{field}|lower" for field, code in codes.items()}}
+    shape = minimal_context().model_copy(update={
+        **codes, "actions_taken": [codes["actions_taken"]], "prevention_measures": [codes["prevention_measures"]],
+        "update_number": 97531, "contact_names": [codes["contact_name"]]})
+    # Each part split once at its markers: odd pieces name the field that goes there.
+    emails = {key: [[marker.get(piece, piece) for piece in
+                     re.split(r"((?i:qz\d\dzq))", part.replace("97531", codes["update_number"]))]
+                    for part in (rendered.subject, rendered.text, rendered.html)]
+              for key in ("emergency_acknowledgement", "p1_response", "status_update", "resolution_root_cause")
+              for rendered in [render(key, shape)]}
+    return emails
+
+
 def _history(rng: random.Random, row: dict, now: dt.datetime, actor_id: int) -> tuple[list[dict], list[dict]]:
-    """The incident's messages and timeline as the flows record them; sets the response log and client times."""
+    """The incident's messages and timeline as the flows record them; sets the response log and client times.
+
+    Each message is a shipped email as the compose flow stores it (subject, text and HTML): the first notice
+    (emergency acknowledgement at P0, else the high-priority response), then status updates, and the
+    resolution message last on a resolved incident. Each template is rendered once through the real renderer
+    with marker values, then filled per message, so a million incidents need three renders, not four million.
+    """
+    from markupsafe import escape
+
+    from core.communication.context import CLIENT_SEVERITY, CLIENT_STATUS, CLIENT_STATUS_TEXT
+
+    emails = _email_parts()
+    # What the CSM writes in each message (the compose page leaves impact and the resolution fields to them).
+    words = random.Random(row["id"])
+    component = row["title"].split(" (")[0].lower()
+    root_causes = ("reduced the capacity of the service handling your requests.",
+                   "left a cache with stale entries after the deploy.", "exposed a bug in how retries were counted.")
+    preventions = ("goes through a staged rollout with automatic rollback.",
+                   "has an alert on its error rate that pages the on-call engineer.",
+                   "is covered by a test that replays this failure.")
+
+    def when(moment: dt.datetime) -> str:
+        return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} UTC"
+
+    def email(key: str, at: dt.datetime, number: int) -> list[str]:
+        status = "acknowledged" if number == 1 else "resolved" if key == "resolution_root_cause" else "mobilized"
+        ended = row["resolved_at"] or at
+        values = {
+            "incident_ref": f"INC-{row['id']}", "title": row["title"], "update_number": str(number),
+            "severity_label": CLIENT_SEVERITY.get(row["severity"], row["severity"]),
+            "status": CLIENT_STATUS.get(status, status), "prepared_at": when(at), "detected_at": when(detected),
+            "impact": f"{words.choice(('Some', 'Most', 'A few', 'All'))} of your users are affected: "
+                      f"{component} since {when(detected)}.",
+            "business_impact": words.choice(("Work can continue with some inconvenience.",
+                                             "Work that depends on the affected service cannot go ahead.")),
+            "current_status": f"{CLIENT_STATUS_TEXT.get(status, '')} {words.choice(_NOTE_WORDS)} {component}.",
+            "next_update_at": when(at + dt.timedelta(hours=words.choice((1, 2, 4)))),
+            "update_cadence": words.choice(("every hour", "every 2 hours", "every 4 hours")),
+            "resolved_at": when(ended), "outage_duration": f"{(ended - detected).total_seconds() / 3600:.0f} hours",
+            "account_name": f"Customer {row['account_id']:04d}", "csm_name": f"CSM {actor_id:02d}",
+            "contact_name": f"Contact 0 of Customer {row['account_id']:04d}",
+            "greeting": f"Contact 0 of Customer {row['account_id']:04d}",
+            "technical_lead_name": f"Engineer {words.randint(1, 40):02d}",
+            "root_cause": f"A change to {component} on {when(detected)} {words.choice(root_causes)}",
+            "fix_applied": f"We {words.choice(('rolled back', 'patched', 'reconfigured'))} {component} and checked "
+                           f"every affected record of Customer {row['account_id']:04d}.",
+            "actions_taken": f"{words.choice(_NOTE_WORDS)} {component} since "
+                             f"{when(at - dt.timedelta(minutes=words.randint(5, 90)))}.",
+            "prevention_measures": f"{component.capitalize()} now {words.choice(preventions)}",
+        }
+        values |= {f"{field}|{case}": getattr(value, case)() for field, value in list(values.items())
+                   for case in ("upper", "lower")}
+        escaped = {field: str(escape(value)) for field, value in values.items()}
+        return ["".join((escaped if part == 2 else values)[piece] if i % 2 else piece for i, piece in enumerate(pieces))
+                for part, pieces in enumerate(emails[key])]
+
     detected, end = row["detected_at"], row["resolved_at"] or now
     events = [{"incident_id": row["id"], "occurred_at": detected, "recorded_at": detected, "actor_id": actor_id,
                "kind": "opened", "summary": f"Opened as {row['severity']} under {row['policy_name']} v1",
@@ -250,14 +331,17 @@ def _history(rng: random.Random, row: dict, now: dt.datetime, actor_id: int) -> 
     count = rng.randint(2, 6) if not row["resolved_at"] else rng.randint(1, 7)
     first = detected + (end - detected) * rng.uniform(0.02, 0.2)
     sent = [first, *_spread(rng, first, end, count - 1)] if first <= now else []
-    for at in sent:
-        messages.append({"incident_id": row["id"], "template_key": "update", "template_version": 1,
+    for number, at in enumerate(sent, start=1):
+        key = ("emergency_acknowledgement" if row["severity"] == "P0" else "p1_response") if number == 1 else (
+            "resolution_root_cause" if row["resolved_at"] and number == len(sent) else "status_update")
+        subject, body_text, body_html = email(key, at, number)
+        messages.append({"incident_id": row["id"], "template_key": key, "template_version": None,
                          "channel": "email", "recipients": [f"c0.{row['account_id']}@example.com"],
-                         "subject": f"Update: {row['title']}"[:300], "body_text": _BODY * 3, "body_html": "",
+                         "subject": subject[:300], "body_text": body_text, "body_html": body_html,
                          "sent_at": at, "sent_by_id": actor_id, "delivery": "sent", "public_status": None})
         events.append({"incident_id": row["id"], "occurred_at": at, "recorded_at": at, "actor_id": actor_id,
-                       "kind": "communication", "summary": f"Sent Email to c0.{row['account_id']}@example.com",
-                       "details": {"template": "update", "template_version": 1}})
+                       "kind": "communication", "summary": f"Sent Email to c0.{row['account_id']}@example.com: "
+                       f"{subject}", "details": {"template": key, "template_version": None}})
     if sent:
         row["client_notified_at"], row["last_client_update_at"] = sent[0], sent[-1]
         row["response_log"] = {"messages": sorted(at.isoformat() for at in sent)}

@@ -34,6 +34,8 @@ def _values(table: str, year: list[int], count: list[int]) -> dict[str, object]:
         kind = MODELS[table].__table__.columns[name].type
         stored = getattr(kind, "impl", kind)  # a TypeDecorator (UTC datetimes) stores as its impl
         python_type = dict if isinstance(stored, JSON) else stored.python_type
+        if python_type is bytes:  # packed text and JSON (db.packing) store a str or a JSON value as bytes
+            python_type = kind.python_type
         count[0] += 1
         marker = f"MK{count[0]:03d}-{table}.{name}"
         if python_type in (dict, list):

@@ -25,6 +25,7 @@ from db.models.accounts import Account
 from db.models.base import Base, utc_now, versioned
 from db.models.people import User
 from db.models.settings import PolicySnapshot
+from db.packing import DEFLATE_TRIAGE_1, PackedJSON
 
 
 class Incident(Base):
@@ -63,7 +64,10 @@ class Incident(Base):
     # incident since migration 0019; nullable only because SQLite cannot add a NOT NULL column.
     policy_snapshot_id: Mapped[int | None] = mapped_column(Integer)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    triage_result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Deflated with the presets' triage results as dictionary (db.packing; migration 0023): about 1 KB of
+    # rule wording per incident otherwise. Read only as a whole, never inside by SQL. Nullable only because
+    # SQLite cannot add a NOT NULL column; every incident has one.
+    triage_result: Mapped[dict[str, Any]] = mapped_column(PackedJSON(DEFLATE_TRIAGE_1), nullable=True)
     severity: Mapped[str] = mapped_column(String(2))
     red_status: Mapped[bool] = mapped_column(Boolean, default=False)
     escalation_category: Mapped[str] = mapped_column(String(16), default="none")

@@ -25,9 +25,10 @@ from db.migrate import (
     prepare_database,
     upgrade,
 )
-from db.models import AccountHealth, Base, Incident, PolicySnapshot
+from db.models import AccountHealth, Base, Communication, Incident, PolicySnapshot
 from tests.conftest import NOW, PG_BASE_URL, clean_main_module
 from tests.db.test_flat_pages import signal_read_models
+from tests.db.test_packing import BODIES
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -378,6 +379,62 @@ def test_migration_0022_backfills_each_accounts_health_as_a_rebuild_does(empty_u
         config.attributes["connection"] = conn
         command.downgrade(config, "0020")
     assert "account_health" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert current_revisions(engine) == code_heads()
+    engine.dispose()
+
+
+# Triage results as stored: key order, escapes and spacing are kept character for character.
+TRIAGE_TEXTS = {
+    1: '{"severity": "P1", "reasons": [{"text": "Customer business is stopped", "section": "Default \\u203a P1"}], '
+       '"targets": {"acknowledge": 900.0}, "ladder": [{"level": "L2", "start": 0.0, "due": null}]}',
+    2: '{}',
+    3: '{"z": 1, "a": [true, false, null, 0.1, 1e-07, -3], "é": "Grüße ✅"}',
+}
+
+
+def test_migration_0023_packs_every_message_body_exactly_and_downgrade_gives_the_text_back(empty_url):
+    engine = make_engine(empty_url)
+    config = alembic_config()
+    # Every kind of body, then enough plain ones that the move runs in more than one batch.
+    # (PostgreSQL text columns cannot hold a NUL character: no row stored before 0023 has one there.)
+    bodies = {n + 1: (body_text, body_html) for n, (_, body_text, body_html) in enumerate(BODIES)
+              if engine.dialect.name == "sqlite" or "\x00" not in body_text + body_html}
+    bodies |= {n: (f"Update {n}: still on it.", f"<p>Update {n}</p>" if n % 2 else "") for n in range(100, 2200)}
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0020")
+        _insert(conn, "accounts", id=1, name="Acme", tier="pro", time_zone="UTC")
+        for iid, triage_text in TRIAGE_TEXTS.items():
+            _insert(conn, "incidents", id=iid, account_id=1, policy_name="spark", severity="P1", status="new",
+                    detected_at="2026-03-02 09:00:00", triage_result=triage_text)
+        _insert(conn, "timeline_events", incident_id=1, occurred_at="2026-03-02 09:00:00", kind="opened", summary="x")
+        conn.execute(text("INSERT INTO communications (id, incident_id, template_key, channel, recipients, subject, "
+                          "body_text, body_html, sent_at, delivery) VALUES (:id, 1, '', 'email', '[]', '', :t, :h, "
+                          "'2026-03-02 09:30:00', 'sent')"),
+                     [{"id": iid, "t": body_text, "h": body_html} for iid, (body_text, body_html) in bodies.items()])
+    upgrade(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("communications")}
+    assert {"body_text", "body_html"} <= columns and not {"body_text_packed", "body_html_packed"} & columns
+    with session_scope(engine) as session:
+        assert {c.id: (c.body_text, c.body_html) for c in session.scalars(select(Communication))} == bodies
+        assert {i.id: i.triage_result for i in session.scalars(select(Incident))} == {
+            iid: json.loads(triage_text) for iid, triage_text in TRIAGE_TEXTS.items()}
+    with engine.connect() as conn:
+        # Dropping the old columns must not copy the table (ON DELETE CASCADE) nor touch the incident's other rows.
+        assert conn.execute(text("SELECT count(*) FROM timeline_events")).scalar_one() == 1
+        packed = conn.execute(text("SELECT body_html FROM communications WHERE id = 5")).scalar_one()
+    assert len(packed) < len(bodies[5][1]) / 4  # the rendered email
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0020")
+    with engine.connect() as conn:
+        back = {iid: (t, h) for iid, t, h in conn.execute(text("SELECT id, body_text, body_html FROM communications"))}
+        triage_back = dict(conn.execute(text("SELECT id, CAST(triage_result AS TEXT) FROM incidents")).all())
+    assert back == bodies
+    assert triage_back == TRIAGE_TEXTS
+    assert not {"body_text_packed", "body_html_packed"} & {c["name"] for c in inspect(engine).get_columns(
+        "communications")}
     upgrade(engine)
     assert current_revisions(engine) == code_heads()
     engine.dispose()
