@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -169,9 +169,33 @@ def _unindexed(column: Any) -> Any:
     return func.coalesce(column, column, type_=column.type)
 
 
+# The largest id the incidents table holds on both engines (an INTEGER: 32 bits on PostgreSQL); a
+# larger number is searched as text.
+MAX_INCIDENT_ID = 2**31 - 1
+
+
+def _incident_number(text: str) -> int | None:
+    """The incident id that "#12" or "12" names; None for anything else, a number too large for an id included."""
+    digits = text.lstrip("#")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(MAX_INCIDENT_ID)):
+        return None
+    number = int(digits)
+    return number if number <= MAX_INCIDENT_ID else None
+
+
 def _uses_text_index(text: str) -> bool:
     # Three characters make a trigram (FTS5 trigram tokenizer, pg_trgm); "#12" or "12" is an id.
-    return len(text) >= 3 and not text.lstrip("#").isdigit()
+    return len(text) >= 3 and _incident_number(text) is None
+
+
+def _searchable(text: str) -> str:
+    """The search text as the queries take it: trimmed, without NUL characters.
+
+    A NUL ends the query inside SQLite's full-text parser ("unterminated string") and PostgreSQL
+    refuses it in a parameter; `core.limits` keeps it out of every stored title and summary, so
+    dropping it changes no answer.
+    """
+    return text.replace("\x00", "").strip()
 
 
 @contextmanager
@@ -194,7 +218,7 @@ def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list
     # Only incident columns (the customer name goes through an IN subquery):
     # a join here lets SQLite drive the query from the 40-row accounts table
     # through every incident, 100x slower at a million rows.
-    text = flt.text.strip()
+    text = flt.text
     c = _unindexed if _uses_text_index(text) else _as_is
     conditions: list[ColumnElement[bool]] = []
     if flt.statuses:
@@ -214,8 +238,9 @@ def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list
     if flt.urgency in _URGENCY:
         conditions.append(_URGENCY[flt.urgency](c, now))
     if text:
-        if text.lstrip("#").isdigit():
-            conditions.append(Incident.id == int(text.lstrip("#")))
+        number = _incident_number(text)
+        if number is not None:
+            conditions.append(Incident.id == number)
         else:
             conditions.append(_text_matches(session, text))
     return conditions
@@ -261,8 +286,9 @@ def _order(sort: str, c: Column = _as_is) -> tuple[ColumnExpressionArgument[Any]
 def search(session: Session, flt: IncidentFilter, *, now: dt.datetime, page: int = 1,
            page_size: int = 50) -> tuple[list[IncidentRow], int]:
     """One page of incidents matching the filter, and how many match in all."""
+    flt = replace(flt, text=_searchable(flt.text))
     conditions = _conditions(session, flt, now)
-    order = _order(flt.sort, _unindexed if _uses_text_index(flt.text.strip()) else _as_is)
+    order = _order(flt.sort, _unindexed if _uses_text_index(flt.text) else _as_is)
     with _text_index_first(session, flt.text):
         total = session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
         # Pick the page's ids on the incidents table alone, then join for display.

@@ -381,3 +381,31 @@ def test_search_answers_do_not_depend_on_the_index_used(planned, filters):
         everything, _ = service.search(s, IncidentFilter(sort="newest", **filters), now=NOW, page_size=5000)
     assert total == len(by_index)
     assert [r.id for r in by_index] == [r.id for r in everything if "webhook" in r.title.lower()]
+
+
+@pytest.mark.parametrize(("typed", "same_as"), [
+    ("web\x00hook", "webhook"),                  # a NUL ends SQLite's full-text query; no stored text holds one
+    ("\x00", ""),
+    ("  webhook\x00  ", "webhook"),
+    ("#99999999999999999999", None),             # too large for an id: searched as text, matches nothing
+    ("#2147483648", None),                       # one past the largest id (INTEGER: 32 bits on PostgreSQL)
+    ("９９", None),                               # digits of another script are text, not an id
+])
+def test_hostile_search_text_gets_an_answer_not_an_error(planned, typed, same_as):
+    engine = planned["engine"]
+    with session_scope(engine) as s:
+        rows, total = service.search(s, IncidentFilter(text=typed, sort="newest"), now=NOW, page_size=5000)
+        if same_as is None:
+            assert (rows, total) == ([], 0)
+        else:
+            expected, expected_total = service.search(s, IncidentFilter(text=same_as, sort="newest"), now=NOW,
+                                                      page_size=5000)
+            assert [r.id for r in rows] == [r.id for r in expected] and total == expected_total > 0
+
+
+def test_the_largest_id_is_still_found_by_number(planned):
+    with session_scope(planned["engine"]) as s:
+        some = service.search(s, IncidentFilter(sort="newest"), now=NOW, page_size=1)[0][0]
+        rows, total = service.search(s, IncidentFilter(text=f"#{some.id}"), now=NOW)
+        assert [r.id for r in rows] == [some.id] and total == 1
+        assert service.search(s, IncidentFilter(text=f"#{service.MAX_INCIDENT_ID}"), now=NOW) == ([], 0)
