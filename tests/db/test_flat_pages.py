@@ -7,6 +7,7 @@ incidents come from read models that the open flow keeps equal to a recomputatio
 """
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -280,13 +281,17 @@ def _bulk(engine, accounts: dict[str, int], owners: list[int], count: int = 3000
         analyze(conn)
 
 
-def _plans_of(engine, call) -> list[str]:
-    """The plan of every SELECT on incidents that `call(session)` runs, in order."""
+def _reads_incidents(statement: str) -> bool:
+    return ("incidents" in statement and statement.lstrip().upper().startswith("SELECT")
+            and "set_config" not in statement)
+
+
+def plans_of(engine, call, wanted: Callable[[str], bool] = _reads_incidents) -> list[str]:
+    """The plan of each statement `call(session)` runs that `wanted` picks (default: SELECTs on incidents), in order."""
     seen: list[tuple[str, Any]] = []
 
     def grab(conn, cursor, statement, params, context, executemany):
-        if "incidents" in statement and statement.lstrip().upper().startswith("SELECT") and "set_config" not in \
-                statement:
+        if wanted(statement):
             seen.append((statement, params))
 
     event.listen(engine, "before_cursor_execute", grab)
@@ -321,14 +326,14 @@ def planned(team) -> dict[str, Any]:
 
 
 def test_my_open_incidents_reads_two_index_ranges(planned):
-    (plan,) = _plans_of(planned["engine"], lambda s: service.my_open_incidents(s, user_id=planned["ana"]))
+    (plan,) = plans_of(planned["engine"], lambda s: service.my_open_incidents(s, user_id=planned["ana"]))
     assert "ix_incidents_owner_status" in plan and "ix_incidents_account_status" in plan, plan
     assert not _full_scan(plan), plan
 
 
 @pytest.mark.parametrize("role", [Role.CSM, Role.LEAD])
 def test_composable_incidents_reads_open_ones_then_the_newest_closed(planned, role):
-    open_plan, closed_plan = _plans_of(planned["engine"], lambda s: comms.composable_incidents(
+    open_plan, closed_plan = plans_of(planned["engine"], lambda s: comms.composable_incidents(
         s, user_id=planned["ana"], role=role))
     assert not _full_scan(open_plan) and not _full_scan(closed_plan), (open_plan, closed_plan)
     # Open ones by status from an index (per owner and per account for a CSM), never by walking every incident.
@@ -338,7 +343,7 @@ def test_composable_incidents_reads_open_ones_then_the_newest_closed(planned, ro
 
 
 def test_open_counts_come_from_the_status_policy_index(planned):
-    (plan,) = _plans_of(planned["engine"], service.open_incident_counts)
+    (plan,) = plans_of(planned["engine"], service.open_incident_counts)
     assert "ix_incidents_status_policy" in plan and not _full_scan(plan), plan
     if planned["engine"].dialect.name == "sqlite":
         assert "COVERING INDEX" in plan, plan
@@ -358,7 +363,7 @@ NOW_FILTERS: list[dict[str, Any]] = [
 def test_every_filter_combination_searches_on_the_text_index(planned, filters, sort):
     with_account = {**filters, "account_id": planned["accounts"]["Globex"]} if "owner_id" in filters else filters
     flt = IncidentFilter(text="webhook", sort=sort, **with_account)
-    plans = _plans_of(planned["engine"], lambda s: service.search(s, flt, now=NOW))
+    plans = plans_of(planned["engine"], lambda s: service.search(s, flt, now=NOW))
     count_plan, page_plan = plans[0], plans[1]
     for plan in (count_plan, page_plan):
         assert not _full_scan(plan), plan

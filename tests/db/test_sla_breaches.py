@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
-from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from core.incident import flows as incidents
@@ -33,6 +33,7 @@ from core.sla.queries import DashboardFilter
 from db.engine import analyze, session_scope
 from db.migrate import alembic_config, upgrade
 from db.models import Incident, IncidentFact, SlaClockFact
+from tests.db.test_flat_pages import plans_of
 from tests.db.test_sla_summary import POLICIES, SCENARIOS, T0, reset, write
 
 DAY = dt.timedelta(days=1)
@@ -450,26 +451,8 @@ def _bulk_facts(engine, count: int = 4000) -> None:
 
 def _plans(engine, call) -> list[str]:
     """The plan of every statement `call(session)` runs that reads the running clocks by deadline."""
-    seen: list[tuple[str, Any]] = []
-
-    def grab(conn, cursor, statement, params, context, executemany):
-        if "sla_clock_facts" in statement and "deadline <" in statement:
-            seen.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
-        with session_scope(engine) as s:
-            call(s)
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
-    assert seen
-    plans = []
-    with engine.connect() as conn:
-        for statement, params in seen:
-            if engine.dialect.name == "sqlite":
-                plans.append(" / ".join(r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)))
-            else:
-                plans.append(" / ".join(conn.exec_driver_sql("EXPLAIN " + statement, params).scalars()))
+    plans = plans_of(engine, call, lambda statement: "sla_clock_facts" in statement and "deadline <" in statement)
+    assert plans
     return plans
 
 
