@@ -20,14 +20,17 @@ into memory outside `backfill`, which works in batches.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Executable,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     false,
@@ -183,20 +186,26 @@ def incident_row(dims: IncidentDims, *, resolved_at: dt.datetime | None, is_repe
 # Incremental maintenance.
 
 
+@functools.lru_cache(maxsize=512)
+def _upsert_statement(dialect: str, table: Table, key: tuple[str, ...], changed: tuple[str, ...]) -> Executable:
+    # Built once per table and set of changed columns, values bound at execution: constructing the
+    # statement took most of the time of the five upserts of each incident write.
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = make(table).values({c: bindparam(c) for c in (*key, *changed)})
+    return stmt.on_conflict_do_update(index_elements=list(key),
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in changed})
+
+
 def _upsert(session: Session, table: Table, key: Sequence[str], rows: Mapping[Key, Mapping[str, float]]) -> None:
     """Add the increments in `rows` ({key values: {column: delta}}) to the rollup rows, creating missing ones."""
     dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Always the same order: two writers touching the same cells lock them alike (no deadlock).
     for key_values, increments in sorted(rows.items(), key=lambda kv: tuple(str(v) for v in kv[0])):
         changed = {c: v for c, v in increments.items() if v}
         if not changed:
             continue
-        values = dict(zip(key, key_values, strict=True)) | changed
-        stmt = make(table).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in changed})
-        session.execute(stmt)
+        stmt = _upsert_statement(dialect, table, tuple(key), tuple(sorted(changed)))
+        session.execute(stmt, dict(zip(key, key_values, strict=True)) | changed)
 
 
 @dataclass
