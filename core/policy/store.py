@@ -7,6 +7,7 @@ pass `now`.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import hashlib
@@ -32,22 +33,46 @@ def snapshot_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Policies are frozen models, parsed once per text (`cached_policy`): every incident opened under the same
+# object shares its canonical body and hash, worked out once (1.5 ms of each opening transaction before).
+# Keyed on the object's identity, with the object itself kept so that an id is never reused while cached.
+_BODIES: dict[int, tuple[Policy, dict[str, Any], str]] = {}
+_BODIES_KEPT = 256
+
+
+def _body_and_hash(policy: Policy) -> tuple[dict[str, Any], str]:
+    found = _BODIES.get(id(policy))
+    if found is not None and found[0] is policy:
+        return found[1], found[2]
+    body = policy.model_dump(mode="json")
+    digest = snapshot_hash(body)
+    if len(_BODIES) >= _BODIES_KEPT:
+        _BODIES.clear()
+    _BODIES[id(policy)] = (policy, body, digest)
+    return body, digest
+
+
 def snapshot_of(session: Session, policy: Policy, *, now: dt.datetime) -> PolicySnapshot:
     """The stored snapshot of `policy` exactly as it is now, added once and shared by every incident triaged under it.
 
     Safe against a concurrent writer of the same policy: the insert runs in a savepoint and a
     unique-hash conflict reads the other writer's row.
     """
-    return store_snapshot(session, policy.model_dump(mode="json"), now=now)
+    body, digest = _body_and_hash(policy)
+    return store_snapshot(session, body, now=now, digest=digest)
 
 
-def store_snapshot(session: Session, body: dict[str, Any], *, now: dt.datetime) -> PolicySnapshot:
-    """The snapshot row holding exactly `body`, added when no row has its hash yet (see `snapshot_of`)."""
-    digest = snapshot_hash(body)
+def store_snapshot(session: Session, body: dict[str, Any], *, now: dt.datetime,
+                   digest: str | None = None) -> PolicySnapshot:
+    """The snapshot row holding exactly `body`, added when no row has its hash yet (see `snapshot_of`).
+
+    `digest`, when given, is `snapshot_hash(body)` already worked out.
+    """
+    digest = digest or snapshot_hash(body)
     found = session.scalar(select(PolicySnapshot).where(PolicySnapshot.content_hash == digest))
     if found is not None:
         return found
-    row = PolicySnapshot(content_hash=digest, body=body, created_at=now)
+    row = PolicySnapshot(content_hash=digest, body=copy.deepcopy(body), created_at=now)
     try:
         with session.begin_nested():
             session.add(row)
