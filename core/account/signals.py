@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Date, Engine, Float, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Date, Engine, Float, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -502,10 +502,12 @@ def mark_stale(session: Session, account_ids: Iterable[int], now: dt.datetime) -
     """
     ids = sorted(set(account_ids))
     if ids:
-        session.execute(update(AccountHealth).where(AccountHealth.account_id.in_(ids),
-                                                    or_(AccountHealth.valid_until.is_(None),
-                                                        AccountHealth.valid_until > now))
-                        .values(valid_until=now))
+        # The earlier of the two moments, decided in SET rather than WHERE: on PostgreSQL a WHERE on
+        # valid_until is checked against the row as this transaction saw it first, so a row that was
+        # stale then and that a pass is storing anew would be skipped, and keep holding.
+        session.execute(update(AccountHealth).where(AccountHealth.account_id.in_(ids)).values(
+            valid_until=case((or_(AccountHealth.valid_until.is_(None), AccountHealth.valid_until > now), now),
+                             else_=AccountHealth.valid_until)))
 
 
 def refresh_accounts(session: Session, account_ids: Iterable[int], now: dt.datetime) -> None:

@@ -294,3 +294,40 @@ def test_two_writers_of_one_account_at_once_store_an_answer_that_counts_both(acc
     assert not errors
     assert (umbrella, "repeat-tickets") in {(w.account_id, w.rule) for w in live(engine, NOW)}
     assert holding(engine, NOW) == live(engine, NOW)
+
+
+def test_an_incident_opened_while_a_scheduler_pass_evaluates_its_account_is_never_missed(accounts):
+    # The pass has evaluated Globex without the new incident and holds its transaction open; the opening
+    # transaction marks Globex stale meanwhile. Its UPDATE waits for the pass to commit (PostgreSQL's row
+    # lock, SQLite's single writer), then marks the row the pass stored: readers and the next pass see it.
+    import threading
+    import time
+
+    engine, globex = accounts["engine"], accounts["ids"]["Globex"]
+    with session_scope(engine) as s:
+        signals.mark_stale(s, [globex], NOW)
+    evaluated = threading.Event()
+    errors: list[BaseException] = []
+
+    def scheduler_pass() -> None:
+        try:
+            with session_scope(engine) as s:
+                assert signals.refresh_stale(s, NOW) == 1
+                evaluated.set()
+                time.sleep(0.5)
+        except BaseException as error:  # reported by the test below
+            errors.append(error)
+            evaluated.set()
+
+    thread = threading.Thread(target=scheduler_pass)
+    thread.start()
+    evaluated.wait(10)
+    _incident(engine, globex, NOW - HOUR, answers={"csat": 2})
+    thread.join(10)
+    assert not errors
+    assert not_holding(engine, NOW) == {globex}
+    expected = live(engine, NOW)
+    assert (globex, "low-csat") in {(w.account_id, w.rule) for w in expected}
+    assert read(engine, NOW) == expected
+    assert signals.refresh_due(engine, NOW) == 1
+    assert holding(engine, NOW) == expected
