@@ -281,6 +281,11 @@ def _mark_followers(session: Session, dims: IncidentDims, window: dt.timedelta, 
         session.execute(update(INCIDENTS).where(INCIDENTS.c.incident_id == old["incident_id"]).values(is_repeat=True))
 
 
+# Built once: constructing a RETURNING of every column took longer than running it, on every incident write.
+_TAKE_FACTS = delete(FACTS).where(FACTS.c.incident_id == bindparam("incident_id")).returning(*FACTS.c)
+_INCIDENT_FACT = select(INCIDENTS).where(INCIDENTS.c.incident_id == bindparam("incident_id"))
+
+
 def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaClock], now: dt.datetime,
                   *, window: dt.timedelta = DEFAULT_REPEAT_WINDOW) -> None:
     """Make the incident's summary rows match its clocks at `now`, applying the difference to the rollups.
@@ -294,10 +299,8 @@ def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaCloc
     # Deleted and read in one statement: the rows taken out are the ones subtracted, even when a scheduler
     # pass recorded one of them as breached a moment ago (PostgreSQL waits for its row lock, then returns
     # the row as that pass left it).
-    old_clocks = [dict(r) for r in session.execute(
-        delete(FACTS).where(FACTS.c.incident_id == dims.incident_id).returning(*FACTS.c)).mappings()]
-    old_incident = session.execute(
-        select(INCIDENTS).where(INCIDENTS.c.incident_id == dims.incident_id)).mappings().first()
+    old_clocks = [dict(r) for r in session.execute(_TAKE_FACTS, {"incident_id": dims.incident_id}).mappings()]
+    old_incident = session.execute(_INCIDENT_FACT, {"incident_id": dims.incident_id}).mappings().first()
     cells = _ClockCells.empty()
     incident_rollup: IncidentCells = {}
     for row in old_clocks:
