@@ -11,6 +11,8 @@ part of a fresh process's first render. Nothing here queries or computes a figur
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -113,4 +115,27 @@ def template(name: str, *params: Any) -> dict[str, Any]:
     # Altair's default theme adds only a view size, which Streamlit's own charts leave out (it draws
     # Altair charts under the 'none' theme); these charts set no config of their own.
     spec.pop("config", None)
-    return spec
+    # Values kept in the spec (the buffer line) get a name of their own instead of a hash of the values,
+    # so a stored template can be filled in for another value.
+    text = json.dumps(spec, sort_keys=True)
+    for i, hashed in enumerate(sorted(k for k in spec.get("datasets", {}) if k != name)):
+        text = text.replace(json.dumps(hashed), json.dumps(f"{name}-values-{i}"))
+    return dict(json.loads(text))
+
+
+# The stored templates: each chart's spec for placeholder parameters, filled in by ui.dashboard_charts.
+SPEC_FILE = Path(__file__).with_name("dashboard_specs.json")
+ZONE = "{time_zone}"
+BUFFER = 12345.5  # a buffer no policy sets, written alike by repr() and by :g
+STORED = {"attainment": (), "trend": (), "heat": (ZONE,), "accounts": (), "emergency": (None,),
+          "emergency_buffer": (BUFFER,), "objectives": ()}
+
+
+def stored_templates() -> str:
+    """The text of SPEC_FILE as Altair makes it today."""
+    specs = {key: template(key.removesuffix("_buffer"), *params) for key, params in STORED.items()}
+    return json.dumps(specs, indent=1, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":  # python -m ui.dashboard_altair: write the stored templates again
+    SPEC_FILE.write_text(stored_templates(), encoding="utf-8")

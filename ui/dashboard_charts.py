@@ -2,10 +2,10 @@
 
 Each chart function takes the small frames `ui.dashboard_data` built and returns a
 `ChartView`: the rows the chart draws and the name and parameters of its Altair chart
-(`ui.dashboard_altair`). `show` sends the chart's Vega-Lite spec, made by Altair once per
-process and chart (and kept as JSON), with the rows as its named dataset: the same spec and
-data Streamlit sends for the Altair chart, without building and validating the chart again on
-every render (that was half of the page's time). Nothing here queries the database or
+(`ui.dashboard_altair`). `show` sends the chart's Vega-Lite spec as Altair makes it (stored in
+dashboard_specs.json, a test keeps it equal) with the rows as its named dataset: the same spec
+and data Streamlit sends for the Altair chart, without building and validating the chart on
+every render (that was half of the page's time) or importing Altair at all. Nothing here queries the database or
 computes a metric (core.sla.metrics defines them). PNGs are rendered offline with
 vl-convert only when someone clicks the download button.
 """
@@ -16,6 +16,7 @@ import functools
 import io
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -52,12 +53,28 @@ class ChartView:
         return dashboard_altair.chart(self.name, self.data, *self.params)
 
 
-@functools.lru_cache(maxsize=64)
-def _template(name: str, params: tuple[Any, ...]) -> str:
-    # JSON text, so each render gets a fresh dict to fill (Streamlit edits the spec it is given).
-    from ui import dashboard_altair  # noqa: PLC0415 -- Altair loads only when a chart is built
+@functools.cache
+def _stored() -> dict[str, str]:
+    # Altair's templates as JSON text (ui/dashboard_specs.json, tested equal to what Altair makes): a first
+    # render never imports Altair, which took 1.3-2.5 s of a fresh process on this machine.
+    specs = json.loads(Path(__file__).with_name("dashboard_specs.json").read_text(encoding="utf-8"))
+    return {key: json.dumps(spec, sort_keys=True) for key, spec in specs.items()}
 
-    return json.dumps(dashboard_altair.template(name, *params))
+
+def _template(name: str, params: tuple[Any, ...]) -> str:
+    """Chart `name`'s spec as JSON text for these parameters, from the stored templates (each render gets a
+    fresh dict to fill: Streamlit edits the spec it is given)."""
+    stored = _stored()
+    if name == "heat":
+        (zone,) = params
+        return stored["heat"].replace("{time_zone}", json.dumps(zone)[1:-1])
+    if name == "emergency" and params != (None,):
+        (limit,) = params
+        # The placeholder buffer 12345.5 appears as repr() in the bars' condition and the line's value, as :g in
+        # the title (ui.dashboard_altair.BUFFER).
+        return (stored["emergency_buffer"].replace("line: 12345.5 % buffer", f"line: {limit:g} % buffer")
+                .replace("12345.5", json.dumps(limit)))
+    return stored[name]
 
 
 def attainment_data(frame: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:

@@ -97,9 +97,37 @@ def test_every_declared_type_is_the_one_altair_reads_from_the_rows(case):
         assert declared == read or (view.name, field, declared) in DELIBERATE, (field, declared, read)
 
 
-def test_a_template_is_made_once_per_chart_and_parameters():
-    charts._template.cache_clear()
-    for _ in range(3):
-        charts.heat_chart(HEAT, "Europe/Paris").spec()
-    charts.heat_chart(HEAT, "UTC").spec()
-    assert charts._template.cache_info().misses == 2
+def test_the_stored_templates_are_what_altair_makes_today():
+    from ui import dashboard_altair
+
+    assert dashboard_altair.SPEC_FILE.read_text(encoding="utf-8") == dashboard_altair.stored_templates(), (
+        "run python -m ui.dashboard_altair to write ui/dashboard_specs.json again")
+
+
+@pytest.mark.parametrize("name, params", [
+    ("heat", ("UTC",)), ("heat", ("Asia/Kolkata",)), ("heat", ("America/Argentina/Buenos_Aires",)),
+    ("emergency", (None,)), ("emergency", (20.0,)), ("emergency", (20,)), ("emergency", (7.5,)),
+    ("emergency", (33.3,)), ("emergency", (100.0,)), ("emergency", (0.25,)),
+    ("attainment", ()), ("trend", ()), ("accounts", ()), ("objectives", ()),
+])
+def test_a_filled_template_is_altairs_spec_for_those_parameters(name, params):
+    from ui import dashboard_altair
+
+    assert json.loads(charts._template(name, params)) == dashboard_altair.template(name, *params)
+
+
+def test_drawing_the_charts_never_imports_altair():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = "\n".join([
+        "import sys", "import pandas as pd", "from ui import dashboard_charts as c",
+        "c.heat_chart(pd.DataFrame([{'Weekday': 'Mon', 'Hour': 9, 'Breaches': 3}]), 'UTC').spec()",
+        "c.emergency_chart(pd.DataFrame([{'Week': '2026-11-02', 'Hours': 1.5, 'Share %': 3.0}]), 20.0).spec()",
+        "c.objectives_chart(pd.DataFrame(columns=['Policy', 'Objective', 'Target', 'Actual', 'Threshold', "
+        "'Result'])).spec()",
+        "print('altair' in sys.modules)"])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
