@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -67,8 +66,10 @@ def backtest_section(user: CurrentUser, policies: dict[str, str], now: dt.dateti
     if frame.empty:
         st.info("No incident in that period.")
         return
+    import altair as alt  # noqa: PLC0415 -- only once a replay is asked for: a large import
+
     chart = alt.Chart(frame).mark_bar().encode(
         x=alt.X("Policy:N", title=None), y="Breached:Q", color="Policy:N", column=alt.Column("Clock:N", title=None),
         tooltip=["Clock", "Policy", "Met", "Breached", "Attainment %"]).properties(title="Breached clocks")
-    charts.show(chart, "backtest")
+    charts.show_altair(chart, "backtest")
     charts.table(frame, "backtest")

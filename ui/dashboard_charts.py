@@ -1,117 +1,134 @@
-"""Altair charts of the SLA dashboard, and their PNG and CSV downloads.
+"""The SLA dashboard's charts and tables as drawn, and their PNG and CSV downloads.
 
-Each function takes the small frames `ui.dashboard_data` built and returns a
-chart; nothing here queries the database or computes a metric (core.sla.metrics
-defines them). PNGs are rendered offline with vl-convert only when someone
-clicks the download button.
+Each chart function takes the small frames `ui.dashboard_data` built and returns a
+`ChartView`: the rows the chart draws and the name and parameters of its Altair chart
+(`ui.dashboard_altair`). `show` sends the chart's Vega-Lite spec as Altair makes it (stored in
+dashboard_specs.json, a test keeps it equal) with the rows as its named dataset: the same spec
+and data Streamlit sends for the Altair chart, without building and validating the chart on
+every render (that was half of the page's time) or importing Altair at all. Nothing here queries the database or
+computes a metric (core.sla.metrics defines them). PNGs are rendered offline with
+vl-convert only when someone clicks the download button.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from core import csv_safety
 from core.alerts.views import AcknowledgeTimes
-from core.vocabulary import EMERGENCY_SEVERITIES, SEVERITIES
 from ui.format import human_duration
 from ui.links import opening_table
 
-EMERGENCY = "/".join(EMERGENCY_SEVERITIES)
-
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-PASS_COLORS = alt.Scale(domain=["pass", "fail", "no data"], range=["#2e7d32", "#c62828", "#9e9e9e"])
+if TYPE_CHECKING:
+    import altair as alt
 
 
-def attainment_chart(frame: pd.DataFrame, targets: pd.DataFrame) -> alt.Chart:
+@dataclass(frozen=True)
+class ChartView:
+    """One dashboard chart: its name in `ui.dashboard_altair.CHARTS`, the rows it draws, its parameters."""
+
+    name: str
+    data: pd.DataFrame
+    params: tuple[Any, ...] = ()
+
+    def spec(self) -> dict[str, Any]:
+        """The Vega-Lite spec Streamlit is sent: Altair's, with the rows as its dataset."""
+        spec = json.loads(_template(self.name, self.params))
+        # Beside any values Altair kept in the spec itself (the emergency chart's buffer line).
+        spec.setdefault("datasets", {})[self.name] = self.data
+        return spec
+
+    def altair(self) -> alt.TopLevelMixin:
+        """The whole Altair chart with its rows (for a PNG)."""
+        from ui import dashboard_altair  # noqa: PLC0415 -- Altair loads only when a chart is built
+
+        return dashboard_altair.chart(self.name, self.data, *self.params)
+
+
+@functools.cache
+def _stored() -> dict[str, str]:
+    # Altair's templates as JSON text (ui/dashboard_specs.json, tested equal to what Altair makes): a first
+    # render never imports Altair, which took 1.3-2.5 s of a fresh process on this machine.
+    specs = json.loads(Path(__file__).with_name("dashboard_specs.json").read_text(encoding="utf-8"))
+    return {key: json.dumps(spec, sort_keys=True) for key, spec in specs.items()}
+
+
+def _template(name: str, params: tuple[Any, ...]) -> str:
+    """Chart `name`'s spec as JSON text for these parameters, from the stored templates (each render gets a
+    fresh dict to fill: Streamlit edits the spec it is given)."""
+    stored = _stored()
+    if name == "heat":
+        (zone,) = params
+        return stored["heat"].replace("{time_zone}", json.dumps(zone)[1:-1])
+    if name == "emergency" and params != (None,):
+        (limit,) = params
+        # The placeholder buffer 12345.5 appears as repr() in the bars' condition and the line's value, as :g in
+        # the title (ui.dashboard_altair.BUFFER).
+        return (stored["emergency_buffer"].replace("line: 12345.5 % buffer", f"line: {limit:g} % buffer")
+                .replace("12345.5", json.dumps(limit)))
+    return stored[name]
+
+
+def attainment_data(frame: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """The attainment rows and the objective ticks in one frame, told apart by a Layer column."""
+    return pd.concat([frame.assign(Layer="attainment"), targets.assign(Layer="objective")], ignore_index=True)
+
+
+def attainment_chart(frame: pd.DataFrame, targets: pd.DataFrame) -> ChartView:
     """Attainment % per clock and severity, with the policies' objective values as target ticks."""
-    # One dataset for both layers: a faceted layer filters only the data it owns,
-    # so layers carrying their own data would repeat every clock in every panel.
-    data = pd.concat([frame.assign(Layer="attainment"), targets.assign(Layer="objective")], ignore_index=True)
-    base = alt.Chart().encode(x=alt.X("Severity:N", title=None, sort=list(SEVERITIES)))
-    bars = base.mark_bar().encode(
-        y=alt.Y("Attainment %:Q", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("Severity:N", legend=None),
-        tooltip=["Clock", "Severity", "Met", "Breached", "Running", "Paused",
-                 alt.Tooltip("Attainment %:Q", format=".1f")],
-    ).transform_filter(alt.datum.Layer == "attainment")
-    ticks = base.mark_tick(color="black", thickness=2, size=18).encode(
-        y="Target %:Q", tooltip=["Objective", "Policy", "Target %"],
-    ).transform_filter(alt.datum.Layer == "objective")
-    return alt.layer(bars, ticks, data=data).properties(width=95, height=220).facet(
-        column=alt.Column("Clock:N", title=None, header=alt.Header(labelLimit=95, labelFontSize=11)),
-    ).properties(title="Attainment by clock and severity (black tick: policy objective)")
+    return ChartView("attainment", attainment_data(frame, targets))
 
 
-def trend_chart(frame: pd.DataFrame) -> alt.Chart:
+def trend_chart(frame: pd.DataFrame) -> ChartView:
     """Weekly median and 90th percentile of the time-to-milestone figures, in hours."""
-    long = frame.melt(id_vars=["Week", "Measure"], value_vars=["Median h", "P90 h"], var_name="Statistic",
-                      value_name="Hours")
-    return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("Week:T"), y=alt.Y("Hours:Q", scale=alt.Scale(type="symlog")),
-        color="Measure:N", strokeDash="Statistic:N",
-        tooltip=["Week:T", "Measure", "Statistic", alt.Tooltip("Hours:Q", format=".2f")],
-    ).properties(title="Weekly time to acknowledge, notify, mobilise and resolve (hours, log scale)")
+    return ChartView("trend", frame.melt(id_vars=["Week", "Measure"], value_vars=["Median h", "P90 h"],
+                                         var_name="Statistic", value_name="Hours"))
 
 
-def heat_chart(frame: pd.DataFrame, time_zone: str) -> alt.Chart:
+def heat_chart(frame: pd.DataFrame, time_zone: str) -> ChartView:
     """Breached clocks by weekday and hour of detection, on the clocks of `time_zone` (the reader's)."""
-    return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("Hour:O", title=f"Hour of detection ({time_zone})"),
-        y=alt.Y("Weekday:N", sort=WEEKDAYS, title=f"Weekday ({time_zone})"),
-        color=alt.Color("Breaches:Q", scale=alt.Scale(scheme="reds")),
-        tooltip=["Weekday", "Hour", "Breaches"],
-    ).properties(title=f"Breaches by weekday and hour of detection, {time_zone}")
+    return ChartView("heat", frame, (time_zone,))
 
 
-def accounts_chart(frame: pd.DataFrame) -> alt.Chart:
+def accounts_chart(frame: pd.DataFrame) -> ChartView:
     """Incidents per account, split into first incidents and repeats."""
-    long = frame.melt(id_vars=["Account"], value_vars=["First incidents", "Repeats"], var_name="Kind",
-                      value_name="Count")
-    return alt.Chart(long).mark_bar().encode(
-        y=alt.Y("Account:N", sort="-x", title=None), x=alt.X("sum(Count):Q", title="Incidents"),
-        color=alt.Color("Kind:N", scale=alt.Scale(domain=["First incidents", "Repeats"],
-                                                  range=["#90a4ae", "#e65100"])),
-        tooltip=["Account", "Kind", "Count"],
-    ).properties(title="Incidents per account (repeats highlighted)")
+    return ChartView("accounts", frame.melt(id_vars=["Account"], value_vars=["First incidents", "Repeats"],
+                                            var_name="Kind", value_name="Count"))
 
 
-def emergency_chart(frame: pd.DataFrame, limit: float | None) -> alt.Chart:
+def emergency_chart(frame: pd.DataFrame, limit: float | None) -> ChartView:
     """Weekly share of capacity spent on emergency work against the policy's buffer line (when one is set)."""
-    over = alt.datum["Share %"] > (limit if limit is not None else 100)
-    bars = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("Week:T"), y=alt.Y("Share %:Q"),
-        color=alt.condition(over, alt.value("#c62828"), alt.value("#1565c0")),
-        tooltip=["Week:T", alt.Tooltip("Hours:Q", format=".1f"), alt.Tooltip("Share %:Q", format=".1f")])
-    if limit is None:
-        return bars.properties(title=f"Emergency work ({EMERGENCY}) as a share of capacity")
-    rule = alt.Chart(pd.DataFrame({"Buffer %": [limit]})).mark_rule(color="black", strokeDash=[4, 4]).encode(
-        y="Buffer %:Q")
-    return (bars + rule).properties(
-        title=f"Emergency work ({EMERGENCY}) as a share of capacity; line: {limit:g} % buffer")
+    return ChartView("emergency", frame, (limit,))
 
 
-def objectives_chart(frame: pd.DataFrame) -> alt.Chart:
+def objectives_chart(frame: pd.DataFrame) -> ChartView:
     """Measured percent objectives against their thresholds, coloured pass / fail."""
-    frame = frame[["Policy", "Objective", "Target", "Actual", "Threshold", "Result"]]
-    bars = alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("Objective:N", title=None), x=alt.X("Actual:Q", title="%"),
-        color=alt.Color("Result:N", scale=PASS_COLORS), tooltip=["Policy", "Objective", "Target", "Actual", "Result"])
-    ticks = alt.Chart(frame).mark_tick(color="black", thickness=2).encode(y="Objective:N", x="Threshold:Q")
-    return (bars + ticks).properties(title="Policy objectives (black tick: the threshold)")
+    return ChartView("objectives", frame[["Policy", "Objective", "Target", "Actual", "Threshold", "Result"]])
 
 
-def show(chart: alt.Chart, key: str) -> None:
+def show(chart: ChartView, key: str) -> None:
     """Draw a chart with a PNG download that renders only when clicked."""
+    st.vega_lite_chart(spec=chart.spec(), width="stretch")
+    st.download_button("PNG", data=lambda: png(chart.altair()), file_name=f"{key}.png", mime="image/png",
+                       key=f"png_{key}", icon=":material/image:", on_click="ignore")
+
+
+def show_altair(chart: alt.TopLevelMixin, key: str) -> None:
+    """Draw an Altair chart built on this render (the backtest's), with its PNG download."""
     st.altair_chart(chart, width="stretch")
     st.download_button("PNG", data=lambda: png(chart), file_name=f"{key}.png", mime="image/png",
                        key=f"png_{key}", icon=":material/image:", on_click="ignore")
 
 
-def png(chart: alt.Chart) -> bytes:
+def png(chart: alt.TopLevelMixin) -> bytes:
     """The chart as a PNG (vl-convert, offline)."""
     buffer = io.BytesIO()
     chart.save(buffer, format="png", scale_factor=2)

@@ -151,21 +151,23 @@ def acknowledge_times(session: Session, flt: DashboardFilter) -> AcknowledgeTime
     nearest rank, each read by the database as one ordered row at an offset.
     """
     start = func.coalesce(Notification.sent_at, Notification.due_at)
-    # A drill's acknowledgements were practice: the dashboard measures real ones only.
-    where: list[ColumnElement[bool]] = [Notification.acknowledged_at.is_not(None), Incident.is_drill.is_(False)]
+    where: list[ColumnElement[bool]] = [Notification.acknowledged_at.is_not(None)]
     if flt.week_from is not None:
         where.append(start >= dt.datetime.combine(flt.week_from, dt.time(0), dt.UTC))
     if flt.week_to is not None:
         where.append(start < dt.datetime.combine(flt.week_to + dt.timedelta(days=7), dt.time(0), dt.UTC))
+    # A drill's acknowledgements were practice: the dashboard measures real ones only.
+    scope: list[ColumnElement[bool]] = [Incident.id == Notification.incident_id, Incident.is_drill.is_(False)]
     if flt.severities:
-        where.append(Incident.severity.in_(flt.severities))
+        scope.append(Incident.severity.in_(flt.severities))
     if flt.account_id is not None:
-        where.append(Incident.account_id == flt.account_id)
+        scope.append(Incident.account_id == flt.account_id)
     if flt.csm_ids:
-        where.append(Account.owner_id.in_(flt.csm_ids))
-    base = (select(_seconds(session).label("seconds"))
-            .join(Incident, Incident.id == Notification.incident_id).join(Account, Account.id == Incident.account_id)
-            .where(*where))
+        scope.append(Account.owner_id.in_(flt.csm_ids))
+    # The incident (one per notification) as an EXISTS, not a join: joined, SQLite's planner walked every
+    # account's incidents (0.35 s at 100k, with no notification at all) instead of the notifications.
+    owned = select(Incident.id).join(Account, Account.id == Incident.account_id).where(*scope)
+    base = select(_seconds(session).label("seconds")).where(*where, owned.exists())
     count = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     if count == 0:
         return AcknowledgeTimes(0, None, None)

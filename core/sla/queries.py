@@ -278,12 +278,13 @@ def _within_share_of_rules(session: Session, flt: DashboardFilter, *, seconds: i
     scoped = select(INCIDENTS.c.incident_id).where(fired)
     if flt.policies:
         scoped = scoped.where(INCIDENTS.c.policy_name.in_(flt.policies))
-    base = [*_where(FACTS, flt), FACTS.c.incident_id.in_(scoped)]
-    within, total = session.execute(select(
-        func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count()).where(CLOSED, *base)).one()
-    late_open = session.scalar(select(func.count()).where(
-        OPEN, FACTS.c.detected_at < now - dt.timedelta(seconds=seconds), *base)) or 0
-    return WithinCount(int(within or 0), int(total or 0) + late_open)
+    # One statement, so the incidents where a rule fired (a scan of incident_facts) are listed once.
+    late = and_(OPEN, FACTS.c.detected_at < now - dt.timedelta(seconds=seconds))
+    within, stopped, late_open = session.execute(select(
+        func.sum(case((and_(CLOSED, FACTS.c.actual_seconds <= seconds), 1), else_=0)),
+        func.sum(case((CLOSED, 1), else_=0)), func.sum(case((late, 1), else_=0)),
+    ).where(or_(CLOSED, late), *_where(FACTS, flt), FACTS.c.incident_id.in_(scoped))).one()
+    return WithinCount(int(within or 0), int(stopped or 0) + int(late_open or 0))
 
 
 def _incident_where(flt: DashboardFilter) -> list[ColumnElement[bool]]:

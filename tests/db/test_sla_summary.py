@@ -301,6 +301,26 @@ def test_an_objective_about_a_kind_of_incident_counts_only_those_incidents(engin
         assert incident is not None and incident.triage_result["targets"]["resolution"] == 4 * 3600
 
 
+
+def test_an_objective_about_a_kind_of_incident_counts_its_open_clocks_once_past_the_time(engine):
+    # "System Outages: 99% resolved within 2 hours", counted in one statement: stopped clocks within and past
+    # 2h, an open one already past 2h (decided: late) and an open one at 30 min (not decided yet).
+    account_ids = reset(engine)
+    base = {"account": 0, "policy": "red-status", "scenario": "outage", "ack": 5, "notify": 20, "mobilize": 30,
+            "pause": None, "reopen": False}
+    write(engine, account_ids, base | {"detected": 0, "resolve": 100})
+    write(engine, account_ids, base | {"detected": 600, "resolve": 180})
+    write(engine, account_ids, base | {"detected": 1200, "resolve": None})
+    write(engine, account_ids, base | {"detected": 2000, "resolve": None})
+    now = T0 + dt.timedelta(minutes=2030)
+    with session_scope(engine) as s:
+        share = sla_queries.within_share(s, DashboardFilter(), clock="resolution", seconds=7200, now=now,
+                                         rules=("complete-outage-over-1h", "critical-technical-failure"))
+        other = sla_queries.within_share(s, DashboardFilter(), clock="resolution", seconds=7200, now=now,
+                                         rules=("data-loss",))
+    assert (share.within, share.decided) == (1, 3)
+    assert (other.within, other.decided) == (0, 0)
+
 def test_csm_filter_is_forced_to_their_own_accounts():
     asked = DashboardFilter(csm_ids=(7,), severities=("P0",))
     assert sla_queries.restrict(asked, role=Role.CSM, user_id=3) == DashboardFilter(csm_ids=(3,), severities=("P0",))
