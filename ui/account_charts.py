@@ -1,4 +1,4 @@
-"""Small charts of account health: a sparkline per metric (a plain Vega-Lite spec) and the account's trend panel.
+"""Small charts of account health: an account's sparklines (a plain Vega-Lite spec) and its trend panel.
 
 Charts only: the readings come from core.account.signals, already bounded in time.
 Times are shown in the reader's zone: each reading's time is turned into that
@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import altair as alt
 import pandas as pd
 
 from core.account.health import METRIC_LABELS, Observation
@@ -27,38 +26,53 @@ def _frame(readings: list[Observation], time_zone: str) -> pd.DataFrame:
                           "metric": METRIC_LABELS.get(o.metric, o.metric), "target": o.target} for o in readings])
 
 
-def _observed(time_zone: str) -> alt.Tooltip:
-    return alt.Tooltip("observed_at:T", title=f"observed ({time_zone})", format=STAMP)
-
-
-def sparkline(readings: list[Observation], *, time_zone: str, width: int = 160,
-              height: int = 36) -> dict[str, Any]:
-    """A bare line of one metric's readings over time, with the latest point marked: a Vega-Lite spec.
+def sparklines(series: list[list[Observation]], *, time_zone: str, width: int = 160,
+               height: int = 36) -> dict[str, Any]:
+    """Bare lines of one account's metrics over time, one under the other, each with its latest point marked:
+    one Vega-Lite spec with one dataset.
 
     Written as the spec itself, not through Altair: the health page draws a page of these, and
-    building and validating an Altair chart cost about 0.1 s each, most of the page's time.
+    building and validating an Altair chart cost about 0.1 s each, most of the page's time. One chart
+    per account rather than one per metric: each chart's data is converted to Arrow on its own
+    (about 2 ms), and the page drew 30 of them.
     """
     local = zone_or_none(time_zone) or dt.UTC
-    values = [{"observed_at": o.observed_at.astimezone(local).replace(tzinfo=None).isoformat(), "value": o.value}
-              for o in readings]
+    values = [{"line": line, "observed_at": o.observed_at.astimezone(local).replace(tzinfo=None).isoformat(),
+               "value": o.value, "latest": n == len(readings) - 1}
+              for line, readings in enumerate(series) for n, o in enumerate(readings)]
     x = {"field": "observed_at", "type": "temporal", "axis": None}
     y = {"field": "value", "type": "quantitative", "axis": None, "scale": {"zero": False}}
     tooltip = [{"field": "observed_at", "type": "temporal", "title": f"observed ({time_zone})", "format": STAMP},
                {"field": "value", "type": "quantitative"}]
-    return {"width": width, "height": height, "data": {"values": values}, "layer": [
-        {"mark": {"type": "line", "strokeWidth": 1.5}, "encoding": {"x": x, "y": y, "tooltip": tooltip}},
-        {"data": {"values": values[-1:]}, "mark": {"type": "point", "filled": True, "size": 30},
-         "encoding": {"x": x, "y": y}},
-    ]}
+
+    def one(line: int) -> dict[str, Any]:
+        return {"width": width, "height": height, "transform": [{"filter": f"datum.line == {line}"}], "layer": [
+            {"mark": {"type": "line", "strokeWidth": 1.5}, "encoding": {"x": x, "y": y, "tooltip": tooltip}},
+            {"transform": [{"filter": "datum.latest"}], "mark": {"type": "point", "filled": True, "size": 30},
+             "encoding": {"x": x, "y": y}},
+        ]}
+
+    return {"data": {"values": values}, "vconcat": [one(line) for line in range(len(series))], "spacing": 6,
+            "resolve": {"scale": {"x": "independent", "y": "independent"}}}
 
 
-def trend(readings: list[Observation], *, time_zone: str) -> alt.Chart:
-    """One small line chart per metric (own scale each), targets dashed where a metric has them."""
-    frame = _frame(readings, time_zone)
-    line = alt.Chart().mark_line(point=True).encode(
-        x=alt.X("observed_at:T", title=None),
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g")),
-        tooltip=[_observed(time_zone), "value:Q", "target:Q"])
-    target = alt.Chart().mark_line(strokeDash=[4, 3], color="gray").encode(x="observed_at:T", y="target:Q")
-    return alt.layer(line, target, data=frame).properties(width=260, height=110).facet(
-        facet=alt.Facet("metric:N", title=None), columns=3).resolve_scale(y="independent")
+def trend(readings: list[Observation], *, time_zone: str) -> dict[str, Any]:
+    """One small line chart per metric (own scale each), targets dashed where a metric has them: a Vega-Lite spec.
+
+    The spec Altair made for this chart, written out: building and validating it through Altair took
+    about a fifth of the account page's render.
+    """
+    x = {"field": "observed_at", "type": "temporal"}
+    tooltip = [{"field": "observed_at", "type": "temporal", "title": f"observed ({time_zone})", "format": STAMP},
+               {"field": "value", "type": "quantitative"}, {"field": "target", "type": "quantitative"}]
+    line = {"mark": {"type": "line", "point": True}, "encoding": {
+        "x": {**x, "title": None},
+        "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False},
+              "axis": {"format": "~g"}},
+        "tooltip": tooltip}}
+    target = {"mark": {"type": "line", "strokeDash": [4, 3], "color": "gray"},
+              "encoding": {"x": x, "y": {"field": "target", "type": "quantitative"}}}
+    return {"datasets": {"readings": _frame(readings, time_zone)}, "data": {"name": "readings"},
+            "facet": {"field": "metric", "type": "nominal", "title": None}, "columns": 3,
+            "spec": {"width": 260, "height": 110, "layer": [line, target]},
+            "resolve": {"scale": {"y": "independent"}}}
