@@ -1,4 +1,4 @@
-"""Small charts of account health: an account's sparklines (a plain Vega-Lite spec) and its trend panel.
+"""Small charts of account health: a sparkline per metric (a plain Vega-Lite spec) and the account's trend panel.
 
 Charts only: the readings come from core.account.signals, already bounded in time.
 Times are shown in the reader's zone: each reading's time is turned into that
@@ -26,34 +26,25 @@ def _frame(readings: list[Observation], time_zone: str) -> pd.DataFrame:
                           "metric": METRIC_LABELS.get(o.metric, o.metric), "target": o.target} for o in readings])
 
 
-def sparklines(series: list[list[Observation]], *, time_zone: str, width: int = 160,
-               height: int = 36) -> dict[str, Any]:
-    """Bare lines of one account's metrics over time, one under the other, each with its latest point marked:
-    one Vega-Lite spec with one dataset.
+def sparkline(readings: list[Observation], *, time_zone: str, width: int = 160,
+              height: int = 36) -> dict[str, Any]:
+    """A bare line of one metric's readings over time, with the latest point marked: a Vega-Lite spec.
 
     Written as the spec itself, not through Altair: the health page draws a page of these, and
-    building and validating an Altair chart cost about 0.1 s each, most of the page's time. One chart
-    per account rather than one per metric: each chart's data is converted to Arrow on its own
-    (about 2 ms), and the page drew 30 of them.
+    building and validating an Altair chart cost about 0.1 s each, most of the page's time.
     """
     local = zone_or_none(time_zone) or dt.UTC
-    values = [{"line": line, "observed_at": o.observed_at.astimezone(local).replace(tzinfo=None).isoformat(),
-               "value": o.value, "latest": n == len(readings) - 1}
-              for line, readings in enumerate(series) for n, o in enumerate(readings)]
+    values = [{"observed_at": o.observed_at.astimezone(local).replace(tzinfo=None).isoformat(), "value": o.value}
+              for o in readings]
     x = {"field": "observed_at", "type": "temporal", "axis": None}
     y = {"field": "value", "type": "quantitative", "axis": None, "scale": {"zero": False}}
     tooltip = [{"field": "observed_at", "type": "temporal", "title": f"observed ({time_zone})", "format": STAMP},
                {"field": "value", "type": "quantitative"}]
-
-    def one(line: int) -> dict[str, Any]:
-        return {"width": width, "height": height, "transform": [{"filter": f"datum.line == {line}"}], "layer": [
-            {"mark": {"type": "line", "strokeWidth": 1.5}, "encoding": {"x": x, "y": y, "tooltip": tooltip}},
-            {"transform": [{"filter": "datum.latest"}], "mark": {"type": "point", "filled": True, "size": 30},
-             "encoding": {"x": x, "y": y}},
-        ]}
-
-    return {"data": {"values": values}, "vconcat": [one(line) for line in range(len(series))], "spacing": 6,
-            "resolve": {"scale": {"x": "independent", "y": "independent"}}}
+    return {"width": width, "height": height, "data": {"values": values}, "layer": [
+        {"mark": {"type": "line", "strokeWidth": 1.5}, "encoding": {"x": x, "y": y, "tooltip": tooltip}},
+        {"data": {"values": values[-1:]}, "mark": {"type": "point", "filled": True, "size": 30},
+         "encoding": {"x": x, "y": y}},
+    ]}
 
 
 def trend(readings: list[Observation], *, time_zone: str) -> dict[str, Any]:
