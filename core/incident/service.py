@@ -194,7 +194,7 @@ def _status_in(session: Session, statuses: tuple[str, ...], c: Column = _as_is) 
     and sorted it (56 ms at 100k incidents, growing with the table) rather than seek the open ones (a
     few hundred rows: 0.4 ms). unlikely() tells it the truth: open incidents are a small share.
     """
-    condition = c(Incident.status).in_(statuses)
+    condition: ColumnElement[bool] = c(Incident.status).in_(statuses)
     if c is _as_is and set(statuses) <= _OPEN_VALUES and session.get_bind().dialect.name == "sqlite":
         # likelihood(X, p) as a comparison renders bare (no "= 1", which would hide X from the index).
         return func.likelihood(condition, literal_column(OPEN_LIKELIHOOD)).as_comparison(1, 2)
