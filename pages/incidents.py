@@ -6,10 +6,10 @@ import streamlit as st
 
 from core.incident import service as q
 from core.incident.views import URGENCY_LABELS, incident_filters, incidents_page
-from core.vocabulary import OPEN_STATUSES, SEVERITIES, STATUS_LABELS, IncidentStatus
+from core.vocabulary import SEVERITIES, STATUS_LABELS, IncidentStatus
 from core.zones import zone
 from ui.auth import utcnow
-from ui.incident_list import incident_table
+from ui.incident_list import filters_from_link, incident_table
 from ui.page import page_setup
 
 user = page_setup("incidents", "Incidents", ":material/list_alt:")
@@ -17,12 +17,12 @@ PAGE_SIZE = 50
 st.title("Incidents")
 now = utcnow()
 choices = incident_filters()
+filters_from_link()  # a link from the board ("N more") sets the filters
 names = dict(choices.people)
 
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns(4)
     statuses = c1.multiselect("Status", [s.value for s in IncidentStatus], key="f_status",
-                              default=[s.value for s in IncidentStatus if s in OPEN_STATUSES],
                               format_func=lambda s: STATUS_LABELS[IncidentStatus(s)])
     severities = c2.multiselect("Severity", list(SEVERITIES), key="f_severity")
     account = c3.selectbox("Customer", [None, *choices.accounts], key="f_account",

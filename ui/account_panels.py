@@ -58,7 +58,7 @@ def health(view: AccountView, report: HealthReport | None, user: CurrentUser, no
                 triage_link(view.id, warning.rule)
         readings = [o for o in report.observations if o.account_id == view.id]
         if readings:
-            st.altair_chart(trend(readings, time_zone=user.time_zone), width="content")
+            st.vega_lite_chart(trend(readings, time_zone=user.time_zone), width="content")
             st.caption("Readings of the last weeks: entered, imported, or derived from this account's incidents.")
         else:
             st.caption("No health reading in the period evaluated.")

@@ -1,4 +1,5 @@
-"""The incident list's table: one row per incident with its most urgent clock and client update; a row opens it.
+"""The incident list's table: one row per incident with its most urgent clock and client update; a row opens it;
+and the list's link with filters (`?status=new,reopened&severity=P2,P3`), which the board's "N more" uses.
 
 Renders rows read by `core.incident.views.incidents_page`; no query here.
 """
@@ -12,10 +13,10 @@ import streamlit as st
 
 from core.incident.views import IncidentsPage
 from core.sla.clocks import clock_label
-from core.vocabulary import STATUS_LABELS, IncidentStatus
+from core.vocabulary import OPEN_STATUSES, SEVERITIES, STATUS_LABELS, IncidentStatus
 from ui.followers import drill_title
 from ui.format import local_time, time_left
-from ui.links import opening_table
+from ui.links import opening_table, page_link
 
 
 def _clock(clock: str | None, deadline: dt.datetime | None, now: dt.datetime) -> str:
@@ -46,3 +47,39 @@ def incident_table(page: IncidentsPage, time_zone: str, now: dt.datetime) -> Non
         "Overdue": st.column_config.CheckboxColumn("Overdue"),
         "Escalation overdue": st.column_config.CheckboxColumn("Escalation overdue"),
         "Client update overdue": st.column_config.CheckboxColumn("Client update overdue")})
+
+
+# The filters a link to the list may set, by query parameter: the widget key each seeds and the values it takes.
+_LINK_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "status": ("f_status", tuple(s.value for s in IncidentStatus)),
+    "severity": ("f_severity", SEVERITIES),
+}
+# Every widget key of the list's filters, sort and page (pages/incidents.py).
+_LIST_KEYS = frozenset({"f_status", "f_severity", "f_account", "f_owner", "f_policy", "f_urgency", "f_dates",
+                        "f_sort", "f_text", "f_page"})
+
+
+def list_link(label: str, *, statuses: tuple[str, ...], severities: tuple[str, ...] = (),
+              icon: str | None = None) -> None:
+    """A same-tab link to the incident list showing these statuses and severities, most urgent first."""
+    query = {name: ",".join(values) for name, values in (("status", statuses), ("severity", severities)) if values}
+    page_link("incidents", label, query=query, icon=icon)
+
+
+def filters_from_link() -> None:
+    """Set the list's filters from a link's `?status=...&severity=...` once, then drop them from the address.
+
+    Unknown values (the address is typed by anyone) are ignored. Without a link, the status filter starts
+    on the open statuses. A link starts on the first page, sorted by urgency.
+    """
+    params = st.query_params
+    linked = {name: [v for v in params.get(name, "").split(",") if v in allowed]
+              for name, (_, allowed) in _LINK_FILTERS.items() if name in params}
+    if linked:
+        # The list then shows what the link counted: no filter, sort or page left from an earlier visit.
+        for key in [k for k in st.session_state if str(k) in _LIST_KEYS]:
+            del st.session_state[key]
+    for name, values in linked.items():
+        st.session_state[_LINK_FILTERS[name][0]] = values
+        del params[name]
+    st.session_state.setdefault("f_status", [s.value for s in IncidentStatus if s in OPEN_STATUSES])

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from core.communication import flows as comms
 from core.communication.cadence import backfill_client_update_due, client_update_due, updates_due
+from core.communication.catalog import TemplateSources
 from core.communication.errors import CommunicationForbidden, SettingsError, TemplateConflict, TemplateRejected
 from core.communication.mail import AddressError, HeaderInjectionError
 from core.communication.smtp import (
@@ -29,7 +30,13 @@ from core.communication.smtp import (
     save_smtp_settings,
     smtp_settings,
 )
-from core.communication.store import current_template, field_kind, save_template, template_history
+from core.communication.store import (
+    current_template,
+    field_kind,
+    save_template,
+    template_fields,
+    template_history,
+)
 from core.incident import flows as incidents
 from core.incident.flows import ConflictError
 from core.people.access import Role
@@ -623,3 +630,27 @@ def test_backfill_fills_open_incidents_stored_before_the_column(setup):
     assert _incident(setup.engine, setup.incident_id).next_client_update_due_at == NOW + NOTIFY_WITHIN
     with session_scope(setup.engine) as s:
         assert backfill_client_update_due(s, now=NOW + HOUR) == 0
+
+
+@pytest.mark.parametrize("subject, text, html, expected", [
+    ("{{ title }}", "", "", ["title"]),
+    ("{{ title }}", "{{ summary }} at {{ detected_at }}", "", ["title", "summary", "detected_at"]),
+    # The same subject with another body: the answer is kept per set of texts, never per subject alone.
+    ("{{ title }}", "{{ status }}", "<p>{{ incident_ref }}</p>", ["incident_ref", "title", "status"]),
+    ("{% if is_resolved %}{{ title }}{% endif %}", "", "", ["title", "is_resolved"]),
+])
+def test_template_fields_are_the_context_fields_a_template_uses(subject, text, html, expected):
+    from core.communication.fields import MessageContext
+
+    order = list(MessageContext.model_fields)
+    assert template_fields(TemplateSources(subject, text, html)) == sorted(expected, key=order.index)
+    # Asked again (kept), the same answer, and a list the caller may change without changing the kept one.
+    again = template_fields(TemplateSources(subject, text, html))
+    again.append("changed")
+    assert template_fields(TemplateSources(subject, text, html)) == sorted(expected, key=order.index)
+
+
+def test_template_fields_of_a_broken_template_offer_every_field():
+    from core.communication.fields import CONTEXT_FIELDS
+
+    assert set(template_fields(TemplateSources("{{ title", "", ""))) == set(CONTEXT_FIELDS)

@@ -429,3 +429,17 @@ def test_the_largest_id_is_still_found_by_number(planned):
         rows, total = service.search(s, IncidentFilter(text=f"#{some.id}"), now=NOW)
         assert [r.id for r in rows] == [some.id] and total == 1
         assert service.search(s, IncidentFilter(text=f"#{service.MAX_INCIDENT_ID}"), now=NOW) == ([], 0)
+
+
+def test_the_board_reads_open_incidents_through_a_status_index(planned):
+    def board(s):
+        service.open_counts(s, now=NOW)
+        # _bulk's open incidents are all new P0s: a column's query asks for P0 too, to have rows to show.
+        service.most_urgent_open(s, statuses=("new",), severities=("P0", *service.OTHER_SEVERITIES), limit=6)
+        service.most_urgent_open(s, statuses=tuple(OPEN), severities=("P0", "P1"), limit=1000)
+
+    counts, column_ids, column_rows, lane_ids, lane_rows = plans_of(planned["engine"], board)
+    for plan in (counts, column_ids, lane_ids):
+        assert "ix_incidents_status_" in plan and not _full_scan(plan), plan  # a status-led index
+    for plan in (column_rows, lane_rows):  # the rows shown, by primary key
+        assert not _full_scan(plan), plan

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Escalation, Incident
 from tests.literal_text import visible_text
-from tests.pages.conftest import app_test, open_test_incident, page_as, texts, tick_row
+from tests.pages.conftest import app_test, links_to, open_test_incident, page_as, page_links, texts, tick_row
 
 
 def incident_page(username: str, incident_id: int):
@@ -139,20 +139,49 @@ def test_board_has_an_emergency_lane(workspace, app_db):
     assert "Total outage" in shown and "Slow report" in shown
 
 
-def test_board_lanes():
-    import datetime as dt
+def test_board_columns_draw_the_most_urgent_and_link_to_the_rest(workspace, app_db, monkeypatch):
+    from core.incident import queues
 
-    from core.incident.service import IncidentRow, board_lanes
+    monkeypatch.setattr(queues, "COLUMN_CARDS", 1)
+    monkeypatch.setattr(queues, "LANE_CARDS", 1)
+    minor = [open_test_incident(app_db, "Globex", {"business_impact": "minor"}, title=f"Slow report {n}")
+             for n in range(3)]
+    stopped = [open_test_incident(app_db, "Acme Corp", {"business_impact": "stopped"}, title=f"Outage {n}")
+               for n in range(3)]
+    at = page_as("pages/board.py", "lead1")
+    assert not at.exception, at.exception
+    shown = texts(at)
+    # Counts stay exact: 3 new P2s though one card is drawn, 3 in the lane though one is a card.
+    assert "6 open · 3 in the emergency lane" in shown and "**New** (3)" in [m.value for m in at.markdown]
+    cards = [label for target, _, label in page_links(at) if target == "incident"]
+    assert len(cards) == 2 and any(" · P2" in c for c in cards) and any(" · P0" in c for c in cards)
+    assert links_to(at, "incidents", status="new", severity="P2,P3") == ["2 more"]
+    rest = list(at.dataframe(key="board_lane_rest").value["ID"])
+    assert len(rest) == 2 and set(rest) < set(stopped)
+    tick_row(at, "board_lane_rest", 1)
+    assert at.query_params == {"id": str(rest[1])}
+    # The link's list shows exactly the column's incidents, whatever filters an earlier visit left.
+    listed = app_test("pages/incidents.py", "lead1", query={"status": "new", "severity": "P2,P3"})
+    listed.session_state["f_text"] = "outage"
+    listed.run()
+    assert not listed.exception, listed.exception
+    assert sorted(listed.dataframe(key="incident_list_table").value["ID"]) == minor
+    assert listed.multiselect(key="f_status").value == ["new"]
+    assert listed.multiselect(key="f_severity").value == ["P2", "P3"]
+    assert dict(listed.query_params) == {} and listed.text_input(key="f_text").value == ""
 
-    def row(i, sev, status):
-        return IncidentRow(i, "t", "a", "pro", sev, False, status, "", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None,
-                           None, None)
 
-    lane, columns = board_lanes([row(1, "P0", "new"), row(2, "P2", "new"), row(3, "P1", "mitigated"),
-                                 row(4, "P3", "reopened")])
-    assert [r.id for r in lane] == [1, 3]
-    assert {k: [r.id for r in v] for k, v in columns.items()} == {
-        "new": [2], "reopened": [4], "acknowledged": [], "mobilized": [], "mitigated": []}
+def test_a_list_link_ignores_values_it_does_not_know(workspace, app_db):
+    open_test_incident(app_db, "Globex", {"business_impact": "minor"}, title="Slow report")
+    at = app_test("pages/incidents.py", "lead1", query={"status": "new,bogus", "severity": "P9"}).run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="f_status").value == ["new"] and at.multiselect(key="f_severity").value == []
+    assert "1 incident match" in texts(at)
+
+
+def test_the_list_starts_on_the_open_statuses_without_a_link(workspace, app_db):
+    at = page_as("pages/incidents.py", "lead1")
+    assert set(at.multiselect(key="f_status").value) == {"new", "acknowledged", "mobilized", "mitigated", "reopened"}
 
 
 def test_overdue_escalations_are_flagged_on_list_board_and_home(workspace, app_db):
