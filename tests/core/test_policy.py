@@ -771,3 +771,40 @@ def test_growth_engine_tiers_hand_off_after_their_own_time():
     policy = load_preset("growth-engine")
     assert [(level.id, level.resolve_within and duration_notation(level.resolve_within))
             for level in policy.escalation_levels] == [("L1", "30m"), ("L2", "2h"), ("L3", "8h"), ("L4", None)]
+
+
+# --------------------------------------------------------------------------
+# Reading a saved version back: libyaml for a plain text, the checked loader for anything else.
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_a_stored_preset_reads_back_the_same_through_libyaml_and_the_checked_loader(name, monkeypatch):
+    from core.policy import loading
+
+    text = (PRESET_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+    assert loading._plain_stored_data(text) is not None  # the fast path is taken for every preset
+    fast = loading.parse_policy(text, name, stored=True)
+    monkeypatch.setattr(loading, "_C_LOADER", None)
+    assert loading.parse_policy(text, name, stored=True) == fast
+
+
+@pytest.mark.parametrize("text", [
+    "name: a\nsteps: &s [1, 2]\nagain: *s\n",      # an anchor and an alias: the checked loader measures them
+    "name: a\ntitle: x\nname: b\n",                # a repeated key: the checked loader refuses it
+    "name: a\n? [complex, key]\n: v\n",            # a key that is not a plain value
+    "name: a\nx: " + "[" * 40 + "]" * 40 + "\n",   # deeper than MAX_POLICY_DEPTH
+    "name: [unclosed\n",                           # not YAML at all
+])
+def test_a_stored_text_that_is_not_plain_takes_the_checked_path(text):
+    from core.policy import loading
+
+    assert loading._plain_stored_data(text) is None
+
+
+def test_a_repeated_key_in_a_nested_mapping_is_seen_and_sibling_mappings_do_not_share_keys():
+    from core.policy import loading
+
+    assert loading._plain_stored_data("a: {x: 1, y: 2}\nb: {x: 1, y: 2}\nc: [{x: 1}, {x: 2}]\n") == {
+        "a": {"x": 1, "y": 2}, "b": {"x": 1, "y": 2}, "c": [{"x": 1}, {"x": 2}]}
+    assert loading._plain_stored_data("a: {x: 1, y: {z: 1}, x: 2}\n") is None
+    assert loading._plain_stored_data("a:\n  - x: 1\n    x: 2\n") is None
