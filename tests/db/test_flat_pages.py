@@ -433,7 +433,8 @@ def test_every_filter_combination_searches_on_an_index(planned, filters, sort, s
             assert "FOR ORDER BY" not in plan.replace("FOR RIGHT PART OF ORDER BY", ""), plan
             assert "LIST SUBQUERY" in plan and "INTEGER PRIMARY KEY" not in plan, plan
         else:
-            assert " Sort " not in f" {plan} ".replace("Incremental Sort", ""), plan
+            steps = [step.strip().removeprefix("->").strip() for step in plan.split(" / ")]
+            assert not any(step.startswith("Sort  (") for step in steps), plan  # an Incremental Sort of ties only
             assert "_trgm" not in plan and ("Index Scan" in plan), plan
 
 
