@@ -384,10 +384,8 @@ def _lead_expected(planned, filters: dict[str, Any], sort: str) -> str:
         _, passing = service.search(s, IncidentFilter(**filters), now=NOW, page_size=1)
     text_matches = len(_reference(planned["engine"], {}, "newest"))
     matches = len(_reference(planned["engine"], filters, "newest"))
-    if text_matches <= service.FEW and text_matches <= passing:
-        return "text"
     if passing <= service.FEW:
-        return "filters"
+        return "text" if text_matches <= passing else "filters"
     return "sort" if sort != "severity" and matches > service.COUNT_CAP else "text"
 
 
