@@ -43,6 +43,7 @@ flt = q.IncidentFilter(statuses=tuple(statuses), severities=tuple(severities),
                        account_id=account.id if account else None, owner_id=owner, policy=policy, urgency=urgency,
                        detected_from=start, detected_to=end, text=text, sort=q.SORTS[sort])
 found = incidents_page(flt, now=now, page=st.session_state.get("f_page", 1), page_size=PAGE_SIZE)
-st.caption(f"{found.total:,} incident{'s' if found.total != 1 else ''} match · page {found.page} of {found.pages}")
+st.caption(f"{found.counted} incident{'s' if found.total != 1 else ''} match · page {found.page} of "
+           f"{found.pages}{' or more' if found.total_is_lower_bound else ''}")
 incident_table(found, user.time_zone, now)
 st.number_input("Page", min_value=1, max_value=found.pages, value=found.page, key="f_page")

@@ -87,4 +87,5 @@ def incident_list(query: IncidentQuery, *, actor: Actor, now: dt.datetime) -> In
         incidents=[IncidentRowOut(**{f.name: getattr(r, f.name) for f in fields(IncidentRow)},
                                   next_client_update_due_at=page.update_due.get(r.id))
                    for r in page.rows],
-        total=page.total, page=page.page, pages=page.pages, page_size=query.page_size)
+        total=page.total, total_is_lower_bound=page.total_is_lower_bound, page=page.page, pages=page.pages,
+        page_size=query.page_size)

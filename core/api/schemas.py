@@ -211,7 +211,9 @@ class IncidentListOut(BaseModel):
     """One page of the incident list, as the Incidents page pages it."""
 
     incidents: list[IncidentRowOut]
-    total: int
+    total: int = Field(description="how many match; with total_is_lower_bound, at least this many (the count stopped)")
+    total_is_lower_bound: bool = Field(
+        False, description="a text search counts its matches only up to 1,000 (or the end of the page asked for)")
     page: int
     pages: int
     page_size: int

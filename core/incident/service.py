@@ -246,12 +246,26 @@ def _text_index_first(session: Session, text: str) -> Iterator[None]:
         session.execute(select(func.set_config("enable_seqscan", before, True)))
 
 
-def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list[ColumnElement[bool]]:
+def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime, lead: str = "text",
+                customers: list[int] | None = None) -> list[ColumnElement[bool]]:
+    """The filter's conditions; under a text search, `lead` says which index may drive the query.
+
+    "text": the text index, every other column unindexed (few text matches);
+    "filters": the filters' own indexes, in a subquery of ids, the text probed per row (few rows pass the filters);
+    "sort": the sort's index (and the detection-time range), the text and the other filters probed per row.
+    """
+    if lead == "filters" and _uses_text_index(flt.text):
+        # A subquery, so the planner reads the filters' index the way the list without a text does; left in
+        # the outer query, SQLite prices "status IN (open ones)" at the table's average and scans it.
+        passing = select(Incident.id).where(*_conditions(session, replace(flt, text=""), now))
+        return [Incident.id.in_(passing), _text_matches(session, flt.text, probed=True, customers=customers)]
     # Only incident columns (the customer name goes through an IN subquery):
     # a join here lets SQLite drive the query from the 40-row accounts table
     # through every incident, 100x slower at a million rows.
     text = flt.text
     c = _unindexed if _uses_text_index(text) else _as_is
+    # A walk down the detection-time index (newest, oldest) keeps the detection range as its bounds.
+    when = _as_is if lead == "sort" and flt.sort in ("newest", "oldest") else c
     conditions: list[ColumnElement[bool]] = []
     if flt.statuses:
         conditions.append(_status_in(session, flt.statuses, c))
@@ -264,9 +278,9 @@ def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list
     if flt.policy:
         conditions.append(c(Incident.policy_name) == flt.policy)
     if flt.detected_from:
-        conditions.append(c(Incident.detected_at) >= flt.detected_from)
+        conditions.append(when(Incident.detected_at) >= flt.detected_from)
     if flt.detected_to:
-        conditions.append(c(Incident.detected_at) < flt.detected_to)
+        conditions.append(when(Incident.detected_at) < flt.detected_to)
     if flt.urgency in _URGENCY:
         conditions.append(_URGENCY[flt.urgency](c, now))
     if text:
@@ -274,7 +288,7 @@ def _conditions(session: Session, flt: IncidentFilter, now: dt.datetime) -> list
         if number is not None:
             conditions.append(Incident.id == number)
         else:
-            conditions.append(_text_matches(session, text))
+            conditions.append(_text_matches(session, text, probed=lead == "sort", customers=customers))
     return conditions
 
 
@@ -283,7 +297,14 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _text_matches(session: Session, text: str) -> ColumnElement[bool]:
+def _matching_customers(session: Session, text: str) -> list[int]:
+    """The accounts whose name contains `text` (any case)."""
+    return list(session.scalars(
+        select(Account.id).where(func.lower(Account.name).like(_like_pattern(text), escape="\\"))))
+
+
+def _text_matches(session: Session, text: str, *, probed: bool = False,
+                  customers: list[int] | None = None) -> ColumnElement[bool]:
     """Incidents whose title, summary or customer name contains `text` (any case).
 
     SQLite answers from the FTS5 trigram index of migration 0004 (a phrase
@@ -291,18 +312,25 @@ def _text_matches(session: Session, text: str) -> ColumnElement[bool]:
     Fewer than three characters cannot use a trigram index and scan instead.
     The matching customers are looked up first, so the condition is a plain
     OR of indexable terms: with a subquery in the OR, PostgreSQL scans.
+    `probed`: another index drives the query and each of its rows is tested
+    (SQLite: against the set of matching ids, read once from the text index).
+    `customers`: the matching accounts when already looked up.
     """
     like = _like_pattern(text)
-    customers = list(session.scalars(
-        select(Account.id).where(func.lower(Account.name).like(like, escape="\\"))))
+    if customers is None:
+        customers = _matching_customers(session, text)
     # No customer matches most searches: an empty IN left in the OR makes SQLite scan every incident.
-    by_customer = [Incident.account_id.in_(customers)] if customers else []
+    c = _unindexed if probed else _as_is
+    by_customer = [c(Incident.account_id).in_(customers)] if customers else []
     if _uses_text_index(text) and session.get_bind().dialect.name == "sqlite":
-        phrase = '"' + text.replace('"', '""') + '"'
-        by_text = select(INCIDENTS_FTS.c.rowid).where(
-            sql_text("incidents_fts MATCH :phrase").bindparams(phrase=phrase))
-        return or_(Incident.id.in_(by_text), *by_customer)
+        return or_(c(Incident.id).in_(_fts_ids(text)), *by_customer)
     return or_(Incident.title.ilike(like, escape="\\"), Incident.summary.ilike(like, escape="\\"), *by_customer)
+
+
+def _fts_ids(text: str) -> Select[tuple[int]]:
+    """The ids of incidents whose title or summary contains `text` (SQLite's FTS5 trigram index; a phrase query)."""
+    phrase = '"' + text.replace('"', '""') + '"'
+    return select(INCIDENTS_FTS.c.rowid).where(sql_text("incidents_fts MATCH :phrase").bindparams(phrase=phrase))
 
 
 def _order(sort: str, c: Column = _as_is) -> tuple[ColumnExpressionArgument[Any], ...]:
@@ -315,18 +343,101 @@ def _order(sort: str, c: Column = _as_is) -> tuple[ColumnExpressionArgument[Any]
     }[sort]
 
 
+# Under a text search, matches are counted up to this many (or to the end of the page asked for);
+# beyond it the list says "more than": counting every match of a common word reads every match.
+COUNT_CAP = 1000
+# When the other filters let this few rows through, the smaller side (their rows or the text's matches)
+# leads a text search and its matches are sorted (an open-status filter: 0.3 % of incidents). Otherwise
+# the capped count decides: many matches are read down the sort's own index, each row tested against
+# the filters and the text; a few are sorted, led by the text index.
+FEW = 10_000
+
+# The sort orders that can be read down an index, each as its segments in order: (which rows, their
+# order). "Most urgent" is the incidents with a deadline by deadline (ix_incidents_next_deadline), then
+# the rest newest id first (the same index's NULL entries, in id order); newest and oldest walk
+# ix_incidents_detected_at. "Severity" has no (severity, detected_at) index: its matches are sorted.
+_WALKS: dict[str, tuple[tuple[Callable[[], ColumnElement[bool]], tuple[Any, ...]], ...]] = {
+    "newest": ((lambda: Incident.id.isnot(None), (Incident.detected_at.desc(), Incident.id.desc())),),
+    "oldest": ((lambda: Incident.id.isnot(None), (Incident.detected_at, Incident.id)),),
+    "urgent": ((lambda: Incident.next_deadline_at.isnot(None), (Incident.next_deadline_at, Incident.id.desc())),
+               (lambda: Incident.next_deadline_at.is_(None), (Incident.id.desc(),))),
+}
+
+
+def _capped_count(session: Session, conditions: list[ColumnElement[bool]], cap: int) -> int:
+    """How many incidents meet `conditions`, counted up to cap + 1 (a LIMITed subquery)."""
+    found = select(Incident.id).where(*conditions).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(found)) or 0
+
+
+@contextmanager
+def _planner(session: Session, **settings: str) -> Iterator[None]:
+    """On PostgreSQL, planner settings (enable_*) for the statements run inside, transaction-local, then restored."""
+    if session.get_bind().dialect.name != "postgresql" or not settings:
+        yield
+        return
+    before = {name: str(session.scalar(select(func.current_setting(name)))) for name in settings}
+    for name, value in settings.items():
+        session.execute(select(func.set_config(name, value, True)))
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            session.execute(select(func.set_config(name, value, True)))
+
+
+def _text_lead(session: Session, flt: IncidentFilter, now: dt.datetime, customers: list[int]) -> str:
+    """Which side leads a text search: "text" or "filters" (the smaller) when the filters pass FEW rows or fewer."""
+    filters = _conditions(session, replace(flt, text=""), now)
+    filter_rows = _capped_count(session, filters, FEW) if filters else FEW + 1
+    if filter_rows > FEW:
+        # Neither side is known to be small without counting the text's matches (PostgreSQL rechecks each on
+        # its row): the capped count decides between walking the sort's index and sorting a few matches.
+        return "sort"
+    # The text's matches are counted only as far as they could lead.
+    enough = filter_rows
+    if session.get_bind().dialect.name == "sqlite" and not customers:
+        # The full-text index alone: no incident row is read.
+        found = _fts_ids(flt.text).limit(enough + 1).subquery()
+        text_rows = session.scalar(select(func.count()).select_from(found)) or 0
+    else:
+        text_rows = _capped_count(session, [_text_matches(session, flt.text, customers=customers)], enough)
+    return "text" if text_rows <= enough else "filters"
+
+
+def _walk(session: Session, conditions: list[ColumnElement[bool]], sort: str, offset: int,
+          limit: int) -> list[int]:
+    """Ids of a page read down the sort's own index(es), each row tested against `conditions`."""
+    ids: list[int] = []
+    for rows, order in _WALKS[sort]:
+        stmt = select(Incident.id).where(*conditions, rows()).order_by(*order)
+        found = list(session.scalars(stmt.limit(limit - len(ids)).offset(offset)))
+        ids += found
+        if len(ids) == limit:
+            break
+        # This segment ended inside the page (the next starts at its top) or before it (skip all of it).
+        offset = 0 if found or not offset else offset - (session.scalar(
+            select(func.count()).select_from(Incident).where(*conditions, rows())) or 0)
+    return ids
+
+
 def search(session: Session, flt: IncidentFilter, *, now: dt.datetime, page: int = 1,
            page_size: int = 50) -> tuple[list[IncidentRow], int]:
-    """One page of incidents matching the filter, and how many match in all."""
+    """One page of incidents matching the filter, and how many match in all.
+
+    Under a text search the count stops past `counted_up_to(page, page_size)`: a total above it
+    means "at least that many", and the page after this one exists.
+    """
     flt = replace(flt, text=_searchable(flt.text))
-    conditions = _conditions(session, flt, now)
-    order = _order(flt.sort, _unindexed if _uses_text_index(flt.text) else _as_is)
-    with _text_index_first(session, flt.text):
+    offset = max(0, page - 1) * page_size
+    if not _uses_text_index(flt.text):
+        conditions = _conditions(session, flt, now)
         total = session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
-        # Pick the page's ids on the incidents table alone, then join for display.
-        page_ids = (select(Incident.id).where(*conditions).order_by(*order)
-                    .limit(page_size).offset(max(0, page - 1) * page_size))
-        ids = list(session.scalars(page_ids))
+        ids = list(session.scalars(select(Incident.id).where(*conditions).order_by(*_order(flt.sort))
+                                   .limit(page_size).offset(offset)))
+    else:
+        ids, total = _text_search(session, flt, now=now, offset=offset, page_size=page_size,
+                                  cap=counted_up_to(page, page_size))
     return rows_of(session, ids), total
 
 
@@ -336,6 +447,40 @@ def rows_of(session: Session, ids: list[int]) -> list[IncidentRow]:
         return []
     rows = {row[0]: IncidentRow(*row) for row in session.execute(_row_query().where(Incident.id.in_(ids)))}
     return [rows[i] for i in ids]
+
+
+def caps_count(text: str) -> bool:
+    """True when a search for `text` counts its matches only up to `counted_up_to` (it uses the text index)."""
+    return _uses_text_index(_searchable(text))
+
+
+def counted_up_to(page: int, page_size: int) -> int:
+    """How far a text search counts its matches for page `page`: COUNT_CAP, or the end of that page."""
+    return max(COUNT_CAP, max(1, page) * page_size)
+
+
+def _text_search(session: Session, flt: IncidentFilter, *, now: dt.datetime, offset: int, page_size: int,
+                 cap: int) -> tuple[list[int], int]:
+    """A page of ids for a text search and its match count up to cap + 1, each on the cheapest side."""
+    # Looked up once, and before the planner settings: with sequential scans off, PostgreSQL reads the
+    # accounts table through an index (50 ms at 10k in the bench).
+    customers = _matching_customers(session, flt.text)
+    with _text_index_first(session, flt.text):
+        lead = _text_lead(session, flt, now, customers)
+        # Count on the text index unless the filters let fewer rows through: a common word's matches
+        # come first and the LIMIT stops the count early.
+        conditions = _conditions(session, flt, now, lead="filters" if lead == "filters" else "text",
+                                 customers=customers)
+        total = _capped_count(session, conditions, cap)
+        if lead == "sort" and total > cap and flt.sort in _WALKS:
+            with _planner(session, enable_bitmapscan="off", enable_sort="off"):
+                walked = _conditions(session, flt, now, lead="sort", customers=customers)
+                return _walk(session, walked, flt.sort, offset, page_size), total
+        # Few matches (or no index for the sort): sort them all, led by the smaller side.
+        order = _order(flt.sort, _unindexed)
+        ids = list(session.scalars(select(Incident.id).where(*conditions).order_by(*order)
+                                   .limit(page_size).offset(offset)))
+    return ids, total
 
 
 def board(session: Session, *, now: dt.datetime, limit: int = 300) -> list[IncidentRow]:

@@ -391,13 +391,23 @@ def _client_update_due(session: Session, incident_ids: Sequence[int]) -> dict[in
 
 @dataclass(frozen=True)
 class IncidentsPage:
-    """One page of the incident list: its rows, how many match in all, each row's next client update."""
+    """One page of the incident list: its rows, how many match in all, each row's next client update.
+
+    Under a text search matches are counted only so far (`service.counted_up_to`): then `total` is
+    that many plus one, `total_is_lower_bound` is set, and `pages` reaches one past this page.
+    """
 
     rows: list[IncidentRow]
     total: int
     page: int
     pages: int
     update_due: dict[int, dt.datetime | None]
+    total_is_lower_bound: bool = False
+
+    @property
+    def counted(self) -> str:
+        """How many match, as the list says it: "1,234", or "more than 1,000" when the count stopped."""
+        return f"more than {self.total - 1:,}" if self.total_is_lower_bound else f"{self.total:,}"
 
 
 def incidents_page(flt: IncidentFilter, *, now: dt.datetime, page: int, page_size: int) -> IncidentsPage:
@@ -405,9 +415,10 @@ def incidents_page(flt: IncidentFilter, *, now: dt.datetime, page: int, page_siz
     with read_scope() as session:
         rows, total = service.search(session, flt, now=now, page=page, page_size=page_size)
         update_due = _client_update_due(session, [r.id for r in rows])
+    lower_bound = service.caps_count(flt.text) and total > service.counted_up_to(page, page_size)
     pages = max(1, -(-total // page_size))
     return IncidentsPage(rows=rows, total=total, page=page if page <= pages else 1, pages=pages,
-                         update_due=update_due)
+                         update_due=update_due, total_is_lower_bound=lower_bound)
 
 
 @dataclass(frozen=True)

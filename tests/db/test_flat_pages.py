@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, insert, or_, select, text
+from sqlalchemy import event, func, insert, or_, select
 from sqlalchemy.orm import aliased
 
 from core.account import signals
@@ -287,12 +287,26 @@ def _reads_incidents(statement: str) -> bool:
 
 
 def plans_of(engine, call, wanted: Callable[[str], bool] = _reads_incidents) -> list[str]:
-    """The plan of each statement `call(session)` runs that `wanted` picks (default: SELECTs on incidents), in order."""
-    seen: list[tuple[str, Any]] = []
+    """The plan of each statement `call(session)` runs that `wanted` picks (default: SELECTs on incidents), in order.
+
+    Each plan is taken on the statement's own connection just before it runs, so it sees the planner
+    settings the call has made in its transaction (the search's, on PostgreSQL).
+    """
+    plans: list[str] = []
 
     def grab(conn, cursor, statement, params, context, executemany):
-        if wanted(statement):
-            seen.append((statement, params))
+        if not wanted(statement):
+            return
+        explain = cursor.connection.cursor()
+        try:
+            if engine.dialect.name == "sqlite":
+                explain.execute("EXPLAIN QUERY PLAN " + statement, params)
+                plans.append(" / ".join(r[3] for r in explain.fetchall()))
+            else:
+                explain.execute("EXPLAIN " + statement, params)
+                plans.append(" / ".join(r[0] for r in explain.fetchall()))
+        finally:
+            explain.close()
 
     event.listen(engine, "before_cursor_execute", grab)
     try:
@@ -300,17 +314,6 @@ def plans_of(engine, call, wanted: Callable[[str], bool] = _reads_incidents) -> 
             call(s)
     finally:
         event.remove(engine, "before_cursor_execute", grab)
-    plans = []
-    with engine.connect() as conn:
-        for statement, params in seen:
-            if engine.dialect.name == "sqlite":
-                plans.append(" / ".join(r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)))
-            else:
-                # The search's own setting, as it runs inside search().
-                if "ILIKE" in statement.upper():
-                    conn.execute(text("SET LOCAL enable_seqscan = off"))
-                plans.append(" / ".join(conn.exec_driver_sql("EXPLAIN " + statement, params).scalars()))
-        conn.rollback()
     return plans
 
 
@@ -373,21 +376,129 @@ NOW_FILTERS: list[dict[str, Any]] = [
 ]
 
 
+def _with_account(planned, filters: dict[str, Any]) -> dict[str, Any]:
+    return {**filters, "account_id": planned["accounts"]["Globex"]} if "owner_id" in filters else filters
+
+
+def _is_page(statement: str) -> bool:
+    return statement.lstrip().startswith("SELECT incidents.id") and "ORDER BY" in statement
+
+
+def _is_count(statement: str) -> bool:
+    return "count(*)" in statement and "incidents" in statement
+
+
+# Few: the text's matches lead ("webhook" is in 600 of the 3,000 titles, under service.FEW). Small: FEW and
+# COUNT_CAP lowered so that a filter passing under 100 rows leads and any other one walks the sort's index.
+SMALL = {"FEW": 100, "COUNT_CAP": 10}
+
+
+def _lead_expected(planned, filters: dict[str, Any], sort: str) -> str:
+    """The side the rule of service._text_lead picks, worked out here from whole counts."""
+    with session_scope(planned["engine"]) as s:
+        _, passing = service.search(s, IncidentFilter(**filters), now=NOW, page_size=1)
+    text_matches = len(_reference(planned["engine"], {}, "newest"))
+    matches = len(_reference(planned["engine"], filters, "newest"))
+    if passing <= service.FEW:
+        return "text" if text_matches <= passing else "filters"
+    return "sort" if sort != "severity" and matches > service.COUNT_CAP else "text"
+
+
+@pytest.mark.parametrize("small", [False, True], ids=["few text matches", "many matches"])
 @pytest.mark.parametrize("sort", ["urgent", "newest", "oldest", "severity"])
 @pytest.mark.parametrize("filters", NOW_FILTERS, ids=lambda f: "+".join(f) or "text only")
-def test_every_filter_combination_searches_on_the_text_index(planned, filters, sort):
-    with_account = {**filters, "account_id": planned["accounts"]["Globex"]} if "owner_id" in filters else filters
-    flt = IncidentFilter(text="webhook", sort=sort, **with_account)
-    plans = plans_of(planned["engine"], lambda s: service.search(s, flt, now=NOW))
-    count_plan, page_plan = plans[0], plans[1]
-    for plan in (count_plan, page_plan):
+def test_every_filter_combination_searches_on_an_index(planned, filters, sort, small, monkeypatch):
+    if small:
+        for name, value in SMALL.items():
+            monkeypatch.setattr(service, name, value)
+    filters = _with_account(planned, filters)
+    lead = _lead_expected(planned, filters, sort)
+    flt = IncidentFilter(text="webhook", sort=sort, **filters)
+    sqlite = planned["engine"].dialect.name == "sqlite"
+    count_plan = plans_of(planned["engine"], lambda s: service.search(s, flt, now=NOW), _is_count)[-1]
+    page_plans = plans_of(planned["engine"], lambda s: service.search(s, flt, now=NOW), _is_page)
+    if lead != "sort":
+        assert len(page_plans) == 1, page_plans
+        # Counted on the side that leads: the text index, or the filters' index in a subquery of ids.
+        for plan in (count_plan, page_plans[0]):
+            assert not _full_scan(plan), plan
+            if sqlite and lead == "text":
+                assert "SCAN incidents_fts VIRTUAL TABLE" in plan and "INTEGER PRIMARY KEY" in plan, plan
+                # No other index of incidents leads the query.
+                assert "USING INDEX ix_incidents" not in plan.split("INDEX 2")[0], plan
+            elif sqlite:
+                # The ids that pass the filters, from their index; the text's ids as a set each one is probed in.
+                assert plan.index("INDEX ix_incidents") < plan.index("SCAN incidents_fts VIRTUAL TABLE"), plan
+                assert "LIST SUBQUERY 2" in plan, plan
+            elif lead == "text":
+                assert "ix_incidents_title_trgm" in plan and "ix_incidents_summary_trgm" in plan, plan
+            else:
+                assert "Index" in plan.split("->")[1 if "Aggregate" not in plan else 2] or "ix_incidents_" in plan, plan
+        return
+    # Many matches: counted on the text index up to the cap, the page read down the sort's own index.
+    assert "incidents_fts" in count_plan if sqlite else "_trgm" in count_plan, count_plan
+    index = {"newest": "ix_incidents_detected_at", "oldest": "ix_incidents_detected_at",
+             "urgent": "ix_incidents_next_deadline"}[sort]
+    assert index in page_plans[0], page_plans
+    for plan in page_plans:
         assert not _full_scan(plan), plan
-        if planned["engine"].dialect.name == "sqlite":
-            assert "SCAN incidents_fts VIRTUAL TABLE" in plan and "INTEGER PRIMARY KEY" in plan, plan
-            # No other index of incidents leads the query.
-            assert "USING INDEX ix_incidents" not in plan.split("INDEX 2")[0], plan
+        if sqlite:
+            assert "FOR ORDER BY" not in plan.replace("FOR RIGHT PART OF ORDER BY", ""), plan
+            assert "LIST SUBQUERY" in plan and "INTEGER PRIMARY KEY" not in plan, plan
         else:
-            assert "ix_incidents_title_trgm" in plan and "ix_incidents_summary_trgm" in plan, plan
+            steps = [step.strip().removeprefix("->").strip() for step in plan.split(" / ")]
+            assert not any(step.startswith("Sort  (") for step in steps), plan  # an Incremental Sort of ties only
+            assert "_trgm" not in plan and ("Index Scan" in plan), plan
+
+
+def _reference(engine, filters: dict[str, Any], sort: str) -> list[int]:
+    """Ids matching "webhook" in the plain list's own order: every row of the filter sorted, the text tested here."""
+    with session_scope(engine) as s:
+        everything, _ = service.search(s, IncidentFilter(sort=sort, **filters), now=NOW, page_size=5000)
+    return [r.id for r in everything if "webhook" in r.title.lower()]
+
+
+@pytest.mark.parametrize("small", [False, True], ids=["few text matches", "many matches"])
+@pytest.mark.parametrize("sort", ["urgent", "newest", "oldest", "severity"])
+@pytest.mark.parametrize("filters", [{}, {"statuses": ("closed",)}, {"statuses": ("new", "acknowledged")},
+                                     {"severities": ("P1", "P2")}, {"detected_from": NOW - dt.timedelta(days=1)}],
+                         ids=lambda f: "+".join(f) or "text only")
+def test_each_strategy_pages_as_a_full_sort(planned, filters, sort, small, monkeypatch):
+    # Same ids in the same order as sorting every match, page after page, and the count exact up to the
+    # cap (or the page's end), one more beyond it.
+    if small:
+        for name, value in SMALL.items():
+            monkeypatch.setattr(service, name, value)
+    expected = _reference(planned["engine"], filters, sort)
+    size, pages = 7, 4
+    seen: list[int] = []
+    with session_scope(planned["engine"]) as s:
+        for page in range(1, pages + 1):
+            rows, total = service.search(s, IncidentFilter(text="webhook", sort=sort, **filters), now=NOW,
+                                         page=page, page_size=size)
+            seen += [r.id for r in rows]
+            cap = service.counted_up_to(page, size)
+            assert total == min(len(expected), cap + 1), (page, total, len(expected), cap)
+        # Past the last page: nothing, and the count still says how many there are.
+        last = -(-len(expected) // size) + 1
+        rows, total = service.search(s, IncidentFilter(text="webhook", sort=sort, **filters), now=NOW,
+                                     page=last, page_size=size)
+    assert seen == expected[:size * pages]
+    assert rows == [] and total == min(len(expected), service.counted_up_to(last, size) + 1)
+
+
+@pytest.mark.parametrize(("matches", "cap", "counted"), [(9, 10, 9), (10, 10, 10), (11, 10, 11), (12, 10, 11),
+                                                         (600, 10, 11)])
+def test_the_count_stops_one_past_the_cap(planned, monkeypatch, matches, cap, counted):
+    monkeypatch.setattr(service, "COUNT_CAP", cap)
+    with session_scope(planned["engine"]) as s:
+        newest = [r.id for r in service.search(s, IncidentFilter(text="webhook", sort="newest"), now=NOW,
+                                               page_size=5000)[0]]
+    # The newest `matches` webhook incidents are those detected since the oldest of them.
+    with session_scope(planned["engine"]) as s:
+        since = s.get(Incident, newest[matches - 1]).detected_at
+        _, total = service.search(s, IncidentFilter(text="webhook", detected_from=since), now=NOW, page_size=5)
+    assert total == counted
 
 
 @pytest.mark.parametrize("filters", NOW_FILTERS, ids=lambda f: "+".join(f) or "text only")

@@ -214,3 +214,19 @@ def test_an_incident_whose_policy_times_nothing_opens_and_says_so(workspace, app
     at = incident_page("csm1", iid)
     assert not at.exception
     assert "P3" in texts(at) and "No clock runs: policy red-status sets no target for P3." in texts(at)
+
+
+def test_a_common_word_says_more_than_when_its_count_stops(workspace, app_db, monkeypatch):
+    from core.incident import service
+
+    for minutes in (10, 20, 30, 40):
+        open_test_incident(app_db, "Acme Corp", {"business_impact": "minor"}, title="Checkout slow",
+                           minutes_ago=minutes)
+    at = page_as("pages/incidents.py", "lead1")
+    at.text_input(key="f_text").input("checkout").run()
+    assert "4 incidents match · page 1 of 1" in texts(at)
+    # A text search counts up to service.counted_up_to(page, page_size) and one more: here 2, so 3 are counted.
+    monkeypatch.setattr(service, "counted_up_to", lambda page, page_size: 2)
+    at.run()
+    assert "more than 2 incidents match · page 1 of 1 or more" in texts(at), texts(at)
+    assert not at.exception, at.exception
