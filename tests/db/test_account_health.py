@@ -262,36 +262,44 @@ def test_rebuild_equals_what_the_writes_kept(accounts):
     assert stored(engine) == kept
 
 
+def _while_a_transaction_holds(engine, hold, meanwhile) -> None:
+    """Run `hold(session)` in a thread's transaction kept open half a second after it, and `meanwhile()` then."""
+    import threading
+    import time
+
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def holder() -> None:
+        try:
+            with session_scope(engine) as s:
+                hold(s)
+                done.set()
+                time.sleep(0.5)
+        except BaseException as error:  # reported below
+            errors.append(error)
+            done.set()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    done.wait(10)
+    meanwhile()
+    thread.join(10)
+    assert not errors
+
+
 def test_two_writers_of_one_account_at_once_store_an_answer_that_counts_both(accounts):
     # The first holds its transaction open after re-evaluating; the second records another reading
     # meanwhile. Without the row lock the second would evaluate without the first's reading and store
     # that last (its UPDATE waits for the first's, then writes what it had computed).
-    import threading
-    import time
-
     engine, umbrella = accounts["engine"], accounts["ids"]["Umbrella"]
     _reading(engine, umbrella, "support_tickets", 1, NOW - 4 * DAY)
-    first_done = threading.Event()
-    errors: list[BaseException] = []
-
-    def first() -> None:
-        try:
-            with session_scope(engine) as s:
-                signals.record(s, account_id=umbrella, reading=signals.parse_reading(
-                    {"metric": "support_tickets", "observed_at": NOW - 2 * DAY, "value": 1}), source="form",
-                    editor=ADMIN, now=NOW)
-                first_done.set()
-                time.sleep(0.5)
-        except BaseException as error:  # reported by the test below
-            errors.append(error)
-            first_done.set()
-
-    thread = threading.Thread(target=first)
-    thread.start()
-    first_done.wait(10)
-    _reading(engine, umbrella, "support_tickets", 1, NOW - 3 * DAY)
-    thread.join(10)
-    assert not errors
+    _while_a_transaction_holds(
+        engine,
+        lambda s: signals.record(s, account_id=umbrella, reading=signals.parse_reading(
+            {"metric": "support_tickets", "observed_at": NOW - 2 * DAY, "value": 1}), source="form",
+            editor=ADMIN, now=NOW),
+        lambda: _reading(engine, umbrella, "support_tickets", 1, NOW - 3 * DAY))
     assert (umbrella, "repeat-tickets") in {(w.account_id, w.rule) for w in live(engine, NOW)}
     assert holding(engine, NOW) == live(engine, NOW)
 
@@ -300,31 +308,15 @@ def test_an_incident_opened_while_a_scheduler_pass_evaluates_its_account_is_neve
     # The pass has evaluated Globex without the new incident and holds its transaction open; the opening
     # transaction marks Globex stale meanwhile. Its UPDATE waits for the pass to commit (PostgreSQL's row
     # lock, SQLite's single writer), then marks the row the pass stored: readers and the next pass see it.
-    import threading
-    import time
-
     engine, globex = accounts["engine"], accounts["ids"]["Globex"]
     with session_scope(engine) as s:
         signals.mark_stale(s, [globex], NOW)
-    evaluated = threading.Event()
-    errors: list[BaseException] = []
 
-    def scheduler_pass() -> None:
-        try:
-            with session_scope(engine) as s:
-                assert signals.refresh_stale(s, NOW) == 1
-                evaluated.set()
-                time.sleep(0.5)
-        except BaseException as error:  # reported by the test below
-            errors.append(error)
-            evaluated.set()
+    def scheduler_pass(s) -> None:
+        assert signals.refresh_stale(s, NOW) == 1
 
-    thread = threading.Thread(target=scheduler_pass)
-    thread.start()
-    evaluated.wait(10)
-    _incident(engine, globex, NOW - HOUR, answers={"csat": 2})
-    thread.join(10)
-    assert not errors
+    _while_a_transaction_holds(engine, scheduler_pass,
+                               lambda: _incident(engine, globex, NOW - HOUR, answers={"csat": 2}))
     assert not_holding(engine, NOW) == {globex}
     expected = live(engine, NOW)
     assert (globex, "low-csat") in {(w.account_id, w.rule) for w in expected}
