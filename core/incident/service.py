@@ -366,8 +366,12 @@ _WALKS: dict[str, tuple[tuple[Callable[[], ColumnElement[bool]], tuple[Any, ...]
 
 def _capped_count(session: Session, conditions: list[ColumnElement[bool]], cap: int) -> int:
     """How many incidents meet `conditions`, counted up to cap + 1 (a LIMITed subquery)."""
-    found = select(Incident.id).where(*conditions).limit(cap + 1).subquery()
-    return session.scalar(select(func.count()).select_from(found)) or 0
+    return _count_up_to(session, select(Incident.id).where(*conditions), cap)
+
+
+def _count_up_to(session: Session, ids: Select[Any], cap: int) -> int:
+    """How many rows `ids` gives, counted up to cap + 1 (a LIMITed subquery)."""
+    return session.scalar(select(func.count()).select_from(ids.limit(cap + 1).subquery())) or 0
 
 
 @contextmanager
@@ -398,8 +402,7 @@ def _text_lead(session: Session, flt: IncidentFilter, now: dt.datetime, customer
     enough = filter_rows
     if session.get_bind().dialect.name == "sqlite" and not customers:
         # The full-text index alone: no incident row is read.
-        found = _fts_ids(flt.text).limit(enough + 1).subquery()
-        text_rows = session.scalar(select(func.count()).select_from(found)) or 0
+        text_rows = _count_up_to(session, _fts_ids(flt.text), enough)
     else:
         text_rows = _capped_count(session, [_text_matches(session, flt.text, customers=customers)], enough)
     return "text" if text_rows <= enough else "filters"
