@@ -192,7 +192,7 @@ def _status_in(session: Session, statuses: tuple[str, ...], c: Column = _as_is) 
     SQLite's statistics give one average count per status (a quarter of the table with four common
     ones), so five open statuses look like more rows than the table holds and it read the whole table
     and sorted it (56 ms at 100k incidents, growing with the table) rather than seek the open ones (a
-    few hundred rows: 0.4 ms). unlikely() tells it the truth: open incidents are a small share.
+    few hundred rows: 0.4 ms). likelihood() tells it the truth: open incidents are a small share.
     """
     condition: ColumnElement[bool] = c(Incident.status).in_(statuses)
     if c is _as_is and set(statuses) <= _OPEN_VALUES and session.get_bind().dialect.name == "sqlite":
