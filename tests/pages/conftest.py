@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests import apptest_runtime
 from tests.conftest import make_user
 from tests.literal_text import visible_text
 
@@ -41,7 +42,7 @@ def app_test(script: str, username: str | None, *, timeout: float = 15,
              query: dict[str, str] | None = None) -> AppTest:
     """An AppTest of `script` as `username` would reach it (signed in through the library's session state); not run."""
     routed = username is not None and _may_open(username, script)
-    at = AppTest.from_file(str(REPO / ("app.py" if routed else script)), default_timeout=timeout)
+    at = apptest_runtime.from_file(str(REPO / ("app.py" if routed else script)), default_timeout=timeout)
     if username:
         at.session_state["authentication_status"] = True
         at.session_state["username"] = username

@@ -33,10 +33,10 @@ def test_registry_and_access_table_agree():
 
 
 def test_router_offers_only_allowed_pages(people):
-    from streamlit.testing.v1 import AppTest
+    from tests import apptest_runtime
 
     for role in ROLES:
-        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=15)
+        at = apptest_runtime.from_file(str(REPO / "app.py"), default_timeout=15)
         at.session_state["authentication_status"] = True
         at.session_state["username"] = f"{role}1"
         at.run()

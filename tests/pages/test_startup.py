@@ -1,10 +1,10 @@
 """Started on a database nobody migrated: the app migrates it; where it cannot, every page says what to run."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
 from db.migrate import code_heads, current_revisions
+from tests import apptest_runtime
 from tests.pages.conftest import REPO, texts
 from ui.navigation import PAGES
 
@@ -15,7 +15,7 @@ SCRIPTS = ["app.py"] + [p.script for p in PAGES]
 def test_an_empty_database_is_migrated_and_the_sign_in_form_shown(monkeypatch, tmp_path, script):
     url = f"sqlite:///{tmp_path / 'never-initialised.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
-    at = AppTest.from_file(str(REPO / script), default_timeout=30).run()
+    at = apptest_runtime.from_file(str(REPO / script), default_timeout=30).run()
     assert not at.exception, at.exception
     assert [t.label for t in at.text_input] == ["Username", "Password"]
     assert "No account exists yet" in texts(at) and "python -m core init" in texts(at)
@@ -27,7 +27,7 @@ def test_an_empty_database_is_migrated_and_the_sign_in_form_shown(monkeypatch, t
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_a_database_that_cannot_be_migrated_shows_what_to_run_on_every_page(monkeypatch, tmp_path, script):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing-folder' / 'app.db'}")
-    at = AppTest.from_file(str(REPO / script), default_timeout=30).run()
+    at = apptest_runtime.from_file(str(REPO / script), default_timeout=30).run()
     assert not at.exception, at.exception
     [error] = at.error
     assert "could not be brought up to date" in error.value

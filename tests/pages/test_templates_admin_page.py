@@ -126,11 +126,10 @@ def test_smtp_settings_are_saved_without_a_password_and_bad_ones_are_explained(p
 
 
 def test_smtp_password_comes_from_secrets(people, app_db):
-    from streamlit.testing.v1 import AppTest
-
+    from tests import apptest_runtime
     from tests.pages.conftest import REPO
 
-    at = AppTest.from_file(str(REPO / PAGE), default_timeout=15)
+    at = apptest_runtime.from_file(str(REPO / PAGE), default_timeout=15)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "admin1"
     at.secrets["smtp_password"] = "from-secrets"
