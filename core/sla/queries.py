@@ -15,6 +15,7 @@ never reads the clock (callers pass `now`) and never imports streamlit.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -434,13 +435,15 @@ def recent_breaches(session: Session, flt: DashboardFilter, *, now: dt.datetime,
     if not picked:
         return []
     ids = {r[0] for r in picked}
-    # Labelled as BreachRow's fields: each row becomes one by name.
+    # In BreachRow's field order: each row becomes one by position (Row._asdict builds the row's keys anew
+    # on every call, which took most of this function's time with 200 breaches).
     stmt = (select(FACTS.c.incident_id, Incident.title, Account.name.label("account"), FACTS.c.severity,
                    FACTS.c.policy_name, FACTS.c.clock, FACTS.c.detected_at, FACTS.c.deadline, FACTS.c.stopped_at,
                    FACTS.c.target_seconds, FACTS.c.actual_seconds)
             .join(Incident, Incident.id == FACTS.c.incident_id).join(Account, Account.id == FACTS.c.account_id)
             .where(FACTS.c.incident_id.in_(ids)))
-    found = [BreachRow(**r._asdict()) for r in session.execute(stmt)]
+    assert [c.name for c in stmt.selected_columns] == [f.name for f in dataclasses.fields(BreachRow)]
+    found = [BreachRow(*r) for r in session.execute(stmt)]
     rows = {(b.incident_id, b.clock): b for b in found}
     return [rows[(i, c)] for i, c, _ in picked if (i, c) in rows]
 
