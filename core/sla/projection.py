@@ -72,6 +72,7 @@ from db.models import (
     SlaOpenRollup,
     SlaPause,
     SlaRollup,
+    SlaRuleRollup,
 )
 
 assert BUCKET_COLUMNS == SLA_BUCKET_COLUMNS, "core.sla.metrics and db.models disagree on the duration buckets"
@@ -87,6 +88,7 @@ def _table(model: type[Base]) -> Table:
 
 FACTS = _table(SlaClockFact)
 ROLLUP = _table(SlaRollup)
+RULE_ROLLUP = _table(SlaRuleRollup)
 HEAT = _table(SlaBreachHeat)
 OPEN_ROLLUP = _table(SlaOpenRollup)
 OPEN_HEAT = _table(SlaOpenBreachHeat)
@@ -102,6 +104,7 @@ RUNNING = and_(OPEN, FACTS.c.state == literal_column(f"'{ClockState.RUNNING.valu
 OPEN_STATES = (ClockState.RUNNING.value, ClockState.PAUSED.value, ClockState.BREACHED.value)
 
 ROLLUP_KEY = ("week", "clock", "severity", "tier", "csm_id", "policy_name", "target_seconds")
+RULE_KEY = ("week", "clock", "severity", "tier", "csm_id", "policy_name", "rules")
 HEAT_KEY = ("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour")
 INCIDENT_KEY = ("week", "account_id", "severity", "tier", "csm_id", "policy_name")
 
@@ -210,9 +213,10 @@ def _upsert(session: Session, table: Table, key: Sequence[str], rows: Mapping[Ke
 
 @dataclass
 class _ClockCells:
-    """The rollup cells a write changes: stopped clocks, their breach heat, open clocks, theirs."""
+    """The rollup cells a write changes: stopped clocks, by rule set, their breach heat, open clocks, theirs."""
 
     rollup: Cells
+    rules: Cells
     heat: Cells
     open_rollup: Cells
     open_heat: Cells
@@ -220,18 +224,20 @@ class _ClockCells:
     @staticmethod
     def empty() -> _ClockCells:
         """No change yet."""
-        return _ClockCells({}, {}, {}, {})
+        return _ClockCells({}, {}, {}, {}, {})
 
     def apply(self, session: Session) -> None:
         """Add the changes to the rollup tables."""
         # Always in this order, after the fact rows: writers lock alike.
         _upsert(session, ROLLUP, ROLLUP_KEY, self.rollup)
+        _upsert(session, RULE_ROLLUP, RULE_KEY, self.rules)
         _upsert(session, HEAT, HEAT_KEY, self.heat)
         _upsert(session, OPEN_ROLLUP, ROLLUP_KEY, self.open_rollup)
         _upsert(session, OPEN_HEAT, HEAT_KEY, self.open_heat)
 
 
-def _clock_contribution(row: Mapping[str, Any], sign: int, cells: _ClockCells) -> None:
+def _clock_contribution(row: Mapping[str, Any], sign: int, cells: _ClockCells, rules: str = "") -> None:
+    """Add (sign +1) or take away (-1) one clock fact's counts; `rules` is its incident's rule set (",id,")."""
     key = tuple(row[k] for k in ROLLUP_KEY)
     if row["is_open"]:
         if row["state"] in OPEN_STATES:
@@ -243,6 +249,10 @@ def _clock_contribution(row: Mapping[str, Any], sign: int, cells: _ClockCells) -
     cell = rollup.setdefault(key, defaultdict(int))
     cell[row["state"]] += sign
     cell[BUCKET_COLUMNS[row["bucket"]]] += sign
+    if rules:
+        by_rules = cells.rules.setdefault(tuple({**row, "rules": rules}[k] for k in RULE_KEY), defaultdict(int))
+        by_rules[row["state"]] += sign
+        by_rules[BUCKET_COLUMNS[row["bucket"]]] += sign
     if row["state"] == ClockState.BREACHED:
         heat_cell = heat.setdefault(tuple(row[k] for k in HEAT_KEY), defaultdict(int))
         heat_cell["breached"] += sign
@@ -303,10 +313,12 @@ def sync_incident(session: Session, incident: Incident, clocks: Sequence[SlaCloc
     old_incident = session.execute(_INCIDENT_FACT, {"incident_id": dims.incident_id}).mappings().first()
     cells = _ClockCells.empty()
     incident_rollup: IncidentCells = {}
+    # The rules the stored clocks were counted under: a new triage may have changed them.
+    old_rules = old_incident["rules"] if old_incident is not None else ""
     for row in old_clocks:
-        _clock_contribution(row, -1, cells)
+        _clock_contribution(row, -1, cells, old_rules)
     for row in new_clocks:
-        _clock_contribution(row, +1, cells)
+        _clock_contribution(row, +1, cells, dims.rules)
     if old_incident is None:
         repeat = False if drill else _previous_detection(session, dims, window) is not None
         if not drill:
@@ -362,7 +374,7 @@ def record_breaches(session: Session, now: dt.datetime) -> int:
 
 def rebuild_rollups(session: Session) -> None:
     """Recompute the rollup tables (stopped and open clocks, incidents) from the fact tables in bulk (SQL GROUP BY)."""
-    for table in (ROLLUP, HEAT, OPEN_ROLLUP, OPEN_HEAT, INCIDENT_ROLLUP):
+    for table in (ROLLUP, RULE_ROLLUP, HEAT, OPEN_ROLLUP, OPEN_HEAT, INCIDENT_ROLLUP):
         session.execute(delete(table))
     closed = CLOSED
     keys = [FACTS.c[k] for k in ROLLUP_KEY]
@@ -372,6 +384,12 @@ def rebuild_rollups(session: Session) -> None:
     session.execute(insert(ROLLUP).from_select(
         [*ROLLUP_KEY, "met", "breached", *BUCKET_COLUMNS],
         select(*keys, *counts, *buckets).where(closed).group_by(*keys)))
+    rule_keys = [*(FACTS.c[k] for k in RULE_KEY if k != "rules"), INCIDENTS.c.rules]
+    session.execute(insert(RULE_ROLLUP).from_select(
+        [*RULE_KEY, "met", "breached", *BUCKET_COLUMNS],
+        select(*rule_keys, *counts, *buckets)
+        .join_from(FACTS, INCIDENTS, INCIDENTS.c.incident_id == FACTS.c.incident_id)
+        .where(closed, INCIDENTS.c.rules != "").group_by(*rule_keys)))
     heat_keys = [FACTS.c[k] for k in HEAT_KEY]
     session.execute(insert(HEAT).from_select(
         [*HEAT_KEY, "breached"],

@@ -58,6 +58,7 @@ from core.sla.projection import (
     OPEN_ROLLUP,
     OPEN_STATES,
     ROLLUP,
+    RULE_ROLLUP,
     RUNNING,
 )
 from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
@@ -275,17 +276,30 @@ def _late_open(session: Session, flt: DashboardFilter, cut: dt.datetime, *, now:
 
 def _within_share_of_rules(session: Session, flt: DashboardFilter, *, seconds: int, now: dt.datetime,
                            rules: Sequence[str]) -> WithinCount:
+    """`within_share` over the incidents where one of `rules` fired.
+
+    Stopped clocks are summed from the rule-set rollup (each incident counted once, under the set of rules
+    it fired); open clocks detected before the cut are read from the open facts of the range, each checked
+    against its incident's rules. A filter on one account reads the facts throughout.
+    """
+    cut = now - dt.timedelta(seconds=seconds)
     fired = or_(*(INCIDENTS.c.rules.like(f"%,{rule},%") for rule in rules))
-    scoped = select(INCIDENTS.c.incident_id).where(fired)
-    if flt.policies:
-        scoped = scoped.where(INCIDENTS.c.policy_name.in_(flt.policies))
-    # One statement, so the incidents where a rule fired (a scan of incident_facts) are listed once.
-    late = and_(OPEN, FACTS.c.detected_at < now - dt.timedelta(seconds=seconds))
-    within, stopped, late_open = session.execute(select(
-        func.sum(case((and_(CLOSED, FACTS.c.actual_seconds <= seconds), 1), else_=0)),
-        func.sum(case((CLOSED, 1), else_=0)), func.sum(case((late, 1), else_=0)),
-    ).where(or_(CLOSED, late), *_where(FACTS, flt), FACTS.c.incident_id.in_(scoped))).one()
-    return WithinCount(int(within or 0), int(stopped or 0) + int(late_open or 0))
+    late = select(func.count()).select_from(FACTS).join(INCIDENTS, INCIDENTS.c.incident_id == FACTS.c.incident_id)
+    late = late.where(OPEN, FACTS.c.detected_at < cut, *_where(FACTS, flt), fired)
+    late_open = int(session.scalar(late) or 0)
+    if flt.account_id is not None:
+        stopped_facts = (select(func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count())
+                         .select_from(FACTS).join(INCIDENTS, INCIDENTS.c.incident_id == FACTS.c.incident_id)
+                         .where(CLOSED, *_where(FACTS, flt), fired))
+        within, stopped = session.execute(stopped_facts).one()
+        return WithinCount(int(within or 0), int(stopped or 0) + late_open)
+    upto = BUCKET_COLUMNS[: DURATION_BOUNDS.index(seconds) + 1]
+    matching = or_(*(RULE_ROLLUP.c.rules.like(f"%,{rule},%") for rule in rules))
+    within, stopped = session.execute(select(
+        func.sum(sum((RULE_ROLLUP.c[c] for c in upto), literal(0))),
+        func.sum(sum((RULE_ROLLUP.c[c] for c in BUCKET_COLUMNS), literal(0)))).where(
+        *_where(RULE_ROLLUP, flt), matching)).one()
+    return WithinCount(int(within or 0), int(stopped or 0) + late_open)
 
 
 def _incident_where(flt: DashboardFilter) -> list[ColumnElement[bool]]:
@@ -443,7 +457,7 @@ def recent_breaches(session: Session, flt: DashboardFilter, *, now: dt.datetime,
             .join(Incident, Incident.id == FACTS.c.incident_id).join(Account, Account.id == FACTS.c.account_id)
             .where(FACTS.c.incident_id.in_(ids)))
     assert [c.name for c in stmt.selected_columns] == [f.name for f in dataclasses.fields(BreachRow)]
-    found = [BreachRow(*r) for r in session.execute(stmt)]
+    found = [BreachRow(*tuple(r)) for r in session.execute(stmt)]
     rows = {(b.incident_id, b.clock): b for b in found}
     return [rows[(i, c)] for i, c, _ in picked if (i, c) in rows]
 

@@ -63,6 +63,7 @@ from db.models.sla import (
     SlaOpenBreachHeat,
     SlaOpenRollup,
     SlaRollup,
+    SlaRuleRollup,
 )
 from db.models.statuspages import StatusPage, StatusSubscriber
 
@@ -115,6 +116,7 @@ __all__ = [
     "SlaOpenRollup",
     "SlaPause",
     "SlaRollup",
+    "SlaRuleRollup",
     "StatusPage",
     "StatusSubscriber",
     "TimelineEvent",

@@ -103,6 +103,38 @@ class SlaRollup(Base):
     del _column
 
 
+class SlaRuleRollup(Base):
+    """Stopped clocks of incidents where policy rules fired, per week, clock, severity, tier, CSM, policy and the
+    set of rules that fired (",id,id,", as `IncidentFact.rules`): met, breached, duration histogram.
+
+    Objectives scoped to kinds of incident (data issues, outages) sum these rows, picking the rule sets
+    that hold one of their rules, instead of reading every incident fact to find where a rule fired. An
+    incident counts once under its own rule set, so a set matching several rules is never counted twice.
+    """
+
+    __tablename__ = "sla_rule_rollup"
+    __table_args__ = (
+        UniqueConstraint("week", "clock", "severity", "tier", "csm_id", "policy_name", "rules",
+                         name="uq_sla_rule_rollup_key"),
+        # An objective reads one clock of one policy over the range.
+        Index("ix_sla_rule_rollup_policy_clock_week", "policy_name", "clock", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date)
+    clock: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(2))
+    tier: Mapped[str] = mapped_column(String(16))
+    csm_id: Mapped[int] = mapped_column(Integer)
+    policy_name: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[str] = mapped_column(Text)
+    met: Mapped[int] = mapped_column(Integer, default=0)
+    breached: Mapped[int] = mapped_column(Integer, default=0)
+    for _column in SLA_BUCKET_COLUMNS:
+        locals()[_column] = mapped_column(Integer, default=0, nullable=False)
+    del _column
+
+
 class SlaBreachHeat(Base):
     """Stopped breached clocks per week, severity, tier, CSM, policy, weekday and hour of detection (UTC)."""
 

@@ -42,7 +42,7 @@ NOW_1 = T0 + 27 * DAY + dt.timedelta(hours=10)
 NOW_2 = NOW_1 + dt.timedelta(hours=30)
 ZONES = ("UTC", "Europe/Paris", "Asia/Kolkata")  # Kolkata is +05:30: the heat map reads detection moments
 OPEN_TABLES = ("sla_open_rollup", "sla_open_breach_heat")
-ROLLUP_TABLES = ("sla_rollup", "sla_breach_heat", *OPEN_TABLES, "incident_rollup")
+ROLLUP_TABLES = ("sla_rollup", "sla_rule_rollup", "sla_breach_heat", *OPEN_TABLES, "incident_rollup")
 
 
 def build(engine) -> dict[str, Any]:
@@ -314,6 +314,21 @@ def test_the_migration_backfill_equals_the_rebuild(engine):
     got = rollups(engine)
     assert {name: got[name] for name in OPEN_TABLES} == {name: expected[name] for name in OPEN_TABLES}
     assert got == expected
+
+
+def test_migration_0024_fills_the_rule_rollup_as_a_rebuild_does(engine):
+    build(engine)
+    record(engine, NOW_1)
+    expected = rebuilt(engine)
+    assert expected["sla_rule_rollup"], "the data has stopped clocks of incidents where rules fired"
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0023")
+    with engine.connect() as conn:
+        assert "sla_rule_rollup" not in inspect(conn).get_table_names()
+    upgrade(engine)
+    assert rollups(engine) == expected
 
 
 @pytest.mark.slow

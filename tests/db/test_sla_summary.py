@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import astuple
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -45,7 +46,12 @@ SCENARIOS = {
     "data": {"data_loss": True},
 }
 POLICIES = ("red-status", "default", "spark")
-SUMMARY_TABLES = ("incident_rollup", "incident_facts", "sla_breach_heat", "sla_rollup", "sla_clock_facts")
+SUMMARY_TABLES = ("incident_rollup", "incident_facts", "sla_breach_heat", "sla_rollup", "sla_rule_rollup",
+                  "sla_clock_facts")
+# Objectives scoped to kinds of incident (Red Status Metrics & Targets: outages within 2h, data issues within
+# 6h), measured on the resolution clock: rule sets that overlap, and one that a single incident can fire twice.
+RULE_SHARES = ((("complete-outage-over-1h", "critical-technical-failure"), 7200),
+               (("data-loss", "data-integrity"), 21600), (("data-loss",), 7200))
 # Zones the heat map is also checked in: whole-hour offsets with summer time, and a half-hour one.
 HEAT_ZONES = ("Europe/Paris", "America/New_York", "Asia/Kolkata")
 
@@ -135,6 +141,7 @@ def reference(engine, now: dt.datetime, account_id: int | None = None) -> dict:
     zoned: dict = {zone: defaultdict(int) for zone in HEAT_ZONES}
     emergency: dict = defaultdict(float)
     per_account: dict = defaultdict(int)
+    rule_shares: dict = {key: [0, 0] for key in RULE_SHARES}
     with session_scope(engine) as s:
         rows = s.scalars(select(Incident).options(selectinload(Incident.account))).all()
         pauses = defaultdict(list)
@@ -145,9 +152,19 @@ def reference(engine, now: dt.datetime, account_id: int | None = None) -> dict:
         for incident in selected:
             clocks = compute_clocks(incidents.facts_of(incident, pauses[incident.id]), incidents.policy_of(incident),
                                     now)
+            fired = {reason.get("rule_id") for reason in incident.triage_result.get("reasons", [])}
             for clock in clocks:
                 if clock.clock not in metrics.TRACKED_CLOCKS:
                     continue
+                fact = metrics.clock_fact(clock, incident.detected_at)
+                for (rules, seconds), counts in rule_shares.items():
+                    if clock.clock != "resolution" or not fired & set(rules):
+                        continue
+                    if not fact.is_open:  # stopped: decided, within or not
+                        counts[0] += int(fact.actual_seconds is not None and fact.actual_seconds <= seconds)
+                        counts[1] += 1
+                    elif incident.detected_at < now - dt.timedelta(seconds=seconds):  # open and already late
+                        counts[1] += 1
                 att[(clock.clock, incident.severity)].append(clock.state.value)
                 att[(clock.clock, incident.policy_name)].append(clock.state.value)
                 if clock.stopped_at is not None and clock.clock in metrics.DURATION_METRICS:
@@ -170,6 +187,7 @@ def reference(engine, now: dt.datetime, account_id: int | None = None) -> dict:
             "heat_zones": {zone: dict(cells) for zone, cells in zoned.items()},
             "emergency": {w: s for w, s in emergency.items() if s},
             "per_account": dict(per_account),
+            "rule_shares": {key: tuple(counts) for key, counts in rule_shares.items()},
         }
 
 
@@ -187,6 +205,8 @@ def summary(engine, now: dt.datetime, account_id: int | None = None) -> dict:
             "heat_zones": {zone: sla_queries.breach_heat(s, flt, now=now, time_zone=zone) for zone in HEAT_ZONES},
             "emergency": {w: v for w, v in sla_queries.emergency_by_week(s, flt, now=now).items() if v},
             "per_account": {a.account_id: a.incidents for a in sla_queries.incidents_per_account(s, flt, limit=100)},
+            "rule_shares": {(rules, seconds): astuple(sla_queries.within_share(
+                s, flt, clock="resolution", seconds=seconds, now=now, rules=rules)) for rules, seconds in RULE_SHARES},
         }
 
 
@@ -198,6 +218,7 @@ def assert_same(got: dict, expected: dict) -> None:
     assert got["heat"] == expected["heat"]
     assert got["heat_zones"] == expected["heat_zones"]
     assert got["per_account"] == expected["per_account"]
+    assert got["rule_shares"] == expected["rule_shares"]
     assert got["emergency"].keys() == expected["emergency"].keys()
     for week, seconds in expected["emergency"].items():
         assert got["emergency"][week] == pytest.approx(seconds, abs=1)
