@@ -2,8 +2,11 @@
 
 `make bench` (or `make bench SIZES=10000,100000`) builds one dataset per size
 under bench-data/ (SQLite files; a schema per size in PostgreSQL when a server
-answers) with scripts/bench_data.py, reuses them on later runs (a dataset is
-rebuilt when the set of migrations changes), then for each dataset measures:
+answers) with scripts/bench_data.py, reuses them on later runs, then for each
+dataset measures (a dataset built by an earlier revision of the schema is brought
+up to date by the migrations, as a deployed database is, and the time that took is
+recorded; it is rebuilt when the builder itself, scripts/bench_data.py or
+scripts/bench_bulk.py, has changed since, or with --rebuild):
 
 - pages: every page of scripts/bench_pages.py (median of --runs AppTest runs, each
   right after an incident is opened through the real flow, so no cached read model
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -44,7 +48,7 @@ os.environ.setdefault("ESCALATION_DESK_DATA", str(Path(tempfile.mkdtemp(prefix="
 os.environ.setdefault("ESCALATION_DESK_COOKIE_KEY", "bench-only-" + uuid.uuid4().hex)
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy import create_engine, delete, func, select, text, update
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(REPO / "scripts"))
@@ -65,6 +69,8 @@ from db.models import Account, Incident, Setting
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = "escalation_bench"
 MARKER = "bench_dataset"
+# The dataset builder: a change to either file rebuilds every dataset (what it writes may have changed).
+BUILDER = ("bench_data.py", "bench_bulk.py")
 VIEW_WEEKS = 12
 POLICIES, TITLES, _pick = bench_data.POLICIES, bench_data.TITLES, bench_data._pick
 # Write section: operations timed for the median and p95 of each write.
@@ -80,9 +86,17 @@ SECTIONS = ("pages", "writes", "fresh", "alerts")
 
 
 def schema_revisions(engine) -> list[str]:
-    """The migration heads a dataset is built on (it is rebuilt when the migrations gain a revision)."""
+    """The migration heads of the code (a dataset records those it was built or last upgraded on)."""
     del engine  # the code's heads, not the database's rows: one answer before and after upgrade
     return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def builder_digest() -> str:
+    """SHA-256 of the dataset builder's source: a dataset built by another version of it is rebuilt."""
+    digest = hashlib.sha256()
+    for name in BUILDER:
+        digest.update((REPO / "scripts" / name).read_bytes())
+    return digest.hexdigest()
 
 
 def dataset_info(engine) -> dict | None:
@@ -95,9 +109,9 @@ def dataset_info(engine) -> dict | None:
 
 
 def dataset_ready(engine, size: int) -> bool:
-    """True when the database holds a complete dataset of `size` built on the current migrations."""
+    """True when the database holds a complete dataset of `size` made by this version of the builder."""
     value = dataset_info(engine)
-    return bool(value) and value.get("incidents") == size and value.get("revisions") == schema_revisions(engine)
+    return bool(value) and value.get("incidents") == size and value.get("builder") == builder_digest()
 
 
 def build(engine, size: int, now: dt.datetime) -> dict:
@@ -108,8 +122,28 @@ def build(engine, size: int, now: dt.datetime) -> dict:
     timings["bytes_per_incident"] = bench_data.bytes_used(engine) / size
     with session_scope(engine) as session:
         session.add(Setting(key=MARKER, value={"incidents": size, "built_at": now.isoformat(),
-                                               "revisions": schema_revisions(engine), **timings}))
+                                               "revisions": schema_revisions(engine), "builder": builder_digest(),
+                                               **timings}))
     return timings
+
+
+def upgraded(engine, now: dt.datetime) -> dict:
+    """Run the migrations a reused dataset has not had, recording which and how long in its marker; its info."""
+    info = dataset_info(engine) or {}
+    before = info.get("revisions")
+    if before == schema_revisions(engine):
+        return info
+    started = time.perf_counter()
+    upgrade(engine)
+    seconds = time.perf_counter() - started
+    print(f"  upgraded from {', '.join(before or ['?'])} to {', '.join(schema_revisions(engine))} "
+          f"in {seconds:.1f} s", flush=True)
+    info = info | {"revisions": schema_revisions(engine),
+                   "upgrades": [*info.get("upgrades", []), {"from": before, "to": schema_revisions(engine),
+                                                             "at": now.isoformat(), "upgrade_s": seconds}]}
+    with session_scope(engine) as session:
+        session.execute(update(Setting).where(Setting.key == MARKER).values(value=info))
+    return info
 
 
 def sqlite_url(size: int) -> str:
@@ -137,15 +171,14 @@ def postgres_url(size: int) -> str | None:
     return base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 
-def ensure_dataset(url: str, size: int, now: dt.datetime) -> dict:
-    """Build the dataset at `url` unless a complete one is there already."""
+def ensure_dataset(url: str, size: int, now: dt.datetime, *, rebuild: bool = False) -> dict:
+    """Build the dataset at `url` unless a complete one is there already (brought up to date by the migrations)."""
     engine = make_engine(url)
-    upgrade(engine)
-    if dataset_ready(engine, size):
+    if not rebuild and dataset_ready(engine, size):
+        info = upgraded(engine, now)
         print(f"  reusing {size:,} incidents at {engine.url.render_as_string(hide_password=True)}")
-        info = dataset_info(engine)
         engine.dispose()
-        return info or {}
+        return info
     engine.dispose()
     if url.startswith("sqlite"):
         Path(make_url(url).database).unlink(missing_ok=True)
@@ -382,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="measured runs per page and dataset (median)")
     parser.add_argument("--engines", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--build-only", action="store_true", help="build or check the datasets, measure nothing")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="build every dataset anew, even one this version of the builder made")
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help="what to time, comma-separated: pages (every page, median of --runs), writes (open "
                              "an incident, record a milestone), alerts (scheduler passes), fresh (first render "
@@ -410,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             if url is None:
                 break
             print(f"{engine_name} {size:,}:", flush=True)
-            info = ensure_dataset(url, size, now)
+            info = ensure_dataset(url, size, now, rebuild=args.rebuild)
             found = extra.setdefault(engine_name, {}).setdefault(str(size), {})
             found["dataset"] = {k: v for k, v in info.items() if k != "revisions"}
             found["mix"] = bench_data.MIX
