@@ -15,7 +15,7 @@ from core.account.signals import HealthReport
 from core.account.views import HealthPage, shown_readings
 from core.text import markdown_literal
 from core.zones import UTC_NAME
-from ui.account_charts import sparkline
+from ui.account_charts import sparklines
 from ui.links import page_link
 
 
@@ -70,10 +70,10 @@ def at_risk_list(report: HealthReport, accounts: dict[int, AccountSummary], *, l
                 with reasons:
                     triage_link(account.id, warning.rule)
             if lines is not None:
-                for metric in dict.fromkeys(w.metric for w in risk.warnings):
-                    series = report.series(account.id, metric)
-                    if series:
-                        lines.vega_lite_chart(sparkline(series, time_zone=time_zone), width="content")
+                series = [found for metric in dict.fromkeys(w.metric for w in risk.warnings)
+                          if (found := report.series(account.id, metric))]
+                if series:
+                    lines.vega_lite_chart(sparklines(series, time_zone=time_zone), width="content")
     if limit is not None and len(ranked) > limit:
         st.caption(f"{len(ranked) - limit} more account(s) at risk are not shown; open Account health for all.")
 

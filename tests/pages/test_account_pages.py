@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.account import service as account_service
 from core.account import signals
+from core.account.health import METRIC_LABELS
 from core.people.access import Role
 from db.engine import session_scope
 from db.models import Account, Incident
@@ -197,8 +199,10 @@ def test_health_page_ranks_accounts_with_reasons(workspace, app_db, role, sees_g
     if sees_globex:  # Globex has two warnings (P0/P1 + P1 = 5 points) and ranks first
         assert [label for target, _, label in page_links(at) if target == "account"] == ["Globex", "Acme Corp"]
         assert "Risk score 5" in texts(at)
-        # One sparkline per metric that warns: Globex error rate and uptime, Acme CSAT.
-        assert len(at.get("vega_lite_chart")) == 3
+        # One chart per account, a sparkline per metric that warns: Globex error rate and uptime, Acme CSAT.
+        charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+        assert [sorted(row["title"]["text"] for row in chart["vconcat"]) for chart in charts] == [
+            sorted([METRIC_LABELS["error_rate"], METRIC_LABELS["uptime_pct"]]), [METRIC_LABELS["csat"]]]
     assert ("Import health signals from CSV" in [e.label for e in at.expander]) is can_import
 
 
