@@ -36,11 +36,12 @@ def test_a_served_app_alerts_the_owner_in_the_app_within_one_period_with_no_brow
     server = Server(tmp_path, env={"ESCALATION_DESK_TICK_SECONDS": str(PERIOD)})
     engine = make_engine(server.db_url)
     upgrade(engine)
-    # A P1 whose acknowledge warning falls due 4 s from now: nothing is queued before that.
-    ids = _seed(engine, queue=False, detected_ago=dt.timedelta(minutes=10) - dt.timedelta(seconds=4))
-    due = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=4)
     server.start()
     try:
+        # Written once the server is up (its start took over 4 s on a loaded machine): a P1 whose acknowledge
+        # warning falls due 4 s from now, so nothing is queued before that.
+        ids = _seed(engine, queue=False, detected_ago=dt.timedelta(minutes=10) - dt.timedelta(seconds=4))
+        due = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=4)
         assert _inbox(engine, ids["owner"]) == []
         arrived = None
         while arrived is None and dt.datetime.now(dt.UTC) < due + dt.timedelta(seconds=30):
