@@ -188,11 +188,19 @@ def week_start(moment: dt.datetime) -> dt.date:
 # A heat map cell: (weekday, 0 = Monday; hour of the day).
 HeatCell = tuple[int, int]
 HOUR = dt.timedelta(hours=1)
+# The summary counts breaches per UTC quarter hour of detection: every zone in use today is a whole number
+# of quarter hours from UTC (+05:30 India, +05:45 Nepal, +08:45 Eucla, -03:30 Newfoundland).
+QUARTER = dt.timedelta(minutes=15)
 
 
-def utc_hour(week: dt.date, weekday: int, hour: int) -> dt.datetime:
-    """The start of the UTC hour a summary row keys by its week (Monday, UTC), weekday and hour."""
-    return dt.datetime.combine(week + dt.timedelta(days=weekday), dt.time(hour), dt.UTC)
+def quarter_of(moment: dt.datetime) -> int:
+    """Which quarter of its UTC hour `moment` falls in (0: minutes 0-14 ... 3: minutes 45-59)."""
+    return moment.astimezone(dt.UTC).minute // 15
+
+
+def utc_quarter(week: dt.date, weekday: int, hour: int, quarter: int) -> dt.datetime:
+    """The start of the UTC quarter hour a summary row keys by its week (Monday, UTC), weekday, hour and quarter."""
+    return dt.datetime.combine(week + dt.timedelta(days=weekday), dt.time(hour, 15 * quarter), dt.UTC)
 
 
 def local_cell(moment: dt.datetime, time_zone: str) -> HeatCell:
@@ -201,26 +209,27 @@ def local_cell(moment: dt.datetime, time_zone: str) -> HeatCell:
     return local.weekday(), local.hour
 
 
-def hour_cell(start: dt.datetime, time_zone: str) -> HeatCell | None:
-    """The local cell every instant of the UTC hour from `start` falls in, or None when the hour spans two.
+def quarter_cell(start: dt.datetime, time_zone: str) -> HeatCell | None:
+    """The local cell every instant of the UTC quarter hour from `start` falls in, or None when it spans two.
 
-    Exact when the zone's offset is a whole number of hours all through that hour (every zone at almost
-    every hour: DST moves at a whole UTC hour in such zones). A zone at +05:30 or +05:45, or one whose
-    offset changes inside the hour, splits the hour between two local hours: None.
+    Exact when the zone's offset is a whole number of quarter hours all through that quarter: every zone
+    in use today, at +05:30 and +05:45 too, at every quarter (DST moves at a whole UTC quarter in such
+    zones). An offset of odd minutes (a historical local mean time), or one that changes inside the
+    quarter, splits it between two local hours: None.
     """
     local = zone_or_none(time_zone) or dt.UTC
     first = start.astimezone(local).utcoffset()
-    last = (start + HOUR - dt.timedelta(microseconds=1)).astimezone(local).utcoffset()
-    if first is None or first != last or first % HOUR:
+    last = (start + QUARTER - dt.timedelta(microseconds=1)).astimezone(local).utcoffset()
+    if first is None or first != last or first % QUARTER:
         return None
     return local_cell(start, time_zone)
 
 
-def heat_in_zone(by_utc_hour: Iterable[tuple[dt.datetime, int]], time_zone: str) -> dict[HeatCell, int] | None:
-    """Counts per UTC hour moved to the cells of `time_zone`; None when one of the hours spans two local hours."""
+def heat_in_zone(by_utc_quarter: Iterable[tuple[dt.datetime, int]], time_zone: str) -> dict[HeatCell, int] | None:
+    """Counts per UTC quarter hour moved to the cells of `time_zone`; None when a quarter spans two local hours."""
     cells: dict[HeatCell, int] = {}
-    for start, count in by_utc_hour:
-        cell = hour_cell(start, time_zone)
+    for start, count in by_utc_quarter:
+        cell = quarter_cell(start, time_zone)
         if cell is None:
             return None
         cells[cell] = cells.get(cell, 0) + count

@@ -27,11 +27,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Executable,
+    Integer,
     Table,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     false,
     func,
@@ -56,6 +59,7 @@ from core.sla.metrics import (
     TRACKED_CLOCKS,
     clock_fact,
     emergency_seconds,
+    quarter_of,
     repeat_flags,
     week_start,
 )
@@ -105,7 +109,9 @@ OPEN_STATES = (ClockState.RUNNING.value, ClockState.PAUSED.value, ClockState.BRE
 
 ROLLUP_KEY = ("week", "clock", "severity", "tier", "csm_id", "policy_name", "target_seconds")
 RULE_KEY = ("week", "clock", "severity", "tier", "csm_id", "policy_name", "rules")
-HEAT_KEY = ("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour")
+HEAT_KEY = ("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour", "quarter")
+# The heat key's columns a clock fact holds: the quarter is its detection's (`quarter_of(detected_at)`).
+HEAT_FACT_KEY = HEAT_KEY[:-1]
 INCIDENT_KEY = ("week", "account_id", "severity", "tier", "csm_id", "policy_name")
 
 # A summary row as column -> value; the key values of a rollup cell; the cells a write
@@ -236,6 +242,20 @@ class _ClockCells:
         _upsert(session, OPEN_HEAT, HEAT_KEY, self.open_heat)
 
 
+def _heat_key(row: Mapping[str, Any]) -> Key:
+    return (*(row[k] for k in HEAT_FACT_KEY), quarter_of(row["detected_at"]))
+
+
+def quarter_column(column: ColumnElement[Any], dialect: str) -> ColumnElement[int]:
+    """The SQL of `quarter_of` for a detection time column: the quarter of its UTC hour, 0-3."""
+    minute: ColumnElement[Any]
+    if dialect == "postgresql":
+        minute = func.extract("minute", func.timezone("UTC", column))
+    else:  # SQLite keeps UTC times as text, "YYYY-MM-DD HH:MM:SS..."
+        minute = func.strftime("%M", column)
+    return cast(cast(minute, Integer) // 15, Integer)
+
+
 def _clock_contribution(row: Mapping[str, Any], sign: int, cells: _ClockCells, rules: str = "") -> None:
     """Add (sign +1) or take away (-1) one clock fact's counts; `rules` is its incident's rule set (",id,")."""
     key = tuple(row[k] for k in ROLLUP_KEY)
@@ -243,7 +263,7 @@ def _clock_contribution(row: Mapping[str, Any], sign: int, cells: _ClockCells, r
         if row["state"] in OPEN_STATES:
             cells.open_rollup.setdefault(key, defaultdict(int))[row["state"]] += sign
         if row["state"] == ClockState.BREACHED:
-            cells.open_heat.setdefault(tuple(row[k] for k in HEAT_KEY), defaultdict(int))["breached"] += sign
+            cells.open_heat.setdefault(_heat_key(row), defaultdict(int))["breached"] += sign
         return
     rollup, heat = cells.rollup, cells.heat
     cell = rollup.setdefault(key, defaultdict(int))
@@ -254,7 +274,7 @@ def _clock_contribution(row: Mapping[str, Any], sign: int, cells: _ClockCells, r
         by_rules[row["state"]] += sign
         by_rules[BUCKET_COLUMNS[row["bucket"]]] += sign
     if row["state"] == ClockState.BREACHED:
-        heat_cell = heat.setdefault(tuple(row[k] for k in HEAT_KEY), defaultdict(int))
+        heat_cell = heat.setdefault(_heat_key(row), defaultdict(int))
         heat_cell["breached"] += sign
 
 
@@ -357,7 +377,7 @@ def record_breaches(session: Session, now: dt.datetime) -> int:
     moved = session.execute(
         update(FACTS).where(tuple_(FACTS.c.incident_id, FACTS.c.clock).in_(picked), due)
         .values(state=ClockState.BREACHED.value)
-        .returning(*(FACTS.c[k] for k in dict.fromkeys((*ROLLUP_KEY, *HEAT_KEY)))),
+        .returning(*(FACTS.c[k] for k in dict.fromkeys((*ROLLUP_KEY, *HEAT_FACT_KEY, "detected_at")))),
     ).mappings().all()
     cells = _ClockCells.empty()
     for row in moved:
@@ -390,7 +410,8 @@ def rebuild_rollups(session: Session) -> None:
         select(*rule_keys, *counts, *buckets)
         .join_from(FACTS, INCIDENTS, INCIDENTS.c.incident_id == FACTS.c.incident_id)
         .where(closed, INCIDENTS.c.rules != "").group_by(*rule_keys)))
-    heat_keys = [FACTS.c[k] for k in HEAT_KEY]
+    heat_keys = [*(FACTS.c[k] for k in HEAT_FACT_KEY),
+                 quarter_column(FACTS.c.detected_at, session.get_bind().dialect.name).label("quarter")]
     session.execute(insert(HEAT).from_select(
         [*HEAT_KEY, "breached"],
         select(*heat_keys, func.count())

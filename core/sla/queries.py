@@ -44,7 +44,7 @@ from core.sla.metrics import (
     judge,
     measure_of,
     percentile_from_histogram,
-    utc_hour,
+    utc_quarter,
     week_start,
 )
 from core.sla.projection import (
@@ -60,6 +60,7 @@ from core.sla.projection import (
     ROLLUP,
     RULE_ROLLUP,
     RUNNING,
+    quarter_column,
 )
 from core.vocabulary import EMERGENCY_SEVERITIES, ClockState
 from core.zones import UTC_NAME
@@ -356,23 +357,24 @@ def breach_heat(session: Session, flt: DashboardFilter, *, now: dt.datetime,
                 time_zone: str = UTC_NAME) -> dict[tuple[int, int], int]:
     """Breached clocks by weekday (0 = Monday) and hour of detection on the clocks of `time_zone`.
 
-    The summary counts breaches per UTC hour of detection (its week, weekday and hour). Each of those
-    hours is moved to the reader's zone with the offset of that very day, which is exact whenever the
-    zone's offset is a whole number of hours through that hour (DST included). For a zone at +05:30
-    or the like an hour splits in two, so the breached clocks' own detection times are read instead.
+    The summary counts breaches per UTC quarter hour of detection (its week, weekday, hour and quarter).
+    Each quarter is moved to the reader's zone with the offset of that very moment, which is exact
+    whenever the zone's offset is a whole number of quarter hours through it: every zone in use today,
+    +05:30 and +05:45 included, DST too. Only for an offset of odd minutes (historical local mean times)
+    are the breached clocks' own detection times read instead.
     """
-    by_hour = heat_in_zone(((utc_hour(as_date(week), int(weekday), int(hour)), count)
-                            for (week, weekday, hour), count in _heat_by_utc_hour(session, flt, now=now).items()),
-                           time_zone)
+    quarters = _heat_by_utc_quarter(session, flt, now=now)
+    by_hour = heat_in_zone(((utc_quarter(as_date(week), int(weekday), int(hour), int(quarter)), count)
+                            for (week, weekday, hour, quarter), count in quarters.items()), time_zone)
     if by_hour is None:
         by_hour = heat_of_moments(_breached_detections(session, flt, now=now), time_zone)
     return {cell: count for cell, count in by_hour.items() if count}
 
 
-def _heat_by_utc_hour(session: Session, flt: DashboardFilter, *,
-                      now: dt.datetime) -> dict[tuple[Any, int, int], int]:
-    """Breached clocks per UTC hour of detection, keyed (week, weekday, hour)."""
-    result: dict[tuple[Any, int, int], int] = defaultdict(int)
+def _heat_by_utc_quarter(session: Session, flt: DashboardFilter, *,
+                         now: dt.datetime) -> dict[tuple[Any, int, int, int], int]:
+    """Breached clocks per UTC quarter hour of detection, keyed (week, weekday, hour, quarter)."""
+    result: dict[tuple[Any, int, int, int], int] = defaultdict(int)
     if flt.account_id is None and not flt.clocks:
         summed: list[FromClause] = [HEAT, OPEN_HEAT]
         facts = []
@@ -380,18 +382,21 @@ def _heat_by_utc_hour(session: Session, flt: DashboardFilter, *,
         summed = []
         facts = [and_(CLOSED, FACTS.c.state == ClockState.BREACHED.value),
                  and_(OPEN, FACTS.c.state == ClockState.BREACHED.value)]
-    statements = [
-        select(table.c.week, table.c.weekday, table.c.hour, func.sum(table.c.breached)).where(*_where(table, flt))
-        .group_by(table.c.week, table.c.weekday, table.c.hour) for table in summed]
-    hour_of = (FACTS.c.week, FACTS.c.weekday, FACTS.c.hour)
-    statements += [select(*hour_of, func.count()).where(condition, *_where(FACTS, flt)).group_by(*hour_of)
-                   for condition in facts]
+    statements = []
+    for table in summed:
+        quarter_of_row = (table.c.week, table.c.weekday, table.c.hour, table.c.quarter)
+        statements.append(select(*quarter_of_row, func.sum(table.c.breached)).where(*_where(table, flt))
+                          .group_by(*quarter_of_row))
+    dialect = session.get_bind().dialect.name
+    quarter_of_fact = (FACTS.c.week, FACTS.c.weekday, FACTS.c.hour, quarter_column(FACTS.c.detected_at, dialect))
+    statements += [select(*quarter_of_fact, func.count()).where(condition, *_where(FACTS, flt))
+                   .group_by(*quarter_of_fact) for condition in facts]
     late = _late_clocks(now)
-    late_hour = (late.c.week, late.c.weekday, late.c.hour)
-    statements.append(select(*late_hour, func.count()).where(*_where(late, flt)).group_by(*late_hour))
+    late_quarter = (late.c.week, late.c.weekday, late.c.hour, quarter_column(late.c.detected_at, dialect))
+    statements.append(select(*late_quarter, func.count()).where(*_where(late, flt)).group_by(*late_quarter))
     for stmt in statements:
-        for week, weekday, hour, count in session.execute(stmt):
-            result[(as_date(week), int(weekday), int(hour))] += int(count or 0)
+        for week, weekday, hour, quarter, count in session.execute(stmt):
+            result[(as_date(week), int(weekday), int(hour), int(quarter))] += int(count or 0)
     return dict(result)
 
 

@@ -136,11 +136,11 @@ class SlaRuleRollup(Base):
 
 
 class SlaBreachHeat(Base):
-    """Stopped breached clocks per week, severity, tier, CSM, policy, weekday and hour of detection (UTC)."""
+    """Stopped breached clocks per week, severity, tier, CSM, policy, weekday, hour and quarter of detection (UTC)."""
 
     __tablename__ = "sla_breach_heat"
     __table_args__ = (
-        UniqueConstraint("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour",
+        UniqueConstraint("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour", "quarter",
                          name="uq_sla_breach_heat_key"),
     )
 
@@ -152,6 +152,8 @@ class SlaBreachHeat(Base):
     policy_name: Mapped[str] = mapped_column(String(64))
     weekday: Mapped[int] = mapped_column(Integer)
     hour: Mapped[int] = mapped_column(Integer)
+    # The quarter of that UTC hour (0-3): a reader at +05:30 or +05:45 gets an exact map from the rows.
+    quarter: Mapped[int] = mapped_column(Integer)
     breached: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -180,11 +182,12 @@ class SlaOpenRollup(Base):
 
 
 class SlaOpenBreachHeat(Base):
-    """Open clocks recorded as breached per week, severity, tier, CSM, policy, weekday and hour of detection (UTC)."""
+    """Open clocks recorded as breached per week, severity, tier, CSM, policy, weekday, hour and quarter hour of
+    detection (UTC)."""
 
     __tablename__ = "sla_open_breach_heat"
     __table_args__ = (
-        UniqueConstraint("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour",
+        UniqueConstraint("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour", "quarter",
                          name="uq_sla_open_breach_heat_key"),
     )
 
@@ -196,6 +199,8 @@ class SlaOpenBreachHeat(Base):
     policy_name: Mapped[str] = mapped_column(String(64))
     weekday: Mapped[int] = mapped_column(Integer)
     hour: Mapped[int] = mapped_column(Integer)
+    # The quarter of that UTC hour (0-3): a reader at +05:30 or +05:45 gets an exact map from the rows.
+    quarter: Mapped[int] = mapped_column(Integer)
     breached: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -273,19 +273,28 @@ def test_tracked_clocks_have_labels(clock, label):
     (dt.datetime(2026, 10, 25, 1, 0, tzinfo=UTC), "Europe/Paris", (6, 2)),   # ... and 02:00 CET again
     (dt.datetime(2026, 3, 22, 23, 0, tzinfo=UTC), "Asia/Tokyo", (0, 8)),     # Sunday in UTC, Monday in Tokyo
     (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "America/Los_Angeles", (6, 20)),
-    (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "Asia/Kolkata", None),       # 09:30 to 10:30: two local hours
-    (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "Asia/Kathmandu", None),
-    (dt.datetime(2026, 4, 5, 15, 0, tzinfo=UTC), "Australia/Lord_Howe", None),  # +10:30 / +11 by season
+    (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "Asia/Kolkata", (0, 9)),     # 09:30 to 09:45
+    (dt.datetime(2026, 3, 2, 4, 30, tzinfo=UTC), "Asia/Kolkata", (0, 10)),   # 10:00 to 10:15
+    (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "Asia/Kathmandu", (0, 9)),   # 09:45 to 10:00
+    (dt.datetime(2026, 3, 2, 4, 15, tzinfo=UTC), "Asia/Kathmandu", (0, 10)),
+    (dt.datetime(2026, 4, 4, 14, 45, tzinfo=UTC), "Australia/Lord_Howe", (6, 1)),  # 01:45 at +11 until 02:00 ...
+    (dt.datetime(2026, 4, 4, 15, 0, tzinfo=UTC), "Australia/Lord_Howe", (6, 1)),   # ... then +10:30: 01:30 again
+    (dt.datetime(1900, 1, 1, 4, 0, tzinfo=UTC), "Europe/Amsterdam", None),   # +00:19:32 local mean time
     (dt.datetime(2026, 3, 2, 4, 0, tzinfo=UTC), "Not/AZone", (0, 4)),        # unknown: UTC
 ])
-def test_a_utc_hour_lands_in_one_local_hour_or_is_refused(start, zone, cell):
-    assert metrics.hour_cell(start, zone) == cell
+def test_a_utc_quarter_hour_lands_in_one_local_hour_or_is_refused(start, zone, cell):
+    assert metrics.quarter_cell(start, zone) == cell
 
 
-def test_heat_moves_whole_hours_or_says_it_cannot_and_moments_always_can():
-    hours = [(metrics.utc_hour(dt.date(2026, 3, 23), 6, 0), 2), (metrics.utc_hour(dt.date(2026, 3, 23), 6, 1), 3)]
-    assert hours[0][0] == dt.datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
-    assert metrics.heat_in_zone(hours, "Europe/Paris") == {(6, 1): 2, (6, 3): 3}
-    assert metrics.heat_in_zone(hours, "Asia/Kolkata") is None
+def test_heat_moves_whole_quarters_or_says_it_cannot_and_moments_always_can():
+    week = dt.date(2026, 3, 23)
+    quarters = [(metrics.utc_quarter(week, 6, 0, 0), 2), (metrics.utc_quarter(week, 6, 0, 2), 5),
+                (metrics.utc_quarter(week, 6, 1, 0), 3)]
+    assert quarters[1][0] == dt.datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert metrics.heat_in_zone(quarters, "Europe/Paris") == {(6, 1): 7, (6, 3): 3}
+    assert metrics.heat_in_zone(quarters, "Asia/Kolkata") == {(6, 5): 2, (6, 6): 8}
+    assert metrics.heat_in_zone([(dt.datetime(1900, 1, 1, 4, 0, tzinfo=UTC), 1)], "Europe/Amsterdam") is None
+    assert [metrics.quarter_of(dt.datetime(2026, 3, 2, 4, m, 59, tzinfo=UTC)) for m in (0, 14, 15, 44, 45, 59)] == [
+        0, 0, 1, 2, 3, 3]
     moments = [(dt.datetime(2026, 3, 29, 0, 10, tzinfo=UTC), 1), (dt.datetime(2026, 3, 29, 0, 40, tzinfo=UTC), 1)]
     assert metrics.heat_of_moments(moments, "Asia/Kolkata") == {(6, 5): 1, (6, 6): 1}

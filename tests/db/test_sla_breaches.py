@@ -42,6 +42,8 @@ NOW_1 = T0 + 27 * DAY + dt.timedelta(hours=10)
 NOW_2 = NOW_1 + dt.timedelta(hours=30)
 ZONES = ("UTC", "Europe/Paris", "Asia/Kolkata")  # Kolkata is +05:30: the heat map reads detection moments
 OPEN_TABLES = ("sla_open_rollup", "sla_open_breach_heat")
+HEAT_TABLES = ("sla_breach_heat", "sla_open_breach_heat")
+HOUR_KEY = ("week", "severity", "tier", "csm_id", "policy_name", "weekday", "hour")
 ROLLUP_TABLES = ("sla_rollup", "sla_rule_rollup", "sla_breach_heat", *OPEN_TABLES, "incident_rollup")
 
 
@@ -208,7 +210,7 @@ def rollups(engine) -> dict[str, set]:
             out[name] = {tuple(sorted((k, str(round(v, 3) if isinstance(v, float) else v)) for k, v in r.items()
                                       if k != "id")) for r in rows
                          if any(v for k, v in r.items() if k not in ("id", "week", "csm_id", "weekday", "hour",
-                                                                      "target_seconds", "account_id")
+                                                                      "quarter", "target_seconds", "account_id")
                                 and isinstance(v, int | float))}
     return out
 
@@ -327,6 +329,31 @@ def test_migration_0024_fills_the_rule_rollup_as_a_rebuild_does(engine):
         command.downgrade(config, "0023")
     with engine.connect() as conn:
         assert "sla_rule_rollup" not in inspect(conn).get_table_names()
+    upgrade(engine)
+    assert rollups(engine) == expected
+
+
+def test_migration_0025_keys_the_heat_by_quarter_hour_as_a_rebuild_does_and_its_downgrade_sums_the_hours(engine):
+    build(engine)
+    record(engine, NOW_1)
+    expected = rebuilt(engine)
+    by_hour: dict[str, Counter] = {}
+    with engine.connect() as conn:
+        for name in HEAT_TABLES:
+            quarters = {r.quarter for r in conn.execute(text(f"SELECT quarter FROM {name}"))}
+            assert len(quarters) > 1, quarters  # the data is detected at every minute, not on the hour
+            by_hour[name] = Counter()
+            for row in conn.execute(text(f"SELECT {', '.join(HOUR_KEY)}, breached FROM {name}")).mappings():
+                by_hour[name][tuple(str(row[k]) for k in HOUR_KEY)] += row["breached"]
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0024")
+    with engine.connect() as conn:
+        for name in HEAT_TABLES:
+            assert "quarter" not in {c["name"] for c in inspect(conn).get_columns(name)}
+            rows = conn.execute(text(f"SELECT {', '.join(HOUR_KEY)}, breached FROM {name}")).mappings()
+            assert Counter({tuple(str(r[k]) for k in HOUR_KEY): r["breached"] for r in rows}) == by_hour[name]
     upgrade(engine)
     assert rollups(engine) == expected
 
