@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,35 @@ def test_a_dataset_built_on_an_earlier_schema_is_upgraded_in_place_and_one_from_
     engine = make_engine(url)
     assert len(_incident_ids(engine)) == SIZE
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_postgresql_dataset_is_vacuumed_once_per_schema_revision_as_autovacuum_would(pg_url):
+    engine = make_engine(pg_url)
+    try:
+        from tests.conftest import _truncate
+
+        _truncate(engine)
+        heads = bench.schema_revisions(engine)
+        with session_scope(engine) as session:
+            session.merge(Setting(key=bench.MARKER, value={"incidents": 0, "revisions": heads}))
+        info = bench.settled(engine, NOW)
+        assert info["vacuumed_revisions"] == heads and info["vacuum_s"] >= 0
+        assert _marker(engine)["vacuumed_at"] == NOW.isoformat()
+        vacuumed = None
+        for _ in range(50):  # a backend reports its statistics within about a second
+            with engine.connect() as conn:
+                vacuumed = conn.scalar(text("SELECT last_vacuum FROM pg_stat_user_tables "
+                                            "WHERE relname = 'incidents' AND schemaname = current_schema()"))
+            if vacuumed is not None:
+                break
+            time.sleep(0.1)
+        assert vacuumed is not None
+        # Already settled at this revision: nothing runs again.
+        assert bench.settled(engine, NOW + dt.timedelta(days=1))["vacuumed_at"] == NOW.isoformat()
+        # SQLite has nothing to settle.
+        assert bench.settled(make_engine("sqlite://"), NOW) == {}
+    finally:
+        with session_scope(engine) as session:
+            session.execute(Setting.__table__.delete().where(Setting.key == bench.MARKER))
+        engine.dispose()
