@@ -36,10 +36,9 @@ from core.policy.loading import load_preset
 from core.policy.schema import Policy
 from core.sla import metrics
 from core.sla import projection as sla_summary
-from core.sla.clocks import IncidentFacts, compute_clocks, most_urgent
+from core.sla.clocks import compute_clocks, most_urgent
 from core.sla.facts import facts_of, policy_of
 from core.triage.rules import Answers, TriageResult, triage
-from core.vocabulary import CLOCKS
 from db.engine import analyze, make_engine, session_scope
 from db.models import (
     Account,
@@ -369,11 +368,17 @@ def _history(rng: random.Random, row: dict, now: dt.datetime, actor_id: int) -> 
     return events, messages
 
 
+def _as_incident(row: dict, account: dict, snapshot: PolicySnapshot) -> Incident:
+    """A transient Incident of `row` (never added to a session), for the app's own rule functions."""
+    incident = Incident(**{k: v for k, v in row.items() if k != "policy_snapshot_id"})
+    incident.account = Account(id=account["id"], tier=account["tier"], owner_id=account["owner_id"])
+    incident.snapshot = snapshot
+    return incident
+
+
 def set_deadlines(row: dict, account: dict, snapshot: PolicySnapshot, now: dt.datetime) -> None:
     """Store on an open incident's row what `refresh_next_deadline` stores, by the same rule functions."""
-    incident = Incident(**{k: v for k, v in row.items() if k != "policy_snapshot_id"})
-    incident.account = Account(id=account["id"], tier=account["tier"])
-    incident.snapshot = snapshot
+    incident = _as_incident(row, account, snapshot)
     facts, policy = facts_of(incident, []), policy_of(incident)
     clocks = compute_clocks(facts, policy, now)
     urgent = most_urgent(clocks)
@@ -453,14 +458,12 @@ def chunk_batches(job: ChunkJob) -> tuple[dict[str, list[dict]], list[tuple[int,
         elif rng.random() < MIX["reports_per_resolved"]:
             batches["incident_reports"].append({"id": n, **_report(rng, row, actor)})
         batches["incidents"].append(row)
-        targets = {c: dt.timedelta(seconds=s) for c, s in row["triage_result"]["targets"].items() if c in CLOCKS}
-        facts = IncidentFacts(severity=row["severity"], tier=account["tier"], detected_at=row["detected_at"],
-                              targets=targets,
-                              acknowledged_at=row["acknowledged_at"], client_notified_at=row["client_notified_at"],
-                              mobilized_at=row["mobilized_at"], resolved_at=row["resolved_at"])
-        dims = sla_summary.IncidentDims(n, account["id"], account["owner_id"], row["severity"], account["tier"],
-                                        policy.name, row["detected_at"])
-        batches["sla_clock_facts"] += sla_summary.clock_rows(dims, compute_clocks(facts, policy, job.now))
+        # The summary rows as the app's upkeep computes them from the incident (core.sla.projection.sync_incident):
+        # every clock, escalation and level responses included, and the rules its triage fired.
+        incident = _as_incident(row, account, snapshot)
+        dims = sla_summary.dims_of(incident)
+        clocks = compute_clocks(facts_of(incident, []), policy_of(incident), job.now)
+        batches["sla_clock_facts"] += sla_summary.clock_rows(dims, clocks)
         batches["incident_facts"].append(
             sla_summary.incident_row(dims, resolved_at=row["resolved_at"], is_repeat=False, now=job.now))
         detections.append((n, account["id"], row["detected_at"]))

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core.incident import flows
+from core.sla import projection
 from db.engine import session_scope
-from db.models import Communication, HealthSignal, Incident, IncidentReport, TimelineEvent
+from db.models import Base, Communication, HealthSignal, Incident, IncidentReport, TimelineEvent
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 # scripts/ is not a package: its modules are found through sys.path.
@@ -96,6 +97,33 @@ def test_one_report_per_ten_resolved_incidents_and_a_reading_per_account_metric_
     assert 0.04 <= reports / resolved <= 0.18
     assert unresolved_reports == 0
     assert readings == bench_data.ACCOUNTS * len(bench_data.SIGNAL_METRICS) * 7
+
+
+def test_the_sla_summary_is_what_the_flows_upkeep_computes_from_the_incidents(built) -> None:
+    # The builder writes each incident's summary rows itself; the app computes them from the incident row
+    # (core.sla.projection: dims_of, compute_clocks). Both must agree, rule tags included (the objectives
+    # about kinds of incident read them), and so must the rollups summed from them.
+    summary = ("sla_clock_facts", "incident_facts", "sla_rollup", "sla_rule_rollup", "sla_breach_heat",
+               "sla_open_rollup", "sla_open_breach_heat", "incident_rollup")
+
+    def rows() -> dict[str, set]:
+        found = {}
+        with built.connect() as conn:
+            for name in summary:
+                table = Base.metadata.tables[name]
+                found[name] = {tuple((k, str(_as_utc(v))) for k, v in sorted(r.items())
+                                     if k not in ("id", "updated_at")) for r in conn.execute(select(table)).mappings()}
+        return found
+
+    written = rows()
+    assert any(r for r in written["incident_facts"] if dict(r)["rules"] not in ("", "None"))
+    assert written["sla_rule_rollup"]
+    with built.begin() as conn:
+        for name in summary:
+            conn.execute(Base.metadata.tables[name].delete())
+    with session_scope(built) as session:
+        assert projection.backfill(session, now=NOW) == SIZE
+    assert rows() == written
 
 
 def test_every_bench_page_opens_on_the_dataset(app_db) -> None:
