@@ -231,22 +231,37 @@ def within_share(session: Session, flt: DashboardFilter, *, clock: str, seconds:
     flt = replace(flt, clocks=(clock,))
     if rules:
         return _within_share_of_rules(session, flt, seconds=seconds, now=now, rules=rules)
-    upto = BUCKET_COLUMNS[: DURATION_BOUNDS.index(seconds) + 1]
     if flt.account_id is None:
         conditions = _where(ROLLUP, flt)
         if target_seconds is not None:
             conditions.append(ROLLUP.c.target_seconds == target_seconds)
-        within, total = session.execute(select(
-            func.sum(sum((ROLLUP.c[c] for c in upto), literal(0))),
-            func.sum(sum((ROLLUP.c[c] for c in BUCKET_COLUMNS), literal(0)))).where(*conditions)).one()
+        within, total = _summed_within(session, ROLLUP, conditions, seconds)
     else:
-        conditions = [CLOSED, *_where(FACTS, flt)]
+        conditions = _where(FACTS, flt)
         if target_seconds is not None:
             conditions.append(FACTS.c.target_seconds == target_seconds)
-        within, total = session.execute(select(
-            func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count()).where(*conditions)).one()
-    return WithinCount(int(within or 0), int(total or 0) + _late_open(session, flt, now - dt.timedelta(seconds=seconds),
-                                                                      now=now, target_seconds=target_seconds))
+        within, total = _counted_within(session, select_from=FACTS, conditions=conditions, seconds=seconds)
+    return WithinCount(within, total + _late_open(session, flt, now - dt.timedelta(seconds=seconds), now=now,
+                                                  target_seconds=target_seconds))
+
+
+def _summed_within(session: Session, rollup: FromClause, conditions: Sequence[ColumnElement[bool]],
+                   seconds: int) -> tuple[int, int]:
+    """(stopped within `seconds`, all stopped) summed from a rollup's duration histogram (`seconds`: a bound)."""
+    upto = BUCKET_COLUMNS[: DURATION_BOUNDS.index(seconds) + 1]
+    within, total = session.execute(select(
+        func.sum(sum((rollup.c[c] for c in upto), literal(0))),
+        func.sum(sum((rollup.c[c] for c in BUCKET_COLUMNS), literal(0)))).where(*conditions)).one()
+    return int(within or 0), int(total or 0)
+
+
+def _counted_within(session: Session, *, select_from: FromClause, conditions: Sequence[ColumnElement[bool]],
+                    seconds: int) -> tuple[int, int]:
+    """(stopped within `seconds`, all stopped) counted over the stopped clock facts of `select_from`."""
+    within, total = session.execute(
+        select(func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count())
+        .select_from(select_from).where(CLOSED, *conditions)).one()
+    return int(within or 0), int(total or 0)
 
 
 def _late_open(session: Session, flt: DashboardFilter, cut: dt.datetime, *, now: dt.datetime,
@@ -285,22 +300,17 @@ def _within_share_of_rules(session: Session, flt: DashboardFilter, *, seconds: i
     """
     cut = now - dt.timedelta(seconds=seconds)
     fired = or_(*(INCIDENTS.c.rules.like(f"%,{rule},%") for rule in rules))
-    late = select(func.count()).select_from(FACTS).join(INCIDENTS, INCIDENTS.c.incident_id == FACTS.c.incident_id)
-    late = late.where(OPEN, FACTS.c.detected_at < cut, *_where(FACTS, flt), fired)
+    with_rules = FACTS.join(INCIDENTS, INCIDENTS.c.incident_id == FACTS.c.incident_id)
+    late = select(func.count()).select_from(with_rules).where(OPEN, FACTS.c.detected_at < cut, *_where(FACTS, flt),
+                                                              fired)
     late_open = int(session.scalar(late) or 0)
     if flt.account_id is not None:
-        stopped_facts = (select(func.sum(case((FACTS.c.actual_seconds <= seconds, 1), else_=0)), func.count())
-                         .select_from(FACTS).join(INCIDENTS, INCIDENTS.c.incident_id == FACTS.c.incident_id)
-                         .where(CLOSED, *_where(FACTS, flt), fired))
-        within, stopped = session.execute(stopped_facts).one()
-        return WithinCount(int(within or 0), int(stopped or 0) + late_open)
-    upto = BUCKET_COLUMNS[: DURATION_BOUNDS.index(seconds) + 1]
-    matching = or_(*(RULE_ROLLUP.c.rules.like(f"%,{rule},%") for rule in rules))
-    within, stopped = session.execute(select(
-        func.sum(sum((RULE_ROLLUP.c[c] for c in upto), literal(0))),
-        func.sum(sum((RULE_ROLLUP.c[c] for c in BUCKET_COLUMNS), literal(0)))).where(
-        *_where(RULE_ROLLUP, flt), matching)).one()
-    return WithinCount(int(within or 0), int(stopped or 0) + late_open)
+        within, stopped = _counted_within(session, select_from=with_rules, conditions=[*_where(FACTS, flt), fired],
+                                          seconds=seconds)
+    else:
+        matching = or_(*(RULE_ROLLUP.c.rules.like(f"%,{rule},%") for rule in rules))
+        within, stopped = _summed_within(session, RULE_ROLLUP, [*_where(RULE_ROLLUP, flt), matching], seconds)
+    return WithinCount(within, stopped + late_open)
 
 
 def _incident_where(flt: DashboardFilter) -> list[ColumnElement[bool]]:
